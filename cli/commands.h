@@ -1,0 +1,24 @@
+/* cli/commands.h — the subcommands of the one `glassbox` binary.
+ *
+ * Each subcommand lives in cli/cmd_NAME.c and is a thin shell over library
+ * code that tests reach directly.  A command returns the process exit status
+ * (0 ok, 1 failure the user should read about, 2 usage error).  argv[0] is
+ * the subcommand name.
+ */
+#ifndef GB_CLI_COMMANDS_H
+#define GB_CLI_COMMANDS_H
+
+struct gb_command {
+	const char *name;
+	const char *summary;  /* one line for `glassbox --help` */
+	int (*run)(int argc, char **argv);
+};
+
+/* Global options parsed by main() before the subcommand. */
+struct gb_globals {
+	const char *root;     /* --root DIR / GLASSBOX_ROOT: prefix for every path, or NULL */
+};
+extern struct gb_globals gb_globals;
+
+
+#endif

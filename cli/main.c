@@ -1,0 +1,75 @@
+/* cli/main.c — `glassbox [--root DIR] COMMAND [ARGS]`: global options and
+ * dispatch.  Nothing here a test would need to reach. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+struct gb_globals gb_globals;
+
+static int cmd_version(int argc, char **argv);
+
+/* Keep this table sorted; --help prints it in this order. */
+static const struct gb_command commands[] = {
+	{ "version", "print the version", cmd_version },
+};
+
+static int cmd_version(int argc, char **argv)
+{
+	printf("glassbox %s\n", GB_VERSION);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: glassbox [--root DIR] COMMAND [ARGS...]\n"
+	    "\n"
+	    "glassbox runs untrusted programs in a Linux sandbox, decides every outbound\n"
+	    "connection against a policy and records every decision as an OCSF event.\n"
+	    "\n"
+	    "global options:\n"
+	    "  --root DIR   prefix every runtime, state and config path with DIR\n"
+	    "               (default: $GLASSBOX_ROOT, else /)\n"
+	    "  --version    print the version and exit\n"
+	    "  -h, --help   this text; `glassbox COMMAND --help` for a command\n"
+	    "\n"
+	    "commands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+	gb_globals.root = getenv("GLASSBOX_ROOT");
+	if (gb_globals.root && !*gb_globals.root)
+		gb_globals.root = NULL;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("glassbox %s\n", GB_VERSION);
+			return 0;
+		} else if (!strcmp(argv[i], "--root") && i + 1 < argc) {
+			gb_globals.root = argv[++i];
+		} else if (!strncmp(argv[i], "--root=", 7)) {
+			gb_globals.root = argv[i] + 7;
+		} else {
+			fprintf(stderr, "glassbox: unknown option '%s'\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
+		if (!strcmp(argv[i], commands[c].name))
+			return commands[c].run(argc - i, argv + i);
+	fprintf(stderr, "glassbox: unknown command '%s' (see glassbox --help)\n", argv[i]);
+	return 2;
+}

@@ -1,0 +1,218 @@
+/* common/policy.h — the policy model (what the YAML loader produces) and the
+ * decision API (what the proxy and `policy explain` call).
+ *
+ * Loading:   gb_policy_load_file()/gb_policy_load_buf() parse OpenShell policy
+ *            files unchanged (libyaml), validate everything and report every
+ *            problem with file, line, column and field path (gb_diag).
+ * Compiling: gb_policy_compile() turns the network section into a structure
+ *            built for lookup (hashed exact hosts, wildcard suffix structure,
+ *            port sets, compiled binary globs, per-endpoint L7 rules).
+ * Deciding:  gb_policy_decide() — one function serves the proxy and explain.
+ * Revisions: gb_policy_store holds the current compiled revision behind an
+ *            atomic pointer; readers take it without locks; set/update swap it.
+ *
+ * Ownership: a gb_policy owns all its strings (one arena) and is freed with
+ * gb_policy_free().  A compiled policy holds its own copy of what it needs and
+ * is reference-counted by the store; decisions hold it only for the call.
+ * gb_diags owns its messages.
+ */
+#ifndef GB_COMMON_POLICY_H
+#define GB_COMMON_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+#include "common/record.h"
+
+/* ---------------- diagnostics ---------------- */
+
+enum gb_diag_level { GB_DIAG_ERROR = 0, GB_DIAG_WARNING = 1 };
+
+struct gb_diag {
+	enum gb_diag_level level;
+	const char *file;   /* as given to the loader */
+	int line, column;   /* 1-based; 0 when not tied to a position */
+	const char *field;  /* field path, e.g. "network_policies.github.endpoints[0].port" */
+	const char *message;/* what is wrong and what was expected */
+	const char *hint;   /* "did you mean 'read_only'?" or NULL */
+};
+
+struct gb_diags {
+	struct gb_diag *v;
+	size_t n, cap;
+	size_t errors, warnings;
+};
+void gb_diags_free(struct gb_diags *d);
+/* "FILE:LINE:COL: error: FIELD: MESSAGE (HINT)" one per line. */
+void gb_diags_print(const struct gb_diags *d, void *stdio_file);
+
+/* ---------------- model ---------------- */
+
+enum gb_landlock_compat { GB_LL_BEST_EFFORT = 0, GB_LL_HARD_REQUIREMENT = 1 };
+enum gb_l7_protocol {
+	GB_PROTO_NONE = 0, /* L4 passthrough */
+	GB_PROTO_REST, GB_PROTO_WEBSOCKET, GB_PROTO_GRAPHQL, GB_PROTO_MCP,
+	GB_PROTO_JSON_RPC, GB_PROTO_SQL, GB_PROTO_TCP,
+};
+enum gb_tls_mode { GB_TLS_AUTO = 0, GB_TLS_SKIP = 1 };
+
+struct gb_cidr {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	uint8_t prefix;
+};
+
+/* One query matcher: key must be present and every value must match one of
+ * the globs. */
+struct gb_query_match {
+	const char *key;
+	const char **globs;
+	size_t n_globs;
+};
+
+struct gb_l7_rule {
+	const char *method; /* "*" = any; uppercase */
+	const char *path;   /* glob; "**" = anything */
+	struct gb_query_match *query;
+	size_t n_query;
+	int line;           /* source position, for reporting */
+};
+
+struct gb_endpoint_spec {
+	const char *host;         /* NULL for hostless (allowed_ips only) */
+	uint16_t *ports;
+	size_t n_ports;
+	const char *path;         /* L7 path selector, or NULL */
+	enum gb_l7_protocol protocol;
+	enum gb_tls_mode tls;
+	enum gb_mode enforcement; /* default AUDIT for L7 endpoints (OpenShell) */
+	bool enforcement_given;
+	const char *access;       /* preset as written, or NULL */
+	struct gb_l7_rule *rules; /* explicit rules, or the expanded preset */
+	size_t n_rules;
+	struct gb_l7_rule *deny_rules;
+	size_t n_deny_rules;
+	struct gb_cidr *allowed_ips;
+	size_t n_allowed_ips;
+	bool allow_encoded_slash;
+	int line, column;
+};
+
+struct gb_binary_spec {
+	const char *path; /* exact path, or glob with * and ** */
+	int line, column;
+};
+
+struct gb_net_entry {
+	const char *key;  /* network_policies key */
+	const char *name; /* display name (defaults to key) */
+	struct gb_endpoint_spec *endpoints;
+	size_t n_endpoints;
+	struct gb_binary_spec *binaries;
+	size_t n_binaries;
+	int line, column;
+};
+
+struct gb_policy {
+	int version;
+	/* static */
+	const char **read_only;
+	size_t n_read_only;
+	const char **read_write;
+	size_t n_read_write;
+	bool include_workdir;
+	enum gb_landlock_compat landlock;
+	const char *run_as_user;  /* NULL = default "sandbox" */
+	const char *run_as_group;
+	/* dynamic */
+	struct gb_net_entry *entries; /* sorted by key */
+	size_t n_entries;
+	char sha256[65];              /* hash of the canonical network section */
+	void *arena_;                 /* owns everything above */
+};
+
+/* Parse + validate.  On success returns 0 and *out; warnings may still be in
+ * diags.  On any error returns -EINVAL with every problem in diags and *out
+ * NULL.  Other negative errno for I/O.  `name` is used in diagnostics. */
+int gb_policy_load_file(const char *path, struct gb_policy **out, struct gb_diags *diags);
+int gb_policy_load_buf(const char *name, const char *buf, size_t len, struct gb_policy **out,
+                       struct gb_diags *diags);
+void gb_policy_free(struct gb_policy *p);
+
+/* ---------------- decision ---------------- */
+
+struct gb_policy_compiled;
+
+int gb_policy_compile(const struct gb_policy *p, struct gb_policy_compiled **out);
+void gb_policy_compiled_ref(struct gb_policy_compiled *c);
+void gb_policy_compiled_unref(struct gb_policy_compiled *c);
+uint64_t gb_policy_compiled_revision(const struct gb_policy_compiled *c);
+
+struct gb_decide_in {
+	const char *host;   /* as asked by the client; case and one trailing dot ignored */
+	uint16_t port;
+	const char *exe;    /* kernel-resolved executable */
+	const char *const *ancestors;
+	size_t n_ancestors;
+	const char *script; /* reported in reasons, never grants */
+	/* L7; method NULL = connection-level decision only */
+	const char *method;
+	const char *path;   /* request target path as received (canonicalised here) */
+	const char *query;  /* raw query string without '?', or NULL */
+};
+
+/* What the destination check needs to know about the matched endpoint. */
+enum gb_host_kind { GB_HOST_EXACT = 0, GB_HOST_WILDCARD, GB_HOST_IP_LITERAL, GB_HOST_NONE };
+
+struct gb_decision {
+	enum gb_verdict verdict;
+	enum gb_reason reason;
+	char reason_text[512];
+	const char *entry;    /* matched entry key, or NULL (points into compiled policy) */
+	char endpoint[300];   /* "host:port" of the matched endpoint, or "" */
+	char rule[300];       /* matched L7 rule, "METHOD PATH", or "" */
+	enum gb_mode mode;    /* enforcement of the matched endpoint */
+	bool l7;              /* matched endpoint inspects HTTP (protocol set) */
+	bool audited;         /* L7 violation let through because of audit mode */
+	char canonical_path[GB_STR_MAX]; /* for L7 decisions */
+	/* for gb_policy_dest_check(): */
+	enum gb_host_kind host_kind;
+	const struct gb_cidr *allowed_ips;
+	size_t n_allowed_ips;
+	uint64_t revision;
+};
+
+/* Decide.  Deny by default.  Never allocates; safe from many threads. */
+void gb_policy_decide(const struct gb_policy_compiled *c, const struct gb_decide_in *in,
+                      struct gb_decision *out);
+
+/* Destination tier check for one resolved (or literal) address after the
+ * policy allowed: returns GB_SSRF_NONE when the address may be used, else
+ * the tier that refuses it (record.h gb_ssrf_tier).  addr is a sockaddr_in
+ * or sockaddr_in6. */
+int gb_policy_dest_check(const struct gb_decision *d, const struct sockaddr *addr, uint16_t port);
+
+/* ---------------- revisions ---------------- */
+
+struct gb_policy_store;
+
+/* The store starts at revision 1 with the given policy (static + network). */
+int gb_policy_store_new(const struct gb_policy *initial, struct gb_policy_store **out);
+void gb_policy_store_free(struct gb_policy_store *s);
+
+/* Lock-free read of the current revision; pair with gb_policy_store_put(). */
+const struct gb_policy_compiled *gb_policy_store_get(struct gb_policy_store *s);
+void gb_policy_store_put(struct gb_policy_store *s, const struct gb_policy_compiled *c);
+
+/* set: replace the network section; update: merge entries by key.  A policy
+ * whose static sections differ from the running ones is refused (-EPERM,
+ * diags says which field).  On success the new revision number is returned
+ * in *rev and is visible to the next decision. */
+int gb_policy_store_set(struct gb_policy_store *s, const struct gb_policy *p, uint64_t *rev,
+                        struct gb_diags *diags);
+int gb_policy_store_update(struct gb_policy_store *s, const struct gb_policy *p, uint64_t *rev,
+                           struct gb_diags *diags);
+
+#endif
