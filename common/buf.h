@@ -1,0 +1,33 @@
+/* common/buf.h — a growable byte buffer (Redis sds in spirit, plain struct).
+ *
+ * Ownership: the struct is the caller's (usually on the stack); gb_buf_free()
+ * releases the heap block.  Appends grow geometrically; after a failed
+ * allocation the buffer is marked failed (gb_buf.err = -ENOMEM), later appends
+ * are no-ops, so a caller can append many pieces and check once.
+ * data is always NUL-terminated when len > 0 or after gb_buf_cstr().
+ */
+#ifndef GB_COMMON_BUF_H
+#define GB_COMMON_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct gb_buf {
+	char *data;
+	size_t len, cap;
+	int err; /* 0 or -ENOMEM (sticky) */
+};
+
+#define GB_BUF_INIT { NULL, 0, 0, 0 }
+
+int gb_buf_reserve(struct gb_buf *b, size_t extra); /* 0 or -ENOMEM */
+void gb_buf_append(struct gb_buf *b, const void *p, size_t n);
+void gb_buf_puts(struct gb_buf *b, const char *s);
+void gb_buf_putc(struct gb_buf *b, char c);
+void gb_buf_printf(struct gb_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void gb_buf_vprintf(struct gb_buf *b, const char *fmt, va_list ap);
+const char *gb_buf_cstr(struct gb_buf *b); /* "" for an empty buffer */
+void gb_buf_reset(struct gb_buf *b);       /* len = 0, keeps the allocation */
+void gb_buf_free(struct gb_buf *b);
+
+#endif
