@@ -25,7 +25,7 @@ void gb_buf_append(struct gb_buf *b, const void *p, size_t n);
 void gb_buf_puts(struct gb_buf *b, const char *s);
 void gb_buf_putc(struct gb_buf *b, char c);
 void gb_buf_printf(struct gb_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void gb_buf_vprintf(struct gb_buf *b, const char *fmt, va_list ap);
+void gb_buf_vprintf(struct gb_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 const char *gb_buf_cstr(struct gb_buf *b); /* "" for an empty buffer */
 void gb_buf_reset(struct gb_buf *b);       /* len = 0, keeps the allocation */
 void gb_buf_free(struct gb_buf *b);
