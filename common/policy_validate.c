@@ -19,30 +19,38 @@
 
 /* ---------------- suggestions ---------------- */
 
+/* Optimal string alignment distance (Levenshtein plus adjacent
+ * transpositions, so "hots" is one edit from "host"), case-insensitive. */
 static size_t edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
-	size_t row[65];
+	size_t r0[65], r1[65], r2[65]; /* rows i-2, i-1, i */
+	size_t *pp = r0, *p = r1, *cur = r2;
 	if (la > 64 || lb > 64)
 		return (size_t)-1;
 	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
+		p[j] = j;
 	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
+		cur[0] = i;
+		int ca = tolower((unsigned char)a[i - 1]);
 		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
-			size_t v = diag + cost;
-			if (row[j] + 1 < v)
-				v = row[j] + 1;
-			if (row[j - 1] + 1 < v)
-				v = row[j - 1] + 1;
-			row[j] = v;
-			diag = up;
+			int cb = tolower((unsigned char)b[j - 1]);
+			size_t v = p[j - 1] + (ca != cb);
+			if (p[j] + 1 < v)
+				v = p[j] + 1;
+			if (cur[j - 1] + 1 < v)
+				v = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb && pp[j - 2] + 1 < v)
+				v = pp[j - 2] + 1;
+			cur[j] = v;
 		}
+		size_t *t = pp;
+		pp = p;
+		p = cur;
+		cur = t;
 	}
-	return row[lb];
+	return p[lb];
 }
 
 const char *gb_suggest(const char *word, const char *const *valid, size_t n)

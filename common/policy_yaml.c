@@ -336,7 +336,21 @@ int gb_yaml_parse(const char *file, const char *buf, size_t len, struct gb_ydoc 
 	for (bool done = false; !done && !b->failed;) {
 		yaml_event_t ev;
 		if (!yaml_parser_parse(&p, &ev)) {
-			const yaml_mark_t *m = &p.problem_mark;
+			yaml_mark_t mk = p.problem_mark;
+			const yaml_mark_t *m = &mk;
+			if (p.error == YAML_READER_ERROR) {
+				/* reader errors carry a byte offset, not a mark */
+				size_t off = p.problem_offset < len ? p.problem_offset : len;
+				mk.line = mk.column = 0;
+				for (size_t i = 0; i < off; i++) {
+					if (buf[i] == '\n') {
+						mk.line++;
+						mk.column = 0;
+					} else {
+						mk.column++;
+					}
+				}
+			}
 			if (p.error == YAML_MEMORY_ERROR)
 				b->failed = true;
 			else if (p.context)
