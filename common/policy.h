@@ -93,7 +93,8 @@ struct gb_endpoint_spec {
 	enum gb_mode enforcement; /* default AUDIT for L7 endpoints (OpenShell) */
 	bool enforcement_given;
 	const char *access;       /* preset as written, or NULL */
-	struct gb_l7_rule *rules; /* explicit rules, or the expanded preset */
+	struct gb_l7_rule *rules; /* explicit rules (the loader leaves a preset in
+	                           * `access`; the compiler expands it) */
 	size_t n_rules;
 	struct gb_l7_rule *deny_rules;
 	size_t n_deny_rules;

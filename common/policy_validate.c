@@ -69,6 +69,27 @@ const char *gb_suggest(const char *word, const char *const *valid, size_t n)
 	return best && bd <= limit ? best : NULL;
 }
 
+/* A '[' class must be closed: an unclosed one would match literally in one
+ * matcher and fail in another. */
+static bool brackets_ok(const char *p)
+{
+	for (; *p; p++) {
+		if (*p != '[')
+			continue;
+		const char *q = p + 1;
+		if (*q == '!' || *q == '^')
+			q++;
+		if (*q == ']')
+			q++; /* a leading ']' is a member */
+		while (*q && *q != ']')
+			q++;
+		if (!*q)
+			return false;
+		p = q;
+	}
+	return true;
+}
+
 /* ---------------- filesystem and process ---------------- */
 
 static bool has_component(const char *p, const char *comp)
@@ -376,6 +397,10 @@ bool gb_validate_binary(struct gb_pctx *c, const struct gb_ynode *n, const char 
 		gb_perr(c, n, NULL, "'%.200s' contains a '.' or '..' component (expected the resolved path)", path);
 		return false;
 	}
+	if (!brackets_ok(path)) {
+		gb_perr(c, n, NULL, "'%.200s' has an unclosed '[' character class", path);
+		return false;
+	}
 	const char *star = strchr(path, '*');
 	if (star && strstr(path, "**")) {
 		size_t slashes = 0;
@@ -431,6 +456,10 @@ bool gb_validate_rule_path(struct gb_pctx *c, const struct gb_ynode *n, const ch
 	}
 	if (strcmp(p, "**") && strcmp(p, "*") && p[0] != '/') {
 		gb_perr(c, n, NULL, "'%.200s' must start with / (or be ** for any path)", p);
+		return false;
+	}
+	if (!brackets_ok(p)) {
+		gb_perr(c, n, NULL, "'%.200s' has an unclosed '[' character class", p);
 		return false;
 	}
 	for (const char *s = p; *s; s++)
@@ -545,6 +574,11 @@ void gb_validate_endpoint(struct gb_pctx *c, const struct gb_ynode *ep, const st
 		if (deny && !access && !rules)
 			err_field(c, deny, "deny_rules", NULL,
 			          "'deny_rules' need a base allow set ('rules' or 'access')");
+		if (s->tls == GB_TLS_SKIP)
+			gb_pwarn(c, key_node(ep, "tls"), NULL,
+			         "'tls: skip' with protocol %s: HTTPS on this endpoint cannot be inspected, "
+			         "so its rules apply to plain HTTP only (an enforce-mode CONNECT is refused)",
+			         proto_names[pr]);
 		if (!s->enforcement_given && !enf)
 			gb_pwarn(c, ep, "add 'enforcement: enforce' to block violations",
 			         "no 'enforcement': this L7 endpoint runs in audit mode, so requests its "

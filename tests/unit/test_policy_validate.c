@@ -101,6 +101,10 @@ static const struct vcase cases[] = {
 	  "version: 1\nnetwork_policies:\n  p:\n    endpoints:\n      - {host: a.example.com, port: 443}\n"
 	  "    binaries:\n      - path: /usr/../bin/curl\n",
 	  7, 15, "network_policies.p.binaries[0].path", "'.' or '..' component", NULL },
+	{ "binary unclosed class",
+	  "version: 1\nnetwork_policies:\n  p:\n    endpoints:\n      - {host: a.example.com, port: 443}\n"
+	  "    binaries:\n      - path: /usr/bin/py[3\n",
+	  7, 15, "network_policies.p.binaries[0].path", "unclosed '['", NULL },
 	{ "binary as string",
 	  "version: 1\nnetwork_policies:\n  p:\n    endpoints:\n      - {host: a.example.com, port: 443}\n"
 	  "    binaries:\n      - /usr/bin/curl\n",
@@ -183,6 +187,9 @@ static const struct vcase cases[] = {
 	  E0 ".allow_encoded_slash", "needs 'protocol'", NULL },
 	{ "path selector without protocol", EP HP "        path: /v1/**\n" BIN, 7, 9, E0 ".path",
 	  "'path' needs 'protocol'", NULL },
+	{ "rule unclosed class",
+	  EP HP "        protocol: rest\n        rules:\n          - allow: {method: GET, path: \"/v[12/x\"}\n" BIN,
+	  9, 40, E0 ".rules[0].allow.path", "unclosed '['", NULL },
 	/* allowed_ips */
 	{ "allowed_ips loopback", EP HP "        allowed_ips: [127.0.0.1]\n" BIN, 7, 23,
 	  E0 ".allowed_ips[0]", "overlaps loopback", NULL },
@@ -293,6 +300,9 @@ static const struct wcase wcases[] = {
 	  "broader than /16" },
 	{ "port ignored", EP "host: a.example.com\n        port: 80\n        ports: [443]\n" BIN, 6, 15,
 	  E0 ".port", "port 80 is ignored" },
+	{ "tls skip on rest",
+	  EP HP "        protocol: rest\n        tls: skip\n        access: full\n        enforcement: enforce\n" BIN,
+	  8, 9, E0, "cannot be inspected" },
 	{ "enforcement on L4", EP HP "        enforcement: enforce\n" BIN, 7, 9, E0,
 	  "has no effect on an endpoint without 'protocol'" },
 };
