@@ -162,20 +162,19 @@ static bool get_int(struct gb_pctx *c, const struct gb_ynode *n, long long min, 
 /* One of `vals`; returns its index or -1 (error with a suggestion). */
 static int get_enum(struct gb_pctx *c, const struct gb_ynode *n, const char *const *vals, size_t nv)
 {
-	if (!n || n->kind != GB_Y_SCALAR || gb_ynode_is_null(n)) {
-		gb_perr(c, n, NULL, "expected one of %s%s%s%s%s, got %s", vals[0], nv > 1 ? ", " : "",
-		        nv > 1 ? vals[1] : "", nv > 2 ? ", ..." : "", "", kind_name(n));
-		return -1;
-	}
-	for (size_t i = 0; i < nv; i++)
-		if (!strcmp(n->str, vals[i]))
-			return (int)i;
 	char list[256] = "";
 	for (size_t i = 0, o = 0; i < nv && o < sizeof list; i++) {
 		int w = snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", vals[i]);
 		if (w > 0)
 			o += (size_t)w;
 	}
+	if (!n || n->kind != GB_Y_SCALAR || gb_ynode_is_null(n)) {
+		gb_perr(c, n, NULL, "expected one of: %s, got %s", list, kind_name(n));
+		return -1;
+	}
+	for (size_t i = 0; i < nv; i++)
+		if (n->len == strlen(vals[i]) && !memcmp(n->str, vals[i], n->len))
+			return (int)i;
 	const char *s = gb_suggest(n->str, vals, nv);
 	char hint[160];
 	if (s)
@@ -345,7 +344,8 @@ static bool parse_query(struct gb_pctx *c, const struct gb_ynode *n, struct gb_l
 						gb_pctx_pop(c, m3);
 					}
 				} else {
-					gb_perr(c, any, NULL, "expected a non-empty list of globs");
+					if (any->kind == GB_Y_SEQ || gb_ynode_is_null(any))
+						gb_perr(c, any, NULL, "expected a non-empty list of globs");
 					ok = false;
 				}
 				gb_pctx_pop(c, m2);
@@ -696,7 +696,7 @@ static void parse_endpoint(struct gb_pctx *c, const struct gb_ynode *n, struct g
 					s->n_allowed_ips++;
 				gb_pctx_pop(c, m2);
 			}
-		} else {
+		} else if (v->kind == GB_Y_SEQ || gb_ynode_is_null(v)) {
 			gb_perr(c, v, NULL, "expected a non-empty list of IP addresses or CIDRs");
 		}
 		gb_pctx_pop(c, m);
@@ -713,7 +713,8 @@ static void parse_endpoint(struct gb_pctx *c, const struct gb_ynode *n, struct g
 static void parse_binaries(struct gb_pctx *c, const struct gb_ynode *n, struct gb_net_entry *e)
 {
 	if (!want_seq(c, n, "a list of {path: ...}") || !n->n) {
-		gb_perr(c, n, NULL, "expected a non-empty list of binaries ({path: /usr/bin/...})");
+		if (n->kind == GB_Y_SEQ || gb_ynode_is_null(n))
+			gb_perr(c, n, NULL, "expected a non-empty list of binaries ({path: /usr/bin/...})");
 		return;
 	}
 	e->binaries = gb_parena_alloc(c->a, n->n * sizeof *e->binaries);
