@@ -195,7 +195,8 @@ static void check_keys(struct gb_pctx *c, const struct gb_ynode *n, const char *
 		if (ok)
 			continue;
 		size_t m = gb_pctx_push(c, "%s%.*s", c->plen ? "." : "", (int)(k->len > 200 ? 200 : k->len), k->str);
-		const char *s = gb_suggest(k->str, valid, nv);
+		/* no suggestion work once the list is full: the diag is only counted */
+		const char *s = c->d->n < GB_DIAG_MAX ? gb_suggest(k->str, valid, nv) : NULL;
 		char hint[160];
 		if (s)
 			snprintf(hint, sizeof hint, "did you mean '%s'?", s);
@@ -879,7 +880,7 @@ int gb_policy_load_buf(const char *name, const char *buf, size_t len, struct gb_
 {
 	struct gb_diags local = { 0 };
 	struct gb_diags *d = diags ? diags : &local;
-	size_t errors0 = d->errors, n0 = d->n;
+	size_t errors0 = d->errors, n0 = d->n, counted0 = d->errors + d->warnings;
 	*out = NULL;
 	if (len > GB_POLICY_MAX_BYTES) {
 		gb_diag_add(d, GB_DIAG_ERROR, name, 0, 0, NULL, NULL,
@@ -891,6 +892,7 @@ int gb_policy_load_buf(const char *name, const char *buf, size_t len, struct gb_
 	struct gb_ydoc doc;
 	int rc = gb_yaml_parse(name, buf, len, &doc, d);
 	if (rc) {
+		gb_diags_finish(d, n0, counted0, name);
 		gb_yaml_free(&doc);
 		gb_diags_free(&local);
 		return rc;
@@ -905,7 +907,7 @@ int gb_policy_load_buf(const char *name, const char *buf, size_t len, struct gb_
 	struct gb_pctx c = { .file = name, .d = d, .a = &arena };
 	parse_top(&c, doc.root, p);
 	gb_yaml_free(&doc);
-	gb_diags_sort(d, n0);
+	gb_diags_finish(d, n0, counted0, name);
 	if (!arena.err && d->errors == errors0)
 		rc = gb_policy_hash_network(p, p->sha256);
 	if (arena.err || rc == -ENOMEM) {
