@@ -303,6 +303,10 @@ static const struct wcase wcases[] = {
 	{ "tls skip on rest",
 	  EP HP "        protocol: rest\n        tls: skip\n        access: full\n        enforcement: enforce\n" BIN,
 	  8, 9, E0, "cannot be inspected" },
+	{ "loopback literal host", EP "host: 127.0.0.1\n        port: 8080\n" BIN, 5, 15, E0 ".host",
+	  "always blocked: this endpoint can never be reached" },
+	{ "link-local v6 literal host", EP "host: \"fe80::1\"\n        port: 8080\n" BIN, 5, 15, E0 ".host",
+	  "is link-local (fe80::/10)" },
 	{ "enforcement on L4", EP HP "        enforcement: enforce\n" BIN, 7, 9, E0,
 	  "has no effect on an endpoint without 'protocol'" },
 };
