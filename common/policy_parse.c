@@ -321,6 +321,7 @@ static bool parse_query(struct gb_pctx *c, const struct gb_ynode *n, struct gb_l
 		const struct gb_ynode *k = n->keys[i], *v = n->vals[i];
 		size_t m = gb_pctx_push(c, ".%.*s", (int)(k->len > 200 ? 200 : k->len), k->str);
 		struct gb_query_match *q = &r->query[r->n_query];
+		*q = (struct gb_query_match){ 0 }; /* the slot of a failed key is reused */
 		q->key = get_str(c, k, "a parameter name");
 		if (!q->key) {
 			ok = false;
@@ -383,6 +384,7 @@ static bool parse_query(struct gb_pctx *c, const struct gb_ynode *n, struct gb_l
 static bool parse_matcher(struct gb_pctx *c, const struct gb_ynode *n, struct gb_l7_rule *r)
 {
 	static const char *const keys[] = { "method", "path", "query" };
+	*r = (struct gb_l7_rule){ 0 }; /* the slot of a failed rule is reused */
 	if (!want_map(c, n, "a mapping (method, path, query)"))
 		return false;
 	check_keys(c, n, keys, N(keys));

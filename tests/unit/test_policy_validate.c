@@ -187,6 +187,16 @@ static const struct vcase cases[] = {
 	  E0 ".allow_encoded_slash", "needs 'protocol'", NULL },
 	{ "path selector without protocol", EP HP "        path: /v1/**\n" BIN, 7, 9, E0 ".path",
 	  "'path' needs 'protocol'", NULL },
+	/* a failed rule's slot is reused by the next one (fuzzer find) */
+	{ "failed rule then rule with query",
+	  EP HP "        protocol: rest\n        rules:\n"
+	        "          - allow: {method: \"G T\", path: /a, query: {a: x, b: y, c: z}}\n"
+	        "          - allow: {method: GET, path: /b, query: {d: w}}\n" BIN,
+	  9, 29, E0 ".rules[0].allow.method", "is not an HTTP method", NULL },
+	{ "failed query key then more keys",
+	  EP HP "        protocol: rest\n        rules:\n"
+	        "          - allow: {method: GET, path: /a, query: {\"\\0\": {any: [a, b, c]}, k: v, l: w}}\n" BIN,
+	  9, 52, E0 ".rules[0].allow.query.", "NUL byte", NULL },
 	{ "rule unclosed class",
 	  EP HP "        protocol: rest\n        rules:\n          - allow: {method: GET, path: \"/v[12/x\"}\n" BIN,
 	  9, 40, E0 ".rules[0].allow.path", "unclosed '['", NULL },
