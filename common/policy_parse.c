@@ -383,17 +383,42 @@ static bool parse_query(struct gb_pctx *c, const struct gb_ynode *n, struct gb_l
 /* {method, path, query} (the body of an allow, or a deny matcher). */
 static bool parse_matcher(struct gb_pctx *c, const struct gb_ynode *n, struct gb_l7_rule *r)
 {
-	static const char *const keys[] = { "method", "path", "query" };
+	/* method/path/query are REST; the others belong to protocols glassbox
+	 * does not enforce yet (SQL command, GraphQL operations, MCP tools). */
+	static const char *const keys[] = { "method", "path", "query", "command", "operation_type",
+		                            "operation_name", "fields", "tool", "params" };
 	*r = (struct gb_l7_rule){ 0 }; /* the slot of a failed rule is reused */
 	if (!want_map(c, n, "a mapping (method, path, query)"))
 		return false;
 	check_keys(c, n, keys, N(keys));
 	bool ok = true;
 	r->line = n->line;
+	if (c->proto != GB_PROTO_REST && c->proto != GB_PROTO_NONE) {
+		/* the endpoint is refused for its protocol; do not pile the
+		 * protocol's own matchers or REST requirements on top */
+		return false;
+	}
+	for (size_t i = 3; i < N(keys); i++) {
+		const struct gb_ynode *k = NULL;
+		for (size_t j = 0; j < n->n && !k; j++)
+			if (n->keys[j]->len == strlen(keys[i]) && !memcmp(n->keys[j]->str, keys[i], n->keys[j]->len))
+				k = n->keys[j];
+		if (!k)
+			continue;
+		size_t m = FIELD(c, keys[i]);
+		gb_perr(c, k, NULL, "'%s' is not enforced by glassbox yet (it selects %s); the endpoint "
+		        "is refused rather than weakened", keys[i],
+		        i == 3 ? "SQL commands" : i == 7 || i == 8 ? "MCP tool calls" : "GraphQL operations");
+		gb_pctx_pop(c, m);
+		ok = false;
+	}
+
 	const struct gb_ynode *mn = gb_ymap_get(n, "method"), *pn = gb_ymap_get(n, "path"),
 	                      *qn = gb_ymap_get(n, "query");
 	size_t m;
 	if (!mn) {
+		/* OpenShell reads a missing method or path as "" which matches
+		 * nothing: almost certainly not what the author meant. */
 		missing(c, n, "method", "an HTTP method, or * for any");
 		ok = false;
 	} else {
@@ -530,6 +555,18 @@ static void parse_unenforced(struct gb_pctx *c, const struct gb_ynode *ep)
 		}
 		gb_pctx_pop(c, m);
 	}
+	if ((v = gb_ymap_get(ep, "persisted_queries"))) {
+		static const char *const pv[] = { "deny", "allow_registered" };
+		m = FIELD(c, "persisted_queries");
+		get_enum(c, v, pv, N(pv));
+		gb_pctx_pop(c, m);
+	}
+	if ((v = gb_ymap_get(ep, "graphql_persisted_queries"))) {
+		m = FIELD(c, "graphql_persisted_queries");
+		if (!gb_ynode_is_null(v))
+			want_map(c, v, "a mapping of query hash -> {operation_type, operation_name, fields}");
+		gb_pctx_pop(c, m);
+	}
 	if ((v = gb_ymap_get(ep, "graphql_max_body_bytes"))) {
 		m = FIELD(c, "graphql_max_body_bytes");
 		get_int(c, v, 1, 1LL << 40, "a positive byte count", &ll);
@@ -594,6 +631,7 @@ static void parse_endpoint(struct gb_pctx *c, const struct gb_ynode *n, struct g
 			s->protocol = proto_ids[e];
 		gb_pctx_pop(c, m);
 	}
+	c->proto = s->protocol;
 	if ((v = gb_ymap_get(n, "host"))) {
 		m = FIELD(c, "host");
 		const char *h = get_str(c, v, "a host name or IP address");
@@ -643,7 +681,9 @@ static void parse_endpoint(struct gb_pctx *c, const struct gb_ynode *n, struct g
 	if ((v = gb_ymap_get(n, "path"))) {
 		m = FIELD(c, "path");
 		const char *p = get_str(c, v, "a request path glob");
-		if (p && gb_validate_rule_path(c, v, p))
+		if (p && !strcmp(p, "*"))
+			gb_perr(c, v, NULL, "'*' must start with / (or be ** for any path)");
+		else if (p && gb_validate_rule_path(c, v, p))
 			s->path = p;
 		gb_pctx_pop(c, m);
 	}
@@ -717,7 +757,8 @@ static void parse_binaries(struct gb_pctx *c, const struct gb_ynode *n, struct g
 {
 	if (!want_seq(c, n, "a list of {path: ...}") || !n->n) {
 		if (n->kind == GB_Y_SEQ || gb_ynode_is_null(n))
-			gb_perr(c, n, NULL, "expected a non-empty list of binaries ({path: /usr/bin/...})");
+			gb_pwarn(c, n, "add {path: /usr/bin/...} items",
+			         "no binaries: this entry allows nothing (binary identity is required)");
 		return;
 	}
 	e->binaries = gb_parena_alloc(c->a, n->n * sizeof *e->binaries);
@@ -727,9 +768,16 @@ static void parse_binaries(struct gb_pctx *c, const struct gb_ynode *n, struct g
 		size_t m = gb_pctx_push(c, "[%zu]", i);
 		const struct gb_ynode *b = n->vals[i];
 		if (want_map(c, b, "a mapping {path: /absolute/path/or/glob}")) {
-			static const char *const keys[] = { "path" };
+			static const char *const keys[] = { "path", "harness" };
 			check_keys(c, b, keys, N(keys));
-			const struct gb_ynode *pv = gb_ymap_get(b, "path");
+			const struct gb_ynode *pv = gb_ymap_get(b, "path"), *hv = gb_ymap_get(b, "harness");
+			if (hv) {
+				size_t m2 = FIELD(c, "harness");
+				bool ignored;
+				if (get_bool(c, hv, &ignored))
+					gb_pwarn(c, hv, "remove it", "'harness' is deprecated and ignored");
+				gb_pctx_pop(c, m2);
+			}
 			if (!pv) {
 				missing(c, b, "path", "the executable's absolute path or a glob");
 			} else {
@@ -770,13 +818,17 @@ static void parse_entry(struct gb_pctx *c, const struct gb_ynode *key, const str
 			e->name = s;
 		gb_pctx_pop(c, m);
 	}
+	/* OpenShell accepts an entry without endpoints or binaries (it matches
+	 * nothing); glassbox loads it too and says so. */
 	if (!(v = gb_ymap_get(n, "endpoints"))) {
-		missing(c, n, "endpoints", "a list of endpoints");
+		m = FIELD(c, "endpoints");
+		gb_pwarn(c, n, "add endpoints", "no endpoints: this entry allows nothing");
+		gb_pctx_pop(c, m);
 	} else {
 		m = FIELD(c, "endpoints");
 		if (!want_seq(c, v, "a list of endpoints") || !v->n) {
-			if (v->kind != GB_Y_MAP && !(v->kind == GB_Y_SCALAR && !gb_ynode_is_null(v)))
-				gb_perr(c, v, NULL, "expected a non-empty list of endpoints");
+			if (v->kind == GB_Y_SEQ || gb_ynode_is_null(v))
+				gb_pwarn(c, v, "add endpoints", "no endpoints: this entry allows nothing");
 		} else {
 			e->endpoints = gb_parena_alloc(c->a, v->n * sizeof *e->endpoints);
 			for (size_t i = 0; e->endpoints && i < v->n; i++) {
@@ -789,7 +841,10 @@ static void parse_entry(struct gb_pctx *c, const struct gb_ynode *key, const str
 		gb_pctx_pop(c, m);
 	}
 	if (!(v = gb_ymap_get(n, "binaries"))) {
-		missing(c, n, "binaries", "a list of {path: ...}");
+		m = FIELD(c, "binaries");
+		gb_pwarn(c, n, "add {path: /usr/bin/...} items",
+		         "no binaries: this entry allows nothing (binary identity is required)");
+		gb_pctx_pop(c, m);
 	} else {
 		m = FIELD(c, "binaries");
 		parse_binaries(c, v, e);

@@ -99,6 +99,7 @@ struct gb_pctx {
 	struct gb_parena *a; /* the policy's arena */
 	char path[1024];     /* current field path */
 	size_t plen;
+	enum gb_l7_protocol proto; /* protocol of the endpoint being parsed */
 };
 
 /* Field path stack: push returns the mark to pop back to. */

@@ -201,6 +201,14 @@ bool gb_validate_host(struct gb_pctx *c, const struct gb_ynode *n, const char *h
 		gb_perr(c, n, NULL, "host name must be 1-253 characters (got %zu)", l);
 		return false;
 	}
+	/* Wildcard shapes as OpenShell accepts them: the first label may be
+	 * `**` or contain `*` (`*`, `*-api`); a later label may only be `*`
+	 * as a whole (`*.s3.*.amazonaws.com`). */
+	if (!strcmp(host, "*") || !strcmp(host, "**")) {
+		gb_perr(c, n, NULL, "'%s' alone matches every host (expected a domain such as "
+		        "*.example.com)", host);
+		return false;
+	}
 	size_t labels = 0;
 	bool wild = false;
 	for (size_t i = 0; i < l;) {
@@ -216,42 +224,37 @@ bool gb_validate_host(struct gb_pctx *c, const struct gb_ynode *n, const char *h
 			gb_perr(c, n, NULL, "'%.200s' has a label longer than 63 characters", host);
 			return false;
 		}
+		bool star = false;
 		for (size_t k = i; k < j; k++) {
 			unsigned char ch = (unsigned char)host[k];
 			if (ch == '*') {
-				if (labels) {
-					gb_perr(c, n, NULL, "'%.200s': a wildcard is only allowed in the first label "
-					        "(e.g. *.example.com)", host);
-					return false;
-				}
-				wild = true;
+				star = wild = true;
 			} else if (!isalnum(ch) && ch != '-' && ch != '_') {
 				gb_perr(c, n, NULL, "'%.200s' contains the invalid character '%c%s' (expected "
-				        "letters, digits, '-', '.' and a leading wildcard)",
+				        "letters, digits, '-', '.' and wildcards)",
 				        host, isprint(ch) ? ch : '?', isprint(ch) ? "" : " (non-printable)");
 				return false;
 			}
 		}
-		if (labels == 0 && memmem(host + i, ll, "**", 2) && !(ll == 2)) {
+		bool has2 = memmem(host + i, ll, "**", 2) != NULL;
+		if (labels == 0 && has2 && ll != 2) {
 			gb_perr(c, n, NULL, "'%.200s': '**' must be the whole first label (e.g. **.example.com)", host);
 			return false;
 		}
-		if (labels == 0 && ll >= 3 && memmem(host + i, ll, "***", 3)) {
-			gb_perr(c, n, NULL, "'%.200s': malformed wildcard", host);
+		if (labels > 0 && star && (has2 || ll != 1)) {
+			gb_perr(c, n, NULL, "'%.200s': a wildcard after the first label must be a whole label "
+			        "'*' (e.g. *.s3.*.amazonaws.com)", host);
 			return false;
 		}
 		labels++;
 		i = j + 1;
 	}
-	if (wild && labels <= 2) {
-		gb_perr(c, n, NULL, "'%.200s' is a top-level-domain wildcard; a wildcard host needs at least "
-		        "three labels (e.g. *.example.com)", host);
+	if ((!strncmp(host, "*.", 2) || !strncmp(host, "**.", 3)) && labels <= 2) {
+		gb_perr(c, n, NULL, "'%.200s' is a top-level-domain wildcard (expected a subdomain wildcard "
+		        "such as *.example.com)", host);
 		return false;
 	}
-	if (wild && tcp) {
-		gb_perr(c, n, NULL, "protocol tcp needs an exact DNS host name, not the wildcard '%.200s'", host);
-		return false;
-	}
+	(void)wild;
 	return true;
 }
 
@@ -562,8 +565,9 @@ void gb_validate_endpoint(struct gb_pctx *c, const struct gb_ynode *ep, const st
 		if (enf)
 			gb_pwarn(c, enf, NULL, "'enforcement' has no effect on an endpoint without 'protocol'");
 	} else if (pr == GB_PROTO_TCP) {
-		const struct gb_ynode *l7[] = { access, rules, deny, path, aes };
-		const char *names[] = { "access", "rules", "deny_rules", "path", "allow_encoded_slash" };
+		const struct gb_ynode *l7[] = { access, rules, deny, path, aes, enf };
+		const char *names[] = { "access", "rules", "deny_rules", "path", "allow_encoded_slash",
+			                "enforcement" };
 		for (size_t i = 0; i < N(l7); i++)
 			if (l7[i])
 				err_field(c, l7[i], names[i], NULL,
