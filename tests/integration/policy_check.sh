@@ -89,6 +89,14 @@ set -e
 (( rc == 1 )) || fail "missing file: exit $rc, want 1"
 grep -q "cannot open" "$tmp/err" || fail "missing file: no reason"
 
+set +e
+"$GLASSBOX" policy >/dev/null 2>&1; rc=$?
+(( rc == 2 )) || fail "policy without a subcommand: exit $rc, want 2"
+"$GLASSBOX" policy frobnicate >/dev/null 2>&1; rc=$?
+(( rc == 2 )) || fail "unknown policy subcommand: exit $rc, want 2"
+set -e
+"$GLASSBOX" --help | grep -q '^  policy ' || fail "policy missing from glassbox --help"
+
 # 5. hostile files: fail cleanly (exit 1, a diagnostic), never crash
 head -c 65536 /dev/urandom >"$tmp/random.yaml"
 python3 - "$tmp" <<'PY'
