@@ -9,19 +9,19 @@
 
 void ocsf_file(struct gb_jsonw *w, const char *path, const char *sha256, bool deleted)
 {
-	gb_jw_key(w, "file");
+	ocsf_key(w, "file");
 	gb_jw_obj_begin(w);
-	gb_jw_kstr(w, "name", ocsf_basename(path));
-	gb_jw_kstr(w, "path", path);
-	gb_jw_kuint(w, "type_id", 8);
-	gb_jw_kstr(w, "type", "Executable File");
+	ocsf_kstr(w, "name", ocsf_basename(path));
+	ocsf_kstr(w, "path", path);
+	ocsf_kuint(w, "type_id", 8);
+	ocsf_kstr(w, "type", "Executable File");
 	if (sha256 && *sha256) {
-		gb_jw_key(w, "hashes");
+		ocsf_key(w, "hashes");
 		gb_jw_arr_begin(w);
 		gb_jw_obj_begin(w);
-		gb_jw_kuint(w, "algorithm_id", 3);
-		gb_jw_kstr(w, "algorithm", "SHA-256");
-		gb_jw_kstr(w, "value", sha256);
+		ocsf_kuint(w, "algorithm_id", 3);
+		ocsf_kstr(w, "algorithm", "SHA-256");
+		ocsf_kstr(w, "value", sha256);
 		gb_jw_obj_end(w);
 		gb_jw_arr_end(w);
 	}
@@ -43,13 +43,13 @@ static void parents(struct gb_jsonw *w, const struct gb_identity *id, uint32_t n
 		 * inventing pid 0 as OpenShell does. */
 		if (pid <= 0)
 			break;
-		gb_jw_key(w, "parent_process");
+		ocsf_key(w, "parent_process");
 		gb_jw_obj_begin(w);
 		opened++;
-		gb_jw_kuint(w, "pid", (uint64_t)pid);
+		ocsf_kuint(w, "pid", (uint64_t)pid);
 		if (*exe) {
-			gb_jw_kstr(w, "name", ocsf_basename(exe));
-			gb_jw_kstr(w, "path", exe);
+			ocsf_kstr(w, "name", ocsf_basename(exe));
+			ocsf_kstr(w, "path", exe);
 			ocsf_file(w, exe, NULL, false);
 		}
 	}
@@ -64,35 +64,35 @@ void ocsf_identity_process(struct ocsf_ev *ev, const char *key, const struct gb_
 	const char *sname = ev->ctx->sandbox_name;
 	uint32_t n = id->n_ancestors < GB_MAX_ANCESTORS ? id->n_ancestors : GB_MAX_ANCESTORS;
 
-	gb_jw_key(w, key);
+	ocsf_key(w, key);
 	gb_jw_obj_begin(w);
-	gb_jw_kuint(w, "pid", id->pid > 0 ? (uint64_t)id->pid : 0);
+	ocsf_kuint(w, "pid", id->pid > 0 ? (uint64_t)id->pid : 0);
 	if (*exe) {
-		gb_jw_kstr(w, "name", ocsf_basename(exe));
-		gb_jw_kstr(w, "path", exe);
+		ocsf_kstr(w, "name", ocsf_basename(exe));
+		ocsf_kstr(w, "path", exe);
 		ocsf_file(w, exe, id->sha256, id->flags & GB_ID_EXE_DELETED);
 	}
-	gb_jw_key(w, "user");
+	ocsf_key(w, "user");
 	gb_jw_obj_begin(w);
 	ocsf_kstr_u64(w, "uid", id->uid);
 	gb_jw_obj_end(w);
 	if (sname && *sname)
-		gb_jw_kstr(w, "sandbox", sname);
+		ocsf_kstr(w, "sandbox", sname);
 	if (n) {
 		/* ancestry (OCSF 1.4+, replaces lineage): direct parent first,
 		 * every known ancestor even past a pid we could not read. */
-		gb_jw_key(w, "ancestry");
+		ocsf_key(w, "ancestry");
 		gb_jw_arr_begin(w);
 		for (uint32_t i = 0; i < n; i++) {
 			const char *a = id->ancestors[i] && *id->ancestors[i] ? id->ancestors[i] : NULL;
 			gb_jw_obj_begin(w);
 			if (id->ancestor_pids[i] > 0)
-				gb_jw_kuint(w, "pid", (uint64_t)id->ancestor_pids[i]);
+				ocsf_kuint(w, "pid", (uint64_t)id->ancestor_pids[i]);
 			if (a) {
-				gb_jw_kstr(w, "name", ocsf_basename(a));
-				gb_jw_kstr(w, "path", a);
+				ocsf_kstr(w, "name", ocsf_basename(a));
+				ocsf_kstr(w, "path", a);
 			} else if (id->ancestor_pids[i] <= 0) {
-				gb_jw_kstr(w, "name", "unknown");
+				ocsf_kstr(w, "name", "unknown");
 			}
 			gb_jw_obj_end(w);
 		}
@@ -114,14 +114,14 @@ void ocsf_actor(struct ocsf_ev *ev, const struct gb_identity *id, bool required)
 		if (!required)
 			return;
 		/* Nobody identifiable: the actor is glassbox itself. */
-		gb_jw_key(w, "actor");
+		ocsf_key(w, "actor");
 		gb_jw_obj_begin(w);
-		gb_jw_kstr(w, "app_name", "glassbox");
+		ocsf_kstr(w, "app_name", "glassbox");
 		gb_jw_obj_end(w);
 		ev->profiles |= OCSF_P_HOST;
 		return;
 	}
-	gb_jw_key(w, "actor");
+	ocsf_key(w, "actor");
 	gb_jw_obj_begin(w);
 	ocsf_identity_process(ev, "process", id);
 	gb_jw_obj_end(w);
@@ -158,19 +158,19 @@ void ocsf_endpoint(struct gb_jsonw *w, const char *key, const struct gb_endpoint
 	if (!always && !*host && !*ip && !ep->port)
 		return;
 
-	gb_jw_key(w, key);
+	ocsf_key(w, key);
 	gb_jw_obj_begin(w);
 	if (*host && !host_is_ip)
-		gb_jw_kstr(w, "hostname", host);
+		ocsf_kstr(w, "hostname", host);
 	if (ip_ok)
-		gb_jw_kstr(w, "ip", ip);
+		ocsf_kstr(w, "ip", ip);
 	else if (host_is_ip)
-		gb_jw_kstr(w, "ip", host);
+		ocsf_kstr(w, "ip", host);
 	if (!ip_ok && *ip) /* not an address: keep it, but not as ip_t */
-		gb_jw_kstr(w, "name", ip);
+		ocsf_kstr(w, "name", ip);
 	else if (!*host && !ip_ok && !host_is_ip)
-		gb_jw_kstr(w, "name", "unknown"); /* network_endpoint needs one of ip/hostname/name */
-	gb_jw_kuint(w, "port", ep->port);
+		ocsf_kstr(w, "name", "unknown"); /* network_endpoint needs one of ip/hostname/name */
+	ocsf_kuint(w, "port", ep->port);
 	gb_jw_obj_end(w);
 }
 
@@ -180,7 +180,7 @@ void ocsf_connection_info(struct ocsf_ev *ev, uint64_t conn_id, const struct gb_
 	int fam = 0;
 	const char *sid = ev->ctx->sandbox_id && *ev->ctx->sandbox_id ? ev->ctx->sandbox_id : "-";
 
-	gb_jw_key(w, "connection_info");
+	ocsf_key(w, "connection_info");
 	gb_jw_obj_begin(w);
 	/* The same uid on the OPEN, CLOSE and every HTTP event of the
 	 * connection: the join key OpenShell's events lack. */
@@ -189,13 +189,13 @@ void ocsf_connection_info(struct ocsf_ev *ev, uint64_t conn_id, const struct gb_
 	ocsf_sadd(w, ":c");
 	ocsf_sadd_u64(w, conn_id);
 	ocsf_send(w);
-	gb_jw_kuint(w, "direction_id", 2);
-	gb_jw_kstr(w, "direction", "Outbound");
-	gb_jw_kstr(w, "protocol_name", "tcp");
-	gb_jw_kuint(w, "protocol_num", 6);
+	ocsf_kuint(w, "direction_id", 2);
+	ocsf_kstr(w, "direction", "Outbound");
+	ocsf_kstr(w, "protocol_name", "tcp");
+	ocsf_kuint(w, "protocol_num", 6);
 	if (ocsf_is_ip(dst->ip, &fam) || ocsf_is_ip(dst->host, &fam)) {
-		gb_jw_kuint(w, "protocol_ver_id", (uint64_t)fam);
-		gb_jw_kstr(w, "protocol_ver", fam == 4 ? "Internet Protocol version 4 (IPv4)"
+		ocsf_kuint(w, "protocol_ver_id", (uint64_t)fam);
+		ocsf_kstr(w, "protocol_ver", fam == 4 ? "Internet Protocol version 4 (IPv4)"
 		                                       : "Internet Protocol version 6 (IPv6)");
 	}
 	gb_jw_obj_end(w);

@@ -75,24 +75,24 @@ static void envelope(struct ocsf_ev *ev, const struct ocsf_class *c, int activit
 	struct gb_jsonw *w = &ev->w;
 
 	gb_jw_obj_begin(w);
-	gb_jw_kuint(w, "class_uid", (uint64_t)c->uid);
-	gb_jw_kstr(w, "class_name", c->name);
-	gb_jw_kuint(w, "category_uid", (uint64_t)c->category_uid);
-	gb_jw_kstr(w, "category_name", c->category_name);
-	gb_jw_kuint(w, "activity_id", (uint64_t)activity_id);
-	gb_jw_kstr(w, "activity_name", act);
-	gb_jw_kuint(w, "type_uid", (uint64_t)c->uid * 100 + (uint64_t)activity_id);
+	ocsf_kuint(w, "class_uid", (uint64_t)c->uid);
+	ocsf_kstr(w, "class_name", c->name);
+	ocsf_kuint(w, "category_uid", (uint64_t)c->category_uid);
+	ocsf_kstr(w, "category_name", c->category_name);
+	ocsf_kuint(w, "activity_id", (uint64_t)activity_id);
+	ocsf_kstr(w, "activity_name", act);
+	ocsf_kuint(w, "type_uid", (uint64_t)c->uid * 100 + (uint64_t)activity_id);
 	ocsf_sbegin(w, "type_name");
 	ocsf_sadd(w, c->name);
 	ocsf_sadd(w, ": ");
 	ocsf_sadd(w, type_act);
 	ocsf_send(w);
-	gb_jw_kuint(w, "time", ev->rec->ts_ns / 1000000u);
-	gb_jw_kuint(w, "severity_id", (uint64_t)severity_id);
-	gb_jw_kstr(w, "severity", caption(severities, N(severities), severity_id));
+	ocsf_kuint(w, "time", ev->rec->ts_ns / 1000000u);
+	ocsf_kuint(w, "severity_id", (uint64_t)severity_id);
+	ocsf_kstr(w, "severity", caption(severities, N(severities), severity_id));
 	if (status_id) {
-		gb_jw_kuint(w, "status_id", (uint64_t)status_id);
-		gb_jw_kstr(w, "status", caption(statuses, N(statuses), status_id));
+		ocsf_kuint(w, "status_id", (uint64_t)status_id);
+		ocsf_kstr(w, "status", caption(statuses, N(statuses), status_id));
 	}
 }
 
@@ -115,12 +115,12 @@ void ocsf_action(struct ocsf_ev *ev, int action_id, int disposition_id)
 {
 	struct gb_jsonw *w = &ev->w;
 	if (action_id) {
-		gb_jw_kuint(w, "action_id", (uint64_t)action_id);
-		gb_jw_kstr(w, "action", caption(actions, N(actions), action_id));
+		ocsf_kuint(w, "action_id", (uint64_t)action_id);
+		ocsf_kstr(w, "action", caption(actions, N(actions), action_id));
 	}
 	if (disposition_id) {
-		gb_jw_kuint(w, "disposition_id", (uint64_t)disposition_id);
-		gb_jw_kstr(w, "disposition", caption(dispositions, N(dispositions), disposition_id));
+		ocsf_kuint(w, "disposition_id", (uint64_t)disposition_id);
+		ocsf_kstr(w, "disposition", caption(dispositions, N(dispositions), disposition_id));
 	}
 	ev->profiles |= OCSF_P_SECURITY_CONTROL;
 }
@@ -136,38 +136,38 @@ int ocsf_finish(struct ocsf_ev *ev)
 	/* device: the host glassbox runs on; the sandbox is its container
 	 * (container profile: device.container). */
 	ev->profiles |= OCSF_P_HOST;
-	gb_jw_key(w, "device");
+	ocsf_key(w, "device");
 	gb_jw_obj_begin(w);
-	gb_jw_kstr(w, "hostname", nz(ctx->hostname) ? ctx->hostname : "localhost");
-	gb_jw_kuint(w, "type_id", 0);
-	gb_jw_kstr(w, "type", "Unknown");
-	gb_jw_key(w, "os");
+	ocsf_kstr(w, "hostname", nz(ctx->hostname) ? ctx->hostname : "localhost");
+	ocsf_kuint(w, "type_id", 0);
+	ocsf_kstr(w, "type", "Unknown");
+	ocsf_key(w, "os");
 	gb_jw_obj_begin(w);
-	gb_jw_kstr(w, "name", "Linux");
-	gb_jw_kuint(w, "type_id", 200);
-	gb_jw_kstr(w, "type", "Linux");
+	ocsf_kstr(w, "name", "Linux");
+	ocsf_kuint(w, "type_id", 200);
+	ocsf_kstr(w, "type", "Linux");
 	gb_jw_obj_end(w);
 	if (sname || sid) {
 		ev->profiles |= OCSF_P_CONTAINER;
-		gb_jw_key(w, "container");
+		ocsf_key(w, "container");
 		gb_jw_obj_begin(w);
 		if (sname)
-			gb_jw_kstr(w, "name", sname);
+			ocsf_kstr(w, "name", sname);
 		if (sid)
-			gb_jw_kstr(w, "uid", sid);
-		gb_jw_kstr(w, "runtime", "glassbox");
+			ocsf_kstr(w, "uid", sid);
+		ocsf_kstr(w, "runtime", "glassbox");
 		gb_jw_obj_end(w);
 	}
 	gb_jw_obj_end(w);
 
-	gb_jw_key(w, "metadata");
+	ocsf_key(w, "metadata");
 	gb_jw_obj_begin(w);
-	gb_jw_kstr(w, "version", GB_OCSF_VERSION);
-	gb_jw_key(w, "product");
+	ocsf_kstr(w, "version", GB_OCSF_VERSION);
+	ocsf_key(w, "product");
 	gb_jw_obj_begin(w);
-	gb_jw_kstr(w, "name", "glassbox");
-	gb_jw_kstr(w, "vendor_name", "glassbox");
-	gb_jw_kstr(w, "version", nz(ctx->product_version) ? ctx->product_version : GB_VERSION);
+	ocsf_kstr(w, "name", "glassbox");
+	ocsf_kstr(w, "vendor_name", "glassbox");
+	ocsf_kstr(w, "version", nz(ctx->product_version) ? ctx->product_version : GB_VERSION);
 	gb_jw_obj_end(w);
 	/* uid = sandbox:seq — unique per event and stable across re-delivery,
 	 * so a consumer can drop duplicates (at-least-once sinks). */
@@ -176,13 +176,13 @@ int ocsf_finish(struct ocsf_ev *ev)
 	ocsf_sadd(w, ":");
 	ocsf_sadd_u64(w, ev->rec->seq);
 	ocsf_send(w);
-	gb_jw_kuint(w, "sequence", ev->rec->seq);
+	ocsf_kuint(w, "sequence", ev->rec->seq);
 	if (sname)
-		gb_jw_kstr(w, "log_name", sname);
-	gb_jw_kstr(w, "log_provider", "glassbox");
+		ocsf_kstr(w, "log_name", sname);
+	ocsf_kstr(w, "log_provider", "glassbox");
 	if (ev->rec->flags & GB_RECF_TRUNCATED)
 		gb_jw_kbool(w, "is_truncated", true);
-	gb_jw_key(w, "profiles");
+	ocsf_key(w, "profiles");
 	gb_jw_arr_begin(w);
 	if (ev->profiles & OCSF_P_CONTAINER)
 		gb_jw_str(w, "container");
@@ -219,13 +219,13 @@ void ocsf_kstr_u64(struct gb_jsonw *w, const char *key, uint64_t v)
 {
 	char tmp[24];
 	size_t n = u64_dec(tmp, v);
-	gb_jw_key(w, key);
+	ocsf_key(w, key);
 	gb_jw_strn(w, tmp, n);
 }
 
 void ocsf_sbegin(struct gb_jsonw *w, const char *key)
 {
-	gb_jw_key(w, key);
+	ocsf_key(w, key);
 	gb_jw_raw(w, "\"", 1);
 }
 
@@ -258,7 +258,7 @@ void ocsf_send(struct gb_jsonw *w)
 void ocsf_kstr_opt(struct gb_jsonw *w, const char *key, const char *s)
 {
 	if (s && *s)
-		gb_jw_kstr(w, key, s);
+		ocsf_kstr(w, key, s);
 }
 
 const char *ocsf_basename(const char *path)

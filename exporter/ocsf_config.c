@@ -39,7 +39,7 @@ int ocsf_config(struct ocsf_ev *ev)
 	int sev = c->action == GB_CFG_REFUSED ? GB_SEV_MEDIUM : c->action == GB_CFG_REJECTED ? GB_SEV_LOW : GB_SEV_INFO;
 
 	ocsf_envelope(ev, OCSF_CONFIG, 1, sev, failed ? OCSF_STATUS_FAILURE : OCSF_STATUS_SUCCESS);
-	gb_jw_kstr(w, "status_detail", name);
+	ocsf_kstr(w, "status_detail", name);
 
 	ocsf_sbegin(w, "message");
 	ocsf_sadd(w, "Policy ");
@@ -57,15 +57,15 @@ int ocsf_config(struct ocsf_ev *ev)
 	}
 	ocsf_send(w);
 
-	gb_jw_key(w, "actor");
+	ocsf_key(w, "actor");
 	gb_jw_obj_begin(w);
-	gb_jw_kstr(w, "app_name", "glassbox");
+	ocsf_kstr(w, "app_name", "glassbox");
 	gb_jw_obj_end(w);
 	ev->profiles |= OCSF_P_HOST;
 
-	gb_jw_key(w, "policy");
+	ocsf_key(w, "policy");
 	gb_jw_obj_begin(w);
-	gb_jw_kstr(w, "name", "network_policy");
+	ocsf_kstr(w, "name", "network_policy");
 	ocsf_kstr_u64(w, "version", c->revision);
 	if (c->sha256 && *c->sha256) {
 		ocsf_sbegin(w, "uid");
@@ -76,17 +76,17 @@ int ocsf_config(struct ocsf_ev *ev)
 	ocsf_kstr_opt(w, "desc", c->detail);
 	gb_jw_kbool(w, "is_applied", applied);
 	if (c->source && *c->source) {
-		gb_jw_key(w, "data");
+		ocsf_key(w, "data");
 		gb_jw_obj_begin(w);
-		gb_jw_kstr(w, "source", c->source);
+		ocsf_kstr(w, "source", c->source);
 		gb_jw_obj_end(w);
 	}
 	gb_jw_obj_end(w);
 	ev->profiles |= OCSF_P_SECURITY_CONTROL;
 
 	if (applied) {
-		gb_jw_kuint(w, "security_level_id", 1);
-		gb_jw_kstr(w, "security_level", "Secure");
+		ocsf_kuint(w, "security_level_id", 1);
+		ocsf_kstr(w, "security_level", "Secure");
 	}
 	return ocsf_finish(ev);
 }

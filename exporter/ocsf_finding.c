@@ -49,8 +49,8 @@ int ocsf_finding(struct ocsf_ev *ev)
 
 	ocsf_envelope(ev, OCSF_FINDING, 1, f->severity, 0);
 	/* Detection Finding has its own status enum (New, In Progress, ...). */
-	gb_jw_kuint(w, "status_id", 1);
-	gb_jw_kstr(w, "status", "New");
+	ocsf_kuint(w, "status_id", 1);
+	ocsf_kstr(w, "status", "New");
 	if (blocked(f->kind))
 		ocsf_action(ev, OCSF_ACTION_DENIED, OCSF_DISP_BLOCKED);
 	else
@@ -64,26 +64,26 @@ int ocsf_finding(struct ocsf_ev *ev)
 		ocsf_sadd(w, subject);
 	}
 	ocsf_send(w);
-	gb_jw_kstr(w, "status_detail", kind);
+	ocsf_kstr(w, "status_detail", kind);
 
-	gb_jw_key(w, "finding_info");
+	ocsf_key(w, "finding_info");
 	gb_jw_obj_begin(w);
 	ocsf_sbegin(w, "uid");
 	ocsf_sadd(w, sid);
 	ocsf_sadd(w, ":");
 	ocsf_sadd_u64(w, ev->rec->seq);
 	ocsf_send(w);
-	gb_jw_kstr(w, "title", f->title && *f->title ? f->title : kind);
+	ocsf_kstr(w, "title", f->title && *f->title ? f->title : kind);
 	ocsf_kstr_opt(w, "desc", f->detail);
-	gb_jw_key(w, "types");
+	ocsf_key(w, "types");
 	gb_jw_arr_begin(w);
 	gb_jw_str(w, kind);
 	gb_jw_arr_end(w);
-	gb_jw_kuint(w, "created_time", ev->rec->ts_ns / 1000000u);
-	gb_jw_key(w, "product");
+	ocsf_kuint(w, "created_time", ev->rec->ts_ns / 1000000u);
+	ocsf_key(w, "product");
 	gb_jw_obj_begin(w);
-	gb_jw_kstr(w, "name", "glassbox");
-	gb_jw_kstr(w, "vendor_name", "glassbox");
+	ocsf_kstr(w, "name", "glassbox");
+	ocsf_kstr(w, "vendor_name", "glassbox");
 	gb_jw_obj_end(w);
 	gb_jw_obj_end(w);
 
@@ -92,7 +92,7 @@ int ocsf_finding(struct ocsf_ev *ev)
 		ocsf_actor(ev, &f->id, false);
 
 	if (has_proc || *subject) {
-		gb_jw_key(w, "evidences");
+		ocsf_key(w, "evidences");
 		gb_jw_arr_begin(w);
 		gb_jw_obj_begin(w);
 		if (has_proc)
@@ -100,23 +100,23 @@ int ocsf_finding(struct ocsf_ev *ev)
 		if (*subject) {
 			int fam;
 			if (f->kind == GB_F_LANDLOCK_DENIED && subject[0] == '/') {
-				gb_jw_key(w, "file"); /* any file: type unknown */
+				ocsf_key(w, "file"); /* any file: type unknown */
 				gb_jw_obj_begin(w);
-				gb_jw_kstr(w, "name", ocsf_basename(subject));
-				gb_jw_kstr(w, "path", subject);
-				gb_jw_kuint(w, "type_id", 0);
-				gb_jw_kstr(w, "type", "Unknown");
+				ocsf_kstr(w, "name", ocsf_basename(subject));
+				ocsf_kstr(w, "path", subject);
+				ocsf_kuint(w, "type_id", 0);
+				ocsf_kstr(w, "type", "Unknown");
 				gb_jw_obj_end(w);
 			} else if ((f->kind == GB_F_SSRF_BLOCKED || f->kind == GB_F_BYPASS_ATTEMPT) &&
 			           ocsf_is_ip(subject, &fam)) {
-				gb_jw_key(w, "dst_endpoint");
+				ocsf_key(w, "dst_endpoint");
 				gb_jw_obj_begin(w);
-				gb_jw_kstr(w, "ip", subject);
+				ocsf_kstr(w, "ip", subject);
 				gb_jw_obj_end(w);
 			}
-			gb_jw_key(w, "data");
+			ocsf_key(w, "data");
 			gb_jw_obj_begin(w);
-			gb_jw_kstr(w, "subject", subject);
+			ocsf_kstr(w, "subject", subject);
 			gb_jw_obj_end(w);
 		}
 		gb_jw_obj_end(w);

@@ -85,19 +85,19 @@ int ocsf_http(struct ocsf_ev *ev)
 	}
 	ocsf_send(w);
 	if (h->reason != GB_R_NONE)
-		gb_jw_kstr(w, "status_detail", ocsf_reason_name(h->reason));
+		ocsf_kstr(w, "status_detail", ocsf_reason_name(h->reason));
 
-	gb_jw_key(w, "http_request");
+	ocsf_key(w, "http_request");
 	gb_jw_obj_begin(w);
 	if (act != 99)
-		gb_jw_kstr(w, "http_method", method);
-	gb_jw_key(w, "url");
+		ocsf_kstr(w, "http_method", method);
+	ocsf_key(w, "url");
 	gb_jw_obj_begin(w);
-	gb_jw_kstr(w, "scheme", h->scheme && *h->scheme ? h->scheme : "http");
-	gb_jw_kstr(w, "hostname", host);
+	ocsf_kstr(w, "scheme", h->scheme && *h->scheme ? h->scheme : "http");
+	ocsf_kstr(w, "hostname", host);
 	if (h->dst.port)
-		gb_jw_kuint(w, "port", h->dst.port);
-	gb_jw_kstr(w, "path", h->path && *h->path ? h->path : "/");
+		ocsf_kuint(w, "port", h->dst.port);
+	ocsf_kstr(w, "path", h->path && *h->path ? h->path : "/");
 	ocsf_kstr_opt(w, "query_string", h->query);
 	ocsf_sbegin(w, "url_string");
 	url_string(w, h, host);
@@ -105,34 +105,34 @@ int ocsf_http(struct ocsf_ev *ev)
 	gb_jw_obj_end(w);
 	gb_jw_obj_end(w);
 	if (h->status) {
-		gb_jw_key(w, "http_response");
+		ocsf_key(w, "http_response");
 		gb_jw_obj_begin(w);
-		gb_jw_kuint(w, "code", h->status);
+		ocsf_kuint(w, "code", h->status);
 		gb_jw_obj_end(w);
 	}
 
 	ocsf_endpoint(w, "src_endpoint", &h->src, false);
 	ocsf_endpoint(w, "dst_endpoint", &h->dst, true);
 	ocsf_connection_info(ev, h->conn_id, &h->dst);
-	gb_jw_kstr(w, "app_protocol_name", "http");
+	ocsf_kstr(w, "app_protocol_name", "http");
 	ocsf_actor(ev, &h->id, false);
 
-	gb_jw_key(w, "firewall_rule");
+	ocsf_key(w, "firewall_rule");
 	gb_jw_obj_begin(w);
-	gb_jw_kstr(w, "name", h->policy_entry && *h->policy_entry ? h->policy_entry : "default_deny");
-	gb_jw_kstr(w, "type", "l7_rule");
+	ocsf_kstr(w, "name", h->policy_entry && *h->policy_entry ? h->policy_entry : "default_deny");
+	ocsf_kstr(w, "type", "l7_rule");
 	ocsf_kstr_u64(w, "version", h->policy_rev);
 	ocsf_kstr_opt(w, "condition", h->rule);
 	gb_jw_obj_end(w);
 
-	gb_jw_key(w, "unmapped");
+	ocsf_key(w, "unmapped");
 	gb_jw_obj_begin(w);
-	gb_jw_kstr(w, "mode", h->mode == GB_MODE_AUDIT ? "audit" : "enforce");
+	ocsf_kstr(w, "mode", h->mode == GB_MODE_AUDIT ? "audit" : "enforce");
 	if (act == 99 && *method)
-		gb_jw_kstr(w, "http_method", method); /* not in OCSF's method enum */
+		ocsf_kstr(w, "http_method", method); /* not in OCSF's method enum */
 	uint32_t f = ocsf_identity_unmapped_flags(&h->id);
 	if (f) {
-		gb_jw_key(w, "identity_flags");
+		ocsf_key(w, "identity_flags");
 		ocsf_identity_flags(w, f);
 	}
 	ocsf_kstr_opt(w, "script", h->id.script);

@@ -39,19 +39,19 @@ int ocsf_lifecycle(struct ocsf_ev *ev)
 	}
 	ocsf_send(w);
 
-	gb_jw_key(w, "app");
+	ocsf_key(w, "app");
 	gb_jw_obj_begin(w);
-	gb_jw_kstr(w, "name", name);
+	ocsf_kstr(w, "name", name);
 	ocsf_kstr_opt(w, "uid", ctx->sandbox_id);
-	gb_jw_kstr(w, "vendor_name", "glassbox");
-	gb_jw_kstr(w, "version", ctx->product_version && *ctx->product_version ? ctx->product_version : GB_VERSION);
+	ocsf_kstr(w, "vendor_name", "glassbox");
+	ocsf_kstr(w, "version", ctx->product_version && *ctx->product_version ? ctx->product_version : GB_VERSION);
 	gb_jw_obj_end(w);
 
-	gb_jw_key(w, "unmapped");
+	ocsf_key(w, "unmapped");
 	gb_jw_obj_begin(w);
-	gb_jw_key(w, "posture");
+	ocsf_key(w, "posture");
 	gb_jw_obj_begin(w);
-	gb_jw_key(w, "layers");
+	ocsf_key(w, "layers");
 	gb_jw_arr_begin(w);
 	static const struct { uint32_t bit; const char *name; } layers[] = {
 		{ GB_LAYER_NETNS, "netns" }, { GB_LAYER_LANDLOCK, "landlock" }, { GB_LAYER_SECCOMP, "seccomp" },
@@ -62,13 +62,13 @@ int ocsf_lifecycle(struct ocsf_ev *ev)
 			gb_jw_str(w, layers[i].name);
 	gb_jw_arr_end(w);
 	if (l->layers & GB_LAYER_LANDLOCK) {
-		gb_jw_kuint(w, "landlock_abi", l->landlock_abi);
+		ocsf_kuint(w, "landlock_abi", l->landlock_abi);
 		ocsf_kstr_opt(w, "landlock_rights", l->landlock_rights);
 	}
 	ocsf_kstr_opt(w, "seccomp_mode", l->seccomp_mode);
 	if (act != 1) {
-		gb_jw_kuint(w, "uid", l->uid);
-		gb_jw_kuint(w, "gid", l->gid);
+		ocsf_kuint(w, "uid", l->uid);
+		ocsf_kuint(w, "gid", l->gid);
 	}
 	gb_jw_obj_end(w);
 	gb_jw_obj_end(w);

@@ -48,7 +48,7 @@ int ocsf_loss(struct ocsf_ev *ev)
 		ocsf_envelope(ev, OCSF_EVENT_LOG, 2, GB_SEV_HIGH, OCSF_STATUS_FAILURE);
 	else
 		ocsf_envelope_other(ev, OCSF_EVENT_LOG, "Drop", GB_SEV_HIGH, OCSF_STATUS_FAILURE);
-	gb_jw_kstr(w, "status_detail", cause);
+	ocsf_kstr(w, "status_detail", cause);
 
 	ocsf_sbegin(w, "message");
 	ocsf_sadd_u64(w, l->count);
@@ -68,23 +68,23 @@ int ocsf_loss(struct ocsf_ev *ev)
 	}
 	ocsf_send(w);
 
-	gb_jw_kuint(w, "count", l->count);
-	gb_jw_kstr(w, "log_name", sname ? sname : "glassbox");
-	gb_jw_kstr(w, "log_provider", "glassbox");
-	gb_jw_kuint(w, "log_type_id", 2);
-	gb_jw_kstr(w, "log_type", "Application");
-	gb_jw_key(w, "actor");
+	ocsf_kuint(w, "count", l->count);
+	ocsf_kstr(w, "log_name", sname ? sname : "glassbox");
+	ocsf_kstr(w, "log_provider", "glassbox");
+	ocsf_kuint(w, "log_type_id", 2);
+	ocsf_kstr(w, "log_type", "Application");
+	ocsf_key(w, "actor");
 	gb_jw_obj_begin(w);
-	gb_jw_kstr(w, "app_name", "glassbox");
+	ocsf_kstr(w, "app_name", "glassbox");
 	gb_jw_obj_end(w);
 	ev->profiles |= OCSF_P_HOST;
 
-	gb_jw_key(w, "unmapped");
+	ocsf_key(w, "unmapped");
 	gb_jw_obj_begin(w);
-	gb_jw_kuint(w, "lost_count", l->count);
+	ocsf_kuint(w, "lost_count", l->count);
 	if (range_known(l)) {
-		gb_jw_kuint(w, "first_seq", l->first_seq);
-		gb_jw_kuint(w, "last_seq", l->last_seq);
+		ocsf_kuint(w, "first_seq", l->first_seq);
+		ocsf_kuint(w, "last_seq", l->last_seq);
 	}
 	gb_jw_obj_end(w);
 	return ocsf_finish(ev);

@@ -52,17 +52,17 @@ static void firewall_rule(struct ocsf_ev *ev, const char *entry, const char *end
                           uint64_t rev)
 {
 	struct gb_jsonw *w = &ev->w;
-	gb_jw_key(w, "firewall_rule");
+	ocsf_key(w, "firewall_rule");
 	gb_jw_obj_begin(w);
 	if (entry && *entry)
-		gb_jw_kstr(w, "name", entry);
+		ocsf_kstr(w, "name", entry);
 	else if (reason == GB_R_NONE)
-		gb_jw_kstr(w, "name", "unnamed"); /* allowed without a named entry */
+		ocsf_kstr(w, "name", "unnamed"); /* allowed without a named entry */
 	else if (reason == GB_R_NO_POLICY || reason == GB_R_NO_ENDPOINT)
-		gb_jw_kstr(w, "name", "default_deny");
+		ocsf_kstr(w, "name", "default_deny");
 	else
-		gb_jw_kstr(w, "name", ocsf_reason_name(reason));
-	gb_jw_kstr(w, "type", rule_type(reason));
+		ocsf_kstr(w, "name", ocsf_reason_name(reason));
+	ocsf_kstr(w, "type", rule_type(reason));
 	ocsf_kstr_u64(w, "version", rev);
 	ocsf_kstr_opt(w, "condition", endpoint);
 	gb_jw_obj_end(w);
@@ -129,39 +129,39 @@ int ocsf_net(struct ocsf_ev *ev)
 	}
 	ocsf_send(w);
 	if (n->reason != GB_R_NONE)
-		gb_jw_kstr(w, "status_detail", ocsf_reason_name(n->reason));
+		ocsf_kstr(w, "status_detail", ocsf_reason_name(n->reason));
 
 	ocsf_endpoint(w, "src_endpoint", &n->src, false);
 	ocsf_endpoint(w, "dst_endpoint", &n->dst, true);
 	ocsf_connection_info(ev, n->conn_id, &n->dst);
 	if (n->kind == GB_NET_FORWARD)
-		gb_jw_kstr(w, "app_protocol_name", "http");
+		ocsf_kstr(w, "app_protocol_name", "http");
 	ocsf_actor(ev, &n->id, false);
 	firewall_rule(ev, n->policy_entry, n->endpoint, n->reason, n->policy_rev);
 
 	if (close) {
-		gb_jw_key(w, "traffic");
+		ocsf_key(w, "traffic");
 		gb_jw_obj_begin(w);
-		gb_jw_kuint(w, "bytes_out", n->bytes_up);
-		gb_jw_kuint(w, "bytes_in", n->bytes_down);
-		gb_jw_kuint(w, "bytes", n->bytes_up + n->bytes_down);
+		ocsf_kuint(w, "bytes_out", n->bytes_up);
+		ocsf_kuint(w, "bytes_in", n->bytes_down);
+		ocsf_kuint(w, "bytes", n->bytes_up + n->bytes_down);
 		gb_jw_obj_end(w);
-		gb_jw_kuint(w, "duration", dur_ms);
-		gb_jw_kuint(w, "start_time", t_ms >= dur_ms ? t_ms - dur_ms : 0);
-		gb_jw_kuint(w, "end_time", t_ms);
+		ocsf_kuint(w, "duration", dur_ms);
+		ocsf_kuint(w, "start_time", t_ms >= dur_ms ? t_ms - dur_ms : 0);
+		ocsf_kuint(w, "end_time", t_ms);
 	}
 
 	/* What OCSF has no attribute for. */
-	gb_jw_key(w, "unmapped");
+	ocsf_key(w, "unmapped");
 	gb_jw_obj_begin(w);
-	gb_jw_kstr(w, "kind", n->kind == GB_NET_CONNECT ? "connect" : "forward");
+	ocsf_kstr(w, "kind", n->kind == GB_NET_CONNECT ? "connect" : "forward");
 	if (!close)
 		gb_jw_kbool(w, "l7_inspected", n->inspected);
 	if (n->ssrf_tier != GB_SSRF_NONE)
-		gb_jw_kstr(w, "ssrf_tier", ocsf_ssrf_tier_name(n->ssrf_tier));
+		ocsf_kstr(w, "ssrf_tier", ocsf_ssrf_tier_name(n->ssrf_tier));
 	uint32_t f = ocsf_identity_unmapped_flags(&n->id);
 	if (f) {
-		gb_jw_key(w, "identity_flags");
+		ocsf_key(w, "identity_flags");
 		ocsf_identity_flags(w, f);
 	}
 	ocsf_kstr_opt(w, "script", n->id.script);

@@ -94,64 +94,64 @@ int ocsf_proc(struct ocsf_ev *ev)
 	ocsf_send(w);
 
 	/* Who did it: the supervisor (our parent of the sandboxed process). */
-	gb_jw_key(w, "actor");
+	ocsf_key(w, "actor");
 	gb_jw_obj_begin(w);
-	gb_jw_kstr(w, "app_name", "glassbox");
+	ocsf_kstr(w, "app_name", "glassbox");
 	if (p->ppid > 0) {
-		gb_jw_key(w, "process");
+		ocsf_key(w, "process");
 		gb_jw_obj_begin(w);
-		gb_jw_kuint(w, "pid", (uint64_t)p->ppid);
+		ocsf_kuint(w, "pid", (uint64_t)p->ppid);
 		gb_jw_obj_end(w);
 	}
 	gb_jw_obj_end(w);
 	ev->profiles |= OCSF_P_HOST;
 
-	gb_jw_key(w, "process");
+	ocsf_key(w, "process");
 	gb_jw_obj_begin(w);
-	gb_jw_kuint(w, "pid", p->pid > 0 ? (uint64_t)p->pid : 0);
+	ocsf_kuint(w, "pid", p->pid > 0 ? (uint64_t)p->pid : 0);
 	if (*exe) {
-		gb_jw_kstr(w, "name", ocsf_basename(exe));
-		gb_jw_kstr(w, "path", exe);
+		ocsf_kstr(w, "name", ocsf_basename(exe));
+		ocsf_kstr(w, "path", exe);
 		ocsf_file(w, exe, p->sha256, false);
 	}
 	if (argc)
 		cmd_line(w, p, argc);
-	gb_jw_key(w, "user");
+	ocsf_key(w, "user");
 	gb_jw_obj_begin(w);
 	ocsf_kstr_u64(w, "uid", p->uid);
 	gb_jw_obj_end(w);
-	gb_jw_key(w, "group");
+	ocsf_key(w, "group");
 	gb_jw_obj_begin(w);
 	ocsf_kstr_u64(w, "uid", p->gid);
 	gb_jw_obj_end(w);
 	ev->profiles |= OCSF_P_LINUX_USERS;
 	if (sname && *sname)
-		gb_jw_kstr(w, "sandbox", sname);
+		ocsf_kstr(w, "sandbox", sname);
 	if (act == 2) {
 		if (dur_ms && t_ms >= dur_ms)
-			gb_jw_kuint(w, "created_time", t_ms - dur_ms);
-		gb_jw_kuint(w, "terminated_time", t_ms);
+			ocsf_kuint(w, "created_time", t_ms - dur_ms);
+		ocsf_kuint(w, "terminated_time", t_ms);
 	} else if (act == 1) {
-		gb_jw_kuint(w, "created_time", t_ms);
+		ocsf_kuint(w, "created_time", t_ms);
 	}
 	if (p->ppid > 0) {
-		gb_jw_key(w, "parent_process");
+		ocsf_key(w, "parent_process");
 		gb_jw_obj_begin(w);
-		gb_jw_kuint(w, "pid", (uint64_t)p->ppid);
+		ocsf_kuint(w, "pid", (uint64_t)p->ppid);
 		gb_jw_obj_end(w);
 	}
 	gb_jw_obj_end(w);
 
 	if (act == 1) {
-		gb_jw_kuint(w, "launch_type_id", 1);
-		gb_jw_kstr(w, "launch_type", "Spawn");
+		ocsf_kuint(w, "launch_type_id", 1);
+		ocsf_kstr(w, "launch_type", "Spawn");
 	}
 	if (act == 2) {
 		gb_jw_kint(w, "exit_code", p->exit_code);
 		if (dur_ms)
-			gb_jw_kuint(w, "duration", dur_ms);
+			ocsf_kuint(w, "duration", dur_ms);
 		if (p->signal > 0) {
-			gb_jw_key(w, "unmapped");
+			ocsf_key(w, "unmapped");
 			gb_jw_obj_begin(w);
 			gb_jw_kint(w, "signal", p->signal);
 			ocsf_sbegin(w, "signal_name");
