@@ -17,6 +17,11 @@ import argparse
 import json
 import os
 
+try:
+    import jsonschema
+except ImportError:  # generation does not need it; the check is a bonus
+    jsonschema = None
+
 CLASSES = [  # (class name in the export, file stem)
     ("network_activity", "network_activity"),
     ("http_activity", "http_activity"),
@@ -153,6 +158,8 @@ def main():
     g = Gen(s)
     for name, stem in CLASSES:
         sch = g.class_schema(name, s["version"])
+        if jsonschema:
+            jsonschema.Draft202012Validator.check_schema(sch)
         path = os.path.join(a.out, f"{stem}.schema.json")
         with open(path + ".tmp", "w") as f:
             json.dump(sch, f, indent=1, sort_keys=True)
