@@ -12,6 +12,7 @@ static int cmd_version(int argc, char **argv);
 
 /* Keep this table sorted; --help prints it in this order. */
 static const struct gb_command commands[] = {
+	{ "policy", "check, explain, get, set or update a policy", cmd_policy },
 	{ "version", "print the version", cmd_version },
 };
 
