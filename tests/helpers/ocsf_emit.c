@@ -97,6 +97,7 @@ static int net(void)
 	r.u.net.id.sha256 = hostile;
 	r.u.net.id.script = hostile;
 	r.u.net.id.flags = 0x7f;
+	r.flags = GB_RECF_TRUNCATED;
 	rc |= emit(&r);
 	return rc;
 }

@@ -476,7 +476,16 @@ static void test_hostile_round_trip(void **state)
 	assert_string_equal(gs(ev, "firewall_rule.name"), hostile);
 	const char *m = gs(ev, "message");
 	assert_non_null(strstr(m, hostile));
+
+	assert_null(get(ev, "metadata.is_truncated"));
 	json_decref(ev);
+
+	/* a record cut by the producer says so */
+	r.flags = GB_RECF_TRUNCATED;
+	ev = fmt(&r, 4001, 5);
+	assert_true(json_is_true(get(ev, "metadata.is_truncated")));
+	json_decref(ev);
+	r.flags = 0;
 
 	/* invalid UTF-8 becomes U+FFFD, the event stays valid JSON */
 	r.u.net.dst.host = "x\xff\xfey";
