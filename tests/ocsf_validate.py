@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Validate OCSF event JSON lines two ways:
 
-1. against the official OCSF definitions (the compiled schema export
-   /work/shared/ocsf/schema-1.8.0.json or $GB_OCSF_SCHEMA, or the copy named
-   by --official): class membership of every attribute (nested objects
+1. against the official OCSF definitions (schemas/ocsf/ocsf-1.8.0-subset.json,
+   cut from the compiled export by generate.py; or the full export named by
+   $GB_OCSF_SCHEMA or --official): class membership of every attribute (nested objects
    too), types, enum values and their captions (siblings), required
    attributes, at_least_one / just_one constraints, profiles declared for
    every profile attribute used and every declared profile applicable,
@@ -24,7 +24,9 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_SCHEMAS = os.path.join(HERE, "..", "schemas", "ocsf")
-DEFAULT_OFFICIAL = os.environ.get("GB_OCSF_SCHEMA", "/work/shared/ocsf/schema-1.8.0.json")
+# The official definitions: $GB_OCSF_SCHEMA (e.g. the full compiled export
+# schema-1.8.0.json), else the subset generate.py commits next to the schemas.
+DEFAULT_OFFICIAL = os.environ.get("GB_OCSF_SCHEMA") or os.path.join(DEFAULT_SCHEMAS, "ocsf-1.8.0-subset.json")
 
 INT_TYPES = {"integer_t", "long_t", "timestamp_t", "port_t"}
 
@@ -218,14 +220,29 @@ def main():
     ap.add_argument("-q", "--quiet", action="store_true")
     ap.add_argument("files", nargs="+")
     a = ap.parse_args()
-    off = Official(a.official)
+    try:
+        off = Official(a.official)
+    except (OSError, ValueError, KeyError) as e:
+        print(f"ocsf_validate: cannot load OCSF definitions {a.official}: {e}", file=sys.stderr)
+        return 2
     js = load_jsonschemas(a.schemas)
     n = bad = 0
     per_class = {}
     for fn in a.files:
-        f = sys.stdin if fn == "-" else open(fn, encoding="utf-8", errors="strict")
+        try:
+            f = sys.stdin.buffer if fn == "-" else open(fn, "rb")
+        except OSError as e:
+            print(f"ocsf_validate: {e}", file=sys.stderr)
+            return 2
         with f:
-            for lineno, line in enumerate(f, 1):
+            for lineno, raw in enumerate(f, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    print(f"{fn}:{lineno}: not UTF-8: {e}")
+                    n += 1
+                    bad += 1
+                    continue
                 if not line.strip():
                     continue
                 n += 1
@@ -237,7 +254,9 @@ def main():
                     continue
                 errs = off.check_event(ev)
                 v = js.get(ev.get("class_uid")) if isinstance(ev, dict) else None
-                if v is None:
+                if not isinstance(ev, dict):
+                    pass  # already reported by check_event
+                elif v is None:
                     errs.append(f"no generated JSON Schema for class_uid {ev.get('class_uid')!r}")
                 else:
                     for e in v.iter_errors(ev):

@@ -10,8 +10,11 @@ with its type, its enum values, the required attributes of the class and of
 every nested object, and the at_least_one / just_one constraints (anyOf /
 oneOf).  Objects are expanded into $defs up to MAX_DEPTH levels below the
 event; deeper objects are plain {"type": "object"}.  Unknown attributes are
-rejected (additionalProperties: false) in every expanded object.  Output is
-deterministic (sorted keys) so regenerating shows real schema changes only.
+rejected (additionalProperties: false) in every expanded object.  Also writes
+ocsf-<version>-subset.json: the official definitions (types, categories,
+profiles, our classes, all objects) without prose, which
+tests/ocsf_validate.py uses by default.  Output is deterministic (sorted
+keys) so regenerating shows real schema changes only.
 """
 import argparse
 import json
@@ -147,6 +150,16 @@ class Gen:
         return out
 
 
+def strip(o):
+    """Drop descriptions, notes and null members (not used by validation)."""
+    if isinstance(o, dict):
+        return {k: strip(v) for k, v in o.items()
+                if k not in ("description", "notes", "references") and v is not None}
+    if isinstance(o, list):
+        return [strip(x) for x in o]
+    return o
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
@@ -166,6 +179,23 @@ def main():
             f.write("\n")
         os.replace(path + ".tmp", path)
         print(f"{path}: {len(sch['$defs'])} objects")
+    # The official definitions the validator checks against, cut to what
+    # our classes can reach and without prose, so the repository is
+    # self-contained (the full export is 4 MB).
+    sub = strip({
+        "version": s["version"],
+        "types": s["types"],
+        "categories": s["categories"],
+        "profiles": {k: {"name": v.get("name"), "caption": v.get("caption")} for k, v in s["profiles"].items()},
+        "classes": {name: s["classes"][name] for name, _ in CLASSES},
+        "objects": s["objects"],
+    })
+    path = os.path.join(a.out, f"ocsf-{s['version']}-subset.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump(sub, f, indent=0, sort_keys=True)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+    print(f"{path}: official definitions of {len(CLASSES)} classes, {len(sub['objects'])} objects")
     with open(os.path.join(a.out, "VERSION"), "w") as f:
         f.write(s["version"] + "\n")
 
