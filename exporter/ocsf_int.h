@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/jsonw.h"
 #include "exporter/ocsf.h"
@@ -61,7 +62,6 @@ int ocsf_finish(struct ocsf_ev *ev);
 void ocsf_file(struct gb_jsonw *w, const char *path, const char *sha256, bool deleted);
 /* Keys are constants of this code (plain ASCII, nothing to escape): write
  * them in one append instead of through the escaper (hot path). */
-#include <string.h>
 static inline void ocsf_key(struct gb_jsonw *w, const char *key)
 {
 	size_t n = strlen(key);
