@@ -82,10 +82,12 @@ static inline void ocsf_kstr(struct gb_jsonw *w, const char *key, const char *s)
 	ocsf_key(w, key);
 	gb_jw_str(w, s);
 }
+/* OCSF integers are signed (long_t: 64 bits) and so are most consumers'
+ * (jansson, Java): a u64 beyond INT64_MAX is written as INT64_MAX. */
 static inline void ocsf_kuint(struct gb_jsonw *w, const char *key, uint64_t v)
 {
 	ocsf_key(w, key);
-	gb_jw_uint(w, v);
+	gb_jw_uint(w, v > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : v);
 }
 /* "key": "<string of an unsigned number>" (OCSF string_t ids). */
 void ocsf_kstr_u64(struct gb_jsonw *w, const char *key, uint64_t v);

@@ -144,7 +144,8 @@ int ocsf_net(struct ocsf_ev *ev)
 		gb_jw_obj_begin(w);
 		ocsf_kuint(w, "bytes_out", n->bytes_up);
 		ocsf_kuint(w, "bytes_in", n->bytes_down);
-		ocsf_kuint(w, "bytes", n->bytes_up + n->bytes_down);
+		ocsf_kuint(w, "bytes", n->bytes_up > UINT64_MAX - n->bytes_down ? UINT64_MAX
+		                                                                 : n->bytes_up + n->bytes_down);
 		gb_jw_obj_end(w);
 		ocsf_kuint(w, "duration", dur_ms);
 		ocsf_kuint(w, "start_time", t_ms >= dur_ms ? t_ms - dur_ms : 0);

@@ -81,6 +81,8 @@ class Official:
             if not isinstance(v, int) or isinstance(v, bool):
                 errs.append(f"{path}: expected an integer, got {v!r}")
                 return
+            if not -(2**63) <= v < 2**63:
+                errs.append(f"{path}: {v} does not fit a signed 64-bit integer")
             rng = self.types[t].get("range")
             if rng and not rng[0] <= v <= rng[1]:
                 errs.append(f"{path}: {v} outside {rng}")

@@ -3,10 +3,13 @@
  * branch, with full fields, minimal fields and hostile strings.  Used by
  * tests/integration/ocsf_schema.sh (validated against the OCSF schema) and
  * by anyone who wants sample events: `ocsf_emit > events.jsonl`.
- * `ocsf_emit --shorthand` prints the shorthand lines instead.
+ * `ocsf_emit --shorthand` prints the shorthand lines instead;
+ * `ocsf_emit --random N SEED` prints N events from random (valid-typed)
+ * records with random and hostile strings, reproducible by seed.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "exporter/ocsf.h"
@@ -42,6 +45,8 @@ static int emit(struct gb_record *r)
 	putchar('\n');
 	return 0;
 }
+
+#define SHA "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
 static struct gb_identity full_id(const char *exe)
 {
@@ -252,18 +257,145 @@ static int loss(void)
 	return rc;
 }
 
+/* --- random records (--random N SEED) ----------------------------------- */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	/* xorshift64*: deterministic per seed, so a failure can be replayed */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 2685821657736338717ull;
+}
+
+static unsigned rn(unsigned n) { return (unsigned)(rnd() % n); }
+
+/* A random string: empty, plausible, or hostile bytes (controls, quotes,
+ * invalid UTF-8, U+2028), into one of a few static slots. */
+static const char *rstr(void)
+{
+	static char slots[16][96];
+	static unsigned next;
+	static const char *const plain[] = { "", "api.github.com", "/usr/bin/curl", "198.18.0.7", "::1",
+	                                     "GET", "x y", "github", "/etc/passwd" };
+	static const char alphabet[] = "aZ09/.:-_ \"'[]{}%\n\t\x1b\x7f\xff\xc3\xa9\xe2\x80\xa8";
+	if (rn(3)) {
+		return plain[rn(sizeof plain / sizeof plain[0])];
+	}
+	char *b = slots[next++ % 16];
+	unsigned len = rn(90);
+	for (unsigned i = 0; i < len; i++)
+		b[i] = rn(4) ? alphabet[rn(sizeof alphabet - 1)] : (char)(1 + rn(255));
+	b[len] = 0;
+	return b;
+}
+
+static struct gb_identity rident(void)
+{
+	struct gb_identity id = { .pid = (int32_t)rn(70000) - 5, .uid = (uint32_t)rnd(), .flags = (uint32_t)rn(128),
+	                          .exe = rstr(), .sha256 = rn(2) ? SHA : rstr(), .script = rstr(),
+	                          .n_ancestors = rn(GB_MAX_ANCESTORS + 1) };
+	for (uint32_t i = 0; i < id.n_ancestors; i++) {
+		id.ancestor_pids[i] = (int32_t)rn(5000) - 2;
+		id.ancestors[i] = rstr();
+	}
+	return id;
+}
+
+static struct gb_endpoint rep(void)
+{
+	return (struct gb_endpoint){ rstr(), rstr(), (uint16_t)rnd() };
+}
+
+static int random_records(unsigned long n)
+{
+	int rc = 0;
+	for (unsigned long i = 0; i < n; i++) {
+		struct gb_record r = { .type = (uint16_t)(1 + rn(GB_REC_TYPE_MAX)), .flags = (uint16_t)rn(2) };
+		switch (r.type) {
+		case GB_REC_NET_DECISION:
+			r.u.net = (struct gb_net_decision){ .phase = (uint8_t)(1 + rn(2)), .kind = (uint8_t)(1 + rn(2)),
+			                                    .verdict = (uint8_t)rn(2), .ssrf_tier = (uint8_t)rn(8),
+			                                    .inspected = (uint8_t)rn(2), .reason = (uint16_t)rn(16),
+			                                    .conn_id = rnd(), .policy_rev = rnd(), .bytes_up = rnd() >> 8,
+			                                    .bytes_down = rnd() >> 8, .duration_ns = rnd() >> 8,
+			                                    .src = rep(), .dst = rep(), .id = rident(),
+			                                    .reason_text = rstr(), .policy_entry = rstr(), .endpoint = rstr() };
+			break;
+		case GB_REC_HTTP_DECISION:
+			r.u.http = (struct gb_http_decision){ .verdict = (uint8_t)rn(2), .mode = (uint8_t)rn(2),
+			                                      .reason = (uint16_t)rn(16), .status = (uint16_t)rn(600),
+			                                      .conn_id = rnd(), .policy_rev = rnd(), .src = rep(), .dst = rep(),
+			                                      .id = rident(), .method = rstr(), .scheme = rstr(),
+			                                      .path = rstr(), .query = rstr(), .rule = rstr(),
+			                                      .reason_text = rstr(), .policy_entry = rstr() };
+			break;
+		case GB_REC_PROC:
+			r.u.proc = (struct gb_proc){ .activity = (uint8_t)(1 + rn(3)), .pid = (int32_t)rn(99999) - 5,
+			                             .ppid = (int32_t)rn(99999) - 5, .uid = (uint32_t)rnd(), .gid = (uint32_t)rnd(),
+			                             .exit_code = (int32_t)rn(300) - 1, .signal = (int32_t)rn(70),
+			                             .duration_ns = rnd() >> 8, .exe = rstr(), .sha256 = rstr(),
+			                             .detail = rstr(), .argc = rn(GB_MAX_ARGV + 1) };
+			for (uint32_t k = 0; k < r.u.proc.argc; k++)
+				r.u.proc.argv[k] = rstr();
+			break;
+		case GB_REC_FINDING: {
+			static const uint16_t kinds[] = { 1, 2, 3, 4, 5, 6, 7, 8, 99 };
+			r.u.finding = (struct gb_finding){ .kind = kinds[rn(9)], .severity = (uint8_t)(1 + rn(5)),
+			                                   .has_identity = (uint8_t)rn(2), .id = rident(), .title = rstr(),
+			                                   .detail = rstr(), .subject = rstr() };
+			break;
+		}
+		case GB_REC_CONFIG:
+			r.u.config = (struct gb_config){ .action = (uint8_t)(1 + rn(6)), .revision = rnd(), .sha256 = rstr(),
+			                                 .source = rstr(), .detail = rstr() };
+			break;
+		case GB_REC_LIFECYCLE:
+			r.u.lifecycle = (struct gb_lifecycle){ .activity = (uint8_t)(1 + rn(3)), .layers = rn(32),
+			                                       .landlock_abi = rn(8), .uid = (uint32_t)rnd(), .gid = (uint32_t)rnd(),
+			                                       .sandbox_name = rstr(), .landlock_rights = rstr(),
+			                                       .seccomp_mode = rstr(), .detail = rstr() };
+			break;
+		default:
+			r.u.loss = (struct gb_loss){ .cause = (uint8_t)(1 + rn(4)), .count = rnd() >> rn(64),
+			                             .first_seq = rnd() >> rn(64), .last_seq = rnd() >> rn(64), .detail = rstr() };
+			break;
+		}
+		rc |= emit(&r);
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "--shorthand") == 0)
-		shorthand = 1;
-	else if (argc > 1) {
-		fprintf(stderr, "usage: ocsf_emit [--shorthand]\n");
+	unsigned long n_random = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--shorthand") == 0) {
+			shorthand = 1;
+		} else if (strcmp(argv[i], "--random") == 0 && i + 2 < argc) {
+			n_random = strtoul(argv[i + 1], NULL, 10);
+			rng_state = strtoull(argv[i + 2], NULL, 10) | 1;
+			i += 2;
+		} else {
+			fprintf(stderr, "usage: ocsf_emit [--shorthand] [--random N SEED]\n");
+			return 2;
+		}
+	}
+	if (n_random > 1000000) {
+		fprintf(stderr, "ocsf_emit: at most 1000000 random records\n");
 		return 2;
 	}
-	int rc = net() | http() | proc() | finding() | config() | lifecycle() | loss();
-	/* Without a sandbox name/id: the envelope must still be valid. */
-	ctx = (struct gb_ocsf_ctx){ NULL, NULL, NULL, NULL };
-	rc |= lifecycle() | loss();
+	int rc;
+	if (n_random) {
+		rc = random_records(n_random);
+	} else {
+		rc = net() | http() | proc() | finding() | config() | lifecycle() | loss();
+		/* Without a sandbox name/id: the envelope must still be valid. */
+		ctx = (struct gb_ocsf_ctx){ NULL, NULL, NULL, NULL };
+		rc |= lifecycle() | loss();
+	}
 	gb_buf_free(&out);
 	gb_buf_free(&sh);
 	if (fflush(stdout) != 0)

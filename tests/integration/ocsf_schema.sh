@@ -31,6 +31,14 @@ else
 	echo "note: $full not found; validated against the committed subset only"
 fi
 
+# random records (valid enums, random and hostile strings, extreme
+# numbers): every event valid, every shorthand one clean line
+seed=${OCSF_SEED:-$(( $(date +%s) % 100000 ))}
+echo "random corpus seed $seed (replay: OCSF_SEED=$seed)"
+"$GB_HELPER_DIR/ocsf_emit" --random 3000 "$seed" > "$tmp/random.jsonl"
+python3 "$val" "$tmp/random.jsonl"
+"$GB_HELPER_DIR/ocsf_emit" --shorthand --random 3000 "$seed" > "$tmp/random.txt"
+
 # the validator rejects each kind of mistake
 python3 - "$tmp/events.jsonl" "$tmp" <<'PY'
 import json, sys
@@ -66,14 +74,15 @@ done
 n_json=$(wc -l < "$tmp/events.jsonl")
 n_short=$(wc -l < "$tmp/short.txt")
 [ "$n_json" = "$n_short" ] || { echo "shorthand: $n_short lines for $n_json events"; exit 1; }
-python3 - "$tmp/short.txt" <<'PY'
+[ "$(wc -l < "$tmp/random.txt")" = 3000 ] || { echo "random shorthand: wrong line count"; exit 1; }
+python3 - "$tmp/short.txt" "$tmp/random.txt" <<'PY'
 import re, sys
-data = open(sys.argv[1], "rb").read()
-text = data.decode("utf-8")  # raises on invalid UTF-8
-for i, line in enumerate(text.split("\n")[:-1], 1):
+for fn in sys.argv[1:]:
+  text = open(fn, "rb").read().decode("utf-8")  # raises on invalid UTF-8
+  for i, line in enumerate(text.split("\n")[:-1], 1):
     if re.search("[\x00-\x1f\x7f-\x9f\u2028\u2029]", line):
-        sys.exit(f"shorthand line {i} has a raw control character: {line!r}")
+        sys.exit(f"{fn}: shorthand line {i} has a raw control character: {line!r}")
     if not re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z OCSF [A-Z]+:[A-Z_]+ \[(INFO|LOW|MED|HIGH|CRIT|FATAL)\]", line):
-        sys.exit(f"shorthand line {i} malformed: {line!r}")
+        sys.exit(f"{fn}: shorthand line {i} malformed: {line!r}")
 PY
 echo "ok: $n_json events valid, $(ls "$tmp"/bad_*.jsonl | wc -l) broken ones rejected"
