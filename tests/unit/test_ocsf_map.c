@@ -433,6 +433,12 @@ static void test_loss(void **state)
 	assert_non_null(strstr(gs(ev, "message"), "5 events lost (seq 10-14)"));
 	json_decref(ev);
 
+	/* beyond what a signed 64-bit consumer can hold: clamped, not wrapped */
+	r.u.loss = (struct gb_loss){ .cause = GB_LOSS_ABANDONED, .count = UINT64_MAX };
+	ev = fmt(&r, 1008, 99);
+	assert_int_equal(gi(ev, "count"), INT64_MAX);
+	json_decref(ev);
+
 	r.u.loss = (struct gb_loss){ .cause = GB_LOSS_RETENTION, .count = 3 }; /* range unknown */
 	ev = fmt(&r, 1008, 2);
 	assert_string_equal(gs(ev, "activity_name"), "Delete");
