@@ -30,7 +30,7 @@ void ocsf_file(struct gb_jsonw *w, const char *path, const char *sha256, bool de
 	gb_jw_obj_end(w);
 }
 
-/* parent_process chain from ancestors[i..]: nested objects, direct parent
+/* parent_process chain from ancestors[0..n): nested objects, direct parent
  * first.  Stops at the first ancestor we know nothing about. */
 static void parents(struct gb_jsonw *w, const struct gb_identity *id, uint32_t n)
 {
