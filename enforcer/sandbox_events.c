@@ -1,0 +1,61 @@
+/* enforcer/sandbox_events.c — see sandbox_events.h. */
+#include "enforcer/sandbox_events.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+int gb_sbx_events_open(struct gb_sbx_events *ev, const struct gb_statedir *sd, const char *name)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->netns_fd = -1;
+	ev->name = name;
+	(void)sd;
+	return 0;
+}
+
+void gb_sbx_events_close(struct gb_sbx_events *ev)
+{
+	(void)ev;
+}
+
+void gb_sbx_ev_finding(struct gb_sbx_events *ev, int kind, int severity, const char *subject,
+                       const char *detail)
+{
+	ev->lost++;
+}
+
+void gb_sbx_ev_lifecycle(struct gb_sbx_events *ev, int activity, uint32_t layers, uint32_t abi,
+                         uint32_t uid, uint32_t gid, const char *rights, const char *seccomp,
+                         const char *user, const char *workdir)
+{
+	ev->lost++;
+}
+
+void gb_sbx_ev_proc_launch(struct gb_sbx_events *ev, pid_t pid, uint32_t uid, uint32_t gid,
+                           const char *exe, const char *sha256, char *const *argv)
+{
+	ev->lost++;
+}
+
+void gb_sbx_ev_proc_exit(struct gb_sbx_events *ev, pid_t pid, uint32_t uid, uint32_t gid,
+                         const char *exe, const char *sha256, int32_t code, int32_t sig,
+                         uint64_t duration_ns)
+{
+	ev->lost++;
+}
+
+int gb_sbx_proxy_start(struct gb_sbx_events *ev, int listen_fd, pid_t init_pid,
+                       const struct gb_policy *policy)
+{
+	/* No proxy yet: close the socket so connections are refused (fail
+	 * closed) rather than left hanging in the backlog. */
+	if (listen_fd >= 0)
+		close(listen_fd);
+	return 0;
+}
+
+void gb_sbx_proxy_stop(struct gb_sbx_events *ev)
+{
+	(void)ev;
+}
