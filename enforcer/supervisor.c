@@ -498,8 +498,13 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
-	for (size_t i = 0; i < sizeof fwd_signals / sizeof fwd_signals[0]; i++)
+	/* An ignored signal is discarded even while blocked, and shells start
+	 * background jobs with SIGINT/SIGQUIT ignored: take them back. */
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	for (size_t i = 0; i < sizeof fwd_signals / sizeof fwd_signals[0]; i++) {
 		sigaddset(&set, fwd_signals[i]);
+		sigaction(fwd_signals[i], &dfl, NULL);
+	}
 	sigprocmask(SIG_BLOCK, &set, &old);
 	r.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (r.sfd < 0) {
