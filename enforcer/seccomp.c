@@ -98,6 +98,14 @@ int gb_seccomp_prelude(int tsync, char *err, size_t errlen)
 	return load(ctx, "prelude", err, errlen);
 }
 
+/* A full comparison (the SCMP_Ax macros leave datum_b to the compiler). */
+static struct scmp_arg_cmp cmp(unsigned arg, enum scmp_compare op, scmp_datum_t a,
+                               scmp_datum_t b)
+{
+	struct scmp_arg_cmp c = { .arg = arg, .op = op, .datum_a = a, .datum_b = b };
+	return c;
+}
+
 #define RULE(action, name, ...)                                                              \
 	do {                                                                                     \
 		int rc_ = seccomp_rule_add(ctx, action, SCMP_SYS(name), __VA_ARGS__);                \
@@ -129,29 +137,29 @@ int gb_seccomp_runtime(char *err, size_t errlen)
 	 * here and is refused too. */
 	static const int low_refused[] = { 0, 3, 4, 5, 6, 7, 8, 9 };
 	for (size_t i = 0; i < sizeof low_refused / sizeof low_refused[0]; i++)
-		RULE(eperm, socket, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)low_refused[i]));
-	RULE(eperm, socket, 1, SCMP_A0(SCMP_CMP_GE, 11));
+		RULE(eperm, socket, 1, cmp(0, SCMP_CMP_EQ, (scmp_datum_t)low_refused[i], 0));
+	RULE(eperm, socket, 1, cmp(0, SCMP_CMP_GE, 11, 0));
 	/* Raw and packet sockets (need CAP_NET_RAW anyway). */
-	RULE(eperm, socket, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW));
-	RULE(eperm, socket, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_PACKET));
+	RULE(eperm, socket, 1, cmp(1, SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW));
+	RULE(eperm, socket, 1, cmp(1, SCMP_CMP_MASKED_EQ, 0xf, SOCK_PACKET));
 
 	/* No user namespaces: the way to regain capabilities unprivileged. */
-	RULE(eperm, unshare, 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
-	RULE(eperm, clone, 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
+	RULE(eperm, unshare, 1, cmp(0, SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
+	RULE(eperm, clone, 1, cmp(0, SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
 	/* clone3 passes flags behind a pointer seccomp cannot read: ENOSYS makes
 	 * glibc fall back to clone(), which the rule above inspects. */
 	RULE(SCMP_ACT_ERRNO(ENOSYS), clone3, 0);
 
 	/* execveat(fd, "", ..., AT_EMPTY_PATH): exec of an fd (fileless exec). */
-	RULE(eperm, execveat, 1, SCMP_A4(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH));
+	RULE(eperm, execveat, 1, cmp(4, SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH));
 
 	/* No further filters (a workload filter could hide or fake behaviour). */
-	RULE(eperm, seccomp, 1, SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER));
-	RULE(eperm, prctl, 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_SECCOMP));
+	RULE(eperm, seccomp, 1, cmp(0, SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER, 0));
+	RULE(eperm, prctl, 1, cmp(0, SCMP_CMP_EQ, PR_SET_SECCOMP, 0));
 
 	/* Terminal input injection into the user's shell. */
-	RULE(eperm, ioctl, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI));
-	RULE(eperm, ioctl, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
+	RULE(eperm, ioctl, 1, cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI));
+	RULE(eperm, ioctl, 1, cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
 
 	return load(ctx, "runtime", err, errlen);
 }
