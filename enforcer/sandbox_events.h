@@ -35,6 +35,9 @@ void gb_sbx_events_close(struct gb_sbx_events *ev);
 
 void gb_sbx_ev_finding(struct gb_sbx_events *ev, int kind, int severity, const char *subject,
                        const char *detail);
+/* A finding about one process (pid as seen from the host). */
+void gb_sbx_ev_finding_proc(struct gb_sbx_events *ev, int kind, int severity, const char *subject,
+                            const char *detail, int32_t pid, uint32_t uid, const char *exe);
 void gb_sbx_ev_lifecycle(struct gb_sbx_events *ev, int activity, uint32_t layers, uint32_t abi,
                          uint32_t uid, uint32_t gid, const char *rights, const char *seccomp,
                          const char *user, const char *workdir);

@@ -23,6 +23,7 @@
 
 #include "common/policy.h"
 #include "common/record.h"
+#include "enforcer/landlock_audit.h"
 #include "enforcer/netns.h"
 #include "enforcer/sandbox_events.h"
 #include "enforcer/sandbox_msg.h"
@@ -217,7 +218,12 @@ struct run {
 	char setup_error[1024];
 	struct gb_sbx_msg posture;
 	int have_posture;
+	struct gb_ll_audit *audit; /* Landlock denials, when the kernel audits */
+	uint64_t denials_shown;
 };
+
+/* Denials printed on stderr before only the records carry them. */
+#define MAX_DENIALS_SHOWN 20
 
 static void say(const struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(const struct run *r, const char *fmt, ...)
@@ -292,6 +298,20 @@ static void handle_msg(struct run *r, const struct gb_sbx_msg *m, int fd, pid_t 
 		close(fd);
 }
 
+static void on_denial(void *ctx, const struct gb_ll_denial *d)
+{
+	struct run *r = ctx;
+	char detail[1400];
+	snprintf(detail, sizeof detail, "Landlock denied %s (%s, pid %d uid %u, syscall %s)",
+	         d->blockers, d->exe[0] ? d->exe : d->comm, (int)d->pid, d->uid, d->syscall);
+	gb_sbx_ev_finding_proc(&r->ev, GB_F_LANDLOCK_DENIED, GB_SEV_MEDIUM, d->path, detail, d->pid,
+	                       d->uid, d->exe);
+	if (r->denials_shown++ < MAX_DENIALS_SHOWN)
+		say(r, "denied: %s: %s", d->path[0] ? d->path : "-", detail);
+	else if (r->denials_shown == MAX_DENIALS_SHOWN + 1)
+		say(r, "further Landlock denials are only recorded");
+}
+
 /* Wait for one message of `want` type, handling the others; signals that
  * arrive meanwhile are forwarded.  1 when it came, 0 when the child went
  * away first. */
@@ -327,16 +347,19 @@ static void on_signal(struct run *r, int *child_done)
 static int pump(struct run *r, uint32_t want, int *child_done)
 {
 	while (!*child_done || r->ctl >= 0) {
-		struct pollfd p[2] = { { .fd = r->sfd, .events = POLLIN },
+		struct pollfd p[3] = { { .fd = r->sfd, .events = POLLIN },
+			                   { .fd = r->audit ? gb_ll_audit_fd(r->audit) : -1, .events = POLLIN },
 			                   { .fd = r->ctl, .events = POLLIN } };
-		if (poll(p, r->ctl >= 0 ? 2 : 1, -1) < 0) {
+		if (poll(p, r->ctl >= 0 ? 3 : 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return 0;
 		}
 		if (p[0].revents)
 			on_signal(r, child_done);
-		if (r->ctl >= 0 && p[1].revents) {
+		if (p[1].revents)
+			gb_ll_audit_read(r->audit, on_denial, r);
+		if (r->ctl >= 0 && p[2].revents) {
 			struct gb_sbx_msg m;
 			int fd = -1;
 			pid_t pid = 0;
@@ -474,6 +497,50 @@ static int prepare(struct run *r)
 	return gb_sbx_events_open(&r->ev, &r->sd, r->name);
 }
 
+/* Join the audit stream before the workload can be denied anything. */
+static void start_audit(struct run *r)
+{
+	int enabled = 0;
+	int rc = gb_ll_audit_open(r->init_pid, &r->audit, &enabled);
+	if (rc < 0) {
+		char d[256];
+		snprintf(d, sizeof d, "cannot read the kernel audit stream (%s): Landlock denials are "
+		         "enforced but not recorded", strerror(-rc));
+		gb_sbx_ev_finding(&r->ev, GB_F_LANDLOCK_DEGRADED, GB_SEV_LOW, "audit", d);
+		return;
+	}
+	if (!enabled) {
+		gb_sbx_ev_finding(&r->ev, GB_F_LANDLOCK_DEGRADED, GB_SEV_LOW, "audit",
+		                  "kernel auditing is disabled (auditctl -e 1 enables it): Landlock "
+		                  "denials are enforced but not recorded");
+		gb_ll_audit_close(r->audit);
+		r->audit = NULL;
+	}
+}
+
+/* After the sandbox is gone: the kernel delivers audit records
+ * asynchronously, so collect the stragglers — until our Landlock domain is
+ * reported deallocated, or nothing came for a moment (bounded). */
+static void drain_audit(struct run *r)
+{
+	if (!r->audit)
+		return;
+	uint64_t until = now_ns(CLOCK_MONOTONIC) + 500000000u;
+	int quiet_ms = 0;
+	gb_ll_audit_read(r->audit, on_denial, r);
+	while (gb_ll_audit_domain_state(r->audit) != 1 && now_ns(CLOCK_MONOTONIC) < until) {
+		struct pollfd p = { .fd = gb_ll_audit_fd(r->audit), .events = POLLIN };
+		int n = poll(&p, 1, 10);
+		if (n > 0) {
+			quiet_ms = 0;
+			gb_ll_audit_read(r->audit, on_denial, r);
+		} else if ((quiet_ms += 10) >= 30 && gb_ll_audit_domain_state(r->audit) == -1) {
+			break;
+		}
+	}
+	gb_ll_audit_flush(r->audit, on_denial, r);
+}
+
 static void finish_posture(struct run *r)
 {
 	uint32_t layers = r->have_posture ? (uint32_t)r->posture.a : 0;
@@ -515,6 +582,7 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		fprintf(stderr, "glassbox: creating the sandbox namespaces: %s\n", strerror(-rc));
 		goto out_mask;
 	}
+	start_audit(&r);
 	if (!pump(&r, GB_MSG_READY, &child_done)) {
 		fprintf(stderr, "glassbox: sandbox setup failed: %s\n",
 		        r.setup_error[0] ? r.setup_error : "the sandbox exited during setup");
@@ -546,6 +614,7 @@ out_wait:
 		pump(&r, 0, &child_done);
 	if (r.got_exit)
 		r.status = r.exit_signal ? 128 + r.exit_signal : r.exit_code;
+	drain_audit(&r);
 	gb_sbx_proxy_stop(&r.ev);
 	gb_sbx_ev_lifecycle(&r.ev, GB_LC_STOPPED, r.have_posture ? (uint32_t)r.posture.a : 0,
 	                    (uint32_t)r.posture.b, r.ident.uid, r.ident.gid, r.posture.text,
@@ -559,6 +628,7 @@ out:
 		close(r.ctl);
 	if (r.listen_fd >= 0)
 		close(r.listen_fd);
+	gb_ll_audit_close(r.audit);
 	gb_sbx_events_close(&r.ev);
 	gb_statedir_release(&r.sd);
 	gb_policy_free(r.policy);
