@@ -21,6 +21,9 @@ static int grow(struct gb_diags *d)
 	return 0;
 }
 
+static void push(struct gb_diags *d, enum gb_diag_level level, const char *file, int line,
+                 int column, const char *field, const char *hint, const char *msg);
+
 void gb_diag_vadd(struct gb_diags *d, enum gb_diag_level level, const char *file, int line,
                   int column, const char *field, const char *hint, const char *fmt, va_list ap)
 {
@@ -32,18 +35,16 @@ void gb_diag_vadd(struct gb_diags *d, enum gb_diag_level level, const char *file
 		d->errors++;
 	else
 		d->warnings++;
-	if (d->n > GB_DIAG_MAX)
-		return;
+	if (d->n >= GB_DIAG_MAX)
+		return; /* gb_diags_finish() says how many were left out */
 	char msg[1024];
-	if (d->n == GB_DIAG_MAX) {
-		snprintf(msg, sizeof msg, "too many problems; only the first %d are shown",
-		         GB_DIAG_MAX);
-		level = GB_DIAG_ERROR;
-		line = column = 0;
-		field = hint = NULL;
-	} else {
-		vsnprintf(msg, sizeof msg, fmt, ap);
-	}
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	push(d, level, file, line, column, field, hint, msg);
+}
+
+static void push(struct gb_diags *d, enum gb_diag_level level, const char *file, int line,
+                 int column, const char *field, const char *hint, const char *msg)
+{
 	if (grow(d))
 		return;
 	const char *parts[4] = { file ? file : "", field ? field : "", msg, hint };
@@ -124,11 +125,11 @@ static int cmp_pos(const void *x, const void *y)
 	return 0;
 }
 
-void gb_diags_sort(struct gb_diags *d, size_t from)
+void gb_diags_finish(struct gb_diags *d, size_t from, size_t counted_before, const char *file)
 {
-	if (!d || d->n <= from + 1)
+	if (!d)
 		return;
-	/* insertion sort: stable, and n is bounded by GB_DIAG_MAX */
+	/* insertion sort: stable, and the list is bounded by GB_DIAG_MAX */
 	for (size_t i = from + 1; i < d->n; i++) {
 		struct gb_diag t = d->v[i];
 		size_t j = i;
@@ -137,5 +138,12 @@ void gb_diags_sort(struct gb_diags *d, size_t from)
 			j--;
 		}
 		d->v[j] = t;
+	}
+	size_t counted = d->errors + d->warnings - counted_before, kept = d->n - from;
+	if (counted > kept) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "%zu more problem%s not shown (the first %zu are listed)",
+		         counted - kept, counted - kept == 1 ? "" : "s", kept);
+		push(d, GB_DIAG_ERROR, file, 0, 0, NULL, NULL, msg);
 	}
 }

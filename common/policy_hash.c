@@ -17,6 +17,11 @@
 #include "common/jsonw.h"
 #include "common/policy_parse.h"
 
+static int cmp_u16(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
 static const char *const proto_names[] = { NULL, "rest", "websocket", "graphql", "mcp",
 	                                   "json-rpc", "sql", "tcp" };
 
@@ -61,15 +66,22 @@ static void endpoint_json(struct gb_jsonw *w, const struct gb_endpoint_spec *s)
 		gb_jw_key(w, "host");
 		gb_jw_null(w);
 	}
-	/* sorted unique ports via a bitmap (at most 65535 distinct) */
-	uint64_t bits[65536 / 64] = { 0 };
-	for (size_t i = 0; i < s->n_ports; i++)
-		bits[s->ports[i] / 64] |= 1ull << (s->ports[i] % 64);
+	/* sorted unique ports (small lists: on the stack; long ones: heap) */
+	uint16_t small[32], *ports = small;
+	if (s->n_ports > 32 && !(ports = malloc(s->n_ports * sizeof *ports))) {
+		w->b->err = -ENOMEM;
+		return;
+	}
+	if (s->n_ports)
+		memcpy(ports, s->ports, s->n_ports * sizeof *ports);
+	qsort(ports, s->n_ports, sizeof *ports, cmp_u16);
 	gb_jw_key(w, "ports");
 	gb_jw_arr_begin(w);
-	for (unsigned p = 1; p < 65536; p++)
-		if (bits[p / 64] >> (p % 64) & 1)
-			gb_jw_uint(w, p);
+	for (size_t i = 0; i < s->n_ports; i++)
+		if (!i || ports[i] != ports[i - 1])
+			gb_jw_uint(w, ports[i]);
+	if (ports != small)
+		free(ports);
 	gb_jw_arr_end(w);
 	gb_jw_kstr(w, "path", s->path);
 	gb_jw_kstr(w, "protocol", proto_names[s->protocol]);

@@ -162,20 +162,19 @@ static bool get_int(struct gb_pctx *c, const struct gb_ynode *n, long long min, 
 /* One of `vals`; returns its index or -1 (error with a suggestion). */
 static int get_enum(struct gb_pctx *c, const struct gb_ynode *n, const char *const *vals, size_t nv)
 {
-	if (!n || n->kind != GB_Y_SCALAR || gb_ynode_is_null(n)) {
-		gb_perr(c, n, NULL, "expected one of %s%s%s%s%s, got %s", vals[0], nv > 1 ? ", " : "",
-		        nv > 1 ? vals[1] : "", nv > 2 ? ", ..." : "", "", kind_name(n));
-		return -1;
-	}
-	for (size_t i = 0; i < nv; i++)
-		if (!strcmp(n->str, vals[i]))
-			return (int)i;
 	char list[256] = "";
 	for (size_t i = 0, o = 0; i < nv && o < sizeof list; i++) {
 		int w = snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", vals[i]);
 		if (w > 0)
 			o += (size_t)w;
 	}
+	if (!n || n->kind != GB_Y_SCALAR || gb_ynode_is_null(n)) {
+		gb_perr(c, n, NULL, "expected one of: %s, got %s", list, kind_name(n));
+		return -1;
+	}
+	for (size_t i = 0; i < nv; i++)
+		if (n->len == strlen(vals[i]) && !memcmp(n->str, vals[i], n->len))
+			return (int)i;
 	const char *s = gb_suggest(n->str, vals, nv);
 	char hint[160];
 	if (s)
@@ -196,7 +195,8 @@ static void check_keys(struct gb_pctx *c, const struct gb_ynode *n, const char *
 		if (ok)
 			continue;
 		size_t m = gb_pctx_push(c, "%s%.*s", c->plen ? "." : "", (int)(k->len > 200 ? 200 : k->len), k->str);
-		const char *s = gb_suggest(k->str, valid, nv);
+		/* no suggestion work once the list is full: the diag is only counted */
+		const char *s = c->d->n < GB_DIAG_MAX ? gb_suggest(k->str, valid, nv) : NULL;
 		char hint[160];
 		if (s)
 			snprintf(hint, sizeof hint, "did you mean '%s'?", s);
@@ -345,7 +345,8 @@ static bool parse_query(struct gb_pctx *c, const struct gb_ynode *n, struct gb_l
 						gb_pctx_pop(c, m3);
 					}
 				} else {
-					gb_perr(c, any, NULL, "expected a non-empty list of globs");
+					if (any->kind == GB_Y_SEQ || gb_ynode_is_null(any))
+						gb_perr(c, any, NULL, "expected a non-empty list of globs");
 					ok = false;
 				}
 				gb_pctx_pop(c, m2);
@@ -696,7 +697,7 @@ static void parse_endpoint(struct gb_pctx *c, const struct gb_ynode *n, struct g
 					s->n_allowed_ips++;
 				gb_pctx_pop(c, m2);
 			}
-		} else {
+		} else if (v->kind == GB_Y_SEQ || gb_ynode_is_null(v)) {
 			gb_perr(c, v, NULL, "expected a non-empty list of IP addresses or CIDRs");
 		}
 		gb_pctx_pop(c, m);
@@ -713,7 +714,8 @@ static void parse_endpoint(struct gb_pctx *c, const struct gb_ynode *n, struct g
 static void parse_binaries(struct gb_pctx *c, const struct gb_ynode *n, struct gb_net_entry *e)
 {
 	if (!want_seq(c, n, "a list of {path: ...}") || !n->n) {
-		gb_perr(c, n, NULL, "expected a non-empty list of binaries ({path: /usr/bin/...})");
+		if (n->kind == GB_Y_SEQ || gb_ynode_is_null(n))
+			gb_perr(c, n, NULL, "expected a non-empty list of binaries ({path: /usr/bin/...})");
 		return;
 	}
 	e->binaries = gb_parena_alloc(c->a, n->n * sizeof *e->binaries);
@@ -878,7 +880,7 @@ int gb_policy_load_buf(const char *name, const char *buf, size_t len, struct gb_
 {
 	struct gb_diags local = { 0 };
 	struct gb_diags *d = diags ? diags : &local;
-	size_t errors0 = d->errors, n0 = d->n;
+	size_t errors0 = d->errors, n0 = d->n, counted0 = d->errors + d->warnings;
 	*out = NULL;
 	if (len > GB_POLICY_MAX_BYTES) {
 		gb_diag_add(d, GB_DIAG_ERROR, name, 0, 0, NULL, NULL,
@@ -890,6 +892,7 @@ int gb_policy_load_buf(const char *name, const char *buf, size_t len, struct gb_
 	struct gb_ydoc doc;
 	int rc = gb_yaml_parse(name, buf, len, &doc, d);
 	if (rc) {
+		gb_diags_finish(d, n0, counted0, name);
 		gb_yaml_free(&doc);
 		gb_diags_free(&local);
 		return rc;
@@ -904,7 +907,7 @@ int gb_policy_load_buf(const char *name, const char *buf, size_t len, struct gb_
 	struct gb_pctx c = { .file = name, .d = d, .a = &arena };
 	parse_top(&c, doc.root, p);
 	gb_yaml_free(&doc);
-	gb_diags_sort(d, n0);
+	gb_diags_finish(d, n0, counted0, name);
 	if (!arena.err && d->errors == errors0)
 		rc = gb_policy_hash_network(p, p->sha256);
 	if (arena.err || rc == -ENOMEM) {

@@ -80,8 +80,12 @@ void gb_diag_vadd(struct gb_diags *d, enum gb_diag_level level, const char *file
                   int column, const char *field, const char *hint, const char *fmt, va_list ap)
     __attribute__((format(printf, 8, 0)));
 
-/* Stable sort of d->v[from..] by line then column (0 = no position first). */
-void gb_diags_sort(struct gb_diags *d, size_t from);
+/* End of a load: stable sort of d->v[from..] by line then column (0 = no
+ * position first), then one closing line saying how many problems were
+ * counted but not kept (the list holds at most GB_DIAG_MAX; the counts in
+ * d->errors/warnings stay exact).  counted_before = errors + warnings at
+ * the start of the load. */
+void gb_diags_finish(struct gb_diags *d, size_t from, size_t counted_before, const char *file);
 
 /* Nearest of `valid` to `word` by edit distance, or NULL when none is close
  * enough to be a plausible typo. */

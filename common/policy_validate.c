@@ -155,6 +155,8 @@ bool gb_validate_identity(struct gb_pctx *c, const struct gb_ynode *n, const cha
 	return true;
 }
 
+static const char *blocked_overlap(int family, const uint8_t *addr, unsigned prefix);
+
 /* ---------------- hosts ---------------- */
 
 bool gb_host_is_ip_literal(const char *host)
@@ -175,6 +177,14 @@ bool gb_validate_host(struct gb_pctx *c, const struct gb_ynode *n, const char *h
 			gb_perr(c, n, NULL, "protocol tcp needs a DNS host name, not the IP literal '%s'", host);
 			return false;
 		}
+		uint8_t a[16];
+		bool v4 = inet_pton(AF_INET, host, a) == 1;
+		if (!v4)
+			inet_pton(AF_INET6, host, a);
+		const char *w = blocked_overlap(v4 ? AF_INET : AF_INET6, a, v4 ? 32 : 128);
+		if (w)
+			gb_pwarn(c, n, NULL, "'%s' is %s, which is always blocked: this endpoint can never "
+			         "be reached", host, w);
 		return true;
 	}
 	if (host[0] == '[') {

@@ -303,6 +303,10 @@ static const struct wcase wcases[] = {
 	{ "tls skip on rest",
 	  EP HP "        protocol: rest\n        tls: skip\n        access: full\n        enforcement: enforce\n" BIN,
 	  8, 9, E0, "cannot be inspected" },
+	{ "loopback literal host", EP "host: 127.0.0.1\n        port: 8080\n" BIN, 5, 15, E0 ".host",
+	  "always blocked: this endpoint can never be reached" },
+	{ "link-local v6 literal host", EP "host: \"fe80::1\"\n        port: 8080\n" BIN, 5, 15, E0 ".host",
+	  "is link-local (fe80::/10)" },
 	{ "enforcement on L4", EP HP "        enforcement: enforce\n" BIN, 7, 9, E0,
 	  "has no effect on an endpoint without 'protocol'" },
 };
@@ -343,6 +347,33 @@ static void test_no_false_warnings(void **state)
 			dump(&d);
 		assert_int_equal(d.n, 0);
 		gb_policy_free(p);
+		gb_diags_free(&d);
+	}
+}
+
+/* One problem, one error: a wrong type is not also reported as "empty". */
+static void test_one_error_per_problem(void **state)
+{
+	(void)state;
+	const char *ys[] = {
+		"version: 1\nnetwork_policies:\n  p:\n    endpoints: [{host: a.example.com, port: 1}]\n"
+		"    binaries: {path: /usr/bin/curl}\n",
+		EP HP "        allowed_ips: {a: b}\n" BIN,
+		EP HP "        protocol: rest\n        enforcement: enforce\n        rules:\n"
+		      "          - allow: {method: GET, path: /, query: {q: {any: {a: b}}}}\n" BIN,
+		EP HP "        protocol: rest\n        enforcement: enforce\n        rules: {allow: x}\n" BIN,
+		"version: 1\nlandlock:\n  compatibility: [best_effort]\n",
+		"version: 1\nnetwork_policies:\n  p:\n    endpoints: {host: a.example.com}\n" BIN,
+	};
+	for (size_t i = 0; i < sizeof ys / sizeof ys[0]; i++) {
+		struct gb_diags d = { 0 };
+		struct gb_policy *p = NULL;
+		assert_int_equal(gb_policy_load_buf("o", ys[i], strlen(ys[i]), &p, &d), -EINVAL);
+		if (d.errors != 1) {
+			fprintf(stderr, "input %zu:\n", i);
+			dump(&d);
+		}
+		assert_int_equal(d.errors, 1);
 		gb_diags_free(&d);
 	}
 }
@@ -455,6 +486,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_cases),
 		cmocka_unit_test(test_warning_cases),
 		cmocka_unit_test(test_no_false_warnings),
+		cmocka_unit_test(test_one_error_per_problem),
 		cmocka_unit_test(test_long_path),
 		cmocka_unit_test(test_too_many_fs_entries),
 		cmocka_unit_test(test_all_errors_reported),
