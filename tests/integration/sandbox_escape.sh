@@ -59,4 +59,14 @@ rm -rf /var/tmp/gb-ll-$$
 check "connect 198.18.0.1 (no route)" "connect ENETUNREACH" \
 	"$(gbrun -- ./escape_probe connect 198.18.0.1 80)"
 check "interfaces" "lo" "$(gbrun -- /bin/cat /proc/net/dev | awk -F: 'NR > 2 { gsub(/ /, "", $1); print $1 }' | tr '\n' ' ' | sed 's/ $//')"
+
+# Killing everything it can reach from inside leaves the supervisor (not
+# even visible in the pid namespace) and init standing.
+out=$(gbrun -- /bin/sh -c 'kill -KILL -1; echo alive')
+check "kill -KILL -1 from inside: status" 0 $?
+check "kill -KILL -1 from inside: survived" alive "$out"
+# No core file from a crash (RLIMIT_CORE hard 0).
+gbrun -- /bin/sh -c 'kill -SEGV $$'
+check "crash status" 139 $?
+check "no core file" "" "$(ls "$W" | grep -i core || true)"
 finish
