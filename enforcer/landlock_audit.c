@@ -5,6 +5,7 @@
 #include <linux/audit.h>
 #include <linux/netlink.h>
 #include <poll.h>
+#include <seccomp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef AUDIT_SECCOMP
+#define AUDIT_SECCOMP 1326
+#endif
 #ifndef AUDIT_LANDLOCK_ACCESS
 #define AUDIT_LANDLOCK_ACCESS 1423
 #endif
@@ -46,6 +50,7 @@ struct event {
 struct gb_ll_audit {
 	int fd;
 	pid_t init_pid;
+	char pidns[64];  /* readlink of the init's /proc/PID/ns/pid */
 	uint64_t domains[MAX_DOMAINS];
 	int n_domains;
 	int dealloc_seen;
@@ -97,7 +102,7 @@ static int query_enabled(int fd)
 	return -ETIMEDOUT;
 }
 
-int gb_ll_audit_open(pid_t init_pid, struct gb_ll_audit **out, int *enabled)
+int gb_ll_audit_open(struct gb_ll_audit **out, int *enabled)
 {
 	*out = NULL;
 	*enabled = 0;
@@ -124,10 +129,28 @@ int gb_ll_audit_open(pid_t init_pid, struct gb_ll_audit **out, int *enabled)
 	int big = 1 << 20;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
 	a->fd = fd;
-	a->init_pid = init_pid;
+	a->init_pid = -1;
 	*enabled = en;
 	*out = a;
 	return 0;
+}
+
+static int pidns_of(pid_t pid, char *out, size_t len)
+{
+	char p[64];
+	snprintf(p, sizeof p, "/proc/%d/ns/pid", (int)pid);
+	ssize_t n = readlink(p, out, len - 1);
+	if (n <= 0)
+		return -1;
+	out[n] = 0;
+	return 0;
+}
+
+void gb_ll_audit_watch(struct gb_ll_audit *a, pid_t init_pid)
+{
+	a->init_pid = init_pid;
+	if (pidns_of(init_pid, a->pidns, sizeof a->pidns) < 0)
+		a->pidns[0] = 0;
 }
 
 int gb_ll_audit_fd(const struct gb_ll_audit *a)
@@ -215,6 +238,7 @@ static void report(struct gb_ll_audit *a, struct event *e, gb_ll_denial_fn fn, v
 			.path = e->acc[i].path,
 			.blockers = e->acc[i].blockers,
 			.syscall = e->has_sys ? e->syscall : "",
+			.syscall_name = e->has_sys ? e->syscall : "",
 		};
 		a->denials++;
 		if (fn)
@@ -255,6 +279,29 @@ static void handle(struct gb_ll_audit *a, int type, const char *rec, gb_ll_denia
 	if (strncmp(rec, "audit(", 6) || !c)
 		return;
 	uint64_t serial = strtoull(c + 1, NULL, 10);
+	if (a->init_pid <= 0)
+		return;
+	if (type == AUDIT_SECCOMP) {
+		/* Ours if the process is in our pid namespace (look now: it may go). */
+		pid_t pid = (pid_t)field_u64(rec, "pid", 10);
+		char ns[64], exe[1024], comm[64], sc[16];
+		if (!a->pidns[0] || pidns_of(pid, ns, sizeof ns) < 0 || strcmp(ns, a->pidns))
+			return;
+		field(rec, "exe", exe, sizeof exe, 1);
+		field(rec, "comm", comm, sizeof comm, 1);
+		field(rec, "syscall", sc, sizeof sc, 0);
+		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, atoi(sc));
+		struct gb_ll_denial d = {
+			.seccomp = 1, .pid = pid, .uid = (uint32_t)field_u64(rec, "uid", 10),
+			.exe = exe, .comm = comm, .path = "", .blockers = "", .syscall = sc,
+			.syscall_name = name ? name : sc,
+		};
+		a->denials++;
+		if (fn)
+			fn(ctx, &d);
+		free(name);
+		return;
+	}
 	if (type == AUDIT_LANDLOCK_DOMAIN) {
 		char st[32];
 		field(rec, "status", st, sizeof st, 0);

@@ -1,4 +1,5 @@
-/* enforcer/landlock_audit.h — Landlock denials from the kernel audit stream.
+/* enforcer/landlock_audit.h — Landlock (and seccomp) denials from the
+ * kernel audit stream.
  *
  * With Landlock ABI >= 7 the kernel logs each denied access of a sandboxed
  * process (we ask for it with LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON) as an
@@ -10,6 +11,11 @@
  * group (NETLINK_AUDIT, AUDIT_NLGRP_READLOG: needs CAP_AUDIT_READ, does not
  * compete with auditd), keeps the events whose domain was created by its
  * sandbox's init, and hands each denial to a callback.
+ *
+ * seccomp: when the runtime filter was installed with logging (only done
+ * while auditing is on), each refused syscall is an AUDIT_SECCOMP record; it
+ * is ours when the process (looked up at once) lives in our sandbox's pid
+ * namespace — a process already gone by then is not attributed.
  *
  * Records only flow while kernel auditing is enabled (auditd running, or
  * `auditctl -e 1`); gb_ll_audit_open() reports whether it is, and glassbox
@@ -27,6 +33,7 @@
 struct gb_ll_audit;
 
 struct gb_ll_denial {
+	int seccomp;         /* 0 Landlock, 1 seccomp (path/blockers/domain empty) */
 	uint64_t domain;
 	int32_t pid;        /* host pid of the denied process, 0 unknown */
 	uint32_t uid;
@@ -35,15 +42,18 @@ struct gb_ll_denial {
 	const char *path;    /* "" for accesses without a path (e.g. scopes) */
 	const char *blockers; /* e.g. "fs.read_file" */
 	const char *syscall; /* number as text, "" unknown */
+	const char *syscall_name; /* seccomp: resolved name, or the number */
 };
 
 typedef void (*gb_ll_denial_fn)(void *ctx, const struct gb_ll_denial *d);
 
-/* Join the audit stream for the sandbox whose init has host pid init_pid.
- * Returns 0 with *out set (*enabled = whether the kernel audits now), or
- * -errno (e.g. -EPERM without CAP_AUDIT_READ, -EPROTONOSUPPORT without
- * CONFIG_AUDIT). */
-int gb_ll_audit_open(pid_t init_pid, struct gb_ll_audit **out, int *enabled);
+/* Join the audit stream.  Returns 0 with *out set (*enabled = whether the
+ * kernel audits now), or -errno (e.g. -EPERM without CAP_AUDIT_READ,
+ * -EPROTONOSUPPORT without CONFIG_AUDIT). */
+int gb_ll_audit_open(struct gb_ll_audit **out, int *enabled);
+/* The sandbox to watch: its init's host pid (creator of the Landlock domain,
+ * pid 1 of the sandbox's pid namespace).  Records before this are dropped. */
+void gb_ll_audit_watch(struct gb_ll_audit *a, pid_t init_pid);
 int gb_ll_audit_fd(const struct gb_ll_audit *a);
 /* Read everything available (non-blocking) and report completed denials. */
 void gb_ll_audit_read(struct gb_ll_audit *a, gb_ll_denial_fn fn, void *ctx);

@@ -207,7 +207,7 @@ _Noreturn void gb_sandbox_child(const struct gb_sandbox_plan *p)
 		layers |= 0x02u;
 
 	/* 6. runtime seccomp */
-	if (gb_seccomp_runtime(err, sizeof err) < 0)
+	if (gb_seccomp_runtime(p->seccomp_log, err, sizeof err) < 0)
 		die("%s", err);
 	layers |= 0x04u;
 

@@ -39,6 +39,7 @@ struct gb_sandbox_plan {
 	struct gb_ident ident;
 	struct gb_landlock_spec landlock;
 	int ctl_fd;             /* control socket (sandbox_msg.h) */
+	int seccomp_log;        /* log refusals to audit (only while auditing is on) */
 };
 
 _Noreturn void gb_sandbox_child(const struct gb_sandbox_plan *p);

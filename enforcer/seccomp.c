@@ -116,12 +116,32 @@ static struct scmp_arg_cmp cmp(unsigned arg, enum scmp_compare op, scmp_datum_t 
 		}                                                                                    \
 	} while (0)
 
-int gb_seccomp_runtime(char *err, size_t errlen)
+/* clone3 passes flags behind a pointer seccomp cannot read: ENOSYS makes
+ * glibc fall back to clone(), which the main filter inspects.  Its own
+ * filter, never logged, and loaded first (the main one forbids more). */
+static int clone3_filter(char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx = new_ctx(err, errlen);
 	if (!ctx)
 		return -ENOMEM;
-	int rc = deny_names(ctx, prelude_calls, sizeof prelude_calls / sizeof prelude_calls[0], err,
+	RULE(SCMP_ACT_ERRNO(ENOSYS), clone3, 0);
+	return load(ctx, "clone3", err, errlen);
+}
+
+int gb_seccomp_runtime(int log, char *err, size_t errlen)
+{
+	int rc = clone3_filter(err, errlen);
+	if (rc < 0)
+		return rc;
+	scmp_filter_ctx ctx = new_ctx(err, errlen);
+	if (!ctx)
+		return -ENOMEM;
+	if (log && seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1) < 0) {
+		snprintf(err, errlen, "seccomp: logging filter unsupported");
+		seccomp_release(ctx);
+		return -ENOTSUP;
+	}
+	rc = deny_names(ctx, prelude_calls, sizeof prelude_calls / sizeof prelude_calls[0], err,
 	                    errlen);
 	if (rc == 0)
 		rc = deny_names(ctx, runtime_calls, sizeof runtime_calls / sizeof runtime_calls[0], err,
@@ -146,9 +166,6 @@ int gb_seccomp_runtime(char *err, size_t errlen)
 	/* No user namespaces: the way to regain capabilities unprivileged. */
 	RULE(eperm, unshare, 1, cmp(0, SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
 	RULE(eperm, clone, 1, cmp(0, SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
-	/* clone3 passes flags behind a pointer seccomp cannot read: ENOSYS makes
-	 * glibc fall back to clone(), which the rule above inspects. */
-	RULE(SCMP_ACT_ERRNO(ENOSYS), clone3, 0);
 
 	/* execveat(fd, "", ..., AT_EMPTY_PATH): exec of an fd (fileless exec). */
 	RULE(eperm, execveat, 1, cmp(4, SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH));

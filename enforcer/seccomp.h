@@ -18,6 +18,12 @@
  * Both: a syscall made with a non-native architecture (x32, i386 int 0x80
  * on x86_64) kills the process.
  *
+ * log: the runtime filter is installed with SECCOMP_FILTER_FLAG_LOG, so
+ * each refusal becomes an AUDIT_SECCOMP record (read by landlock_audit.c).
+ * Only ask for it while kernel auditing is on: with auditing off the kernel
+ * prints the records to its log instead.  clone3's ENOSYS (glibc probes it
+ * on every fork) sits in a separate, silent filter.
+ *
  * Both need no_new_privs or CAP_SYS_ADMIN; libseccomp sets no_new_privs.
  * Errors are negative errno with text in err[].
  */
@@ -29,6 +35,6 @@
 #define GB_SECCOMP_MODE_TEXT "filter: deny-list runtime v1, non-native arch kill"
 
 int gb_seccomp_prelude(int tsync, char *err, size_t errlen);
-int gb_seccomp_runtime(char *err, size_t errlen);
+int gb_seccomp_runtime(int log, char *err, size_t errlen);
 
 #endif

@@ -302,6 +302,17 @@ static void on_denial(void *ctx, const struct gb_ll_denial *d)
 {
 	struct run *r = ctx;
 	char detail[1400];
+	if (d->seccomp) {
+		snprintf(detail, sizeof detail, "seccomp refused %s (%s, pid %d uid %u)",
+		         d->syscall_name, d->exe[0] ? d->exe : d->comm, (int)d->pid, d->uid);
+		gb_sbx_ev_finding_proc(&r->ev, GB_F_SECCOMP_DENIED, GB_SEV_MEDIUM, d->syscall_name,
+		                       detail, d->pid, d->uid, d->exe);
+		if (r->denials_shown++ < MAX_DENIALS_SHOWN)
+			say(r, "denied: %s", detail);
+		else if (r->denials_shown == MAX_DENIALS_SHOWN + 1)
+			say(r, "further denials are only recorded");
+		return;
+	}
 	snprintf(detail, sizeof detail, "Landlock denied %s (%s, pid %d uid %u, syscall %s)",
 	         d->blockers, d->exe[0] ? d->exe : d->comm, (int)d->pid, d->uid, d->syscall);
 	gb_sbx_ev_finding_proc(&r->ev, GB_F_LANDLOCK_DENIED, GB_SEV_MEDIUM, d->path, detail, d->pid,
@@ -309,7 +320,7 @@ static void on_denial(void *ctx, const struct gb_ll_denial *d)
 	if (r->denials_shown++ < MAX_DENIALS_SHOWN)
 		say(r, "denied: %s: %s", d->path[0] ? d->path : "-", detail);
 	else if (r->denials_shown == MAX_DENIALS_SHOWN + 1)
-		say(r, "further Landlock denials are only recorded");
+		say(r, "further denials are only recorded");
 }
 
 /* Wait for one message of `want` type, handling the others; signals that
@@ -402,6 +413,7 @@ static int spawn(struct run *r)
 		.ident = r->ident,
 		.landlock = ll,
 		.ctl_fd = sp[1],
+		.seccomp_log = r->audit != NULL,
 	};
 	fflush(NULL);
 	long pid = syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
@@ -501,18 +513,19 @@ static int prepare(struct run *r)
 static void start_audit(struct run *r)
 {
 	int enabled = 0;
-	int rc = gb_ll_audit_open(r->init_pid, &r->audit, &enabled);
+	int rc = gb_ll_audit_open(&r->audit, &enabled);
 	if (rc < 0) {
 		char d[256];
 		snprintf(d, sizeof d, "cannot read the kernel audit stream (%s): Landlock denials are "
 		         "enforced but not recorded", strerror(-rc));
+		r->audit = NULL;
 		gb_sbx_ev_finding(&r->ev, GB_F_LANDLOCK_DEGRADED, GB_SEV_LOW, "audit", d);
 		return;
 	}
 	if (!enabled) {
 		gb_sbx_ev_finding(&r->ev, GB_F_LANDLOCK_DEGRADED, GB_SEV_LOW, "audit",
 		                  "kernel auditing is disabled (auditctl -e 1 enables it): Landlock "
-		                  "denials are enforced but not recorded");
+		                  "and seccomp denials are enforced but not recorded");
 		gb_ll_audit_close(r->audit);
 		r->audit = NULL;
 	}
@@ -578,11 +591,13 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		fprintf(stderr, "glassbox: signalfd: %s\n", strerror(errno));
 		goto out_mask;
 	}
+	start_audit(&r);
 	if ((rc = spawn(&r)) < 0) {
 		fprintf(stderr, "glassbox: creating the sandbox namespaces: %s\n", strerror(-rc));
 		goto out_mask;
 	}
-	start_audit(&r);
+	if (r.audit)
+		gb_ll_audit_watch(r.audit, r.init_pid);
 	if (!pump(&r, GB_MSG_READY, &child_done)) {
 		fprintf(stderr, "glassbox: sandbox setup failed: %s\n",
 		        r.setup_error[0] ? r.setup_error : "the sandbox exited during setup");

@@ -207,7 +207,7 @@ static int runtime_child(void *arg)
 {
 	(void)arg;
 	char err[256];
-	if (gb_seccomp_runtime(err, sizeof err) < 0)
+	if (gb_seccomp_runtime(0, err, sizeof err) < 0)
 		return 30;
 	if (syscall(SYS_memfd_create, "x", 0) >= 0 || errno != EPERM)
 		return 31;
