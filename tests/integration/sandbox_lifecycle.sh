@@ -12,6 +12,21 @@ gbrun -- "$W" 2>/dev/null; check "not executable" 126 $?
 "$GLASSBOX" --root "$ROOT" run --quiet --policy /nonexistent.yaml -- /bin/true 2>/dev/null
 check "missing policy file" 125 $?
 
+# Not root: a clear refusal before anything is created.
+msg=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$GLASSBOX" --root "$ROOT" run -- /bin/true 2>&1)
+check "non-root refused" 125 $?
+case "$msg" in *"must be started as root"*) r=yes ;; *) r="$msg" ;; esac
+check "non-root message" yes "$r"
+
+# Sandboxes side by side: each has its own 127.0.0.1:3128 and pid 1.
+"${GBRUN[@]}" --name side1 -- /bin/sh -c 'sleep 0.3; exit 3' &
+a=$!
+"${GBRUN[@]}" --name side2 -- /bin/sh -c 'sleep 0.3; exit 4' &
+b=$!
+wait "$a"; ra=$?
+wait "$b"; rb=$?
+check "two sandboxes at once" "3 4" "$ra $rb"
+
 # Signals sent to the supervisor reach CMD.
 for sig in INT TERM HUP; do
 	"${GBRUN[@]}" -- /bin/sleep 30 &
