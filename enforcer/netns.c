@@ -93,7 +93,11 @@ ssize_t gb_fd_recv(int sock, int *fd, void *msg, size_t cap)
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
 		    c->cmsg_len == CMSG_LEN(sizeof(int)))
 			memcpy(fd, CMSG_DATA(c), sizeof *fd);
-	if (mh.msg_flags & MSG_CTRUNC)
+	if (mh.msg_flags & MSG_CTRUNC) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
 		return -EMSGSIZE;
+	}
 	return n;
 }

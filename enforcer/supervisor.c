@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -562,6 +563,20 @@ static void finish_posture(struct run *r)
 	                    r->ident.user, r->workdir);
 }
 
+/* stdin/stdout/stderr must be open: otherwise the control socket could
+ * land on fd 0-2 and be taken for the workload's stdio. */
+static void ensure_stdio(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			int n = open("/dev/null", O_RDWR);
+			if (n >= 0 && n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
+}
+
 int gb_supervisor_run(const struct gb_supervisor_opts *o)
 {
 	struct run r = { .o = o, .ctl = -1, .sfd = -1, .listen_fd = -1, .status = GB_EXIT_SETUP };
@@ -570,6 +585,7 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 	char err[512];
 	r.sd.lock_fd = -1;
 	sigemptyset(&old);
+	ensure_stdio();
 	int rc = prepare(&r);
 	if (rc < 0)
 		goto out;
