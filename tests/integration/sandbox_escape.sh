@@ -60,6 +60,11 @@ check "connect 198.18.0.1 (no route)" "connect ENETUNREACH" \
 	"$(gbrun -- ./escape_probe connect 198.18.0.1 80)"
 check "interfaces" "lo" "$(gbrun -- /bin/cat /proc/net/dev | awk -F: 'NR > 2 { gsub(/ /, "", $1); print $1 }' | tr '\n' ' ' | sed 's/ $//')"
 
+# init (pid 1) never execs, so its dumpable=0 holds: the workload cannot
+# reach its descriptors (the control socket) or memory through /proc.
+check "init's /proc/1/environ" "read EACCES" "$(gbrun -- ./escape_probe read /proc/1/environ)"
+check "init's /proc/1/fd" "read EACCES" "$(gbrun -- ./escape_probe read /proc/1/fd)"
+
 # Killing everything it can reach from inside leaves the supervisor (not
 # even visible in the pid namespace) and init standing.
 out=$(gbrun -- /bin/sh -c 'kill -KILL -1; echo alive')
