@@ -221,6 +221,8 @@ struct run {
 	int have_posture;
 	struct gb_ll_audit *audit; /* Landlock denials, when the kernel audits */
 	uint64_t denials_shown;
+	int go_sent;          /* CMD may have started */
+	int cancel_sig;       /* signal that arrived before CMD started */
 };
 
 /* Denials printed on stderr before only the records carry them. */
@@ -349,10 +351,17 @@ static void on_signal(struct run *r, int *child_done)
 		}
 		/* Terminal-generated signals (SI_KERNEL) already reached the
 		 * workload, which shares our process group. */
-		if (si.ssi_code == SI_KERNEL)
+		if (si.ssi_code == SI_KERNEL && r->go_sent)
 			continue;
-		if (r->init_pid > 0 && !*child_done)
-			kill(r->init_pid, (int)si.ssi_signo);
+		if (r->init_pid <= 0 || *child_done)
+			continue;
+		if (!r->go_sent) {
+			/* Asked to stop before CMD runs: do not start it at all. */
+			r->cancel_sig = (int)si.ssi_signo;
+			kill(r->init_pid, SIGKILL);
+			continue;
+		}
+		kill(r->init_pid, (int)si.ssi_signo);
 	}
 }
 
@@ -614,7 +623,10 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 	}
 	if (r.audit)
 		gb_ll_audit_watch(r.audit, r.init_pid);
-	if (!pump(&r, GB_MSG_READY, &child_done)) {
+	int ready = pump(&r, GB_MSG_READY, &child_done);
+	if (r.cancel_sig)
+		goto out_wait;
+	if (!ready) {
 		fprintf(stderr, "glassbox: sandbox setup failed: %s\n",
 		        r.setup_error[0] ? r.setup_error : "the sandbox exited during setup");
 		gb_sbx_ev_finding(&r.ev, GB_F_OTHER, GB_SEV_HIGH, "setup",
@@ -636,8 +648,11 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		kill(r.init_pid, SIGKILL);
 		goto out_wait;
 	}
+	if (r.cancel_sig)
+		goto out_wait;
 	finish_posture(&r);
 	struct gb_sbx_msg go = { .type = GB_MSG_GO };
+	r.go_sent = 1;
 	gb_sbx_send(r.ctl, &go, -1);
 	pump(&r, GB_MSG_EXIT, &child_done);
 out_wait:
@@ -645,6 +660,8 @@ out_wait:
 		pump(&r, 0, &child_done);
 	if (r.got_exit)
 		r.status = r.exit_signal ? 128 + r.exit_signal : r.exit_code;
+	else if (r.cancel_sig)
+		r.status = 128 + r.cancel_sig;
 	drain_audit(&r);
 	gb_sbx_proxy_stop(&r.ev);
 	gb_sbx_ev_lifecycle(&r.ev, GB_LC_STOPPED, r.have_posture ? (uint32_t)r.posture.a : 0,
