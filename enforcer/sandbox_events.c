@@ -25,6 +25,11 @@ void gb_sbx_ev_finding(struct gb_sbx_events *ev, int kind, int severity, const c
 	ev->lost++;
 }
 
+void gb_sbx_ev_config_loaded(struct gb_sbx_events *ev, const char *path, const char *sha256)
+{
+	ev->lost++;
+}
+
 void gb_sbx_ev_finding_proc(struct gb_sbx_events *ev, int kind, int severity, const char *subject,
                             const char *detail, int32_t pid, uint32_t uid, const char *exe)
 {
@@ -49,19 +54,4 @@ void gb_sbx_ev_proc_exit(struct gb_sbx_events *ev, pid_t pid, uint32_t uid, uint
                          uint64_t duration_ns)
 {
 	ev->lost++;
-}
-
-int gb_sbx_proxy_start(struct gb_sbx_events *ev, int listen_fd, pid_t init_pid,
-                       const struct gb_policy *policy)
-{
-	/* No proxy yet: close the socket so connections are refused (fail
-	 * closed) rather than left hanging in the backlog. */
-	if (listen_fd >= 0)
-		close(listen_fd);
-	return 0;
-}
-
-void gb_sbx_proxy_stop(struct gb_sbx_events *ev)
-{
-	(void)ev;
 }

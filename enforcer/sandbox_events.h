@@ -35,6 +35,9 @@ void gb_sbx_events_close(struct gb_sbx_events *ev);
 
 void gb_sbx_ev_finding(struct gb_sbx_events *ev, int kind, int severity, const char *subject,
                        const char *detail);
+/* CONFIG loaded: the policy the sandbox started with (revision 1). */
+void gb_sbx_ev_config_loaded(struct gb_sbx_events *ev, const char *path, const char *sha256);
+
 /* A finding about one process (pid as seen from the host). */
 void gb_sbx_ev_finding_proc(struct gb_sbx_events *ev, int kind, int severity, const char *subject,
                             const char *detail, int32_t pid, uint32_t uid, const char *exe);

@@ -600,6 +600,7 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		goto out;
 	gb_sbx_ev_lifecycle(&r.ev, GB_LC_CREATED, 0, 0, r.ident.uid, r.ident.gid, "", "",
 	                    r.ident.user, r.workdir);
+	gb_sbx_ev_config_loaded(&r.ev, o->policy_path, r.policy->sha256);
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);

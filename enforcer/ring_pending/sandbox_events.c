@@ -68,6 +68,17 @@ static void emit(struct gb_sbx_events *ev, struct gb_record *rec)
 		ev->lost++;
 }
 
+void gb_sbx_ev_config_loaded(struct gb_sbx_events *ev, const char *path, const char *sha256)
+{
+	struct gb_record rec = { .type = GB_REC_CONFIG };
+	rec.u.config.action = GB_CFG_LOADED;
+	rec.u.config.revision = 1;
+	rec.u.config.sha256 = sha256;
+	rec.u.config.source = path;
+	rec.u.config.detail = "policy applied at sandbox start";
+	emit(ev, &rec);
+}
+
 void gb_sbx_ev_finding(struct gb_sbx_events *ev, int kind, int severity, const char *subject,
                        const char *detail)
 {

@@ -58,6 +58,10 @@ rm -rf /var/tmp/gb-ll-$$
 # Network: only loopback exists; nothing but the proxy is reachable.
 check "connect 198.18.0.1 (no route)" "connect ENETUNREACH" \
 	"$(gbrun -- ./escape_probe connect 198.18.0.1 80)"
+# Until the proxy runs in the supervisor (enforcer/ring_pending/sandbox_proxy.c),
+# its socket is closed: refused at once, never left hanging.
+check "connect 127.0.0.1:3128 without a proxy" "connect ECONNREFUSED" \
+	"$(gbrun -- ./escape_probe connect 127.0.0.1 3128)"
 check "interfaces" "lo" "$(gbrun -- /bin/cat /proc/net/dev | awk -F: 'NR > 2 { gsub(/ /, "", $1); print $1 }' | tr '\n' ' ' | sed 's/ $//')"
 
 # init (pid 1) never execs, so its dumpable=0 holds: the workload cannot
