@@ -11,7 +11,9 @@
  *                       PAYLOAD   (from the workload process itself; the
  *                                  kernel attaches its pid as seen from the
  *                                  supervisor, SO_PASSCRED)
- *                       EXEC      (a = 0 exec succeeded, else errno)
+ *                       EXEC      (a = 0 exec succeeded, else errno;
+ *                                  b = 1 entering the workdir failed,
+ *                                  2 execve failed)
  *                       EXIT      (a = exit code or -1, b = signal or 0)
  *   supervisor -> init  GO        (the proxy is listening: start CMD)
  */

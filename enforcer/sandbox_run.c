@@ -118,16 +118,18 @@ _Noreturn static void exec_workload(const struct gb_sandbox_plan *p, int exec_pi
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	int e = 0;
-	if (p->workdir && chdir(p->workdir) < 0)
-		e = errno;
-	if (!e) {
+	int e[2] = { 0, 0 }; /* stage (1 chdir, 2 execve), errno */
+	if (p->workdir && chdir(p->workdir) < 0) {
+		e[0] = 1;
+		e[1] = errno;
+	} else {
 		execve(p->exe, p->argv, p->envp);
-		e = errno;
+		e[0] = 2;
+		e[1] = errno;
 	}
-	ssize_t w = write(exec_pipe, &e, sizeof e);
+	ssize_t w = write(exec_pipe, e, sizeof e);
 	(void)w;
-	_exit(e == ENOENT ? 127 : 126);
+	_exit(e[0] == 2 && e[1] == ENOENT ? 127 : 126);
 }
 
 /* Init's life after the workload started: reap everything, forward the
@@ -238,13 +240,14 @@ _Noreturn void gb_sandbox_child(const struct gb_sandbox_plan *p)
 		exec_workload(p, pp[1]);
 	}
 	close(pp[1]);
-	int e = 0;
+	int e[2] = { 0, 0 };
 	ssize_t n;
 	do
-		n = read(pp[0], &e, sizeof e);
+		n = read(pp[0], e, sizeof e);
 	while (n < 0 && errno == EINTR);
 	close(pp[0]);
-	struct gb_sbx_msg em = { .type = GB_MSG_EXEC, .a = n == (ssize_t)sizeof e ? e : 0 };
+	int ok = n != (ssize_t)sizeof e;
+	struct gb_sbx_msg em = { .type = GB_MSG_EXEC, .a = ok ? 0 : e[1], .b = ok ? 0 : e[0] };
 	gb_sbx_send(ctl, &em, -1);
 	init_loop(child, &set);
 }

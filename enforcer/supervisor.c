@@ -281,7 +281,10 @@ static void handle_msg(struct run *r, const struct gb_sbx_msg *m, int fd, pid_t 
 		break;
 	case GB_MSG_EXEC:
 		r->started_ns = now_ns(CLOCK_MONOTONIC);
-		if (m->a) {
+		if (m->a && m->b == 1) {
+			fprintf(stderr, "glassbox: workdir %s: cannot enter it as user %s: %s\n", r->workdir,
+			        r->ident.user, strerror(m->a));
+		} else if (m->a) {
 			fprintf(stderr, "glassbox: %s: %s\n", r->o->argv[0], strerror(m->a));
 		} else {
 			gb_sbx_ev_proc_launch(&r->ev, r->payload_pid, r->ident.uid, r->ident.gid, r->exe,

@@ -9,6 +9,11 @@ gbrun -- /bin/sh -c 'kill -KILL $$'; check "killed by SIGKILL" 137 $?
 gbrun -- /bin/sh -c 'kill -SEGV $$'; check "killed by SIGSEGV" 139 $?
 gbrun -- /nonexistent/cmd 2>/dev/null; check "not found" 127 $?
 gbrun -- "$W" 2>/dev/null; check "not executable" 126 $?
+mkdir -m 0700 "$T/private"
+msg=$("$GLASSBOX" --root "$ROOT" run --workdir "$T/private" -- /bin/true 2>&1)
+check "workdir the sandbox user cannot enter" 126 $?
+case "$msg" in *"workdir $T/private: cannot enter it as user sandbox: Permission denied"*) r=yes ;; *) r="$msg" ;; esac
+check "workdir error message" yes "$r"
 "$GLASSBOX" --root "$ROOT" run --quiet --policy /nonexistent.yaml -- /bin/true 2>/dev/null
 check "missing policy file" 125 $?
 
