@@ -20,5 +20,9 @@ struct gb_globals {
 };
 extern struct gb_globals gb_globals;
 
+int cmd_policy(int argc, char **argv);
+int cmd_policy_explain(int argc, char **argv); /* argv[0] = "explain" */
+int cmd_run(int argc, char **argv);
+
 
 #endif

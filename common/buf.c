@@ -31,7 +31,7 @@ int gb_buf_reserve(struct gb_buf *b, size_t extra)
 	return 0;
 }
 
-void gb_buf_append(struct gb_buf *b, const void *p, size_t n)
+void gb_buf_append_slow(struct gb_buf *b, const void *p, size_t n)
 {
 	if (gb_buf_reserve(b, n))
 		return;
@@ -44,11 +44,6 @@ void gb_buf_append(struct gb_buf *b, const void *p, size_t n)
 void gb_buf_puts(struct gb_buf *b, const char *s)
 {
 	gb_buf_append(b, s, strlen(s));
-}
-
-void gb_buf_putc(struct gb_buf *b, char c)
-{
-	gb_buf_append(b, &c, 1);
 }
 
 void gb_buf_vprintf(struct gb_buf *b, const char *fmt, va_list ap)

@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <netinet/in.h>
 
+#include "common/buf.h"
 #include "common/record.h"
 
 /* ---------------- diagnostics ---------------- */
@@ -37,6 +38,8 @@ struct gb_diag {
 	const char *field;  /* field path, e.g. "network_policies.github.endpoints[0].port" */
 	const char *message;/* what is wrong and what was expected */
 	const char *hint;   /* "did you mean 'read_only'?" or NULL */
+	void *owned_;       /* block holding the strings above when the loader
+	                     * made the diag; freed by gb_diags_free (NULL = static) */
 };
 
 struct gb_diags {
@@ -90,7 +93,8 @@ struct gb_endpoint_spec {
 	enum gb_mode enforcement; /* default AUDIT for L7 endpoints (OpenShell) */
 	bool enforcement_given;
 	const char *access;       /* preset as written, or NULL */
-	struct gb_l7_rule *rules; /* explicit rules, or the expanded preset */
+	struct gb_l7_rule *rules; /* explicit rules (the loader leaves a preset in
+	                           * `access`; the compiler expands it) */
 	size_t n_rules;
 	struct gb_l7_rule *deny_rules;
 	size_t n_deny_rules;
@@ -140,6 +144,22 @@ int gb_policy_load_file(const char *path, struct gb_policy **out, struct gb_diag
 int gb_policy_load_buf(const char *name, const char *buf, size_t len, struct gb_policy **out,
                        struct gb_diags *diags);
 void gb_policy_free(struct gb_policy *p);
+
+/* Canonical JSON of the network section (entries by key, effective values:
+ * lower-cased hosts without a trailing dot, sorted unique ports, effective
+ * enforcement, normalised CIDRs), the text gb_policy.sha256 hashes. */
+int gb_policy_canonical_network(const struct gb_policy *p, struct gb_buf *out);
+/* Hex SHA-256 of the canonical network section into out[65]. */
+int gb_policy_hash_network(const struct gb_policy *p, char out[65]);
+
+/* Which static sections (fixed at sandbox start) differ between a and b.
+ * Lists compare as sets; an absent run_as_* equals "sandbox".  Each
+ * difference is also an error in diags (when non-NULL) naming the field. */
+#define GB_STATIC_FILESYSTEM 0x1u
+#define GB_STATIC_LANDLOCK 0x2u
+#define GB_STATIC_PROCESS 0x4u
+unsigned gb_policy_static_diff(const struct gb_policy *a, const struct gb_policy *b,
+                               struct gb_diags *diags);
 
 /* ---------------- decision ---------------- */
 

@@ -1,0 +1,85 @@
+#!/bin/bash
+# bench/bench_run.sh — sandbox start-up latency: `glassbox run -- /bin/true`
+# against bubblewrap and firejail doing the same with comparable isolation,
+# in the same invocation.  Prints median and mean wall time per tool and
+# the ratios to bwrap (the baseline).  Needs root (glassbox run does).
+#
+#   GLASSBOX=path/to/glassbox bench/bench_run.sh [RUNS]
+#
+# Uses hyperfine when installed, else a timed loop (each run timed alone,
+# median of RUNS).  Bounded: RUNS (default 50) runs per tool, 3 warm-ups.
+set -u
+RUNS=${1:-50}
+[ "$RUNS" -ge 1 ] && [ "$RUNS" -le 1000 ] || { echo "RUNS must be 1..1000" >&2; exit 2; }
+here=$(cd "$(dirname "$0")/.." && pwd)
+G=${GLASSBOX:-}
+if [ -z "$G" ]; then
+	for c in "$here/build/release/cli/glassbox" "$here/build/Release/cli/glassbox" \
+	         "$here/build/debug/cli/glassbox"; do
+		[ -x "$c" ] && { G=$c; break; }
+	done
+fi
+[ -n "$G" ] && [ -x "$G" ] || { echo "set GLASSBOX to the glassbox binary" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "glassbox run needs root" >&2; exit 2; }
+case "$G" in *debug*) echo "note: $G looks like a Debug (ASan) build; use Release for figures" ;; esac
+
+T=$(mktemp -d /tmp/gb-bench-run.XXXXXX)
+chmod 0755 "$T"
+trap 'rm -rf "$T"' EXIT
+
+# Same program, same working directory; each tool with its closest
+# equivalent of glassbox's isolation (new mount/pid/net/ipc/uts namespaces,
+# read-only system, no network).
+declare -A CMD
+CMD[glassbox]="$G --root $T run --quiet --workdir $T -- /bin/true"
+command -v bwrap >/dev/null &&
+	CMD[bwrap]="bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --die-with-parent /bin/true"
+command -v firejail >/dev/null &&
+	CMD[firejail]="firejail --quiet --noprofile --net=none /bin/true"
+order=(glassbox)
+[ -n "${CMD[bwrap]:-}" ] && order+=(bwrap)
+[ -n "${CMD[firejail]:-}" ] && order+=(firejail)
+
+# Every command must work before it is timed.
+for t in "${order[@]}"; do
+	if ! ${CMD[$t]} >/dev/null 2>&1; then
+		echo "$t fails here: ${CMD[$t]}" >&2
+		exit 1
+	fi
+done
+
+declare -A MED MEAN
+if command -v hyperfine >/dev/null; then
+	args=()
+	for t in "${order[@]}"; do args+=(-n "$t" "${CMD[$t]}"); done
+	hyperfine -N -w 3 -r "$RUNS" --export-json "$T/h.json" "${args[@]}" >/dev/null
+	while read -r name med mean; do
+		MED[$name]=$med
+		MEAN[$name]=$mean
+	done < <(python3 -c '
+import json,sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(r["command"], r["median"]*1000, r["mean"]*1000)' "$T/h.json")
+else
+	for t in "${order[@]}"; do
+		for _ in 1 2 3; do ${CMD[$t]} >/dev/null 2>&1; done
+		: >"$T/$t.times"
+		for _ in $(seq "$RUNS"); do
+			s=$(date +%s%N)
+			${CMD[$t]} >/dev/null 2>&1
+			e=$(date +%s%N)
+			echo $(((e - s) / 1000)) >>"$T/$t.times"
+		done
+		MED[$t]=$(sort -n "$T/$t.times" | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f", m / 1000 }')
+		MEAN[$t]=$(awk '{ s += $1 } END { printf "%.2f", s / NR / 1000 }' "$T/$t.times")
+	done
+fi
+
+echo "sandbox start-up: /bin/true, $RUNS runs each ($(command -v hyperfine >/dev/null && echo hyperfine || echo timed loop))"
+printf "%-10s %12s %12s %14s\n" tool "median ms" "mean ms" "median/bwrap"
+base=${MED[bwrap]:-}
+for t in "${order[@]}"; do
+	r="-"
+	[ -n "$base" ] && r=$(awk -v a="${MED[$t]}" -v b="$base" 'BEGIN { printf "%.2fx", a / b }')
+	printf "%-10s %12.2f %12.2f %14s\n" "$t" "${MED[$t]}" "${MEAN[$t]}" "$r"
+done

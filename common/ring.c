@@ -1,0 +1,716 @@
+/* common/ring.c — the shared-memory event ring (contract: ring.h, design:
+ * docs/ring.md).
+ *
+ * File layout: one 4 KiB header page, then the data area (power of two).
+ * Positions are 64-bit byte counters that never wrap; position & mask is the
+ * offset in the data area.  Every record starts 8-byte aligned with a
+ * struct rec_hdr; a record never straddles the end of the area (a PAD record
+ * fills the tail instead).
+ *
+ * Reservation takes {head position, next sequence} in ONE 16-byte CAS, so
+ * sequence order is position order and the consumer can read by position
+ * and see sequences in order.  A drop (ring full) advances only the sequence:
+ * the gap is how the consumer learns, exactly, which sequences were lost.
+ */
+#include "ring.h"
+#include "record.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RING_MAGIC 0x474252494e473031ull /* "GBRING01" */
+#define RING_LAYOUT 1u
+#define HDR_PAGE 4096u
+#define REC_ALIGN 8u
+#define PAD_TYPE 0xffffu
+#define ST_RESERVED 1u
+#define ST_PUBLISHED 2u
+#define TAG_MULT 0x9e3779b97f4a7c15ull /* mixes the generation into the tag */
+
+/* The pair a producer claims with one CAS.  16-byte aligned for cmpxchg16b. */
+struct claim {
+	uint64_t head; /* next free byte position */
+	uint64_t seq;  /* next sequence number */
+};
+
+struct shared {
+	uint64_t magic;
+	uint32_t layout, hdr_size;
+	uint64_t size; /* data area bytes */
+	_Atomic uint64_t generation;
+	char sandbox_id[64];
+
+	_Alignas(64) struct claim claim; /* producers: 16-byte CAS only */
+	_Atomic uint64_t dropped;        /* all time */
+	_Atomic uint64_t drop_first;     /* pending range; UINT64_MAX = none */
+	_Atomic uint64_t drop_last;
+
+	_Alignas(64) _Atomic uint64_t tail; /* consumer: first unconsumed byte */
+	_Atomic uint64_t read_seq;          /* consumer: next expected sequence */
+	_Atomic uint64_t abandoned;
+	_Atomic uint64_t prev_read_seq, prev_next_seq; /* unread range of the last generation */
+
+	_Alignas(64) _Atomic uint32_t wake;    /* futex word, bumped on wake */
+	_Atomic uint32_t waiting;              /* consumer is (about to be) asleep */
+};
+_Static_assert(sizeof(struct shared) <= HDR_PAGE, "header page");
+
+/* Record header in the data area.  `mark` = tag << 2 | state; the tag binds
+ * the header to its position and generation, so a stale header left from an
+ * earlier lap or generation never looks current. */
+struct rec_hdr {
+	_Atomic uint64_t mark;
+	uint32_t len; /* payload bytes */
+	uint16_t type, flags;
+	uint64_t seq;
+	uint64_t ts_ns;
+	int32_t pid;  /* reserving process, for the abandon rule */
+	uint32_t check; /* hash of the fields above, for the header-less scan */
+};
+#define REC_HDR sizeof(struct rec_hdr)
+_Static_assert(REC_HDR % REC_ALIGN == 0, "aligned header");
+
+enum role { PRODUCER, CONSUMER };
+
+struct gb_ring {
+	struct shared *sh;
+	unsigned char *data;
+	size_t map_len;
+	uint64_t size, mask;
+	enum role role;
+	/* consumer-only state */
+	uint64_t gen_seen;
+	int abandon_ms;
+	uint64_t stuck_pos;     /* position the consumer is waiting on */
+	struct timespec stuck_since;
+	bool skipped_headerless; /* next gap is (partly) an abandoned slot */
+	struct gb_ring_entry pending; /* what next() handed out, for consume() */
+	uint64_t pending_next_tail;
+	bool has_pending;
+};
+
+static uint64_t align8(uint64_t v)
+{
+	return (v + REC_ALIGN - 1) & ~(uint64_t)(REC_ALIGN - 1);
+}
+
+static uint64_t tag_of(uint64_t gen, uint64_t pos)
+{
+	return ((pos >> 3) ^ (gen * TAG_MULT)) & (UINT64_MAX >> 2);
+}
+
+static uint32_t hdr_check(const struct rec_hdr *h)
+{
+	uint64_t x = (uint64_t)h->len * 0x100000001b3ull ^ ((uint64_t)h->type << 16 | h->flags) ^
+	             h->seq * TAG_MULT ^ h->ts_ns ^ (uint64_t)(uint32_t)h->pid << 7;
+	x ^= x >> 29;
+	return (uint32_t)(x * 0xbf58476d1ce4e5b9ull >> 32) | 1u;
+}
+
+static struct rec_hdr *hdr_at(const struct gb_ring *r, uint64_t pos)
+{
+	return (struct rec_hdr *)(void *)(r->data + (pos & r->mask));
+}
+
+static uint64_t now_ns(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- 16-byte claim word ---- */
+
+static struct claim claim_load(struct shared *sh)
+{
+	/* A CAS that can only succeed by writing back the same value is an atomic
+	 * 16-byte load (cmpxchg16b has no plain-load form). */
+	unsigned __int128 *p = (unsigned __int128 *)(void *)&sh->claim;
+	unsigned __int128 v = __sync_val_compare_and_swap(p, (unsigned __int128)0, (unsigned __int128)0);
+	struct claim c;
+	memcpy(&c, &v, sizeof c);
+	return c;
+}
+
+/* Try to replace *cur by neu.  On failure *cur becomes the current value, so
+ * a retry needs no separate load (one locked instruction per attempt). */
+static bool claim_cas(struct shared *sh, struct claim *cur, struct claim neu)
+{
+	unsigned __int128 o, n, prev;
+	memcpy(&o, cur, sizeof o);
+	memcpy(&n, &neu, sizeof n);
+	prev = __sync_val_compare_and_swap((unsigned __int128 *)(void *)&sh->claim, o, n);
+	if (prev == o)
+		return true;
+	memcpy(cur, &prev, sizeof *cur);
+	return false;
+}
+
+/* ---- futex ---- */
+
+static void futex_wait(_Atomic uint32_t *w, uint32_t val, int timeout_ms)
+{
+	struct timespec ts, *tp = NULL;
+	if (timeout_ms >= 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+		tp = &ts;
+	}
+	/* Shared (not PRIVATE) futex: producers live in other processes. */
+	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT, val, tp, NULL, 0);
+}
+
+static void wake_consumer(struct shared *sh)
+{
+	/* Pairs with the seq_cst store of `waiting` in consumer_sleep(): either
+	 * the consumer sees our published record on its re-check, or we see it
+	 * waiting.  When it is awake we make no syscall. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&sh->waiting, memory_order_relaxed) &&
+	    atomic_exchange(&sh->waiting, 0)) {
+		atomic_fetch_add(&sh->wake, 1);
+		syscall(SYS_futex, (uint32_t *)&sh->wake, FUTEX_WAKE, 1, NULL, NULL, 0);
+	}
+}
+
+/* ---- open / create ---- */
+
+static int map_file(int fd, enum role role, struct gb_ring **out)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size < HDR_PAGE + 4096)
+		return -EINVAL;
+	size_t len = (size_t)st.st_size;
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	struct shared *sh = m;
+	uint64_t size = sh->size;
+	if (sh->magic != RING_MAGIC || sh->layout != RING_LAYOUT || sh->hdr_size != HDR_PAGE ||
+	    size < 4096 || (size & (size - 1)) != 0 || size + HDR_PAGE != len) {
+		munmap(m, len);
+		return -EINVAL;
+	}
+	struct gb_ring *r = calloc(1, sizeof *r);
+	if (!r) {
+		munmap(m, len);
+		return -ENOMEM;
+	}
+	r->sh = sh;
+	r->data = (unsigned char *)m + HDR_PAGE;
+	r->map_len = len;
+	r->size = size;
+	r->mask = size - 1;
+	r->role = role;
+	r->abandon_ms = 2000;
+	r->gen_seen = atomic_load(&sh->generation);
+	r->stuck_pos = UINT64_MAX;
+	*out = r;
+	return 0;
+}
+
+int gb_ring_create(const char *path, const struct gb_ring_opts *opts, struct gb_ring **out)
+{
+	uint64_t size = opts && opts->size ? opts->size : GB_RING_DEFAULT_SIZE;
+	if (size < 4096 || (size & (size - 1)) != 0 || size > (1ull << 40))
+		return -EINVAL;
+	const char *sid = opts && opts->sandbox_id ? opts->sandbox_id : "";
+	if (strlen(sid) >= sizeof ((struct shared *)0)->sandbox_id)
+		return -ENAMETOOLONG;
+
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int e = errno ? -errno : -EINVAL;
+		close(fd);
+		return e;
+	}
+	uint64_t old_gen = 0, old_read = 0, old_next = 0;
+	if ((uint64_t)st.st_size >= sizeof(struct shared)) {
+		struct shared old;
+		if (pread(fd, &old, sizeof old, 0) == (ssize_t)sizeof old && old.magic == RING_MAGIC) {
+			old_gen = old.generation;
+			old_read = old.read_seq;
+			old_next = old.claim.seq;
+		}
+	}
+	if (ftruncate(fd, (off_t)(HDR_PAGE + size)) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	void *m = mmap(NULL, HDR_PAGE + size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	/* Re-initialising an existing ring: a consumer may still have it mapped.
+	 * The generation is bumped last, so a consumer that sees the new
+	 * generation sees reset counters; stale record headers carry the old
+	 * generation in their tags and are never taken as current. */
+	struct shared *sh = m;
+	memset(&sh->claim, 0, sizeof sh->claim);
+	atomic_store(&sh->dropped, 0);
+	atomic_store(&sh->drop_first, UINT64_MAX);
+	atomic_store(&sh->drop_last, 0);
+	atomic_store(&sh->tail, 0);
+	atomic_store(&sh->read_seq, 0);
+	atomic_store(&sh->abandoned, 0);
+	atomic_store(&sh->waiting, 0);
+	atomic_store(&sh->prev_read_seq, old_read);
+	atomic_store(&sh->prev_next_seq, old_next);
+	sh->size = size;
+	sh->layout = RING_LAYOUT;
+	sh->hdr_size = HDR_PAGE;
+	memset(sh->sandbox_id, 0, sizeof sh->sandbox_id);
+	memcpy(sh->sandbox_id, sid, strlen(sid));
+	atomic_store(&sh->generation, old_gen + 1);
+	sh->magic = RING_MAGIC;
+	atomic_thread_fence(memory_order_release);
+	if (old_gen) /* wake a sleeping consumer so it notices the new generation */
+		syscall(SYS_futex, (uint32_t *)&sh->wake, FUTEX_WAKE, 1, NULL, NULL, 0);
+	munmap(m, HDR_PAGE + size);
+	int rc = map_file(fd, PRODUCER, out);
+	close(fd);
+	return rc;
+}
+
+static int open_role(const char *path, enum role role, struct gb_ring **out)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	int rc = map_file(fd, role, out);
+	close(fd);
+	return rc;
+}
+
+int gb_ring_open_producer(const char *path, struct gb_ring **out)
+{
+	return open_role(path, PRODUCER, out);
+}
+
+int gb_ring_open_consumer(const char *path, struct gb_ring **out)
+{
+	return open_role(path, CONSUMER, out);
+}
+
+void gb_ring_close(struct gb_ring *r)
+{
+	if (!r)
+		return;
+	munmap(r->sh, r->map_len);
+	free(r);
+}
+
+const char *gb_ring_sandbox_id(const struct gb_ring *r)
+{
+	return r->sh->sandbox_id;
+}
+
+uint64_t gb_ring_generation(const struct gb_ring *r)
+{
+	return atomic_load(&r->sh->generation);
+}
+
+size_t gb_ring_max_record(const struct gb_ring *r)
+{
+	/* Half the area: a record plus the padding before it always fits in an
+	 * empty ring, whatever the current offset. */
+	uint64_t m = r->size / 2 - REC_HDR;
+	return m > UINT32_MAX ? UINT32_MAX : (size_t)m;
+}
+
+/* ---- producer ---- */
+
+static void note_drop(struct shared *sh, uint64_t seq)
+{
+	atomic_fetch_add(&sh->dropped, 1);
+	uint64_t f = atomic_load(&sh->drop_first);
+	while (seq < f && !atomic_compare_exchange_weak(&sh->drop_first, &f, seq))
+		;
+	uint64_t l = atomic_load(&sh->drop_last);
+	while (seq > l && !atomic_compare_exchange_weak(&sh->drop_last, &l, seq))
+		;
+}
+
+static void sleep_us(long us)
+{
+	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000L };
+	nanosleep(&ts, NULL);
+}
+
+int gb_ring_reserve(struct gb_ring *r, uint16_t type, uint16_t flags, size_t len, unsigned wflags,
+                    int timeout_ms, struct gb_ring_slot *slot)
+{
+	if (r->role != PRODUCER)
+		return -EPERM;
+	if (len > gb_ring_max_record(r) || type == PAD_TYPE)
+		return -EMSGSIZE;
+	struct shared *sh = r->sh;
+	uint64_t need = REC_HDR + align8(len);
+	uint64_t deadline = 0;
+	long backoff = 50;
+	struct claim cur = claim_load(sh), neu;
+	uint64_t pad;
+	for (;;) {
+		uint64_t tail = atomic_load_explicit(&sh->tail, memory_order_acquire);
+		uint64_t off = cur.head & r->mask;
+		/* A record never straddles the end: pad to the next lap. */
+		pad = off + need > r->size ? r->size - off : 0;
+		neu.seq = cur.seq + 1;
+		if (cur.head + pad + need - tail <= r->size) {
+			neu.head = cur.head + pad + need;
+			if (claim_cas(sh, &cur, neu))
+				break;
+			continue;
+		}
+		if (wflags & GB_RING_WAIT) {
+			uint64_t now = now_ns(CLOCK_MONOTONIC);
+			if (!deadline)
+				deadline = now + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ull;
+			if (now < deadline) {
+				wake_consumer(sh);
+				sleep_us(backoff);
+				backoff = backoff < 2000 ? backoff * 2 : 2000;
+				cur = claim_load(sh);
+				continue;
+			}
+		}
+		/* Full: consume a sequence number without space, so the loss shows up
+		 * as a gap exactly where it happened. */
+		neu.head = cur.head;
+		if (!claim_cas(sh, &cur, neu))
+			continue;
+		note_drop(sh, cur.seq);
+		wake_consumer(sh);
+		return (wflags & GB_RING_WAIT) ? -ETIMEDOUT : -ENOBUFS;
+	}
+
+	uint64_t gen = atomic_load_explicit(&sh->generation, memory_order_relaxed);
+	uint64_t pos = cur.head;
+	if (pad >= REC_HDR) { /* a shorter tail is skipped implicitly */
+		struct rec_hdr *p = hdr_at(r, pos);
+		p->len = (uint32_t)(pad - REC_HDR);
+		p->type = PAD_TYPE;
+		p->flags = 0;
+		p->seq = UINT64_MAX;
+		p->ts_ns = 0;
+		p->pid = (int32_t)getpid();
+		p->check = hdr_check(p);
+		atomic_store_explicit(&p->mark, tag_of(gen, pos) << 2 | ST_PUBLISHED, memory_order_release);
+	}
+	pos += pad;
+	struct rec_hdr *h = hdr_at(r, pos);
+	h->len = (uint32_t)len;
+	h->type = type;
+	h->flags = flags;
+	h->seq = cur.seq;
+	h->ts_ns = now_ns(CLOCK_REALTIME);
+	h->pid = (int32_t)getpid();
+	h->check = hdr_check(h);
+	atomic_store_explicit(&h->mark, tag_of(gen, pos) << 2 | ST_RESERVED, memory_order_release);
+	slot->data = (unsigned char *)h + REC_HDR;
+	slot->len = len;
+	slot->seq = cur.seq;
+	slot->priv_ = h;
+	return 0;
+}
+
+void gb_ring_publish(struct gb_ring *r, struct gb_ring_slot *slot)
+{
+	struct rec_hdr *h = slot->priv_;
+	uint64_t m = atomic_load_explicit(&h->mark, memory_order_relaxed);
+	atomic_store_explicit(&h->mark, (m & ~(uint64_t)3) | ST_PUBLISHED, memory_order_release);
+	wake_consumer(r->sh);
+}
+
+int gb_ring_write(struct gb_ring *r, uint16_t type, uint16_t flags, const void *payload, size_t len,
+                  unsigned wflags, int timeout_ms, uint64_t *seq)
+{
+	struct gb_ring_slot s;
+	int rc = gb_ring_reserve(r, type, flags, len, wflags, timeout_ms, &s);
+	if (rc < 0)
+		return rc;
+	if (len)
+		memcpy(s.data, payload, len);
+	if (seq)
+		*seq = s.seq;
+	gb_ring_publish(r, &s);
+	return 0;
+}
+
+/* ---- consumer ---- */
+
+void gb_ring_consumer_set(struct gb_ring *r, const struct gb_ring_consumer_opts *o)
+{
+	r->abandon_ms = o && o->abandon_ms > 0 ? o->abandon_ms : 2000;
+}
+
+static bool pid_dead(int32_t pid)
+{
+	return pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH);
+}
+
+static void loss_entry(struct gb_ring_entry *e, uint8_t cause, uint64_t first, uint64_t last)
+{
+	memset(e, 0, sizeof *e);
+	e->is_loss = 1;
+	e->type = GB_REC_LOSS;
+	e->loss_cause = cause;
+	e->first_seq = first;
+	e->last_seq = last;
+	e->count = last - first + 1;
+	e->seq = first;
+}
+
+/* Has the consumer waited on `pos` for longer than the abandon window? */
+static bool stuck_too_long(struct gb_ring *r, uint64_t pos)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (r->stuck_pos != pos) {
+		r->stuck_pos = pos;
+		r->stuck_since = now;
+		return false;
+	}
+	int64_t ms = (int64_t)(now.tv_sec - r->stuck_since.tv_sec) * 1000 +
+	             (now.tv_nsec - r->stuck_since.tv_nsec) / 1000000;
+	return ms >= r->abandon_ms;
+}
+
+/* A producer died between its CAS and writing the header: the length is
+ * unknown.  Find the next current header (tag and check both match) between
+ * pos and head; all of [pos, found) belonged to the dead reservation. */
+static uint64_t scan_next_header(struct gb_ring *r, uint64_t pos, uint64_t head, uint64_t gen)
+{
+	for (uint64_t p = pos + REC_ALIGN; p < head; p += REC_ALIGN) {
+		if ((p & r->mask) + REC_HDR > r->size)
+			continue;
+		struct rec_hdr *h = hdr_at(r, p);
+		uint64_t m = atomic_load_explicit(&h->mark, memory_order_acquire);
+		if (m >> 2 == tag_of(gen, p) && (m & 3) && h->check == hdr_check(h))
+			return p;
+	}
+	return head;
+}
+
+/* Is the header at pos current (this generation, this position) and in a
+ * state?  Returns the state (0 = not written for this lap yet). */
+static unsigned hdr_state(const struct gb_ring *r, const struct rec_hdr *h, uint64_t gen, uint64_t pos)
+{
+	uint64_t m = atomic_load_explicit(&((struct rec_hdr *)h)->mark, memory_order_acquire);
+	return m >> 2 == tag_of(gen, pos) ? (unsigned)(m & 3) : 0;
+}
+
+static int loss_before(struct gb_ring *r, struct gb_ring_entry *e, uint64_t rseq, uint64_t seq,
+                       uint64_t tail)
+{
+	loss_entry(e, r->skipped_headerless ? GB_LOSS_ABANDONED : GB_LOSS_RING_FULL, rseq, seq - 1);
+	r->pending_next_tail = tail;
+	return 1;
+}
+
+/* One attempt to produce an entry at the consumer position.  Returns 1 with
+ * *e filled, 0 when nothing is ready, or 2 when it made progress without an
+ * entry (skipped padding or an already consumed record): call again. */
+static int try_next(struct gb_ring *r, struct gb_ring_entry *e)
+{
+	struct shared *sh = r->sh;
+	uint64_t gen = atomic_load_explicit(&sh->generation, memory_order_acquire);
+	if (gen != r->gen_seen) {
+		/* A producer re-created the ring: report what the old generation
+		 * still held unread (the creator saved the old counters). */
+		r->gen_seen = gen;
+		r->stuck_pos = UINT64_MAX;
+		r->skipped_headerless = false;
+		uint64_t f = atomic_load(&sh->prev_read_seq), n = atomic_load(&sh->prev_next_seq);
+		loss_entry(e, GB_LOSS_GENERATION, f, n > f ? n - 1 : f);
+		e->count = n > f ? n - f : 0;
+		return 1;
+	}
+	uint64_t tail = atomic_load_explicit(&sh->tail, memory_order_relaxed);
+	uint64_t rseq = atomic_load_explicit(&sh->read_seq, memory_order_relaxed);
+	struct claim c = claim_load(sh);
+	if (c.head == tail) {
+		/* Nothing reserved: any sequence taken beyond read_seq was dropped. */
+		if (c.seq > rseq)
+			return loss_before(r, e, rseq, c.seq, tail);
+		return 0;
+	}
+	if ((tail & r->mask) + REC_HDR > r->size) {
+		/* Too little room for a header before the end: producers padded
+		 * implicitly to the next lap. */
+		atomic_store_explicit(&sh->tail, (tail | r->mask) + 1, memory_order_release);
+		return 2;
+	}
+	struct rec_hdr *h = hdr_at(r, tail);
+	unsigned st = hdr_state(r, h, gen, tail);
+	if (st == ST_PUBLISHED) {
+		r->stuck_pos = UINT64_MAX;
+		uint64_t next = tail + REC_HDR + align8(h->len);
+		if (h->type == PAD_TYPE || h->seq < rseq) {
+			/* padding, or a record consumed just before a restart (read_seq
+			 * is stored before tail) */
+			atomic_store_explicit(&sh->tail, next, memory_order_release);
+			return 2;
+		}
+		if (h->seq > rseq)
+			return loss_before(r, e, rseq, h->seq, tail);
+		memset(e, 0, sizeof *e);
+		e->type = h->type;
+		e->flags = h->flags;
+		e->seq = h->seq;
+		e->ts_ns = h->ts_ns;
+		e->data = (const unsigned char *)h + REC_HDR;
+		e->len = h->len;
+		r->pending_next_tail = next;
+		return 1;
+	}
+	/* Reserved but unpublished, or the header is not even written yet. */
+	if (!stuck_too_long(r, tail))
+		return 0;
+	if (st == ST_RESERVED) {
+		if (!pid_dead(h->pid))
+			return 0; /* alive and slow: never reclaim a live reservation */
+		if (h->seq > rseq)
+			return loss_before(r, e, rseq, h->seq, tail); /* earlier drops first */
+		loss_entry(e, GB_LOSS_ABANDONED, h->seq, h->seq);
+		r->pending_next_tail = tail + REC_HDR + align8(h->len);
+		atomic_fetch_add(&sh->abandoned, 1);
+		return 1;
+	}
+	/* Header never written: the reserving process died within a few
+	 * instructions of its CAS (or is stopped exactly there; docs/ring.md).
+	 * Its sequence number shows up as the next gap, reported ABANDONED. */
+	uint64_t next = scan_next_header(r, tail, c.head, gen);
+	atomic_store_explicit(&sh->tail, next, memory_order_release);
+	atomic_fetch_add(&sh->abandoned, 1);
+	r->skipped_headerless = true;
+	r->stuck_pos = UINT64_MAX;
+	return 2;
+}
+
+/* Would try_next() make progress now?  Cheap, no side effects. */
+static bool ready(struct gb_ring *r)
+{
+	struct shared *sh = r->sh;
+	uint64_t gen = atomic_load(&sh->generation);
+	if (gen != r->gen_seen)
+		return true;
+	uint64_t tail = atomic_load(&sh->tail);
+	struct claim c = claim_load(sh);
+	if (c.head == tail)
+		return c.seq > atomic_load(&sh->read_seq);
+	if ((tail & r->mask) + REC_HDR > r->size)
+		return true;
+	return hdr_state(r, hdr_at(r, tail), gen, tail) == ST_PUBLISHED;
+}
+
+static void consumer_sleep(struct gb_ring *r, int timeout_ms)
+{
+	struct shared *sh = r->sh;
+	uint32_t w = atomic_load(&sh->wake);
+	atomic_store(&sh->waiting, 1);
+	/* Re-check after announcing: a producer that published before it could
+	 * see `waiting` is caught here; one that publishes later wakes us. */
+	if (!ready(r))
+		futex_wait(&sh->wake, w, timeout_ms);
+	atomic_store(&sh->waiting, 0);
+}
+
+int gb_ring_next(struct gb_ring *r, struct gb_ring_entry *e, int timeout_ms)
+{
+	if (r->role != CONSUMER)
+		return -EPERM;
+	uint64_t deadline = 0;
+	if (timeout_ms > 0)
+		deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000ull;
+	for (;;) {
+		int rc = try_next(r, e);
+		if (rc == 2)
+			continue;
+		if (rc == 1) {
+			r->pending = *e;
+			r->has_pending = true;
+			return 1;
+		}
+		if (timeout_ms == 0)
+			return 0;
+		/* Sleep in slices short enough to apply the abandon rule in time. */
+		uint64_t slice = (uint64_t)r->abandon_ms / 4 + 1;
+		if (r->stuck_pos != UINT64_MAX && slice > 10)
+			slice = 10;
+		if (timeout_ms > 0) {
+			uint64_t now = now_ns(CLOCK_MONOTONIC);
+			if (now >= deadline)
+				return 0;
+			uint64_t left = (deadline - now + 999999) / 1000000ull;
+			if (left < slice)
+				slice = left;
+		}
+		consumer_sleep(r, (int)slice);
+	}
+}
+
+void gb_ring_consume(struct gb_ring *r, const struct gb_ring_entry *e)
+{
+	struct shared *sh = r->sh;
+	(void)e; /* the handle remembers what next() handed out */
+	if (!r->has_pending)
+		return;
+	const struct gb_ring_entry *p = &r->pending;
+	r->has_pending = false;
+	if (p->is_loss) {
+		r->skipped_headerless = false;
+		if (p->loss_cause == GB_LOSS_GENERATION)
+			return; /* the creator already reset the counters */
+		if (p->loss_cause == GB_LOSS_RING_FULL) {
+			/* the pending drop range is reported: clear it */
+			uint64_t f = atomic_load(&sh->drop_first);
+			if (atomic_load(&sh->drop_last) <= p->last_seq && f >= p->first_seq)
+				atomic_compare_exchange_strong(&sh->drop_first, &f, UINT64_MAX);
+		}
+	}
+	uint64_t next_seq = p->is_loss ? p->last_seq + 1 : p->seq + 1;
+	/* Sequence first, then tail: a restart between the two finds the record
+	 * again but skips it by sequence. */
+	atomic_store_explicit(&sh->read_seq, next_seq, memory_order_release);
+	atomic_store_explicit(&sh->tail, r->pending_next_tail, memory_order_release);
+}
+
+void gb_ring_stats(const struct gb_ring *r, struct gb_ring_stats *s)
+{
+	struct shared *sh = r->sh;
+	struct claim c = claim_load(sh);
+	uint64_t tail = atomic_load(&sh->tail);
+	memset(s, 0, sizeof *s);
+	s->generation = atomic_load(&sh->generation);
+	s->next_seq = c.seq;
+	s->read_seq = atomic_load(&sh->read_seq);
+	s->dropped = atomic_load(&sh->dropped);
+	uint64_t f = atomic_load(&sh->drop_first);
+	if (f != UINT64_MAX) {
+		s->drop_first = f;
+		s->drop_last = atomic_load(&sh->drop_last);
+	}
+	s->abandoned = atomic_load(&sh->abandoned);
+	s->size = (size_t)r->size;
+	s->used = (size_t)(c.head - tail);
+}

@@ -1,0 +1,103 @@
+/* tests/helpers/sbx_ring_follow.c — `sbx_ring_follow RING TIMEOUT_MS`:
+ * waits for the ring file to appear, follows it as its consumer and prints
+ * one line per record until a LIFECYCLE stopped record (or the timeout):
+ *   LIFECYCLE <activity> layers=<hex> abi=<n> uid=<n> rights=<..> seccomp=<..> name=<..>
+ *   PROC launch pid=<n> uid=<n> exe=<..> sha256=<..> argv=<a b c>
+ *   PROC exit pid=<n> code=<n> signal=<n> duration_ns=<n>
+ *   FINDING kind=<n> sev=<n> subject=<..> pid=<n> uid=<n> exe=<..> detail=<..>
+ *   LOSS count=<n>
+ * Exit 0 when the stopped record was seen, 1 otherwise. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/record.h"
+#include "common/ring.h"
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: sbx_ring_follow RING TIMEOUT_MS\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	long long end = now_ms() + atoll(argv[2]);
+	struct gb_ring *r = NULL;
+	while (gb_ring_open_consumer(argv[1], &r) < 0) {
+		if (now_ms() > end) {
+			fprintf(stderr, "sbx_ring_follow: %s never appeared\n", argv[1]);
+			return 1;
+		}
+		usleep(2000);
+	}
+	int stopped = 0;
+	while (!stopped && now_ms() < end) {
+		struct gb_ring_entry e;
+		int rc = gb_ring_next(r, &e, 50);
+		if (rc < 0) {
+			fprintf(stderr, "sbx_ring_follow: %s\n", strerror(-rc));
+			break;
+		}
+		if (rc == 0)
+			continue;
+		if (e.is_loss) {
+			printf("LOSS count=%llu\n", (unsigned long long)e.count);
+			gb_ring_consume(r, &e);
+			continue;
+		}
+		struct gb_record rec;
+		memset(&rec, 0, sizeof rec);
+		if (gb_rec_decode(e.type, e.data, e.len, &rec) < 0) {
+			printf("BAD type=%u\n", e.type);
+			gb_ring_consume(r, &e);
+			continue;
+		}
+		switch (e.type) {
+		case GB_REC_LIFECYCLE: {
+			const struct gb_lifecycle *l = &rec.u.lifecycle;
+			static const char *const act[] = { "?", "created", "started", "stopped" };
+			printf("LIFECYCLE %s layers=%x abi=%u uid=%u rights=%s seccomp=%s name=%s\n",
+			       act[l->activity <= 3 ? l->activity : 0], l->layers, l->landlock_abi, l->uid,
+			       l->landlock_rights, l->seccomp_mode, l->sandbox_name);
+			stopped = l->activity == GB_LC_STOPPED;
+			break;
+		}
+		case GB_REC_PROC: {
+			const struct gb_proc *p = &rec.u.proc;
+			if (p->activity == GB_PROC_LAUNCH) {
+				printf("PROC launch pid=%d uid=%u exe=%s sha256=%s argv=", p->pid, p->uid, p->exe,
+				       p->sha256);
+				for (uint32_t i = 0; i < p->argc; i++)
+					printf("%s%s", i ? " " : "", p->argv[i]);
+				printf("\n");
+			} else {
+				printf("PROC exit pid=%d code=%d signal=%d duration_ns=%llu\n", p->pid,
+				       p->exit_code, p->signal, (unsigned long long)p->duration_ns);
+			}
+			break;
+		}
+		case GB_REC_FINDING: {
+			const struct gb_finding *f = &rec.u.finding;
+			printf("FINDING kind=%u sev=%u subject=%s pid=%d uid=%u exe=%s detail=%s\n", f->kind,
+			       f->severity, f->subject, f->has_identity ? f->id.pid : 0,
+			       f->has_identity ? f->id.uid : 0, f->has_identity ? f->id.exe : "", f->detail);
+			break;
+		}
+		default:
+			printf("%s\n", gb_rec_type_name(e.type) ? gb_rec_type_name(e.type) : "?");
+		}
+		gb_ring_consume(r, &e);
+	}
+	gb_ring_close(r);
+	return stopped ? 0 : 1;
+}

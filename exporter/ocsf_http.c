@@ -1,0 +1,142 @@
+/* exporter/ocsf_http.c — HTTP_DECISION -> HTTP Activity 4002.
+ *
+ * The activity is the request method (Get 3, Post 6, ...; 99 Other for a
+ * method OCSF does not list) — OpenShell writes 99 for every request.  The
+ * event carries the same actor and connection_info.uid as the Network
+ * Activity events of its connection, so a SIEM can join request, process
+ * and connection.  Audit mode (the request would have been denied but was
+ * let through) is Allowed/Detected at Low severity, never a plain "Allowed".
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "exporter/ocsf_int.h"
+
+/* OCSF http_activity activity ids; index = id. */
+static const char *const methods[] = { NULL, "CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "TRACE", "PATCH" };
+
+static int method_activity(const char *m)
+{
+	for (int i = 1; i < (int)(sizeof methods / sizeof methods[0]); i++)
+		if (strcmp(m, methods[i]) == 0)
+			return i;
+	return 99;
+}
+
+static void url_string(struct gb_jsonw *w, const struct gb_http_decision *h, const char *host)
+{
+	const char *scheme = h->scheme && *h->scheme ? h->scheme : "http";
+	ocsf_sadd(w, scheme);
+	ocsf_sadd(w, "://");
+	if (strchr(host, ':')) { /* IPv6 literal */
+		ocsf_sadd(w, "[");
+		ocsf_sadd(w, host);
+		ocsf_sadd(w, "]");
+	} else {
+		ocsf_sadd(w, host);
+	}
+	bool default_port = (h->dst.port == 443 && strcmp(scheme, "https") == 0) ||
+	                    (h->dst.port == 80 && strcmp(scheme, "http") == 0) || h->dst.port == 0;
+	if (!default_port) {
+		ocsf_sadd(w, ":");
+		ocsf_sadd_u64(w, h->dst.port);
+	}
+	ocsf_sadd(w, h->path && *h->path ? h->path : "/");
+	if (h->query && *h->query) {
+		ocsf_sadd(w, "?");
+		ocsf_sadd(w, h->query);
+	}
+}
+
+int ocsf_http(struct ocsf_ev *ev)
+{
+	const struct gb_http_decision *h = &ev->rec->u.http;
+	struct gb_jsonw *w = &ev->w;
+
+	if ((h->verdict != GB_VERDICT_ALLOW && h->verdict != GB_VERDICT_DENY) ||
+	    (h->mode != GB_MODE_ENFORCE && h->mode != GB_MODE_AUDIT))
+		return -EINVAL;
+
+	const char *method = h->method && *h->method ? h->method : "";
+	const char *host = h->dst.host && *h->dst.host ? h->dst.host : (h->dst.ip && *h->dst.ip ? h->dst.ip : "unknown");
+	int act = method_activity(method);
+	bool allow = h->verdict == GB_VERDICT_ALLOW;
+	bool audit = allow && h->mode == GB_MODE_AUDIT && h->reason != GB_R_NONE;
+
+	if (!allow) {
+		ocsf_envelope(ev, OCSF_HTTP, act, GB_SEV_MEDIUM, OCSF_STATUS_FAILURE);
+		ocsf_action(ev, OCSF_ACTION_DENIED, OCSF_DISP_BLOCKED);
+	} else if (audit) {
+		ocsf_envelope(ev, OCSF_HTTP, act, GB_SEV_LOW, OCSF_STATUS_SUCCESS);
+		ocsf_action(ev, OCSF_ACTION_ALLOWED, OCSF_DISP_DETECTED);
+	} else {
+		ocsf_envelope(ev, OCSF_HTTP, act, GB_SEV_INFO, OCSF_STATUS_SUCCESS);
+		ocsf_action(ev, OCSF_ACTION_ALLOWED, OCSF_DISP_ALLOWED);
+	}
+
+	ocsf_sbegin(w, "message");
+	ocsf_sadd(w, !allow ? "HTTP denied " : audit ? "HTTP audit (would deny) " : "HTTP allowed ");
+	ocsf_sadd(w, *method ? method : "?");
+	ocsf_sadd(w, " ");
+	url_string(w, h, host);
+	if (h->reason_text && *h->reason_text) {
+		ocsf_sadd(w, ": ");
+		ocsf_sadd(w, h->reason_text);
+	}
+	ocsf_send(w);
+	if (h->reason != GB_R_NONE)
+		ocsf_kstr(w, "status_detail", ocsf_reason_name(h->reason));
+
+	ocsf_key(w, "http_request");
+	gb_jw_obj_begin(w);
+	if (act != 99)
+		ocsf_kstr(w, "http_method", method);
+	ocsf_key(w, "url");
+	gb_jw_obj_begin(w);
+	ocsf_kstr(w, "scheme", h->scheme && *h->scheme ? h->scheme : "http");
+	ocsf_kstr(w, "hostname", host);
+	if (h->dst.port)
+		ocsf_kuint(w, "port", h->dst.port);
+	ocsf_kstr(w, "path", h->path && *h->path ? h->path : "/");
+	ocsf_kstr_opt(w, "query_string", h->query);
+	ocsf_sbegin(w, "url_string");
+	url_string(w, h, host);
+	ocsf_send(w);
+	gb_jw_obj_end(w);
+	gb_jw_obj_end(w);
+	if (h->status) {
+		ocsf_key(w, "http_response");
+		gb_jw_obj_begin(w);
+		ocsf_kuint(w, "code", h->status);
+		gb_jw_obj_end(w);
+	}
+
+	ocsf_endpoint(w, "src_endpoint", &h->src, false);
+	ocsf_endpoint(w, "dst_endpoint", &h->dst, true);
+	ocsf_connection_info(ev, h->conn_id, &h->dst);
+	ocsf_kstr(w, "app_protocol_name", "http");
+	ocsf_actor(ev, &h->id, false);
+
+	ocsf_key(w, "firewall_rule");
+	gb_jw_obj_begin(w);
+	ocsf_kstr(w, "name", h->policy_entry && *h->policy_entry ? h->policy_entry : "default_deny");
+	ocsf_kstr(w, "type", "l7_rule");
+	ocsf_kstr_u64(w, "version", h->policy_rev);
+	ocsf_kstr_opt(w, "condition", h->rule);
+	gb_jw_obj_end(w);
+
+	ocsf_key(w, "unmapped");
+	gb_jw_obj_begin(w);
+	ocsf_kstr(w, "mode", h->mode == GB_MODE_AUDIT ? "audit" : "enforce");
+	if (act == 99 && *method)
+		ocsf_kstr(w, "http_method", method); /* not in OCSF's method enum */
+	uint32_t f = ocsf_identity_unmapped_flags(&h->id);
+	if (f) {
+		ocsf_key(w, "identity_flags");
+		ocsf_identity_flags(w, f);
+	}
+	ocsf_kstr_opt(w, "script", h->id.script);
+	gb_jw_obj_end(w);
+
+	return ocsf_finish(ev);
+}

@@ -1,0 +1,135 @@
+/* exporter/ocsf_int.h — internals shared by the per-class OCSF mappers
+ * (ocsf_*.c).  Not a public contract: only exporter/ocsf*.c include it.
+ *
+ * Each mapper opens the event object, writes the envelope with
+ * ocsf_envelope(), its class attributes, and closes with ocsf_finish(),
+ * which writes metadata/device last so that the profiles the mapper used
+ * (collected in ev->profiles as it writes) are exactly the ones declared.
+ */
+#ifndef GB_EXPORTER_OCSF_INT_H
+#define GB_EXPORTER_OCSF_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "common/jsonw.h"
+#include "exporter/ocsf.h"
+
+/* OCSF class uids we emit. */
+#define OCSF_NET 4001
+#define OCSF_HTTP 4002
+#define OCSF_PROC 1007
+#define OCSF_FINDING 2004
+#define OCSF_CONFIG 5019
+#define OCSF_LIFECYCLE 6002
+#define OCSF_EVENT_LOG 1008 /* LOSS: see ocsf_loss.c */
+
+/* Profiles (metadata.profiles), a bit each. */
+#define OCSF_P_HOST 0x01u             /* actor, device */
+#define OCSF_P_CONTAINER 0x02u        /* device.container */
+#define OCSF_P_SECURITY_CONTROL 0x04u /* action, disposition, firewall_rule, policy, is_alert */
+#define OCSF_P_LINUX_USERS 0x08u      /* process.group (extension profile linux/linux_users) */
+
+/* Enum values used (OCSF 1.8.0). */
+#define OCSF_STATUS_SUCCESS 1
+#define OCSF_STATUS_FAILURE 2
+#define OCSF_ACTION_ALLOWED 1
+#define OCSF_ACTION_DENIED 2
+#define OCSF_DISP_ALLOWED 1
+#define OCSF_DISP_BLOCKED 2
+#define OCSF_DISP_DETECTED 15
+
+struct ocsf_ev {
+	struct gb_jsonw w;
+	const struct gb_ocsf_ctx *ctx;
+	const struct gb_record *rec;
+	unsigned profiles;
+};
+
+/* Begin the event object and write class/category/activity/type and
+ * severity.  status_id 0 = not written. */
+void ocsf_envelope(struct ocsf_ev *ev, int class_uid, int activity_id, int severity_id, int status_id);
+/* Same, with a source-specific activity_name for activity 99 (Other). */
+void ocsf_envelope_other(struct ocsf_ev *ev, int class_uid, const char *activity_name, int severity_id,
+                         int status_id);
+/* security_control: action_id/disposition_id (0 = not written). */
+void ocsf_action(struct ocsf_ev *ev, int action_id, int disposition_id);
+/* metadata, device (+container), close the object.  Returns 0 or -ENOMEM. */
+int ocsf_finish(struct ocsf_ev *ev);
+
+/* "file": {...} for an executable (name, path, type, SHA-256 hash). */
+void ocsf_file(struct gb_jsonw *w, const char *path, const char *sha256, bool deleted);
+/* Keys are constants of this code (plain ASCII, nothing to escape): write
+ * them in one append instead of through the escaper (hot path). */
+static inline void ocsf_key(struct gb_jsonw *w, const char *key)
+{
+	size_t n = strlen(key);
+	char tmp[40];
+	if (n > sizeof tmp - 3 || w->overflow) {
+		gb_jw_key(w, key);
+		return;
+	}
+	tmp[0] = '"';
+	memcpy(tmp + 1, key, n);
+	tmp[n + 1] = '"';
+	tmp[n + 2] = ':';
+	gb_jw_raw(w, tmp, n + 3); /* separator + "key": */
+	w->after_key = true;
+}
+static inline void ocsf_kstr(struct gb_jsonw *w, const char *key, const char *s)
+{
+	ocsf_key(w, key);
+	gb_jw_str(w, s);
+}
+/* OCSF integers are signed (long_t: 64 bits) and so are most consumers'
+ * (jansson, Java): a u64 beyond INT64_MAX is written as INT64_MAX. */
+static inline void ocsf_kuint(struct gb_jsonw *w, const char *key, uint64_t v)
+{
+	ocsf_key(w, key);
+	gb_jw_uint(w, v > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : v);
+}
+/* "key": "<string of an unsigned number>" (OCSF string_t ids). */
+void ocsf_kstr_u64(struct gb_jsonw *w, const char *key, uint64_t v);
+/* A string value assembled from pieces without a temporary buffer. */
+void ocsf_sbegin(struct gb_jsonw *w, const char *key);
+void ocsf_sadd(struct gb_jsonw *w, const char *s);
+void ocsf_saddn(struct gb_jsonw *w, const char *s, size_t n);
+void ocsf_sadd_u64(struct gb_jsonw *w, uint64_t v);
+void ocsf_send(struct gb_jsonw *w);
+/* Write "key": s only when s is non-empty. */
+void ocsf_kstr_opt(struct gb_jsonw *w, const char *key, const char *s);
+
+/* actor.process (and friends) from an identity.  Writes "key": {...}. */
+void ocsf_identity_process(struct ocsf_ev *ev, const char *key, const struct gb_identity *id);
+/* "actor": {"process": ...} when the identity names a process, else
+ * "actor": {"app_name": "glassbox"} when required is set. */
+void ocsf_actor(struct ocsf_ev *ev, const struct gb_identity *id, bool required);
+/* Identity confidence flags as a JSON array of names (caller wrote the key);
+ * ocsf_identity_unmapped_flags() drops those OCSF has a place for. */
+void ocsf_identity_flags(struct gb_jsonw *w, uint32_t flags);
+uint32_t ocsf_identity_unmapped_flags(const struct gb_identity *id);
+
+/* network_endpoint object: "key": {hostname, ip, port}; nothing when the
+ * endpoint is empty unless always. */
+void ocsf_endpoint(struct gb_jsonw *w, const char *key, const struct gb_endpoint *ep, bool always);
+bool ocsf_is_ip(const char *s, int *family);
+/* connection_info shared by NET and HTTP events (same uid). */
+void ocsf_connection_info(struct ocsf_ev *ev, uint64_t conn_id, const struct gb_endpoint *dst);
+
+/* Names, stable snake_case (same strings as record.c's tables; kept here
+ * so the exporter does not depend on the decoder being linked). */
+const char *ocsf_reason_name(int reason);
+const char *ocsf_ssrf_tier_name(int tier);
+const char *ocsf_severity_caption(int id);
+const char *ocsf_basename(const char *path);
+
+int ocsf_net(struct ocsf_ev *ev);
+int ocsf_http(struct ocsf_ev *ev);
+int ocsf_proc(struct ocsf_ev *ev);
+int ocsf_finding(struct ocsf_ev *ev);
+int ocsf_loss(struct ocsf_ev *ev);
+int ocsf_config(struct ocsf_ev *ev);
+int ocsf_lifecycle(struct ocsf_ev *ev);
+
+#endif

@@ -1,0 +1,38 @@
+# tests/integration/lib/sandbox_lib.sh — shared setup for the sandbox_* tests
+# (sourced; not a test itself: CTest only runs sandbox_*.sh that call it).
+set -u
+: "${GLASSBOX:?GLASSBOX must point to the glassbox binary}"
+: "${GB_HELPER_DIR:?}"
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: glassbox run needs root"
+	exit 0
+fi
+FAILS=0
+# Workdir under /tmp (read_write in the default policy) and a private --root.
+T=$(mktemp -d /tmp/gb-sbx-test.XXXXXX)
+chmod 0755 "$T"
+W="$T/work"
+ROOT="$T/root"
+mkdir -p "$W" "$ROOT"
+cp "$GB_HELPER_DIR/escape_probe" "$W/"
+trap 'rm -rf "$T"' EXIT
+# The sandbox user must be able to write its workdir (Landlock allows, DAC decides).
+# An array, not a function: `"${GBRUN[@]}" ... &` leaves $! = the supervisor.
+GBRUN=("$GLASSBOX" --root "$ROOT" run --quiet --workdir "$W")
+gbrun() { "${GBRUN[@]}" "$@"; }
+check() { # check NAME EXPECTED ACTUAL
+	if [ "$2" = "$3" ]; then
+		echo "ok   $1"
+	else
+		echo "FAIL $1: expected '$2', got '$3'"
+		FAILS=$((FAILS + 1))
+	fi
+}
+finish() {
+	if [ "$FAILS" -ne 0 ]; then
+		echo "$FAILS check(s) failed"
+		exit 1
+	fi
+	echo "all checks passed"
+	exit 0
+}
