@@ -23,6 +23,7 @@ extern struct gb_globals gb_globals;
 int cmd_policy(int argc, char **argv);
 int cmd_policy_explain(int argc, char **argv); /* argv[0] = "explain" */
 int cmd_run(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);
 
 
 #endif

@@ -13,6 +13,7 @@ static int cmd_version(int argc, char **argv);
 /* Keep this table sorted; --help prints it in this order. */
 static const struct gb_command commands[] = {
 	{ "policy", "check, explain, get, set or update a policy", cmd_policy },
+	{ "proxy", "run the egress proxy alone (tests, host use)", cmd_proxy },
 	{ "run", "run a command in a new sandbox", cmd_run },
 	{ "version", "print the version", cmd_version },
 };

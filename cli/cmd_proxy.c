@@ -1,0 +1,140 @@
+/* cli/cmd_proxy.c — `glassbox proxy`: the egress proxy on its own, for tests
+ * and for host use.  Same code path as inside `glassbox run`: policy store,
+ * identity, resolver, records into a ring. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "common/policy.h"
+#include "common/ring.h"
+#include "enforcer/proxy.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: glassbox proxy --policy FILE [--listen ADDR:PORT] [--ring PATH]\n"
+	        "                      [--hosts FILE] [--workers N] [--fail-closed]\n"
+	        "  Run the egress proxy until SIGINT or SIGTERM.\n"
+	        "  --listen   address to listen on (default 127.0.0.1:3128; [::1]:3128 for IPv6)\n"
+	        "  --ring     write decision records into this ring (created if missing)\n"
+	        "  --hosts    hosts file consulted before DNS (default /etc/hosts)\n"
+	        "  --workers  event-loop threads (default: one per CPU)\n"
+	        "  --fail-closed  deny connections whose records cannot be written\n");
+}
+
+int cmd_proxy(int argc, char **argv)
+{
+	const char *policy = NULL, *listen = "127.0.0.1:3128", *ring_path = NULL, *hosts = NULL;
+	int workers = 0;
+	bool fail_closed = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "--fail-closed")) {
+			fail_closed = true;
+			continue;
+		}
+		if (!v || a[0] != '-') {
+			fprintf(stderr, "glassbox proxy: %s: %s\n", a, v ? "unexpected argument" : "needs a value");
+			usage(stderr);
+			return 2;
+		}
+		i++;
+		if (!strcmp(a, "--policy"))
+			policy = v;
+		else if (!strcmp(a, "--listen"))
+			listen = v;
+		else if (!strcmp(a, "--ring"))
+			ring_path = v;
+		else if (!strcmp(a, "--hosts"))
+			hosts = v;
+		else if (!strcmp(a, "--workers")) {
+			workers = atoi(v);
+			if (workers < 1 || workers > 256) {
+				fprintf(stderr, "glassbox proxy: --workers: expected 1-256, got '%s'\n", v);
+				return 2;
+			}
+		} else {
+			fprintf(stderr, "glassbox proxy: unknown option '%s'\n", a);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!policy) {
+		fprintf(stderr, "glassbox proxy: --policy FILE is required\n");
+		usage(stderr);
+		return 2;
+	}
+	struct gb_diags d = { 0 };
+	struct gb_policy *p = NULL;
+	int rc = gb_policy_load_file(policy, &p, &d);
+	gb_diags_print(&d, stderr);
+	gb_diags_free(&d);
+	if (rc < 0) {
+		if (rc != -EINVAL)
+			fprintf(stderr, "glassbox proxy: %s: %s\n", policy, strerror(-rc));
+		return 1;
+	}
+	struct gb_policy_store *store = NULL;
+	rc = gb_policy_store_new(p, &store);
+	gb_policy_free(p);
+	if (rc < 0) {
+		fprintf(stderr, "glassbox proxy: policy: %s\n", strerror(-rc));
+		return 1;
+	}
+	struct gb_ring *ring = NULL;
+	if (ring_path) {
+		rc = gb_ring_open_producer(ring_path, &ring);
+		if (rc == -ENOENT) {
+			struct gb_ring_opts ro = { .size = 0, .sandbox_id = "proxy" };
+			rc = gb_ring_create(ring_path, &ro, &ring);
+		}
+		if (rc < 0) {
+			fprintf(stderr, "glassbox proxy: ring %s: %s\n", ring_path, strerror(-rc));
+			gb_policy_store_free(store);
+			return 1;
+		}
+	}
+	/* Signals are taken synchronously by this thread; workers never see them. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	struct gb_proxy_opts o = { .listen = listen, .listen_fd = -1, .netns_fd = -1, .workers = workers,
+		                   .store = store, .ring = ring, .fail_closed = fail_closed,
+		                   .hosts_file = hosts };
+	struct gb_proxy *px = NULL;
+	rc = gb_proxy_new(&o, &px);
+	if (rc == 0)
+		rc = gb_proxy_start(px);
+	if (rc < 0) {
+		fprintf(stderr, "glassbox proxy: listen %s: %s\n", listen, strerror(-rc));
+		gb_proxy_free(px);
+		gb_ring_close(ring);
+		gb_policy_store_free(store);
+		return 1;
+	}
+	fprintf(stderr, "glassbox proxy: listening on %s\n", listen);
+	int sig = 0;
+	sigwait(&set, &sig);
+	gb_proxy_stop(px);
+	struct gb_proxy_stats st;
+	gb_proxy_stats(px, &st);
+	fprintf(stderr, "glassbox proxy: %s: %llu accepted, %llu allowed, %llu denied, %llu records dropped\n",
+	        strsignal(sig), (unsigned long long)st.accepted, (unsigned long long)st.allowed,
+	        (unsigned long long)st.denied, (unsigned long long)st.records_dropped);
+	gb_proxy_free(px);
+	gb_ring_close(ring);
+	gb_policy_store_free(store);
+	return 0;
+}
