@@ -285,28 +285,6 @@ bool ocsf_is_ip(const char *s, int *family)
 	return false;
 }
 
-/* --- names (record.h enums) -------------------------------------------- */
-
-const char *ocsf_reason_name(int reason)
-{
-	static const char *const names[] = {
-		"none", "no_policy", "no_endpoint", "binary_not_allowed", "l7_deny_rule",
-		"l7_not_permitted", "l7_bad_path", "l7_needs_inspection", "ssrf", "dns_failed",
-		"upstream_failed", "identity_failed", "binary_changed", "bad_request",
-		"audit_fail_closed", "limit",
-	};
-	return (reason >= 0 && reason < N(names)) ? names[reason] : "unknown";
-}
-
-const char *ocsf_ssrf_tier_name(int tier)
-{
-	static const char *const names[] = {
-		"none", "loopback", "link_local", "unspecified", "multicast",
-		"control_plane_port", "internal", "not_in_allowed_ips",
-	};
-	return (tier >= 0 && tier < N(names)) ? names[tier] : "unknown";
-}
-
 /* --- entry point ---------------------------------------------------------- */
 
 int gb_ocsf_format(const struct gb_ocsf_ctx *ctx, const struct gb_record *rec, struct gb_buf *out)

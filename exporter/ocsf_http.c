@@ -85,7 +85,7 @@ int ocsf_http(struct ocsf_ev *ev)
 	}
 	ocsf_send(w);
 	if (h->reason != GB_R_NONE)
-		ocsf_kstr(w, "status_detail", ocsf_reason_name(h->reason));
+		ocsf_kstr(w, "status_detail", gb_reason_name(h->reason));
 
 	ocsf_key(w, "http_request");
 	gb_jw_obj_begin(w);

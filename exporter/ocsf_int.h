@@ -119,8 +119,6 @@ void ocsf_connection_info(struct ocsf_ev *ev, uint64_t conn_id, const struct gb_
 
 /* Names, stable snake_case (same strings as record.c's tables; kept here
  * so the exporter does not depend on the decoder being linked). */
-const char *ocsf_reason_name(int reason);
-const char *ocsf_ssrf_tier_name(int tier);
 const char *ocsf_severity_caption(int id);
 const char *ocsf_basename(const char *path);
 

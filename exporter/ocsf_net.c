@@ -61,7 +61,7 @@ static void firewall_rule(struct ocsf_ev *ev, const char *entry, const char *end
 	else if (reason == GB_R_NO_POLICY || reason == GB_R_NO_ENDPOINT)
 		ocsf_kstr(w, "name", "default_deny");
 	else
-		ocsf_kstr(w, "name", ocsf_reason_name(reason));
+		ocsf_kstr(w, "name", gb_reason_name(reason));
 	ocsf_kstr(w, "type", rule_type(reason));
 	ocsf_kstr_u64(w, "version", rev);
 	ocsf_kstr_opt(w, "condition", endpoint);
@@ -129,7 +129,7 @@ int ocsf_net(struct ocsf_ev *ev)
 	}
 	ocsf_send(w);
 	if (n->reason != GB_R_NONE)
-		ocsf_kstr(w, "status_detail", ocsf_reason_name(n->reason));
+		ocsf_kstr(w, "status_detail", gb_reason_name(n->reason));
 
 	ocsf_endpoint(w, "src_endpoint", &n->src, false);
 	ocsf_endpoint(w, "dst_endpoint", &n->dst, true);
@@ -159,7 +159,7 @@ int ocsf_net(struct ocsf_ev *ev)
 	if (!close)
 		gb_jw_kbool(w, "l7_inspected", n->inspected);
 	if (n->ssrf_tier != GB_SSRF_NONE)
-		ocsf_kstr(w, "ssrf_tier", ocsf_ssrf_tier_name(n->ssrf_tier));
+		ocsf_kstr(w, "ssrf_tier", gb_ssrf_tier_name(n->ssrf_tier));
 	uint32_t f = ocsf_identity_unmapped_flags(&n->id);
 	if (f) {
 		ocsf_key(w, "identity_flags");
