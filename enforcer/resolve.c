@@ -215,13 +215,15 @@ int gb_resolve_start(struct gb_resolver *r, const char *host, gb_resolve_cb cb, 
 size_t gb_resolver_fds(struct gb_resolver *r, struct gb_resolve_fd *fds, size_t max, int *timeout_ms)
 {
 	ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-	int bits = ares_getsock(r->ch, socks, ARES_GETSOCK_MAXNUM);
+	/* ares' READABLE/WRITABLE macros shift a signed 1 by up to 31, which
+	 * UBSan rightly flags; test the same bits on an unsigned copy. */
+	unsigned bits = (unsigned)ares_getsock(r->ch, socks, ARES_GETSOCK_MAXNUM);
 	size_t n = 0;
-	for (int i = 0; i < ARES_GETSOCK_MAXNUM && n < max; i++) {
+	for (unsigned i = 0; i < ARES_GETSOCK_MAXNUM && n < max; i++) {
 		unsigned ev = 0;
-		if (ARES_GETSOCK_READABLE(bits, i))
+		if ((bits >> i) & 1u)
 			ev |= EPOLLIN;
-		if (ARES_GETSOCK_WRITABLE(bits, i))
+		if ((bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u)
 			ev |= EPOLLOUT;
 		if (ev) {
 			fds[n].fd = socks[i];

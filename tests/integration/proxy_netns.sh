@@ -46,10 +46,20 @@ if C ip route | grep -q '^default'; then fail "client namespace has a default ro
 
 # nft counters: upstream input to the web port, client output to loopback:80
 U nft -f - <<'NFT'
-table inet gbt { chain in { type filter hook input priority 0; tcp dport 80 counter; } }
+table inet gbt {
+  chain in {
+    type filter hook input priority 0;
+    tcp dport 80 counter
+  }
+}
 NFT
 C nft -f - <<'NFT'
-table inet gbt { chain out { type filter hook output priority 0; ip daddr 127.0.0.0/8 tcp dport 80 counter; } }
+table inet gbt {
+  chain out {
+    type filter hook output priority 0;
+    ip daddr 127.0.0.0/8 tcp dport 80 counter
+  }
+}
 NFT
 counter() { "$@" nft list table inet gbt | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | head -1; }
 
