@@ -2,56 +2,179 @@
 #include "enforcer/sandbox_events.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "common/record.h"
+#include "common/ring.h"
 
 int gb_sbx_events_open(struct gb_sbx_events *ev, const struct gb_statedir *sd, const char *name)
 {
 	memset(ev, 0, sizeof *ev);
 	ev->netns_fd = -1;
 	ev->name = name;
-	(void)sd;
+	char path[4200];
+	int rc = gb_statedir_file(sd, "events.ring", path, sizeof path);
+	if (rc < 0)
+		return rc;
+	struct gb_ring_opts o = { .size = 0, .sandbox_id = name };
+	rc = gb_ring_create(path, &o, &ev->ring);
+	if (rc < 0) {
+		fprintf(stderr, "glassbox: event ring %s: %s\n", path, strerror(-rc));
+		ev->ring = NULL;
+		return rc;
+	}
 	return 0;
+}
+
+/* Give a consumer that is following this ring a moment to read the last
+ * records before the directory (and the ring) is removed. */
+static void wait_consumer(struct gb_ring *r, int max_ms)
+{
+	struct gb_ring_stats s;
+	gb_ring_stats(r, &s);
+	if (s.read_seq == 0)
+		return; /* nobody has ever read this ring */
+	for (int waited = 0; waited < max_ms; waited += 5) {
+		gb_ring_stats(r, &s);
+		if (s.read_seq >= s.next_seq)
+			return;
+		struct timespec ts = { 0, 5000000 };
+		nanosleep(&ts, NULL);
+	}
 }
 
 void gb_sbx_events_close(struct gb_sbx_events *ev)
 {
-	(void)ev;
+	if (!ev->ring)
+		return;
+	wait_consumer(ev->ring, 1000);
+	gb_ring_close(ev->ring);
+	ev->ring = NULL;
+}
+
+static void emit(struct gb_sbx_events *ev, struct gb_record *rec)
+{
+	if (!ev->ring) {
+		ev->lost++;
+		return;
+	}
+	static __thread unsigned char buf[GB_RECORD_MAX];
+	uint16_t flags = 0;
+	int n = gb_rec_encode(rec, buf, sizeof buf, &flags);
+	if (n < 0 || gb_ring_write(ev->ring, rec->type, flags, buf, (size_t)n, 0, 0, NULL) < 0)
+		ev->lost++;
+}
+
+void gb_sbx_ev_config_loaded(struct gb_sbx_events *ev, const char *path, const char *sha256)
+{
+	struct gb_record rec = { .type = GB_REC_CONFIG };
+	rec.u.config.action = GB_CFG_LOADED;
+	rec.u.config.revision = 1;
+	rec.u.config.sha256 = sha256;
+	rec.u.config.source = path;
+	rec.u.config.detail = "policy applied at sandbox start";
+	emit(ev, &rec);
 }
 
 void gb_sbx_ev_finding(struct gb_sbx_events *ev, int kind, int severity, const char *subject,
                        const char *detail)
 {
-	ev->lost++;
+	gb_sbx_ev_finding_proc(ev, kind, severity, subject, detail, 0, 0, NULL);
 }
 
-void gb_sbx_ev_config_loaded(struct gb_sbx_events *ev, const char *path, const char *sha256)
+static const char *finding_title(int kind)
 {
-	ev->lost++;
+	switch (kind) {
+	case GB_F_LANDLOCK_UNAVAILABLE: return "Landlock unavailable";
+	case GB_F_LANDLOCK_DEGRADED: return "Landlock degraded";
+	case GB_F_LANDLOCK_DENIED: return "Landlock denied access";
+	case GB_F_SECCOMP_DENIED: return "seccomp denied a system call";
+	default: return "sandbox";
+	}
 }
 
 void gb_sbx_ev_finding_proc(struct gb_sbx_events *ev, int kind, int severity, const char *subject,
                             const char *detail, int32_t pid, uint32_t uid, const char *exe)
 {
-	ev->lost++;
+	struct gb_record rec = { .type = GB_REC_FINDING };
+	struct gb_finding *f = &rec.u.finding;
+	f->kind = (uint16_t)kind;
+	f->severity = (uint8_t)severity;
+	f->title = finding_title(kind);
+	f->detail = detail;
+	f->subject = subject;
+	if (pid > 0 || (exe && *exe)) {
+		f->has_identity = 1;
+		f->id.pid = pid;
+		f->id.uid = uid;
+		f->id.exe = exe ? exe : "";
+		f->id.sha256 = "";
+		f->id.script = "";
+	}
+	emit(ev, &rec);
 }
 
 void gb_sbx_ev_lifecycle(struct gb_sbx_events *ev, int activity, uint32_t layers, uint32_t abi,
                          uint32_t uid, uint32_t gid, const char *rights, const char *seccomp,
                          const char *user, const char *workdir)
 {
-	ev->lost++;
+	struct gb_record rec = { .type = GB_REC_LIFECYCLE };
+	struct gb_lifecycle *l = &rec.u.lifecycle;
+	char detail[1200];
+	snprintf(detail, sizeof detail, "user %s, workdir %s", user ? user : "",
+	         workdir ? workdir : "");
+	l->activity = (uint8_t)activity;
+	l->layers = layers | (ev->proxy ? GB_LAYER_PROXY : 0);
+	l->landlock_abi = abi;
+	l->uid = uid;
+	l->gid = gid;
+	l->sandbox_name = ev->name;
+	l->landlock_rights = rights;
+	l->seccomp_mode = seccomp;
+	l->detail = detail;
+	emit(ev, &rec);
+}
+
+static void proc_common(struct gb_proc *p, pid_t pid, uint32_t uid, uint32_t gid,
+                        const char *exe, const char *sha256, char *const *argv)
+{
+	p->pid = pid;
+	p->ppid = 0;
+	p->uid = uid;
+	p->gid = gid;
+	p->exe = exe;
+	p->sha256 = sha256;
+	for (p->argc = 0; argv && argv[p->argc] && p->argc < GB_MAX_ARGV; p->argc++)
+		p->argv[p->argc] = argv[p->argc];
 }
 
 void gb_sbx_ev_proc_launch(struct gb_sbx_events *ev, pid_t pid, uint32_t uid, uint32_t gid,
                            const char *exe, const char *sha256, char *const *argv)
 {
-	ev->lost++;
+	struct gb_record rec = { .type = GB_REC_PROC };
+	struct gb_proc *p = &rec.u.proc;
+	proc_common(p, pid, uid, gid, exe, sha256, argv);
+	p->activity = GB_PROC_LAUNCH;
+	char d[128];
+	snprintf(d, sizeof d, "privileges dropped to uid %u gid %u", uid, gid);
+	p->detail = d;
+	emit(ev, &rec);
 }
 
 void gb_sbx_ev_proc_exit(struct gb_sbx_events *ev, pid_t pid, uint32_t uid, uint32_t gid,
                          const char *exe, const char *sha256, int32_t code, int32_t sig,
                          uint64_t duration_ns)
 {
-	ev->lost++;
+	struct gb_record rec = { .type = GB_REC_PROC };
+	struct gb_proc *p = &rec.u.proc;
+	proc_common(p, pid, uid, gid, exe, sha256, NULL);
+	p->activity = GB_PROC_EXIT;
+	p->exit_code = sig ? -1 : code;
+	p->signal = sig;
+	p->duration_ns = duration_ns;
+	p->detail = "";
+	emit(ev, &rec);
 }

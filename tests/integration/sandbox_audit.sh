@@ -27,6 +27,17 @@ echo "$out" | sed 's/^/  out: /'
 line=$(echo "$out" | grep "glassbox: denied: /var/tmp/gb-audit-$$/secret:")
 case "$line" in *"Landlock denied fs.read_file (/usr/bin/cat, pid "*" uid $(id -u sandbox),"*) r=yes ;; *) r="$line" ;; esac
 check "denial reported with path, right, exe, uid" yes "$r"
+# The same denial as a FINDING record in the sandbox's ring, with identity.
+ring="$ROOT/run/glassbox/sandboxes/aud1/events.ring"
+"$GB_HELPER_DIR/sbx_ring_follow" "$ring" 10000 >"$T/records" &
+fol=$!
+"$GLASSBOX" --root "$ROOT" run --quiet --name aud1 --workdir "$W" -- /bin/sh -c \
+	"sleep 0.3; /bin/cat /var/tmp/gb-audit-$$/secret" 2>/dev/null
+wait "$fol"
+rec=$(grep "^FINDING kind=3 " "$T/records")
+case "$rec" in *"subject=/var/tmp/gb-audit-$$/secret pid="*" uid=$(id -u sandbox) exe=/usr/bin/cat detail=Landlock denied fs.read_file"*) r=yes ;; *) r="$rec" ;; esac
+check "denial recorded in the ring with identity" yes "$r"
+
 # seccomp refusals: logged while auditing is on, attributed by pid namespace.
 out=$("$GLASSBOX" --root "$ROOT" run --workdir "$W" -- ./escape_probe all 2>&1 >/dev/null)
 case "$out" in *"denied: seccomp refused memfd_create ($W/escape_probe, pid "*" uid $(id -u sandbox))"*) r=yes ;; *) r="$out" ;; esac
