@@ -302,10 +302,12 @@ static void *worker_main(void *arg)
 			sweep(w, now);
 			next_sweep = now + SWEEP_MS;
 		}
+		proxy_reap(w);
 	}
 	/* Shutting down: every connection gets its records and is closed. */
 	while (w->conns)
 		conn_free(w->conns);
+	proxy_reap(w);
 	return NULL;
 }
 
@@ -350,7 +352,8 @@ void gb_proxy_free(struct gb_proxy *p)
 		while (w->conns)
 			conn_free(w->conns);
 		if (w->res)
-			gb_resolver_free(w->res);
+			gb_resolver_free(w->res); /* may hand back connections still resolving */
+		proxy_reap(w);
 		if (w->ep > 0)
 			close(w->ep);
 	}

@@ -48,7 +48,8 @@ struct gb_proxy_opts {
 int gb_proxy_new(const struct gb_proxy_opts *o, struct gb_proxy **out);
 /* Start the worker threads; returns once they run. */
 int gb_proxy_start(struct gb_proxy *p);
-/* Ask the workers to stop (async-signal-safe), then join and free. */
+/* Ask the workers to stop and join them (not async-signal-safe: call it
+ * from the thread that started the proxy).  gb_proxy_free() releases. */
 void gb_proxy_stop(struct gb_proxy *p);
 void gb_proxy_free(struct gb_proxy *p);
 

@@ -194,6 +194,23 @@ static void really_free(struct proxy_conn *c)
 	free(c);
 }
 
+/* The memory of a closed connection lives until the worker finishes its
+ * epoll batch: the batch may still hold an event whose tag points into it. */
+static void defer_free(struct proxy_conn *c)
+{
+	c->next = c->w->dead;
+	c->w->dead = c;
+}
+
+void proxy_reap(struct proxy_worker *w)
+{
+	while (w->dead) {
+		struct proxy_conn *c = w->dead;
+		w->dead = c->next;
+		really_free(c);
+	}
+}
+
 void conn_free(struct proxy_conn *c)
 {
 	struct gb_proxy *p = c->w->p;
@@ -218,11 +235,10 @@ void conn_free(struct proxy_conn *c)
 	list_remove(c);
 	c->w->n_conns--;
 	atomic_fetch_sub(&p->n_conns, 1);
-	if (c->resolving) {
-		c->st = C_DONE; /* the resolver still holds it: its callback frees it */
-		return;
-	}
-	really_free(c);
+	c->st = C_DONE;
+	if (c->resolving)
+		return; /* the resolver still holds it: its callback frees it */
+	defer_free(c);
 }
 
 struct proxy_conn *conn_new(struct proxy_worker *w, int cfd)
@@ -393,8 +409,8 @@ static void on_resolved(void *arg, const struct gb_resolve_result *r)
 {
 	struct proxy_conn *c = arg;
 	c->resolving = false;
-	if (c->st == C_DONE) { /* freed while waiting */
-		really_free(c);
+	if (c->st == C_DONE) { /* closed while waiting */
+		defer_free(c);
 		return;
 	}
 	if (c->st != C_RESOLVING)
@@ -557,6 +573,8 @@ static void read_head(struct proxy_conn *c)
 
 void conn_event(struct proxy_conn *c, enum tag_kind which, unsigned events)
 {
+	if (c->st == C_DONE)
+		return; /* closed earlier in this epoll batch */
 	switch (c->st) {
 	case C_HEAD:
 		if (which == TAG_CLIENT)

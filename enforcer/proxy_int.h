@@ -99,6 +99,7 @@ struct proxy_worker {
 	size_t n_res;
 	int res_timeout_ms;
 	struct proxy_conn *conns;
+	struct proxy_conn *dead; /* closed, freed after the current epoll batch */
 	size_t n_conns;
 	int64_t accept_paused_until;
 	bool listening;
@@ -131,6 +132,8 @@ struct proxy_conn *conn_new(struct proxy_worker *w, int cfd);
 void conn_event(struct proxy_conn *c, enum tag_kind which, unsigned events);
 void conn_timeout(struct proxy_conn *c);
 void conn_free(struct proxy_conn *c);
+/* Free the connections closed during the last epoll batch. */
+void proxy_reap(struct proxy_worker *w);
 
 /* proxy_http.c */
 /* Parse a complete head in buf[0..len) (ends with CRLFCRLF).  Returns 0, or

@@ -101,7 +101,12 @@ static int pump_dir(struct relay_dir *d, int src, int dst)
 
 int relay_pump(struct proxy_conn *c)
 {
+	/* What the proxy sends upstream on the client's behalf (a forward
+	 * request's head, early client bytes) counts as bytes up; the proxy's
+	 * own answers to the client do not count as bytes down. */
+	size_t before = c->pre_off;
 	int r = flush_buf(c->ufd, &c->pre, &c->pre_off);
+	c->up.bytes += c->pre_off - before;
 	if (r < 0)
 		return r;
 	bool pre_done = r == 1;

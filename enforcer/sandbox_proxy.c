@@ -1,24 +1,58 @@
-/* enforcer/sandbox_proxy.c — the proxy half of sandbox_events.h.
- *
- * Until the proxy (enforcer/proxy.c) is in the tree: no proxy.  The socket
- * from inside the sandbox is closed, so a connection to 127.0.0.1:3128 is
- * refused at once (fail closed) instead of hanging in the backlog.  The
- * proxy-backed version is staged in enforcer/ring_pending/sandbox_proxy.c. */
+/* enforcer/sandbox_proxy.c — the proxy half of sandbox_events.h: the policy
+ * revision store and the proxy running on the listening socket that the
+ * sandbox opened inside its network namespace; the namespace's fd goes to
+ * the proxy for identity lookups (/proc/net/tcp of the clients' netns). */
 #include "enforcer/sandbox_events.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
+
+#include "enforcer/proxy.h"
 
 int gb_sbx_proxy_start(struct gb_sbx_events *ev, int listen_fd, pid_t init_pid,
                        const struct gb_policy *policy)
 {
-	/* No proxy yet: close the socket so connections are refused (fail
-	 * closed) rather than left hanging in the backlog. */
-	if (listen_fd >= 0)
+	char p[64];
+	snprintf(p, sizeof p, "/proc/%d/ns/net", (int)init_pid);
+	ev->netns_fd = open(p, O_RDONLY | O_CLOEXEC);
+	int rc = ev->netns_fd < 0 ? -errno : gb_policy_store_new(policy, &ev->store);
+	if (rc < 0) {
 		close(listen_fd);
-	return 0;
+		return rc;
+	}
+	struct gb_proxy_opts o = {
+		.listen_fd = listen_fd, /* the proxy owns it once gb_proxy_new succeeds */
+		.netns_fd = ev->netns_fd,
+		.store = ev->store,
+		.ring = ev->ring,
+	};
+	rc = gb_proxy_new(&o, &ev->proxy);
+	if (rc < 0) {
+		close(listen_fd);
+		ev->proxy = NULL;
+		return rc;
+	}
+	rc = gb_proxy_start(ev->proxy);
+	if (rc < 0) {
+		gb_proxy_free(ev->proxy);
+		ev->proxy = NULL;
+	}
+	return rc;
 }
 
 void gb_sbx_proxy_stop(struct gb_sbx_events *ev)
 {
-	(void)ev;
+	if (ev->proxy) {
+		gb_proxy_stop(ev->proxy); /* joins the workers */
+		gb_proxy_free(ev->proxy);
+	}
+	ev->proxy = NULL;
+	if (ev->store)
+		gb_policy_store_free(ev->store);
+	ev->store = NULL;
+	if (ev->netns_fd >= 0)
+		close(ev->netns_fd);
+	ev->netns_fd = -1;
 }

@@ -23,6 +23,7 @@ cleanup() {
   wait 2>/dev/null || true
   ip netns del "$CNS" 2>/dev/null || true
   ip netns del "$UNS" 2>/dev/null || true
+  [[ -n ${GB_KEEP_LOG:-} && -f $tmp/proxy.log ]] && cp "$tmp/proxy.log" "$GB_KEEP_LOG"
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -74,8 +75,8 @@ git init -q "$tmp/src" && git -C "$tmp/src" -c user.email=t@t -c user.name=t com
 git -C "$tmp/src" push -q "$tmp/www/repo.git" HEAD:refs/heads/main 2>/dev/null
 git -C "$tmp/www/repo.git" symbolic-ref HEAD refs/heads/main
 git -C "$tmp/www/repo.git" update-server-info
-(cd "$tmp/www" && U python3 -m http.server 80 --bind 198.18.0.10 >"$tmp/http80.log" 2>&1) & pids+=($!)
-(cd "$tmp/www8080" && U python3 -m http.server 8080 --bind 198.18.0.10 >"$tmp/http8080.log" 2>&1) & pids+=($!)
+(cd "$tmp/www" && exec ip netns exec "$UNS" python3 -m http.server 80 --bind 198.18.0.10 >"$tmp/http80.log" 2>&1) & pids+=($!)
+(cd "$tmp/www8080" && exec ip netns exec "$UNS" python3 -m http.server 8080 --bind 198.18.0.10 >"$tmp/http8080.log" 2>&1) & pids+=($!)
 cat >"$tmp/echo.py" <<'PY'
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -89,7 +90,7 @@ while True:
         data += b
     c.sendall(b"got %d bytes" % len(data)); c.close()
 PY
-U python3 "$tmp/echo.py" & pids+=($!)
+ip netns exec "$UNS" python3 "$tmp/echo.py" & pids+=($!)
 
 cat >"$tmp/hosts" <<'H'
 198.18.0.10 allowed.test other.test api.test git.test nothere.test x.internal.test
@@ -149,7 +150,7 @@ network_policies:
 Y
 
 # ---- the proxy, in the client namespace ----
-C "$GLASSBOX" proxy --policy "$tmp/policy.yaml" --listen 127.0.0.1:3128 --ring "$tmp/events.ring" \
+ip netns exec "$CNS" "$GLASSBOX" proxy --policy "$tmp/policy.yaml" --listen 127.0.0.1:3128 --ring "$tmp/events.ring" \
   --hosts "$tmp/hosts" --workers 2 >"$tmp/proxy.log" 2>&1 & pids+=($!)
 for i in $(seq 50); do
   C bash -c 'exec 3<>/dev/tcp/127.0.0.1/3128' 2>/dev/null && break

@@ -58,9 +58,8 @@ rm -rf /var/tmp/gb-ll-$$
 # Network: only loopback exists; nothing but the proxy is reachable.
 check "connect 198.18.0.1 (no route)" "connect ENETUNREACH" \
 	"$(gbrun -- ./escape_probe connect 198.18.0.1 80)"
-# Until the proxy runs in the supervisor (enforcer/ring_pending/sandbox_proxy.c),
-# its socket is closed: refused at once, never left hanging.
-check "connect 127.0.0.1:3128 without a proxy" "connect ECONNREFUSED" \
+# The supervisor runs the proxy on the socket it opened inside the sandbox.
+check "connect 127.0.0.1:3128 reaches the sandbox proxy" "connect OK" \
 	"$(gbrun -- ./escape_probe connect 127.0.0.1 3128)"
 check "interfaces" "lo" "$(gbrun -- /bin/cat /proc/net/dev | awk -F: 'NR > 2 { gsub(/ /, "", $1); print $1 }' | tr '\n' ' ' | sed 's/ $//')"
 
