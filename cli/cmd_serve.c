@@ -60,8 +60,10 @@ int cmd_serve(int argc, char **argv)
 	int rc = gb_daemon_config_load(&cfg, config ? config : defpath, config != NULL, &d);
 	gb_diags_print(&d, stderr);
 	gb_diags_free(&d);
-	if (rc < 0)
+	if (rc < 0) {
+		gb_daemon_config_free(&cfg);
 		return 1;
+	}
 	if (journal)
 		snprintf(cfg.journal_dir, sizeof cfg.journal_dir, "%s", journal);
 	if (runtime)
@@ -75,17 +77,20 @@ int cmd_serve(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	struct gb_serve_opts o = { .runtime_dir = cfg.runtime_dir, .journal = cfg.journal };
+	struct gb_serve_opts o = { .runtime_dir = cfg.runtime_dir, .journal = cfg.journal,
+		                   .sinks = cfg.sinks, .nsinks = cfg.nsinks, .cursor_dir = cfg.cursor_dir };
 	struct gb_serve *s;
 	char err[512];
 	if ((rc = gb_serve_start(&o, &s, err, sizeof err)) < 0) {
 		fprintf(stderr, "glassbox serve: %s\n", err);
+		gb_daemon_config_free(&cfg);
 		return 1;
 	}
 	fprintf(stderr, "glassbox serve: watching %s, journal %s\n", cfg.runtime_dir, cfg.journal_dir);
 	int sig = 0;
 	sigwait(&set, &sig);
 	gb_serve_stop(s);
+	gb_daemon_config_free(&cfg);
 	fprintf(stderr, "glassbox serve: stopped (%s)\n", strsignal(sig));
 	return 0;
 }

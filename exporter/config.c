@@ -3,6 +3,7 @@
  * config errors read exactly like policy errors. */
 #include "exporter/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +19,16 @@ void gb_daemon_config_defaults(struct gb_daemon_config *c, const char *root)
 	const char *r = root && *root ? root : "";
 	snprintf(c->runtime_dir, sizeof c->runtime_dir, "%s/run/glassbox/sandboxes", r);
 	snprintf(c->journal_dir, sizeof c->journal_dir, "%s/var/lib/glassbox/journal", r);
+	snprintf(c->cursor_dir, sizeof c->cursor_dir, "%s/var/lib/glassbox/cursors", r);
 	c->journal.dir = c->journal_dir;
 	c->journal.fsync = GB_FSYNC_GROUP;
+}
+
+void gb_daemon_config_free(struct gb_daemon_config *c)
+{
+	free(c->sinks);
+	c->sinks = NULL;
+	c->nsinks = 0;
 }
 
 static int scaled(const char *s, uint64_t *out, const char *const *units, const uint64_t *mult,
@@ -210,6 +219,211 @@ static void load_journal(struct cctx *c, const struct gb_ynode *m, struct gb_dae
 	}
 }
 
+/* ---- sinks: a list of maps ---- */
+
+static void get_str(struct cctx *c, const struct gb_ynode *n, char *out, size_t len, const char *what)
+{
+	const char *s = scalar(c, n, what);
+	if (!s)
+		return;
+	if (!*s || strlen(s) >= len || strlen(s) != n->len)
+		cerr(c, n, NULL, "expected %s (1 to %zu bytes)", what, len - 1);
+	else
+		snprintf(out, len, "%s", s);
+}
+
+static void get_u32(struct cctx *c, const struct gb_ynode *n, uint32_t *out, uint32_t min, uint32_t max)
+{
+	const char *s = scalar(c, n, "a number");
+	if (!s)
+		return;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v < min || v > max)
+		cerr(c, n, NULL, "expected a number from %u to %u, got '%s'", min, max, s);
+	else
+		*out = (uint32_t)v;
+}
+
+static bool name_ok(const char *s)
+{
+	if (!*s || *s == '.')
+		return false;
+	for (; *s; s++)
+		if (!(isalnum((unsigned char)*s) || *s == '_' || *s == '-' || *s == '.'))
+			return false;
+	return true;
+}
+
+static void load_sink(struct cctx *c, const struct gb_ynode *m, struct gb_sink_conf *k, size_t idx)
+{
+	static const char *const keys[] = { "name", "type", "batch_size", "backoff_min", "backoff_max",
+		                            "path", "max_size", "keep", "url", "format", "auth_file",
+		                            "ca_path", "index", "timeout", "topic", "key", "kafka." };
+	char sect[32];
+	snprintf(sect, sizeof sect, "sinks[%zu]", idx);
+	set_path(c, "sinks", "");
+	snprintf(c->path, sizeof c->path, "%s", sect);
+	if (m->kind != GB_Y_MAP) {
+		cerr(c, m, NULL, "expected a map with name, type and the type's settings");
+		return;
+	}
+	const struct gb_ynode *tn = gb_ymap_get(m, "type"), *nn = gb_ymap_get(m, "name");
+	if (!nn)
+		cerr(c, m, NULL, "a sink needs a name");
+	if (!tn)
+		cerr(c, m, "file, http or kafka", "a sink needs a type");
+	/* Which keys belong to which type, to refuse e.g. `topic` on a file sink. */
+	const char *type = tn && tn->kind == GB_Y_SCALAR ? tn->str : "";
+	bool seen_path = false, seen_url = false, seen_topic = false;
+	for (size_t i = 0; i < m->n; i++) {
+		const char *key = m->keys[i]->str;
+		const struct gb_ynode *v = m->vals[i];
+		set_path(c, sect, key);
+		uint64_t x = 0;
+		const char *owner = NULL; /* the type a key belongs to */
+		if (!strcmp(key, "name")) {
+			get_str(c, v, k->name, sizeof k->name, "a sink name");
+			if (k->name[0] && !name_ok(k->name)) {
+				cerr(c, v, "letters, digits, '_', '-' and '.'", "'%s' is not a valid sink name", k->name);
+				k->name[0] = 0;
+			}
+		} else if (!strcmp(key, "type")) {
+			const char *s = scalar(c, v, "file, http or kafka");
+			if (!s)
+				continue;
+			if (!strcmp(s, "file"))
+				k->type = GB_SINK_FILE;
+			else if (!strcmp(s, "http"))
+				k->type = GB_SINK_HTTP;
+			else if (!strcmp(s, "kafka"))
+				k->type = GB_SINK_KAFKA;
+			else
+				cerr(c, v, NULL, "expected file, http or kafka, got '%s'", s);
+		} else if (!strcmp(key, "batch_size"))
+			get_u32(c, v, &k->batch_max, 1, 100000);
+		else if (!strcmp(key, "backoff_min")) {
+			get_dur(c, v, &x, 1);
+			k->backoff_min_ms = (uint32_t)(x > 600000 ? 600000 : x);
+		} else if (!strcmp(key, "backoff_max")) {
+			get_dur(c, v, &x, 1);
+			k->backoff_max_ms = (uint32_t)(x > 3600000 ? 3600000 : x);
+		} else if (!strcmp(key, "path")) {
+			owner = "file";
+			seen_path = true;
+			get_path(c, v, k->file.path, sizeof k->file.path);
+		} else if (!strcmp(key, "max_size")) {
+			owner = "file";
+			get_size(c, v, &k->file.max_bytes, 4096);
+		} else if (!strcmp(key, "keep")) {
+			owner = "file";
+			get_u32(c, v, &k->file.keep, 1, 1000);
+		} else if (!strcmp(key, "url")) {
+			owner = "http";
+			seen_url = true;
+			get_str(c, v, k->http.url, sizeof k->http.url, "a URL");
+			if (k->http.url[0] && strncmp(k->http.url, "http://", 7) && strncmp(k->http.url, "https://", 8))
+				cerr(c, v, NULL, "expected an http:// or https:// URL, got '%s'", k->http.url);
+		} else if (!strcmp(key, "format")) {
+			owner = "http";
+			const char *s = scalar(c, v, "ndjson, splunk_hec or es_bulk");
+			if (!s)
+				continue;
+			if (!strcmp(s, "ndjson"))
+				k->http.format = GB_HTTP_NDJSON;
+			else if (!strcmp(s, "splunk_hec"))
+				k->http.format = GB_HTTP_SPLUNK_HEC;
+			else if (!strcmp(s, "es_bulk"))
+				k->http.format = GB_HTTP_ES_BULK;
+			else
+				cerr(c, v, NULL, "expected ndjson, splunk_hec or es_bulk, got '%s'", s);
+		} else if (!strcmp(key, "auth_file")) {
+			owner = "http";
+			get_path(c, v, k->http.auth_file, sizeof k->http.auth_file);
+		} else if (!strcmp(key, "ca_path")) {
+			owner = "http";
+			get_path(c, v, k->http.ca_path, sizeof k->http.ca_path);
+		} else if (!strcmp(key, "index")) {
+			owner = "http";
+			get_str(c, v, k->http.index, sizeof k->http.index, "an index name");
+		} else if (!strcmp(key, "timeout")) {
+			owner = "http";
+			get_dur(c, v, &x, 100);
+			k->http.timeout_ms = (uint32_t)(x > 600000 ? 600000 : x);
+		} else if (!strcmp(key, "topic")) {
+			owner = "kafka";
+			seen_topic = true;
+			get_str(c, v, k->kafka.topic, sizeof k->kafka.topic, "a topic name");
+		} else if (!strcmp(key, "key")) {
+			owner = "kafka";
+			get_str(c, v, k->kafka.key, sizeof k->kafka.key, "a message key");
+		} else if (!strncmp(key, "kafka.", 6) && key[6]) {
+			owner = "kafka";
+			if (k->kafka.nprops >= GB_SINK_MAX_PROPS) {
+				cerr(c, m->keys[i], NULL, "more than %d kafka.* keys", GB_SINK_MAX_PROPS);
+				continue;
+			}
+			struct gb_sink_prop *p = &k->kafka.props[k->kafka.nprops];
+			const char *s = scalar(c, v, "a librdkafka setting value");
+			if (!s)
+				continue;
+			if (strlen(key + 6) >= sizeof p->key || strlen(s) >= sizeof p->value) {
+				cerr(c, v, NULL, "too long");
+				continue;
+			}
+			snprintf(p->key, sizeof p->key, "%s", key + 6);
+			snprintf(p->value, sizeof p->value, "%s", s);
+			p->line = m->keys[i]->line;
+			p->column = m->keys[i]->column;
+			k->kafka.nprops++;
+		} else
+			unknown(c, sect, m->keys[i], keys, sizeof keys / sizeof keys[0]);
+		if (owner && *type && strcmp(owner, type) && tn && tn->kind == GB_Y_SCALAR)
+			cerr(c, m->keys[i], NULL, "'%s' is a %s sink setting, this sink is %s", key, owner, type);
+	}
+	snprintf(c->path, sizeof c->path, "%s", sect);
+	if (k->type == GB_SINK_FILE && !seen_path)
+		cerr(c, m, NULL, "a file sink needs a path");
+	if (k->type == GB_SINK_HTTP && !seen_url)
+		cerr(c, m, NULL, "an http sink needs a url");
+	if (k->type == GB_SINK_KAFKA && !seen_topic)
+		cerr(c, m, NULL, "a kafka sink needs a topic");
+	if (k->backoff_min_ms && k->backoff_max_ms && k->backoff_min_ms > k->backoff_max_ms)
+		cerr(c, m, NULL, "backoff_min is larger than backoff_max");
+}
+
+static void load_sinks(struct cctx *c, const struct gb_ynode *n, struct gb_daemon_config *cfg)
+{
+	if (gb_ynode_is_null(n))
+		return;
+	if (n->kind != GB_Y_SEQ) {
+		cerr(c, n, NULL, "expected a list of sinks");
+		return;
+	}
+	if (n->n > GB_MAX_SINKS) {
+		cerr(c, n, NULL, "more than %d sinks", GB_MAX_SINKS);
+		return;
+	}
+	free(cfg->sinks);
+	cfg->nsinks = 0;
+	cfg->sinks = calloc(n->n ? n->n : 1, sizeof *cfg->sinks);
+	if (!cfg->sinks) {
+		cerr(c, n, NULL, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		struct gb_sink_conf *k = &cfg->sinks[cfg->nsinks];
+		load_sink(c, n->vals[i], k, i);
+		for (size_t j = 0; j < cfg->nsinks && k->name[0]; j++)
+			if (!strcmp(cfg->sinks[j].name, k->name)) {
+				snprintf(c->path, sizeof c->path, "sinks[%zu].name", i);
+				cerr(c, n->vals[i], NULL, "sink name '%s' is used twice", k->name);
+			}
+		cfg->nsinks++;
+	}
+}
+
 int gb_daemon_config_load(struct gb_daemon_config *cfg, const char *file, int required, struct gb_diags *d)
 {
 	FILE *f = fopen(file, "re");
@@ -237,7 +451,7 @@ int gb_daemon_config_load(struct gb_daemon_config *cfg, const char *file, int re
 	if (rc < 0)
 		return rc;
 	struct cctx c = { .file = file, .d = d };
-	static const char *const keys[] = { "runtime_dir", "journal" };
+	static const char *const keys[] = { "runtime_dir", "journal", "cursor_dir", "sinks" };
 	const struct gb_ynode *root = doc.root;
 	if (root && expect_map(&c, root, "settings"))
 		for (size_t i = 0; i < root->n; i++) {
@@ -247,8 +461,12 @@ int gb_daemon_config_load(struct gb_daemon_config *cfg, const char *file, int re
 				get_path(&c, root->vals[i], cfg->runtime_dir, sizeof cfg->runtime_dir);
 			else if (!strcmp(k, "journal"))
 				load_journal(&c, root->vals[i], cfg);
+			else if (!strcmp(k, "cursor_dir"))
+				get_path(&c, root->vals[i], cfg->cursor_dir, sizeof cfg->cursor_dir);
+			else if (!strcmp(k, "sinks"))
+				load_sinks(&c, root->vals[i], cfg);
 			else
-				unknown(&c, NULL, root->keys[i], keys, 2);
+				unknown(&c, NULL, root->keys[i], keys, sizeof keys / sizeof keys[0]);
 		}
 	gb_yaml_free(&doc);
 	cfg->journal.dir = cfg->journal_dir;

@@ -10,13 +10,20 @@
  *     retention:
  *       max_size: 10GiB                       # sealed segments kept
  *       max_age: 30d
+ *   cursor_dir: /var/lib/glassbox/cursors     # sinks' durable cursors
+ *   sinks:                                    # see docs/sinks.md
+ *     - name: siem                            # [A-Za-z0-9_.-], unique
+ *       type: kafka                           # file | http | kafka
+ *       topic: ocsf
+ *       kafka.bootstrap.servers: k1:9092      # any kafka.* key, verbatim
  *
  * Sizes take B, KiB, MiB, GiB (or KB/MB/GB as powers of 1000); durations
  * ms, s, m, h, d.  Relative defaults are placed under --root.  Every error
  * names file, line, column and field, and an unknown key gets the nearest
  * valid one as a hint; all errors are reported, not only the first.
  *
- * Ownership: the strings in gb_config live in the struct (fixed buffers).
+ * Ownership: the strings in gb_config live in the struct (fixed buffers);
+ * the sinks array is malloc'd, released by gb_daemon_config_free.
  */
 #ifndef GB_EXPORTER_CONFIG_H
 #define GB_EXPORTER_CONFIG_H
@@ -25,12 +32,18 @@
 
 #include "common/policy.h" /* struct gb_diags */
 #include "exporter/journal.h"
+#include "exporter/sink.h"
 
 struct gb_daemon_config {
 	char runtime_dir[4096];
 	char journal_dir[4096];
 	struct gb_journal_opts journal; /* .dir points at journal_dir */
+	char cursor_dir[4096];
+	struct gb_sink_conf *sinks;
+	size_t nsinks;
 };
+
+#define GB_MAX_SINKS 16
 
 /* Defaults under root (NULL = "/"). */
 void gb_daemon_config_defaults(struct gb_daemon_config *c, const char *root);
@@ -39,6 +52,8 @@ void gb_daemon_config_defaults(struct gb_daemon_config *c, const char *root);
  * `required` (an explicit --config).  Returns 0, -EINVAL (diags say why),
  * or -errno. */
 int gb_daemon_config_load(struct gb_daemon_config *c, const char *file, int required, struct gb_diags *d);
+
+void gb_daemon_config_free(struct gb_daemon_config *c);
 
 /* "64MiB" -> bytes, "100ms" -> ms; -EINVAL when malformed. */
 int gb_parse_size(const char *s, uint64_t *out);

@@ -22,6 +22,7 @@
 #include "common/record.h"
 #include "common/ring.h"
 #include "exporter/ocsf.h"
+#include "exporter/serve_sinks.h"
 
 #define RING_FILE "events.ring"
 #define TICK_MS 100
@@ -50,6 +51,7 @@ struct gb_serve {
 	atomic_bool stopping;
 	struct drainer *drainers; /* discovery thread only, until stop */
 	atomic_uint_fast64_t n_rings, n_active, n_events, n_lost, n_errors;
+	struct gb_serve_sinks *sinks; /* sinks and retention (serve_sinks.c) */
 };
 
 static void sleep_ms(int ms)
@@ -306,6 +308,8 @@ static void *disc_main(void *arg)
 		pthread_mutex_unlock(&s->jlock);
 		if (rc < 0)
 			fprintf(stderr, "glassbox serve: journal: %s\n", strerror(-rc));
+		if (s->sinks)
+			gb_serve_sinks_tick(s->sinks);
 	}
 	return NULL;
 }
@@ -348,6 +352,11 @@ int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *e
 	}
 	if ((rc = gb_journal_open(&o->journal, &s->j, err, errlen)) < 0)
 		goto fail;
+	/* Sinks and retention: only with a cursor directory to keep state in. */
+	if (o->cursor_dir &&
+	    (rc = gb_serve_sinks_start(&s->jlock, s->j, o->journal.dir, o->cursor_dir, o->sinks,
+	                               o->nsinks, &s->sinks, err, errlen)) < 0)
+		goto fail;
 	s->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (s->stopfd < 0 || s->ino < 0 ||
@@ -364,6 +373,7 @@ int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *e
 	*out = s;
 	return 0;
 fail:
+	gb_serve_sinks_stop(s->sinks);
 	gb_journal_close(s->j);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
@@ -386,6 +396,11 @@ void gb_serve_stats(struct gb_serve *s, struct gb_serve_stats *st)
 	st->errors = atomic_load(&s->n_errors);
 }
 
+struct gb_sinks *gb_serve_sinks(struct gb_serve *s)
+{
+	return gb_serve_sinks_running(s->sinks);
+}
+
 void gb_serve_stop(struct gb_serve *s)
 {
 	if (!s)
@@ -396,6 +411,7 @@ void gb_serve_stop(struct gb_serve *s)
 	pthread_join(s->disc, NULL);
 	atomic_store(&s->stopping, true);
 	reap(s, true); /* each drains to empty, then ends */
+	gb_serve_sinks_stop(s->sinks);
 	gb_journal_close(s->j);
 	close(s->ino);
 	close(s->stopfd);

@@ -25,12 +25,19 @@
 #include <stdint.h>
 
 #include "exporter/journal.h"
+#include "exporter/sink.h"
 
 struct gb_serve_opts {
 	const char *runtime_dir;        /* where sandbox directories appear */
 	struct gb_journal_opts journal; /* journal.dir required */
 	const char *hostname;           /* device.hostname; NULL = gethostname() */
 	int abandon_ms;                 /* ring abandon window; 0 = ring default */
+	/* Sinks (sink.h): each tails the journal from its cursor in cursor_dir.
+	 * The daemon also applies journal retention (once a second) and tells
+	 * the sinks what it deleted, so undelivered events become LOSS events. */
+	const struct gb_sink_conf *sinks;
+	size_t nsinks;
+	const char *cursor_dir; /* required when nsinks > 0 or retention is set */
 };
 
 struct gb_serve_stats {
@@ -45,8 +52,11 @@ struct gb_serve;
 
 int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *err, size_t errlen);
 void gb_serve_stats(struct gb_serve *s, struct gb_serve_stats *st);
-/* Stop discovery, let each drain thread empty its ring, seal nothing (the
- * active segment stays active), close the journal. */
+/* The running sinks, for their metrics (gb_sinks_metrics); NULL if none. */
+struct gb_sinks *gb_serve_sinks(struct gb_serve *s);
+/* Stop discovery, let each drain thread empty its ring, stop the sinks
+ * (cursors stay), seal nothing (the active segment stays active), close the
+ * journal. */
 void gb_serve_stop(struct gb_serve *s);
 
 #endif
