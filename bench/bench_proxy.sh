@@ -17,6 +17,8 @@
 # 200 idle processes live in the client namespace during the rate runs, as
 # the proxy's identity lookup walks /proc.  Bounded: < 60 s in all.
 #
+# RATE_N is capped at 5 s per path.
+#
 #   GLASSBOX=build/release/cli/glassbox BENCH_PROXY=build/release/bench/bench_proxy \
 #     bench/bench_proxy.sh [BULK_MIB] [RATE_N]
 set -u
@@ -72,7 +74,9 @@ if C ip route | grep -q '^default'; then die "client namespace has a default rou
 TARGET=198.18.0.10:9000
 
 # ---- upstream server and the three proxies ----
-U "$B" serve 198.18.0.10 9000 >"$T/server.log" 2>&1 &
+# Background processes are started by `ip netns exec` itself (not through
+# the C/U functions, which would fork a subshell) so that $! is the process.
+ip netns exec "$UNS" "$B" serve 198.18.0.10 9000 >"$T/server.log" 2>&1 &
 pids+=($!)
 cat >"$T/policy.yaml" <<Y
 version: 1
@@ -84,7 +88,7 @@ network_policies:
     binaries:
       - path: $B
 Y
-C "$G" proxy --policy "$T/policy.yaml" --listen 127.0.0.1:3128 --ring "$T/events.ring" \
+ip netns exec "$CNS" "$G" proxy --policy "$T/policy.yaml" --listen 127.0.0.1:3128 --ring "$T/events.ring" \
 	>"$T/glassbox.log" 2>&1 &
 pids+=($!)
 mkdir -m 0777 "$T/tp"
@@ -101,7 +105,7 @@ LogLevel Critical
 EOF
 have_tp=0 have_ha=0
 if command -v tinyproxy >/dev/null; then
-	C tinyproxy -d -c "$T/tinyproxy.conf" >"$T/tinyproxy.log" 2>&1 &
+	ip netns exec "$CNS" tinyproxy -d -c "$T/tinyproxy.conf" >"$T/tinyproxy.log" 2>&1 &
 	pids+=($!)
 	have_tp=1
 fi
@@ -121,7 +125,7 @@ backend b
   server up $TARGET
 EOF
 if command -v haproxy >/dev/null; then
-	C haproxy -db -f "$T/haproxy.cfg" >"$T/haproxy.log" 2>&1 &
+	ip netns exec "$CNS" haproxy -db -f "$T/haproxy.cfg" >"$T/haproxy.log" 2>&1 &
 	pids+=($!)
 	have_ha=1
 fi
@@ -156,12 +160,13 @@ for p in "${order[@]}"; do
 	MBPS[$p]=$best
 done
 
-# 200 idle processes in the client namespace (killed with their shell).
-C bash -c 'trap "kill \$(jobs -p) 2>/dev/null; exit 0" TERM; for i in $(seq 200); do sleep 60 & done; wait' &
+# 200 idle processes in the client namespace (killed with their shell),
+# alive until the end.
+ip netns exec "$CNS" bash -c 'trap "kill \$(jobs -p) 2>/dev/null; exit 0" TERM; for i in $(seq 200); do sleep 60 & done; wait' &
 pids+=($!)
 sleep 0.3
 for p in "${order[@]}"; do
-	out=$(C "$B" rate "${PX[$p]}" "${TG[$p]}" "$RATE_N" 8) || die "$p rate failed"
+	out=$(C "$B" rate "${PX[$p]}" "${TG[$p]}" "$RATE_N" 5) || die "$p rate failed"
 	for kv in $out; do
 		case $kv in
 		conns_per_s=*) CPS[$p]=${kv#*=} ;;
@@ -181,5 +186,10 @@ echo
 echo "glassbox/direct:    throughput $(ratio "${MBPS[glassbox]}" "${MBPS[direct]}")x, conns/s $(ratio "${CPS[glassbox]}" "${CPS[direct]}")x"
 [ $have_tp = 1 ] && echo "glassbox/tinyproxy: throughput $(ratio "${MBPS[glassbox]}" "${MBPS[tinyproxy]}")x, conns/s $(ratio "${CPS[glassbox]}" "${CPS[tinyproxy]}")x, added p50 $((P50[glassbox] - P50[direct])) µs vs $((P50[tinyproxy] - P50[direct])) µs"
 [ $have_ha = 1 ] && echo "glassbox/haproxy:   throughput $(ratio "${MBPS[glassbox]}" "${MBPS[haproxy]}")x, conns/s $(ratio "${CPS[glassbox]}" "${CPS[haproxy]}")x (haproxy: plain tcp relay, no CONNECT, no identity, no policy)"
-st=$(C true; kill -TERM "${pids[1]}" 2>/dev/null; sleep 0.3; tail -1 "$T/glassbox.log")
-echo "glassbox proxy: $st"
+kill -TERM "${pids[1]}" 2>/dev/null && wait "${pids[1]}" 2>/dev/null
+tail -1 "$T/glassbox.log"
+
+# The identity lookup on its own (sock_diag + /proc walk + cached hash),
+# with the 200 idle processes still alive.
+I=${BENCH_IDENTITY:-$(dirname "$B")/bench_identity}
+[ -x "$I" ] && C "$I" 300
