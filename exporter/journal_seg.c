@@ -343,7 +343,7 @@ int jidx_read(const char *path, struct jidx *x)
 	if (!o)
 		return errno == ENOENT ? -ENOENT : -EBADMSG;
 	memset(x, 0, sizeof *x);
-	uint64_t u;
+	uint64_t u = 0;
 	int rc = 0;
 	rc |= get_u64(o, "segment", &x->segment);
 	rc |= get_u64(o, "events", &x->events);
