@@ -74,4 +74,4 @@ table inet gbt {
 }
 NFT
 }
-counter() { "$@" nft list table inet gbt | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | paste -sd+ | bc; }
+counter() { "$@" nft list table inet gbt | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | awk '{s += $1} END {print s + 0}'; }
