@@ -15,23 +15,29 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: glassbox serve [--config FILE] [--journal DIR] [--runtime-dir DIR]\n"
+	        "usage: glassbox serve [--config FILE] [--journal DIR] [--runtime-dir DIR] [--check-config]\n"
 	        "  Run the host daemon until SIGINT or SIGTERM: find every sandbox's event\n"
 	        "  ring, map each record to OCSF 1.8.0 and append it to the journal.\n"
 	        "  --config       daemon config (default <root>/etc/glassbox/glassbox.yaml;\n"
 	        "                 a missing default file means built-in defaults)\n"
 	        "  --journal      journal directory (default <root>/var/lib/glassbox/journal)\n"
-	        "  --runtime-dir  where sandboxes appear (default <root>/run/glassbox/sandboxes)\n");
+	        "  --runtime-dir  where sandboxes appear (default <root>/run/glassbox/sandboxes)\n"
+	        "  --check-config validate the config, print every error, exit 0 or 1\n");
 }
 
 int cmd_serve(int argc, char **argv)
 {
 	const char *config = NULL, *journal = NULL, *runtime = NULL;
+	int check_only = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;
+		}
+		if (!strcmp(a, "--check-config")) {
+			check_only = 1;
+			continue;
 		}
 		if (!v || a[0] != '-') {
 			fprintf(stderr, "glassbox serve: %s: %s\n", a, v ? "unexpected argument" : "needs a value");
@@ -62,6 +68,10 @@ int cmd_serve(int argc, char **argv)
 	gb_diags_free(&d);
 	if (rc < 0)
 		return 1;
+	if (check_only) {
+		printf("%s: ok\n", config ? config : defpath);
+		return 0;
+	}
 	if (journal)
 		snprintf(cfg.journal_dir, sizeof cfg.journal_dir, "%s", journal);
 	if (runtime)
