@@ -24,6 +24,9 @@ int cmd_policy(int argc, char **argv);
 int cmd_policy_explain(int argc, char **argv); /* argv[0] = "explain" */
 int cmd_run(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_journal(int argc, char **argv);
 
 
 #endif

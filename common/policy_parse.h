@@ -2,7 +2,8 @@
  * owns a loaded policy, the YAML node tree (with source marks), diagnostic
  * helpers and the semantic validators.  Contract between policy_arena.c,
  * policy_yaml.c, policy_diag.c, policy_parse.c, policy_validate.c and
- * policy_hash.c; nothing outside the policy loader and its tests includes it.
+ * policy_hash.c, and exporter/config.c (which reuses the YAML tree and the
+ * diagnostics so config errors read like policy errors).
  *
  * Ownership: an arena owns every block allocated from it; gb_parena_free()
  * releases them all.  A gb_ydoc owns its nodes (its own arena).  Diagnostic

@@ -229,7 +229,13 @@ struct gb_lifecycle {
 };
 
 /* LOSS: synthesised by the consumer (or the journal) when records are gone. */
-enum gb_loss_cause { GB_LOSS_RING_FULL = 1, GB_LOSS_ABANDONED, GB_LOSS_RETENTION, GB_LOSS_GENERATION };
+enum gb_loss_cause {
+	GB_LOSS_RING_FULL = 1, /* no space in the ring */
+	GB_LOSS_ABANDONED,     /* a producer died between reserve and publish */
+	GB_LOSS_RETENTION,     /* the journal deleted what a sink had not delivered */
+	GB_LOSS_GENERATION,    /* the ring was re-created with records unread */
+	GB_LOSS_MALFORMED,     /* a record in the ring did not decode */
+};
 struct gb_loss {
 	uint8_t cause;
 	uint64_t count;

@@ -303,8 +303,28 @@ static int read_exe(const char *proc, int pid, char *out, size_t outsz, bool *de
 	return 0;
 }
 
+/* The pid namespace of a process, as the kernel names it ("pid:[N]"). */
+static int pidns_of(const char *proc, int pid, char *out, size_t len)
+{
+	char p[300];
+	snprintf(p, sizeof p, "%s/%d/ns/pid", proc, pid);
+	ssize_t n = readlink(p, out, len - 1);
+	if (n < 0)
+		return -errno;
+	out[n] = 0;
+	return 0;
+}
+
 /* PPid and real uid from /proc/PID/status. */
+static int read_status_ns(const char *proc, int pid, int *ppid, uint32_t *uid, int *nspid);
 static int read_status(const char *proc, int pid, int *ppid, uint32_t *uid)
+{
+	return read_status_ns(proc, pid, ppid, uid, NULL);
+}
+
+/* Also the pid in the innermost pid namespace (NSpid's last field), when
+ * nspid is not NULL: 1 means the process is its namespace's init. */
+static int read_status_ns(const char *proc, int pid, int *ppid, uint32_t *uid, int *nspid)
 {
 	char p[320], line[256];
 	snprintf(p, sizeof p, "%s/%d/status", proc, pid);
@@ -317,6 +337,10 @@ static int read_status(const char *proc, int pid, int *ppid, uint32_t *uid)
 			*ppid = atoi(line + 5);
 		else if (!strncmp(line, "Uid:", 4))
 			*uid = (uint32_t)strtoul(line + 4, NULL, 10);
+		else if (nspid && !strncmp(line, "NSpid:", 6)) {
+			char *last = strrchr(line, '\t');
+			*nspid = atoi(last ? last + 1 : line + 6);
+		}
 	}
 	fclose(f);
 	return 0;
@@ -566,23 +590,32 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	}
 	if (has_preload(c->proc, pid))
 		id->flags |= GB_ID_LD_PRELOAD;
-	/* Ancestors: the PPid chain up to (not including) pid 0. */
+	/* Ancestors: the PPid chain, inside the client's pid namespace only and
+	 * short of its init.  A sandboxed process's chain ends below the
+	 * sandbox's init (glassbox's own pid 1): the
+	 * supervisor and whatever shell started glassbox are not its
+	 * ancestors, or a policy listing /usr/bin/bash would grant every
+	 * process of a sandbox launched from bash. */
+	char ns[64], ans[64];
+	bool have_ns = pidns_of(c->proc, pid, ns, sizeof ns) == 0;
 	int cur = ppid;
 	while (cur > 0) {
+		if (have_ns && (pidns_of(c->proc, cur, ans, sizeof ans) < 0 || strcmp(ns, ans)))
+			break;
 		if (id->n_ancestors == GB_MAX_ANCESTORS) {
 			id->flags |= GB_ID_ANCESTORS_CUT;
 			break;
 		}
 		bool d2;
-		if (read_exe(c->proc, cur, path, sizeof path, &d2) < 0)
-			path[0] = '\0'; /* kernel threads, or not readable */
 		uint32_t u;
-		int next = 0;
-		if (read_status(c->proc, cur, &next, &u) < 0)
-			break;
-		id->ancestor_pids[id->n_ancestors] = cur;
-		id->ancestors[id->n_ancestors] = sb_put(&sb, path);
-		id->n_ancestors++;
+		int next = 0, nspid = 0;
+		if (read_status_ns(c->proc, cur, &next, &u, &nspid) < 0 || nspid == 1)
+			break; /* the namespace's init (the sandbox's, or the host's) ends it */
+		if (read_exe(c->proc, cur, path, sizeof path, &d2) == 0) { /* skip kernel threads */
+			id->ancestor_pids[id->n_ancestors] = cur;
+			id->ancestors[id->n_ancestors] = sb_put(&sb, path);
+			id->n_ancestors++;
+		}
 		cur = next;
 	}
 	return 0;

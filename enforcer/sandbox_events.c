@@ -2,8 +2,11 @@
 #include "enforcer/sandbox_events.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,7 +22,26 @@ int gb_sbx_events_open(struct gb_sbx_events *ev, const struct gb_statedir *sd, c
 	int rc = gb_statedir_file(sd, "events.ring", path, sizeof path);
 	if (rc < 0)
 		return rc;
-	struct gb_ring_opts o = { .size = 0, .sandbox_id = name };
+	/* <root>/run/glassbox/sandboxes/NAME -> <root>/run/glassbox/serve.lock */
+	snprintf(ev->daemon_lock, sizeof ev->daemon_lock, "%s", sd->path);
+	for (int up = 0; up < 2; up++) {
+		char *slash = strrchr(ev->daemon_lock, '/');
+		if (slash)
+			*slash = 0;
+	}
+	strncat(ev->daemon_lock, "/serve.lock", sizeof ev->daemon_lock - strlen(ev->daemon_lock) - 1);
+	/* A fresh id per run: the name is reused, but metadata.uid (id:seq)
+	 * must never repeat, or a SIEM deduplicating on it drops real events. */
+	unsigned char rnd[8];
+	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		uint64_t v = ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) ^ ((uint64_t)getpid() << 40);
+		memcpy(rnd, &v, sizeof rnd);
+	}
+	for (int i = 0; i < 8; i++)
+		snprintf(ev->id + 2 * i, 3, "%02x", rnd[i]);
+	struct gb_ring_opts o = { .size = 0, .sandbox_id = ev->id };
 	rc = gb_ring_create(path, &o, &ev->ring);
 	if (rc < 0) {
 		fprintf(stderr, "glassbox: event ring %s: %s\n", path, strerror(-rc));
@@ -29,14 +51,27 @@ int gb_sbx_events_open(struct gb_sbx_events *ev, const struct gb_statedir *sd, c
 	return 0;
 }
 
-/* Give a consumer that is following this ring a moment to read the last
- * records before the directory (and the ring) is removed. */
+/* Is glassbox serve running for this root?  It holds serve.lock. */
+static int daemon_alive(const char *lock)
+{
+	int fd = open(lock, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	int alive = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return alive;
+}
+
+/* Give the consumer a moment to read the last records before the directory
+ * (and the ring) is removed: the daemon, which may not even have attached
+ * yet when the command was short, or any other follower that has started
+ * reading. */
 static void wait_consumer(struct gb_ring *r, int max_ms)
 {
 	struct gb_ring_stats s;
 	gb_ring_stats(r, &s);
-	if (s.read_seq == 0)
-		return; /* nobody has ever read this ring */
+	if (s.read_seq == 0 && max_ms < 5000)
+		return; /* nobody is reading this ring */
 	for (int waited = 0; waited < max_ms; waited += 5) {
 		gb_ring_stats(r, &s);
 		if (s.read_seq >= s.next_seq)
@@ -50,7 +85,7 @@ void gb_sbx_events_close(struct gb_sbx_events *ev)
 {
 	if (!ev->ring)
 		return;
-	wait_consumer(ev->ring, 1000);
+	wait_consumer(ev->ring, daemon_alive(ev->daemon_lock) ? 5000 : 1000);
 	gb_ring_close(ev->ring);
 	ev->ring = NULL;
 }

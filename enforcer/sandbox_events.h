@@ -28,6 +28,8 @@ struct gb_sbx_events {
 	int netns_fd;
 	const char *name;
 	uint64_t lost;
+	char id[17];              /* this run's sandbox id (ring header, metadata.uid) */
+	char daemon_lock[4200];   /* <runtime>/serve.lock: held while glassbox serve runs */
 };
 
 int gb_sbx_events_open(struct gb_sbx_events *ev, const struct gb_statedir *sd, const char *name);

@@ -30,6 +30,7 @@ static const char *cause_name(int c)
 	case GB_LOSS_ABANDONED: return "abandoned";
 	case GB_LOSS_RETENTION: return "retention";
 	case GB_LOSS_GENERATION: return "generation";
+	case GB_LOSS_MALFORMED: return "malformed";
 	default: return NULL;
 	}
 }

@@ -217,6 +217,9 @@ check "git clone: /usr/bin/git among the ancestors" yes "$a"
 # git clone runs `git remote-http` (git) which execs git-remote-http
 case ",$(field "$r" apids)," in *,"$(launch_pid git)",*) a=yes ;; *) a="$(field "$r" apids)" ;; esac
 check "git clone: the sandboxed git's pid among the ancestor pids" yes "$a"
+# the chain stops at the sandbox: no supervisor, no host shell
+case ",$(field "$r" ancestors)," in *glassbox*|*/bash,*|*timeout*|*ctest*) a="$(field "$r" ancestors)" ;; *) a=inside ;; esac
+check "git clone: ancestors end at the sandbox boundary" inside "$a"
 
 # 6. a direct connection bypassing the proxy: no route out of the sandbox
 sbx direct ./escape_probe connect 198.18.0.10 80

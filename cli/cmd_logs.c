@@ -1,0 +1,205 @@
+/* cli/cmd_logs.c — `glassbox logs NAME`: a sandbox's events from the
+ * journal, as shorthand lines (or the OCSF JSON), optionally following new
+ * ones.  Reads the journal files directly, so it works with or without a
+ * running daemon. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "common/buf.h"
+#include "exporter/config.h"
+#include "exporter/journal.h"
+#include "exporter/ocsf.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: glassbox logs NAME [--source sandbox] [-f|--tail] [--since WHEN] [--until WHEN]\n"
+	        "                     [--level LEVEL] [--class UID] [--json] [--journal DIR]\n"
+	        "  Print the events of sandbox NAME from the journal, oldest first.\n"
+	        "  --source   sandbox (the only source today: every event the sandbox caused)\n"
+	        "  -f, --tail keep printing new events as they arrive (until interrupted)\n"
+	        "  --since, --until  a duration ago (30s, 10m, 2h, 1d), epoch milliseconds,\n"
+	        "             or a UTC time 2026-11-24T10:00:00Z\n"
+	        "  --level    minimum severity: info, low, medium (or warn), high, critical, fatal\n"
+	        "  --class    only this OCSF class_uid (e.g. 4001 network, 4002 http)\n"
+	        "  --json     the OCSF JSON lines as stored, instead of shorthand\n"
+	        "  --journal  journal directory (default <root>/var/lib/glassbox/journal)\n");
+}
+
+static int parse_when(const char *s, int64_t *out)
+{
+	uint64_t ms;
+	if (gb_parse_duration_ms(s, &ms) == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		*out = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - (int64_t)ms;
+		return 0;
+	}
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (*s && !*end && v > 0) {
+		*out = v;
+		return 0;
+	}
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end && (!strcmp(end, "Z") || !*end)) {
+		*out = (int64_t)timegm(&tm) * 1000;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int parse_level(const char *s)
+{
+	static const struct { const char *n; int v; } lv[] = {
+		{ "info", 1 }, { "informational", 1 }, { "low", 2 }, { "medium", 3 }, { "warn", 3 },
+		{ "warning", 3 }, { "high", 4 }, { "critical", 5 }, { "fatal", 6 },
+	};
+	for (size_t i = 0; i < sizeof lv / sizeof lv[0]; i++)
+		if (!strcasecmp(s, lv[i].n))
+			return lv[i].v;
+	return -1;
+}
+
+static volatile sig_atomic_t stop;
+static void on_sig(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+int cmd_logs(int argc, char **argv)
+{
+	const char *name = NULL, *journal = NULL;
+	int follow = 0, json = 0;
+	struct gb_jfilter f = { 0 };
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "-f") || !strcmp(a, "--tail") || !strcmp(a, "--follow")) {
+			follow = 1;
+			continue;
+		} else if (!strcmp(a, "--json")) {
+			json = 1;
+			continue;
+		} else if (a[0] != '-') {
+			if (name) {
+				fprintf(stderr, "glassbox logs: one sandbox name, got '%s' and '%s'\n", name, a);
+				return 2;
+			}
+			name = a;
+			continue;
+		}
+		if (!v) {
+			fprintf(stderr, "glassbox logs: %s needs a value\n", a);
+			return 2;
+		}
+		i++;
+		if (!strcmp(a, "--source")) {
+			if (strcmp(v, "sandbox")) {
+				fprintf(stderr, "glassbox logs: --source: '%s' is not a source (sandbox)\n", v);
+				return 2;
+			}
+		} else if (!strcmp(a, "--since") || !strcmp(a, "--until")) {
+			int64_t *t = a[2] == 's' ? &f.since_ms : &f.until_ms;
+			if (parse_when(v, t) < 0) {
+				fprintf(stderr, "glassbox logs: %s: '%s' is not a time (10m, 2h, epoch ms, "
+				                "2026-11-24T10:00:00Z)\n", a, v);
+				return 2;
+			}
+		} else if (!strcmp(a, "--level")) {
+			if ((f.min_severity = parse_level(v)) < 0) {
+				fprintf(stderr, "glassbox logs: --level: '%s' is not a level (info, low, "
+				                "medium, high, critical, fatal)\n", v);
+				return 2;
+			}
+		} else if (!strcmp(a, "--class")) {
+			char *end;
+			unsigned long c = strtoul(v, &end, 10);
+			if (*end || !c || c > 999999) {
+				fprintf(stderr, "glassbox logs: --class: '%s' is not an OCSF class_uid\n", v);
+				return 2;
+			}
+			f.class_uid = (uint32_t)c;
+		} else if (!strcmp(a, "--journal"))
+			journal = v;
+		else {
+			fprintf(stderr, "glassbox logs: unknown option '%s'\n", a);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!name) {
+		fprintf(stderr, "glassbox logs: which sandbox? (glassbox logs NAME)\n");
+		usage(stderr);
+		return 2;
+	}
+	f.sandbox = name;
+	struct gb_daemon_config cfg;
+	gb_daemon_config_defaults(&cfg, gb_globals.root);
+	if (!journal)
+		journal = cfg.journal_dir;
+
+	struct gb_jreader *r;
+	int rc = gb_jreader_open(journal, &f, NULL, &r);
+	if (rc < 0) {
+		fprintf(stderr, "glassbox logs: %s: %s\n", journal, strerror(-rc));
+		return 1;
+	}
+	if (follow) {
+		struct sigaction sa = { .sa_handler = on_sig };
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
+	int colour = !json && isatty(STDOUT_FILENO);
+	struct gb_buf b = GB_BUF_INIT;
+	uint64_t shown = 0;
+	int status = 0;
+	while (!stop) {
+		const char *line;
+		size_t len;
+		rc = gb_jreader_next(r, &line, &len, NULL);
+		if (rc < 0) {
+			fprintf(stderr, "glassbox logs: reading %s: %s\n", journal,
+			        rc == -EBADMSG ? "a sealed segment is damaged (run glassbox journal verify)"
+			                       : strerror(-rc));
+			status = 1;
+			break;
+		}
+		if (rc == 1) {
+			shown++;
+			if (json) {
+				fwrite(line, 1, len, stdout);
+				fputc('\n', stdout);
+				continue;
+			}
+			b.len = 0;
+			if (gb_ocsf_shorthand(line, len, colour, &b) == 0) {
+				fwrite(b.data, 1, b.len, stdout);
+				fputc('\n', stdout);
+			} else
+				fprintf(stderr, "glassbox logs: skipping a line that is not an OCSF event\n");
+			continue;
+		}
+		if (!follow)
+			break;
+		fflush(stdout);
+		gb_jreader_wait(r, 1000);
+	}
+	fflush(stdout);
+	if (!shown && !follow && status == 0)
+		fprintf(stderr, "glassbox logs: no events for sandbox '%s' in %s\n", name, journal);
+	gb_buf_free(&b);
+	gb_jreader_close(r);
+	return status;
+}

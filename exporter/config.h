@@ -1,0 +1,47 @@
+/* exporter/config.h — the daemon config, /etc/glassbox/glassbox.yaml.
+ *
+ *   runtime_dir: /run/glassbox/sandboxes      # where sandboxes' rings appear
+ *   journal:
+ *     dir: /var/lib/glassbox/journal
+ *     segment_size: 64MiB                     # rotate at this size
+ *     segment_age: 1h                         # ... or this age
+ *     fsync: group                            # group | always | never
+ *     fsync_interval: 100ms                   # group commit period
+ *     retention:
+ *       max_size: 10GiB                       # sealed segments kept
+ *       max_age: 30d
+ *
+ * Sizes take B, KiB, MiB, GiB (or KB/MB/GB as powers of 1000); durations
+ * ms, s, m, h, d.  Relative defaults are placed under --root.  Every error
+ * names file, line, column and field, and an unknown key gets the nearest
+ * valid one as a hint; all errors are reported, not only the first.
+ *
+ * Ownership: the strings in gb_config live in the struct (fixed buffers).
+ */
+#ifndef GB_EXPORTER_CONFIG_H
+#define GB_EXPORTER_CONFIG_H
+
+#include <stdint.h>
+
+#include "common/policy.h" /* struct gb_diags */
+#include "exporter/journal.h"
+
+struct gb_daemon_config {
+	char runtime_dir[4096];
+	char journal_dir[4096];
+	struct gb_journal_opts journal; /* .dir points at journal_dir */
+};
+
+/* Defaults under root (NULL = "/"). */
+void gb_daemon_config_defaults(struct gb_daemon_config *c, const char *root);
+
+/* Load file over the defaults.  A missing file is an error only when
+ * `required` (an explicit --config).  Returns 0, -EINVAL (diags say why),
+ * or -errno. */
+int gb_daemon_config_load(struct gb_daemon_config *c, const char *file, int required, struct gb_diags *d);
+
+/* "64MiB" -> bytes, "100ms" -> ms; -EINVAL when malformed. */
+int gb_parse_size(const char *s, uint64_t *out);
+int gb_parse_duration_ms(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,141 @@
+/* exporter/journal.h — the journal: the source of truth for every OCSF event.
+ *
+ * Layout under the journal directory (default <root>/var/lib/glassbox/journal):
+ *
+ *   YYYY-MM-DD/NNNNNNNNNNNN.jsonl      the active segment: OCSF JSON lines
+ *   YYYY-MM-DD/NNNNNNNNNNNN.jsonl.zst  a sealed segment: zstd, one frame per
+ *                                      ~frame_bytes of whole lines, each frame
+ *                                      decodable on its own
+ *   YYYY-MM-DD/NNNNNNNNNNNN.idx.json   its index: time range, sandboxes,
+ *                                      counts by class and severity, frame
+ *                                      table, SHA-256 of the .zst and of the
+ *                                      previous sealed segment
+ *   head.json                          last sealed segment and its SHA-256
+ *   chain.json                         where the chain starts after retention
+ *
+ * Segment numbers (N) increase by one and never repeat; the day directory is
+ * the UTC day the segment was opened.  A position in the journal is a
+ * gb_jpos {segment, offset}: offset counts uncompressed bytes, so it means
+ * the same before and after sealing.
+ *
+ * Writing: one writer per directory (an flock on DIR/.lock).  Each append is
+ * one write(2) of a whole line, so the line survives a crash of the process
+ * at once and of the host after the next fsync (group commit: every
+ * fsync_interval_ms by default).  Segments rotate by size and age; retention
+ * deletes the oldest sealed segments by age and total size and says what it
+ * deleted, so the caller can report undelivered events as LOSS.
+ *
+ * Ownership: handles are the caller's, released with the matching close.
+ * A writer handle is not thread-safe (serialise appends); readers are
+ * independent of the writer and of each other.
+ */
+#ifndef GB_EXPORTER_JOURNAL_H
+#define GB_EXPORTER_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum gb_fsync_mode {
+	GB_FSYNC_GROUP,  /* fsync at most every fsync_interval_ms (default) */
+	GB_FSYNC_ALWAYS, /* fsync after every append */
+	GB_FSYNC_NEVER,  /* leave it to the kernel */
+};
+
+struct gb_journal_opts {
+	const char *dir;
+	uint64_t segment_bytes;     /* rotate at this size; 0 = 64 MiB */
+	uint32_t segment_age_s;     /* rotate when this old; 0 = 3600 */
+	uint32_t frame_bytes;       /* uncompressed bytes per zstd frame; 0 = 1 MiB */
+	int zstd_level;             /* 0 = 3 */
+	enum gb_fsync_mode fsync;
+	uint32_t fsync_interval_ms; /* 0 = 100 */
+	uint64_t retain_bytes;      /* sealed bytes kept; 0 = no limit */
+	uint32_t retain_age_s;      /* sealed segments older than this go; 0 = no limit */
+};
+
+/* What the index needs to know about one event. */
+struct gb_jmeta {
+	int64_t time_ms;
+	const char *sandbox; /* metadata.log_name; NULL or "" = none */
+	uint32_t class_uid;
+	uint8_t severity_id;
+};
+
+struct gb_jpos {
+	uint64_t segment;
+	uint64_t offset;
+};
+
+struct gb_journal;
+
+/* Open (creating directories) for writing.  Recovers from a crash: an
+ * unfinished seal is redone, a torn last line of the active segment is cut
+ * (and counted in *torn if not NULL), the active segment's index counters
+ * are rebuilt.  Returns 0, -EBUSY when another writer holds the directory,
+ * other -errno.  err gets a sentence on failure. */
+int gb_journal_open(const struct gb_journal_opts *o, struct gb_journal **out, char *err,
+                    size_t errlen);
+
+/* Append one event (a JSON object without newline).  Rotates first when the
+ * active segment is full or too old.  *pos (may be NULL) gets the event's
+ * position.  Returns 0 or -errno (the event was not written). */
+int gb_journal_append(struct gb_journal *j, const char *line, size_t len,
+                      const struct gb_jmeta *m, struct gb_jpos *pos);
+
+/* Housekeeping: due group commit, rotation by age.  Call it every ~100 ms. */
+int gb_journal_tick(struct gb_journal *j);
+
+/* Seal the active segment now (if it has events); the next append opens a
+ * new one. */
+int gb_journal_rotate(struct gb_journal *j);
+
+/* Apply retention to sealed segments (oldest first) by age and total size.
+ * For each deleted segment on_delete (may be NULL) gets its number and event
+ * count, so the caller can report what a sink had not delivered as LOSS. */
+int gb_journal_retain(struct gb_journal *j,
+                      void (*on_delete)(void *arg, uint64_t segment, uint64_t events), void *arg);
+
+/* Position the next append will get. */
+struct gb_jpos gb_journal_end(const struct gb_journal *j);
+
+/* fsync and close; the active segment stays active for the next open. */
+void gb_journal_close(struct gb_journal *j);
+
+/* ---- reading ---- */
+
+struct gb_jfilter {
+	int64_t since_ms, until_ms; /* 0 = unbounded */
+	const char *sandbox;        /* NULL = all */
+	int min_severity;           /* 0 = all */
+	uint32_t class_uid;         /* 0 = all */
+};
+
+struct gb_jreader;
+
+/* Read events in journal order from `from` (NULL = the oldest).  Segments
+ * whose index rules them out under the filter are skipped without reading. */
+int gb_jreader_open(const char *dir, const struct gb_jfilter *f, const struct gb_jpos *from,
+                    struct gb_jreader **out);
+/* Next matching event: 1 with *line and *len (valid until the next call, no
+ * newline) and *pos (may be NULL), 0 at the current end, -errno on error
+ * (-EBADMSG: a sealed segment does not decode). */
+int gb_jreader_next(struct gb_jreader *r, const char **line, size_t *len, struct gb_jpos *pos);
+/* Sleep until the journal may have grown (inotify, no polling) or
+ * timeout_ms passes (-1 = forever).  Returns 1 woken, 0 timeout, -errno. */
+int gb_jreader_wait(struct gb_jreader *r, int timeout_ms);
+void gb_jreader_close(struct gb_jreader *r);
+
+/* Index fields of one OCSF JSON line (sandbox is copied into sbuf). */
+int gb_jmeta_parse(const char *line, size_t len, struct gb_jmeta *m, char *sbuf, size_t sbuflen);
+
+/* ---- verification ---- */
+
+/* Check the chain: every sealed segment's SHA-256 matches its index and the
+ * next segment's prev link, numbers are contiguous, the last sealed segment
+ * matches head.json, every frame decodes and the counts match the index.
+ * Each problem is reported through report(arg, text).  Returns the number of
+ * problems (0 = intact) or -errno when the journal cannot be read. */
+int gb_journal_verify(const char *dir, void (*report)(void *arg, const char *text), void *arg,
+                      uint64_t *segments_checked);
+
+#endif

@@ -1,0 +1,78 @@
+/* exporter/journal_int.h — what the journal's files share: segment names and
+ * listing, the per-segment index (in memory and as idx.json), head.json and
+ * chain.json.  Not a public contract (journal.h is). */
+#ifndef GB_EXPORTER_JOURNAL_INT_H
+#define GB_EXPORTER_JOURNAL_INT_H
+
+#include "exporter/journal.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define J_NAME_DIGITS 12
+#define J_PATH 4096
+
+/* One segment found on disk. */
+struct jseg {
+	uint64_t n;
+	char day[11];   /* YYYY-MM-DD */
+	bool active;    /* .jsonl present and no .zst: being written */
+	bool sealed;    /* .zst present */
+	bool has_idx;
+	bool has_jsonl; /* a leftover .jsonl next to a finished seal */
+};
+
+/* All segments under dir, sorted by number.  *out is malloc'd. */
+int jseg_list(const char *dir, struct jseg **out, size_t *n);
+/* DIR/DAY/NNNN<suffix> */
+int jseg_path(char *buf, size_t len, const char *dir, const struct jseg *s, const char *suffix);
+
+/* Counters kept per segment and written to its index. */
+#define J_MAX_SANDBOXES 64
+#define J_MAX_CLASSES 16
+struct jidx_frame {
+	uint64_t c_off, c_len; /* in the .zst */
+	uint64_t u_off, u_len; /* in the uncompressed stream */
+	uint64_t lines;
+};
+struct jidx {
+	uint64_t segment;
+	int64_t first_ms, last_ms; /* event times; 0 when empty */
+	int64_t opened_ms;
+	uint64_t events, bytes;    /* bytes = uncompressed length */
+	struct { char name[64]; uint64_t n; } sbx[J_MAX_SANDBOXES];
+	size_t n_sbx;
+	bool sbx_overflow;         /* more sandboxes than fit: a filter cannot skip */
+	struct { uint32_t uid; uint64_t n; } cls[J_MAX_CLASSES];
+	size_t n_cls;
+	uint64_t sev[8];           /* severity_id 0..6, [7] = 99 Other */
+	struct jidx_frame *frames;
+	size_t n_frames;
+	char sha256[65], prev_sha256[65];
+};
+
+void jidx_init(struct jidx *x, uint64_t segment, int64_t opened_ms);
+void jidx_free(struct jidx *x);
+void jidx_count(struct jidx *x, const struct gb_jmeta *m, size_t line_bytes);
+/* Could this segment hold an event the filter wants? */
+bool jidx_may_match(const struct jidx *x, const struct gb_jfilter *f);
+int jidx_write(const char *path, const struct jidx *x);
+int jidx_read(const char *path, struct jidx *x);
+
+/* head.json / chain.json: {"segment": N, "sha256": "..."} */
+int jchain_write(const char *dir, const char *file, uint64_t segment, const char *sha);
+int jchain_read(const char *dir, const char *file, uint64_t *segment, char sha[65]);
+
+/* Write a whole file via a temporary name, fsync, rename, fsync the dir. */
+int j_write_file_atomic(const char *path, const void *data, size_t len);
+int j_fsync_dir(const char *path_in_dir);
+int64_t j_now_ms(void);
+
+/* Seal: compress the .jsonl of segment s into .zst frames cut at line
+ * boundaries, finish x (frames, sha256; prev_sha256 must be set), write the
+ * index and head.json, then remove the .jsonl.  Used by the writer and by
+ * crash recovery. */
+int jseal(const char *dir, const struct jseg *s, struct jidx *x, uint32_t frame_bytes, int level);
+
+#endif

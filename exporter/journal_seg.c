@@ -1,0 +1,450 @@
+/* exporter/journal_seg.c — segment names and listing, segment indexes,
+ * head/chain files (journal_int.h).  The index is small and written once per
+ * segment, so jansson writes and reads it. */
+#include "exporter/journal_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t j_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int jseg_path(char *buf, size_t len, const char *dir, const struct jseg *s, const char *suffix)
+{
+	int n = snprintf(buf, len, "%s/%s/%0*llu%s", dir, s->day, J_NAME_DIGITS,
+	                 (unsigned long long)s->n, suffix);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static bool is_day(const char *d)
+{
+	/* YYYY-MM-DD */
+	if (strlen(d) != 10 || d[4] != '-' || d[7] != '-')
+		return false;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (d[i] < '0' || d[i] > '9'))
+			return false;
+	return true;
+}
+
+/* "NNNNNNNNNNNN.suffix" -> number and suffix, or false */
+static bool parse_name(const char *f, uint64_t *n, const char **suffix)
+{
+	uint64_t v = 0;
+	int i = 0;
+	for (; i < J_NAME_DIGITS; i++) {
+		if (f[i] < '0' || f[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(f[i] - '0');
+	}
+	*n = v;
+	*suffix = f + i;
+	return v > 0;
+}
+
+static int cmp_seg(const void *a, const void *b)
+{
+	const struct jseg *x = a, *y = b;
+	return x->n < y->n ? -1 : x->n > y->n;
+}
+
+static struct jseg *find_or_add(struct jseg **v, size_t *n, size_t *cap, uint64_t num,
+                                const char *day)
+{
+	for (size_t i = 0; i < *n; i++)
+		if ((*v)[i].n == num)
+			return &(*v)[i];
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 32;
+		struct jseg *nv = realloc(*v, nc * sizeof *nv);
+		if (!nv)
+			return NULL;
+		*v = nv;
+		*cap = nc;
+	}
+	struct jseg *s = &(*v)[(*n)++];
+	memset(s, 0, sizeof *s);
+	s->n = num;
+	memcpy(s->day, day, 10);
+	return s;
+}
+
+int jseg_list(const char *dir, struct jseg **out, size_t *count)
+{
+	*out = NULL;
+	*count = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	struct jseg *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+	struct dirent *e;
+	while (rc == 0 && (e = readdir(d))) {
+		if (!is_day(e->d_name))
+			continue;
+		char sub[J_PATH];
+		snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+		DIR *dd = opendir(sub);
+		if (!dd)
+			continue; /* removed by retention meanwhile */
+		struct dirent *f;
+		while ((f = readdir(dd))) {
+			uint64_t num;
+			const char *suf;
+			if (!parse_name(f->d_name, &num, &suf))
+				continue;
+			bool jl = !strcmp(suf, ".jsonl"), zs = !strcmp(suf, ".jsonl.zst"),
+			     ix = !strcmp(suf, ".idx.json");
+			if (!jl && !zs && !ix)
+				continue;
+			struct jseg *s = find_or_add(&v, &n, &cap, num, e->d_name);
+			if (!s) {
+				rc = -ENOMEM;
+				break;
+			}
+			s->has_jsonl |= jl;
+			s->sealed |= zs;
+			s->has_idx |= ix;
+		}
+		closedir(dd);
+	}
+	closedir(d);
+	if (rc < 0) {
+		free(v);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i].active = v[i].has_jsonl && !(v[i].sealed && v[i].has_idx);
+	if (n)
+		qsort(v, n, sizeof *v, cmp_seg);
+	*out = v;
+	*count = n;
+	return 0;
+}
+
+/* ---- index ---- */
+
+void jidx_init(struct jidx *x, uint64_t segment, int64_t opened_ms)
+{
+	memset(x, 0, sizeof *x);
+	x->segment = segment;
+	x->opened_ms = opened_ms;
+}
+
+void jidx_free(struct jidx *x)
+{
+	free(x->frames);
+	x->frames = NULL;
+	x->n_frames = 0;
+}
+
+void jidx_count(struct jidx *x, const struct gb_jmeta *m, size_t line_bytes)
+{
+	x->events++;
+	x->bytes += line_bytes;
+	if (m->time_ms) {
+		if (!x->first_ms || m->time_ms < x->first_ms)
+			x->first_ms = m->time_ms;
+		if (m->time_ms > x->last_ms)
+			x->last_ms = m->time_ms;
+	}
+	if (m->sandbox && *m->sandbox) {
+		size_t i = 0;
+		for (; i < x->n_sbx; i++)
+			if (!strcmp(x->sbx[i].name, m->sandbox))
+				break;
+		if (i < x->n_sbx)
+			x->sbx[i].n++;
+		else if (x->n_sbx < J_MAX_SANDBOXES && strlen(m->sandbox) < sizeof x->sbx[0].name) {
+			snprintf(x->sbx[x->n_sbx].name, sizeof x->sbx[0].name, "%s", m->sandbox);
+			x->sbx[x->n_sbx++].n = 1;
+		} else
+			x->sbx_overflow = true;
+	}
+	size_t i = 0;
+	for (; i < x->n_cls; i++)
+		if (x->cls[i].uid == m->class_uid)
+			break;
+	if (i < x->n_cls)
+		x->cls[i].n++;
+	else if (x->n_cls < J_MAX_CLASSES) {
+		x->cls[x->n_cls].uid = m->class_uid;
+		x->cls[x->n_cls++].n = 1;
+	}
+	x->sev[m->severity_id <= 6 ? m->severity_id : 7]++;
+}
+
+bool jidx_may_match(const struct jidx *x, const struct gb_jfilter *f)
+{
+	if (!f || !x->events)
+		return x->events > 0;
+	if (f->since_ms && x->last_ms && x->last_ms < f->since_ms)
+		return false;
+	if (f->until_ms && x->first_ms && x->first_ms > f->until_ms)
+		return false;
+	if (f->sandbox && !x->sbx_overflow) {
+		bool found = false;
+		for (size_t i = 0; i < x->n_sbx && !found; i++)
+			found = !strcmp(x->sbx[i].name, f->sandbox);
+		if (!found)
+			return false;
+	}
+	if (f->class_uid) {
+		bool found = false;
+		for (size_t i = 0; i < x->n_cls && !found; i++)
+			found = x->cls[i].uid == f->class_uid;
+		if (!found && x->n_cls < J_MAX_CLASSES)
+			return false;
+	}
+	if (f->min_severity > 0) {
+		uint64_t n = x->sev[7];
+		for (int s = f->min_severity; s <= 6; s++)
+			n += x->sev[s];
+		if (!n)
+			return false;
+	}
+	return true;
+}
+
+int j_fsync_dir(const char *path_in_dir)
+{
+	char d[J_PATH];
+	snprintf(d, sizeof d, "%s", path_in_dir);
+	char *slash = strrchr(d, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = 0;
+	int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = fsync(fd) < 0 ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+int j_write_file_atomic(const char *path, const void *data, size_t len)
+{
+	char tmp[J_PATH];
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+		return -ENAMETOOLONG;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	const char *p = data;
+	size_t left = len;
+	while (left) {
+		ssize_t w = write(fd, p, left);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = -errno;
+			close(fd);
+			unlink(tmp);
+			return e;
+		}
+		p += w;
+		left -= (size_t)w;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		int e = -errno;
+		unlink(tmp);
+		return e;
+	}
+	if (rename(tmp, path) < 0) {
+		int e = -errno;
+		unlink(tmp);
+		return e;
+	}
+	return j_fsync_dir(path);
+}
+
+int jidx_write(const char *path, const struct jidx *x)
+{
+	json_t *o = json_object(), *sb = json_object(), *cl = json_object(), *sv = json_object(),
+	       *fr = json_array();
+	for (size_t i = 0; i < x->n_sbx; i++)
+		json_object_set_new(sb, x->sbx[i].name, json_integer((json_int_t)x->sbx[i].n));
+	for (size_t i = 0; i < x->n_cls; i++) {
+		char k[16];
+		snprintf(k, sizeof k, "%u", x->cls[i].uid);
+		json_object_set_new(cl, k, json_integer((json_int_t)x->cls[i].n));
+	}
+	for (int i = 0; i < 8; i++)
+		if (x->sev[i]) {
+			char k[16];
+			snprintf(k, sizeof k, "%d", i < 7 ? i : 99);
+			json_object_set_new(sv, k, json_integer((json_int_t)x->sev[i]));
+		}
+	for (size_t i = 0; i < x->n_frames; i++)
+		json_array_append_new(fr, json_pack("{sIsIsIsIsI}", "c_off", (json_int_t)x->frames[i].c_off,
+		                                    "c_len", (json_int_t)x->frames[i].c_len, "u_off",
+		                                    (json_int_t)x->frames[i].u_off, "u_len",
+		                                    (json_int_t)x->frames[i].u_len, "lines",
+		                                    (json_int_t)x->frames[i].lines));
+	json_object_set_new(o, "segment", json_integer((json_int_t)x->segment));
+	json_object_set_new(o, "opened_ms", json_integer(x->opened_ms));
+	json_object_set_new(o, "first_ms", json_integer(x->first_ms));
+	json_object_set_new(o, "last_ms", json_integer(x->last_ms));
+	json_object_set_new(o, "events", json_integer((json_int_t)x->events));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)x->bytes));
+	json_object_set_new(o, "sandboxes", sb);
+	json_object_set_new(o, "sandboxes_overflow", json_boolean(x->sbx_overflow));
+	json_object_set_new(o, "classes", cl);
+	json_object_set_new(o, "severities", sv);
+	json_object_set_new(o, "frames", fr);
+	json_object_set_new(o, "sha256", json_string(x->sha256));
+	json_object_set_new(o, "prev_sha256", json_string(x->prev_sha256));
+	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	if (!s)
+		return -ENOMEM;
+	size_t n = strlen(s);
+	s[n] = '\n'; /* the NUL goes; write n + 1 bytes */
+	int rc = j_write_file_atomic(path, s, n + 1);
+	free(s);
+	return rc;
+}
+
+static int get_u64(json_t *o, const char *k, uint64_t *v)
+{
+	json_t *x = json_object_get(o, k);
+	if (!json_is_integer(x) || json_integer_value(x) < 0)
+		return -EBADMSG;
+	*v = (uint64_t)json_integer_value(x);
+	return 0;
+}
+
+static int get_sha(json_t *o, const char *k, char out[65])
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	if (!s || (strlen(s) != 64 && *s))
+		return -EBADMSG;
+	snprintf(out, 65, "%s", s);
+	return 0;
+}
+
+int jidx_read(const char *path, struct jidx *x)
+{
+	json_error_t je;
+	json_t *o = json_load_file(path, 0, &je);
+	if (!o)
+		return errno == ENOENT ? -ENOENT : -EBADMSG;
+	memset(x, 0, sizeof *x);
+	uint64_t u = 0;
+	int rc = 0;
+	rc |= get_u64(o, "segment", &x->segment);
+	rc |= get_u64(o, "events", &x->events);
+	rc |= get_u64(o, "bytes", &x->bytes);
+	rc |= get_u64(o, "first_ms", &u);
+	x->first_ms = (int64_t)u;
+	rc |= get_u64(o, "last_ms", &u);
+	x->last_ms = (int64_t)u;
+	rc |= get_u64(o, "opened_ms", &u);
+	x->opened_ms = (int64_t)u;
+	rc |= get_sha(o, "sha256", x->sha256);
+	rc |= get_sha(o, "prev_sha256", x->prev_sha256);
+	x->sbx_overflow = json_is_true(json_object_get(o, "sandboxes_overflow"));
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(o, "sandboxes"), k, v)
+	{
+		if (x->n_sbx < J_MAX_SANDBOXES && strlen(k) < sizeof x->sbx[0].name) {
+			snprintf(x->sbx[x->n_sbx].name, sizeof x->sbx[0].name, "%s", k);
+			x->sbx[x->n_sbx++].n = (uint64_t)json_integer_value(v);
+		} else
+			x->sbx_overflow = true;
+	}
+	json_object_foreach(json_object_get(o, "classes"), k, v)
+	{
+		if (x->n_cls < J_MAX_CLASSES) {
+			x->cls[x->n_cls].uid = (uint32_t)strtoul(k, NULL, 10);
+			x->cls[x->n_cls++].n = (uint64_t)json_integer_value(v);
+		}
+	}
+	json_object_foreach(json_object_get(o, "severities"), k, v)
+	{
+		long s = strtol(k, NULL, 10);
+		x->sev[s >= 0 && s <= 6 ? s : 7] += (uint64_t)json_integer_value(v);
+	}
+	json_t *fr = json_object_get(o, "frames");
+	size_t nf = json_array_size(fr);
+	if (nf) {
+		x->frames = calloc(nf, sizeof *x->frames);
+		if (!x->frames) {
+			json_decref(o);
+			return -ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < nf && rc == 0; i++) {
+		json_t *f = json_array_get(fr, i);
+		rc |= get_u64(f, "c_off", &x->frames[i].c_off);
+		rc |= get_u64(f, "c_len", &x->frames[i].c_len);
+		rc |= get_u64(f, "u_off", &x->frames[i].u_off);
+		rc |= get_u64(f, "u_len", &x->frames[i].u_len);
+		rc |= get_u64(f, "lines", &x->frames[i].lines);
+		x->n_frames = i + 1;
+	}
+	json_decref(o);
+	if (rc) {
+		jidx_free(x);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int jchain_write(const char *dir, const char *file, uint64_t segment, const char *sha)
+{
+	char path[J_PATH], body[160];
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	int n = snprintf(body, sizeof body, "{\"segment\":%llu,\"sha256\":\"%s\"}\n",
+	                 (unsigned long long)segment, sha);
+	return j_write_file_atomic(path, body, (size_t)n);
+}
+
+int jchain_read(const char *dir, const char *file, uint64_t *segment, char sha[65])
+{
+	char path[J_PATH];
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	json_error_t je;
+	json_t *o = json_load_file(path, 0, &je);
+	if (!o)
+		return errno == ENOENT ? -ENOENT : -EBADMSG;
+	int rc = get_u64(o, "segment", segment) | get_sha(o, "sha256", sha);
+	json_decref(o);
+	return rc ? -EBADMSG : 0;
+}
+
+int gb_jmeta_parse(const char *line, size_t len, struct gb_jmeta *m, char *sbuf, size_t sbuflen)
+{
+	json_error_t je;
+	json_t *o = json_loadb(line, len, 0, &je);
+	memset(m, 0, sizeof *m);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return -EBADMSG;
+	}
+	m->time_ms = (int64_t)json_integer_value(json_object_get(o, "time"));
+	m->class_uid = (uint32_t)json_integer_value(json_object_get(o, "class_uid"));
+	json_int_t sev = json_integer_value(json_object_get(o, "severity_id"));
+	m->severity_id = (uint8_t)(sev >= 0 && sev <= 6 ? sev : 99);
+	const char *s = json_string_value(json_object_get(json_object_get(o, "metadata"), "log_name"));
+	if (sbuf && sbuflen) {
+		snprintf(sbuf, sbuflen, "%s", s ? s : "");
+		m->sandbox = sbuf;
+	}
+	json_decref(o);
+	return 0;
+}

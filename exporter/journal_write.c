@@ -1,0 +1,415 @@
+/* exporter/journal_write.c — the journal's single writer: append, group
+ * commit, rotation, retention and crash recovery (contract: journal.h). */
+#include "exporter/journal_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+struct gb_journal {
+	struct gb_journal_opts o;
+	char *dir;
+	int lock_fd;
+	int fd;            /* active segment, or -1 */
+	struct jseg cur;   /* active segment */
+	struct jidx x;     /* its counters */
+	uint64_t next_n;   /* number of the next new segment */
+	char prev_sha[65]; /* of the newest sealed segment */
+	int64_t last_sync_ms;
+	int dirty;
+};
+
+static int mkdirs(const char *path)
+{
+	char p[J_PATH];
+	if (snprintf(p, sizeof p, "%s", path) >= (int)sizeof p)
+		return -ENAMETOOLONG;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0750) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static void day_of(int64_t ms, char out[11])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+/* Read a .jsonl, rebuild its counters, cut a torn last line. */
+static int rebuild(const char *path, struct jidx *x, uint64_t *torn)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	size_t len = (size_t)st.st_size, good = 0;
+	if (len) {
+		char *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (m == MAP_FAILED) {
+			int e = -errno;
+			close(fd);
+			return e;
+		}
+		for (size_t off = 0; off < len;) {
+			char *nl = memchr(m + off, '\n', len - off);
+			if (!nl)
+				break;
+			size_t l = (size_t)(nl - (m + off));
+			struct gb_jmeta meta;
+			char sb[64];
+			if (gb_jmeta_parse(m + off, l, &meta, sb, sizeof sb) < 0)
+				memset(&meta, 0, sizeof meta); /* kept, counted as class 0 */
+			jidx_count(x, &meta, l + 1);
+			off += l + 1;
+			good = off;
+		}
+		munmap(m, len);
+	}
+	int rc = 0;
+	if (good < len) {
+		/* The process died inside a write: the partial line was never
+		 * acknowledged to anyone, so cutting it loses nothing delivered. */
+		if (torn)
+			(*torn)++;
+		if (ftruncate(fd, (off_t)good) < 0 || fsync(fd) < 0)
+			rc = -errno;
+	}
+	close(fd);
+	return rc;
+}
+
+static int seal_segment(struct gb_journal *j, const struct jseg *s, struct jidx *x)
+{
+	snprintf(x->prev_sha256, sizeof x->prev_sha256, "%s", j->prev_sha);
+	int rc = jseal(j->dir, s, x, j->o.frame_bytes, j->o.zstd_level);
+	if (rc == 0)
+		snprintf(j->prev_sha, sizeof j->prev_sha, "%s", x->sha256);
+	return rc;
+}
+
+static int recover(struct gb_journal *j, uint64_t *torn, char *err, size_t errlen)
+{
+	struct jseg *v;
+	size_t n;
+	int rc = jseg_list(j->dir, &v, &n);
+	if (rc < 0) {
+		snprintf(err, errlen, "listing %s: %s", j->dir, strerror(-rc));
+		return rc;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct jseg *s = &v[i];
+		char p[J_PATH];
+		j->next_n = s->n + 1;
+		if (!s->active) {
+			if (s->has_jsonl && jseg_path(p, sizeof p, j->dir, s, ".jsonl") == 0)
+				unlink(p); /* the seal finished; only the unlink was missed */
+			if (s->sealed && s->has_idx && jseg_path(p, sizeof p, j->dir, s, ".idx.json") == 0) {
+				struct jidx x;
+				if (jidx_read(p, &x) == 0) {
+					snprintf(j->prev_sha, sizeof j->prev_sha, "%s", x.sha256);
+					jidx_free(&x);
+				}
+			}
+			continue;
+		}
+		if ((rc = jseg_path(p, sizeof p, j->dir, s, ".jsonl")) < 0)
+			break;
+		struct jidx x;
+		jidx_init(&x, s->n, j_now_ms());
+		if ((rc = rebuild(p, &x, torn)) < 0) {
+			snprintf(err, errlen, "recovering %s: %s", p, strerror(-rc));
+			jidx_free(&x);
+			break;
+		}
+		if (x.first_ms)
+			x.opened_ms = x.first_ms;
+		if (i + 1 == n) { /* the newest: keep appending to it */
+			j->fd = open(p, O_WRONLY | O_APPEND | O_CLOEXEC);
+			if (j->fd < 0) {
+				rc = -errno;
+				snprintf(err, errlen, "opening %s: %s", p, strerror(-rc));
+				jidx_free(&x);
+				break;
+			}
+			j->cur = *s;
+			j->x = x;
+			continue;
+		}
+		/* An older unsealed segment (a crash during its seal): finish it. */
+		rc = seal_segment(j, s, &x);
+		if (rc < 0)
+			snprintf(err, errlen, "sealing %s: %s", p, strerror(-rc));
+		jidx_free(&x);
+	}
+	free(v);
+	if (j->next_n == 0)
+		j->next_n = 1;
+	return rc;
+}
+
+int gb_journal_open(const struct gb_journal_opts *o, struct gb_journal **out, char *err,
+                    size_t errlen)
+{
+	*out = NULL;
+	if (!o || !o->dir || !*o->dir) {
+		snprintf(err, errlen, "no journal directory");
+		return -EINVAL;
+	}
+	struct gb_journal *j = calloc(1, sizeof *j);
+	if (!j || !(j->dir = strdup(o->dir))) {
+		free(j);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	j->o = *o;
+	j->o.dir = j->dir;
+	if (!j->o.segment_bytes)
+		j->o.segment_bytes = 64ull << 20;
+	if (!j->o.segment_age_s)
+		j->o.segment_age_s = 3600;
+	if (!j->o.frame_bytes)
+		j->o.frame_bytes = 1u << 20;
+	if (!j->o.zstd_level)
+		j->o.zstd_level = 3;
+	if (!j->o.fsync_interval_ms)
+		j->o.fsync_interval_ms = 100;
+	j->fd = -1;
+	j->lock_fd = -1;
+	int rc = mkdirs(j->dir);
+	char p[J_PATH];
+	if (rc == 0) {
+		snprintf(p, sizeof p, "%s/.lock", j->dir);
+		j->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+		if (j->lock_fd < 0)
+			rc = -errno;
+		else if (flock(j->lock_fd, LOCK_EX | LOCK_NB) < 0)
+			rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		if (rc == -EBUSY)
+			snprintf(err, errlen, "%s is in use by another writer (glassbox serve?)", j->dir);
+		else if (rc < 0)
+			snprintf(err, errlen, "%s: %s", p, strerror(-rc));
+	} else
+		snprintf(err, errlen, "creating %s: %s", j->dir, strerror(-rc));
+	if (rc == 0)
+		rc = recover(j, NULL, err, errlen);
+	if (rc < 0) {
+		gb_journal_close(j);
+		return rc;
+	}
+	j->last_sync_ms = j_now_ms();
+	*out = j;
+	return 0;
+}
+
+static int open_new(struct gb_journal *j)
+{
+	int64_t now = j_now_ms();
+	memset(&j->cur, 0, sizeof j->cur);
+	j->cur.n = j->next_n;
+	day_of(now, j->cur.day);
+	char p[J_PATH];
+	snprintf(p, sizeof p, "%s/%s", j->dir, j->cur.day);
+	int rc = mkdirs(p);
+	if (rc < 0)
+		return rc;
+	if ((rc = jseg_path(p, sizeof p, j->dir, &j->cur, ".jsonl")) < 0)
+		return rc;
+	j->fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (j->fd < 0)
+		return -errno;
+	j->next_n++;
+	j->cur.active = j->cur.has_jsonl = true;
+	jidx_init(&j->x, j->cur.n, now);
+	return j_fsync_dir(p);
+}
+
+int gb_journal_rotate(struct gb_journal *j)
+{
+	if (j->fd < 0 || j->x.events == 0)
+		return 0;
+	if (fdatasync(j->fd) < 0)
+		return -errno;
+	close(j->fd);
+	j->fd = -1;
+	j->dirty = 0;
+	int rc = seal_segment(j, &j->cur, &j->x);
+	jidx_free(&j->x);
+	/* A failed seal leaves the .jsonl: the next open redoes it. */
+	return rc;
+}
+
+static int sync_due(struct gb_journal *j, int64_t now, int force)
+{
+	if (j->fd < 0 || !j->dirty || j->o.fsync == GB_FSYNC_NEVER)
+		return 0;
+	if (!force && now - j->last_sync_ms < (int64_t)j->o.fsync_interval_ms)
+		return 0;
+	j->last_sync_ms = now;
+	j->dirty = 0;
+	return fdatasync(j->fd) < 0 ? -errno : 0;
+}
+
+int gb_journal_append(struct gb_journal *j, const char *line, size_t len,
+                      const struct gb_jmeta *m, struct gb_jpos *pos)
+{
+	if (!len || memchr(line, '\n', len))
+		return -EINVAL; /* one event is one line */
+	int64_t now = j_now_ms();
+	int rc;
+	if (j->fd >= 0 && j->x.events &&
+	    (j->x.bytes + len + 1 > j->o.segment_bytes ||
+	     now - j->x.opened_ms >= (int64_t)j->o.segment_age_s * 1000))
+		if ((rc = gb_journal_rotate(j)) < 0)
+			return rc;
+	if (j->fd < 0 && (rc = open_new(j)) < 0)
+		return rc;
+	uint64_t off = j->x.bytes;
+	struct iovec iov[2] = { { (void *)line, len }, { "\n", 1 } };
+	size_t left = len + 1;
+	ssize_t w = writev(j->fd, iov, 2);
+	if (w < 0)
+		return -errno;
+	if ((size_t)w < left) {
+		/* Short write (disk full?): finish the line or cut it off, so the
+		 * segment never keeps half an event. */
+		size_t done = (size_t)w;
+		while (done < left) {
+			const char *src = done < len ? line + done : "\n";
+			size_t n = done < len ? len - done : 1;
+			ssize_t k = write(j->fd, src, n);
+			if (k <= 0) {
+				int e = k < 0 ? -errno : -EIO;
+				if (ftruncate(j->fd, (off_t)off) < 0)
+					return -errno;
+				return e;
+			}
+			done += (size_t)k;
+		}
+	}
+	struct gb_jmeta none = { 0 };
+	jidx_count(&j->x, m ? m : &none, len + 1);
+	if (pos) {
+		pos->segment = j->cur.n;
+		pos->offset = off;
+	}
+	j->dirty = 1;
+	if (j->o.fsync == GB_FSYNC_ALWAYS)
+		return sync_due(j, now, 1);
+	return sync_due(j, now, 0);
+}
+
+int gb_journal_tick(struct gb_journal *j)
+{
+	int64_t now = j_now_ms();
+	int rc = sync_due(j, now, 0);
+	if (rc == 0 && j->fd >= 0 && j->x.events &&
+	    now - j->x.opened_ms >= (int64_t)j->o.segment_age_s * 1000)
+		rc = gb_journal_rotate(j);
+	return rc;
+}
+
+struct gb_jpos gb_journal_end(const struct gb_journal *j)
+{
+	if (j->fd >= 0)
+		return (struct gb_jpos){ j->cur.n, j->x.bytes };
+	return (struct gb_jpos){ j->next_n, 0 };
+}
+
+static uint64_t file_size(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+int gb_journal_retain(struct gb_journal *j,
+                      void (*on_delete)(void *arg, uint64_t segment, uint64_t events), void *arg)
+{
+	if (!j->o.retain_bytes && !j->o.retain_age_s)
+		return 0;
+	struct jseg *v;
+	size_t n;
+	int rc = jseg_list(j->dir, &v, &n);
+	if (rc < 0)
+		return rc;
+	uint64_t total = 0;
+	char p[J_PATH];
+	for (size_t i = 0; i < n; i++)
+		if (v[i].sealed && v[i].has_idx && !v[i].active &&
+		    jseg_path(p, sizeof p, j->dir, &v[i], ".jsonl.zst") == 0)
+			total += file_size(p);
+	int64_t cutoff = j->o.retain_age_s ? j_now_ms() - (int64_t)j->o.retain_age_s * 1000 : 0;
+	for (size_t i = 0; i < n; i++) {
+		struct jseg *s = &v[i];
+		if (!s->sealed || !s->has_idx || s->active)
+			break; /* never past the active segment */
+		char zst[J_PATH], idx[J_PATH];
+		if (jseg_path(zst, sizeof zst, j->dir, s, ".jsonl.zst") < 0 ||
+		    jseg_path(idx, sizeof idx, j->dir, s, ".idx.json") < 0)
+			break;
+		struct jidx x;
+		if (jidx_read(idx, &x) < 0)
+			break; /* verify reports it; retention does not guess */
+		uint64_t sz = file_size(zst);
+		bool too_big = j->o.retain_bytes && total > j->o.retain_bytes;
+		bool too_old = cutoff && x.last_ms && x.last_ms < cutoff;
+		if (!too_big && !too_old) {
+			jidx_free(&x);
+			break;
+		}
+		/* The chain now starts after this segment: record the link the
+		 * next one carries, so verify can tell retention from deletion. */
+		rc = jchain_write(j->dir, "chain.json", s->n + 1, x.sha256);
+		if (rc == 0 && (unlink(zst) < 0 || unlink(idx) < 0) && errno != ENOENT)
+			rc = -errno;
+		uint64_t events = x.events;
+		jidx_free(&x);
+		if (rc < 0)
+			break;
+		total -= sz < total ? sz : total;
+		snprintf(p, sizeof p, "%s/%s", j->dir, s->day);
+		rmdir(p); /* only when empty */
+		if (on_delete)
+			on_delete(arg, s->n, events);
+	}
+	free(v);
+	return rc;
+}
+
+void gb_journal_close(struct gb_journal *j)
+{
+	if (!j)
+		return;
+	if (j->fd >= 0) {
+		if (j->o.fsync != GB_FSYNC_NEVER)
+			fdatasync(j->fd);
+		close(j->fd);
+		jidx_free(&j->x);
+	}
+	if (j->lock_fd >= 0)
+		close(j->lock_fd);
+	free(j->dir);
+	free(j);
+}

@@ -1,0 +1,406 @@
+/* exporter/serve.c — ring discovery and drain threads (contract: serve.h). */
+#include "exporter/serve.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/record.h"
+#include "common/ring.h"
+#include "exporter/ocsf.h"
+
+#define RING_FILE "events.ring"
+#define TICK_MS 100
+#define RESCAN_MS 2000 /* safety net behind inotify (e.g. a missed IN_Q_OVERFLOW) */
+
+struct drainer {
+	struct gb_serve *s;
+	struct drainer *next;
+	char name[64];
+	char path[4096];
+	dev_t dev;
+	ino_t ino;
+	pthread_t thread;
+	atomic_bool done;
+};
+
+struct gb_serve {
+	char *runtime_dir;
+	char hostname[256];
+	int abandon_ms;
+	struct gb_journal *j;
+	pthread_mutex_t jlock; /* the journal writer is single-threaded */
+	pthread_t disc;
+	int ino, stopfd;
+	int lock_fd; /* serve.lock next to the runtime dir: one daemon per root */
+	atomic_bool stopping;
+	struct drainer *drainers; /* discovery thread only, until stop */
+	atomic_uint_fast64_t n_rings, n_active, n_events, n_lost, n_errors;
+};
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* severity_id as the mapper wrote it, for the journal index (the envelope
+ * puts it near the start, so this is a short scan, not a parse). */
+static uint8_t severity_of(const char *json)
+{
+	const char *p = strstr(json, "\"severity_id\":");
+	if (!p)
+		return 0;
+	long v = strtol(p + 14, NULL, 10);
+	return (uint8_t)(v >= 0 && v <= 6 ? v : 99);
+}
+
+static uint32_t class_of(const char *json)
+{
+	const char *p = strstr(json, "\"class_uid\":");
+	return p ? (uint32_t)strtoul(p + 12, NULL, 10) : 0;
+}
+
+/* Append one event; retries while the journal refuses (disk full), since
+ * the record stays unacknowledged in the ring meanwhile.  Returns false
+ * when stopping before it could be written. */
+static bool journal_event(struct drainer *d, const struct gb_buf *b, uint64_t ts_ns)
+{
+	struct gb_serve *s = d->s;
+	struct gb_jmeta m = { .time_ms = (int64_t)(ts_ns / 1000000u), .sandbox = d->name,
+		              .class_uid = class_of(b->data), .severity_id = severity_of(b->data) };
+	for (int attempt = 0;; attempt++) {
+		pthread_mutex_lock(&s->jlock);
+		int rc = gb_journal_append(s->j, b->data, b->len, &m, NULL);
+		pthread_mutex_unlock(&s->jlock);
+		if (rc == 0) {
+			atomic_fetch_add(&s->n_events, 1);
+			return true;
+		}
+		if (attempt == 0)
+			fprintf(stderr, "glassbox serve: journal append for %s: %s (retrying)\n", d->name,
+			        strerror(-rc));
+		if (atomic_load(&s->stopping) && attempt > 50)
+			return false;
+		sleep_ms(100);
+	}
+}
+
+static bool ring_still_there(const struct drainer *d)
+{
+	struct stat st;
+	return stat(d->path, &st) == 0 && st.st_dev == d->dev && st.st_ino == d->ino;
+}
+
+static void *drain_main(void *arg)
+{
+	struct drainer *d = arg;
+	struct gb_serve *s = d->s;
+	struct gb_ring *r = NULL;
+	/* The supervisor creates the file, then initialises the header: give it
+	 * a moment before calling the file broken. */
+	int rc = -EINVAL;
+	for (int i = 0; i < 60 && rc < 0; i++) {
+		rc = gb_ring_open_consumer(d->path, &r);
+		if (rc < 0) {
+			if (rc == -ENOENT)
+				break;
+			sleep_ms(50);
+		}
+	}
+	if (rc < 0) {
+		if (rc != -ENOENT)
+			fprintf(stderr, "glassbox serve: %s: %s\n", d->path, strerror(-rc));
+		atomic_fetch_sub(&s->n_active, 1);
+		atomic_store(&d->done, true);
+		return NULL;
+	}
+	if (s->abandon_ms)
+		gb_ring_consumer_set(r, &(struct gb_ring_consumer_opts){ .abandon_ms = s->abandon_ms });
+	char sid[64];
+	snprintf(sid, sizeof sid, "%s", gb_ring_sandbox_id(r));
+	struct gb_ocsf_ctx ctx = { .sandbox_name = d->name, .sandbox_id = sid[0] ? sid : d->name,
+		                   .hostname = s->hostname, .product_version = GB_VERSION };
+	struct gb_buf b = GB_BUF_INIT;
+	for (;;) {
+		struct gb_ring_entry e;
+		rc = gb_ring_next(r, &e, 250);
+		if (rc < 0) {
+			fprintf(stderr, "glassbox serve: %s: %s\n", d->path, strerror(-rc));
+			break;
+		}
+		if (rc == 0) {
+			/* Empty.  Leave when the sandbox is gone or we are stopping. */
+			if (atomic_load(&s->stopping) || !ring_still_there(d))
+				break;
+			continue;
+		}
+		struct gb_record rec;
+		memset(&rec, 0, sizeof rec);
+		char detail[96];
+		if (e.is_loss) {
+			rec.type = GB_REC_LOSS;
+			rec.u.loss = (struct gb_loss){ .cause = e.loss_cause, .count = e.count,
+				                       .first_seq = e.first_seq, .last_seq = e.last_seq };
+			atomic_fetch_add(&s->n_lost, e.count);
+		} else if (gb_rec_decode(e.type, e.data, e.len, &rec) < 0) {
+			/* Say so rather than skip silently: a LOSS for this sequence. */
+			snprintf(detail, sizeof detail, "record type %u of %zu bytes did not decode",
+			         (unsigned)e.type, e.len);
+			memset(&rec, 0, sizeof rec);
+			rec.type = GB_REC_LOSS;
+			rec.u.loss = (struct gb_loss){ .cause = GB_LOSS_MALFORMED, .count = 1,
+				                       .first_seq = e.seq, .last_seq = e.seq, .detail = detail };
+			atomic_fetch_add(&s->n_errors, 1);
+		} else {
+			rec.type = e.type;
+			rec.flags = e.flags;
+		}
+		rec.seq = e.seq;
+		if (e.is_loss || rec.type == GB_REC_LOSS) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			rec.ts_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		} else
+			rec.ts_ns = e.ts_ns;
+		b.len = 0;
+		rc = gb_ocsf_format(&ctx, &rec, &b);
+		if (rc < 0) {
+			fprintf(stderr, "glassbox serve: %s seq %llu: cannot map to OCSF: %s\n", d->name,
+			        (unsigned long long)e.seq, strerror(-rc));
+			atomic_fetch_add(&s->n_errors, 1);
+			gb_ring_consume(r, &e);
+			continue;
+		}
+		if (!journal_event(d, &b, rec.ts_ns))
+			break; /* not acknowledged: the next daemon re-reads it */
+		gb_ring_consume(r, &e);
+	}
+	gb_buf_free(&b);
+	gb_ring_close(r);
+	atomic_fetch_sub(&s->n_active, 1);
+	atomic_store(&d->done, true);
+	return NULL;
+}
+
+static void reap(struct gb_serve *s, bool all)
+{
+	struct drainer **pp = &s->drainers;
+	while (*pp) {
+		struct drainer *d = *pp;
+		if (all || atomic_load(&d->done)) {
+			pthread_join(d->thread, NULL);
+			*pp = d->next;
+			free(d);
+		} else
+			pp = &d->next;
+	}
+}
+
+static void attach(struct gb_serve *s, const char *name)
+{
+	char path[4096];
+	if ((size_t)snprintf(path, sizeof path, "%s/%s/%s", s->runtime_dir, name, RING_FILE) >= sizeof path)
+		return;
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	for (struct drainer *d = s->drainers; d; d = d->next)
+		if (d->dev == st.st_dev && d->ino == st.st_ino && !atomic_load(&d->done))
+			return; /* already draining this very file */
+	struct drainer *d = calloc(1, sizeof *d);
+	if (!d)
+		return;
+	d->s = s;
+	snprintf(d->name, sizeof d->name, "%.63s", name);
+	snprintf(d->path, sizeof d->path, "%s", path);
+	d->dev = st.st_dev;
+	d->ino = st.st_ino;
+	atomic_fetch_add(&s->n_active, 1);
+	if (pthread_create(&d->thread, NULL, drain_main, d) != 0) {
+		atomic_fetch_sub(&s->n_active, 1);
+		free(d);
+		return;
+	}
+	atomic_fetch_add(&s->n_rings, 1);
+	d->next = s->drainers;
+	s->drainers = d;
+}
+
+static void scan(struct gb_serve *s)
+{
+	DIR *dir = opendir(s->runtime_dir);
+	if (!dir)
+		return;
+	struct dirent *e;
+	while ((e = readdir(dir))) {
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= 64)
+			continue;
+		if (s->ino >= 0) {
+			/* watch each sandbox directory for its ring file */
+			char p[4096];
+			snprintf(p, sizeof p, "%s/%s", s->runtime_dir, e->d_name);
+			inotify_add_watch(s->ino, p, IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
+		}
+		attach(s, e->d_name);
+	}
+	closedir(dir);
+}
+
+static int mkdirs(const char *path)
+{
+	char p[4096];
+	snprintf(p, sizeof p, "%s", path);
+	for (char *c = p + 1; *c; c++)
+		if (*c == '/') {
+			*c = 0;
+			if (mkdir(p, 0755) < 0 && errno != EEXIST)
+				return -errno;
+			*c = '/';
+		}
+	return mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+static void *disc_main(void *arg)
+{
+	struct gb_serve *s = arg;
+	struct timespec last_scan;
+	clock_gettime(CLOCK_MONOTONIC, &last_scan);
+	scan(s);
+	for (;;) {
+		struct pollfd p[2] = { { .fd = s->stopfd, .events = POLLIN },
+			               { .fd = s->ino, .events = POLLIN } };
+		int n = poll(p, s->ino >= 0 ? 2 : 1, TICK_MS);
+		if (n > 0 && (p[0].revents & POLLIN))
+			break;
+		bool changed = false;
+		if (n > 0 && s->ino >= 0 && (p[1].revents & POLLIN)) {
+			char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+			while (read(s->ino, buf, sizeof buf) > 0)
+				changed = true;
+		}
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long since = (now.tv_sec - last_scan.tv_sec) * 1000 + (now.tv_nsec - last_scan.tv_nsec) / 1000000;
+		if (changed || since >= RESCAN_MS) {
+			scan(s);
+			last_scan = now;
+		}
+		reap(s, false);
+		pthread_mutex_lock(&s->jlock);
+		int rc = gb_journal_tick(s->j);
+		pthread_mutex_unlock(&s->jlock);
+		if (rc < 0)
+			fprintf(stderr, "glassbox serve: journal: %s\n", strerror(-rc));
+	}
+	return NULL;
+}
+
+int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct gb_serve *s = calloc(1, sizeof *s);
+	if (!s || !(s->runtime_dir = strdup(o->runtime_dir))) {
+		free(s);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s->abandon_ms = o->abandon_ms;
+	s->ino = s->stopfd = s->lock_fd = -1;
+	if (o->hostname)
+		snprintf(s->hostname, sizeof s->hostname, "%s", o->hostname);
+	else if (gethostname(s->hostname, sizeof s->hostname - 1) < 0)
+		snprintf(s->hostname, sizeof s->hostname, "unknown");
+	pthread_mutex_init(&s->jlock, NULL);
+	int rc = mkdirs(s->runtime_dir);
+	if (rc < 0) {
+		snprintf(err, errlen, "creating %s: %s", s->runtime_dir, strerror(-rc));
+		goto fail;
+	}
+	/* Supervisors look at this lock to know a daemon will drain their ring,
+	 * and wait for it before removing the ring at exit. */
+	char lock[4200];
+	snprintf(lock, sizeof lock, "%s", s->runtime_dir);
+	char *slash = strrchr(lock, '/');
+	if (slash)
+		*slash = 0;
+	strncat(lock, "/serve.lock", sizeof lock - strlen(lock) - 1);
+	s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", lock,
+		         rc == -EWOULDBLOCK ? "another glassbox serve runs for this root" : strerror(-rc));
+		goto fail;
+	}
+	if ((rc = gb_journal_open(&o->journal, &s->j, err, errlen)) < 0)
+		goto fail;
+	s->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	s->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (s->stopfd < 0 || s->ino < 0 ||
+	    inotify_add_watch(s->ino, s->runtime_dir, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "watching %s: %s", s->runtime_dir, strerror(-rc));
+		goto fail;
+	}
+	if (pthread_create(&s->disc, NULL, disc_main, s) != 0) {
+		rc = -EAGAIN;
+		snprintf(err, errlen, "cannot start a thread");
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	gb_journal_close(s->j);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	if (s->ino >= 0)
+		close(s->ino);
+	if (s->stopfd >= 0)
+		close(s->stopfd);
+	pthread_mutex_destroy(&s->jlock);
+	free(s->runtime_dir);
+	free(s);
+	return rc;
+}
+
+void gb_serve_stats(struct gb_serve *s, struct gb_serve_stats *st)
+{
+	st->rings = atomic_load(&s->n_rings);
+	st->active = atomic_load(&s->n_active);
+	st->events = atomic_load(&s->n_events);
+	st->lost = atomic_load(&s->n_lost);
+	st->errors = atomic_load(&s->n_errors);
+}
+
+void gb_serve_stop(struct gb_serve *s)
+{
+	if (!s)
+		return;
+	uint64_t one = 1;
+	ssize_t w = write(s->stopfd, &one, sizeof one);
+	(void)w;
+	pthread_join(s->disc, NULL);
+	atomic_store(&s->stopping, true);
+	reap(s, true); /* each drains to empty, then ends */
+	gb_journal_close(s->j);
+	close(s->ino);
+	close(s->stopfd);
+	close(s->lock_fd);
+	pthread_mutex_destroy(&s->jlock);
+	free(s->runtime_dir);
+	free(s);
+}

@@ -1,0 +1,52 @@
+/* exporter/serve.h — the exporter half of `glassbox serve`: find every
+ * sandbox's ring, drain it, turn each record into an OCSF event and append
+ * it to the journal.
+ *
+ * Discovery: inotify on the runtime directory (<root>/run/glassbox/sandboxes)
+ * and on each sandbox directory in it, plus a scan at start, so rings that
+ * exist before the daemon and rings that appear later are both found.  Each
+ * ring gets a drain thread that sleeps on the ring's futex; when the ring
+ * file disappears (the sandbox ended) the thread drains what is left and
+ * ends.
+ *
+ * Delivery: a record is acknowledged in the ring (gb_ring_consume) only
+ * after its event is in the journal (written; durable at the next group
+ * commit), so a daemon killed at any point re-reads at most the records it
+ * had not acknowledged: at least once, and metadata.uid (sandbox id +
+ * sequence) lets consumers drop the duplicate.  Ring losses (full, abandoned
+ * reservation, new generation) become LOSS events with exact ranges.
+ *
+ * Ownership: gb_serve_start copies what it needs from the options; the
+ * handle is released by gb_serve_stop.
+ */
+#ifndef GB_EXPORTER_SERVE_H
+#define GB_EXPORTER_SERVE_H
+
+#include <stdint.h>
+
+#include "exporter/journal.h"
+
+struct gb_serve_opts {
+	const char *runtime_dir;        /* where sandbox directories appear */
+	struct gb_journal_opts journal; /* journal.dir required */
+	const char *hostname;           /* device.hostname; NULL = gethostname() */
+	int abandon_ms;                 /* ring abandon window; 0 = ring default */
+};
+
+struct gb_serve_stats {
+	uint64_t rings;    /* rings attached, all time */
+	uint64_t active;   /* rings attached now */
+	uint64_t events;   /* events appended */
+	uint64_t lost;     /* records reported lost by the rings */
+	uint64_t errors;   /* records that could not be decoded or written */
+};
+
+struct gb_serve;
+
+int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *err, size_t errlen);
+void gb_serve_stats(struct gb_serve *s, struct gb_serve_stats *st);
+/* Stop discovery, let each drain thread empty its ring, seal nothing (the
+ * active segment stays active), close the journal. */
+void gb_serve_stop(struct gb_serve *s);
+
+#endif
