@@ -5,10 +5,10 @@
 # namespaces).
 #
 #   gbpc$$ (client ns, NO default route)                gbpu$$ (upstream ns)
-#     bench_proxy bulk|rate  ->  127.0.0.1:3128 glassbox proxy (CONNECT)
+#     proxy_load bulk|rate   ->  127.0.0.1:3128 glassbox proxy (CONNECT)
 #                                127.0.0.1:3129 tinyproxy      (CONNECT)
 #                                127.0.0.1:3130 haproxy        (tcp)
-#                            ->  198.18.0.10:9000 directly     bench_proxy serve 198.18.0.10:9000
+#                            ->  198.18.0.10:9000 directly     proxy_load serve 198.18.0.10:9000
 #     198.18.0.2/24 ------------------- veth -------------------- 198.18.0.10/24
 #
 # Two measures per path: one BULK_MIB MiB download (best of 3 runs) and
@@ -19,7 +19,9 @@
 #
 # RATE_N is capped at 5 s per path.
 #
-#   GLASSBOX=build/release/cli/glassbox BENCH_PROXY=build/release/bench/bench_proxy \
+# The load generator and upstream server: tests/helpers/proxy_load.c.
+#
+#   GLASSBOX=build/release/cli/glassbox PROXY_LOAD=build/release/tests/proxy_load \
 #     bench/bench_proxy.sh [BULK_MIB] [RATE_N]
 set -u
 BULK_MIB=${1:-200}
@@ -29,9 +31,9 @@ RATE_N=${2:-2000}
 here=$(cd "$(dirname "$0")/.." && pwd)
 pick() { for c in "$@"; do [ -x "$c" ] && { echo "$c"; return; }; done; }
 G=${GLASSBOX:-$(pick "$here/build/release/cli/glassbox" "$here/build/debug/cli/glassbox")}
-B=${BENCH_PROXY:-$(pick "$here/build/release/bench/bench_proxy" "$here/build/debug/bench/bench_proxy")}
+B=${PROXY_LOAD:-$(pick "$here/build/release/tests/proxy_load" "$here/build/debug/tests/proxy_load")}
 [ -n "$G" ] && [ -x "$G" ] || { echo "set GLASSBOX to the glassbox binary" >&2; exit 2; }
-[ -n "$B" ] && [ -x "$B" ] || { echo "set BENCH_PROXY to the bench_proxy binary" >&2; exit 2; }
+[ -n "$B" ] && [ -x "$B" ] || { echo "set PROXY_LOAD to the proxy_load binary (tests/helpers)" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "needs root (network namespaces)" >&2; exit 2; }
 case "$G" in *debug*) echo "note: $G looks like a Debug (ASan) build; use Release for figures" ;; esac
 B=$(readlink -f "$B")
@@ -134,7 +136,7 @@ wait_port "$CNS" 127.0.0.1 3128
 [ $have_tp = 1 ] && wait_port "$CNS" 127.0.0.1 3129
 [ $have_ha = 1 ] && wait_port "$CNS" 127.0.0.1 3130
 
-# path name -> bench_proxy PROXY argument (haproxy is "direct" to its port)
+# path name -> proxy_load PROXY argument (haproxy is "direct" to its port)
 declare -A PX TG
 PX[direct]=- TG[direct]=$TARGET
 PX[glassbox]=127.0.0.1:3128 TG[glassbox]=$TARGET
@@ -191,5 +193,5 @@ tail -1 "$T/glassbox.log"
 
 # The identity lookup on its own (sock_diag + /proc walk + cached hash),
 # with the 200 idle processes still alive.
-I=${BENCH_IDENTITY:-$(dirname "$B")/bench_identity}
+I=${BENCH_IDENTITY:-$(dirname "$G")/../bench/bench_identity}
 [ -x "$I" ] && C "$I" 300

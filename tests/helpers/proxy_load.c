@@ -1,16 +1,16 @@
-/* bench/bench_proxy.c — the load generator and upstream server behind
+/* tests/helpers/proxy_load.c — the load generator and upstream server behind
  * bench/bench_proxy.sh (which sets up the namespaces and runs glassbox,
  * tinyproxy and haproxy).  C on both ends, so the figures measure the
  * proxies and not an interpreter.
  *
- *   bench_proxy serve IP PORT
+ *   proxy_load serve IP PORT
  *       thread per connection; a request line "B <n>\n" is answered with n
  *       zero bytes, "P\n" with "OK\n"; then the server closes.
- *   bench_proxy bulk  PROXY TARGET BYTES
+ *   proxy_load bulk  PROXY TARGET BYTES
  *       one connection: CONNECT through PROXY (or "-" = connect to TARGET
  *       directly), ask for BYTES, read them to EOF.  Prints
  *       "bulk bytes=N seconds=S MBps=X".
- *   bench_proxy rate  PROXY TARGET COUNT SECONDS
+ *   proxy_load rate  PROXY TARGET COUNT SECONDS
  *       COUNT sequential connections (stops early after SECONDS): connect,
  *       CONNECT, "P", read "OK", close.  Prints
  *       "rate n=N conns_per_s=X p50_us=A p99_us=B" (per-request latency).
@@ -108,13 +108,13 @@ static int serve(const char *ip, const char *port)
 	snprintf(a, sizeof a, "%s:%s", ip, port);
 	struct sockaddr_in sa;
 	if (parse_addr(a, &sa) < 0) {
-		fprintf(stderr, "bench_proxy: bad address %s\n", a);
+		fprintf(stderr, "proxy_load: bad address %s\n", a);
 		return 2;
 	}
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(s, 1024) < 0) {
-		perror("bench_proxy: bind/listen");
+		perror("proxy_load: bind/listen");
 		return 1;
 	}
 	pthread_attr_t at;
@@ -130,7 +130,7 @@ static int serve(const char *ip, const char *port)
 				usleep(1000);
 				continue;
 			}
-			perror("bench_proxy: accept");
+			perror("proxy_load: accept");
 			return 1;
 		}
 		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -172,7 +172,7 @@ static int open_conn(const struct sockaddr_in *proxy, const char *target,
 		}
 		head[h] = '\0';
 		if (strncmp(head, "HTTP/1.1 200", 12) && strncmp(head, "HTTP/1.0 200", 12)) {
-			fprintf(stderr, "bench_proxy: CONNECT refused: %.*s\n", (int)strcspn(head, "\r"), head);
+			fprintf(stderr, "proxy_load: CONNECT refused: %.*s\n", (int)strcspn(head, "\r"), head);
 			goto fail;
 		}
 	}
@@ -196,14 +196,14 @@ int main(int argc, char **argv)
 	int bulk = argc == 5 && !strcmp(argv[1], "bulk");
 	int rate = argc == 6 && !strcmp(argv[1], "rate");
 	if (!bulk && !rate) {
-		fprintf(stderr, "usage: bench_proxy serve IP PORT | bulk PROXY|- TARGET BYTES |\n"
+		fprintf(stderr, "usage: proxy_load serve IP PORT | bulk PROXY|- TARGET BYTES |\n"
 		                "       rate PROXY|- TARGET COUNT SECONDS\n");
 		return 2;
 	}
 	struct sockaddr_in psa, tsa;
 	int have_proxy = strcmp(argv[2], "-") != 0;
 	if ((have_proxy && parse_addr(argv[2], &psa) < 0) || parse_addr(argv[3], &tsa) < 0) {
-		fprintf(stderr, "bench_proxy: addresses are a.b.c.d:port\n");
+		fprintf(stderr, "proxy_load: addresses are a.b.c.d:port\n");
 		return 2;
 	}
 	const struct sockaddr_in *proxy = have_proxy ? &psa : NULL;
@@ -228,7 +228,7 @@ int main(int argc, char **argv)
 		double dt = now_s() - t0;
 		close(fd);
 		if (got != want) {
-			fprintf(stderr, "bench_proxy: got %llu of %llu bytes\n", got, want);
+			fprintf(stderr, "proxy_load: got %llu of %llu bytes\n", got, want);
 			return 1;
 		}
 		printf("bulk bytes=%llu seconds=%.3f MBps=%.1f\n", got, dt, (double)got / dt / 1e6);
@@ -237,7 +237,7 @@ int main(int argc, char **argv)
 	long count = strtol(argv[4], NULL, 10);
 	double limit = strtod(argv[5], NULL);
 	if (count < 1 || count > 1000000 || limit <= 0 || limit > 600) {
-		fprintf(stderr, "bench_proxy: COUNT 1..1000000, SECONDS 0..600\n");
+		fprintf(stderr, "proxy_load: COUNT 1..1000000, SECONDS 0..600\n");
 		return 2;
 	}
 	double *lat = calloc((size_t)count, sizeof *lat);
@@ -256,7 +256,7 @@ int main(int argc, char **argv)
 			close(fd);
 		if (k != 3 || memcmp(r, "OK\n", 3)) {
 			if (++failed > 10) {
-				fprintf(stderr, "bench_proxy: too many failed requests\n");
+				fprintf(stderr, "proxy_load: too many failed requests\n");
 				free(lat);
 				return 1;
 			}
