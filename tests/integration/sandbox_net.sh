@@ -81,7 +81,7 @@ pids+=($!)
 for _ in $(seq 50); do U bash -c 'exec 3<>/dev/tcp/198.18.0.10/80' 2>/dev/null && break; sleep 0.1; done
 
 cat >"$T/hosts" <<'H'
-198.18.0.10 allowed.test git.test nothere.test
+198.18.0.10 allowed.test git.test nothere.test anc.test
 127.0.0.1   loop.test
 169.254.169.254 meta.test
 H
@@ -108,6 +108,12 @@ network_policies:
         port: 80
     binaries:
       - path: /usr/bin/curl
+  anc:
+    endpoints:
+      - host: anc.test
+        port: 80
+    binaries:
+      - path: /usr/bin/bash
   git:
     endpoints:
       - host: git.test
@@ -221,7 +227,23 @@ check "git clone: the sandboxed git's pid among the ancestor pids" yes "$a"
 case ",$(field "$r" ancestors)," in *glassbox*|*/bash,*|*timeout*|*ctest*) a="$(field "$r" ancestors)" ;; *) a=inside ;; esac
 check "git clone: ancestors end at the sandbox boundary" inside "$a"
 
-# 6. a direct connection bypassing the proxy: no route out of the sandbox
+# 6. ancestor-based allow: bash is listed for anc.test.  curl under a
+#    sandboxed bash gets through; curl alone is refused although this very
+#    test (and so the supervisor) runs under bash: host processes never grant.
+sbx anc1 /usr/bin/bash -c '/usr/bin/curl -sS -m 10 http://anc.test/hello.txt; exit $?'
+check "ancestor allow: curl under sandboxed bash" "hello from upstream" "$(cat "$T/anc1.out")"
+r=$(net anc1)
+check "ancestor allow: record" "allow anc /usr/bin/curl /usr/bin/bash" \
+	"$(field "$r" verdict) $(field "$r" entry) $(field "$r" exe) $(field "$r" ancestors | cut -d, -f1)"
+check "ancestor allow: the parent is the sandboxed bash" "$(launch_pid anc1)" "$(field "$r" apids)"
+check "ancestor allow: uid is the sandbox user" "$uid" "$(field "$r" uid)"
+sbx anc2 /usr/bin/curl -s -m 10 -o /dev/null -w '%{http_code}' http://anc.test/hello.txt
+check "ancestor outside the sandbox does not grant" 403 "$(cat "$T/anc2.out")"
+r=$(net anc2)
+check "ancestor outside: record" "deny binary_not_allowed" "$(field "$r" verdict) $(field "$r" reason)"
+check "ancestor outside: no ancestors past the sandbox" "" "$(field "$r" ancestors)"
+
+# 7. a direct connection bypassing the proxy: no route out of the sandbox
 sbx direct ./escape_probe connect 198.18.0.10 80
 check "direct connect to the test host" "connect ENETUNREACH" "$(cat "$T/direct.out")"
 sbx direct2 /usr/bin/curl -sS -m 5 --noproxy '*' http://198.18.0.10/hello.txt
