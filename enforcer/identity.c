@@ -52,6 +52,7 @@ struct tofu_ent {
 
 struct gb_identity_ctx {
 	char proc[256];
+	int root_pid;
 	struct mnl_socket *nl;
 	pthread_mutex_t nl_lock; /* one request at a time on the netlink socket */
 	unsigned seq;
@@ -97,6 +98,7 @@ int gb_identity_ctx_new(const struct gb_identity_opts *o, struct gb_identity_ctx
 	if (!c)
 		return -ENOMEM;
 	snprintf(c->proc, sizeof c->proc, "%s", o && o->proc_root ? o->proc_root : "/proc");
+	c->root_pid = o ? o->root_pid : 0;
 	struct mk_nl m = { .netns_fd = o ? o->netns_fd : -1 };
 	pthread_t t;
 	if (pthread_create(&t, NULL, mk_nl_thread, &m) != 0) {
@@ -222,39 +224,100 @@ static bool is_pid(const char *s)
 	return true;
 }
 
+/* Does process `pid` hold a descriptor for socket:[inode]?  readlinkat on
+ * the open fd directory: no path building per descriptor. */
+static bool holds(const char *proc, int pid, const char *want, size_t wl)
+{
+	char fddir[300];
+	snprintf(fddir, sizeof fddir, "%s/%d/fd", proc, pid);
+	DIR *fd = opendir(fddir);
+	if (!fd)
+		return false; /* gone, or not ours to read */
+	int dfd = dirfd(fd);
+	struct dirent *f;
+	bool hit = false;
+	while (!hit && (f = readdir(fd))) {
+		if (f->d_name[0] == '.')
+			continue;
+		char tgt[64];
+		ssize_t l = readlinkat(dfd, f->d_name, tgt, sizeof tgt);
+		hit = l == (ssize_t)wl && memcmp(tgt, want, wl) == 0;
+	}
+	closedir(fd);
+	return hit;
+}
+
+#define MAX_TREE 65536 /* processes searched below root_pid */
+
+/* root_pid and its descendants, from /proc/PID/task/TID/children (host pid
+ * numbers).  Returns the count (<= max), or negative errno. */
+static int descendants(const char *proc, int root, int *out, int max)
+{
+	int n = 0;
+	out[n++] = root;
+	for (int i = 0; i < n; i++) {
+		char tdir[300];
+		snprintf(tdir, sizeof tdir, "%s/%d/task", proc, out[i]);
+		DIR *d = opendir(tdir);
+		if (!d)
+			continue; /* exited meanwhile */
+		struct dirent *t;
+		while ((t = readdir(d))) {
+			if (!is_pid(t->d_name))
+				continue;
+			char cp[700], buf[4096];
+			snprintf(cp, sizeof cp, "%s/%s/children", tdir, t->d_name);
+			int fd = open(cp, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			ssize_t l = read(fd, buf, sizeof buf - 1);
+			close(fd);
+			if (l <= 0)
+				continue;
+			buf[l] = 0;
+			char *save = NULL;
+			for (char *tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+				if (n < max)
+					out[n++] = atoi(tok);
+		}
+		closedir(d);
+	}
+	return n;
+}
+
 static int owners(struct gb_identity_ctx *c, uint32_t inode, int *pids, int max, int *total)
 {
 	char want[64];
 	int wl = snprintf(want, sizeof want, "socket:[%u]", inode);
+	int n = 0;
+	*total = 0;
+	if (c->root_pid > 0) {
+		/* A sandbox: its processes only — a handful instead of the host's
+		 * hundreds (the walk is most of a connection's cost). */
+		int *tree = malloc(MAX_TREE * sizeof *tree);
+		if (!tree)
+			return -ENOMEM;
+		int k = descendants(c->proc, c->root_pid, tree, MAX_TREE);
+		for (int i = 0; i < k; i++)
+			if (holds(c->proc, tree[i], want, (size_t)wl)) {
+				if (n < max)
+					pids[n++] = tree[i];
+				(*total)++;
+			}
+		free(tree);
+		return n;
+	}
 	DIR *d = opendir(c->proc);
 	if (!d)
 		return -errno;
-	int n = 0;
-	*total = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		if (!is_pid(e->d_name))
 			continue;
-		char fddir[600];
-		snprintf(fddir, sizeof fddir, "%s/%s/fd", c->proc, e->d_name);
-		DIR *fd = opendir(fddir);
-		if (!fd)
-			continue; /* gone, or not ours to read */
-		struct dirent *f;
-		bool hit = false;
-		while (!hit && (f = readdir(fd))) {
-			if (f->d_name[0] == '.')
-				continue;
-			char lp[1000], tgt[64];
-			snprintf(lp, sizeof lp, "%s/%s", fddir, f->d_name);
-			ssize_t l = readlink(lp, tgt, sizeof tgt);
-			if (l == wl && memcmp(tgt, want, (size_t)wl) == 0)
-				hit = true;
-		}
-		closedir(fd);
-		if (hit) {
+		int pid = atoi(e->d_name);
+		if (holds(c->proc, pid, want, (size_t)wl)) {
 			if (n < max)
-				pids[n++] = atoi(e->d_name);
+				pids[n++] = pid;
 			(*total)++;
 		}
 	}

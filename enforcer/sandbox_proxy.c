@@ -25,6 +25,7 @@ int gb_sbx_proxy_start(struct gb_sbx_events *ev, int listen_fd, pid_t init_pid,
 	struct gb_proxy_opts o = {
 		.listen_fd = listen_fd, /* the proxy owns it once gb_proxy_new succeeds */
 		.netns_fd = ev->netns_fd,
+		.clients_root_pid = (int)init_pid, /* identity searches the sandbox only */
 		.store = ev->store,
 		.ring = ev->ring,
 		.hosts_file = hosts_file,
