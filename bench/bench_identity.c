@@ -62,46 +62,55 @@ int main(int argc, char **argv)
 		perror("bench_identity: listen");
 		return 1;
 	}
-	struct gb_identity_ctx *ctx = NULL;
-	struct gb_identity_opts o = { .proc_root = "/proc", .netns_fd = -1 };
-	if (gb_identity_ctx_new(&o, &ctx) < 0) {
-		fprintf(stderr, "bench_identity: identity context failed\n");
-		return 1;
-	}
-	static struct gb_ident_buf ib;
-	double t_accept = 0, t_lookup = 0;
-	for (long i = 0; i < n; i++) {
-		int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof sa) < 0) {
-			perror("bench_identity: connect");
+	/* Two scopes: the whole host (standalone `glassbox proxy`), and a
+	 * sandbox's process tree (root_pid = the client's ancestor; here this
+	 * process, which owns the client sockets, as a sandbox init would). */
+	for (int scoped = 0; scoped < 2; scoped++) {
+		struct gb_identity_ctx *ctx = NULL;
+		struct gb_identity_opts o = { .proc_root = "/proc", .netns_fd = -1,
+			                      .root_pid = scoped ? (int)getpid() : 0 };
+		if (gb_identity_ctx_new(&o, &ctx) < 0) {
+			fprintf(stderr, "bench_identity: identity context failed\n");
 			return 1;
 		}
-		struct sockaddr_in peer, local;
-		socklen_t pl = sizeof peer, ll = sizeof local;
-		double a = now_s();
-		int s = accept4(ls, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
-		double b = now_s();
-		getsockname(s, (struct sockaddr *)&local, &ll);
-		double b2 = now_s();
-		int rc = gb_identity_lookup(ctx, (struct sockaddr *)&peer, (struct sockaddr *)&local, &ib);
-		double e = now_s();
-		if (rc < 0 || ib.id.pid != getpid()) {
-			fprintf(stderr, "bench_identity: lookup %ld gave rc=%d pid=%d (want %d)\n", i, rc,
-			        ib.id.pid, (int)getpid());
-			return 1;
+		static struct gb_ident_buf ib;
+		double t_accept = 0, t_lookup = 0;
+		for (long i = 0; i < n; i++) {
+			int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof sa) < 0) {
+				perror("bench_identity: connect");
+				return 1;
+			}
+			struct sockaddr_in peer, local;
+			socklen_t pl = sizeof peer, ll = sizeof local;
+			double a0 = now_s();
+			int s2 = accept4(ls, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
+			double b0 = now_s();
+			getsockname(s2, (struct sockaddr *)&local, &ll);
+			double b2 = now_s();
+			int rc = gb_identity_lookup(ctx, (struct sockaddr *)&peer, (struct sockaddr *)&local, &ib);
+			double e = now_s();
+			if (rc < 0 || ib.id.pid != getpid()) {
+				fprintf(stderr, "bench_identity: lookup %ld gave rc=%d pid=%d (want %d)\n", i, rc,
+				        ib.id.pid, (int)getpid());
+				return 1;
+			}
+			t_accept += b0 - a0;
+			t_lookup += e - b2;
+			close(s2);
+			close(c);
 		}
-		t_accept += b - a;
-		t_lookup += e - b2;
-		close(s);
-		close(c);
+		long procs, fds;
+		count_proc(&procs, &fds);
+		double us = t_lookup / (double)n * 1e6, acc = t_accept / (double)n * 1e6;
+		if (scoped)
+			printf("identity lookup, sandbox scope (1 process): %.1f us per lookup\n", us);
+		else
+			printf("identity lookup, host scope: %.1f us per lookup (%ld lookups; /proc: %ld processes, "
+			       "%ld fds; exe %s, %u ancestors)\n", us, n, procs, fds, ib.id.exe, ib.id.n_ancestors);
+		printf("  accept() baseline: %.1f us; lookup/accept = %.0fx\n", acc, acc > 0 ? us / acc : 0.0);
+		gb_identity_ctx_free(ctx);
 	}
-	long procs, fds;
-	count_proc(&procs, &fds);
-	double us = t_lookup / (double)n * 1e6, acc = t_accept / (double)n * 1e6;
-	printf("identity lookup: %.1f us per lookup (%ld lookups; /proc: %ld processes, %ld fds; "
-	       "exe %s, %u ancestors)\n", us, n, procs, fds, ib.id.exe, ib.id.n_ancestors);
-	printf("accept() baseline: %.1f us; lookup/accept = %.0fx\n", acc, acc > 0 ? us / acc : 0.0);
-	gb_identity_ctx_free(ctx);
 	close(ls);
 	return 0;
 }
