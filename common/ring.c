@@ -98,6 +98,11 @@ struct gb_ring {
 	struct gb_ring_entry pending; /* what next() handed out, for consume() */
 	uint64_t pending_next_tail;
 	bool has_pending;
+	/* The consumer's position as this handle sees it.  Published to the
+	 * shared header (read_seq, then tail) by consume(), or — with
+	 * deferred_commit — only by gb_ring_commit(). */
+	uint64_t ltail, lseq;
+	bool deferred;
 };
 
 static uint64_t align8(uint64_t v)
@@ -218,6 +223,8 @@ static int map_file(int fd, enum role role, struct gb_ring **out)
 	r->abandon_ms = 2000;
 	r->gen_seen = atomic_load(&sh->generation);
 	r->stuck_pos = UINT64_MAX;
+	r->lseq = atomic_load(&sh->read_seq);
+	r->ltail = atomic_load(&sh->tail);
 	*out = r;
 	return 0;
 }
@@ -461,6 +468,43 @@ int gb_ring_write(struct gb_ring *r, uint16_t type, uint16_t flags, const void *
 void gb_ring_consumer_set(struct gb_ring *r, const struct gb_ring_consumer_opts *o)
 {
 	r->abandon_ms = o && o->abandon_ms > 0 ? o->abandon_ms : 2000;
+	bool was = r->deferred;
+	r->deferred = o && o->deferred_commit;
+	if (was && !r->deferred)
+		gb_ring_commit(r);
+}
+
+/* Publish the handle's position: sequence first, then tail, so a restart
+ * between the two finds the record again and skips it by sequence. */
+static void publish_pos(struct gb_ring *r)
+{
+	atomic_store_explicit(&r->sh->read_seq, r->lseq, memory_order_release);
+	atomic_store_explicit(&r->sh->tail, r->ltail, memory_order_release);
+}
+
+/* The consumer moved past bytes that hold no record for it. */
+static void skip_to(struct gb_ring *r, uint64_t tail)
+{
+	r->ltail = tail;
+	if (!r->deferred)
+		atomic_store_explicit(&r->sh->tail, tail, memory_order_release);
+}
+
+void gb_ring_commit(struct gb_ring *r)
+{
+	if (r->role == CONSUMER)
+		publish_pos(r);
+}
+
+void gb_ring_rewind(struct gb_ring *r)
+{
+	if (r->role != CONSUMER)
+		return;
+	r->lseq = atomic_load(&r->sh->read_seq);
+	r->ltail = atomic_load(&r->sh->tail);
+	r->has_pending = false;
+	r->stuck_pos = UINT64_MAX;
+	r->skipped_headerless = false;
 }
 
 static bool pid_dead(int32_t pid)
@@ -540,13 +584,14 @@ static int try_next(struct gb_ring *r, struct gb_ring_entry *e)
 		r->gen_seen = gen;
 		r->stuck_pos = UINT64_MAX;
 		r->skipped_headerless = false;
+		r->ltail = r->lseq = 0; /* the creator reset the shared position */
 		uint64_t f = atomic_load(&sh->prev_read_seq), n = atomic_load(&sh->prev_next_seq);
 		loss_entry(e, GB_LOSS_GENERATION, f, n > f ? n - 1 : f);
 		e->count = n > f ? n - f : 0;
 		return 1;
 	}
-	uint64_t tail = atomic_load_explicit(&sh->tail, memory_order_relaxed);
-	uint64_t rseq = atomic_load_explicit(&sh->read_seq, memory_order_relaxed);
+	uint64_t tail = r->ltail;
+	uint64_t rseq = r->lseq;
 	struct claim c = claim_load(sh);
 	if (c.head == tail) {
 		/* Nothing reserved: any sequence taken beyond read_seq was dropped. */
@@ -557,7 +602,7 @@ static int try_next(struct gb_ring *r, struct gb_ring_entry *e)
 	if ((tail & r->mask) + REC_HDR > r->size) {
 		/* Too little room for a header before the end: producers padded
 		 * implicitly to the next lap. */
-		atomic_store_explicit(&sh->tail, (tail | r->mask) + 1, memory_order_release);
+		skip_to(r, (tail | r->mask) + 1);
 		return 2;
 	}
 	struct rec_hdr *h = hdr_at(r, tail);
@@ -568,7 +613,7 @@ static int try_next(struct gb_ring *r, struct gb_ring_entry *e)
 		if (h->type == PAD_TYPE || h->seq < rseq) {
 			/* padding, or a record consumed just before a restart (read_seq
 			 * is stored before tail) */
-			atomic_store_explicit(&sh->tail, next, memory_order_release);
+			skip_to(r, next);
 			return 2;
 		}
 		if (h->seq > rseq)
@@ -600,7 +645,7 @@ static int try_next(struct gb_ring *r, struct gb_ring_entry *e)
 	 * instructions of its CAS (or is stopped exactly there; docs/ring.md).
 	 * Its sequence number shows up as the next gap, reported ABANDONED. */
 	uint64_t next = scan_next_header(r, tail, c.head, gen);
-	atomic_store_explicit(&sh->tail, next, memory_order_release);
+	skip_to(r, next);
 	atomic_fetch_add(&sh->abandoned, 1);
 	r->skipped_headerless = true;
 	r->stuck_pos = UINT64_MAX;
@@ -614,10 +659,10 @@ static bool ready(struct gb_ring *r)
 	uint64_t gen = atomic_load(&sh->generation);
 	if (gen != r->gen_seen)
 		return true;
-	uint64_t tail = atomic_load(&sh->tail);
+	uint64_t tail = r->ltail;
 	struct claim c = claim_load(sh);
 	if (c.head == tail)
-		return c.seq > atomic_load(&sh->read_seq);
+		return c.seq > r->lseq;
 	if ((tail & r->mask) + REC_HDR > r->size)
 		return true;
 	return hdr_state(r, hdr_at(r, tail), gen, tail) == ST_PUBLISHED;
@@ -688,11 +733,10 @@ void gb_ring_consume(struct gb_ring *r, const struct gb_ring_entry *e)
 				atomic_compare_exchange_strong(&sh->drop_first, &f, UINT64_MAX);
 		}
 	}
-	uint64_t next_seq = p->is_loss ? p->last_seq + 1 : p->seq + 1;
-	/* Sequence first, then tail: a restart between the two finds the record
-	 * again but skips it by sequence. */
-	atomic_store_explicit(&sh->read_seq, next_seq, memory_order_release);
-	atomic_store_explicit(&sh->tail, r->pending_next_tail, memory_order_release);
+	r->lseq = p->is_loss ? p->last_seq + 1 : p->seq + 1;
+	r->ltail = r->pending_next_tail;
+	if (!r->deferred)
+		publish_pos(r);
 }
 
 void gb_ring_stats(const struct gb_ring *r, struct gb_ring_stats *s)

@@ -25,7 +25,8 @@
 
 #define RING_FILE "events.ring"
 #define TICK_MS 100
-#define RESCAN_MS 2000 /* safety net behind inotify (e.g. a missed IN_Q_OVERFLOW) */
+#define RESCAN_MS 2000
+#define BATCH_MAX 1024  /* records acknowledged per journal write, at most */ /* safety net behind inotify (e.g. a missed IN_Q_OVERFLOW) */
 
 struct drainer {
 	struct gb_serve *s;
@@ -49,7 +50,7 @@ struct gb_serve {
 	int lock_fd; /* serve.lock next to the runtime dir: one daemon per root */
 	atomic_bool stopping;
 	struct drainer *drainers; /* discovery thread only, until stop */
-	atomic_uint_fast64_t n_rings, n_active, n_events, n_lost, n_errors;
+	atomic_uint_fast64_t n_rings, n_active, n_events, n_lost, n_errors, n_events_retried;
 };
 
 static void sleep_ms(int ms)
@@ -75,29 +76,37 @@ static uint32_t class_of(const char *json)
 	return p ? (uint32_t)strtoul(p + 12, NULL, 10) : 0;
 }
 
-/* Append one event; retries while the journal refuses (disk full), since
- * the record stays unacknowledged in the ring meanwhile.  Returns false
- * when stopping before it could be written. */
-static bool journal_event(struct drainer *d, const struct gb_buf *b, uint64_t ts_ns)
+/* Append one event into the journal's batch buffer.  Returns 0 or -errno
+ * (the batch is lost and must be re-read from the ring). */
+static int journal_event(struct drainer *d, const struct gb_buf *b, uint64_t ts_ns)
 {
 	struct gb_serve *s = d->s;
 	struct gb_jmeta m = { .time_ms = (int64_t)(ts_ns / 1000000u), .sandbox = d->name,
 		              .class_uid = class_of(b->data), .severity_id = severity_of(b->data) };
-	for (int attempt = 0;; attempt++) {
-		pthread_mutex_lock(&s->jlock);
-		int rc = gb_journal_append(s->j, b->data, b->len, &m, NULL);
-		pthread_mutex_unlock(&s->jlock);
-		if (rc == 0) {
-			atomic_fetch_add(&s->n_events, 1);
-			return true;
-		}
-		if (attempt == 0)
-			fprintf(stderr, "glassbox serve: journal append for %s: %s (retrying)\n", d->name,
-			        strerror(-rc));
-		if (atomic_load(&s->stopping) && attempt > 50)
-			return false;
-		sleep_ms(100);
+	pthread_mutex_lock(&s->jlock);
+	int rc = gb_journal_append(s->j, b->data, b->len, &m, NULL);
+	pthread_mutex_unlock(&s->jlock);
+	return rc;
+}
+
+/* Make the batch durable in the journal, then acknowledge it in the ring.
+ * Returns 0, or -errno after rewinding the ring to the last commit (the
+ * batch will be read again). */
+static int flush_commit(struct drainer *d, struct gb_ring *r, uint64_t rollbacks_at_start)
+{
+	struct gb_serve *s = d->s;
+	pthread_mutex_lock(&s->jlock);
+	int rc = gb_journal_flush(s->j);
+	/* Someone else's failed flush may have dropped our buffered events. */
+	if (rc == 0 && gb_journal_rollbacks(s->j) != rollbacks_at_start)
+		rc = -EAGAIN;
+	pthread_mutex_unlock(&s->jlock);
+	if (rc == 0) {
+		gb_ring_commit(r);
+		return 0;
 	}
+	gb_ring_rewind(r);
+	return rc;
 }
 
 static bool ring_still_there(const struct drainer *d)
@@ -129,25 +138,53 @@ static void *drain_main(void *arg)
 		atomic_store(&d->done, true);
 		return NULL;
 	}
-	if (s->abandon_ms)
-		gb_ring_consumer_set(r, &(struct gb_ring_consumer_opts){ .abandon_ms = s->abandon_ms });
+	/* Records are acknowledged in batches, after the journal wrote them. */
+	gb_ring_consumer_set(r, &(struct gb_ring_consumer_opts){ .abandon_ms = s->abandon_ms,
+		                                                  .deferred_commit = 1 });
 	char sid[64];
 	snprintf(sid, sizeof sid, "%s", gb_ring_sandbox_id(r));
 	struct gb_ocsf_ctx ctx = { .sandbox_name = d->name, .sandbox_id = sid[0] ? sid : d->name,
 		                   .hostname = s->hostname, .product_version = GB_VERSION };
 	struct gb_buf b = GB_BUF_INIT;
+	unsigned batch = 0;
+	uint64_t rb_start = 0;
+	int failures = 0;
 	for (;;) {
 		struct gb_ring_entry e;
-		rc = gb_ring_next(r, &e, 250);
+		/* With a batch pending, do not sleep: flush it as soon as the ring
+		 * is (momentarily) empty, so events are never held back. */
+		rc = gb_ring_next(r, &e, batch ? 0 : 250);
 		if (rc < 0) {
 			fprintf(stderr, "glassbox serve: %s: %s\n", d->path, strerror(-rc));
 			break;
 		}
-		if (rc == 0) {
+		if (rc == 0 || batch >= BATCH_MAX) {
+			if (batch) {
+				int frc = flush_commit(d, r, rb_start);
+				batch = 0;
+				if (frc < 0) {
+					atomic_fetch_add(&s->n_events_retried, 1);
+					if (failures++ == 0)
+						fprintf(stderr, "glassbox serve: journal write for %s: %s (retrying)\n",
+						        d->name, strerror(-frc));
+					if (atomic_load(&s->stopping) && failures > 50)
+						break; /* unacknowledged: the next daemon re-reads it */
+					sleep_ms(100);
+				} else
+					failures = 0;
+				/* An entry read just now (rc == 1) was not consumed: the
+				 * next call hands it out again. */
+				continue;
+			}
 			/* Empty.  Leave when the sandbox is gone or we are stopping. */
 			if (atomic_load(&s->stopping) || !ring_still_there(d))
 				break;
 			continue;
+		}
+		if (batch == 0) {
+			pthread_mutex_lock(&s->jlock);
+			rb_start = gb_journal_rollbacks(s->j);
+			pthread_mutex_unlock(&s->jlock);
 		}
 		struct gb_record rec;
 		memset(&rec, 0, sizeof rec);
@@ -184,12 +221,24 @@ static void *drain_main(void *arg)
 			        (unsigned long long)e.seq, strerror(-rc));
 			atomic_fetch_add(&s->n_errors, 1);
 			gb_ring_consume(r, &e);
+			batch++;
 			continue;
 		}
-		if (!journal_event(d, &b, rec.ts_ns))
-			break; /* not acknowledged: the next daemon re-reads it */
+		if (journal_event(d, &b, rec.ts_ns) < 0) {
+			gb_ring_rewind(r); /* the batch went with the failed write */
+			batch = 0;
+			atomic_fetch_add(&s->n_events_retried, 1);
+			if (atomic_load(&s->stopping) && failures++ > 50)
+				break;
+			sleep_ms(100);
+			continue;
+		}
 		gb_ring_consume(r, &e);
+		atomic_fetch_add(&s->n_events, 1);
+		batch++;
 	}
+	if (batch)
+		flush_commit(d, r, rb_start);
 	gb_buf_free(&b);
 	gb_ring_close(r);
 	atomic_fetch_sub(&s->n_active, 1);
@@ -346,7 +395,10 @@ int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *e
 		         rc == -EWOULDBLOCK ? "another glassbox serve runs for this root" : strerror(-rc));
 		goto fail;
 	}
-	if ((rc = gb_journal_open(&o->journal, &s->j, err, errlen)) < 0)
+	struct gb_journal_opts jo = o->journal;
+	if (!jo.buffer_bytes)
+		jo.buffer_bytes = 1u << 20; /* a batch of events per write (flush_commit) */
+	if ((rc = gb_journal_open(&jo, &s->j, err, errlen)) < 0)
 		goto fail;
 	s->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
