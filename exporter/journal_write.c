@@ -262,23 +262,6 @@ static int open_new(struct gb_journal *j)
 	return j_fsync_dir(p);
 }
 
-static int write_all_fd(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (w == 0)
-			return -EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static void snapshot(struct gb_journal *j)
 {
 	j->x_flushed = j->x;
@@ -294,7 +277,7 @@ int gb_journal_flush(struct gb_journal *j)
 		return 0;
 	}
 	off_t base = (off_t)(j->x.bytes - j->wlen);
-	int rc = write_all_fd(j->fd, j->wbuf, j->wlen);
+	int rc = j_write_all(j->fd, j->wbuf, j->wlen);
 	if (rc < 0) {
 		/* Undo the whole batch: cut the file back, restore the counters. */
 		if (ftruncate(j->fd, base) < 0)
