@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -124,6 +125,10 @@ struct gb_ring {
 	 * deferred_commit — only by gb_ring_commit(). */
 	uint64_t ltail, lseq;
 	bool deferred;
+	/* producer: the consumer's tail as last seen.  Space only grows, so a
+	 * stale value is safe (it underestimates); the shared tail, a cache line
+	 * the consumer writes per record, is read only when this says "full". */
+	_Atomic uint64_t tail_cache;
 };
 
 static uint64_t align8(uint64_t v)
@@ -158,14 +163,43 @@ static uint64_t now_ns(clockid_t c)
 
 /* ---- 16-byte claim word ---- */
 
+/* One 16-byte compare-and-swap.  On x86-64 it is the instruction itself,
+ * not the compiler's __sync builtin: sanitizer runtimes emulate 16-byte
+ * atomics with a lock *inside one process* (a read, a compare, a write back),
+ * which is not atomic against the consumer in another process — under TSan
+ * that emulation lost producers' updates.  The instruction is atomic across
+ * processes in every build.  On failure *exp becomes the current value. */
+static bool cas16(struct claim *word, struct claim *exp, struct claim neu)
+{
+#if defined(__x86_64__)
+	uint64_t lo = exp->head, hi = exp->seq;
+	bool ok;
+	__asm__ __volatile__("lock cmpxchg16b %1"
+	                     : "=@ccz"(ok), "+m"(*word), "+a"(lo), "+d"(hi)
+	                     : "b"(neu.head), "c"(neu.seq)
+	                     : "memory");
+	exp->head = lo;
+	exp->seq = hi;
+	return ok;
+#else
+	unsigned __int128 o, n, prev;
+	memcpy(&o, exp, sizeof o);
+	memcpy(&n, &neu, sizeof n);
+	prev = __sync_val_compare_and_swap((unsigned __int128 *)(void *)word, o, n);
+	if (prev == o)
+		return true;
+	memcpy(exp, &prev, sizeof *exp);
+	return false;
+#endif
+}
+
 static struct claim claim_load(struct shared *sh)
 {
 	/* A CAS that can only succeed by writing back the same value is an atomic
 	 * 16-byte load (cmpxchg16b has no plain-load form). */
-	unsigned __int128 *p = (unsigned __int128 *)(void *)&sh->claim;
-	unsigned __int128 v = __sync_val_compare_and_swap(p, (unsigned __int128)0, (unsigned __int128)0);
-	struct claim c;
-	memcpy(&c, &v, sizeof c);
+	struct claim c = { 0, 0 };
+	cas16(&sh->claim, &c, c);
+	TSAN_ACQUIRE(&sh->claim);
 	return c;
 }
 
@@ -173,14 +207,28 @@ static struct claim claim_load(struct shared *sh)
  * a retry needs no separate load (one locked instruction per attempt). */
 static bool claim_cas(struct shared *sh, struct claim *cur, struct claim neu)
 {
-	unsigned __int128 o, n, prev;
-	memcpy(&o, cur, sizeof o);
-	memcpy(&n, &neu, sizeof n);
-	prev = __sync_val_compare_and_swap((unsigned __int128 *)(void *)&sh->claim, o, n);
-	if (prev == o)
-		return true;
-	memcpy(cur, &prev, sizeof *cur);
-	return false;
+	TSAN_RELEASE(&sh->claim);
+	bool ok = cas16(&sh->claim, cur, neu);
+	TSAN_ACQUIRE(&sh->claim);
+	return ok;
+}
+
+/* Publishing store of a record's mark.  Under TSan the release on the
+ * ring's sync object must come *before* the store, or a producer that
+ * reuses the space after the consumer (in another process, invisible to
+ * TSan) freed it would race with the store itself; so there the store is
+ * made by an instruction TSan does not instrument, after the release.  The
+ * consumer acquires the same sync object when it takes the record. */
+static void mark_store_published(struct shared *sh, _Atomic uint64_t *mark, uint64_t v)
+{
+#if defined(GB_TSAN) && defined(__x86_64__)
+	TSAN_RELEASE(&sh->tail);
+	/* an x86-64 store is a release store */
+	__asm__ __volatile__("movq %1, %0" : "=m"(*(uint64_t *)(void *)mark) : "r"(v) : "memory");
+#else
+	(void)sh;
+	atomic_store_explicit(mark, v, memory_order_release);
+#endif
 }
 
 /* ---- futex ---- */
@@ -246,6 +294,7 @@ static int map_file(int fd, enum role role, struct gb_ring **out)
 	r->stuck_pos = UINT64_MAX;
 	r->lseq = atomic_load(&sh->read_seq);
 	r->ltail = atomic_load(&sh->tail);
+	atomic_store(&r->tail_cache, r->ltail);
 	*out = r;
 	return 0;
 }
@@ -378,6 +427,30 @@ static void note_drop(struct shared *sh, uint64_t seq)
 		;
 }
 
+/* getpid() is a system call on every glibc we build with; the producer
+ * needs its pid per record (the abandon rule), so cache it, and forget it
+ * in a forked child. */
+static _Atomic int32_t cached_pid;
+static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
+static void pid_forget(void)
+{
+	atomic_store(&cached_pid, 0);
+}
+static void pid_init(void)
+{
+	pthread_atfork(NULL, NULL, pid_forget);
+}
+static int32_t my_pid(void)
+{
+	int32_t p = atomic_load_explicit(&cached_pid, memory_order_relaxed);
+	if (p == 0) {
+		pthread_once(&pid_once, pid_init);
+		p = (int32_t)getpid();
+		atomic_store_explicit(&cached_pid, p, memory_order_relaxed);
+	}
+	return p;
+}
+
 static void sleep_us(long us)
 {
 	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000L };
@@ -395,10 +468,14 @@ int gb_ring_reserve(struct gb_ring *r, uint16_t type, uint16_t flags, size_t len
 	uint64_t need = REC_HDR + align8(len);
 	uint64_t deadline = 0;
 	long backoff = 50;
-	struct claim cur = claim_load(sh), neu;
+	/* The first guess for the CAS comes from two plain atomic 8-byte loads
+	 * (no locked instruction); a torn pair only makes the CAS fail, and the
+	 * failed CAS returns the real value. */
+	struct claim cur = { __atomic_load_n(&sh->claim.head, __ATOMIC_RELAXED),
+		             __atomic_load_n(&sh->claim.seq, __ATOMIC_RELAXED) }, neu;
 	uint64_t pad;
 	for (;;) {
-		uint64_t tail = atomic_load_explicit(&sh->tail, memory_order_acquire);
+		uint64_t tail = atomic_load_explicit(&r->tail_cache, memory_order_acquire);
 		uint64_t off = cur.head & r->mask;
 		/* A record never straddles the end: pad to the next lap. */
 		pad = off + need > r->size ? r->size - off : 0;
@@ -407,6 +484,12 @@ int gb_ring_reserve(struct gb_ring *r, uint16_t type, uint16_t flags, size_t len
 			neu.head = cur.head + pad + need;
 			if (claim_cas(sh, &cur, neu))
 				break;
+			continue;
+		}
+		/* Looks full by the cached tail: look at the real one. */
+		uint64_t fresh = atomic_load_explicit(&sh->tail, memory_order_acquire);
+		if (fresh != tail) {
+			atomic_store_explicit(&r->tail_cache, fresh, memory_order_release);
 			continue;
 		}
 		if (wflags & GB_RING_WAIT) {
@@ -441,10 +524,9 @@ int gb_ring_reserve(struct gb_ring *r, uint16_t type, uint16_t flags, size_t len
 		p->flags = 0;
 		p->seq = UINT64_MAX;
 		p->ts_ns = 0;
-		p->pid = (int32_t)getpid();
+		p->pid = my_pid();
 		p->check = hdr_check(p);
-		atomic_store_explicit(&p->mark, tag_of(gen, pos) << 2 | ST_PUBLISHED, memory_order_release);
-		TSAN_RELEASE(&sh->tail);
+		mark_store_published(sh, &p->mark, tag_of(gen, pos) << 2 | ST_PUBLISHED);
 	}
 	pos += pad;
 	struct rec_hdr *h = hdr_at(r, pos);
@@ -453,7 +535,7 @@ int gb_ring_reserve(struct gb_ring *r, uint16_t type, uint16_t flags, size_t len
 	h->flags = flags;
 	h->seq = cur.seq;
 	h->ts_ns = now_ns(CLOCK_REALTIME);
-	h->pid = (int32_t)getpid();
+	h->pid = my_pid();
 	h->check = hdr_check(h);
 	atomic_store_explicit(&h->mark, tag_of(gen, pos) << 2 | ST_RESERVED, memory_order_release);
 	slot->data = (unsigned char *)h + REC_HDR;
@@ -467,8 +549,7 @@ void gb_ring_publish(struct gb_ring *r, struct gb_ring_slot *slot)
 {
 	struct rec_hdr *h = slot->priv_;
 	uint64_t m = atomic_load_explicit(&h->mark, memory_order_relaxed);
-	atomic_store_explicit(&h->mark, (m & ~(uint64_t)3) | ST_PUBLISHED, memory_order_release);
-	TSAN_RELEASE(&r->sh->tail); /* after the last write to the slot */
+	mark_store_published(r->sh, &h->mark, (m & ~(uint64_t)3) | ST_PUBLISHED);
 	wake_consumer(r->sh);
 }
 
@@ -595,6 +676,33 @@ static int loss_before(struct gb_ring *r, struct gb_ring_entry *e, uint64_t rseq
 	return 1;
 }
 
+/* The record at `tail` is published: hand it out (or skip padding and
+ * records consumed before a restart; or report drops before it). */
+static int take_published(struct gb_ring *r, struct gb_ring_entry *e, struct rec_hdr *h,
+                          uint64_t tail, uint64_t rseq)
+{
+	TSAN_ACQUIRE(&r->sh->tail); /* pairs with mark_store_published */
+	r->stuck_pos = UINT64_MAX;
+	uint64_t next = tail + REC_HDR + align8(h->len);
+	if (h->type == PAD_TYPE || h->seq < rseq) {
+		/* padding, or a record consumed just before a restart (read_seq
+		 * is stored before tail) */
+		skip_to(r, next);
+		return 2;
+	}
+	if (h->seq > rseq)
+		return loss_before(r, e, rseq, h->seq, tail);
+	memset(e, 0, sizeof *e);
+	e->type = h->type;
+	e->flags = h->flags;
+	e->seq = h->seq;
+	e->ts_ns = h->ts_ns;
+	e->data = (const unsigned char *)h + REC_HDR;
+	e->len = h->len;
+	r->pending_next_tail = next;
+	return 1;
+}
+
 /* One attempt to produce an entry at the consumer position.  Returns 1 with
  * *e filled, 0 when nothing is ready, or 2 when it made progress without an
  * entry (skipped padding or an already consumed record): call again. */
@@ -616,6 +724,21 @@ static int try_next(struct gb_ring *r, struct gb_ring_entry *e)
 	}
 	uint64_t tail = r->ltail;
 	uint64_t rseq = r->lseq;
+	/* Fast path: a published record at our position needs no look at the
+	 * producers' claim word (reading it is a locked 16-byte CAS that would
+	 * pull the producers' cache line over).  The tag in the mark binds it
+	 * to this position and generation, so it cannot be a stale lap. */
+	if ((tail & r->mask) + REC_HDR <= r->size) {
+		struct rec_hdr *fh = hdr_at(r, tail);
+		if (hdr_state(r, fh, gen, tail) == ST_PUBLISHED)
+			return take_published(r, e, fh, tail, rseq);
+	}
+	/* Idle check with plain shared reads: while nothing was reserved or
+	 * dropped, a polling consumer must not take the claim word's cache line
+	 * away from the producers.  Only a change earns the exact 16-byte read. */
+	if (__atomic_load_n(&sh->claim.head, __ATOMIC_ACQUIRE) == tail &&
+	    __atomic_load_n(&sh->claim.seq, __ATOMIC_ACQUIRE) == rseq)
+		return 0;
 	struct claim c = claim_load(sh);
 	if (c.head == tail) {
 		/* Nothing reserved: any sequence taken beyond read_seq was dropped. */
@@ -631,27 +754,8 @@ static int try_next(struct gb_ring *r, struct gb_ring_entry *e)
 	}
 	struct rec_hdr *h = hdr_at(r, tail);
 	unsigned st = hdr_state(r, h, gen, tail);
-	if (st == ST_PUBLISHED) {
-		r->stuck_pos = UINT64_MAX;
-		uint64_t next = tail + REC_HDR + align8(h->len);
-		if (h->type == PAD_TYPE || h->seq < rseq) {
-			/* padding, or a record consumed just before a restart (read_seq
-			 * is stored before tail) */
-			skip_to(r, next);
-			return 2;
-		}
-		if (h->seq > rseq)
-			return loss_before(r, e, rseq, h->seq, tail);
-		memset(e, 0, sizeof *e);
-		e->type = h->type;
-		e->flags = h->flags;
-		e->seq = h->seq;
-		e->ts_ns = h->ts_ns;
-		e->data = (const unsigned char *)h + REC_HDR;
-		e->len = h->len;
-		r->pending_next_tail = next;
-		return 1;
-	}
+	if (st == ST_PUBLISHED)
+		return take_published(r, e, h, tail, rseq);
 	/* Reserved but unpublished, or the header is not even written yet. */
 	if (!stuck_too_long(r, tail))
 		return 0;
@@ -684,6 +788,12 @@ static bool ready(struct gb_ring *r)
 	if (gen != r->gen_seen)
 		return true;
 	uint64_t tail = r->ltail;
+	if ((tail & r->mask) + REC_HDR <= r->size &&
+	    hdr_state(r, hdr_at(r, tail), gen, tail) == ST_PUBLISHED)
+		return true; /* as in try_next: no claim-word read when a record waits */
+	if (__atomic_load_n(&sh->claim.head, __ATOMIC_ACQUIRE) == tail &&
+	    __atomic_load_n(&sh->claim.seq, __ATOMIC_ACQUIRE) == r->lseq)
+		return false;
 	struct claim c = claim_load(sh);
 	if (c.head == tail)
 		return c.seq > r->lseq;
@@ -692,9 +802,28 @@ static bool ready(struct gb_ring *r)
 	return hdr_state(r, hdr_at(r, tail), gen, tail) == ST_PUBLISHED;
 }
 
+#define SPIN_CHECKS 4096 /* ~20-50 us of polling before sleeping */
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#else
+	atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
 static void consumer_sleep(struct gb_ring *r, int timeout_ms)
 {
 	struct shared *sh = r->sh;
+	/* Under load the next record is usually microseconds away: poll a
+	 * little before announcing sleep, so producers rarely find the
+	 * consumer asleep and rarely pay for a FUTEX_WAKE. */
+	for (int i = 0; i < SPIN_CHECKS; i++) {
+		if (ready(r))
+			return;
+		cpu_relax();
+	}
 	uint32_t w = atomic_load(&sh->wake);
 	atomic_store(&sh->waiting, 1);
 	/* Re-check after announcing: a producer that published before it could

@@ -80,8 +80,13 @@ static int consume(uint64_t expect_total)
 		struct gb_ring_entry e;
 		int rc = gb_ring_next(c, &e, 10000);
 		if (rc != 1) {
-			fprintf(stderr, "consumer: stalled after %llu + %llu lost\n", (unsigned long long)got,
-			        (unsigned long long)lost);
+			struct gb_ring_stats st;
+			gb_ring_stats(c, &st);
+			fprintf(stderr, "consumer: stalled after %llu + %llu lost (next_seq %llu read_seq %llu "
+			        "used %zu dropped %llu abandoned %llu)\n", (unsigned long long)got,
+			        (unsigned long long)lost, (unsigned long long)st.next_seq,
+			        (unsigned long long)st.read_seq, st.used, (unsigned long long)st.dropped,
+			        (unsigned long long)st.abandoned);
 			return 1;
 		}
 		/* sequences are contiguous across records and loss ranges */
