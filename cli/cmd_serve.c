@@ -85,7 +85,8 @@ int cmd_serve(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	struct gb_serve_opts o = { .runtime_dir = cfg.runtime_dir, .journal = cfg.journal };
+	struct gb_serve_opts o = { .runtime_dir = cfg.runtime_dir, .journal = cfg.journal,
+		                   .sinks = cfg.sinks, .n_sinks = cfg.n_sinks, .cursor_dir = cfg.cursor_dir };
 	struct gb_serve *s;
 	char err[512];
 	if ((rc = gb_serve_start(&o, &s, err, sizeof err)) < 0) {
@@ -95,6 +96,12 @@ int cmd_serve(int argc, char **argv)
 	fprintf(stderr, "glassbox serve: watching %s, journal %s\n", cfg.runtime_dir, cfg.journal_dir);
 	int sig = 0;
 	sigwait(&set, &sig);
+	struct gb_sink_metrics m[GB_MAX_SINKS];
+	size_t nm = gb_serve_sink_metrics(s, m, GB_MAX_SINKS);
+	for (size_t i = 0; i < nm; i++)
+		fprintf(stderr, "glassbox serve: sink %s: sent %llu, failed %llu, retried %llu, %llu segments behind\n",
+		        m[i].name, (unsigned long long)m[i].sent, (unsigned long long)m[i].failed,
+		        (unsigned long long)m[i].retried, (unsigned long long)m[i].lag_segments);
 	gb_serve_stop(s);
 	fprintf(stderr, "glassbox serve: stopped (%s)\n", strsignal(sig));
 	return 0;

@@ -18,6 +18,7 @@ void gb_daemon_config_defaults(struct gb_daemon_config *c, const char *root)
 	const char *r = root && *root ? root : "";
 	snprintf(c->runtime_dir, sizeof c->runtime_dir, "%s/run/glassbox/sandboxes", r);
 	snprintf(c->journal_dir, sizeof c->journal_dir, "%s/var/lib/glassbox/journal", r);
+	snprintf(c->cursor_dir, sizeof c->cursor_dir, "%s/var/lib/glassbox/cursors", r);
 	c->journal.dir = c->journal_dir;
 	c->journal.fsync = GB_FSYNC_GROUP;
 }
@@ -210,6 +211,165 @@ static void load_journal(struct cctx *c, const struct gb_ynode *m, struct gb_dae
 	}
 }
 
+static bool sink_name_ok(const char *n)
+{
+	size_t l = strlen(n);
+	if (!l || l >= 64 || n[0] == '.' || n[0] == '-')
+		return false;
+	for (size_t i = 0; i < l; i++)
+		if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= 'A' && n[i] <= 'Z') ||
+		      (n[i] >= '0' && n[i] <= '9') || n[i] == '.' || n[i] == '_' || n[i] == '-'))
+			return false;
+	return true;
+}
+
+static void get_str(struct cctx *c, const struct gb_ynode *n, char *out, size_t len, const char *what)
+{
+	const char *s = scalar(c, n, what);
+	if (!s)
+		return;
+	if (strlen(s) >= len)
+		cerr(c, n, NULL, "longer than %zu bytes", len - 1);
+	else
+		snprintf(out, len, "%s", s);
+}
+
+static void get_u32(struct cctx *c, const struct gb_ynode *n, uint32_t *out, uint32_t min, uint32_t max)
+{
+	const char *s = scalar(c, n, "a number");
+	if (!s)
+		return;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || *s == '-' || v < min || v > max)
+		cerr(c, n, NULL, "expected a number from %u to %u, got '%s'", min, max, s);
+	else
+		*out = (uint32_t)v;
+}
+
+static void load_sink(struct cctx *c, const struct gb_ynode *m, struct gb_sink_conf *k, size_t idx)
+{
+	static const char *const keys[] = { "name", "type", "batch", "backoff_max", "path", "rotate_size",
+		                            "keep", "url", "format", "auth_file", "ca_file", "index",
+		                            "timeout" };
+	char sect[32];
+	snprintf(sect, sizeof sect, "sinks[%zu]", idx);
+	if (m->kind != GB_Y_MAP) {
+		set_path(c, NULL, sect);
+		cerr(c, m, NULL, "expected a map with name and type");
+		return;
+	}
+	const struct gb_ynode *type = gb_ymap_get(m, "type"), *name = gb_ymap_get(m, "name");
+	set_path(c, sect, "name");
+	if (!name)
+		cerr(c, m, NULL, "a sink needs a name");
+	else {
+		get_str(c, name, k->name, sizeof k->name, "a sink name");
+		if (k->name[0] && !sink_name_ok(k->name))
+			cerr(c, name, NULL, "'%s': a sink name is 1-63 of [A-Za-z0-9._-], not starting with '.' or '-'",
+			     k->name);
+	}
+	set_path(c, sect, "type");
+	const char *t = type ? scalar(c, type, "http or file") : NULL;
+	if (!type)
+		cerr(c, m, NULL, "a sink needs a type (http or file)");
+	else if (t && !strcmp(t, "http"))
+		k->kind = GB_SINK_HTTP;
+	else if (t && !strcmp(t, "file"))
+		k->kind = GB_SINK_FILE;
+	else if (t) {
+		const char *kinds[] = { "http", "file", "kafka" };
+		cerr(c, type, NULL, "'%s' is not a sink type (http, file)%s", t,
+		     gb_suggest(t, kinds, 3) && !strcmp(gb_suggest(t, kinds, 3), "kafka")
+		         ? "; the kafka sink is not built yet" : "");
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		const char *key = m->keys[i]->str;
+		const struct gb_ynode *v = m->vals[i];
+		set_path(c, sect, key);
+		uint64_t x = 0;
+		bool http_only = !strcmp(key, "url") || !strcmp(key, "format") || !strcmp(key, "auth_file") ||
+		                 !strcmp(key, "ca_file") || !strcmp(key, "index") || !strcmp(key, "timeout");
+		bool file_only = !strcmp(key, "path") || !strcmp(key, "rotate_size") || !strcmp(key, "keep");
+		if ((http_only && k->kind == GB_SINK_FILE) || (file_only && k->kind == GB_SINK_HTTP)) {
+			cerr(c, m->keys[i], NULL, "not a key of a %s sink",
+			     k->kind == GB_SINK_FILE ? "file" : "http");
+			continue;
+		}
+		if (!strcmp(key, "name") || !strcmp(key, "type"))
+			continue;
+		else if (!strcmp(key, "batch"))
+			get_u32(c, v, &k->batch_max, 1, 100000);
+		else if (!strcmp(key, "backoff_max")) {
+			get_dur(c, v, &x, 100);
+			k->backoff_max_ms = (uint32_t)(x > 3600000 ? 3600000 : x);
+		} else if (!strcmp(key, "path"))
+			get_path(c, v, k->path, sizeof k->path);
+		else if (!strcmp(key, "rotate_size"))
+			get_size(c, v, &k->rotate_bytes, 4096);
+		else if (!strcmp(key, "keep"))
+			get_u32(c, v, &k->keep, 1, 1000);
+		else if (!strcmp(key, "url")) {
+			get_str(c, v, k->url, sizeof k->url, "a URL");
+			if (k->url[0] && strncmp(k->url, "http://", 7) && strncmp(k->url, "https://", 8))
+				cerr(c, v, NULL, "expected an http:// or https:// URL, got '%s'", k->url);
+		} else if (!strcmp(key, "format")) {
+			const char *f = scalar(c, v, "ndjson, hec or bulk");
+			if (f && !strcmp(f, "ndjson"))
+				k->format = GB_HTTP_NDJSON;
+			else if (f && !strcmp(f, "hec"))
+				k->format = GB_HTTP_HEC;
+			else if (f && !strcmp(f, "bulk"))
+				k->format = GB_HTTP_BULK;
+			else if (f)
+				cerr(c, v, NULL, "expected ndjson, hec or bulk, got '%s'", f);
+		} else if (!strcmp(key, "auth_file"))
+			get_path(c, v, k->auth_file, sizeof k->auth_file);
+		else if (!strcmp(key, "ca_file"))
+			get_path(c, v, k->ca_file, sizeof k->ca_file);
+		else if (!strcmp(key, "index"))
+			get_str(c, v, k->index, sizeof k->index, "an index name");
+		else if (!strcmp(key, "timeout")) {
+			get_dur(c, v, &x, 100);
+			k->timeout_ms = (uint32_t)(x > 600000 ? 600000 : x);
+		} else
+			unknown(c, sect, m->keys[i], keys, sizeof keys / sizeof keys[0]);
+	}
+	set_path(c, sect, k->kind == GB_SINK_HTTP ? "url" : "path");
+	if (k->kind == GB_SINK_HTTP && !k->url[0])
+		cerr(c, m, NULL, "an http sink needs a url");
+	if (k->kind == GB_SINK_FILE && !k->path[0])
+		cerr(c, m, NULL, "a file sink needs a path");
+}
+
+static void load_sinks(struct cctx *c, const struct gb_ynode *n, struct gb_daemon_config *cfg)
+{
+	if (n->kind != GB_Y_SEQ) {
+		if (!gb_ynode_is_null(n))
+			cerr(c, n, NULL, "expected a list of sinks");
+		return;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		if (cfg->n_sinks == GB_MAX_SINKS) {
+			cerr(c, n->vals[i], NULL, "at most %d sinks", GB_MAX_SINKS);
+			break;
+		}
+		struct gb_sink_conf *k = &cfg->sinks[cfg->n_sinks];
+		memset(k, 0, sizeof *k);
+		load_sink(c, n->vals[i], k, i);
+		for (size_t j = 0; j < cfg->n_sinks; j++)
+			if (k->name[0] && !strcmp(cfg->sinks[j].name, k->name)) {
+				char sect[32];
+				snprintf(sect, sizeof sect, "sinks[%zu]", i);
+				set_path(c, sect, "name");
+				cerr(c, n->vals[i], NULL, "sink name '%s' is used twice (cursors are per name)",
+				     k->name);
+			}
+		cfg->n_sinks++;
+	}
+}
+
 int gb_daemon_config_load(struct gb_daemon_config *cfg, const char *file, int required, struct gb_diags *d)
 {
 	FILE *f = fopen(file, "re");
@@ -237,7 +397,7 @@ int gb_daemon_config_load(struct gb_daemon_config *cfg, const char *file, int re
 	if (rc < 0)
 		return rc;
 	struct cctx c = { .file = file, .d = d };
-	static const char *const keys[] = { "runtime_dir", "journal" };
+	static const char *const keys[] = { "runtime_dir", "journal", "cursor_dir", "sinks" };
 	const struct gb_ynode *root = doc.root;
 	if (root && expect_map(&c, root, "settings"))
 		for (size_t i = 0; i < root->n; i++) {
@@ -247,8 +407,12 @@ int gb_daemon_config_load(struct gb_daemon_config *cfg, const char *file, int re
 				get_path(&c, root->vals[i], cfg->runtime_dir, sizeof cfg->runtime_dir);
 			else if (!strcmp(k, "journal"))
 				load_journal(&c, root->vals[i], cfg);
+			else if (!strcmp(k, "cursor_dir"))
+				get_path(&c, root->vals[i], cfg->cursor_dir, sizeof cfg->cursor_dir);
+			else if (!strcmp(k, "sinks"))
+				load_sinks(&c, root->vals[i], cfg);
 			else
-				unknown(&c, NULL, root->keys[i], keys, 2);
+				unknown(&c, NULL, root->keys[i], keys, sizeof keys / sizeof keys[0]);
 		}
 	gb_yaml_free(&doc);
 	cfg->journal.dir = cfg->journal_dir;

@@ -10,6 +10,23 @@
  *     retention:
  *       max_size: 10GiB                       # sealed segments kept
  *       max_age: 30d
+ *   cursor_dir: /var/lib/glassbox/cursors     # one durable cursor per sink
+ *   sinks:
+ *     - name: siem                            # [A-Za-z0-9._-], unique
+ *       type: http                            # http | file
+ *       url: https://siem.example/services/collector/raw
+ *       format: hec                           # ndjson | hec | bulk
+ *       auth_file: /etc/glassbox/siem.auth    # "Header: value"
+ *       ca_file: /etc/glassbox/siem-ca.pem    # optional
+ *       index: glassbox                       # bulk only
+ *       timeout: 10s
+ *       batch: 500
+ *       backoff_max: 30s
+ *     - name: shipper
+ *       type: file
+ *       path: /var/log/glassbox/events.jsonl
+ *       rotate_size: 64MiB
+ *       keep: 5
  *
  * Sizes take B, KiB, MiB, GiB (or KB/MB/GB as powers of 1000); durations
  * ms, s, m, h, d.  Relative defaults are placed under --root.  Every error
@@ -25,11 +42,17 @@
 
 #include "common/policy.h" /* struct gb_diags */
 #include "exporter/journal.h"
+#include "exporter/sink.h"
+
+#define GB_MAX_SINKS 16
 
 struct gb_daemon_config {
 	char runtime_dir[4096];
 	char journal_dir[4096];
+	char cursor_dir[4096];
 	struct gb_journal_opts journal; /* .dir points at journal_dir */
+	struct gb_sink_conf sinks[GB_MAX_SINKS];
+	size_t n_sinks;
 };
 
 /* Defaults under root (NULL = "/"). */

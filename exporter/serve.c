@@ -50,6 +50,7 @@ struct gb_serve {
 	int lock_fd; /* serve.lock next to the runtime dir: one daemon per root */
 	atomic_bool stopping;
 	struct drainer *drainers; /* discovery thread only, until stop */
+	struct gb_sinks *sinks;
 	atomic_uint_fast64_t n_rings, n_active, n_events, n_lost, n_errors, n_events_retried;
 };
 
@@ -400,6 +401,9 @@ int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *e
 		jo.buffer_bytes = 1u << 20; /* a batch of events per write (flush_commit) */
 	if ((rc = gb_journal_open(&jo, &s->j, err, errlen)) < 0)
 		goto fail;
+	if (o->n_sinks &&
+	    (rc = gb_sinks_start(o->sinks, o->n_sinks, o->journal.dir, o->cursor_dir, &s->sinks, err, errlen)) < 0)
+		goto fail;
 	s->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (s->stopfd < 0 || s->ino < 0 ||
@@ -416,6 +420,7 @@ int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *e
 	*out = s;
 	return 0;
 fail:
+	gb_sinks_stop(s->sinks);
 	gb_journal_close(s->j);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
@@ -427,6 +432,11 @@ fail:
 	free(s->runtime_dir);
 	free(s);
 	return rc;
+}
+
+size_t gb_serve_sink_metrics(struct gb_serve *s, struct gb_sink_metrics *m, size_t max)
+{
+	return gb_sinks_metrics(s->sinks, m, max);
 }
 
 void gb_serve_stats(struct gb_serve *s, struct gb_serve_stats *st)
@@ -449,6 +459,7 @@ void gb_serve_stop(struct gb_serve *s)
 	atomic_store(&s->stopping, true);
 	reap(s, true); /* each drains to empty, then ends */
 	gb_journal_close(s->j);
+	gb_sinks_stop(s->sinks); /* their cursors stay where delivery got to */
 	close(s->ino);
 	close(s->stopfd);
 	close(s->lock_fd);

@@ -25,12 +25,16 @@
 #include <stdint.h>
 
 #include "exporter/journal.h"
+#include "exporter/sink.h"
 
 struct gb_serve_opts {
 	const char *runtime_dir;        /* where sandbox directories appear */
 	struct gb_journal_opts journal; /* journal.dir required */
 	const char *hostname;           /* device.hostname; NULL = gethostname() */
 	int abandon_ms;                 /* ring abandon window; 0 = ring default */
+	const struct gb_sink_conf *sinks; /* delivered from the journal (sink.h) */
+	size_t n_sinks;
+	const char *cursor_dir;         /* the sinks' durable cursors */
 };
 
 struct gb_serve_stats {
@@ -42,6 +46,9 @@ struct gb_serve_stats {
 };
 
 struct gb_serve;
+
+/* Per-sink delivery metrics (sink.h); returns how many. */
+size_t gb_serve_sink_metrics(struct gb_serve *s, struct gb_sink_metrics *m, size_t max);
 
 int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *err, size_t errlen);
 void gb_serve_stats(struct gb_serve *s, struct gb_serve_stats *st);
