@@ -252,7 +252,7 @@ static void load_sink(struct cctx *c, const struct gb_ynode *m, struct gb_sink_c
 {
 	static const char *const keys[] = { "name", "type", "batch", "backoff_max", "path", "rotate_size",
 		                            "keep", "url", "format", "auth_file", "ca_file", "index",
-		                            "timeout" };
+		                            "timeout", "brokers", "topic" };
 	char sect[32];
 	snprintf(sect, sizeof sect, "sinks[%zu]", idx);
 	if (m->kind != GB_Y_MAP) {
@@ -271,18 +271,22 @@ static void load_sink(struct cctx *c, const struct gb_ynode *m, struct gb_sink_c
 			     k->name);
 	}
 	set_path(c, sect, "type");
-	const char *t = type ? scalar(c, type, "http or file") : NULL;
+	const char *t = type ? scalar(c, type, "kafka, http or file") : NULL;
 	if (!type)
-		cerr(c, m, NULL, "a sink needs a type (http or file)");
+		cerr(c, m, NULL, "a sink needs a type (kafka, http or file)");
 	else if (t && !strcmp(t, "http"))
 		k->kind = GB_SINK_HTTP;
 	else if (t && !strcmp(t, "file"))
 		k->kind = GB_SINK_FILE;
+	else if (t && !strcmp(t, "kafka"))
+		k->kind = GB_SINK_KAFKA;
 	else if (t) {
-		const char *kinds[] = { "http", "file", "kafka" };
-		cerr(c, type, NULL, "'%s' is not a sink type (http, file)%s", t,
-		     gb_suggest(t, kinds, 3) && !strcmp(gb_suggest(t, kinds, 3), "kafka")
-		         ? "; the kafka sink is not built yet" : "");
+		static const char *const kinds[] = { "kafka", "http", "file" };
+		const char *near = gb_suggest(t, kinds, 3);
+		char hint[64] = "";
+		if (near)
+			snprintf(hint, sizeof hint, "did you mean '%s'?", near);
+		cerr(c, type, near ? hint : NULL, "'%s' is not a sink type (kafka, http, file)", t);
 	}
 	for (size_t i = 0; i < m->n; i++) {
 		const char *key = m->keys[i]->str;
@@ -292,9 +296,31 @@ static void load_sink(struct cctx *c, const struct gb_ynode *m, struct gb_sink_c
 		bool http_only = !strcmp(key, "url") || !strcmp(key, "format") || !strcmp(key, "auth_file") ||
 		                 !strcmp(key, "ca_file") || !strcmp(key, "index") || !strcmp(key, "timeout");
 		bool file_only = !strcmp(key, "path") || !strcmp(key, "rotate_size") || !strcmp(key, "keep");
-		if ((http_only && k->kind == GB_SINK_FILE) || (file_only && k->kind == GB_SINK_HTTP)) {
+		bool kafka_only = !strcmp(key, "brokers") || !strcmp(key, "topic") || !strncmp(key, "kafka.", 6);
+		if (k->kind && ((http_only && k->kind != GB_SINK_HTTP) || (file_only && k->kind != GB_SINK_FILE) ||
+		                (kafka_only && k->kind != GB_SINK_KAFKA))) {
 			cerr(c, m->keys[i], NULL, "not a key of a %s sink",
-			     k->kind == GB_SINK_FILE ? "file" : "http");
+			     k->kind == GB_SINK_FILE ? "file" : k->kind == GB_SINK_HTTP ? "http" : "kafka");
+			continue;
+		}
+		if (!strncmp(key, "kafka.", 6)) {
+			/* passed to librdkafka verbatim; it validates names and values
+			 * when the sink starts */
+			if (k->n_props == GB_KAFKA_MAX_PROPS) {
+				cerr(c, m->keys[i], NULL, "at most %d kafka.* keys", GB_KAFKA_MAX_PROPS);
+				continue;
+			}
+			const char *val = scalar(c, v, "a value for librdkafka");
+			if (!val)
+				continue;
+			if (strlen(key + 6) >= sizeof k->props[0].key || strlen(val) >= sizeof k->props[0].value ||
+			    !key[6]) {
+				cerr(c, m->keys[i], NULL, "kafka property name or value too long (or empty)");
+				continue;
+			}
+			snprintf(k->props[k->n_props].key, sizeof k->props[0].key, "%s", key + 6);
+			snprintf(k->props[k->n_props].value, sizeof k->props[0].value, "%s", val);
+			k->n_props++;
 			continue;
 		}
 		if (!strcmp(key, "name") || !strcmp(key, "type"))
@@ -333,8 +359,18 @@ static void load_sink(struct cctx *c, const struct gb_ynode *m, struct gb_sink_c
 		else if (!strcmp(key, "timeout")) {
 			get_dur(c, v, &x, 100);
 			k->timeout_ms = (uint32_t)(x > 600000 ? 600000 : x);
-		} else
+		} else if (!strcmp(key, "brokers"))
+			get_str(c, v, k->brokers, sizeof k->brokers, "bootstrap servers host:port[,host:port]");
+		else if (!strcmp(key, "topic"))
+			get_str(c, v, k->topic, sizeof k->topic, "a topic name");
+		else
 			unknown(c, sect, m->keys[i], keys, sizeof keys / sizeof keys[0]);
+	}
+	if (k->kind == GB_SINK_KAFKA) {
+		set_path(c, sect, k->brokers[0] ? "topic" : "brokers");
+		if (!k->brokers[0] || !k->topic[0])
+			cerr(c, m, NULL, "a kafka sink needs brokers and a topic");
+		return;
 	}
 	set_path(c, sect, k->kind == GB_SINK_HTTP ? "url" : "path");
 	if (k->kind == GB_SINK_HTTP && !k->url[0])

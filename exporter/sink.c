@@ -89,7 +89,9 @@ static uint64_t segments_behind(const char *dir, const struct gb_jpos *cur)
 static void *sink_main(void *arg)
 {
 	struct sink *s = arg;
-	const struct sink_kind *k = s->c.kind == GB_SINK_FILE ? &gb_sink_file_kind : &gb_sink_http_kind;
+	const struct sink_kind *k = s->c.kind == GB_SINK_FILE   ? &gb_sink_file_kind
+	                            : s->c.kind == GB_SINK_HTTP ? &gb_sink_http_kind
+	                                                        : &gb_sink_kafka_kind;
 	struct gb_jpos cur = { 0, 0 };
 	int have = gb_cursor_load(s->cursor_path, &cur) == 0;
 	struct gb_buf batch = GB_BUF_INIT;

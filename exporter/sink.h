@@ -14,6 +14,11 @@
  *         verification always on (ca_file optional); 2xx acknowledges; 429
  *         waits Retry-After; other failures retry with exponential backoff
  *         and jitter.
+ *   kafka librdkafka producer: idempotent, acks=all, zstd; key = the
+ *         event's sandbox (metadata.log_name); every `kafka.*` config key is
+ *         passed to librdkafka as is.  A batch is acknowledged when every
+ *         event's delivery report succeeded; while the cluster is away the
+ *         sink waits (librdkafka retries, without duplicates, by itself).
  *
  * Ownership: gb_sinks_start copies the configuration; gb_sinks_stop joins
  * and frees everything.
@@ -26,7 +31,9 @@
 
 #include "exporter/journal.h"
 
-enum gb_sink_kind { GB_SINK_FILE = 1, GB_SINK_HTTP };
+enum gb_sink_kind { GB_SINK_FILE = 1, GB_SINK_HTTP, GB_SINK_KAFKA };
+
+#define GB_KAFKA_MAX_PROPS 32
 enum gb_http_format { GB_HTTP_NDJSON = 0, GB_HTTP_HEC, GB_HTTP_BULK };
 
 struct gb_sink_conf {
@@ -45,6 +52,11 @@ struct gb_sink_conf {
 	char ca_file[4096];      /* "" = the system CAs */
 	char index[256];         /* _bulk index name; "" = "glassbox" */
 	uint32_t timeout_ms;     /* per request; 0 = 10000 */
+	/* kafka */
+	char brokers[1024];      /* bootstrap.servers */
+	char topic[256];
+	struct { char key[128], value[512]; } props[GB_KAFKA_MAX_PROPS]; /* kafka.* keys, verbatim */
+	size_t n_props;
 };
 
 struct gb_sink_metrics {

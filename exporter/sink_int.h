@@ -32,5 +32,6 @@ struct sink_kind {
 };
 extern const struct sink_kind gb_sink_file_kind;
 extern const struct sink_kind gb_sink_http_kind;
+extern const struct sink_kind gb_sink_kafka_kind;
 
 #endif

@@ -169,7 +169,7 @@ sinks:
     type: http
     urll: http://x
   - name: b
-    type: kafka
+    type: kafak
   - name: a
     type: file
     path: /tmp/x
@@ -182,7 +182,7 @@ set -e
 [[ $rc == 1 ]] || fail "bad sink config accepted"
 grep -q "bad.yaml:4:5: error: sinks\[0\].urll: unknown key (did you mean 'url'?)" "$T/bad.txt" || fail "$(cat "$T/bad.txt")"
 grep -q "sinks\[0\].url: an http sink needs a url" "$T/bad.txt" || fail "missing url: $(cat "$T/bad.txt")"
-grep -q "bad.yaml:6:11: error: sinks\[1\].type: 'kafka' is not a sink type" "$T/bad.txt" || fail "kafka: $(cat "$T/bad.txt")"
+grep -qF "bad.yaml:6:11: error: sinks[1].type: 'kafak' is not a sink type (kafka, http, file) (did you mean 'kafka'?)" "$T/bad.txt" || fail "type: $(cat "$T/bad.txt")"
 grep -q "sink name 'a' is used twice" "$T/bad.txt" || fail "duplicate name: $(cat "$T/bad.txt")"
 grep -q "bad.yaml:10:5: error: sinks\[2\].url: not a key of a file sink" "$T/bad.txt" || fail "file url: $(cat "$T/bad.txt")"
 echo "ok   bad sink configs: file:line:col, field, hint"
