@@ -160,7 +160,7 @@ static void load_retention(struct cctx *c, const struct gb_ynode *m, struct gb_d
 		set_path(c, "journal.retention", k);
 		uint64_t v = 0;
 		if (!strcmp(k, "max_size")) {
-			get_size(c, m->vals[i], &v, 1u << 20);
+			get_size(c, m->vals[i], &v, 16u << 10);
 			cfg->journal.retain_bytes = v;
 		} else if (!strcmp(k, "max_age")) {
 			get_dur(c, m->vals[i], &v, 60000);

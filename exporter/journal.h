@@ -104,8 +104,9 @@ int gb_journal_tick(struct gb_journal *j);
 int gb_journal_rotate(struct gb_journal *j);
 
 /* Apply retention to sealed segments (oldest first) by age and total size.
- * For each deleted segment on_delete (may be NULL) gets its number and event
- * count, so the caller can report what a sink had not delivered as LOSS. */
+ * For each segment about to be deleted, on_delete (may be NULL) gets its
+ * number and event count while the segment can still be read, so the caller
+ * can count what a sink had not delivered and report it as LOSS. */
 int gb_journal_retain(struct gb_journal *j,
                       void (*on_delete)(void *arg, uint64_t segment, uint64_t events), void *arg);
 

@@ -461,20 +461,21 @@ int gb_journal_retain(struct gb_journal *j,
 			jidx_free(&x);
 			break;
 		}
+		/* Told before the files go, so the caller can still read them
+		 * (to count what a sink had not delivered). */
+		if (on_delete)
+			on_delete(arg, s->n, x.events);
 		/* The chain now starts after this segment: record the link the
 		 * next one carries, so verify can tell retention from deletion. */
 		rc = jchain_write(j->dir, "chain.json", s->n + 1, x.sha256);
 		if (rc == 0 && (unlink(zst) < 0 || unlink(idx) < 0) && errno != ENOENT)
 			rc = -errno;
-		uint64_t events = x.events;
 		jidx_free(&x);
 		if (rc < 0)
 			break;
 		total -= sz < total ? sz : total;
 		snprintf(p, sizeof p, "%s/%s", j->dir, s->day);
 		rmdir(p); /* only when empty */
-		if (on_delete)
-			on_delete(arg, s->n, events);
 	}
 	free(v);
 	return rc;

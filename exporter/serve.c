@@ -26,7 +26,9 @@
 #define RING_FILE "events.ring"
 #define TICK_MS 100
 #define RESCAN_MS 2000
-#define BATCH_MAX 1024  /* records acknowledged per journal write, at most */ /* safety net behind inotify (e.g. a missed IN_Q_OVERFLOW) */
+#define BATCH_MAX 1024  /* records acknowledged per journal write, at most */
+#define RETAIN_MS 60000 /* retention pass period (and once at start) */
+#define GB_MAX_SINKS_SERVE 16 /* safety net behind inotify (e.g. a missed IN_Q_OVERFLOW) */
 
 struct drainer {
 	struct gb_serve *s;
@@ -51,6 +53,10 @@ struct gb_serve {
 	atomic_bool stopping;
 	struct drainer *drainers; /* discovery thread only, until stop */
 	struct gb_sinks *sinks;
+	/* for retention: which sinks may lose events, and where their cursors are */
+	char journal_dir[4096], cursor_dir[4096];
+	char sink_names[GB_MAX_SINKS_SERVE][64];
+	size_t n_sinks;
 	atomic_uint_fast64_t n_rings, n_active, n_events, n_lost, n_errors, n_events_retried;
 };
 
@@ -325,11 +331,104 @@ static int mkdirs(const char *path)
 	return mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
 }
 
+/* ---- retention and the loss it causes to sinks ---- */
+
+struct retain_ctx {
+	struct gb_serve *s;
+	uint64_t lost[GB_MAX_SINKS_SERVE];
+	uint64_t first_seg[GB_MAX_SINKS_SERVE], last_seg[GB_MAX_SINKS_SERVE];
+};
+
+/* Events of `segment` at offsets below `offset` (the sink delivered them). */
+static uint64_t lines_before(const char *dir, uint64_t segment, uint64_t offset)
+{
+	struct gb_jreader *r;
+	struct gb_jpos from = { segment, 0 };
+	if (gb_jreader_open(dir, NULL, &from, &r) < 0)
+		return 0;
+	uint64_t n = 0;
+	const char *l;
+	size_t len;
+	struct gb_jpos pos;
+	while (gb_jreader_next(r, &l, &len, &pos) == 1 && pos.segment == segment && pos.offset < offset)
+		n++;
+	gb_jreader_close(r);
+	return n;
+}
+
+static void on_segment_deleted(void *arg, uint64_t segment, uint64_t events)
+{
+	struct retain_ctx *rc = arg;
+	struct gb_serve *s = rc->s;
+	for (size_t i = 0; i < s->n_sinks; i++) {
+		char p[4200];
+		snprintf(p, sizeof p, "%s/%s", s->cursor_dir, s->sink_names[i]);
+		struct gb_jpos cur = { 0, 0 };
+		if (gb_cursor_load(p, &cur) < 0)
+			cur = (struct gb_jpos){ 0, 0 }; /* never delivered anything */
+		uint64_t lost = 0;
+		if (cur.segment < segment)
+			lost = events;
+		else if (cur.segment == segment)
+			lost = events - lines_before(s->journal_dir, segment, cur.offset);
+		if (!lost)
+			continue;
+		if (!rc->lost[i])
+			rc->first_seg[i] = segment;
+		rc->last_seg[i] = segment;
+		rc->lost[i] += lost;
+	}
+}
+
+/* One retention pass: delete what the limits say, then one LOSS event per
+ * sink that had not delivered some of it (appended to the journal, so every
+ * sink, the lagging one too, delivers the news).  Caller holds jlock. */
+static void retention_pass(struct gb_serve *s)
+{
+	struct retain_ctx rc = { .s = s };
+	int r = gb_journal_retain(s->j, on_segment_deleted, &rc);
+	if (r < 0)
+		fprintf(stderr, "glassbox serve: retention: %s\n", strerror(-r));
+	struct gb_buf b = GB_BUF_INIT;
+	for (size_t i = 0; i < s->n_sinks; i++) {
+		if (!rc.lost[i])
+			continue;
+		char detail[200], id[96];
+		snprintf(detail, sizeof detail, "sink %s: deleted by journal retention before delivery "
+		         "(segments %llu-%llu)", s->sink_names[i], (unsigned long long)rc.first_seg[i],
+		         (unsigned long long)rc.last_seg[i]);
+		/* metadata.uid = retention-SINK:SEGMENT: unique per sink and pass */
+		snprintf(id, sizeof id, "retention-%s", s->sink_names[i]);
+		struct gb_ocsf_ctx ctx = { .sandbox_name = NULL, .sandbox_id = id, .hostname = s->hostname,
+			                   .product_version = GB_VERSION };
+		struct gb_record rec;
+		memset(&rec, 0, sizeof rec);
+		rec.type = GB_REC_LOSS;
+		rec.seq = rc.last_seg[i];
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		rec.ts_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		rec.u.loss = (struct gb_loss){ .cause = GB_LOSS_RETENTION, .count = rc.lost[i], .detail = detail };
+		b.len = 0;
+		if (gb_ocsf_format(&ctx, &rec, &b) == 0) {
+			struct gb_jmeta m = { .time_ms = (int64_t)(rec.ts_ns / 1000000u), .sandbox = "glassbox",
+				              .class_uid = class_of(b.data), .severity_id = severity_of(b.data) };
+			if (gb_journal_append(s->j, b.data, b.len, &m, NULL) < 0 || gb_journal_flush(s->j) < 0)
+				fprintf(stderr, "glassbox serve: cannot journal the retention loss of sink %s\n",
+				        s->sink_names[i]);
+		}
+		fprintf(stderr, "glassbox serve: sink %s lost %llu events to retention\n", s->sink_names[i],
+		        (unsigned long long)rc.lost[i]);
+	}
+	gb_buf_free(&b);
+}
+
 static void *disc_main(void *arg)
 {
 	struct gb_serve *s = arg;
-	struct timespec last_scan;
+	struct timespec last_scan, last_retain;
 	clock_gettime(CLOCK_MONOTONIC, &last_scan);
+	last_retain = last_scan;
 	scan(s);
 	for (;;) {
 		struct pollfd p[2] = { { .fd = s->stopfd, .events = POLLIN },
@@ -353,6 +452,12 @@ static void *disc_main(void *arg)
 		reap(s, false);
 		pthread_mutex_lock(&s->jlock);
 		int rc = gb_journal_tick(s->j);
+		long since_retain = (now.tv_sec - last_retain.tv_sec) * 1000 +
+		                    (now.tv_nsec - last_retain.tv_nsec) / 1000000;
+		if (since_retain >= RETAIN_MS) {
+			retention_pass(s);
+			last_retain = now;
+		}
 		pthread_mutex_unlock(&s->jlock);
 		if (rc < 0)
 			fprintf(stderr, "glassbox serve: journal: %s\n", strerror(-rc));
@@ -401,6 +506,12 @@ int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *e
 		jo.buffer_bytes = 1u << 20; /* a batch of events per write (flush_commit) */
 	if ((rc = gb_journal_open(&jo, &s->j, err, errlen)) < 0)
 		goto fail;
+	snprintf(s->journal_dir, sizeof s->journal_dir, "%s", o->journal.dir);
+	snprintf(s->cursor_dir, sizeof s->cursor_dir, "%s", o->cursor_dir ? o->cursor_dir : "");
+	for (size_t i = 0; i < o->n_sinks && i < GB_MAX_SINKS_SERVE; i++)
+		snprintf(s->sink_names[s->n_sinks++], sizeof s->sink_names[0], "%s", o->sinks[i].name);
+	/* retention first: a sink that starts now learns of what it lost */
+	retention_pass(s);
 	if (o->n_sinks &&
 	    (rc = gb_sinks_start(o->sinks, o->n_sinks, o->journal.dir, o->cursor_dir, &s->sinks, err, errlen)) < 0)
 		goto fail;
