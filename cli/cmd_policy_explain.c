@@ -1,7 +1,9 @@
 /* cli/cmd_policy_explain.c — `glassbox policy explain`: the decision the
  * proxy would make for one request, and why, without any traffic.  It calls
  * the same gb_policy_decide() the proxy calls. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,29 @@ static int parse_port(const char *s, uint16_t *out)
 	return 0;
 }
 
+/* For an allowed IP-literal host: the SSRF tier that refuses it, or 0. */
+static int literal_tier(const struct gb_decision *d, const char *host, uint16_t port)
+{
+	if (d->verdict != GB_VERDICT_ALLOW)
+		return 0;
+	char h[64];
+	size_t n = strlen(host);
+	if (n >= sizeof h)
+		return 0;
+	if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
+		memcpy(h, host + 1, n - 2);
+		h[n - 2] = 0;
+	} else
+		memcpy(h, host, n + 1);
+	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	if (inet_pton(AF_INET, h, &a4.sin_addr) == 1)
+		return gb_policy_dest_check(d, (struct sockaddr *)&a4, port);
+	if (inet_pton(AF_INET6, h, &a6.sin6_addr) == 1)
+		return gb_policy_dest_check(d, (struct sockaddr *)&a6, port);
+	return 0;
+}
+
 static const char *verdict_word(const struct gb_decision *d)
 {
 	if (d->verdict == GB_VERDICT_DENY)
@@ -73,7 +98,7 @@ static void print_text(const struct gb_decision *d, const struct gb_decide_in *i
 }
 
 static void print_json(const struct gb_decision *d, const struct gb_decide_in *in,
-                       const struct gb_policy_compiled *c)
+                       const struct gb_policy_compiled *c, int tier)
 {
 	struct gb_buf b = GB_BUF_INIT;
 	struct gb_jsonw w;
@@ -83,6 +108,7 @@ static void print_json(const struct gb_decision *d, const struct gb_decide_in *i
 	gb_jw_kbool(&w, "audited", d->audited);
 	gb_jw_kstr(&w, "reason", d->verdict == GB_VERDICT_DENY || d->audited ? gb_reason_name(d->reason) : NULL);
 	gb_jw_kstr(&w, "reason_text", d->reason_text[0] ? d->reason_text : NULL);
+	gb_jw_kstr(&w, "ssrf_tier", tier > 0 ? gb_ssrf_tier_name(tier) : NULL);
 	gb_jw_kstr(&w, "entry", d->entry);
 	gb_jw_kstr(&w, "endpoint", d->endpoint[0] ? d->endpoint : NULL);
 	gb_jw_kstr(&w, "rule", d->rule[0] ? d->rule : NULL);
@@ -215,8 +241,18 @@ int cmd_policy_explain(int argc, char **argv)
 	}
 	struct gb_decision d;
 	gb_policy_decide(c, &in, &d);
+	int tier = literal_tier(&d, in.host, in.port);
+	if (tier > 0) {
+		/* An IP-literal host needs no DNS answer: apply the destination
+		 * tiers now, exactly as the proxy will before connecting. */
+		d.verdict = GB_VERDICT_DENY;
+		d.reason = GB_R_SSRF;
+		snprintf(d.reason_text, sizeof d.reason_text,
+		         "destination %s is refused: %s addresses are never reachable through this endpoint",
+		         in.host, gb_ssrf_tier_name(tier));
+	}
 	if (json)
-		print_json(&d, &in, c);
+		print_json(&d, &in, c, tier);
 	else
 		print_text(&d, &in, c);
 	gb_policy_compiled_unref(c);

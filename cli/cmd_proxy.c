@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -102,6 +103,14 @@ int cmd_proxy(int argc, char **argv)
 			gb_policy_store_free(store);
 			return 1;
 		}
+	}
+	/* Each connection holds up to 6 descriptors (two sockets, two pipes):
+	 * take the whole hard limit the operator granted.  Running out is still
+	 * handled (the proxy pauses accepting), never fatal. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	/* Signals are taken synchronously by this thread; workers never see them. */
 	sigset_t set;

@@ -1,5 +1,6 @@
 /* cli/cmd_run.c — `glassbox run [--name N] [--policy FILE] [--workdir DIR]
- * [--quiet] [--] CMD [ARG...]`.  All the work is in enforcer/supervisor.c. */
+ * [--hosts FILE] [--quiet] [--] CMD [ARG...]`.  All the work is in enforcer/supervisor.c. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,7 +11,8 @@
 static void run_usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: glassbox run [--name N] [--policy FILE] [--workdir DIR] [--quiet] [--] CMD [ARG...]\n"
+	    "usage: glassbox run [--name N] [--policy FILE] [--workdir DIR] [--hosts FILE] [--quiet]\n"
+	    "                    [--] CMD [ARG...]\n"
 	    "\n"
 	    "Run CMD in a new sandbox (mount, pid, net, ipc, uts namespaces; unprivileged user;\n"
 	    "Landlock; seccomp) whose only way out is the policy proxy at 127.0.0.1:3128.\n"
@@ -20,6 +22,7 @@ static void run_usage(FILE *f)
 	    "  --name N        sandbox name (default: generated); state in <root>/run/glassbox/sandboxes/N\n"
 	    "  --policy FILE   policy (default: policies/default.yaml of the installation)\n"
 	    "  --workdir DIR   working directory of CMD, writable when include_workdir (default: .)\n"
+	    "  --hosts FILE    hosts file the proxy consults before DNS (default: /etc/hosts)\n"
 	    "  --quiet         no informational messages\n");
 }
 
@@ -51,13 +54,15 @@ int cmd_run(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			o.quiet = 1;
-		} else if ((!strcmp(a, "--name") || !strcmp(a, "--policy") || !strcmp(a, "--workdir")) &&
-		           i + 1 < argc) {
+		} else if ((!strcmp(a, "--name") || !strcmp(a, "--policy") || !strcmp(a, "--workdir") ||
+		            !strcmp(a, "--hosts")) && i + 1 < argc) {
 			const char *v = argv[++i];
 			if (a[2] == 'n')
 				o.name = v;
 			else if (a[2] == 'p')
 				o.policy_path = v;
+			else if (a[2] == 'h')
+				o.hosts_file = v;
 			else
 				o.workdir = v;
 		} else if (!strncmp(a, "--name=", 7)) {
@@ -66,6 +71,8 @@ int cmd_run(int argc, char **argv)
 			o.policy_path = a + 9;
 		} else if (!strncmp(a, "--workdir=", 10)) {
 			o.workdir = a + 10;
+		} else if (!strncmp(a, "--hosts=", 8)) {
+			o.hosts_file = a + 8;
 		} else if (a[0] == '-') {
 			fprintf(stderr, "glassbox run: unknown option '%s' (or missing value)\n", a);
 			run_usage(stderr);
@@ -80,6 +87,11 @@ int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	o.argv = argv + i;
+	/* Checked here for a clear message; the proxy reads it at start. */
+	if (o.hosts_file && access(o.hosts_file, R_OK) < 0) {
+		fprintf(stderr, "glassbox run: --hosts %s: %s\n", o.hosts_file, strerror(errno));
+		return 2;
+	}
 	if (!o.policy_path) {
 		o.policy_path = default_policy();
 		if (!o.policy_path) {

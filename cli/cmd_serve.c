@@ -15,23 +15,29 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: glassbox serve [--config FILE] [--journal DIR] [--runtime-dir DIR]\n"
+	        "usage: glassbox serve [--config FILE] [--journal DIR] [--runtime-dir DIR] [--check-config]\n"
 	        "  Run the host daemon until SIGINT or SIGTERM: find every sandbox's event\n"
 	        "  ring, map each record to OCSF 1.8.0 and append it to the journal.\n"
 	        "  --config       daemon config (default <root>/etc/glassbox/glassbox.yaml;\n"
 	        "                 a missing default file means built-in defaults)\n"
 	        "  --journal      journal directory (default <root>/var/lib/glassbox/journal)\n"
-	        "  --runtime-dir  where sandboxes appear (default <root>/run/glassbox/sandboxes)\n");
+	        "  --runtime-dir  where sandboxes appear (default <root>/run/glassbox/sandboxes)\n"
+	        "  --check-config validate the config, print every error, exit 0 or 1\n");
 }
 
 int cmd_serve(int argc, char **argv)
 {
 	const char *config = NULL, *journal = NULL, *runtime = NULL;
+	int check_only = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;
+		}
+		if (!strcmp(a, "--check-config")) {
+			check_only = 1;
+			continue;
 		}
 		if (!v || a[0] != '-') {
 			fprintf(stderr, "glassbox serve: %s: %s\n", a, v ? "unexpected argument" : "needs a value");
@@ -60,9 +66,11 @@ int cmd_serve(int argc, char **argv)
 	int rc = gb_daemon_config_load(&cfg, config ? config : defpath, config != NULL, &d);
 	gb_diags_print(&d, stderr);
 	gb_diags_free(&d);
-	if (rc < 0) {
-		gb_daemon_config_free(&cfg);
+	if (rc < 0)
 		return 1;
+	if (check_only) {
+		printf("%s: ok\n", config ? config : defpath);
+		return 0;
 	}
 	if (journal)
 		snprintf(cfg.journal_dir, sizeof cfg.journal_dir, "%s", journal);
@@ -78,19 +86,23 @@ int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	struct gb_serve_opts o = { .runtime_dir = cfg.runtime_dir, .journal = cfg.journal,
-		                   .sinks = cfg.sinks, .nsinks = cfg.nsinks, .cursor_dir = cfg.cursor_dir };
+		                   .sinks = cfg.sinks, .n_sinks = cfg.n_sinks, .cursor_dir = cfg.cursor_dir };
 	struct gb_serve *s;
 	char err[512];
 	if ((rc = gb_serve_start(&o, &s, err, sizeof err)) < 0) {
 		fprintf(stderr, "glassbox serve: %s\n", err);
-		gb_daemon_config_free(&cfg);
 		return 1;
 	}
 	fprintf(stderr, "glassbox serve: watching %s, journal %s\n", cfg.runtime_dir, cfg.journal_dir);
 	int sig = 0;
 	sigwait(&set, &sig);
+	struct gb_sink_metrics m[GB_MAX_SINKS];
+	size_t nm = gb_serve_sink_metrics(s, m, GB_MAX_SINKS);
+	for (size_t i = 0; i < nm; i++)
+		fprintf(stderr, "glassbox serve: sink %s: sent %llu, failed %llu, retried %llu, %llu segments behind\n",
+		        m[i].name, (unsigned long long)m[i].sent, (unsigned long long)m[i].failed,
+		        (unsigned long long)m[i].retried, (unsigned long long)m[i].lag_segments);
 	gb_serve_stop(s);
-	gb_daemon_config_free(&cfg);
 	fprintf(stderr, "glassbox serve: stopped (%s)\n", strsignal(sig));
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -28,6 +29,27 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+/* ThreadSanitizer cannot see synchronisation that goes through another
+ * process: a producer thread reuses space that another thread of its
+ * process published, after the consumer (elsewhere) freed it.  Tell TSan
+ * about that edge: publish releases, a reservation acquires, on one sync
+ * object.  No code at all in other builds. */
+#if defined(__SANITIZE_THREAD__)
+#define GB_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GB_TSAN 1
+#endif
+#endif
+#ifdef GB_TSAN
+#include <sanitizer/tsan_interface.h>
+#define TSAN_RELEASE(a) __tsan_release(a)
+#define TSAN_ACQUIRE(a) __tsan_acquire(a)
+#else
+#define TSAN_RELEASE(a) ((void)(a))
+#define TSAN_ACQUIRE(a) ((void)(a))
+#endif
 
 #define RING_MAGIC 0x474252494e473031ull /* "GBRING01" */
 #define RING_LAYOUT 1u
@@ -98,6 +120,15 @@ struct gb_ring {
 	struct gb_ring_entry pending; /* what next() handed out, for consume() */
 	uint64_t pending_next_tail;
 	bool has_pending;
+	/* The consumer's position as this handle sees it.  Published to the
+	 * shared header (read_seq, then tail) by consume(), or — with
+	 * deferred_commit — only by gb_ring_commit(). */
+	uint64_t ltail, lseq;
+	bool deferred;
+	/* producer: the consumer's tail as last seen.  Space only grows, so a
+	 * stale value is safe (it underestimates); the shared tail, a cache line
+	 * the consumer writes per record, is read only when this says "full". */
+	_Atomic uint64_t tail_cache;
 };
 
 static uint64_t align8(uint64_t v)
@@ -132,14 +163,43 @@ static uint64_t now_ns(clockid_t c)
 
 /* ---- 16-byte claim word ---- */
 
+/* One 16-byte compare-and-swap.  On x86-64 it is the instruction itself,
+ * not the compiler's __sync builtin: sanitizer runtimes emulate 16-byte
+ * atomics with a lock *inside one process* (a read, a compare, a write back),
+ * which is not atomic against the consumer in another process — under TSan
+ * that emulation lost producers' updates.  The instruction is atomic across
+ * processes in every build.  On failure *exp becomes the current value. */
+static bool cas16(struct claim *word, struct claim *exp, struct claim neu)
+{
+#if defined(__x86_64__)
+	uint64_t lo = exp->head, hi = exp->seq;
+	bool ok;
+	__asm__ __volatile__("lock cmpxchg16b %1"
+	                     : "=@ccz"(ok), "+m"(*word), "+a"(lo), "+d"(hi)
+	                     : "b"(neu.head), "c"(neu.seq)
+	                     : "memory");
+	exp->head = lo;
+	exp->seq = hi;
+	return ok;
+#else
+	unsigned __int128 o, n, prev;
+	memcpy(&o, exp, sizeof o);
+	memcpy(&n, &neu, sizeof n);
+	prev = __sync_val_compare_and_swap((unsigned __int128 *)(void *)word, o, n);
+	if (prev == o)
+		return true;
+	memcpy(exp, &prev, sizeof *exp);
+	return false;
+#endif
+}
+
 static struct claim claim_load(struct shared *sh)
 {
 	/* A CAS that can only succeed by writing back the same value is an atomic
 	 * 16-byte load (cmpxchg16b has no plain-load form). */
-	unsigned __int128 *p = (unsigned __int128 *)(void *)&sh->claim;
-	unsigned __int128 v = __sync_val_compare_and_swap(p, (unsigned __int128)0, (unsigned __int128)0);
-	struct claim c;
-	memcpy(&c, &v, sizeof c);
+	struct claim c = { 0, 0 };
+	cas16(&sh->claim, &c, c);
+	TSAN_ACQUIRE(&sh->claim);
 	return c;
 }
 
@@ -147,14 +207,28 @@ static struct claim claim_load(struct shared *sh)
  * a retry needs no separate load (one locked instruction per attempt). */
 static bool claim_cas(struct shared *sh, struct claim *cur, struct claim neu)
 {
-	unsigned __int128 o, n, prev;
-	memcpy(&o, cur, sizeof o);
-	memcpy(&n, &neu, sizeof n);
-	prev = __sync_val_compare_and_swap((unsigned __int128 *)(void *)&sh->claim, o, n);
-	if (prev == o)
-		return true;
-	memcpy(cur, &prev, sizeof *cur);
-	return false;
+	TSAN_RELEASE(&sh->claim);
+	bool ok = cas16(&sh->claim, cur, neu);
+	TSAN_ACQUIRE(&sh->claim);
+	return ok;
+}
+
+/* Publishing store of a record's mark.  Under TSan the release on the
+ * ring's sync object must come *before* the store, or a producer that
+ * reuses the space after the consumer (in another process, invisible to
+ * TSan) freed it would race with the store itself; so there the store is
+ * made by an instruction TSan does not instrument, after the release.  The
+ * consumer acquires the same sync object when it takes the record. */
+static void mark_store_published(struct shared *sh, _Atomic uint64_t *mark, uint64_t v)
+{
+#if defined(GB_TSAN) && defined(__x86_64__)
+	TSAN_RELEASE(&sh->tail);
+	/* an x86-64 store is a release store */
+	__asm__ __volatile__("movq %1, %0" : "=m"(*(uint64_t *)(void *)mark) : "r"(v) : "memory");
+#else
+	(void)sh;
+	atomic_store_explicit(mark, v, memory_order_release);
+#endif
 }
 
 /* ---- futex ---- */
@@ -218,6 +292,9 @@ static int map_file(int fd, enum role role, struct gb_ring **out)
 	r->abandon_ms = 2000;
 	r->gen_seen = atomic_load(&sh->generation);
 	r->stuck_pos = UINT64_MAX;
+	r->lseq = atomic_load(&sh->read_seq);
+	r->ltail = atomic_load(&sh->tail);
+	atomic_store(&r->tail_cache, r->ltail);
 	*out = r;
 	return 0;
 }
@@ -350,6 +427,30 @@ static void note_drop(struct shared *sh, uint64_t seq)
 		;
 }
 
+/* getpid() is a system call on every glibc we build with; the producer
+ * needs its pid per record (the abandon rule), so cache it, and forget it
+ * in a forked child. */
+static _Atomic int32_t cached_pid;
+static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
+static void pid_forget(void)
+{
+	atomic_store(&cached_pid, 0);
+}
+static void pid_init(void)
+{
+	pthread_atfork(NULL, NULL, pid_forget);
+}
+static int32_t my_pid(void)
+{
+	int32_t p = atomic_load_explicit(&cached_pid, memory_order_relaxed);
+	if (p == 0) {
+		pthread_once(&pid_once, pid_init);
+		p = (int32_t)getpid();
+		atomic_store_explicit(&cached_pid, p, memory_order_relaxed);
+	}
+	return p;
+}
+
 static void sleep_us(long us)
 {
 	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000L };
@@ -367,10 +468,14 @@ int gb_ring_reserve(struct gb_ring *r, uint16_t type, uint16_t flags, size_t len
 	uint64_t need = REC_HDR + align8(len);
 	uint64_t deadline = 0;
 	long backoff = 50;
-	struct claim cur = claim_load(sh), neu;
+	/* The first guess for the CAS comes from two plain atomic 8-byte loads
+	 * (no locked instruction); a torn pair only makes the CAS fail, and the
+	 * failed CAS returns the real value. */
+	struct claim cur = { __atomic_load_n(&sh->claim.head, __ATOMIC_RELAXED),
+		             __atomic_load_n(&sh->claim.seq, __ATOMIC_RELAXED) }, neu;
 	uint64_t pad;
 	for (;;) {
-		uint64_t tail = atomic_load_explicit(&sh->tail, memory_order_acquire);
+		uint64_t tail = atomic_load_explicit(&r->tail_cache, memory_order_acquire);
 		uint64_t off = cur.head & r->mask;
 		/* A record never straddles the end: pad to the next lap. */
 		pad = off + need > r->size ? r->size - off : 0;
@@ -379,6 +484,12 @@ int gb_ring_reserve(struct gb_ring *r, uint16_t type, uint16_t flags, size_t len
 			neu.head = cur.head + pad + need;
 			if (claim_cas(sh, &cur, neu))
 				break;
+			continue;
+		}
+		/* Looks full by the cached tail: look at the real one. */
+		uint64_t fresh = atomic_load_explicit(&sh->tail, memory_order_acquire);
+		if (fresh != tail) {
+			atomic_store_explicit(&r->tail_cache, fresh, memory_order_release);
 			continue;
 		}
 		if (wflags & GB_RING_WAIT) {
@@ -405,6 +516,7 @@ int gb_ring_reserve(struct gb_ring *r, uint16_t type, uint16_t flags, size_t len
 
 	uint64_t gen = atomic_load_explicit(&sh->generation, memory_order_relaxed);
 	uint64_t pos = cur.head;
+	TSAN_ACQUIRE(&sh->tail); /* the space was freed after its last publish */
 	if (pad >= REC_HDR) { /* a shorter tail is skipped implicitly */
 		struct rec_hdr *p = hdr_at(r, pos);
 		p->len = (uint32_t)(pad - REC_HDR);
@@ -412,9 +524,9 @@ int gb_ring_reserve(struct gb_ring *r, uint16_t type, uint16_t flags, size_t len
 		p->flags = 0;
 		p->seq = UINT64_MAX;
 		p->ts_ns = 0;
-		p->pid = (int32_t)getpid();
+		p->pid = my_pid();
 		p->check = hdr_check(p);
-		atomic_store_explicit(&p->mark, tag_of(gen, pos) << 2 | ST_PUBLISHED, memory_order_release);
+		mark_store_published(sh, &p->mark, tag_of(gen, pos) << 2 | ST_PUBLISHED);
 	}
 	pos += pad;
 	struct rec_hdr *h = hdr_at(r, pos);
@@ -423,7 +535,7 @@ int gb_ring_reserve(struct gb_ring *r, uint16_t type, uint16_t flags, size_t len
 	h->flags = flags;
 	h->seq = cur.seq;
 	h->ts_ns = now_ns(CLOCK_REALTIME);
-	h->pid = (int32_t)getpid();
+	h->pid = my_pid();
 	h->check = hdr_check(h);
 	atomic_store_explicit(&h->mark, tag_of(gen, pos) << 2 | ST_RESERVED, memory_order_release);
 	slot->data = (unsigned char *)h + REC_HDR;
@@ -437,7 +549,7 @@ void gb_ring_publish(struct gb_ring *r, struct gb_ring_slot *slot)
 {
 	struct rec_hdr *h = slot->priv_;
 	uint64_t m = atomic_load_explicit(&h->mark, memory_order_relaxed);
-	atomic_store_explicit(&h->mark, (m & ~(uint64_t)3) | ST_PUBLISHED, memory_order_release);
+	mark_store_published(r->sh, &h->mark, (m & ~(uint64_t)3) | ST_PUBLISHED);
 	wake_consumer(r->sh);
 }
 
@@ -461,6 +573,43 @@ int gb_ring_write(struct gb_ring *r, uint16_t type, uint16_t flags, const void *
 void gb_ring_consumer_set(struct gb_ring *r, const struct gb_ring_consumer_opts *o)
 {
 	r->abandon_ms = o && o->abandon_ms > 0 ? o->abandon_ms : 2000;
+	bool was = r->deferred;
+	r->deferred = o && o->deferred_commit;
+	if (was && !r->deferred)
+		gb_ring_commit(r);
+}
+
+/* Publish the handle's position: sequence first, then tail, so a restart
+ * between the two finds the record again and skips it by sequence. */
+static void publish_pos(struct gb_ring *r)
+{
+	atomic_store_explicit(&r->sh->read_seq, r->lseq, memory_order_release);
+	atomic_store_explicit(&r->sh->tail, r->ltail, memory_order_release);
+}
+
+/* The consumer moved past bytes that hold no record for it. */
+static void skip_to(struct gb_ring *r, uint64_t tail)
+{
+	r->ltail = tail;
+	if (!r->deferred)
+		atomic_store_explicit(&r->sh->tail, tail, memory_order_release);
+}
+
+void gb_ring_commit(struct gb_ring *r)
+{
+	if (r->role == CONSUMER)
+		publish_pos(r);
+}
+
+void gb_ring_rewind(struct gb_ring *r)
+{
+	if (r->role != CONSUMER)
+		return;
+	r->lseq = atomic_load(&r->sh->read_seq);
+	r->ltail = atomic_load(&r->sh->tail);
+	r->has_pending = false;
+	r->stuck_pos = UINT64_MAX;
+	r->skipped_headerless = false;
 }
 
 static bool pid_dead(int32_t pid)
@@ -527,6 +676,33 @@ static int loss_before(struct gb_ring *r, struct gb_ring_entry *e, uint64_t rseq
 	return 1;
 }
 
+/* The record at `tail` is published: hand it out (or skip padding and
+ * records consumed before a restart; or report drops before it). */
+static int take_published(struct gb_ring *r, struct gb_ring_entry *e, struct rec_hdr *h,
+                          uint64_t tail, uint64_t rseq)
+{
+	TSAN_ACQUIRE(&r->sh->tail); /* pairs with mark_store_published */
+	r->stuck_pos = UINT64_MAX;
+	uint64_t next = tail + REC_HDR + align8(h->len);
+	if (h->type == PAD_TYPE || h->seq < rseq) {
+		/* padding, or a record consumed just before a restart (read_seq
+		 * is stored before tail) */
+		skip_to(r, next);
+		return 2;
+	}
+	if (h->seq > rseq)
+		return loss_before(r, e, rseq, h->seq, tail);
+	memset(e, 0, sizeof *e);
+	e->type = h->type;
+	e->flags = h->flags;
+	e->seq = h->seq;
+	e->ts_ns = h->ts_ns;
+	e->data = (const unsigned char *)h + REC_HDR;
+	e->len = h->len;
+	r->pending_next_tail = next;
+	return 1;
+}
+
 /* One attempt to produce an entry at the consumer position.  Returns 1 with
  * *e filled, 0 when nothing is ready, or 2 when it made progress without an
  * entry (skipped padding or an already consumed record): call again. */
@@ -540,13 +716,29 @@ static int try_next(struct gb_ring *r, struct gb_ring_entry *e)
 		r->gen_seen = gen;
 		r->stuck_pos = UINT64_MAX;
 		r->skipped_headerless = false;
+		r->ltail = r->lseq = 0; /* the creator reset the shared position */
 		uint64_t f = atomic_load(&sh->prev_read_seq), n = atomic_load(&sh->prev_next_seq);
 		loss_entry(e, GB_LOSS_GENERATION, f, n > f ? n - 1 : f);
 		e->count = n > f ? n - f : 0;
 		return 1;
 	}
-	uint64_t tail = atomic_load_explicit(&sh->tail, memory_order_relaxed);
-	uint64_t rseq = atomic_load_explicit(&sh->read_seq, memory_order_relaxed);
+	uint64_t tail = r->ltail;
+	uint64_t rseq = r->lseq;
+	/* Fast path: a published record at our position needs no look at the
+	 * producers' claim word (reading it is a locked 16-byte CAS that would
+	 * pull the producers' cache line over).  The tag in the mark binds it
+	 * to this position and generation, so it cannot be a stale lap. */
+	if ((tail & r->mask) + REC_HDR <= r->size) {
+		struct rec_hdr *fh = hdr_at(r, tail);
+		if (hdr_state(r, fh, gen, tail) == ST_PUBLISHED)
+			return take_published(r, e, fh, tail, rseq);
+	}
+	/* Idle check with plain shared reads: while nothing was reserved or
+	 * dropped, a polling consumer must not take the claim word's cache line
+	 * away from the producers.  Only a change earns the exact 16-byte read. */
+	if (__atomic_load_n(&sh->claim.head, __ATOMIC_ACQUIRE) == tail &&
+	    __atomic_load_n(&sh->claim.seq, __ATOMIC_ACQUIRE) == rseq)
+		return 0;
 	struct claim c = claim_load(sh);
 	if (c.head == tail) {
 		/* Nothing reserved: any sequence taken beyond read_seq was dropped. */
@@ -557,32 +749,13 @@ static int try_next(struct gb_ring *r, struct gb_ring_entry *e)
 	if ((tail & r->mask) + REC_HDR > r->size) {
 		/* Too little room for a header before the end: producers padded
 		 * implicitly to the next lap. */
-		atomic_store_explicit(&sh->tail, (tail | r->mask) + 1, memory_order_release);
+		skip_to(r, (tail | r->mask) + 1);
 		return 2;
 	}
 	struct rec_hdr *h = hdr_at(r, tail);
 	unsigned st = hdr_state(r, h, gen, tail);
-	if (st == ST_PUBLISHED) {
-		r->stuck_pos = UINT64_MAX;
-		uint64_t next = tail + REC_HDR + align8(h->len);
-		if (h->type == PAD_TYPE || h->seq < rseq) {
-			/* padding, or a record consumed just before a restart (read_seq
-			 * is stored before tail) */
-			atomic_store_explicit(&sh->tail, next, memory_order_release);
-			return 2;
-		}
-		if (h->seq > rseq)
-			return loss_before(r, e, rseq, h->seq, tail);
-		memset(e, 0, sizeof *e);
-		e->type = h->type;
-		e->flags = h->flags;
-		e->seq = h->seq;
-		e->ts_ns = h->ts_ns;
-		e->data = (const unsigned char *)h + REC_HDR;
-		e->len = h->len;
-		r->pending_next_tail = next;
-		return 1;
-	}
+	if (st == ST_PUBLISHED)
+		return take_published(r, e, h, tail, rseq);
 	/* Reserved but unpublished, or the header is not even written yet. */
 	if (!stuck_too_long(r, tail))
 		return 0;
@@ -600,7 +773,7 @@ static int try_next(struct gb_ring *r, struct gb_ring_entry *e)
 	 * instructions of its CAS (or is stopped exactly there; docs/ring.md).
 	 * Its sequence number shows up as the next gap, reported ABANDONED. */
 	uint64_t next = scan_next_header(r, tail, c.head, gen);
-	atomic_store_explicit(&sh->tail, next, memory_order_release);
+	skip_to(r, next);
 	atomic_fetch_add(&sh->abandoned, 1);
 	r->skipped_headerless = true;
 	r->stuck_pos = UINT64_MAX;
@@ -614,18 +787,43 @@ static bool ready(struct gb_ring *r)
 	uint64_t gen = atomic_load(&sh->generation);
 	if (gen != r->gen_seen)
 		return true;
-	uint64_t tail = atomic_load(&sh->tail);
+	uint64_t tail = r->ltail;
+	if ((tail & r->mask) + REC_HDR <= r->size &&
+	    hdr_state(r, hdr_at(r, tail), gen, tail) == ST_PUBLISHED)
+		return true; /* as in try_next: no claim-word read when a record waits */
+	if (__atomic_load_n(&sh->claim.head, __ATOMIC_ACQUIRE) == tail &&
+	    __atomic_load_n(&sh->claim.seq, __ATOMIC_ACQUIRE) == r->lseq)
+		return false;
 	struct claim c = claim_load(sh);
 	if (c.head == tail)
-		return c.seq > atomic_load(&sh->read_seq);
+		return c.seq > r->lseq;
 	if ((tail & r->mask) + REC_HDR > r->size)
 		return true;
 	return hdr_state(r, hdr_at(r, tail), gen, tail) == ST_PUBLISHED;
 }
 
+#define SPIN_CHECKS 4096 /* ~20-50 us of polling before sleeping */
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#else
+	atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
 static void consumer_sleep(struct gb_ring *r, int timeout_ms)
 {
 	struct shared *sh = r->sh;
+	/* Under load the next record is usually microseconds away: poll a
+	 * little before announcing sleep, so producers rarely find the
+	 * consumer asleep and rarely pay for a FUTEX_WAKE. */
+	for (int i = 0; i < SPIN_CHECKS; i++) {
+		if (ready(r))
+			return;
+		cpu_relax();
+	}
 	uint32_t w = atomic_load(&sh->wake);
 	atomic_store(&sh->waiting, 1);
 	/* Re-check after announcing: a producer that published before it could
@@ -688,11 +886,10 @@ void gb_ring_consume(struct gb_ring *r, const struct gb_ring_entry *e)
 				atomic_compare_exchange_strong(&sh->drop_first, &f, UINT64_MAX);
 		}
 	}
-	uint64_t next_seq = p->is_loss ? p->last_seq + 1 : p->seq + 1;
-	/* Sequence first, then tail: a restart between the two finds the record
-	 * again but skips it by sequence. */
-	atomic_store_explicit(&sh->read_seq, next_seq, memory_order_release);
-	atomic_store_explicit(&sh->tail, r->pending_next_tail, memory_order_release);
+	r->lseq = p->is_loss ? p->last_seq + 1 : p->seq + 1;
+	r->ltail = r->pending_next_tail;
+	if (!r->deferred)
+		publish_pos(r);
 }
 
 void gb_ring_stats(const struct gb_ring *r, struct gb_ring_stats *s)

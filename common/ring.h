@@ -18,7 +18,8 @@
  * published, then skips it and reports it as loss (cause ABANDONED).
  *
  * The consumer position lives in the shared header: a restarted consumer
- * resumes after the last record it acknowledged with gb_ring_consume().  A
+ * resumes after the last record it acknowledged with gb_ring_consume() (or,
+ * with deferred_commit, the last gb_ring_commit()).  A
  * restarted producer (gb_ring_open_producer on an existing file) continues
  * the sequence; gb_ring_create() on an existing file starts a new generation,
  * which the consumer detects and reports.
@@ -80,9 +81,20 @@ void gb_ring_publish(struct gb_ring *r, struct gb_ring_slot *slot);
 /* ---- consumer ---- */
 
 struct gb_ring_consumer_opts {
-	int abandon_ms; /* how long an unpublished slot may block later ones; 0 = 2000 */
+	int abandon_ms;      /* how long an unpublished slot may block later ones; 0 = 2000 */
+	int deferred_commit; /* consume() moves only this handle's position; the
+	                      * shared one (what a restart resumes from, and what
+	                      * frees space for producers) moves at gb_ring_commit().
+	                      * For a consumer that makes a batch durable at once. */
 };
 void gb_ring_consumer_set(struct gb_ring *r, const struct gb_ring_consumer_opts *o);
+
+/* Publish the position reached by gb_ring_consume() (deferred_commit). */
+void gb_ring_commit(struct gb_ring *r);
+/* Forget the consume()s since the last commit: the next gb_ring_next()
+ * starts again after the committed position (the batch could not be made
+ * durable and will be handled again). */
+void gb_ring_rewind(struct gb_ring *r);
 
 /* What gb_ring_next() hands out.  For a LOSS entry (is_loss) the fields
  * loss_cause/first_seq/last_seq/count describe what was lost, and data/len

@@ -52,6 +52,7 @@ struct tofu_ent {
 
 struct gb_identity_ctx {
 	char proc[256];
+	int root_pid;
 	struct mnl_socket *nl;
 	pthread_mutex_t nl_lock; /* one request at a time on the netlink socket */
 	unsigned seq;
@@ -97,6 +98,7 @@ int gb_identity_ctx_new(const struct gb_identity_opts *o, struct gb_identity_ctx
 	if (!c)
 		return -ENOMEM;
 	snprintf(c->proc, sizeof c->proc, "%s", o && o->proc_root ? o->proc_root : "/proc");
+	c->root_pid = o ? o->root_pid : 0;
 	struct mk_nl m = { .netns_fd = o ? o->netns_fd : -1 };
 	pthread_t t;
 	if (pthread_create(&t, NULL, mk_nl_thread, &m) != 0) {
@@ -222,39 +224,100 @@ static bool is_pid(const char *s)
 	return true;
 }
 
+/* Does process `pid` hold a descriptor for socket:[inode]?  readlinkat on
+ * the open fd directory: no path building per descriptor. */
+static bool holds(const char *proc, int pid, const char *want, size_t wl)
+{
+	char fddir[300];
+	snprintf(fddir, sizeof fddir, "%s/%d/fd", proc, pid);
+	DIR *fd = opendir(fddir);
+	if (!fd)
+		return false; /* gone, or not ours to read */
+	int dfd = dirfd(fd);
+	struct dirent *f;
+	bool hit = false;
+	while (!hit && (f = readdir(fd))) {
+		if (f->d_name[0] == '.')
+			continue;
+		char tgt[64];
+		ssize_t l = readlinkat(dfd, f->d_name, tgt, sizeof tgt);
+		hit = l == (ssize_t)wl && memcmp(tgt, want, wl) == 0;
+	}
+	closedir(fd);
+	return hit;
+}
+
+#define MAX_TREE 65536 /* processes searched below root_pid */
+
+/* root_pid and its descendants, from /proc/PID/task/TID/children (host pid
+ * numbers).  Returns the count (<= max), or negative errno. */
+static int descendants(const char *proc, int root, int *out, int max)
+{
+	int n = 0;
+	out[n++] = root;
+	for (int i = 0; i < n; i++) {
+		char tdir[300];
+		snprintf(tdir, sizeof tdir, "%s/%d/task", proc, out[i]);
+		DIR *d = opendir(tdir);
+		if (!d)
+			continue; /* exited meanwhile */
+		struct dirent *t;
+		while ((t = readdir(d))) {
+			if (!is_pid(t->d_name))
+				continue;
+			char cp[700], buf[4096];
+			snprintf(cp, sizeof cp, "%s/%s/children", tdir, t->d_name);
+			int fd = open(cp, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			ssize_t l = read(fd, buf, sizeof buf - 1);
+			close(fd);
+			if (l <= 0)
+				continue;
+			buf[l] = 0;
+			char *save = NULL;
+			for (char *tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+				if (n < max)
+					out[n++] = atoi(tok);
+		}
+		closedir(d);
+	}
+	return n;
+}
+
 static int owners(struct gb_identity_ctx *c, uint32_t inode, int *pids, int max, int *total)
 {
 	char want[64];
 	int wl = snprintf(want, sizeof want, "socket:[%u]", inode);
+	int n = 0;
+	*total = 0;
+	if (c->root_pid > 0) {
+		/* A sandbox: its processes only — a handful instead of the host's
+		 * hundreds (the walk is most of a connection's cost). */
+		int *tree = malloc(MAX_TREE * sizeof *tree);
+		if (!tree)
+			return -ENOMEM;
+		int k = descendants(c->proc, c->root_pid, tree, MAX_TREE);
+		for (int i = 0; i < k; i++)
+			if (holds(c->proc, tree[i], want, (size_t)wl)) {
+				if (n < max)
+					pids[n++] = tree[i];
+				(*total)++;
+			}
+		free(tree);
+		return n;
+	}
 	DIR *d = opendir(c->proc);
 	if (!d)
 		return -errno;
-	int n = 0;
-	*total = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		if (!is_pid(e->d_name))
 			continue;
-		char fddir[600];
-		snprintf(fddir, sizeof fddir, "%s/%s/fd", c->proc, e->d_name);
-		DIR *fd = opendir(fddir);
-		if (!fd)
-			continue; /* gone, or not ours to read */
-		struct dirent *f;
-		bool hit = false;
-		while (!hit && (f = readdir(fd))) {
-			if (f->d_name[0] == '.')
-				continue;
-			char lp[1000], tgt[64];
-			snprintf(lp, sizeof lp, "%s/%s", fddir, f->d_name);
-			ssize_t l = readlink(lp, tgt, sizeof tgt);
-			if (l == wl && memcmp(tgt, want, (size_t)wl) == 0)
-				hit = true;
-		}
-		closedir(fd);
-		if (hit) {
+		int pid = atoi(e->d_name);
+		if (holds(c->proc, pid, want, (size_t)wl)) {
 			if (n < max)
-				pids[n++] = atoi(e->d_name);
+				pids[n++] = pid;
 			(*total)++;
 		}
 	}
@@ -303,8 +366,28 @@ static int read_exe(const char *proc, int pid, char *out, size_t outsz, bool *de
 	return 0;
 }
 
+/* The pid namespace of a process, as the kernel names it ("pid:[N]"). */
+static int pidns_of(const char *proc, int pid, char *out, size_t len)
+{
+	char p[300];
+	snprintf(p, sizeof p, "%s/%d/ns/pid", proc, pid);
+	ssize_t n = readlink(p, out, len - 1);
+	if (n < 0)
+		return -errno;
+	out[n] = 0;
+	return 0;
+}
+
 /* PPid and real uid from /proc/PID/status. */
+static int read_status_ns(const char *proc, int pid, int *ppid, uint32_t *uid, int *nspid);
 static int read_status(const char *proc, int pid, int *ppid, uint32_t *uid)
+{
+	return read_status_ns(proc, pid, ppid, uid, NULL);
+}
+
+/* Also the pid in the innermost pid namespace (NSpid's last field), when
+ * nspid is not NULL: 1 means the process is its namespace's init. */
+static int read_status_ns(const char *proc, int pid, int *ppid, uint32_t *uid, int *nspid)
 {
 	char p[320], line[256];
 	snprintf(p, sizeof p, "%s/%d/status", proc, pid);
@@ -317,6 +400,10 @@ static int read_status(const char *proc, int pid, int *ppid, uint32_t *uid)
 			*ppid = atoi(line + 5);
 		else if (!strncmp(line, "Uid:", 4))
 			*uid = (uint32_t)strtoul(line + 4, NULL, 10);
+		else if (nspid && !strncmp(line, "NSpid:", 6)) {
+			char *last = strrchr(line, '\t');
+			*nspid = atoi(last ? last + 1 : line + 6);
+		}
 	}
 	fclose(f);
 	return 0;
@@ -566,23 +653,32 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	}
 	if (has_preload(c->proc, pid))
 		id->flags |= GB_ID_LD_PRELOAD;
-	/* Ancestors: the PPid chain up to (not including) pid 0. */
+	/* Ancestors: the PPid chain, inside the client's pid namespace only and
+	 * short of its init.  A sandboxed process's chain ends below the
+	 * sandbox's init (glassbox's own pid 1): the
+	 * supervisor and whatever shell started glassbox are not its
+	 * ancestors, or a policy listing /usr/bin/bash would grant every
+	 * process of a sandbox launched from bash. */
+	char ns[64], ans[64];
+	bool have_ns = pidns_of(c->proc, pid, ns, sizeof ns) == 0;
 	int cur = ppid;
 	while (cur > 0) {
+		if (have_ns && (pidns_of(c->proc, cur, ans, sizeof ans) < 0 || strcmp(ns, ans)))
+			break;
 		if (id->n_ancestors == GB_MAX_ANCESTORS) {
 			id->flags |= GB_ID_ANCESTORS_CUT;
 			break;
 		}
 		bool d2;
-		if (read_exe(c->proc, cur, path, sizeof path, &d2) < 0)
-			path[0] = '\0'; /* kernel threads, or not readable */
 		uint32_t u;
-		int next = 0;
-		if (read_status(c->proc, cur, &next, &u) < 0)
-			break;
-		id->ancestor_pids[id->n_ancestors] = cur;
-		id->ancestors[id->n_ancestors] = sb_put(&sb, path);
-		id->n_ancestors++;
+		int next = 0, nspid = 0;
+		if (read_status_ns(c->proc, cur, &next, &u, &nspid) < 0 || nspid == 1)
+			break; /* the namespace's init (the sandbox's, or the host's) ends it */
+		if (read_exe(c->proc, cur, path, sizeof path, &d2) == 0) { /* skip kernel threads */
+			id->ancestor_pids[id->n_ancestors] = cur;
+			id->ancestors[id->n_ancestors] = sb_put(&sb, path);
+			id->n_ancestors++;
+		}
 		cur = next;
 	}
 	return 0;

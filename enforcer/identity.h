@@ -2,7 +2,8 @@
  *
  * For a connection accepted by the proxy, the client's socket is found with
  * NETLINK_SOCK_DIAG inside the client's network namespace (matching the
- * 4-tuple), its inode is searched in /proc/PID/fd of every process, and for
+ * 4-tuple), its inode is searched in /proc/PID/fd of every process (or, for
+ * a sandbox, of its init's descendants only: root_pid), and for
  * the owner(s) we read /proc/PID/exe (never argv), the PPid chain, and — for
  * interpreters — the script path.  The executable is SHA-256 hashed through
  * /proc/PID/exe on first use and cached by (dev, inode, size, mtime, ctime);
@@ -23,6 +24,9 @@ struct gb_identity_ctx;
 struct gb_identity_opts {
 	const char *proc_root; /* "/proc" unless testing */
 	int netns_fd;          /* netns of the clients for sock_diag; -1 = our own */
+	int root_pid;          /* > 0: clients are this process and its descendants
+	                        * (a sandbox's init): only they are searched for
+	                        * the socket, not the whole host.  0 = everyone. */
 };
 int gb_identity_ctx_new(const struct gb_identity_opts *o, struct gb_identity_ctx **out);
 void gb_identity_ctx_free(struct gb_identity_ctx *c);

@@ -31,6 +31,8 @@ struct gb_proxy_opts {
 	const char *listen;      /* "127.0.0.1:3128" when listen_fd < 0 */
 	int listen_fd;           /* pre-bound listening socket, or -1 */
 	int netns_fd;            /* clients' netns for identity, or -1 = ours */
+	int clients_root_pid;    /* > 0: clients descend from this pid (a sandbox's
+	                          * init), identity searches only them; 0 = host */
 	int workers;             /* 0 = number of online CPUs */
 	struct gb_policy_store *store;
 	struct gb_ring *ring;    /* NULL = no records (tests only) */

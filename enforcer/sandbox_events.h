@@ -53,9 +53,10 @@ void gb_sbx_ev_proc_exit(struct gb_sbx_events *ev, pid_t pid, uint32_t uid, uint
                          uint64_t duration_ns);
 
 /* Run the proxy on listen_fd (ownership passes in, also on failure);
- * init_pid's network namespace is the clients'.  0 or -errno. */
+ * init_pid's network namespace is the clients'; hosts_file (NULL =
+ * /etc/hosts) is consulted by its resolver before DNS.  0 or -errno. */
 int gb_sbx_proxy_start(struct gb_sbx_events *ev, int listen_fd, pid_t init_pid,
-                       const struct gb_policy *policy);
+                       const struct gb_policy *policy, const char *hosts_file);
 void gb_sbx_proxy_stop(struct gb_sbx_events *ev);
 
 #endif

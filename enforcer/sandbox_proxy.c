@@ -12,7 +12,7 @@
 #include "enforcer/proxy.h"
 
 int gb_sbx_proxy_start(struct gb_sbx_events *ev, int listen_fd, pid_t init_pid,
-                       const struct gb_policy *policy)
+                       const struct gb_policy *policy, const char *hosts_file)
 {
 	char p[64];
 	snprintf(p, sizeof p, "/proc/%d/ns/net", (int)init_pid);
@@ -25,8 +25,10 @@ int gb_sbx_proxy_start(struct gb_sbx_events *ev, int listen_fd, pid_t init_pid,
 	struct gb_proxy_opts o = {
 		.listen_fd = listen_fd, /* the proxy owns it once gb_proxy_new succeeds */
 		.netns_fd = ev->netns_fd,
+		.clients_root_pid = (int)init_pid, /* identity searches the sandbox only */
 		.store = ev->store,
 		.ring = ev->ring,
+		.hosts_file = hosts_file,
 	};
 	rc = gb_proxy_new(&o, &ev->proxy);
 	if (rc < 0) {

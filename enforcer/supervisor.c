@@ -645,7 +645,7 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		kill(r.init_pid, SIGKILL);
 		goto out_wait;
 	}
-	rc = gb_sbx_proxy_start(&r.ev, r.listen_fd, r.init_pid, r.policy);
+	rc = gb_sbx_proxy_start(&r.ev, r.listen_fd, r.init_pid, r.policy, o->hosts_file);
 	r.listen_fd = -1; /* owned by the proxy now (closed on failure) */
 	if (rc < 0) {
 		fprintf(stderr, "glassbox: starting the proxy: %s\n", strerror(-rc));

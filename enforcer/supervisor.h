@@ -23,6 +23,7 @@ struct gb_supervisor_opts {
 	const char *name;        /* NULL = generated "gb-XXXXXXXX" */
 	const char *policy_path; /* required (the CLI supplies the default) */
 	const char *workdir;     /* NULL = current directory */
+	const char *hosts_file;  /* proxy resolver override; NULL = /etc/hosts */
 	char *const *argv;       /* CMD ARG..., NULL-terminated, argv[0] required */
 	int quiet;               /* no informational messages on stderr */
 };

@@ -3,7 +3,6 @@
  * config errors read exactly like policy errors. */
 #include "exporter/config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,13 +21,6 @@ void gb_daemon_config_defaults(struct gb_daemon_config *c, const char *root)
 	snprintf(c->cursor_dir, sizeof c->cursor_dir, "%s/var/lib/glassbox/cursors", r);
 	c->journal.dir = c->journal_dir;
 	c->journal.fsync = GB_FSYNC_GROUP;
-}
-
-void gb_daemon_config_free(struct gb_daemon_config *c)
-{
-	free(c->sinks);
-	c->sinks = NULL;
-	c->nsinks = 0;
 }
 
 static int scaled(const char *s, uint64_t *out, const char *const *units, const uint64_t *mult,
@@ -168,7 +160,7 @@ static void load_retention(struct cctx *c, const struct gb_ynode *m, struct gb_d
 		set_path(c, "journal.retention", k);
 		uint64_t v = 0;
 		if (!strcmp(k, "max_size")) {
-			get_size(c, m->vals[i], &v, 1u << 20);
+			get_size(c, m->vals[i], &v, 16u << 10);
 			cfg->journal.retain_bytes = v;
 		} else if (!strcmp(k, "max_age")) {
 			get_dur(c, m->vals[i], &v, 60000);
@@ -219,15 +211,25 @@ static void load_journal(struct cctx *c, const struct gb_ynode *m, struct gb_dae
 	}
 }
 
-/* ---- sinks: a list of maps ---- */
+static bool sink_name_ok(const char *n)
+{
+	size_t l = strlen(n);
+	if (!l || l >= 64 || n[0] == '.' || n[0] == '-')
+		return false;
+	for (size_t i = 0; i < l; i++)
+		if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= 'A' && n[i] <= 'Z') ||
+		      (n[i] >= '0' && n[i] <= '9') || n[i] == '.' || n[i] == '_' || n[i] == '-'))
+			return false;
+	return true;
+}
 
 static void get_str(struct cctx *c, const struct gb_ynode *n, char *out, size_t len, const char *what)
 {
 	const char *s = scalar(c, n, what);
 	if (!s)
 		return;
-	if (!*s || strlen(s) >= len || strlen(s) != n->len)
-		cerr(c, n, NULL, "expected %s (1 to %zu bytes)", what, len - 1);
+	if (strlen(s) >= len)
+		cerr(c, n, NULL, "longer than %zu bytes", len - 1);
 	else
 		snprintf(out, len, "%s", s);
 }
@@ -240,187 +242,167 @@ static void get_u32(struct cctx *c, const struct gb_ynode *n, uint32_t *out, uin
 	char *end;
 	errno = 0;
 	unsigned long v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v < min || v > max)
+	if (errno || *end || end == s || *s == '-' || v < min || v > max)
 		cerr(c, n, NULL, "expected a number from %u to %u, got '%s'", min, max, s);
 	else
 		*out = (uint32_t)v;
 }
 
-static bool name_ok(const char *s)
-{
-	if (!*s || *s == '.')
-		return false;
-	for (; *s; s++)
-		if (!(isalnum((unsigned char)*s) || *s == '_' || *s == '-' || *s == '.'))
-			return false;
-	return true;
-}
-
 static void load_sink(struct cctx *c, const struct gb_ynode *m, struct gb_sink_conf *k, size_t idx)
 {
-	static const char *const keys[] = { "name", "type", "batch_size", "backoff_min", "backoff_max",
-		                            "path", "max_size", "keep", "url", "format", "auth_file",
-		                            "ca_path", "index", "timeout", "topic", "key", "kafka." };
+	static const char *const keys[] = { "name", "type", "batch", "backoff_max", "path", "rotate_size",
+		                            "keep", "url", "format", "auth_file", "ca_file", "index",
+		                            "timeout", "brokers", "topic" };
 	char sect[32];
 	snprintf(sect, sizeof sect, "sinks[%zu]", idx);
-	set_path(c, "sinks", "");
-	snprintf(c->path, sizeof c->path, "%s", sect);
 	if (m->kind != GB_Y_MAP) {
-		cerr(c, m, NULL, "expected a map with name, type and the type's settings");
+		set_path(c, NULL, sect);
+		cerr(c, m, NULL, "expected a map with name and type");
 		return;
 	}
-	const struct gb_ynode *tn = gb_ymap_get(m, "type"), *nn = gb_ymap_get(m, "name");
-	if (!nn)
+	const struct gb_ynode *type = gb_ymap_get(m, "type"), *name = gb_ymap_get(m, "name");
+	set_path(c, sect, "name");
+	if (!name)
 		cerr(c, m, NULL, "a sink needs a name");
-	if (!tn)
-		cerr(c, m, "file, http or kafka", "a sink needs a type");
-	/* Which keys belong to which type, to refuse e.g. `topic` on a file sink. */
-	const char *type = tn && tn->kind == GB_Y_SCALAR ? tn->str : "";
-	bool seen_path = false, seen_url = false, seen_topic = false;
+	else {
+		get_str(c, name, k->name, sizeof k->name, "a sink name");
+		if (k->name[0] && !sink_name_ok(k->name))
+			cerr(c, name, NULL, "'%s': a sink name is 1-63 of [A-Za-z0-9._-], not starting with '.' or '-'",
+			     k->name);
+	}
+	set_path(c, sect, "type");
+	const char *t = type ? scalar(c, type, "kafka, http or file") : NULL;
+	if (!type)
+		cerr(c, m, NULL, "a sink needs a type (kafka, http or file)");
+	else if (t && !strcmp(t, "http"))
+		k->kind = GB_SINK_HTTP;
+	else if (t && !strcmp(t, "file"))
+		k->kind = GB_SINK_FILE;
+	else if (t && !strcmp(t, "kafka"))
+		k->kind = GB_SINK_KAFKA;
+	else if (t) {
+		static const char *const kinds[] = { "kafka", "http", "file" };
+		const char *near = gb_suggest(t, kinds, 3);
+		char hint[64] = "";
+		if (near)
+			snprintf(hint, sizeof hint, "did you mean '%s'?", near);
+		cerr(c, type, near ? hint : NULL, "'%s' is not a sink type (kafka, http, file)", t);
+	}
 	for (size_t i = 0; i < m->n; i++) {
 		const char *key = m->keys[i]->str;
 		const struct gb_ynode *v = m->vals[i];
 		set_path(c, sect, key);
 		uint64_t x = 0;
-		const char *owner = NULL; /* the type a key belongs to */
-		if (!strcmp(key, "name")) {
-			get_str(c, v, k->name, sizeof k->name, "a sink name");
-			if (k->name[0] && !name_ok(k->name)) {
-				cerr(c, v, "letters, digits, '_', '-' and '.'", "'%s' is not a valid sink name", k->name);
-				k->name[0] = 0;
-			}
-		} else if (!strcmp(key, "type")) {
-			const char *s = scalar(c, v, "file, http or kafka");
-			if (!s)
+		bool http_only = !strcmp(key, "url") || !strcmp(key, "format") || !strcmp(key, "auth_file") ||
+		                 !strcmp(key, "ca_file") || !strcmp(key, "index") || !strcmp(key, "timeout");
+		bool file_only = !strcmp(key, "path") || !strcmp(key, "rotate_size") || !strcmp(key, "keep");
+		bool kafka_only = !strcmp(key, "brokers") || !strcmp(key, "topic") || !strncmp(key, "kafka.", 6);
+		if (k->kind && ((http_only && k->kind != GB_SINK_HTTP) || (file_only && k->kind != GB_SINK_FILE) ||
+		                (kafka_only && k->kind != GB_SINK_KAFKA))) {
+			cerr(c, m->keys[i], NULL, "not a key of a %s sink",
+			     k->kind == GB_SINK_FILE ? "file" : k->kind == GB_SINK_HTTP ? "http" : "kafka");
+			continue;
+		}
+		if (!strncmp(key, "kafka.", 6)) {
+			/* passed to librdkafka verbatim; it validates names and values
+			 * when the sink starts */
+			if (k->n_props == GB_KAFKA_MAX_PROPS) {
+				cerr(c, m->keys[i], NULL, "at most %d kafka.* keys", GB_KAFKA_MAX_PROPS);
 				continue;
-			if (!strcmp(s, "file"))
-				k->type = GB_SINK_FILE;
-			else if (!strcmp(s, "http"))
-				k->type = GB_SINK_HTTP;
-			else if (!strcmp(s, "kafka"))
-				k->type = GB_SINK_KAFKA;
-			else
-				cerr(c, v, NULL, "expected file, http or kafka, got '%s'", s);
-		} else if (!strcmp(key, "batch_size"))
+			}
+			const char *val = scalar(c, v, "a value for librdkafka");
+			if (!val)
+				continue;
+			if (strlen(key + 6) >= sizeof k->props[0].key || strlen(val) >= sizeof k->props[0].value ||
+			    !key[6]) {
+				cerr(c, m->keys[i], NULL, "kafka property name or value too long (or empty)");
+				continue;
+			}
+			snprintf(k->props[k->n_props].key, sizeof k->props[0].key, "%s", key + 6);
+			snprintf(k->props[k->n_props].value, sizeof k->props[0].value, "%s", val);
+			k->n_props++;
+			continue;
+		}
+		if (!strcmp(key, "name") || !strcmp(key, "type"))
+			continue;
+		else if (!strcmp(key, "batch"))
 			get_u32(c, v, &k->batch_max, 1, 100000);
-		else if (!strcmp(key, "backoff_min")) {
-			get_dur(c, v, &x, 1);
-			k->backoff_min_ms = (uint32_t)(x > 600000 ? 600000 : x);
-		} else if (!strcmp(key, "backoff_max")) {
-			get_dur(c, v, &x, 1);
-			k->backoff_max_ms = (uint32_t)(x > 3600000 ? 3600000 : x);
-		} else if (!strcmp(key, "path")) {
-			owner = "file";
-			seen_path = true;
-			get_path(c, v, k->file.path, sizeof k->file.path);
-		} else if (!strcmp(key, "max_size")) {
-			owner = "file";
-			get_size(c, v, &k->file.max_bytes, 4096);
-		} else if (!strcmp(key, "keep")) {
-			owner = "file";
-			get_u32(c, v, &k->file.keep, 1, 1000);
-		} else if (!strcmp(key, "url")) {
-			owner = "http";
-			seen_url = true;
-			get_str(c, v, k->http.url, sizeof k->http.url, "a URL");
-			if (k->http.url[0] && strncmp(k->http.url, "http://", 7) && strncmp(k->http.url, "https://", 8))
-				cerr(c, v, NULL, "expected an http:// or https:// URL, got '%s'", k->http.url);
-		} else if (!strcmp(key, "format")) {
-			owner = "http";
-			const char *s = scalar(c, v, "ndjson, splunk_hec or es_bulk");
-			if (!s)
-				continue;
-			if (!strcmp(s, "ndjson"))
-				k->http.format = GB_HTTP_NDJSON;
-			else if (!strcmp(s, "splunk_hec"))
-				k->http.format = GB_HTTP_SPLUNK_HEC;
-			else if (!strcmp(s, "es_bulk"))
-				k->http.format = GB_HTTP_ES_BULK;
-			else
-				cerr(c, v, NULL, "expected ndjson, splunk_hec or es_bulk, got '%s'", s);
-		} else if (!strcmp(key, "auth_file")) {
-			owner = "http";
-			get_path(c, v, k->http.auth_file, sizeof k->http.auth_file);
-		} else if (!strcmp(key, "ca_path")) {
-			owner = "http";
-			get_path(c, v, k->http.ca_path, sizeof k->http.ca_path);
-		} else if (!strcmp(key, "index")) {
-			owner = "http";
-			get_str(c, v, k->http.index, sizeof k->http.index, "an index name");
-		} else if (!strcmp(key, "timeout")) {
-			owner = "http";
+		else if (!strcmp(key, "backoff_max")) {
 			get_dur(c, v, &x, 100);
-			k->http.timeout_ms = (uint32_t)(x > 600000 ? 600000 : x);
-		} else if (!strcmp(key, "topic")) {
-			owner = "kafka";
-			seen_topic = true;
-			get_str(c, v, k->kafka.topic, sizeof k->kafka.topic, "a topic name");
-		} else if (!strcmp(key, "key")) {
-			owner = "kafka";
-			get_str(c, v, k->kafka.key, sizeof k->kafka.key, "a message key");
-		} else if (!strncmp(key, "kafka.", 6) && key[6]) {
-			owner = "kafka";
-			if (k->kafka.nprops >= GB_SINK_MAX_PROPS) {
-				cerr(c, m->keys[i], NULL, "more than %d kafka.* keys", GB_SINK_MAX_PROPS);
-				continue;
-			}
-			struct gb_sink_prop *p = &k->kafka.props[k->kafka.nprops];
-			const char *s = scalar(c, v, "a librdkafka setting value");
-			if (!s)
-				continue;
-			if (strlen(key + 6) >= sizeof p->key || strlen(s) >= sizeof p->value) {
-				cerr(c, v, NULL, "too long");
-				continue;
-			}
-			snprintf(p->key, sizeof p->key, "%s", key + 6);
-			snprintf(p->value, sizeof p->value, "%s", s);
-			p->line = m->keys[i]->line;
-			p->column = m->keys[i]->column;
-			k->kafka.nprops++;
-		} else
+			k->backoff_max_ms = (uint32_t)(x > 3600000 ? 3600000 : x);
+		} else if (!strcmp(key, "path"))
+			get_path(c, v, k->path, sizeof k->path);
+		else if (!strcmp(key, "rotate_size"))
+			get_size(c, v, &k->rotate_bytes, 4096);
+		else if (!strcmp(key, "keep"))
+			get_u32(c, v, &k->keep, 1, 1000);
+		else if (!strcmp(key, "url")) {
+			get_str(c, v, k->url, sizeof k->url, "a URL");
+			if (k->url[0] && strncmp(k->url, "http://", 7) && strncmp(k->url, "https://", 8))
+				cerr(c, v, NULL, "expected an http:// or https:// URL, got '%s'", k->url);
+		} else if (!strcmp(key, "format")) {
+			const char *f = scalar(c, v, "ndjson, hec or bulk");
+			if (f && !strcmp(f, "ndjson"))
+				k->format = GB_HTTP_NDJSON;
+			else if (f && !strcmp(f, "hec"))
+				k->format = GB_HTTP_HEC;
+			else if (f && !strcmp(f, "bulk"))
+				k->format = GB_HTTP_BULK;
+			else if (f)
+				cerr(c, v, NULL, "expected ndjson, hec or bulk, got '%s'", f);
+		} else if (!strcmp(key, "auth_file"))
+			get_path(c, v, k->auth_file, sizeof k->auth_file);
+		else if (!strcmp(key, "ca_file"))
+			get_path(c, v, k->ca_file, sizeof k->ca_file);
+		else if (!strcmp(key, "index"))
+			get_str(c, v, k->index, sizeof k->index, "an index name");
+		else if (!strcmp(key, "timeout")) {
+			get_dur(c, v, &x, 100);
+			k->timeout_ms = (uint32_t)(x > 600000 ? 600000 : x);
+		} else if (!strcmp(key, "brokers"))
+			get_str(c, v, k->brokers, sizeof k->brokers, "bootstrap servers host:port[,host:port]");
+		else if (!strcmp(key, "topic"))
+			get_str(c, v, k->topic, sizeof k->topic, "a topic name");
+		else
 			unknown(c, sect, m->keys[i], keys, sizeof keys / sizeof keys[0]);
-		if (owner && *type && strcmp(owner, type) && tn && tn->kind == GB_Y_SCALAR)
-			cerr(c, m->keys[i], NULL, "'%s' is a %s sink setting, this sink is %s", key, owner, type);
 	}
-	snprintf(c->path, sizeof c->path, "%s", sect);
-	if (k->type == GB_SINK_FILE && !seen_path)
-		cerr(c, m, NULL, "a file sink needs a path");
-	if (k->type == GB_SINK_HTTP && !seen_url)
+	if (k->kind == GB_SINK_KAFKA) {
+		set_path(c, sect, k->brokers[0] ? "topic" : "brokers");
+		if (!k->brokers[0] || !k->topic[0])
+			cerr(c, m, NULL, "a kafka sink needs brokers and a topic");
+		return;
+	}
+	set_path(c, sect, k->kind == GB_SINK_HTTP ? "url" : "path");
+	if (k->kind == GB_SINK_HTTP && !k->url[0])
 		cerr(c, m, NULL, "an http sink needs a url");
-	if (k->type == GB_SINK_KAFKA && !seen_topic)
-		cerr(c, m, NULL, "a kafka sink needs a topic");
-	if (k->backoff_min_ms && k->backoff_max_ms && k->backoff_min_ms > k->backoff_max_ms)
-		cerr(c, m, NULL, "backoff_min is larger than backoff_max");
+	if (k->kind == GB_SINK_FILE && !k->path[0])
+		cerr(c, m, NULL, "a file sink needs a path");
 }
 
 static void load_sinks(struct cctx *c, const struct gb_ynode *n, struct gb_daemon_config *cfg)
 {
-	if (gb_ynode_is_null(n))
-		return;
 	if (n->kind != GB_Y_SEQ) {
-		cerr(c, n, NULL, "expected a list of sinks");
-		return;
-	}
-	if (n->n > GB_MAX_SINKS) {
-		cerr(c, n, NULL, "more than %d sinks", GB_MAX_SINKS);
-		return;
-	}
-	free(cfg->sinks);
-	cfg->nsinks = 0;
-	cfg->sinks = calloc(n->n ? n->n : 1, sizeof *cfg->sinks);
-	if (!cfg->sinks) {
-		cerr(c, n, NULL, "out of memory");
+		if (!gb_ynode_is_null(n))
+			cerr(c, n, NULL, "expected a list of sinks");
 		return;
 	}
 	for (size_t i = 0; i < n->n; i++) {
-		struct gb_sink_conf *k = &cfg->sinks[cfg->nsinks];
+		if (cfg->n_sinks == GB_MAX_SINKS) {
+			cerr(c, n->vals[i], NULL, "at most %d sinks", GB_MAX_SINKS);
+			break;
+		}
+		struct gb_sink_conf *k = &cfg->sinks[cfg->n_sinks];
+		memset(k, 0, sizeof *k);
 		load_sink(c, n->vals[i], k, i);
-		for (size_t j = 0; j < cfg->nsinks && k->name[0]; j++)
-			if (!strcmp(cfg->sinks[j].name, k->name)) {
-				snprintf(c->path, sizeof c->path, "sinks[%zu].name", i);
-				cerr(c, n->vals[i], NULL, "sink name '%s' is used twice", k->name);
+		for (size_t j = 0; j < cfg->n_sinks; j++)
+			if (k->name[0] && !strcmp(cfg->sinks[j].name, k->name)) {
+				char sect[32];
+				snprintf(sect, sizeof sect, "sinks[%zu]", i);
+				set_path(c, sect, "name");
+				cerr(c, n->vals[i], NULL, "sink name '%s' is used twice (cursors are per name)",
+				     k->name);
 			}
-		cfg->nsinks++;
+		cfg->n_sinks++;
 	}
 }
 

@@ -10,20 +10,30 @@
  *     retention:
  *       max_size: 10GiB                       # sealed segments kept
  *       max_age: 30d
- *   cursor_dir: /var/lib/glassbox/cursors     # sinks' durable cursors
- *   sinks:                                    # see docs/sinks.md
- *     - name: siem                            # [A-Za-z0-9_.-], unique
- *       type: kafka                           # file | http | kafka
- *       topic: ocsf
- *       kafka.bootstrap.servers: k1:9092      # any kafka.* key, verbatim
+ *   cursor_dir: /var/lib/glassbox/cursors     # one durable cursor per sink
+ *   sinks:
+ *     - name: siem                            # [A-Za-z0-9._-], unique
+ *       type: http                            # http | file
+ *       url: https://siem.example/services/collector/raw
+ *       format: hec                           # ndjson | hec | bulk
+ *       auth_file: /etc/glassbox/siem.auth    # "Header: value"
+ *       ca_file: /etc/glassbox/siem-ca.pem    # optional
+ *       index: glassbox                       # bulk only
+ *       timeout: 10s
+ *       batch: 500
+ *       backoff_max: 30s
+ *     - name: shipper
+ *       type: file
+ *       path: /var/log/glassbox/events.jsonl
+ *       rotate_size: 64MiB
+ *       keep: 5
  *
  * Sizes take B, KiB, MiB, GiB (or KB/MB/GB as powers of 1000); durations
  * ms, s, m, h, d.  Relative defaults are placed under --root.  Every error
  * names file, line, column and field, and an unknown key gets the nearest
  * valid one as a hint; all errors are reported, not only the first.
  *
- * Ownership: the strings in gb_config live in the struct (fixed buffers);
- * the sinks array is malloc'd, released by gb_daemon_config_free.
+ * Ownership: the strings in gb_config live in the struct (fixed buffers).
  */
 #ifndef GB_EXPORTER_CONFIG_H
 #define GB_EXPORTER_CONFIG_H
@@ -34,16 +44,16 @@
 #include "exporter/journal.h"
 #include "exporter/sink.h"
 
+#define GB_MAX_SINKS 16
+
 struct gb_daemon_config {
 	char runtime_dir[4096];
 	char journal_dir[4096];
-	struct gb_journal_opts journal; /* .dir points at journal_dir */
 	char cursor_dir[4096];
-	struct gb_sink_conf *sinks;
-	size_t nsinks;
+	struct gb_journal_opts journal; /* .dir points at journal_dir */
+	struct gb_sink_conf sinks[GB_MAX_SINKS];
+	size_t n_sinks;
 };
-
-#define GB_MAX_SINKS 16
 
 /* Defaults under root (NULL = "/"). */
 void gb_daemon_config_defaults(struct gb_daemon_config *c, const char *root);
@@ -52,8 +62,6 @@ void gb_daemon_config_defaults(struct gb_daemon_config *c, const char *root);
  * `required` (an explicit --config).  Returns 0, -EINVAL (diags say why),
  * or -errno. */
 int gb_daemon_config_load(struct gb_daemon_config *c, const char *file, int required, struct gb_diags *d);
-
-void gb_daemon_config_free(struct gb_daemon_config *c);
 
 /* "64MiB" -> bytes, "100ms" -> ms; -EINVAL when malformed. */
 int gb_parse_size(const char *s, uint64_t *out);

@@ -19,9 +19,10 @@
  * the same before and after sealing.
  *
  * Writing: one writer per directory (an flock on DIR/.lock).  Each append is
- * one write(2) of a whole line, so the line survives a crash of the process
- * at once and of the host after the next fsync (group commit: every
- * fsync_interval_ms by default).  Segments rotate by size and age; retention
+ * one write(2) of a whole line (or, with buffer_bytes, a batch of lines goes
+ * in one write at gb_journal_flush), so the line survives a crash of the
+ * process once written and of the host after the next fsync (group commit:
+ * every fsync_interval_ms by default).  Segments rotate by size and age; retention
  * deletes the oldest sealed segments by age and total size and says what it
  * deleted, so the caller can report undelivered events as LOSS.
  *
@@ -51,6 +52,10 @@ struct gb_journal_opts {
 	uint32_t fsync_interval_ms; /* 0 = 100 */
 	uint64_t retain_bytes;      /* sealed bytes kept; 0 = no limit */
 	uint32_t retain_age_s;      /* sealed segments older than this go; 0 = no limit */
+	uint32_t buffer_bytes;      /* 0: every append is one write(2); else appends
+	                             * collect in memory until gb_journal_flush() (or
+	                             * the buffer fills) — for a caller that
+	                             * acknowledges its input only after a flush */
 };
 
 /* What the index needs to know about one event. */
@@ -82,6 +87,15 @@ int gb_journal_open(const struct gb_journal_opts *o, struct gb_journal **out, ch
 int gb_journal_append(struct gb_journal *j, const char *line, size_t len,
                       const struct gb_jmeta *m, struct gb_jpos *pos);
 
+/* Write what appends collected (buffer_bytes).  On failure nothing of the
+ * batch stays in the segment or the index: the caller re-appends it.
+ * Returns 0 or -errno. */
+int gb_journal_flush(struct gb_journal *j);
+/* How many flushes failed and were undone so far: a caller that appended
+ * into the buffer and sees this change before its own flush knows its
+ * events were dropped with someone else's batch. */
+uint64_t gb_journal_rollbacks(const struct gb_journal *j);
+
 /* Housekeeping: due group commit, rotation by age.  Call it every ~100 ms. */
 int gb_journal_tick(struct gb_journal *j);
 
@@ -90,8 +104,9 @@ int gb_journal_tick(struct gb_journal *j);
 int gb_journal_rotate(struct gb_journal *j);
 
 /* Apply retention to sealed segments (oldest first) by age and total size.
- * For each deleted segment on_delete (may be NULL) gets its number and event
- * count, so the caller can report what a sink had not delivered as LOSS. */
+ * For each segment about to be deleted, on_delete (may be NULL) gets its
+ * number and event count while the segment can still be read, so the caller
+ * can count what a sink had not delivered and report it as LOSS. */
 int gb_journal_retain(struct gb_journal *j,
                       void (*on_delete)(void *arg, uint64_t segment, uint64_t events), void *arg);
 

@@ -23,32 +23,6 @@
 #include <unistd.h>
 #include <zstd.h>
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static void hex(const unsigned char *d, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
 /* Compress data[0..len) into fd as frames; fills x->frames and the hash. */
 static int compress_frames(int fd, const char *data, size_t len, struct jidx *x,
                            uint32_t frame_bytes, int level)
@@ -89,7 +63,7 @@ static int compress_frames(int fd, const char *data, size_t len, struct jidx *x,
 			rc = -EIO;
 			goto out;
 		}
-		if ((rc = write_all(fd, buf, c)) < 0)
+		if ((rc = j_write_all(fd, buf, c)) < 0)
 			goto out;
 		EVP_DigestUpdate(md, buf, c);
 		if (nf == fcap) {
@@ -111,7 +85,7 @@ static int compress_frames(int fd, const char *data, size_t len, struct jidx *x,
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned dl = 0;
 	EVP_DigestFinal_ex(md, d, &dl);
-	hex(d, dl, x->sha256);
+	j_hex(d, dl, x->sha256);
 	free(x->frames);
 	x->frames = frames;
 	x->n_frames = nf;

@@ -21,6 +21,16 @@ int64_t j_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void j_hex(const unsigned char *d, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[d[i] >> 4];
+		out[2 * i + 1] = digits[d[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
 int jseg_path(char *buf, size_t len, const char *dir, const struct jseg *s, const char *suffix)
 {
 	int n = snprintf(buf, len, "%s/%s/%0*llu%s", dir, s->day, J_NAME_DIGITS,
@@ -235,6 +245,24 @@ int j_fsync_dir(const char *path_in_dir)
 	return rc;
 }
 
+int j_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (w == 0)
+			return -EIO;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 int j_write_file_atomic(const char *path, const void *data, size_t len)
 {
 	char tmp[J_PATH];
@@ -243,20 +271,11 @@ int j_write_file_atomic(const char *path, const void *data, size_t len)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return -errno;
-	const char *p = data;
-	size_t left = len;
-	while (left) {
-		ssize_t w = write(fd, p, left);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = -errno;
-			close(fd);
-			unlink(tmp);
-			return e;
-		}
-		p += w;
-		left -= (size_t)w;
+	int rc = j_write_all(fd, data, len);
+	if (rc < 0) {
+		close(fd);
+		unlink(tmp);
+		return rc;
 	}
 	if (fsync(fd) < 0 || close(fd) < 0) {
 		int e = -errno;
@@ -343,7 +362,7 @@ int jidx_read(const char *path, struct jidx *x)
 	if (!o)
 		return errno == ENOENT ? -ENOENT : -EBADMSG;
 	memset(x, 0, sizeof *x);
-	uint64_t u;
+	uint64_t u = 0;
 	int rc = 0;
 	rc |= get_u64(o, "segment", &x->segment);
 	rc |= get_u64(o, "events", &x->events);

@@ -43,16 +43,6 @@ __attribute__((format(printf, 2, 3))) static void problem(struct vctx *v, const 
 		v->report(v->arg, buf);
 }
 
-static void hex(const unsigned char *d, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
 /* Hash the .zst and decode its frames against the index. */
 static void check_body(struct vctx *v, const char *path, const struct jidx *x, char sha[65])
 {
@@ -75,7 +65,7 @@ static void check_body(struct vctx *v, const char *path, const struct jidx *x, c
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned dl = 0;
 	EVP_Digest(m ? m : (const unsigned char *)"", len, d, &dl, EVP_sha256(), NULL);
-	hex(d, dl, sha);
+	j_hex(d, dl, sha);
 
 	ZSTD_DCtx *dc = ZSTD_createDCtx();
 	char *buf = NULL;

@@ -25,7 +25,15 @@ struct gb_journal {
 	char prev_sha[65]; /* of the newest sealed segment */
 	int64_t last_sync_ms;
 	int dirty;
+	/* buffered appends (buffer_bytes) */
+	char *wbuf;
+	size_t wlen;
+	struct jidx x_flushed; /* counters as of the last flush, to undo a failed one */
+	bool have_flushed;
+	uint64_t rollbacks;
 };
+
+static void snapshot(struct gb_journal *j);
 
 static int mkdirs(const char *path)
 {
@@ -196,6 +204,12 @@ int gb_journal_open(const struct gb_journal_opts *o, struct gb_journal **out, ch
 		j->o.zstd_level = 3;
 	if (!j->o.fsync_interval_ms)
 		j->o.fsync_interval_ms = 100;
+	if (j->o.buffer_bytes && !(j->wbuf = malloc(j->o.buffer_bytes))) {
+		free(j->dir);
+		free(j);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	j->fd = -1;
 	j->lock_fd = -1;
 	int rc = mkdirs(j->dir);
@@ -220,6 +234,8 @@ int gb_journal_open(const struct gb_journal_opts *o, struct gb_journal **out, ch
 		return rc;
 	}
 	j->last_sync_ms = j_now_ms();
+	if (j->fd >= 0)
+		snapshot(j);
 	*out = j;
 	return 0;
 }
@@ -246,10 +262,54 @@ static int open_new(struct gb_journal *j)
 	return j_fsync_dir(p);
 }
 
+static void snapshot(struct gb_journal *j)
+{
+	j->x_flushed = j->x;
+	j->x_flushed.frames = NULL; /* the active segment has no frames */
+	j->have_flushed = true;
+}
+
+int gb_journal_flush(struct gb_journal *j)
+{
+	if (!j->wlen) {
+		if (j->fd >= 0)
+			snapshot(j);
+		return 0;
+	}
+	off_t base = (off_t)(j->x.bytes - j->wlen);
+	int rc = j_write_all(j->fd, j->wbuf, j->wlen);
+	if (rc < 0) {
+		/* Undo the whole batch: cut the file back, restore the counters. */
+		if (ftruncate(j->fd, base) < 0)
+			rc = -errno;
+		if (j->have_flushed)
+			j->x = j->x_flushed;
+		j->wlen = 0;
+		j->rollbacks++;
+		return rc;
+	}
+	j->wlen = 0;
+	j->dirty = 1;
+	snapshot(j);
+	if (j->o.fsync == GB_FSYNC_ALWAYS) {
+		j->dirty = 0;
+		return fdatasync(j->fd) < 0 ? -errno : 0;
+	}
+	return 0;
+}
+
+uint64_t gb_journal_rollbacks(const struct gb_journal *j)
+{
+	return j->rollbacks;
+}
+
 int gb_journal_rotate(struct gb_journal *j)
 {
 	if (j->fd < 0 || j->x.events == 0)
 		return 0;
+	int frc = gb_journal_flush(j);
+	if (frc < 0)
+		return frc;
 	if (fdatasync(j->fd) < 0)
 		return -errno;
 	close(j->fd);
@@ -284,9 +344,29 @@ int gb_journal_append(struct gb_journal *j, const char *line, size_t len,
 	     now - j->x.opened_ms >= (int64_t)j->o.segment_age_s * 1000))
 		if ((rc = gb_journal_rotate(j)) < 0)
 			return rc;
-	if (j->fd < 0 && (rc = open_new(j)) < 0)
-		return rc;
+	if (j->fd < 0) {
+		if ((rc = open_new(j)) < 0)
+			return rc;
+		snapshot(j);
+	}
 	uint64_t off = j->x.bytes;
+	if (j->wbuf) {
+		if (j->wlen + len + 1 > j->o.buffer_bytes && (rc = gb_journal_flush(j)) < 0)
+			return rc;
+		if (len + 1 <= j->o.buffer_bytes) {
+			memcpy(j->wbuf + j->wlen, line, len);
+			j->wbuf[j->wlen + len] = '\n';
+			j->wlen += len + 1;
+			struct gb_jmeta none = { 0 };
+			jidx_count(&j->x, m ? m : &none, len + 1);
+			if (pos) {
+				pos->segment = j->cur.n;
+				pos->offset = off;
+			}
+			return 0;
+		}
+		/* larger than the buffer: written directly below (buffer is empty) */
+	}
 	struct iovec iov[2] = { { (void *)line, len }, { "\n", 1 } };
 	size_t left = len + 1;
 	ssize_t w = writev(j->fd, iov, 2);
@@ -324,7 +404,9 @@ int gb_journal_append(struct gb_journal *j, const char *line, size_t len,
 int gb_journal_tick(struct gb_journal *j)
 {
 	int64_t now = j_now_ms();
-	int rc = sync_due(j, now, 0);
+	int rc = gb_journal_flush(j);
+	if (rc == 0)
+		rc = sync_due(j, now, 0);
 	if (rc == 0 && j->fd >= 0 && j->x.events &&
 	    now - j->x.opened_ms >= (int64_t)j->o.segment_age_s * 1000)
 		rc = gb_journal_rotate(j);
@@ -379,20 +461,21 @@ int gb_journal_retain(struct gb_journal *j,
 			jidx_free(&x);
 			break;
 		}
+		/* Told before the files go, so the caller can still read them
+		 * (to count what a sink had not delivered). */
+		if (on_delete)
+			on_delete(arg, s->n, x.events);
 		/* The chain now starts after this segment: record the link the
 		 * next one carries, so verify can tell retention from deletion. */
 		rc = jchain_write(j->dir, "chain.json", s->n + 1, x.sha256);
 		if (rc == 0 && (unlink(zst) < 0 || unlink(idx) < 0) && errno != ENOENT)
 			rc = -errno;
-		uint64_t events = x.events;
 		jidx_free(&x);
 		if (rc < 0)
 			break;
 		total -= sz < total ? sz : total;
 		snprintf(p, sizeof p, "%s/%s", j->dir, s->day);
 		rmdir(p); /* only when empty */
-		if (on_delete)
-			on_delete(arg, s->n, events);
 	}
 	free(v);
 	return rc;
@@ -402,6 +485,9 @@ void gb_journal_close(struct gb_journal *j)
 {
 	if (!j)
 		return;
+	if (j->fd >= 0 && j->wlen)
+		gb_journal_flush(j);
+	free(j->wbuf);
 	if (j->fd >= 0) {
 		if (j->o.fsync != GB_FSYNC_NEVER)
 			fdatasync(j->fd);

@@ -22,11 +22,13 @@
 #include "common/record.h"
 #include "common/ring.h"
 #include "exporter/ocsf.h"
-#include "exporter/serve_sinks.h"
 
 #define RING_FILE "events.ring"
 #define TICK_MS 100
-#define RESCAN_MS 2000 /* safety net behind inotify (e.g. a missed IN_Q_OVERFLOW) */
+#define RESCAN_MS 2000
+#define BATCH_MAX 1024  /* records acknowledged per journal write, at most */
+#define RETAIN_MS 60000 /* retention pass period (and once at start) */
+#define GB_MAX_SINKS_SERVE 16 /* safety net behind inotify (e.g. a missed IN_Q_OVERFLOW) */
 
 struct drainer {
 	struct gb_serve *s;
@@ -50,8 +52,12 @@ struct gb_serve {
 	int lock_fd; /* serve.lock next to the runtime dir: one daemon per root */
 	atomic_bool stopping;
 	struct drainer *drainers; /* discovery thread only, until stop */
-	atomic_uint_fast64_t n_rings, n_active, n_events, n_lost, n_errors;
-	struct gb_serve_sinks *sinks; /* sinks and retention (serve_sinks.c) */
+	struct gb_sinks *sinks;
+	/* for retention: which sinks may lose events, and where their cursors are */
+	char journal_dir[4096], cursor_dir[4096];
+	char sink_names[GB_MAX_SINKS_SERVE][64];
+	size_t n_sinks;
+	atomic_uint_fast64_t n_rings, n_active, n_events, n_lost, n_errors, n_events_retried;
 };
 
 static void sleep_ms(int ms)
@@ -77,29 +83,37 @@ static uint32_t class_of(const char *json)
 	return p ? (uint32_t)strtoul(p + 12, NULL, 10) : 0;
 }
 
-/* Append one event; retries while the journal refuses (disk full), since
- * the record stays unacknowledged in the ring meanwhile.  Returns false
- * when stopping before it could be written. */
-static bool journal_event(struct drainer *d, const struct gb_buf *b, uint64_t ts_ns)
+/* Append one event into the journal's batch buffer.  Returns 0 or -errno
+ * (the batch is lost and must be re-read from the ring). */
+static int journal_event(struct drainer *d, const struct gb_buf *b, uint64_t ts_ns)
 {
 	struct gb_serve *s = d->s;
 	struct gb_jmeta m = { .time_ms = (int64_t)(ts_ns / 1000000u), .sandbox = d->name,
 		              .class_uid = class_of(b->data), .severity_id = severity_of(b->data) };
-	for (int attempt = 0;; attempt++) {
-		pthread_mutex_lock(&s->jlock);
-		int rc = gb_journal_append(s->j, b->data, b->len, &m, NULL);
-		pthread_mutex_unlock(&s->jlock);
-		if (rc == 0) {
-			atomic_fetch_add(&s->n_events, 1);
-			return true;
-		}
-		if (attempt == 0)
-			fprintf(stderr, "glassbox serve: journal append for %s: %s (retrying)\n", d->name,
-			        strerror(-rc));
-		if (atomic_load(&s->stopping) && attempt > 50)
-			return false;
-		sleep_ms(100);
+	pthread_mutex_lock(&s->jlock);
+	int rc = gb_journal_append(s->j, b->data, b->len, &m, NULL);
+	pthread_mutex_unlock(&s->jlock);
+	return rc;
+}
+
+/* Make the batch durable in the journal, then acknowledge it in the ring.
+ * Returns 0, or -errno after rewinding the ring to the last commit (the
+ * batch will be read again). */
+static int flush_commit(struct drainer *d, struct gb_ring *r, uint64_t rollbacks_at_start)
+{
+	struct gb_serve *s = d->s;
+	pthread_mutex_lock(&s->jlock);
+	int rc = gb_journal_flush(s->j);
+	/* Someone else's failed flush may have dropped our buffered events. */
+	if (rc == 0 && gb_journal_rollbacks(s->j) != rollbacks_at_start)
+		rc = -EAGAIN;
+	pthread_mutex_unlock(&s->jlock);
+	if (rc == 0) {
+		gb_ring_commit(r);
+		return 0;
 	}
+	gb_ring_rewind(r);
+	return rc;
 }
 
 static bool ring_still_there(const struct drainer *d)
@@ -131,25 +145,53 @@ static void *drain_main(void *arg)
 		atomic_store(&d->done, true);
 		return NULL;
 	}
-	if (s->abandon_ms)
-		gb_ring_consumer_set(r, &(struct gb_ring_consumer_opts){ .abandon_ms = s->abandon_ms });
+	/* Records are acknowledged in batches, after the journal wrote them. */
+	gb_ring_consumer_set(r, &(struct gb_ring_consumer_opts){ .abandon_ms = s->abandon_ms,
+		                                                  .deferred_commit = 1 });
 	char sid[64];
 	snprintf(sid, sizeof sid, "%s", gb_ring_sandbox_id(r));
 	struct gb_ocsf_ctx ctx = { .sandbox_name = d->name, .sandbox_id = sid[0] ? sid : d->name,
 		                   .hostname = s->hostname, .product_version = GB_VERSION };
 	struct gb_buf b = GB_BUF_INIT;
+	unsigned batch = 0;
+	uint64_t rb_start = 0;
+	int failures = 0;
 	for (;;) {
 		struct gb_ring_entry e;
-		rc = gb_ring_next(r, &e, 250);
+		/* With a batch pending, do not sleep: flush it as soon as the ring
+		 * is (momentarily) empty, so events are never held back. */
+		rc = gb_ring_next(r, &e, batch ? 0 : 250);
 		if (rc < 0) {
 			fprintf(stderr, "glassbox serve: %s: %s\n", d->path, strerror(-rc));
 			break;
 		}
-		if (rc == 0) {
+		if (rc == 0 || batch >= BATCH_MAX) {
+			if (batch) {
+				int frc = flush_commit(d, r, rb_start);
+				batch = 0;
+				if (frc < 0) {
+					atomic_fetch_add(&s->n_events_retried, 1);
+					if (failures++ == 0)
+						fprintf(stderr, "glassbox serve: journal write for %s: %s (retrying)\n",
+						        d->name, strerror(-frc));
+					if (atomic_load(&s->stopping) && failures > 50)
+						break; /* unacknowledged: the next daemon re-reads it */
+					sleep_ms(100);
+				} else
+					failures = 0;
+				/* An entry read just now (rc == 1) was not consumed: the
+				 * next call hands it out again. */
+				continue;
+			}
 			/* Empty.  Leave when the sandbox is gone or we are stopping. */
 			if (atomic_load(&s->stopping) || !ring_still_there(d))
 				break;
 			continue;
+		}
+		if (batch == 0) {
+			pthread_mutex_lock(&s->jlock);
+			rb_start = gb_journal_rollbacks(s->j);
+			pthread_mutex_unlock(&s->jlock);
 		}
 		struct gb_record rec;
 		memset(&rec, 0, sizeof rec);
@@ -186,12 +228,24 @@ static void *drain_main(void *arg)
 			        (unsigned long long)e.seq, strerror(-rc));
 			atomic_fetch_add(&s->n_errors, 1);
 			gb_ring_consume(r, &e);
+			batch++;
 			continue;
 		}
-		if (!journal_event(d, &b, rec.ts_ns))
-			break; /* not acknowledged: the next daemon re-reads it */
+		if (journal_event(d, &b, rec.ts_ns) < 0) {
+			gb_ring_rewind(r); /* the batch went with the failed write */
+			batch = 0;
+			atomic_fetch_add(&s->n_events_retried, 1);
+			if (atomic_load(&s->stopping) && failures++ > 50)
+				break;
+			sleep_ms(100);
+			continue;
+		}
 		gb_ring_consume(r, &e);
+		atomic_fetch_add(&s->n_events, 1);
+		batch++;
 	}
+	if (batch)
+		flush_commit(d, r, rb_start);
 	gb_buf_free(&b);
 	gb_ring_close(r);
 	atomic_fetch_sub(&s->n_active, 1);
@@ -277,11 +331,104 @@ static int mkdirs(const char *path)
 	return mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
 }
 
+/* ---- retention and the loss it causes to sinks ---- */
+
+struct retain_ctx {
+	struct gb_serve *s;
+	uint64_t lost[GB_MAX_SINKS_SERVE];
+	uint64_t first_seg[GB_MAX_SINKS_SERVE], last_seg[GB_MAX_SINKS_SERVE];
+};
+
+/* Events of `segment` at offsets below `offset` (the sink delivered them). */
+static uint64_t lines_before(const char *dir, uint64_t segment, uint64_t offset)
+{
+	struct gb_jreader *r;
+	struct gb_jpos from = { segment, 0 };
+	if (gb_jreader_open(dir, NULL, &from, &r) < 0)
+		return 0;
+	uint64_t n = 0;
+	const char *l;
+	size_t len;
+	struct gb_jpos pos;
+	while (gb_jreader_next(r, &l, &len, &pos) == 1 && pos.segment == segment && pos.offset < offset)
+		n++;
+	gb_jreader_close(r);
+	return n;
+}
+
+static void on_segment_deleted(void *arg, uint64_t segment, uint64_t events)
+{
+	struct retain_ctx *rc = arg;
+	struct gb_serve *s = rc->s;
+	for (size_t i = 0; i < s->n_sinks; i++) {
+		char p[4200];
+		snprintf(p, sizeof p, "%s/%s", s->cursor_dir, s->sink_names[i]);
+		struct gb_jpos cur = { 0, 0 };
+		if (gb_cursor_load(p, &cur) < 0)
+			cur = (struct gb_jpos){ 0, 0 }; /* never delivered anything */
+		uint64_t lost = 0;
+		if (cur.segment < segment)
+			lost = events;
+		else if (cur.segment == segment)
+			lost = events - lines_before(s->journal_dir, segment, cur.offset);
+		if (!lost)
+			continue;
+		if (!rc->lost[i])
+			rc->first_seg[i] = segment;
+		rc->last_seg[i] = segment;
+		rc->lost[i] += lost;
+	}
+}
+
+/* One retention pass: delete what the limits say, then one LOSS event per
+ * sink that had not delivered some of it (appended to the journal, so every
+ * sink, the lagging one too, delivers the news).  Caller holds jlock. */
+static void retention_pass(struct gb_serve *s)
+{
+	struct retain_ctx rc = { .s = s };
+	int r = gb_journal_retain(s->j, on_segment_deleted, &rc);
+	if (r < 0)
+		fprintf(stderr, "glassbox serve: retention: %s\n", strerror(-r));
+	struct gb_buf b = GB_BUF_INIT;
+	for (size_t i = 0; i < s->n_sinks; i++) {
+		if (!rc.lost[i])
+			continue;
+		char detail[200], id[96];
+		snprintf(detail, sizeof detail, "sink %s: deleted by journal retention before delivery "
+		         "(segments %llu-%llu)", s->sink_names[i], (unsigned long long)rc.first_seg[i],
+		         (unsigned long long)rc.last_seg[i]);
+		/* metadata.uid = retention-SINK:SEGMENT: unique per sink and pass */
+		snprintf(id, sizeof id, "retention-%s", s->sink_names[i]);
+		struct gb_ocsf_ctx ctx = { .sandbox_name = NULL, .sandbox_id = id, .hostname = s->hostname,
+			                   .product_version = GB_VERSION };
+		struct gb_record rec;
+		memset(&rec, 0, sizeof rec);
+		rec.type = GB_REC_LOSS;
+		rec.seq = rc.last_seg[i];
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		rec.ts_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		rec.u.loss = (struct gb_loss){ .cause = GB_LOSS_RETENTION, .count = rc.lost[i], .detail = detail };
+		b.len = 0;
+		if (gb_ocsf_format(&ctx, &rec, &b) == 0) {
+			struct gb_jmeta m = { .time_ms = (int64_t)(rec.ts_ns / 1000000u), .sandbox = "glassbox",
+				              .class_uid = class_of(b.data), .severity_id = severity_of(b.data) };
+			if (gb_journal_append(s->j, b.data, b.len, &m, NULL) < 0 || gb_journal_flush(s->j) < 0)
+				fprintf(stderr, "glassbox serve: cannot journal the retention loss of sink %s\n",
+				        s->sink_names[i]);
+		}
+		fprintf(stderr, "glassbox serve: sink %s lost %llu events to retention\n", s->sink_names[i],
+		        (unsigned long long)rc.lost[i]);
+	}
+	gb_buf_free(&b);
+}
+
 static void *disc_main(void *arg)
 {
 	struct gb_serve *s = arg;
-	struct timespec last_scan;
+	struct timespec last_scan, last_retain;
 	clock_gettime(CLOCK_MONOTONIC, &last_scan);
+	last_retain = last_scan;
 	scan(s);
 	for (;;) {
 		struct pollfd p[2] = { { .fd = s->stopfd, .events = POLLIN },
@@ -305,11 +452,15 @@ static void *disc_main(void *arg)
 		reap(s, false);
 		pthread_mutex_lock(&s->jlock);
 		int rc = gb_journal_tick(s->j);
+		long since_retain = (now.tv_sec - last_retain.tv_sec) * 1000 +
+		                    (now.tv_nsec - last_retain.tv_nsec) / 1000000;
+		if (since_retain >= RETAIN_MS) {
+			retention_pass(s);
+			last_retain = now;
+		}
 		pthread_mutex_unlock(&s->jlock);
 		if (rc < 0)
 			fprintf(stderr, "glassbox serve: journal: %s\n", strerror(-rc));
-		if (s->sinks)
-			gb_serve_sinks_tick(s->sinks);
 	}
 	return NULL;
 }
@@ -350,12 +501,19 @@ int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *e
 		         rc == -EWOULDBLOCK ? "another glassbox serve runs for this root" : strerror(-rc));
 		goto fail;
 	}
-	if ((rc = gb_journal_open(&o->journal, &s->j, err, errlen)) < 0)
+	struct gb_journal_opts jo = o->journal;
+	if (!jo.buffer_bytes)
+		jo.buffer_bytes = 1u << 20; /* a batch of events per write (flush_commit) */
+	if ((rc = gb_journal_open(&jo, &s->j, err, errlen)) < 0)
 		goto fail;
-	/* Sinks and retention: only with a cursor directory to keep state in. */
-	if (o->cursor_dir &&
-	    (rc = gb_serve_sinks_start(&s->jlock, s->j, o->journal.dir, o->cursor_dir, o->sinks,
-	                               o->nsinks, &s->sinks, err, errlen)) < 0)
+	snprintf(s->journal_dir, sizeof s->journal_dir, "%s", o->journal.dir);
+	snprintf(s->cursor_dir, sizeof s->cursor_dir, "%s", o->cursor_dir ? o->cursor_dir : "");
+	for (size_t i = 0; i < o->n_sinks && i < GB_MAX_SINKS_SERVE; i++)
+		snprintf(s->sink_names[s->n_sinks++], sizeof s->sink_names[0], "%s", o->sinks[i].name);
+	/* retention first: a sink that starts now learns of what it lost */
+	retention_pass(s);
+	if (o->n_sinks &&
+	    (rc = gb_sinks_start(o->sinks, o->n_sinks, o->journal.dir, o->cursor_dir, &s->sinks, err, errlen)) < 0)
 		goto fail;
 	s->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -373,7 +531,7 @@ int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *e
 	*out = s;
 	return 0;
 fail:
-	gb_serve_sinks_stop(s->sinks);
+	gb_sinks_stop(s->sinks);
 	gb_journal_close(s->j);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
@@ -387,6 +545,11 @@ fail:
 	return rc;
 }
 
+size_t gb_serve_sink_metrics(struct gb_serve *s, struct gb_sink_metrics *m, size_t max)
+{
+	return gb_sinks_metrics(s->sinks, m, max);
+}
+
 void gb_serve_stats(struct gb_serve *s, struct gb_serve_stats *st)
 {
 	st->rings = atomic_load(&s->n_rings);
@@ -394,11 +557,6 @@ void gb_serve_stats(struct gb_serve *s, struct gb_serve_stats *st)
 	st->events = atomic_load(&s->n_events);
 	st->lost = atomic_load(&s->n_lost);
 	st->errors = atomic_load(&s->n_errors);
-}
-
-struct gb_sinks *gb_serve_sinks(struct gb_serve *s)
-{
-	return gb_serve_sinks_running(s->sinks);
 }
 
 void gb_serve_stop(struct gb_serve *s)
@@ -411,8 +569,8 @@ void gb_serve_stop(struct gb_serve *s)
 	pthread_join(s->disc, NULL);
 	atomic_store(&s->stopping, true);
 	reap(s, true); /* each drains to empty, then ends */
-	gb_serve_sinks_stop(s->sinks);
 	gb_journal_close(s->j);
+	gb_sinks_stop(s->sinks); /* their cursors stay where delivery got to */
 	close(s->ino);
 	close(s->stopfd);
 	close(s->lock_fd);

@@ -32,12 +32,9 @@ struct gb_serve_opts {
 	struct gb_journal_opts journal; /* journal.dir required */
 	const char *hostname;           /* device.hostname; NULL = gethostname() */
 	int abandon_ms;                 /* ring abandon window; 0 = ring default */
-	/* Sinks (sink.h): each tails the journal from its cursor in cursor_dir.
-	 * The daemon also applies journal retention (once a second) and tells
-	 * the sinks what it deleted, so undelivered events become LOSS events. */
-	const struct gb_sink_conf *sinks;
-	size_t nsinks;
-	const char *cursor_dir; /* required when nsinks > 0 or retention is set */
+	const struct gb_sink_conf *sinks; /* delivered from the journal (sink.h) */
+	size_t n_sinks;
+	const char *cursor_dir;         /* the sinks' durable cursors */
 };
 
 struct gb_serve_stats {
@@ -50,13 +47,13 @@ struct gb_serve_stats {
 
 struct gb_serve;
 
+/* Per-sink delivery metrics (sink.h); returns how many. */
+size_t gb_serve_sink_metrics(struct gb_serve *s, struct gb_sink_metrics *m, size_t max);
+
 int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *err, size_t errlen);
 void gb_serve_stats(struct gb_serve *s, struct gb_serve_stats *st);
-/* The running sinks, for their metrics (gb_sinks_metrics); NULL if none. */
-struct gb_sinks *gb_serve_sinks(struct gb_serve *s);
-/* Stop discovery, let each drain thread empty its ring, stop the sinks
- * (cursors stay), seal nothing (the active segment stays active), close the
- * journal. */
+/* Stop discovery, let each drain thread empty its ring, seal nothing (the
+ * active segment stays active), close the journal. */
 void gb_serve_stop(struct gb_serve *s);
 
 #endif

@@ -1,173 +1,162 @@
-/* exporter/sink_kafka.c — the Kafka sink (librdkafka) (contract: sink.h).
- *
- * Producer settings first: enable.idempotence=true, acks=all,
- * compression.codec=zstd, message.timeout.ms=30000 (so a dead cluster
- * turns into a failed delivery the sink retries, rather than a batch held
- * for librdkafka's 5 minutes); then every kafka.* key of the config,
- * verbatim, so an operator can set bootstrap.servers, security.protocol,
- * SASL, ... or override the defaults.  A refused key is reported with its
- * config line.
- *
- * A batch is produced whole, then the sink waits for every delivery report.
- * The acknowledged count is the longest prefix whose reports all succeeded:
- * the cursor never passes an event Kafka did not confirm, and a later event
- * confirmed before an earlier failed one is sent again (at least once; the
- * idempotent producer already removes the duplicates of its own retries).
- * Key: the configured one, or the event's metadata.log_name (the sandbox).
- */
+/* exporter/sink_kafka.c — the Kafka sink (librdkafka).  The producer is
+ * idempotent with acks=all and zstd; operators add or override any
+ * librdkafka property through `kafka.*` keys.  A batch counts as delivered
+ * when every event's delivery report came back without error; until then
+ * the sink polls (librdkafka keeps retrying a cluster that is away, and the
+ * idempotent producer does not duplicate what it retries).  Stopping
+ * abandons the batch without moving the cursor. */
+#include "exporter/sink_int.h"
+
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "exporter/sink.h"
-
-#define WAIT_SLICE_MS 100
-
-struct ksink {
+struct kafka_state {
 	rd_kafka_t *rk;
-	rd_kafka_topic_t *rkt;
-	char key[256];
-	/* per batch: one status per event, written by the delivery callback
-	 * (called from rd_kafka_poll/flush in the sink's own thread) */
-	signed char *st; /* 0 pending, 1 ok, -1 failed */
-	size_t cap, pending;
-	char lasterr[256];
+	rd_kafka_topic_t *topic;
+	/* delivery reports of the batch in flight (the poll runs in this thread) */
+	size_t acked, failed;
+	rd_kafka_resp_err_t last_err;
 };
 
-static void on_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
-	struct ksink *k = opaque;
-	size_t i = (size_t)(uintptr_t)m->_private;
-	if (i >= k->cap)
-		return;
-	k->st[i] = m->err ? -1 : 1;
-	if (m->err)
-		snprintf(k->lasterr, sizeof k->lasterr, "%s", rd_kafka_err2str(m->err));
-	if (k->pending)
-		k->pending--;
+	(void)rk;
+	struct kafka_state *k = opaque;
+	if (m->err) {
+		k->failed++;
+		k->last_err = m->err;
+	} else
+		k->acked++;
 }
 
-static void ks_close(void *state)
+static int kafka_open(struct sink *s)
 {
-	struct ksink *k = state;
-	if (!k)
-		return;
-	if (k->rk)
-		rd_kafka_flush(k->rk, 2000);
-	if (k->rkt)
-		rd_kafka_topic_destroy(k->rkt);
-	if (k->rk)
-		rd_kafka_destroy(k->rk);
-	free(k->st);
-	free(k);
-}
-
-static int ks_open(const struct gb_sink_conf *c, void **state, char *err, size_t errlen)
-{
-	struct ksink *k = calloc(1, sizeof *k);
+	if (s->priv)
+		return 0;
+	struct kafka_state *k = calloc(1, sizeof *k);
 	if (!k)
 		return -ENOMEM;
-	snprintf(k->key, sizeof k->key, "%s", c->kafka.key);
-	if (!c->kafka.topic[0]) {
-		snprintf(err, errlen, "no topic");
-		free(k);
-		return -EINVAL;
-	}
+	char errstr[512];
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	char e[512];
-	static const char *const defaults[][2] = {
-		{ "enable.idempotence", "true" },
-		{ "acks", "all" },
-		{ "compression.codec", "zstd" },
-		{ "message.timeout.ms", "30000" },
+	struct { const char *k, *v; } base[] = {
+		{ "bootstrap.servers", s->c.brokers }, { "enable.idempotence", "true" },
+		{ "acks", "all" }, { "compression.codec", "zstd" },
+		{ "message.timeout.ms", "0" }, /* never give up on an event: the journal holds it */
 		{ "linger.ms", "5" },
 	};
-	for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
-		if (rd_kafka_conf_set(conf, defaults[i][0], defaults[i][1], e, sizeof e) != RD_KAFKA_CONF_OK) {
-			snprintf(err, errlen, "librdkafka: %s=%s: %s", defaults[i][0], defaults[i][1], e);
+	for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
+		if (rd_kafka_conf_set(conf, base[i].k, base[i].v, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+			snprintf(s->err, sizeof s->err, "%s: %s", base[i].k, errstr);
 			rd_kafka_conf_destroy(conf);
 			free(k);
 			return -EINVAL;
 		}
-	for (size_t i = 0; i < c->kafka.nprops; i++) {
-		const struct gb_sink_prop *p = &c->kafka.props[i];
-		if (rd_kafka_conf_set(conf, p->key, p->value, e, sizeof e) != RD_KAFKA_CONF_OK) {
-			snprintf(err, errlen, "line %d:%d: kafka.%s: %s", p->line, p->column, p->key, e);
+	for (size_t i = 0; i < s->c.n_props; i++)
+		if (rd_kafka_conf_set(conf, s->c.props[i].key, s->c.props[i].value, errstr, sizeof errstr) !=
+		    RD_KAFKA_CONF_OK) {
+			snprintf(s->err, sizeof s->err, "kafka.%s: %s", s->c.props[i].key, errstr);
 			rd_kafka_conf_destroy(conf);
 			free(k);
 			return -EINVAL;
 		}
-	}
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	rd_kafka_conf_set_opaque(conf, k);
-	rd_kafka_conf_set_dr_msg_cb(conf, on_dr);
-	if (!(k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e))) {
-		snprintf(err, errlen, "librdkafka: %s", e);
-		rd_kafka_conf_destroy(conf);
+	k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+	if (!k->rk) {
+		snprintf(s->err, sizeof s->err, "kafka producer: %s", errstr);
 		free(k);
 		return -EINVAL;
 	}
-	if (!(k->rkt = rd_kafka_topic_new(k->rk, c->kafka.topic, NULL))) {
-		snprintf(err, errlen, "topic %s: %s", c->kafka.topic, rd_kafka_err2str(rd_kafka_last_error()));
-		ks_close(k);
+	k->topic = rd_kafka_topic_new(k->rk, s->c.topic, NULL);
+	if (!k->topic) {
+		snprintf(s->err, sizeof s->err, "kafka topic %s: %s", s->c.topic,
+		         rd_kafka_err2str(rd_kafka_last_error()));
+		rd_kafka_destroy(k->rk);
+		free(k);
 		return -EINVAL;
 	}
-	*state = k;
+	s->priv = k;
 	return 0;
 }
 
-static long ks_deliver(void *state, const struct gb_sink_event *ev, size_t n, int *retry_after_ms,
-                       char *err, size_t errlen)
+/* metadata.log_name of one event, the message key (the sandbox name). */
+static const char *key_of(const char *line, size_t len, size_t *klen)
 {
-	struct ksink *k = state;
-	if (n > k->cap) {
-		signed char *v = realloc(k->st, n);
-		if (!v)
-			return -ENOMEM;
-		k->st = v;
-		k->cap = n;
-	}
-	memset(k->st, 0, n);
-	k->pending = 0;
-	k->lasterr[0] = 0;
-	size_t produced = 0;
-	for (; produced < n; produced++) {
-		const struct gb_sink_event *e = &ev[produced];
-		char sb[256];
-		const char *key = k->key;
-		if (!key[0]) {
-			struct gb_jmeta m;
-			key = gb_jmeta_parse(e->line, e->len, &m, sb, sizeof sb) == 0 && m.sandbox && *m.sandbox
-			              ? m.sandbox
-			              : "glassbox";
-		}
-		for (;;) {
-			int rc = rd_kafka_produce(k->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-			                          (void *)e->line, e->len, key, strlen(key),
-			                          (void *)(uintptr_t)produced);
-			if (rc == 0)
-				break;
-			rd_kafka_resp_err_t re = rd_kafka_last_error();
-			if (re != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-				snprintf(err, errlen, "produce: %s", rd_kafka_err2str(re));
-				goto wait; /* what was produced is still waited for */
-			}
-			rd_kafka_poll(k->rk, WAIT_SLICE_MS);
-		}
-		k->pending++;
-		rd_kafka_poll(k->rk, 0);
-	}
-wait:
-	/* Every produced message gets a report within message.timeout.ms. */
-	while (k->pending)
-		rd_kafka_flush(k->rk, WAIT_SLICE_MS);
-	size_t ok = 0;
-	while (ok < produced && k->st[ok] == 1)
-		ok++;
-	if (ok < n && !err[0])
-		snprintf(err, errlen, "delivery: %s", k->lasterr[0] ? k->lasterr : "not confirmed");
-	return ok ? (long)ok : -EIO;
+	static const char pat[] = "\"log_name\":\"";
+	const char *p = memmem(line, len, pat, sizeof pat - 1);
+	if (!p)
+		return NULL;
+	p += sizeof pat - 1;
+	const char *e = memchr(p, '"', len - (size_t)(p - line));
+	if (!e)
+		return NULL;
+	*klen = (size_t)(e - p);
+	return p;
 }
 
-const struct gb_sink_driver gb_sink_kafka_driver = { ks_open, ks_deliver, ks_close };
+static int kafka_deliver(struct sink *s, const struct gb_buf *b, size_t n, int *retry_after_ms)
+{
+	(void)retry_after_ms;
+	int rc = kafka_open(s);
+	if (rc < 0)
+		return rc;
+	struct kafka_state *k = s->priv;
+	k->acked = k->failed = 0;
+	size_t sent = 0;
+	for (size_t off = 0; off < b->len;) {
+		const char *line = b->data + off;
+		const char *nl = memchr(line, '\n', b->len - off);
+		size_t len = nl ? (size_t)(nl - line) : b->len - off;
+		size_t klen = 0;
+		const char *key = key_of(line, len, &klen);
+		for (;;) {
+			if (rd_kafka_produce(k->topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)line, len,
+			                     key, klen, NULL) == 0)
+				break;
+			if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+				snprintf(s->err, sizeof s->err, "produce: %s", rd_kafka_err2str(rd_kafka_last_error()));
+				rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE);
+				rd_kafka_poll(k->rk, 0);
+				return -EIO;
+			}
+			rd_kafka_poll(k->rk, 100); /* make room */
+			if (atomic_load(s->stop))
+				goto stopping;
+		}
+		sent++;
+		off += len + 1;
+	}
+	while (k->acked + k->failed < sent) {
+		rd_kafka_poll(k->rk, 100);
+		if (atomic_load(s->stop))
+			goto stopping;
+	}
+	if (k->failed) {
+		snprintf(s->err, sizeof s->err, "%zu of %zu events not delivered: %s", k->failed, n,
+		         rd_kafka_err2str(k->last_err));
+		return -EIO;
+	}
+	return 0;
+stopping:
+	/* not acknowledged: the cursor stays, the next start sends them again */
+	rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+	rd_kafka_poll(k->rk, 0);
+	snprintf(s->err, sizeof s->err, "stopping");
+	return -EINTR;
+}
+
+static void kafka_close(struct sink *s)
+{
+	struct kafka_state *k = s->priv;
+	if (!k)
+		return;
+	rd_kafka_topic_destroy(k->topic);
+	rd_kafka_destroy(k->rk);
+	free(k);
+	s->priv = NULL;
+}
+
+const struct sink_kind gb_sink_kafka_kind = { kafka_open, kafka_deliver, kafka_close };

@@ -5,6 +5,10 @@
  *   PROC launch pid=<n> uid=<n> exe=<..> sha256=<..> argv=<a b c>
  *   PROC exit pid=<n> code=<n> signal=<n> duration_ns=<n>
  *   FINDING kind=<n> sev=<n> subject=<..> pid=<n> uid=<n> exe=<..> detail=<..>
+ *   NET <open|close> <connect|forward> verdict=<allow|deny> reason=<..> tier=<..>
+ *       host=<..> ip=<..> port=<n> entry=<..> conn=<n> up=<n> down=<n>
+ *       pid=<n> uid=<n> exe=<..> ancestors=<exe,exe,..> apids=<n,n,..>  (one line)
+ *   HTTP verdict=<..> reason=<..> method=<..> path=<..> conn=<n> pid=<n> exe=<..>
  *   LOSS count=<n>
  * Exit 0 when the stopped record was seen, 1 otherwise. */
 #include <errno.h>
@@ -91,6 +95,32 @@ int main(int argc, char **argv)
 			printf("FINDING kind=%u sev=%u subject=%s pid=%d uid=%u exe=%s detail=%s\n", f->kind,
 			       f->severity, f->subject, f->has_identity ? f->id.pid : 0,
 			       f->has_identity ? f->id.uid : 0, f->has_identity ? f->id.exe : "", f->detail);
+			break;
+		}
+		case GB_REC_NET_DECISION: {
+			const struct gb_net_decision *n = &rec.u.net;
+			printf("NET %s %s verdict=%s reason=%s tier=%s host=%s ip=%s port=%u entry=%s "
+			       "conn=%llu up=%llu down=%llu pid=%d uid=%u exe=%s ancestors=",
+			       n->phase == GB_NET_OPEN ? "open" : "close",
+			       n->kind == GB_NET_CONNECT ? "connect" : "forward",
+			       n->verdict == GB_VERDICT_ALLOW ? "allow" : "deny", gb_reason_name(n->reason),
+			       gb_ssrf_tier_name(n->ssrf_tier), n->dst.host, n->dst.ip, n->dst.port,
+			       n->policy_entry, (unsigned long long)n->conn_id,
+			       (unsigned long long)n->bytes_up, (unsigned long long)n->bytes_down, n->id.pid,
+			       n->id.uid, n->id.exe);
+			for (uint32_t i = 0; i < n->id.n_ancestors; i++)
+				printf("%s%s", i ? "," : "", n->id.ancestors[i]);
+			printf(" apids=");
+			for (uint32_t i = 0; i < n->id.n_ancestors; i++)
+				printf("%s%d", i ? "," : "", n->id.ancestor_pids[i]);
+			printf("\n");
+			break;
+		}
+		case GB_REC_HTTP_DECISION: {
+			const struct gb_http_decision *h = &rec.u.http;
+			printf("HTTP verdict=%s reason=%s method=%s path=%s conn=%llu pid=%d exe=%s\n",
+			       h->verdict == GB_VERDICT_ALLOW ? "allow" : "deny", gb_reason_name(h->reason),
+			       h->method, h->path, (unsigned long long)h->conn_id, h->id.pid, h->id.exe);
 			break;
 		}
 		default:

@@ -68,6 +68,28 @@ done
 # the default policy denies all egress
 explain 1 "$GB_SOURCE_DIR/policies/default.yaml" --binary /usr/bin/curl --host example.com --port 443
 
+# 4b. IP-literal hosts get the destination tiers, as in the proxy: listed
+#     and still refused (loopback, link-local, IPv4-mapped loopback).
+cat >"$tmp/literal.yaml" <<'Y'
+version: 1
+network_policies:
+  lit:
+    endpoints:
+      - {host: "127.0.0.1", port: 80}
+      - {host: "::1", port: 80}
+      - {host: "::ffff:127.0.0.1", port: 80}
+      - {host: "169.254.169.254", port: 80}
+      - {host: "198.18.0.10", port: 80}
+    binaries: [{path: /usr/bin/curl}]
+Y
+for h in 127.0.0.1 '[::1]' ::1 ::ffff:127.0.0.1 169.254.169.254; do
+  explain 1 "$tmp/literal.yaml" --binary /usr/bin/curl --host "$h" --port 80 --json
+  [[ $(json_field '["reason"]') == ssrf ]] || fail "$h: reason $(cat "$tmp/out")"
+done
+[[ $(json_field '["ssrf_tier"]') == link_local ]] || fail "169.254.169.254 tier"
+# an internal address named exactly by the endpoint is allowed
+explain 0 "$tmp/literal.yaml" --binary /usr/bin/curl --host 198.18.0.10 --port 80
+
 # 5. usage errors and bad files exit 2
 explain 2 "$ex/github-readonly.yaml" --binary /usr/bin/curl --host x --port 0
 explain 2 "$ex/github-readonly.yaml" --binary /usr/bin/curl --host x --port 443 --method GET

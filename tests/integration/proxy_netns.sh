@@ -10,59 +10,8 @@
 # Names come from a hosts file given to the proxy.  SSRF cases prove the
 # refusal happens before any packet leaves (nft counters stay at zero).
 # Every decision is read back from the ring.
-set -euo pipefail
-: "${GLASSBOX:?}" "${GB_HELPER_DIR:?}"
-[[ $(id -u) == 0 ]] || { echo "SKIP: needs root for network namespaces"; exit 77; }
-
-tag=$$
-CNS=gbc$tag UNS=gbu$tag
-tmp=$(mktemp -d /tmp/gb-proxy.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  ip netns del "$CNS" 2>/dev/null || true
-  ip netns del "$UNS" 2>/dev/null || true
-  [[ -n ${GB_KEEP_LOG:-} && -f $tmp/proxy.log ]] && cp "$tmp/proxy.log" "$GB_KEEP_LOG"
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; [[ -f $tmp/proxy.log ]] && tail -20 "$tmp/proxy.log" >&2; exit 1; }
-C() { ip netns exec "$CNS" "$@"; }
-U() { ip netns exec "$UNS" "$@"; }
-
-# ---- network: two namespaces, one veth, no default route anywhere ----
-ip netns add "$CNS"
-ip netns add "$UNS"
-ip link add "vc$tag" type veth peer name "vu$tag"
-ip link set "vc$tag" netns "$CNS"
-ip link set "vu$tag" netns "$UNS"
-C ip link set lo up
-U ip link set lo up
-C ip addr add 198.18.0.2/24 dev "vc$tag"
-U ip addr add 198.18.0.10/24 dev "vu$tag"
-C ip link set "vc$tag" up
-U ip link set "vu$tag" up
-if C ip route | grep -q '^default'; then fail "client namespace has a default route"; fi
-
-# nft counters: upstream input to the web port, client output to loopback:80
-U nft -f - <<'NFT'
-table inet gbt {
-  chain in {
-    type filter hook input priority 0;
-    tcp dport 80 counter
-  }
-}
-NFT
-C nft -f - <<'NFT'
-table inet gbt {
-  chain out {
-    type filter hook output priority 0;
-    ip daddr 127.0.0.0/8 tcp dport 80 counter
-  }
-}
-NFT
-counter() { "$@" nft list table inet gbt | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | head -1; }
+. "$(dirname "$0")/lib/netns_lib.sh"
+nft_counter_setup 80
 
 # ---- upstream servers ----
 mkdir -p "$tmp/www" "$tmp/www8080"

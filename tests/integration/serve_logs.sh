@@ -164,5 +164,6 @@ set -e
 [[ $rc == 1 ]] || fail "bad config exit $rc"
 grep -q "bad.yaml:2:3: error: journal.segmnt_size: unknown key.*segment_size" "$T/bad.txt" || fail "config error: $(cat "$T/bad.txt")"
 grep -q "bad.yaml:3:10: error: journal.fsync" "$T/bad.txt" || fail "config error 2: $(cat "$T/bad.txt")"
+G serve --config "$T/bad.yaml" --check-config >/dev/null 2>&1 && fail "--check-config accepted a bad file"
 echo "ok   bad config: file:line:col, every error, a hint"
 echo "serve_logs: all cases passed"

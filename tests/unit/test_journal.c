@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,6 +396,50 @@ static void t_follow_across_seals(void **state)
 	assert_int_equal(fo.got, 500);
 }
 
+/* buffer_bytes: appends are invisible until flushed; a failed flush
+ * (file size limit here) leaves neither bytes nor counters behind. */
+static void t_buffered_flush_and_rollback(void **state)
+{
+	(void)state;
+	struct gb_journal_opts o = { .dir = dir, .segment_bytes = 1 << 20, .buffer_bytes = 4096,
+		                     .fsync = GB_FSYNC_NEVER };
+	struct gb_journal *j;
+	char err[256];
+	assert_int_equal(gb_journal_open(&o, &j, err, sizeof err), 0);
+	append_n(j, 0, 10, "alpha");
+	assert_int_equal(read_all(NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(gb_journal_flush(j), 0);
+	assert_int_equal(read_all(NULL, NULL, NULL, NULL), 10);
+	struct gb_jpos before = gb_journal_end(j);
+
+	struct rlimit old, lim;
+	getrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = (rlim_t)before.offset + 100;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	append_n(j, 10, 15, "alpha"); /* fits the buffer, not the file limit */
+	int rc = gb_journal_flush(j);
+	setrlimit(RLIMIT_FSIZE, &old);
+	assert_int_equal(rc, -EFBIG);
+	struct gb_jpos after = gb_journal_end(j);
+	assert_int_equal(after.segment, before.segment);
+	assert_int_equal(after.offset, before.offset);
+	assert_int_equal(read_all(NULL, NULL, NULL, NULL), 10);
+
+	append_n(j, 30, 5, "alpha");
+	gb_journal_close(j); /* close flushes */
+	int first, last;
+	assert_int_equal(read_all(NULL, NULL, &first, &last), 15);
+	assert_int_equal(last, 34);
+	int problems = 0;
+	j = NULL;
+	assert_int_equal(gb_journal_open(&o, &j, err, sizeof err), 0);
+	assert_int_equal(gb_journal_rotate(j), 0);
+	gb_journal_close(j);
+	assert_int_equal(gb_journal_verify(dir, report_count, &problems, NULL), 0);
+}
+
 static void t_bad_input(void **state)
 {
 	(void)state;
@@ -422,6 +468,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_verify_detects_tampering, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_follow_across_seals, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_buffered_flush_and_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_bad_input, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

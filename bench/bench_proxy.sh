@@ -1,0 +1,197 @@
+#!/bin/bash
+# bench/bench_proxy.sh — the egress proxy's throughput, connection rate and
+# added latency against a direct connection, tinyproxy (CONNECT) and
+# haproxy (mode tcp, splice) in the same invocation.  Needs root (network
+# namespaces).
+#
+#   gbpc$$ (client ns, NO default route)                gbpu$$ (upstream ns)
+#     proxy_load bulk|rate   ->  127.0.0.1:3128 glassbox proxy (CONNECT)
+#                                127.0.0.1:3129 tinyproxy      (CONNECT)
+#                                127.0.0.1:3130 haproxy        (tcp)
+#                            ->  198.18.0.10:9000 directly     proxy_load serve 198.18.0.10:9000
+#     198.18.0.2/24 ------------------- veth -------------------- 198.18.0.10/24
+#
+# Two measures per path: one BULK_MIB MiB download (best of 3 runs) and
+# RATE_N sequential new connections each carrying one tiny request
+# (connections/s, p50/p99 latency per request, from connect to the answer).
+# 200 idle processes live in the client namespace during the rate runs, as
+# the proxy's identity lookup walks /proc.  Bounded: < 60 s in all.
+#
+# RATE_N is capped at 5 s per path.
+#
+# The load generator and upstream server: tests/helpers/proxy_load.c.
+#
+#   GLASSBOX=build/release/cli/glassbox PROXY_LOAD=build/release/tests/proxy_load \
+#     bench/bench_proxy.sh [BULK_MIB] [RATE_N]
+set -u
+BULK_MIB=${1:-200}
+RATE_N=${2:-2000}
+[ "$BULK_MIB" -ge 1 ] && [ "$BULK_MIB" -le 4096 ] || { echo "BULK_MIB must be 1..4096" >&2; exit 2; }
+[ "$RATE_N" -ge 10 ] && [ "$RATE_N" -le 100000 ] || { echo "RATE_N must be 10..100000" >&2; exit 2; }
+here=$(cd "$(dirname "$0")/.." && pwd)
+pick() { for c in "$@"; do [ -x "$c" ] && { echo "$c"; return; }; done; }
+G=${GLASSBOX:-$(pick "$here/build/release/cli/glassbox" "$here/build/debug/cli/glassbox")}
+B=${PROXY_LOAD:-$(pick "$here/build/release/tests/proxy_load" "$here/build/debug/tests/proxy_load")}
+[ -n "$G" ] && [ -x "$G" ] || { echo "set GLASSBOX to the glassbox binary" >&2; exit 2; }
+[ -n "$B" ] && [ -x "$B" ] || { echo "set PROXY_LOAD to the proxy_load binary (tests/helpers)" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "needs root (network namespaces)" >&2; exit 2; }
+case "$G" in *debug*) echo "note: $G looks like a Debug (ASan) build; use Release for figures" ;; esac
+B=$(readlink -f "$B")
+
+tag=$$
+CNS=gbpc$tag UNS=gbpu$tag
+T=$(mktemp -d /tmp/gb-bench-proxy.XXXXXX)
+chmod 0755 "$T"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	ip netns del "$CNS" 2>/dev/null
+	ip netns del "$UNS" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+die() { echo "bench_proxy: $*" >&2; for f in "$T"/*.log; do [ -s "$f" ] && tail -5 "$f" >&2; done; exit 1; }
+C() { ip netns exec "$CNS" "$@"; }
+U() { ip netns exec "$UNS" "$@"; }
+wait_port() { # NS IP PORT
+	for _ in $(seq 100); do
+		ip netns exec "$1" bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	die "nothing listens on $2:$3 in $1"
+}
+
+ip netns add "$CNS" && ip netns add "$UNS" || die "ip netns add"
+ip link add "vpc$tag" type veth peer name "vpu$tag" || die "veth"
+ip link set "vpc$tag" netns "$CNS"
+ip link set "vpu$tag" netns "$UNS"
+C ip link set lo up
+U ip link set lo up
+C ip addr add 198.18.0.2/24 dev "vpc$tag"
+U ip addr add 198.18.0.10/24 dev "vpu$tag"
+C ip link set "vpc$tag" up
+U ip link set "vpu$tag" up
+if C ip route | grep -q '^default'; then die "client namespace has a default route"; fi
+TARGET=198.18.0.10:9000
+
+# ---- upstream server and the three proxies ----
+# Background processes are started by `ip netns exec` itself (not through
+# the C/U functions, which would fork a subshell) so that $! is the process.
+ip netns exec "$UNS" "$B" serve 198.18.0.10 9000 >"$T/server.log" 2>&1 &
+pids+=($!)
+cat >"$T/policy.yaml" <<Y
+version: 1
+network_policies:
+  bench:
+    endpoints:
+      - host: 198.18.0.10
+        port: 9000
+    binaries:
+      - path: $B
+Y
+ip netns exec "$CNS" "$G" proxy --policy "$T/policy.yaml" --listen 127.0.0.1:3128 --ring "$T/events.ring" \
+	>"$T/glassbox.log" 2>&1 &
+pids+=($!)
+mkdir -m 0777 "$T/tp"
+cat >"$T/tinyproxy.conf" <<EOF
+User nobody
+Group nogroup
+Port 3129
+Listen 127.0.0.1
+Timeout 60
+MaxClients 256
+Allow 127.0.0.1
+LogFile "$T/tp/tinyproxy.log"
+LogLevel Critical
+EOF
+have_tp=0 have_ha=0
+if command -v tinyproxy >/dev/null; then
+	ip netns exec "$CNS" tinyproxy -d -c "$T/tinyproxy.conf" >"$T/tinyproxy.log" 2>&1 &
+	pids+=($!)
+	have_tp=1
+fi
+cat >"$T/haproxy.cfg" <<EOF
+global
+  maxconn 4096
+defaults
+  mode tcp
+  option splice-auto
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend f
+  bind 127.0.0.1:3130
+  default_backend b
+backend b
+  server up $TARGET
+EOF
+if command -v haproxy >/dev/null; then
+	ip netns exec "$CNS" haproxy -db -f "$T/haproxy.cfg" >"$T/haproxy.log" 2>&1 &
+	pids+=($!)
+	have_ha=1
+fi
+wait_port "$UNS" 198.18.0.10 9000
+wait_port "$CNS" 127.0.0.1 3128
+[ $have_tp = 1 ] && wait_port "$CNS" 127.0.0.1 3129
+[ $have_ha = 1 ] && wait_port "$CNS" 127.0.0.1 3130
+
+# path name -> proxy_load PROXY argument (haproxy is "direct" to its port)
+declare -A PX TG
+PX[direct]=- TG[direct]=$TARGET
+PX[glassbox]=127.0.0.1:3128 TG[glassbox]=$TARGET
+order=(direct glassbox)
+[ $have_tp = 1 ] && { PX[tinyproxy]=127.0.0.1:3129; TG[tinyproxy]=$TARGET; order+=(tinyproxy); }
+[ $have_ha = 1 ] && { PX[haproxy]=-; TG[haproxy]=127.0.0.1:3130; order+=(haproxy); }
+
+# Everything must work once before it is measured.
+for p in "${order[@]}"; do
+	C "$B" rate "${PX[$p]}" "${TG[$p]}" 10 5 >/dev/null || die "$p does not relay"
+done
+
+echo "bench_proxy: $(nproc) CPUs, glassbox $(basename "$(dirname "$(dirname "$G")")") build, bulk ${BULK_MIB} MiB, rate $RATE_N connections"
+declare -A MBPS CPS P50 P99
+bytes=$((BULK_MIB * 1024 * 1024))
+for p in "${order[@]}"; do
+	best=0
+	for _ in 1 2 3; do
+		out=$(C "$B" bulk "${PX[$p]}" "${TG[$p]}" "$bytes") || die "$p bulk failed"
+		v=${out##*MBps=}
+		best=$(awk -v a="$v" -v b="$best" 'BEGIN { print (a > b) ? a : b }')
+	done
+	MBPS[$p]=$best
+done
+
+# 200 idle processes in the client namespace (killed with their shell),
+# alive until the end.
+ip netns exec "$CNS" bash -c 'trap "kill \$(jobs -p) 2>/dev/null; exit 0" TERM; for i in $(seq 200); do sleep 60 & done; wait' &
+pids+=($!)
+sleep 0.3
+for p in "${order[@]}"; do
+	out=$(C "$B" rate "${PX[$p]}" "${TG[$p]}" "$RATE_N" 5) || die "$p rate failed"
+	for kv in $out; do
+		case $kv in
+		conns_per_s=*) CPS[$p]=${kv#*=} ;;
+		p50_us=*) P50[$p]=${kv#*=} ;;
+		p99_us=*) P99[$p]=${kv#*=} ;;
+		esac
+	done
+done
+
+printf '\n%-10s %10s %10s %9s %9s %11s\n' path "MB/s" "conns/s" "p50 µs" "p99 µs" "added p50"
+for p in "${order[@]}"; do
+	printf '%-10s %10.0f %10.0f %9.0f %9.0f %11.0f\n' "$p" "${MBPS[$p]}" "${CPS[$p]}" "${P50[$p]}" \
+		"${P99[$p]}" "$((P50[$p] - P50[direct]))"
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
+echo
+echo "glassbox/direct:    throughput $(ratio "${MBPS[glassbox]}" "${MBPS[direct]}")x, conns/s $(ratio "${CPS[glassbox]}" "${CPS[direct]}")x"
+[ $have_tp = 1 ] && echo "glassbox/tinyproxy: throughput $(ratio "${MBPS[glassbox]}" "${MBPS[tinyproxy]}")x, conns/s $(ratio "${CPS[glassbox]}" "${CPS[tinyproxy]}")x, added p50 $((P50[glassbox] - P50[direct])) µs vs $((P50[tinyproxy] - P50[direct])) µs"
+[ $have_ha = 1 ] && echo "glassbox/haproxy:   throughput $(ratio "${MBPS[glassbox]}" "${MBPS[haproxy]}")x, conns/s $(ratio "${CPS[glassbox]}" "${CPS[haproxy]}")x (haproxy: plain tcp relay, no CONNECT, no identity, no policy)"
+kill -TERM "${pids[1]}" 2>/dev/null && wait "${pids[1]}" 2>/dev/null
+tail -1 "$T/glassbox.log"
+
+# The identity lookup on its own (sock_diag + /proc walk + cached hash),
+# with the 200 idle processes still alive.
+I=${BENCH_IDENTITY:-$(dirname "$G")/../bench/bench_identity}
+[ -x "$I" ] && C "$I" 300

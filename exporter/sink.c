@@ -1,0 +1,261 @@
+/* exporter/sink.c — the loop every sink runs (contract: sink.h): read a
+ * batch from the journal at the cursor, deliver it, move and persist the
+ * cursor only on acknowledgement, back off with jitter on failure. */
+#include "exporter/sink_int.h"
+#include "exporter/journal_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct gb_sinks {
+	struct sink *v;
+	size_t n;
+	atomic_bool stop;
+	char *journal_dir;
+};
+
+int gb_cursor_load(const char *path, struct gb_jpos *pos)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	unsigned long long seg, off;
+	int n = fscanf(f, "%llu %llu", &seg, &off);
+	fclose(f);
+	if (n != 2)
+		return -EBADMSG;
+	pos->segment = seg;
+	pos->offset = off;
+	return 0;
+}
+
+int gb_cursor_save(const char *path, const struct gb_jpos *pos)
+{
+	char tmp[4300], body[64];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	int n = snprintf(body, sizeof body, "%llu %llu\n", (unsigned long long)pos->segment,
+	                 (unsigned long long)pos->offset);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	int rc = write(fd, body, (size_t)n) == n && fsync(fd) == 0 ? 0 : -errno;
+	close(fd);
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+static void sleep_ms(long ms, atomic_bool *stop)
+{
+	/* in slices, so a stop is not held up by a long backoff */
+	while (ms > 0 && !atomic_load(stop)) {
+		long s = ms > 100 ? 100 : ms;
+		struct timespec ts = { 0, s * 1000000L };
+		nanosleep(&ts, NULL);
+		ms -= s;
+	}
+}
+
+static long jitter(long ms)
+{
+	unsigned r = 0;
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r)
+		r = (unsigned)time(NULL);
+	/* between half and the full delay: retries of many daemons spread out */
+	return ms / 2 + (long)(r % (unsigned)(ms / 2 + 1));
+}
+
+/* How many segments the cursor is behind the newest one. */
+static uint64_t segments_behind(const char *dir, const struct gb_jpos *cur)
+{
+	struct jseg *v;
+	size_t n;
+	if (jseg_list(dir, &v, &n) < 0 || !n)
+		return 0;
+	uint64_t newest = v[n - 1].n;
+	free(v);
+	return newest > cur->segment ? newest - cur->segment : 0;
+}
+
+static void *sink_main(void *arg)
+{
+	struct sink *s = arg;
+	const struct sink_kind *k = s->c.kind == GB_SINK_FILE   ? &gb_sink_file_kind
+	                            : s->c.kind == GB_SINK_HTTP ? &gb_sink_http_kind
+	                                                        : &gb_sink_kafka_kind;
+	struct gb_jpos cur = { 0, 0 };
+	int have = gb_cursor_load(s->cursor_path, &cur) == 0;
+	struct gb_buf batch = GB_BUF_INIT;
+	uint32_t max = s->c.batch_max ? s->c.batch_max : 500;
+	long backoff = 0, backoff_max = s->c.backoff_max_ms ? s->c.backoff_max_ms : 30000;
+	while (!atomic_load(s->stop)) {
+		if (k->open(s) < 0) {
+			fprintf(stderr, "glassbox serve: sink %s: %s (retrying)\n", s->c.name, s->err);
+			sleep_ms(1000, s->stop);
+			continue;
+		}
+		break;
+	}
+	struct gb_jreader *r = NULL;
+	while (!atomic_load(s->stop)) {
+		if (!r && gb_jreader_open(s->journal_dir, NULL, have ? &cur : NULL, &r) < 0) {
+			sleep_ms(1000, s->stop);
+			continue;
+		}
+		batch.len = 0;
+		size_t n = 0;
+		struct gb_jpos next = cur;
+		const char *line;
+		size_t len;
+		struct gb_jpos pos;
+		int rc = 0;
+		while (n < max && (rc = gb_jreader_next(r, &line, &len, &pos)) == 1) {
+			gb_buf_append(&batch, line, len);
+			gb_buf_append(&batch, "\n", 1);
+			next = (struct gb_jpos){ pos.segment, pos.offset + len + 1 };
+			n++;
+		}
+		if (rc < 0) {
+			fprintf(stderr, "glassbox serve: sink %s: reading the journal: %s\n", s->c.name,
+			        strerror(-rc));
+			gb_jreader_close(r);
+			r = NULL;
+			sleep_ms(1000, s->stop);
+			continue;
+		}
+		if (n == 0) {
+			atomic_store(&s->lag_segments, 0);
+			gb_jreader_wait(r, 500);
+			continue;
+		}
+		atomic_store(&s->lag_segments, segments_behind(s->journal_dir, &cur));
+		/* deliver until acknowledged (or stopping: the cursor stays) */
+		for (;;) {
+			int retry_after = 0;
+			s->err[0] = 0;
+			int d = k->deliver(s, &batch, n, &retry_after);
+			if (d == 0) {
+				atomic_fetch_add(&s->sent, n);
+				backoff = 0;
+				break;
+			}
+			atomic_fetch_add(&s->failed, 1);
+			if (atomic_load(s->stop))
+				goto out;
+			long wait = retry_after > 0 ? retry_after
+			                            : (backoff = backoff ? (backoff * 2 > backoff_max ? backoff_max
+			                                                                              : backoff * 2)
+			                                                 : 200);
+			if (retry_after <= 0)
+				wait = jitter(wait);
+			fprintf(stderr, "glassbox serve: sink %s: %s; retry in %ld ms\n", s->c.name,
+			        s->err[0] ? s->err : strerror(-d), wait);
+			sleep_ms(wait, s->stop);
+			if (atomic_load(s->stop))
+				goto out;
+			atomic_fetch_add(&s->retried, 1);
+		}
+		cur = next;
+		have = 1;
+		int crc = gb_cursor_save(s->cursor_path, &cur);
+		if (crc < 0)
+			fprintf(stderr, "glassbox serve: sink %s: saving the cursor: %s\n", s->c.name,
+			        strerror(-crc));
+	}
+out:
+	gb_jreader_close(r);
+	gb_buf_free(&batch);
+	k->close(s);
+	return NULL;
+}
+
+static int mkdir_p(const char *path)
+{
+	char p[4096];
+	snprintf(p, sizeof p, "%s", path);
+	for (char *c = p + 1; *c; c++)
+		if (*c == '/') {
+			*c = 0;
+			if (mkdir(p, 0750) < 0 && errno != EEXIST)
+				return -errno;
+			*c = '/';
+		}
+	return mkdir(p, 0750) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+int gb_sinks_start(const struct gb_sink_conf *conf, size_t n, const char *journal_dir,
+                   const char *cursor_dir, struct gb_sinks **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct gb_sinks *ss = calloc(1, sizeof *ss);
+	if (!ss || (n && !(ss->v = calloc(n, sizeof *ss->v))) || !(ss->journal_dir = strdup(journal_dir))) {
+		if (ss)
+			free(ss->v);
+		free(ss);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	int rc = n ? mkdir_p(cursor_dir) : 0;
+	if (rc < 0) {
+		snprintf(err, errlen, "creating %s: %s", cursor_dir, strerror(-rc));
+		free(ss->journal_dir);
+		free(ss->v);
+		free(ss);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct sink *s = &ss->v[i];
+		s->c = conf[i];
+		s->journal_dir = ss->journal_dir;
+		s->stop = &ss->stop;
+		snprintf(s->cursor_path, sizeof s->cursor_path, "%s/%s", cursor_dir, s->c.name);
+		if (pthread_create(&s->thread, NULL, sink_main, s) != 0) {
+			atomic_store(&ss->stop, true);
+			for (size_t j = 0; j < i; j++)
+				pthread_join(ss->v[j].thread, NULL);
+			snprintf(err, errlen, "cannot start a thread for sink %s", s->c.name);
+			free(ss->journal_dir);
+			free(ss->v);
+			free(ss);
+			return -EAGAIN;
+		}
+		ss->n++;
+	}
+	*out = ss;
+	return 0;
+}
+
+size_t gb_sinks_metrics(struct gb_sinks *ss, struct gb_sink_metrics *m, size_t max)
+{
+	size_t k = 0;
+	for (; ss && k < ss->n && k < max; k++) {
+		struct sink *s = &ss->v[k];
+		snprintf(m[k].name, sizeof m[k].name, "%s", s->c.name);
+		m[k].sent = atomic_load(&s->sent);
+		m[k].failed = atomic_load(&s->failed);
+		m[k].retried = atomic_load(&s->retried);
+		m[k].lag_segments = atomic_load(&s->lag_segments);
+	}
+	return k;
+}
+
+void gb_sinks_stop(struct gb_sinks *ss)
+{
+	if (!ss)
+		return;
+	atomic_store(&ss->stop, true);
+	for (size_t i = 0; i < ss->n; i++)
+		pthread_join(ss->v[i].thread, NULL);
+	free(ss->journal_dir);
+	free(ss->v);
+	free(ss);
+}

@@ -1,0 +1,37 @@
+/* exporter/sink_int.h — what the sink kinds share with the sink loop
+ * (sink.c).  Not a public contract (sink.h is). */
+#ifndef GB_EXPORTER_SINK_INT_H
+#define GB_EXPORTER_SINK_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "common/buf.h"
+#include "exporter/sink.h"
+
+struct sink {
+	struct gb_sink_conf c;
+	char cursor_path[4200];
+	const char *journal_dir;
+	pthread_t thread;
+	atomic_bool *stop;
+	atomic_uint_fast64_t sent, failed, retried, lag_segments;
+	void *priv; /* the kind's state */
+	char err[9000]; /* room for a path or URL and a reason */
+};
+
+/* A kind: open its destination, deliver one batch of n events (batch holds
+ * them as NDJSON: each event followed by '\n').  deliver returns 0 when the
+ * destination acknowledged, -errno otherwise; it may set *retry_after_ms
+ * (a 429's Retry-After).  Errors are described in s->err. */
+struct sink_kind {
+	int (*open)(struct sink *s);
+	int (*deliver)(struct sink *s, const struct gb_buf *batch, size_t n, int *retry_after_ms);
+	void (*close)(struct sink *s);
+};
+extern const struct sink_kind gb_sink_file_kind;
+extern const struct sink_kind gb_sink_http_kind;
+extern const struct sink_kind gb_sink_kafka_kind;
+
+#endif
