@@ -99,6 +99,9 @@ static void *sink_main(void *arg)
 	long backoff = 0, backoff_max = s->c.backoff_max_ms ? s->c.backoff_max_ms : 30000;
 	while (!atomic_load(s->stop)) {
 		if (k->open(s) < 0) {
+			/* a destination that cannot be opened is a failed delivery too:
+			 * the metrics must show a sink that is stuck here */
+			atomic_fetch_add(&s->failed, 1);
 			fprintf(stderr, "glassbox serve: sink %s: %s (retrying)\n", s->c.name, s->err);
 			sleep_ms(1000, s->stop);
 			continue;
