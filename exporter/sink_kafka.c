@@ -45,7 +45,10 @@ static int kafka_open(struct sink *s)
 		{ "bootstrap.servers", s->c.brokers }, { "enable.idempotence", "true" },
 		{ "acks", "all" }, { "compression.codec", "zstd" },
 		{ "message.timeout.ms", "0" }, /* never give up on an event: the journal holds it */
-		{ "linger.ms", "5" },
+		/* The sink produces a whole batch and then waits for its reports,
+		 * so lingering only delays the batch's last messages
+		 * (bench_sink_kafka: ~5x the throughput of linger.ms=5). */
+		{ "linger.ms", "0" },
 	};
 	for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
 		if (rd_kafka_conf_set(conf, base[i].k, base[i].v, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
