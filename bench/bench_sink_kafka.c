@@ -1,0 +1,220 @@
+/* bench/bench_sink_kafka.c — events/s from the ring to Kafka through the
+ * whole daemon path (ring → decode → OCSF → journal → Kafka sink), against
+ * a plain librdkafka producer sending the same OCSF lines, pre-made, with
+ * the same settings (idempotent, acks=all, zstd), in the same run, both to
+ * librdkafka's mock cluster (one broker, in this process, over loopback).
+ *
+ *   bench_sink_kafka [EVENTS]   (default 50000; bounded, stops by itself)
+ */
+#include <ftw.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/record.h"
+#include "common/ring.h"
+#include "exporter/journal.h"
+#include "exporter/ocsf.h"
+#include "exporter/sink.h"
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const struct gb_ocsf_ctx ctx = { "bench", "0123456789abcdef", "host1", "0.1.0" };
+
+static void record(struct gb_record *r, uint64_t i)
+{
+	memset(r, 0, sizeof *r);
+	r->type = GB_REC_NET_DECISION;
+	r->seq = i;
+	r->ts_ns = 1787313600000000000ull + i * 1000;
+	struct gb_net_decision *n = &r->u.net;
+	n->phase = GB_NET_OPEN;
+	n->kind = GB_NET_CONNECT;
+	n->verdict = i % 7 ? GB_VERDICT_ALLOW : GB_VERDICT_DENY;
+	n->conn_id = i;
+	n->policy_rev = 3;
+	n->src = (struct gb_endpoint){ "", "127.0.0.1", 40000 };
+	n->dst = (struct gb_endpoint){ "api.github.com", "198.18.0.10", 443 };
+	n->id = (struct gb_identity){ .pid = 4242, .uid = 1000, .exe = "/usr/bin/curl", .sha256 = "", .script = "" };
+	n->reason_text = "";
+	n->policy_entry = "github";
+	n->endpoint = "api.github.com:443";
+}
+
+static long delivered;
+static void on_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *op)
+{
+	(void)rk;
+	(void)op;
+	if (!m->err)
+		delivered++;
+}
+
+/* The baseline: a plain producer of pre-made lines. */
+static double plain_producer(const char *brokers, const struct gb_buf *all, const size_t *ends, long n)
+{
+	char err[256];
+	rd_kafka_conf_t *c = rd_kafka_conf_new();
+	const char *kv[][2] = { { "bootstrap.servers", brokers }, { "enable.idempotence", "true" },
+		                { "acks", "all" }, { "compression.codec", "zstd" }, { "linger.ms", "5" } };
+	for (size_t i = 0; i < 5; i++)
+		rd_kafka_conf_set(c, kv[i][0], kv[i][1], err, sizeof err);
+	rd_kafka_conf_set_dr_msg_cb(c, on_dr);
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
+	rd_kafka_topic_t *t = rd_kafka_topic_new(rk, "plain", NULL);
+	delivered = 0;
+	double t0 = now();
+	size_t start = 0;
+	for (long i = 0; i < n; i++) {
+		while (rd_kafka_produce(t, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, all->data + start,
+		                        ends[i] - start, "bench", 5, NULL) != 0)
+			rd_kafka_poll(rk, 10);
+		start = ends[i];
+		rd_kafka_poll(rk, 0);
+	}
+	rd_kafka_flush(rk, 60000);
+	double dt = now() - t0;
+	rd_kafka_topic_destroy(t);
+	rd_kafka_destroy(rk);
+	if (delivered != n)
+		fprintf(stderr, "bench_sink_kafka: plain producer delivered %ld of %ld\n", delivered, n);
+	return (double)n / dt;
+}
+
+static int rm_cb(const char *p, const struct stat *st, int f, struct FTW *w)
+{
+	(void)st, (void)f, (void)w;
+	return remove(p);
+}
+
+int main(int argc, char **argv)
+{
+	long n = argc > 1 ? atol(argv[1]) : 50000;
+	if (n <= 0 || n > 2000000) {
+		fprintf(stderr, "usage: bench_sink_kafka [EVENTS 1..2000000]\n");
+		return 2;
+	}
+	char base[] = "/tmp/gb-bench-kafka-XXXXXX";
+	if (!mkdtemp(base))
+		return 1;
+	char jdir[128], cdir[128], ringp[128];
+	snprintf(jdir, sizeof jdir, "%s/journal", base);
+	snprintf(cdir, sizeof cdir, "%s/cursors", base);
+	snprintf(ringp, sizeof ringp, "%s/events.ring", base);
+
+	char err[256];
+	rd_kafka_t *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, rd_kafka_conf_new(), err, sizeof err);
+	rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 1);
+	rd_kafka_mock_topic_create(mc, "plain", 1, 1);
+	rd_kafka_mock_topic_create(mc, "glassbox", 1, 1);
+	const char *brokers = rd_kafka_mock_cluster_bootstraps(mc);
+
+	/* the same OCSF lines for the baseline */
+	struct gb_buf all = GB_BUF_INIT;
+	size_t *ends = malloc((size_t)n * sizeof *ends);
+	for (long i = 0; i < n; i++) {
+		struct gb_record r;
+		record(&r, (uint64_t)i);
+		gb_ocsf_format(&ctx, &r, &all);
+		ends[i] = all.len;
+	}
+	double r_plain = plain_producer(brokers, &all, ends, n);
+
+	/* the daemon path: sink running, then records through ring and journal */
+	struct gb_sink_conf sc;
+	memset(&sc, 0, sizeof sc);
+	snprintf(sc.name, sizeof sc.name, "bench");
+	sc.kind = GB_SINK_KAFKA;
+	sc.batch_max = 10000;
+	snprintf(sc.brokers, sizeof sc.brokers, "%s", brokers);
+	snprintf(sc.topic, sizeof sc.topic, "glassbox");
+	struct gb_journal_opts jo = { .dir = jdir, .buffer_bytes = 1u << 20, .fsync = GB_FSYNC_GROUP };
+	struct gb_journal *j;
+	struct gb_sinks *sinks;
+	if (gb_journal_open(&jo, &j, err, sizeof err) < 0 ||
+	    gb_sinks_start(&sc, 1, jdir, cdir, &sinks, err, sizeof err) < 0) {
+		fprintf(stderr, "bench_sink_kafka: %s\n", err);
+		return 1;
+	}
+	struct gb_ring_opts ro = { .size = 64u << 20, .sandbox_id = "0123456789abcdef" };
+	struct gb_ring *pr, *cr;
+	if (gb_ring_create(ringp, &ro, &pr) < 0 || gb_ring_open_consumer(ringp, &cr) < 0)
+		return 1;
+	gb_ring_consumer_set(cr, &(struct gb_ring_consumer_opts){ .deferred_commit = 1 });
+	double t0 = now();
+	unsigned char buf[4096];
+	struct gb_buf b = GB_BUF_INIT;
+	long produced = 0, consumed = 0;
+	unsigned batch = 0;
+	while (consumed < n) {
+		/* producer side, interleaved: keep the ring fed */
+		for (int k = 0; k < 64 && produced < n; k++, produced++) {
+			struct gb_record r;
+			record(&r, (uint64_t)produced);
+			int len = gb_rec_encode(&r, buf, sizeof buf, NULL);
+			if (gb_ring_write(pr, r.type, 0, buf, (size_t)len, GB_RING_WAIT, 10000, NULL) < 0)
+				return 1;
+		}
+		struct gb_ring_entry e;
+		while (gb_ring_next(cr, &e, 0) == 1) {
+			struct gb_record r;
+			memset(&r, 0, sizeof r);
+			if (gb_rec_decode(e.type, e.data, e.len, &r) == 0) {
+				r.seq = e.seq;
+				r.ts_ns = e.ts_ns;
+				b.len = 0;
+				gb_ocsf_format(&ctx, &r, &b);
+				struct gb_jmeta m = { .time_ms = (int64_t)(e.ts_ns / 1000000), .sandbox = "bench",
+					              .class_uid = 4001, .severity_id = 1 };
+				gb_journal_append(j, b.data, b.len, &m, NULL);
+			}
+			gb_ring_consume(cr, &e);
+			consumed++;
+			if (++batch >= 1024) {
+				gb_journal_flush(j);
+				gb_ring_commit(cr);
+				batch = 0;
+			}
+		}
+		gb_journal_flush(j);
+		gb_ring_commit(cr);
+		batch = 0;
+	}
+	struct gb_sink_metrics met;
+	double deadline = now() + 120;
+	do {
+		gb_sinks_metrics(sinks, &met, 1);
+		if ((long)met.sent >= n)
+			break;
+		usleep(2000);
+	} while (now() < deadline);
+	double dt = now() - t0;
+	double r_pipe = (double)met.sent / dt;
+	printf("%ld OCSF events of %.0f bytes to librdkafka's mock cluster (1 broker), zstd, acks=all\n", n,
+	       (double)all.len / (double)n);
+	printf("plain librdkafka producer, pre-made lines (baseline): %9.0f events/s\n", r_plain);
+	printf("ring -> OCSF -> journal -> Kafka sink (glassbox)     : %9.0f events/s (%llu delivered)\n",
+	       r_pipe, (unsigned long long)met.sent);
+	printf("ratio glassbox/plain: %.2fx   (target >= 1.0x)\n", r_pipe / r_plain);
+	gb_sinks_stop(sinks);
+	gb_journal_close(j);
+	gb_ring_close(pr);
+	gb_ring_close(cr);
+	rd_kafka_mock_cluster_destroy(mc);
+	rd_kafka_destroy(mrk);
+	gb_buf_free(&all);
+	gb_buf_free(&b);
+	free(ends);
+	nftw(base, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return (long)met.sent >= n ? 0 : 1;
+}
