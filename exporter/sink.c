@@ -95,9 +95,9 @@ static void *sink_main(void *arg)
 	struct gb_jpos cur = { 0, 0 };
 	int have = gb_cursor_load(s->cursor_path, &cur) == 0;
 	struct gb_buf batch = GB_BUF_INIT;
-	/* Kafka: a batch waits for its delivery reports, so bigger batches
-	 * amortise that round trip (bench_sink_kafka). */
-	uint32_t max = s->c.batch_max ? s->c.batch_max : s->c.kind == GB_SINK_KAFKA ? 2000 : 500;
+	/* Kafka acknowledges a batch only when every delivery report is back
+	 * (a few ms of linger and round trip): bigger batches keep it busy. */
+	uint32_t max = s->c.batch_max ? s->c.batch_max : s->c.kind == GB_SINK_KAFKA ? 10000 : 500;
 	long backoff = 0, backoff_max = s->c.backoff_max_ms ? s->c.backoff_max_ms : 30000;
 	while (!atomic_load(s->stop)) {
 		if (k->open(s) < 0) {

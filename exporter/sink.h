@@ -39,7 +39,7 @@ enum gb_http_format { GB_HTTP_NDJSON = 0, GB_HTTP_HEC, GB_HTTP_BULK };
 struct gb_sink_conf {
 	char name[64];
 	enum gb_sink_kind kind;
-	uint32_t batch_max;      /* events per delivery; 0 = 500 (kafka: 2000) */
+	uint32_t batch_max;      /* events per delivery; 0 = 500 (kafka: 10000) */
 	uint32_t backoff_max_ms; /* retry delay cap; 0 = 30000 */
 	/* file */
 	char path[4096];         /* NAME.jsonl is written here (a file path) */

@@ -47,7 +47,7 @@ static int kafka_open(struct sink *s)
 		{ "message.timeout.ms", "0" }, /* never give up on an event: the journal holds it */
 		/* The sink produces a whole batch and then waits for its reports,
 		 * so lingering only delays the batch's last messages
-		 * (bench_sink_kafka: ~5x the throughput of linger.ms=5). */
+		 * (bench_sink_kafka: 0.20-0.37x vs 0.19-0.25x with linger.ms=5). */
 		{ "linger.ms", "0" },
 	};
 	for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
