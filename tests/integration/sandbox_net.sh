@@ -14,56 +14,23 @@
 # sandbox user's uid.
 . "$(dirname "$0")/lib/sandbox_lib.sh"
 
-tag=$$
-CNS=gbsc$tag UNS=gbsu$tag
+NETNS_LIB_EMBED=1 . "$(dirname "$0")/lib/netns_lib.sh"
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
-	ip netns del "$CNS" 2>/dev/null || true
-	ip netns del "$UNS" 2>/dev/null || true
+	netns_teardown
 	rm -rf "$T"
 }
 trap cleanup EXIT
 die() { echo "FAIL: $*" >&2; exit 1; }
-C() { ip netns exec "$CNS" "$@"; }
-U() { ip netns exec "$UNS" "$@"; }
 F="$GB_HELPER_DIR/sbx_ring_follow"
 uid=$(id -u sandbox 2>/dev/null) || { gbrun -- /bin/true; uid=$(id -u sandbox); }
 chown sandbox "$W"
-
-# ---- network: two namespaces, one veth, no default route anywhere ----
-ip netns add "$CNS" && ip netns add "$UNS" || die "ip netns add"
-ip link add "vsc$tag" type veth peer name "vsu$tag" || die "veth"
-ip link set "vsc$tag" netns "$CNS"
-ip link set "vsu$tag" netns "$UNS"
-C ip link set lo up
-U ip link set lo up
-C ip addr add 198.18.0.2/24 dev "vsc$tag"
-U ip addr add 198.18.0.10/24 dev "vsu$tag"
-C ip link set "vsc$tag" up
-U ip link set "vsu$tag" up
-if C ip route | grep -q '^default'; then die "client namespace has a default route"; fi
-
+netns_setup
 # Counters proving SSRF refusals send nothing: upstream input to :80 and
 # client-namespace output to loopback:80 / the metadata address.
-U nft -f - <<'NFT'
-table inet gbt {
-  chain in {
-    type filter hook input priority 0;
-    tcp dport 80 counter
-  }
-}
-NFT
-C nft -f - <<'NFT'
-table inet gbt {
-  chain out {
-    type filter hook output priority 0;
-    ip daddr { 127.0.0.0/8, 169.254.0.0/16 } tcp dport 80 counter
-  }
-}
-NFT
-counter() { "$@" nft list table inet gbt | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | head -1; }
+nft_counter_setup 80 "{ 127.0.0.0/8, 169.254.0.0/16 }"
 
 # ---- upstream: python3 http.server serving a file and a dumb-HTTP git repo ----
 mkdir -p "$T/www"

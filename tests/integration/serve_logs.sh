@@ -1,7 +1,4 @@
 #!/usr/bin/env bash
-# Background processes start as "$GLASSBOX" itself (not via the G function),
-# so $! is their pid and cleanup can end them.
-#
 # glassbox serve + glassbox run + glassbox logs, end to end under a private
 # --root: a sandbox's records reach the journal as OCSF events (valid against
 # the official schema), `logs` shows them as shorthand or JSON with filters,
@@ -9,22 +6,8 @@
 # loses nothing (at least once, deduplicated by metadata.uid), small segments
 # rotate and seal, `journal verify` finds a flipped byte, and a bad config
 # is refused with file:line:col.
-set -euo pipefail
-: "${GLASSBOX:?}" "${GB_SOURCE_DIR:?}"
-[[ $(id -u) == 0 ]] || { echo "SKIP: glassbox run needs root"; exit 77; }
-
-T=$(mktemp -d /tmp/gb-serve.XXXXXX)
-chmod 0755 "$T"
-ROOT=$T/root
-mkdir -p "$ROOT/etc/glassbox" "$T/work"
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; [[ -f $T/serve.log ]] && tail -20 "$T/serve.log"; exit 1; }
+: "${GB_SOURCE_DIR:?}"
+. "$(dirname "$0")/lib/serve_lib.sh"
 G() { "$GLASSBOX" --root "$ROOT" "$@"; }
 J=$ROOT/var/lib/glassbox/journal
 
@@ -35,13 +18,6 @@ journal:
   fsync: always
 YAML
 
-start_serve() {
-	"$GLASSBOX" --root "$ROOT" serve >>"$T/serve.log" 2>&1 &
-	SERVE=$!
-	pids+=("$SERVE")
-	for _ in $(seq 100); do [[ -e $ROOT/run/glassbox/serve.lock ]] && grep -q watching "$T/serve.log" && return; sleep 0.05; done
-	fail "serve did not start"
-}
 start_serve
 
 # 1. A sandboxed command: denied by the default policy, exit status kept.

@@ -4,22 +4,9 @@
 # the sandboxes reaches the topic, keyed by sandbox name, including events
 # made while the broker is down and delivered after it comes back — zero
 # lost; the sink's kafka.* keys reach librdkafka (a bad one is reported).
-set -euo pipefail
-: "${GLASSBOX:?}" "${GB_HELPER_DIR:?}"
-[[ $(id -u) == 0 ]] || { echo "SKIP: glassbox run needs root"; exit 77; }
-T=$(mktemp -d /tmp/gb-kafka.XXXXXX)
-chmod 0755 "$T"
-ROOT=$T/root
-mkdir -p "$ROOT/etc/glassbox" "$T/work"
-pids=()
-cleanup() {
-	exec 7>&- 2>/dev/null || true
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; tail -20 "$T/serve.log" 2>/dev/null; exit 1; }
+: "${GB_HELPER_DIR:?}"
+SERVE_EXTRA_CLEANUP='exec 7>&- 2>/dev/null || true'
+. "$(dirname "$0")/lib/serve_lib.sh"
 
 mkfifo "$T/mock.in"
 "$GB_HELPER_DIR/kafka_mock" events <"$T/mock.in" >"$T/mock.out" 2>"$T/mock.err" &
@@ -39,13 +26,8 @@ sinks:
     kafka.client.id: glassbox-test
     kafka.linger.ms: "2"
 YAML
-"$GLASSBOX" --root "$ROOT" serve >"$T/serve.log" 2>&1 &
-SERVE=$!
-pids+=("$SERVE")
-for _ in $(seq 100); do grep -q watching "$T/serve.log" && break; sleep 0.05; done
-
-run() { "$GLASSBOX" --root "$ROOT" run --quiet --name "$1" --workdir "$T/work" -- /bin/sh -c \
-	'for i in 1 2 3; do curl -s -m 2 http://k$i.example/ >/dev/null; done' || true; }
+start_serve
+run() { run_sandbox "$1" 'for i in 1 2 3; do curl -s -m 2 http://k$i.example/ >/dev/null; done'; }
 run k1
 echo down >&7
 sleep 0.5

@@ -3,21 +3,7 @@
 # receiver is down, the journal's size limit deletes the oldest segments,
 # and the daemon reports exactly one LOSS event (cause retention) whose
 # count is exactly what that sink never got; everything else arrives.
-set -euo pipefail
-: "${GLASSBOX:?}"
-[[ $(id -u) == 0 ]] || { echo "SKIP: glassbox run needs root"; exit 77; }
-T=$(mktemp -d /tmp/gb-retain.XXXXXX)
-chmod 0755 "$T"
-ROOT=$T/root
-mkdir -p "$ROOT/etc/glassbox" "$T/work"
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; tail -20 "$T/serve.log" 2>/dev/null; exit 1; }
+. "$(dirname "$0")/lib/serve_lib.sh"
 
 # a port with nobody listening (yet)
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -32,17 +18,9 @@ sinks:
     url: http://127.0.0.1:$PORT/in
     backoff_max: 1s
 YAML
-start_serve() {
-	"$GLASSBOX" --root "$ROOT" serve >>"$T/serve.log" 2>&1 &
-	SERVE=$!
-	pids+=("$SERVE")
-	for _ in $(seq 100); do [[ $(grep -c watching "$T/serve.log") -ge $1 ]] && return; sleep 0.05; done
-	fail "serve did not start"
-}
 start_serve 1
 for n in r1 r2 r3 r4 r5; do
-	"$GLASSBOX" --root "$ROOT" run --quiet --name "$n" --workdir "$T/work" -- /bin/sh -c \
-		'for i in 1 2 3; do curl -s -m 2 http://x$i.example/ >/dev/null; done' || true
+	run_sandbox "$n" 'for i in 1 2 3; do curl -s -m 2 http://x$i.example/ >/dev/null; done'
 done
 kill "$SERVE"; wait "$SERVE" 2>/dev/null || true
 total=$(for n in r1 r2 r3 r4 r5; do "$GLASSBOX" --root "$ROOT" logs "$n" --json 2>/dev/null; done | wc -l)

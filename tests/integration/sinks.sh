@@ -8,21 +8,8 @@
 #   file  a JSONL copy rotated by size whose concatenation equals the journal.
 # Then the daemon is SIGKILLed and restarted: delivery resumes from the
 # durable cursors and nothing is lost.  The receiver listens on 127.0.0.1.
-set -euo pipefail
-: "${GLASSBOX:?}"
-[[ $(id -u) == 0 ]] || { echo "SKIP: glassbox run needs root"; exit 77; }
-T=$(mktemp -d /tmp/gb-sinks.XXXXXX)
-chmod 0755 "$T"
-ROOT=$T/root
-mkdir -p "$ROOT/etc/glassbox" "$T/work" "$T/out"
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; tail -20 "$T/serve.log" 2>/dev/null; exit 1; }
+. "$(dirname "$0")/lib/serve_lib.sh"
+mkdir -p "$T/out"
 
 # ---- the receiver ----
 cat >"$T/recv.py" <<'PY'
@@ -85,16 +72,8 @@ sinks:
 YAML
 "$GLASSBOX" --root "$ROOT" serve --check-config >/dev/null || fail "config"
 
-start_serve() {
-	"$GLASSBOX" --root "$ROOT" serve >>"$T/serve.log" 2>&1 &
-	SERVE=$!
-	pids+=("$SERVE")
-	for _ in $(seq 100); do grep -q watching "$T/serve.log" && return; sleep 0.05; done
-	fail "serve did not start"
-}
 start_serve
-run() { "$GLASSBOX" --root "$ROOT" run --quiet --name "$1" --workdir "$T/work" -- /bin/sh -c \
-	'for i in 1 2 3 4 5; do curl -s -m 2 http://h$i.example/ >/dev/null; done' || true; }
+run() { run_sandbox "$1" 'for i in 1 2 3 4 5; do curl -s -m 2 http://h$i.example/ >/dev/null; done'; }
 run a1
 run a2
 # SIGKILL the daemon while deliveries are pending, then restart it
@@ -142,7 +121,8 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 ls "$T"/out/events.jsonl.1 >/dev/null 2>&1 || fail "file sink never rotated"
-files=$(ls "$T"/out/events.jsonl.* | sort -t. -k3 -n -r; echo "$T/out/events.jsonl")
+# oldest first: the highest rotation number first, the live file last
+files=$(for f in "$T"/out/events.jsonl.*; do echo "${f##*.} $f"; done | sort -k1,1nr | cut -d' ' -f2; echo "$T/out/events.jsonl")
 for n in a1 a2 a3; do "$GLASSBOX" --root "$ROOT" logs "$n" --json; done >"$T/journal.jsonl"
 python3 - "$T/journal.jsonl" $files <<'PY' || fail "file sink content"
 import json, sys

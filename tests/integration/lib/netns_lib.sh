@@ -8,54 +8,44 @@
 # starts in the background goes through bg(), so cleanup ends it by pid.
 # Sets: tmp CNS UNS pids; functions C U bg fail wait_tcp nft_counter_setup
 # counter.
-set -euo pipefail
-: "${GLASSBOX:?}" "${GB_HELPER_DIR:?}"
-[[ $(id -u) == 0 ]] || { echo "SKIP: needs root for network namespaces"; exit 77; }
+# Sourced as is, it sets everything up for a proxy test (set -e, $tmp, the
+# trap, the network).  With NETNS_LIB_EMBED=1 it only defines the functions
+# (netns_setup, netns_teardown, nft_counter_setup, counter, C, U), for a
+# test with its own setup (sandbox_net.sh).
 
-tag=$$
-CNS=gbc$tag UNS=gbu$tag
-tmp=$(mktemp -d /tmp/gb-net.XXXXXX)
-chmod 0755 "$tmp"
-pids=()
-netns_cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	ip netns del "$CNS" 2>/dev/null || true
-	ip netns del "$UNS" 2>/dev/null || true
-	[[ -n ${GB_KEEP_LOG:-} && -f $tmp/proxy.log ]] && cp "$tmp/proxy.log" "$GB_KEEP_LOG"
-	rm -rf "$tmp"
-}
-trap netns_cleanup EXIT
-fail() { echo "FAIL: $*" >&2; [[ -f $tmp/proxy.log ]] && tail -20 "$tmp/proxy.log" >&2; exit 1; }
 C() { ip netns exec "$CNS" "$@"; }
 U() { ip netns exec "$UNS" "$@"; }
-# bg NS CMD...: start CMD in namespace NS in the background; $! is CMD itself.
-bg() { local ns=$1; shift; ip netns exec "$ns" "$@" & pids+=($!); }
-# wait_tcp NS ADDR PORT: until something listens (5 s)
-wait_tcp() {
-	for _ in $(seq 50); do
-		ip netns exec "$1" bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	fail "nothing listens on $2:$3 in $1"
+
+# netns_setup: the two namespaces and the veth; fails if the client side
+# has a default route.
+netns_setup() {
+	tag=$$
+	CNS=gbc$tag UNS=gbu$tag
+	ip netns add "$CNS"
+	ip netns add "$UNS"
+	ip link add "vc$tag" type veth peer name "vu$tag"
+	ip link set "vc$tag" netns "$CNS"
+	ip link set "vu$tag" netns "$UNS"
+	C ip link set lo up
+	U ip link set lo up
+	C ip addr add 198.18.0.2/24 dev "vc$tag"
+	U ip addr add 198.18.0.10/24 dev "vu$tag"
+	C ip link set "vc$tag" up
+	U ip link set "vu$tag" up
+	if C ip route | grep -q '^default'; then
+		echo "FAIL: client namespace has a default route" >&2
+		exit 1
+	fi
+}
+netns_teardown() {
+	ip netns del "$CNS" 2>/dev/null || true
+	ip netns del "$UNS" 2>/dev/null || true
 }
 
-ip netns add "$CNS"
-ip netns add "$UNS"
-ip link add "vc$tag" type veth peer name "vu$tag"
-ip link set "vc$tag" netns "$CNS"
-ip link set "vu$tag" netns "$UNS"
-C ip link set lo up
-U ip link set lo up
-C ip addr add 198.18.0.2/24 dev "vc$tag"
-U ip addr add 198.18.0.10/24 dev "vu$tag"
-C ip link set "vc$tag" up
-U ip link set "vu$tag" up
-if C ip route | grep -q '^default'; then fail "client namespace has a default route"; fi
-
 # nft counters: packets arriving upstream on PORT, and packets the client
-# namespace sends to loopback:PORT — both must stay 0 in SSRF cases.
-nft_counter_setup() { # PORT
+# namespace sends to DADDRS:PORT (default loopback) — both must stay 0 in
+# SSRF cases.
+nft_counter_setup() { # PORT [IPv4 DADDR SET]
 	U nft -f - <<NFT
 table inet gbt {
   chain in {
@@ -68,10 +58,39 @@ NFT
 table inet gbt {
   chain out {
     type filter hook output priority 0;
-    ip daddr 127.0.0.0/8 tcp dport $1 counter
+    ip daddr ${2:-127.0.0.0/8} tcp dport $1 counter
     ip6 daddr ::1 tcp dport $1 counter
   }
 }
 NFT
 }
 counter() { "$@" nft list table inet gbt | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | awk '{s += $1} END {print s + 0}'; }
+
+[[ -n ${NETNS_LIB_EMBED:-} ]] && return 0
+
+set -euo pipefail
+: "${GLASSBOX:?}" "${GB_HELPER_DIR:?}"
+[[ $(id -u) == 0 ]] || { echo "SKIP: needs root for network namespaces"; exit 77; }
+tmp=$(mktemp -d /tmp/gb-net.XXXXXX)
+chmod 0755 "$tmp"
+pids=()
+netns_cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	netns_teardown
+	[[ -n ${GB_KEEP_LOG:-} && -f $tmp/proxy.log ]] && cp "$tmp/proxy.log" "$GB_KEEP_LOG"
+	rm -rf "$tmp"
+}
+trap netns_cleanup EXIT
+fail() { echo "FAIL: $*" >&2; [[ -f $tmp/proxy.log ]] && tail -20 "$tmp/proxy.log" >&2; exit 1; }
+# bg NS CMD...: start CMD in namespace NS in the background; $! is CMD itself.
+bg() { local ns=$1; shift; ip netns exec "$ns" "$@" & pids+=($!); }
+# wait_tcp NS ADDR PORT: until something listens (5 s)
+wait_tcp() {
+	for _ in $(seq 50); do
+		ip netns exec "$1" bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "nothing listens on $2:$3 in $1"
+}
+netns_setup

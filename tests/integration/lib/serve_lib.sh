@@ -1,0 +1,37 @@
+# tests/integration/lib/serve_lib.sh — shared setup for the tests that run
+# glassbox serve and sandboxes under a private --root (sourced).
+# Sets: T ROOT pids; functions: fail, start_serve [N], run_sandbox NAME CMD.
+# Background processes must be started as the program itself (not through
+# a shell function) so that $! is their pid and cleanup can end them.
+set -euo pipefail
+: "${GLASSBOX:?}"
+[[ $(id -u) == 0 ]] || { echo "SKIP: glassbox run needs root"; exit 77; }
+T=$(mktemp -d /tmp/gb-serve-test.XXXXXX)
+chmod 0755 "$T"
+ROOT=$T/root
+mkdir -p "$ROOT/etc/glassbox" "$T/work"
+pids=()
+serve_cleanup() {
+	[[ -n ${SERVE_EXTRA_CLEANUP:-} ]] && eval "$SERVE_EXTRA_CLEANUP"
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$T"
+}
+trap serve_cleanup EXIT
+fail() { echo "FAIL: $*"; [[ -f $T/serve.log ]] && tail -20 "$T/serve.log"; exit 1; }
+# start_serve [N]: start the daemon; N = how many starts the log must show
+start_serve() {
+	local want=${1:-$(( $(grep -c watching "$T/serve.log" 2>/dev/null || true) + 1 ))}
+	"$GLASSBOX" --root "$ROOT" serve >>"$T/serve.log" 2>&1 &
+	SERVE=$!
+	pids+=("$SERVE")
+	for _ in $(seq 100); do
+		[[ $(grep -c watching "$T/serve.log" 2>/dev/null || true) -ge $want ]] && return
+		sleep 0.05
+	done
+	fail "serve did not start"
+}
+# run_sandbox NAME SHELL-COMMAND: a quiet sandbox run; its status is ignored
+run_sandbox() {
+	"$GLASSBOX" --root "$ROOT" run --quiet --name "$1" --workdir "$T/work" -- /bin/sh -c "$2" || true
+}
