@@ -99,9 +99,11 @@ int cmd_serve(int argc, char **argv)
 	struct gb_sink_metrics m[GB_MAX_SINKS];
 	size_t nm = gb_serve_sink_metrics(s, m, GB_MAX_SINKS);
 	for (size_t i = 0; i < nm; i++)
-		fprintf(stderr, "glassbox serve: sink %s: sent %llu, failed %llu, retried %llu, %llu segments behind\n",
+		fprintf(stderr,
+		        "glassbox serve: sink %s: sent %llu, failed %llu, retried %llu, %llu segments (%llu bytes) behind\n",
 		        m[i].name, (unsigned long long)m[i].sent, (unsigned long long)m[i].failed,
-		        (unsigned long long)m[i].retried, (unsigned long long)m[i].lag_segments);
+		        (unsigned long long)m[i].retried, (unsigned long long)m[i].lag_segments,
+		        (unsigned long long)m[i].lag_bytes);
 	gb_serve_stop(s);
 	fprintf(stderr, "glassbox serve: stopped (%s)\n", strsignal(sig));
 	return 0;

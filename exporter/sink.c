@@ -74,16 +74,38 @@ static long jitter(long ms)
 	return ms / 2 + (long)(r % (unsigned)(ms / 2 + 1));
 }
 
-/* How many segments the cursor is behind the newest one. */
-static uint64_t segments_behind(const char *dir, const struct gb_jpos *cur)
+/* How far the cursor is behind the journal's end: segments from the
+ * cursor's to the newest, and uncompressed bytes (sealed segments' sizes
+ * from their index, the active one's file size). */
+static void lag_of(const char *dir, const struct gb_jpos *cur, uint64_t *segs, uint64_t *bytes)
 {
 	struct jseg *v;
 	size_t n;
+	*segs = *bytes = 0;
 	if (jseg_list(dir, &v, &n) < 0 || !n)
-		return 0;
-	uint64_t newest = v[n - 1].n;
+		return;
+	uint64_t newest = v[n - 1].n, total = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].n < cur->segment)
+			continue;
+		uint64_t size = 0;
+		char p[J_PATH];
+		struct jidx x;
+		struct stat st;
+		if (v[i].sealed && v[i].has_idx && !v[i].active) {
+			if (jseg_path(p, sizeof p, dir, &v[i], ".idx.json") == 0 && jidx_read(p, &x) == 0) {
+				size = x.bytes;
+				jidx_free(&x);
+			}
+		} else if (jseg_path(p, sizeof p, dir, &v[i], ".jsonl") == 0 && stat(p, &st) == 0)
+			size = (uint64_t)st.st_size;
+		if (v[i].n == cur->segment)
+			size = size > cur->offset ? size - cur->offset : 0;
+		total += size;
+	}
 	free(v);
-	return newest > cur->segment ? newest - cur->segment : 0;
+	*segs = newest > cur->segment ? newest - cur->segment : 0;
+	*bytes = total;
 }
 
 static void *sink_main(void *arg)
@@ -94,6 +116,7 @@ static void *sink_main(void *arg)
 	                                                        : &gb_sink_kafka_kind;
 	struct gb_jpos cur = { 0, 0 };
 	int have = gb_cursor_load(s->cursor_path, &cur) == 0;
+	time_t lag_at = 0;
 	struct gb_buf batch = GB_BUF_INIT;
 	/* Kafka acknowledges a batch only when every delivery report is back
 	 * (a few ms of linger and round trip): bigger batches keep it busy. */
@@ -139,10 +162,21 @@ static void *sink_main(void *arg)
 		}
 		if (n == 0) {
 			atomic_store(&s->lag_segments, 0);
+			atomic_store(&s->lag_bytes, 0);
 			gb_jreader_wait(r, 500);
 			continue;
 		}
-		atomic_store(&s->lag_segments, segments_behind(s->journal_dir, &cur));
+		/* lag: at most once a second (it reads the index of every
+		 * segment behind the cursor) */
+		struct timespec tn;
+		clock_gettime(CLOCK_MONOTONIC, &tn);
+		if (tn.tv_sec != lag_at) {
+			uint64_t lseg, lbytes;
+			lag_of(s->journal_dir, &cur, &lseg, &lbytes);
+			atomic_store(&s->lag_segments, lseg);
+			atomic_store(&s->lag_bytes, lbytes);
+			lag_at = tn.tv_sec;
+		}
 		/* deliver until acknowledged (or stopping: the cursor stays) */
 		for (;;) {
 			int retry_after = 0;
@@ -249,6 +283,7 @@ size_t gb_sinks_metrics(struct gb_sinks *ss, struct gb_sink_metrics *m, size_t m
 		m[k].failed = atomic_load(&s->failed);
 		m[k].retried = atomic_load(&s->retried);
 		m[k].lag_segments = atomic_load(&s->lag_segments);
+		m[k].lag_bytes = atomic_load(&s->lag_bytes);
 	}
 	return k;
 }

@@ -66,6 +66,8 @@ struct gb_sink_metrics {
 	uint64_t retried;  /* retries after a failure */
 	uint64_t lag_segments; /* journal segments from the cursor's to the newest
 	                        * (0 = caught up, or in the newest segment) */
+	uint64_t lag_bytes;    /* journal bytes (uncompressed) between the cursor and
+	                        * the end, when the last batch was read (0 = caught up) */
 };
 
 struct gb_sinks;

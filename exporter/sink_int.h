@@ -16,7 +16,7 @@ struct sink {
 	const char *journal_dir;
 	pthread_t thread;
 	atomic_bool *stop;
-	atomic_uint_fast64_t sent, failed, retried, lag_segments;
+	atomic_uint_fast64_t sent, failed, retried, lag_segments, lag_bytes;
 	void *priv; /* the kind's state */
 	char err[9000]; /* room for a path or URL and a reason */
 };

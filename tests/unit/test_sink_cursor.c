@@ -4,7 +4,9 @@
  * journal order across batches and segments; a stopped sink resumes at its
  * cursor (no repeat, no gap) including events that arrive while it runs;
  * rotation by size keeps exactly `keep` old files; an unwritable
- * destination counts failures and retries and delivers once it is back.
+ * destination counts failures and retries and delivers once it is back;
+ * a destination refusing every write leaves the cursor where it was and
+ * the lag counts every journal byte.
  * (Retention LOSS end to end: integration.sink_retention.) */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -287,6 +289,41 @@ static void t_destination_down_then_back(void **state)
 	gb_journal_close(j);
 }
 
+/* A destination that refuses every write (/dev/full: ENOSPC): nothing is
+ * acknowledged, the cursor does not move, and the lag says how far behind
+ * the sink is — every byte of the journal, in both segments. */
+static void t_lag_while_stuck(void **state)
+{
+	(void)state;
+	struct gb_journal *j = jopen(8192);
+	append_n(j, 0, 80);
+	assert_int_equal(gb_journal_rotate(j), 0); /* one sealed segment ... */
+	append_n(j, 80, 20);                        /* ... and an active one */
+	struct gb_sink_conf c = file_conf("/dev/full", 1 << 20, 2);
+	c.backoff_max_ms = 50;
+	struct gb_sinks *s = start(&c);
+	struct gb_sink_metrics m = { 0 };
+	for (int i = 0; i < 500 && m.failed < 3; i++) {
+		usleep(10000);
+		gb_sinks_metrics(s, &m, 1);
+	}
+	gb_sinks_stop(s);
+	assert_true(m.failed >= 3);
+	assert_true(m.retried >= 2);
+	assert_int_equal(m.sent, 0);
+	size_t nj;
+	char *jt = journal_text(&nj);
+	assert_int_equal(nj, 100);
+	assert_int_equal(m.lag_bytes, strlen(jt));
+	assert_true(m.lag_segments >= 1);
+	free(jt);
+	char cp[400];
+	snprintf(cp, sizeof cp, "%s/f1", cdir);
+	struct gb_jpos cur;
+	assert_int_equal(gb_cursor_load(cp, &cur), -ENOENT); /* never moved */
+	gb_journal_close(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +331,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_deliver_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_rotation_keeps_n, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_destination_down_then_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_lag_while_stuck, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
