@@ -11,20 +11,21 @@
 #                            ->  198.18.0.10:9000 directly     proxy_load serve 198.18.0.10:9000
 #     198.18.0.2/24 ------------------- veth -------------------- 198.18.0.10/24
 #
-# Two measures per path: one BULK_MIB MiB download (best of 3 runs) and
-# RATE_N sequential new connections each carrying one tiny request
-# (connections/s, p50/p99 latency per request, from connect to the answer).
+# Two measures per path: one BULK_MIB MiB download (default 1 GiB, best of
+# 3 runs) and RATE_N new connections each carrying one tiny request
+# (connections/s, p50/p99 latency per request, from connect to the answer),
+# opened by 1 client one after another, then by 8 clients at once.
 # 200 idle processes live in the client namespace during the rate runs, as
-# the proxy's identity lookup walks /proc.  Bounded: < 60 s in all.
-#
-# RATE_N is capped at 5 s per path.
+# the proxy's identity lookup walks /proc.  Bounded: each rate run stops
+# after 10 s, each download after the receive timeouts; < 3 min in all.
+# BENCH_PROXY_WRAP (e.g. "strace -f -c -o FILE") prefixes glassbox.
 #
 # The load generator and upstream server: tests/helpers/proxy_load.c.
 #
 #   GLASSBOX=build/release/cli/glassbox PROXY_LOAD=build/release/tests/proxy_load \
 #     bench/bench_proxy.sh [BULK_MIB] [RATE_N]
 set -u
-BULK_MIB=${1:-200}
+BULK_MIB=${1:-1024}
 RATE_N=${2:-2000}
 [ "$BULK_MIB" -ge 1 ] && [ "$BULK_MIB" -le 4096 ] || { echo "BULK_MIB must be 1..4096" >&2; exit 2; }
 [ "$RATE_N" -ge 10 ] && [ "$RATE_N" -le 100000 ] || { echo "RATE_N must be 10..100000" >&2; exit 2; }
@@ -90,7 +91,7 @@ network_policies:
     binaries:
       - path: $B
 Y
-ip netns exec "$CNS" "$G" proxy --policy "$T/policy.yaml" --listen 127.0.0.1:3128 --ring "$T/events.ring" \
+ip netns exec "$CNS" ${BENCH_PROXY_WRAP:-} "$G" proxy --policy "$T/policy.yaml" --listen 127.0.0.1:3128 --ring "$T/events.ring" \
 	>"$T/glassbox.log" 2>&1 &
 pids+=($!)
 mkdir -m 0777 "$T/tp"
@@ -167,27 +168,35 @@ done
 ip netns exec "$CNS" bash -c 'trap "kill \$(jobs -p) 2>/dev/null; exit 0" TERM; for i in $(seq 200); do sleep 60 & done; wait' &
 pids+=($!)
 sleep 0.3
-for p in "${order[@]}"; do
-	out=$(C "$B" rate "${PX[$p]}" "${TG[$p]}" "$RATE_N" 5) || die "$p rate failed"
-	for kv in $out; do
-		case $kv in
-		conns_per_s=*) CPS[$p]=${kv#*=} ;;
-		p50_us=*) P50[$p]=${kv#*=} ;;
-		p99_us=*) P99[$p]=${kv#*=} ;;
-		esac
+for conc in 1 8; do
+	for p in "${order[@]}"; do
+		out=$(C "$B" rate "${PX[$p]}" "${TG[$p]}" "$RATE_N" 10 "$conc") || die "$p rate ($conc clients) failed"
+		for kv in $out; do
+			case $kv in
+			conns_per_s=*) CPS[$p.$conc]=${kv#*=} ;;
+			p50_us=*) P50[$p.$conc]=${kv#*=} ;;
+			p99_us=*) P99[$p.$conc]=${kv#*=} ;;
+			esac
+		done
 	done
 done
 
-printf '\n%-10s %10s %10s %9s %9s %11s\n' path "MB/s" "conns/s" "p50 µs" "p99 µs" "added p50"
-for p in "${order[@]}"; do
-	printf '%-10s %10.0f %10.0f %9.0f %9.0f %11.0f\n' "$p" "${MBPS[$p]}" "${CPS[$p]}" "${P50[$p]}" \
-		"${P99[$p]}" "$((P50[$p] - P50[direct]))"
-done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
+printf '\n%-10s %8s | %-38s | %-38s\n' "" "bulk" "1 client: new connections" "8 clients: new connections"
+printf '%-10s %8s | %8s %8s %8s %10s | %8s %8s %8s %10s\n' path "MB/s" "conns/s" "p50 µs" "p99 µs" \
+	"added p50" "conns/s" "p50 µs" "p99 µs" "added p50"
+for p in "${order[@]}"; do
+	printf '%-10s %8.0f' "$p" "${MBPS[$p]}"
+	for conc in 1 8; do
+		printf ' | %8.0f %8.0f %8.0f %10.0f' "${CPS[$p.$conc]}" "${P50[$p.$conc]}" "${P99[$p.$conc]}" \
+			"$((P50[$p.$conc] - P50[direct.$conc]))"
+	done
+	echo
+done
 echo
-echo "glassbox/direct:    throughput $(ratio "${MBPS[glassbox]}" "${MBPS[direct]}")x, conns/s $(ratio "${CPS[glassbox]}" "${CPS[direct]}")x"
-[ $have_tp = 1 ] && echo "glassbox/tinyproxy: throughput $(ratio "${MBPS[glassbox]}" "${MBPS[tinyproxy]}")x, conns/s $(ratio "${CPS[glassbox]}" "${CPS[tinyproxy]}")x, added p50 $((P50[glassbox] - P50[direct])) µs vs $((P50[tinyproxy] - P50[direct])) µs"
-[ $have_ha = 1 ] && echo "glassbox/haproxy:   throughput $(ratio "${MBPS[glassbox]}" "${MBPS[haproxy]}")x, conns/s $(ratio "${CPS[glassbox]}" "${CPS[haproxy]}")x (haproxy: plain tcp relay, no CONNECT, no identity, no policy)"
+echo "glassbox/direct:    throughput $(ratio "${MBPS[glassbox]}" "${MBPS[direct]}")x, conns/s $(ratio "${CPS[glassbox.1]}" "${CPS[direct.1]}")x (1 client) $(ratio "${CPS[glassbox.8]}" "${CPS[direct.8]}")x (8 clients)"
+[ $have_tp = 1 ] && echo "glassbox/tinyproxy: throughput $(ratio "${MBPS[glassbox]}" "${MBPS[tinyproxy]}")x, conns/s $(ratio "${CPS[glassbox.1]}" "${CPS[tinyproxy.1]}")x (1 client) $(ratio "${CPS[glassbox.8]}" "${CPS[tinyproxy.8]}")x (8 clients), added p50 (1 client) $((P50[glassbox.1] - P50[direct.1])) µs vs $((P50[tinyproxy.1] - P50[direct.1])) µs"
+[ $have_ha = 1 ] && echo "glassbox/haproxy:   throughput $(ratio "${MBPS[glassbox]}" "${MBPS[haproxy]}")x, conns/s $(ratio "${CPS[glassbox.1]}" "${CPS[haproxy.1]}")x (1 client) $(ratio "${CPS[glassbox.8]}" "${CPS[haproxy.8]}")x (8 clients) (haproxy: plain tcp relay, no CONNECT, no identity, no policy)"
 kill -TERM "${pids[1]}" 2>/dev/null && wait "${pids[1]}" 2>/dev/null
 tail -1 "$T/glassbox.log"
 

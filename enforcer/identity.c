@@ -12,6 +12,7 @@
  *    first hash per path remembered (trust on first use).
  */
 #include "identity.h"
+#include "proc_facts.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -29,12 +30,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define HASH_SLOTS 1024 /* exe hash cache: bounded, replaced round-robin */
 #define TOFU_SLOTS 1024
+#define MRU_SLOTS 8    /* latest socket holders, searched first */
+#define PROC_SLOTS 128 /* processes whose status/exe are cached */
 
 struct hash_ent {
 	dev_t dev;
@@ -56,7 +60,9 @@ struct gb_identity_ctx {
 	struct mnl_socket *nl;
 	pthread_mutex_t nl_lock; /* one request at a time on the netlink socket */
 	unsigned seq;
-	pthread_mutex_t cache_lock;
+	pthread_mutex_t cache_lock; /* hashes, tofu, mru */
+	int mru[MRU_SLOTS];         /* latest holders found, newest first */
+	struct gb_proc_cache *pc;   /* status + exe of holders and ancestors */
 	struct hash_ent hashes[HASH_SLOTS];
 	unsigned hash_next;
 	struct tofu_ent tofu[TOFU_SLOTS];
@@ -111,6 +117,18 @@ int gb_identity_ctx_new(const struct gb_identity_opts *o, struct gb_identity_ctx
 		return m.err ? m.err : -EIO;
 	}
 	c->nl = m.nl;
+	/* Each cached process holds a pidfd: a proxy squeezed to a few
+	 * descriptors (EMFILE) must not spend them on the cache. */
+	struct rlimit rl;
+	size_t slots = PROC_SLOTS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 8 < slots)
+		slots = (size_t)rl.rlim_cur / 8;
+	int rc = gb_proc_cache_new(c->proc, slots, &c->pc);
+	if (rc < 0) {
+		mnl_socket_close(c->nl);
+		free(c);
+		return rc;
+	}
 	pthread_mutex_init(&c->nl_lock, NULL);
 	pthread_mutex_init(&c->cache_lock, NULL);
 	*out = c;
@@ -122,6 +140,7 @@ void gb_identity_ctx_free(struct gb_identity_ctx *c)
 	if (!c)
 		return;
 	mnl_socket_close(c->nl);
+	gb_proc_cache_free(c->pc);
 	for (size_t i = 0; i < c->n_tofu; i++)
 		free(c->tofu[i].path);
 	pthread_mutex_destroy(&c->nl_lock);
@@ -212,8 +231,6 @@ static int sock_inode(struct gb_identity_ctx *c, const struct sockaddr *peer,
 
 /* ---------------- 2. owners ---------------- */
 
-#define MAX_OWNERS 8
-
 static bool is_pid(const char *s)
 {
 	if (!*s)
@@ -224,30 +241,92 @@ static bool is_pid(const char *s)
 	return true;
 }
 
-/* Does process `pid` hold a descriptor for socket:[inode]?  readlinkat on
- * the open fd directory: no path building per descriptor. */
-static bool holds(const char *proc, int pid, const char *want, size_t wl)
+/* Socket inodes seen while searching a descriptor table. */
+struct sockset {
+	uint32_t v[GB_PROC_MEMO_SOCKETS + 1];
+	size_t n;      /* > GB_PROC_MEMO_SOCKETS: too many to remember */
+	bool complete; /* every descriptor was read */
+};
+
+/* Does process `pid` hold a descriptor for `want` ("socket:[N]")?  One
+ * getdents64 on /proc/PID/fd and a readlinkat per descriptor on that open
+ * directory: the fewest system calls /proc allows, since this runs for
+ * every process searched.  With `set`, the whole table is read and its
+ * socket inodes collected (for the memo in proc_facts.h); without, the
+ * search stops at the first match. */
+static bool fd_search(const char *proc, int pid, const char *want, size_t wl, struct sockset *set)
 {
 	char fddir[300];
 	snprintf(fddir, sizeof fddir, "%s/%d/fd", proc, pid);
-	DIR *fd = opendir(fddir);
-	if (!fd)
+	if (set)
+		*set = (struct sockset){ 0 };
+	int dfd = open(fddir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
 		return false; /* gone, or not ours to read */
-	int dfd = dirfd(fd);
-	struct dirent *f;
-	bool hit = false;
-	while (!hit && (f = readdir(fd))) {
-		if (f->d_name[0] == '.')
-			continue;
-		char tgt[64];
-		ssize_t l = readlinkat(dfd, f->d_name, tgt, sizeof tgt);
-		hit = l == (ssize_t)wl && memcmp(tgt, want, wl) == 0;
+	_Alignas(struct dirent64) char buf[8192];
+	bool hit = false, last = false;
+	while ((!hit || set) && !last) {
+		ssize_t n = getdents64(dfd, buf, sizeof buf);
+		if (n <= 0) {
+			last = n == 0;
+			break;
+		}
+		/* procfs fills the buffer while descriptors remain: a batch that
+		 * left room for more was the last one, and the empty read that
+		 * would confirm it is skipped. */
+		last = (size_t)n < sizeof buf - 512;
+		for (ssize_t off = 0; off < n && (!hit || set);) {
+			const struct dirent64 *d = (const void *)(buf + off);
+			off += d->d_reclen;
+			if (d->d_name[0] == '.')
+				continue;
+			char tgt[64];
+			ssize_t l = readlinkat(dfd, d->d_name, tgt, sizeof tgt - 1);
+			if (l < 0 && (errno == EACCES || errno == EPERM))
+				goto out; /* the same refusal for every descriptor of it */
+			if (l <= 0)
+				continue;
+			tgt[l] = '\0';
+			if (l == (ssize_t)wl && memcmp(tgt, want, wl) == 0)
+				hit = true;
+			if (set && !strncmp(tgt, "socket:[", 8)) {
+				if (set->n < GB_PROC_MEMO_SOCKETS)
+					set->v[set->n] = (uint32_t)strtoul(tgt + 8, NULL, 10);
+				if (set->n <= GB_PROC_MEMO_SOCKETS)
+					set->n++;
+			}
+		}
 	}
-	closedir(fd);
+	if (set)
+		set->complete = last;
+out:
+	close(dfd);
 	return hit;
 }
 
-#define MAX_TREE 65536 /* processes searched below root_pid */
+static bool holds(const char *proc, int pid, const char *want, size_t wl)
+{
+	return fd_search(proc, pid, want, wl, NULL);
+}
+
+/* Does ancestor `pid` hold the socket too?  Skipped when the memo proves
+ * it cannot (proc_facts.h: listed after the holder was alive, without
+ * it); otherwise its table is read whole and remembered. */
+static bool ancestor_holds(struct gb_identity_ctx *c, int pid, uint32_t inode, const char *want,
+                           size_t wl, uint64_t holder_seen_ns)
+{
+	if (gb_proc_sockets_lacks(c->pc, pid, inode, holder_seen_ns))
+		return false;
+	struct sockset set;
+	uint64_t t = gb_proc_now_ns();
+	bool hit = fd_search(c->proc, pid, want, wl, &set);
+	if (set.complete)
+		gb_proc_sockets_note(c->pc, pid, set.v, set.n, t);
+	return hit;
+}
+
+#define MAX_TREE 65536  /* processes searched below root_pid */
+#define MAX_FAMILY 4096 /* descendants of an owner searched for co-holders */
 
 /* root_pid and its descendants, from /proc/PID/task/TID/children (host pid
  * numbers).  Returns the count (<= max), or negative errno. */
@@ -285,43 +364,104 @@ static int descendants(const char *proc, int root, int *out, int max)
 	return n;
 }
 
-static int owners(struct gb_identity_ctx *c, uint32_t inode, int *pids, int max, int *total)
+/* Remember pid as the latest holder found (front of the MRU list). */
+static void mru_push(struct gb_identity_ctx *c, int pid)
 {
-	char want[64];
-	int wl = snprintf(want, sizeof want, "socket:[%u]", inode);
-	int n = 0;
-	*total = 0;
-	if (c->root_pid > 0) {
-		/* A sandbox: its processes only — a handful instead of the host's
-		 * hundreds (the walk is most of a connection's cost). */
-		int *tree = malloc(MAX_TREE * sizeof *tree);
-		if (!tree)
-			return -ENOMEM;
-		int k = descendants(c->proc, c->root_pid, tree, MAX_TREE);
-		for (int i = 0; i < k; i++)
-			if (holds(c->proc, tree[i], want, (size_t)wl)) {
-				if (n < max)
-					pids[n++] = tree[i];
-				(*total)++;
-			}
-		free(tree);
-		return n;
-	}
-	DIR *d = opendir(c->proc);
+	pthread_mutex_lock(&c->cache_lock);
+	int i;
+	for (i = 0; i < MRU_SLOTS - 1 && c->mru[i] != pid; i++)
+		;
+	memmove(c->mru + 1, c->mru, (size_t)i * sizeof c->mru[0]);
+	c->mru[0] = pid;
+	pthread_mutex_unlock(&c->cache_lock);
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x < y) - (x > y);
+}
+
+/* Every pid under proc (the whole host, or what this pid namespace shows). */
+static int all_pids(const char *proc, int **out)
+{
+	DIR *d = opendir(proc);
 	if (!d)
 		return -errno;
+	int n = 0, cap = 512, *v = malloc((size_t)cap * sizeof *v);
 	struct dirent *e;
-	while ((e = readdir(d))) {
+	while (v && (e = readdir(d))) {
 		if (!is_pid(e->d_name))
 			continue;
-		int pid = atoi(e->d_name);
-		if (holds(c->proc, pid, want, (size_t)wl)) {
-			if (n < max)
-				pids[n++] = pid;
-			(*total)++;
+		if (n == cap) {
+			int *nv = realloc(v, (size_t)(cap *= 2) * sizeof *v);
+			if (!nv) {
+				free(v);
+				v = NULL;
+				break;
+			}
+			v = nv;
 		}
+		v[n++] = atoi(e->d_name);
 	}
 	closedir(d);
+	if (!v)
+		return -ENOMEM;
+	*out = v;
+	return n;
+}
+
+/* The first process found holding the socket, searched in the order most
+ * likely to hit early: the latest holders found (a long-lived client opens
+ * connection after connection), then the newest processes (pids
+ * descending: a freshly started curl).  Returns the pid, 0 when none holds
+ * it, or negative errno.  Who else holds it is the caller's question
+ * (co-holders share the holder's family; see gb_identity_lookup). */
+static int find_holder(struct gb_identity_ctx *c, const char *want, size_t wl)
+{
+	int mru[MRU_SLOTS];
+	pthread_mutex_lock(&c->cache_lock);
+	memcpy(mru, c->mru, sizeof mru);
+	pthread_mutex_unlock(&c->cache_lock);
+	for (int i = 0; i < MRU_SLOTS && mru[i] > 0; i++)
+		if (holds(c->proc, mru[i], want, wl)) {
+			if (i > 0)
+				mru_push(c, mru[i]);
+			return mru[i];
+		}
+	int *cand = NULL, k, found = 0;
+	if (c->root_pid > 0) {
+		/* A sandbox: its processes only — a handful, not the host's
+		 * hundreds. */
+		cand = malloc(MAX_TREE * sizeof *cand);
+		k = cand ? descendants(c->proc, c->root_pid, cand, MAX_TREE) : -ENOMEM;
+	} else {
+		k = all_pids(c->proc, &cand);
+	}
+	if (k < 0) {
+		free(cand);
+		return k;
+	}
+	qsort(cand, (size_t)k, sizeof *cand, cmp_desc);
+	for (int i = 0; i < k && !found; i++)
+		if (holds(c->proc, cand[i], want, wl))
+			found = cand[i];
+	free(cand);
+	if (found)
+		mru_push(c, found);
+	return found;
+}
+
+/* How many of pid's descendants also hold the socket (inherited at fork). */
+static int descendant_holders(struct gb_identity_ctx *c, int pid, const char *want, size_t wl)
+{
+	int *tree = malloc(MAX_FAMILY * sizeof *tree), n = 0;
+	if (!tree)
+		return 0;
+	int k = descendants(c->proc, pid, tree, MAX_FAMILY);
+	for (int i = 1; i < k; i++) /* tree[0] is pid itself */
+		n += holds(c->proc, tree[i], want, wl);
+	free(tree);
 	return n;
 }
 
@@ -343,69 +483,33 @@ static const char *sb_put(struct sbuf *b, const char *s)
 	return r;
 }
 
-static int read_exe(const char *proc, int pid, char *out, size_t outsz, bool *deleted)
+/* A raw exe link target to a path: the kernel appends " (deleted)" to an
+ * unlinked file's name; strip it only when the path is really gone, not
+ * for a file whose name merely ends that way. */
+static void exe_clean(const char *raw, char *out, size_t outsz, bool *deleted)
 {
-	char lp[320];
-	snprintf(lp, sizeof lp, "%s/%d/exe", proc, pid);
-	ssize_t n = readlink(lp, out, outsz - 1);
-	if (n < 0)
-		return -errno;
-	out[n] = '\0';
+	snprintf(out, outsz, "%s", raw);
 	*deleted = false;
 	static const char sfx[] = " (deleted)";
-	size_t sl = sizeof sfx - 1;
-	if ((size_t)n > sl && strcmp(out + n - sl, sfx) == 0) {
-		/* The suffix is what the kernel appends; confirm by stat-ing the
-		 * path rather than trusting a file name that ends that way. */
+	size_t n = strlen(out), sl = sizeof sfx - 1;
+	if (n > sl && strcmp(out + n - sl, sfx) == 0) {
 		struct stat st;
 		if (stat(out, &st) < 0) {
-			out[n - (ssize_t)sl] = '\0';
+			out[n - sl] = '\0';
 			*deleted = true;
 		}
 	}
-	return 0;
 }
 
-/* The pid namespace of a process, as the kernel names it ("pid:[N]"). */
-static int pidns_of(const char *proc, int pid, char *out, size_t len)
+static int read_exe(const char *proc, int pid, char *out, size_t outsz, bool *deleted)
 {
-	char p[300];
-	snprintf(p, sizeof p, "%s/%d/ns/pid", proc, pid);
-	ssize_t n = readlink(p, out, len - 1);
+	char lp[320], raw[4096];
+	snprintf(lp, sizeof lp, "%s/%d/exe", proc, pid);
+	ssize_t n = readlink(lp, raw, sizeof raw - 1);
 	if (n < 0)
 		return -errno;
-	out[n] = 0;
-	return 0;
-}
-
-/* PPid and real uid from /proc/PID/status. */
-static int read_status_ns(const char *proc, int pid, int *ppid, uint32_t *uid, int *nspid);
-static int read_status(const char *proc, int pid, int *ppid, uint32_t *uid)
-{
-	return read_status_ns(proc, pid, ppid, uid, NULL);
-}
-
-/* Also the pid in the innermost pid namespace (NSpid's last field), when
- * nspid is not NULL: 1 means the process is its namespace's init. */
-static int read_status_ns(const char *proc, int pid, int *ppid, uint32_t *uid, int *nspid)
-{
-	char p[320], line[256];
-	snprintf(p, sizeof p, "%s/%d/status", proc, pid);
-	FILE *f = fopen(p, "re");
-	if (!f)
-		return -errno;
-	*ppid = 0;
-	while (fgets(line, sizeof line, f)) {
-		if (!strncmp(line, "PPid:", 5))
-			*ppid = atoi(line + 5);
-		else if (!strncmp(line, "Uid:", 4))
-			*uid = (uint32_t)strtoul(line + 4, NULL, 10);
-		else if (nspid && !strncmp(line, "NSpid:", 6)) {
-			char *last = strrchr(line, '\t');
-			*nspid = atoi(last ? last + 1 : line + 6);
-		}
-	}
-	fclose(f);
+	raw[n] = '\0';
+	exe_clean(raw, out, outsz, deleted);
 	return 0;
 }
 
@@ -530,42 +634,45 @@ static bool ts_eq(struct timespec a, struct timespec b)
 	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
-int gb_identity_hash_exe(struct gb_identity_ctx *c, int pid, char hex[65], int *mismatch,
-                         char prev_hex[65])
+static bool cached_hash(struct gb_identity_ctx *c, const struct stat *st, char hex[65])
 {
-	char p[320], path[4096];
-	bool deleted;
-	*mismatch = 0;
-	if (read_exe(c->proc, pid, path, sizeof path, &deleted) < 0)
-		path[0] = '\0';
-	snprintf(p, sizeof p, "%s/%d/exe", c->proc, pid);
-	/* Open through /proc/PID/exe: we hash the file that runs, even when the
-	 * path now names another file or none. */
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
 	bool hit = false;
 	pthread_mutex_lock(&c->cache_lock);
-	for (unsigned i = 0; i < HASH_SLOTS; i++) {
+	for (unsigned i = 0; i < HASH_SLOTS && !hit; i++) {
 		struct hash_ent *h = &c->hashes[i];
-		if (h->used && h->dev == st.st_dev && h->ino == st.st_ino && h->size == st.st_size &&
-		    ts_eq(h->mtime, st.st_mtim) && ts_eq(h->ctime, st.st_ctim)) {
+		if (h->used && h->dev == st->st_dev && h->ino == st->st_ino && h->size == st->st_size &&
+		    ts_eq(h->mtime, st->st_mtim) && ts_eq(h->ctime, st->st_ctim)) {
 			memcpy(hex, h->hex, 65);
 			hit = true;
-			break;
 		}
 	}
 	pthread_mutex_unlock(&c->cache_lock);
+	return hit;
+}
+
+/* The hash of what pid runs, whose exe path (for trust on first use) is
+ * `path` ("" or deleted: no TOFU). */
+static int hash_exe(struct gb_identity_ctx *c, int pid, const char *path, bool deleted,
+                    char hex[65], int *mismatch, char prev_hex[65])
+{
+	char p[320];
+	*mismatch = 0;
+	snprintf(p, sizeof p, "%s/%d/exe", c->proc, pid);
+	/* Through /proc/PID/exe: the file that runs, even when the path now
+	 * names another file or none.  stat() first: a known file costs one
+	 * call; only an unknown one is opened and read. */
+	struct stat st;
+	if (stat(p, &st) < 0)
+		return -errno;
 	int rc = 0;
-	if (!hit) {
-		rc = sha256_fd(fd, hex);
-		if (!rc) {
+	if (!cached_hash(c, &st, hex)) {
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		/* the fd's own identity: the exe may have changed since stat */
+		if (fstat(fd, &st) < 0)
+			rc = -errno;
+		else if (!cached_hash(c, &st, hex) && !(rc = sha256_fd(fd, hex))) {
 			pthread_mutex_lock(&c->cache_lock);
 			struct hash_ent *h = &c->hashes[c->hash_next++ % HASH_SLOTS];
 			*h = (struct hash_ent){ .dev = st.st_dev, .ino = st.st_ino, .size = st.st_size,
@@ -573,8 +680,8 @@ int gb_identity_hash_exe(struct gb_identity_ctx *c, int pid, char hex[65], int *
 			memcpy(h->hex, hex, 65);
 			pthread_mutex_unlock(&c->cache_lock);
 		}
+		close(fd);
 	}
-	close(fd);
 	if (rc || !path[0] || deleted)
 		return rc;
 	/* Trust on first use, per path. */
@@ -599,7 +706,26 @@ int gb_identity_hash_exe(struct gb_identity_ctx *c, int pid, char hex[65], int *
 	return 0;
 }
 
+int gb_identity_hash_exe(struct gb_identity_ctx *c, int pid, char hex[65], int *mismatch,
+                         char prev_hex[65])
+{
+	char path[4096];
+	bool deleted = false;
+	if (read_exe(c->proc, pid, path, sizeof path, &deleted) < 0)
+		path[0] = '\0';
+	return hash_exe(c, pid, path, deleted, hex, mismatch, prev_hex);
+}
+
 /* ---------------- lookup ---------------- */
+
+/* One step of the ancestor chain. */
+struct link {
+	int pid;
+	uint32_t uid;
+	bool holds;   /* holds the client's socket too */
+	bool deleted; /* its exe was unlinked */
+	const char *exe;
+};
 
 int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
                        const struct sockaddr *local, struct gb_ident_buf *out)
@@ -610,42 +736,89 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	struct sbuf sb = { out->store, sizeof out->store };
 	id->exe = id->sha256 = id->script = "";
 	uint32_t inode = 0;
+	char want[64], raw[4096], path[4096];
 	int rc = sock_inode(c, peer, local, &inode);
-	int pids[MAX_OWNERS], total = 0;
-	int n = rc == 0 ? owners(c, inode, pids, MAX_OWNERS, &total) : rc;
-	if (n <= 0) {
+	int wl = snprintf(want, sizeof want, "socket:[%u]", inode);
+	int found = rc == 0 ? find_holder(c, want, (size_t)wl) : rc;
+	struct gb_pstatus st;
+	uint64_t seen = 0; /* when the holder was known alive (0: unknown) */
+	if (found > 0 && (gb_proc_facts(c->pc, found, &st, raw, sizeof raw, &seen) < 0 || !raw[0]))
+		found = -ESRCH; /* exited meanwhile */
+	if (found <= 0) {
 		id->flags |= GB_ID_LOOKUP_FAILED;
-		return n < 0 ? n : -ESRCH;
+		return found < 0 ? found : -ESRCH;
 	}
-	if (total > 1)
+	struct link chain[GB_MAX_ANCESTORS + 2];
+	int n = 0, top = 0, holders = 1;
+	chain[n] = (struct link){ .pid = found, .uid = st.uid, .holds = true };
+	exe_clean(raw, path, sizeof path, &chain[n].deleted);
+	chain[n++].exe = sb_put(&sb, path);
+	/* The chain above the holder, inside its pid namespace and short of
+	 * the namespace's init: a sandboxed process's chain ends below the
+	 * sandbox's init (glassbox's own pid 1), so the supervisor and the
+	 * shell that started glassbox are not its ancestors — or a policy
+	 * listing /usr/bin/bash would grant every process of a sandbox
+	 * launched from bash.  A parent in a shallower pid namespace (fewer
+	 * NSpid fields) is across the boundary; one at the same depth is in
+	 * the same namespace, since children are only ever created in their
+	 * parent's namespace or one below it.
+	 * Each ancestor is also searched for the socket: a descriptor
+	 * inherited at fork is held by the process that made it and its
+	 * descendants, so the identity is the topmost holder — a process
+	 * cannot borrow an allowed child's identity by forking it after
+	 * connecting. */
+	int cur = (st.nspid == 1 || (c->root_pid > 0 && found == c->root_pid)) ? 0 : st.ppid;
+	while (cur > 0) {
+		struct gb_pstatus as;
+		if (gb_proc_facts(c->pc, cur, &as, raw, sizeof raw, NULL) < 0 || as.nspid == 1 ||
+		    as.depth < st.depth)
+			break;
+		if (n == GB_MAX_ANCESTORS + 2) {
+			id->flags |= GB_ID_ANCESTORS_CUT;
+			break;
+		}
+		if (raw[0]) { /* kernel threads have no exe and are skipped */
+			struct link *l = &chain[n++];
+			*l = (struct link){ .pid = cur, .uid = as.uid,
+				            .holds = ancestor_holds(c, cur, inode, want, (size_t)wl, seen) };
+			exe_clean(raw, path, sizeof path, &l->deleted);
+			l->exe = sb_put(&sb, path);
+			if (l->holds) {
+				top = n - 1;
+				holders++;
+			}
+		}
+		if (c->root_pid > 0 && cur == c->root_pid)
+			break;
+		cur = as.ppid;
+	}
+	holders += descendant_holders(c, found, want, (size_t)wl);
+	if (holders > 1)
 		id->flags |= GB_ID_MULTI_OWNER;
-	/* Several owners (a forked child inheriting the socket): report the
-	 * lowest pid, flag the ambiguity; the policy sees that process. */
-	int pid = pids[0];
-	for (int i = 1; i < n; i++)
-		if (pids[i] < pid)
-			pid = pids[i];
+	const struct link *h = &chain[top];
+	int pid = h->pid;
 	id->pid = pid;
-	char path[4096];
-	bool deleted = false;
-	if (read_exe(c->proc, pid, path, sizeof path, &deleted) < 0) {
-		id->flags |= GB_ID_LOOKUP_FAILED;
-		return -ESRCH;
-	}
-	id->exe = sb_put(&sb, path);
-	if (deleted)
+	id->uid = h->uid;
+	id->exe = h->exe;
+	if (h->deleted)
 		id->flags |= GB_ID_EXE_DELETED;
-	int ppid = 0;
-	read_status(c->proc, pid, &ppid, &id->uid);
+	for (int i = top + 1; i < n; i++) {
+		if (id->n_ancestors == GB_MAX_ANCESTORS) {
+			id->flags |= GB_ID_ANCESTORS_CUT;
+			break;
+		}
+		id->ancestor_pids[id->n_ancestors] = chain[i].pid;
+		id->ancestors[id->n_ancestors++] = chain[i].exe;
+	}
 	char hex[65], prev[65];
 	int mismatch = 0;
-	if (gb_identity_hash_exe(c, pid, hex, &mismatch, prev) == 0)
+	if (hash_exe(c, pid, h->exe, h->deleted, hex, &mismatch, prev) == 0)
 		id->sha256 = sb_put(&sb, hex);
 	if (mismatch) {
 		id->flags |= GB_ID_HASH_MISMATCH;
 		memcpy(out->prev_sha256, prev, 65);
 	}
-	if (interpreter(path)) {
+	if (interpreter(h->exe)) {
 		char script[4096];
 		script_of(c->proc, pid, script, sizeof script);
 		id->flags |= GB_ID_INTERPRETER;
@@ -653,33 +826,5 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	}
 	if (has_preload(c->proc, pid))
 		id->flags |= GB_ID_LD_PRELOAD;
-	/* Ancestors: the PPid chain, inside the client's pid namespace only and
-	 * short of its init.  A sandboxed process's chain ends below the
-	 * sandbox's init (glassbox's own pid 1): the
-	 * supervisor and whatever shell started glassbox are not its
-	 * ancestors, or a policy listing /usr/bin/bash would grant every
-	 * process of a sandbox launched from bash. */
-	char ns[64], ans[64];
-	bool have_ns = pidns_of(c->proc, pid, ns, sizeof ns) == 0;
-	int cur = ppid;
-	while (cur > 0) {
-		if (have_ns && (pidns_of(c->proc, cur, ans, sizeof ans) < 0 || strcmp(ns, ans)))
-			break;
-		if (id->n_ancestors == GB_MAX_ANCESTORS) {
-			id->flags |= GB_ID_ANCESTORS_CUT;
-			break;
-		}
-		bool d2;
-		uint32_t u;
-		int next = 0, nspid = 0;
-		if (read_status_ns(c->proc, cur, &next, &u, &nspid) < 0 || nspid == 1)
-			break; /* the namespace's init (the sandbox's, or the host's) ends it */
-		if (read_exe(c->proc, cur, path, sizeof path, &d2) == 0) { /* skip kernel threads */
-			id->ancestor_pids[id->n_ancestors] = cur;
-			id->ancestors[id->n_ancestors] = sb_put(&sb, path);
-			id->n_ancestors++;
-		}
-		cur = next;
-	}
 	return 0;
 }

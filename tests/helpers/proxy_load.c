@@ -10,10 +10,11 @@
  *       one connection: CONNECT through PROXY (or "-" = connect to TARGET
  *       directly), ask for BYTES, read them to EOF.  Prints
  *       "bulk bytes=N seconds=S MBps=X".
- *   proxy_load rate  PROXY TARGET COUNT SECONDS
- *       COUNT sequential connections (stops early after SECONDS): connect,
- *       CONNECT, "P", read "OK", close.  Prints
- *       "rate n=N conns_per_s=X p50_us=A p99_us=B" (per-request latency).
+ *   proxy_load rate  PROXY TARGET COUNT SECONDS [THREADS]
+ *       COUNT connections in all (stops early after SECONDS), opened one
+ *       after another by each of THREADS clients (default 1): connect,
+ *       CONNECT, "P", read "OK", close.  Prints "rate n=N clients=T
+ *       conns_per_s=X p50_us=A p99_us=B failed=F" (per-request latency).
  *
  * PROXY and TARGET are IPv4 "a.b.c.d:port".  Bounded by COUNT, SECONDS and
  * a 10 s socket timeout on every read. */
@@ -23,6 +24,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,17 +161,30 @@ static int open_conn(const struct sockaddr_in *proxy, const char *target,
 		int n = snprintf(req, sizeof req, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target);
 		if (write_all(fd, req, (size_t)n) < 0)
 			goto fail;
-		/* Read the answer head byte by byte: nothing of the tunnel may be eaten. */
+		/* Read exactly the answer head: peek, then consume up to its end,
+		 * so nothing of the tunnel is eaten (the upstream speaks only
+		 * after our request anyway). */
 		char head[1024];
 		size_t h = 0;
-		while (h < sizeof head - 1) {
-			ssize_t r = read(fd, head + h, 1);
+		double give_up = now_s() + 10;
+		for (;;) {
+			ssize_t r = recv(fd, head, sizeof head - 1, MSG_PEEK);
 			if (r <= 0)
 				goto fail;
-			h++;
-			if (h >= 4 && !memcmp(head + h - 4, "\r\n\r\n", 4))
+			head[r] = '\0';
+			char *end = strstr(head, "\r\n\r\n");
+			if (end) {
+				h = (size_t)(end - head) + 4;
 				break;
+			}
+			if ((size_t)r == sizeof head - 1)
+				goto fail;
+			if (now_s() > give_up)
+				goto fail;
+			usleep(50); /* a partial head: the rest is on its way */
 		}
+		if (read(fd, head, h) != (ssize_t)h)
+			goto fail;
 		head[h] = '\0';
 		if (strncmp(head, "HTTP/1.1 200", 12) && strncmp(head, "HTTP/1.0 200", 12)) {
 			fprintf(stderr, "proxy_load: CONNECT refused: %.*s\n", (int)strcspn(head, "\r"), head);
@@ -188,16 +203,58 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The rate run: THREADS clients, each opening connections one after
+ * another until COUNT are done in total or the time is up. */
+struct rate_run {
+	const struct sockaddr_in *proxy, *tsa;
+	const char *target;
+	long count, claimed, done, failed;
+	double t0, deadline, *lat;
+	pthread_mutex_t lock;
+};
+
+static void *rate_thread(void *arg)
+{
+	struct rate_run *r = arg;
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		bool go = r->claimed < r->count && r->failed <= 10 && now_s() < r->deadline;
+		if (go)
+			r->claimed++;
+		pthread_mutex_unlock(&r->lock);
+		if (!go)
+			return NULL;
+		double a = now_s();
+		int fd = open_conn(r->proxy, r->target, r->tsa);
+		char ans[8];
+		ssize_t k = -1;
+		if (fd >= 0 && write_all(fd, "P\n", 2) == 0)
+			k = read(fd, ans, sizeof ans);
+		if (fd >= 0)
+			close(fd);
+		double lat = now_s() - a;
+		pthread_mutex_lock(&r->lock);
+		if (k != 3 || memcmp(ans, "OK\n", 3)) {
+			r->claimed--;
+			if (++r->failed > 10)
+				fprintf(stderr, "proxy_load: too many failed requests\n");
+		} else {
+			r->lat[r->done++] = lat;
+		}
+		pthread_mutex_unlock(&r->lock);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
 	if (argc == 4 && !strcmp(argv[1], "serve"))
 		return serve(argv[2], argv[3]);
 	int bulk = argc == 5 && !strcmp(argv[1], "bulk");
-	int rate = argc == 6 && !strcmp(argv[1], "rate");
+	int rate = (argc == 6 || argc == 7) && !strcmp(argv[1], "rate");
 	if (!bulk && !rate) {
 		fprintf(stderr, "usage: proxy_load serve IP PORT | bulk PROXY|- TARGET BYTES |\n"
-		                "       rate PROXY|- TARGET COUNT SECONDS\n");
+		                "       rate PROXY|- TARGET COUNT SECONDS [THREADS]\n");
 		return 2;
 	}
 	struct sockaddr_in psa, tsa;
@@ -236,39 +293,30 @@ int main(int argc, char **argv)
 	}
 	long count = strtol(argv[4], NULL, 10);
 	double limit = strtod(argv[5], NULL);
-	if (count < 1 || count > 1000000 || limit <= 0 || limit > 600) {
-		fprintf(stderr, "proxy_load: COUNT 1..1000000, SECONDS 0..600\n");
+	int threads = argc == 7 ? atoi(argv[6]) : 1;
+	if (count < 1 || count > 1000000 || limit <= 0 || limit > 600 || threads < 1 || threads > 64) {
+		fprintf(stderr, "proxy_load: COUNT 1..1000000, SECONDS 0..600, THREADS 1..64\n");
 		return 2;
 	}
-	double *lat = calloc((size_t)count, sizeof *lat);
-	if (!lat)
+	struct rate_run run = { .proxy = proxy, .target = argv[3], .tsa = &tsa, .count = count,
+		                .lat = calloc((size_t)count, sizeof(double)) };
+	if (!run.lat)
 		return 1;
-	long done = 0, failed = 0;
-	double t0 = now_s();
-	while (done < count && now_s() - t0 < limit) {
-		double a = now_s();
-		int fd = open_conn(proxy, argv[3], &tsa);
-		char r[8];
-		ssize_t k = -1;
-		if (fd >= 0 && write_all(fd, "P\n", 2) == 0)
-			k = read(fd, r, sizeof r);
-		if (fd >= 0)
-			close(fd);
-		if (k != 3 || memcmp(r, "OK\n", 3)) {
-			if (++failed > 10) {
-				fprintf(stderr, "proxy_load: too many failed requests\n");
-				free(lat);
-				return 1;
-			}
-			continue;
-		}
-		lat[done++] = now_s() - a;
-	}
-	double dt = now_s() - t0;
-	qsort(lat, (size_t)done, sizeof *lat, cmp_double);
-	printf("rate n=%ld conns_per_s=%.0f p50_us=%.0f p99_us=%.0f failed=%ld\n", done,
-	       (double)done / dt, done ? lat[done / 2] * 1e6 : 0.0,
-	       done ? lat[(size_t)((double)done * 0.99)] * 1e6 : 0.0, failed);
-	free(lat);
-	return done ? 0 : 1;
+	pthread_mutex_init(&run.lock, NULL);
+	run.t0 = now_s();
+	run.deadline = run.t0 + limit;
+	pthread_t tid[64];
+	for (int i = 0; i < threads; i++)
+		if (pthread_create(&tid[i], NULL, rate_thread, &run) != 0)
+			return 1;
+	for (int i = 0; i < threads; i++)
+		pthread_join(tid[i], NULL);
+	double dt = now_s() - run.t0;
+	long done = run.done;
+	qsort(run.lat, (size_t)done, sizeof(double), cmp_double);
+	printf("rate n=%ld clients=%d conns_per_s=%.0f p50_us=%.0f p99_us=%.0f failed=%ld\n", done,
+	       threads, (double)done / dt, done ? run.lat[done / 2] * 1e6 : 0.0,
+	       done ? run.lat[(size_t)((double)done * 0.99)] * 1e6 : 0.0, run.failed);
+	free(run.lat);
+	return done && run.failed <= 10 ? 0 : 1;
 }

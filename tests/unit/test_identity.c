@@ -1,0 +1,313 @@
+/* tests/unit/test_identity.c — enforcer/identity.h on real loopback
+ * connections and real processes: the holder of the client socket, its
+ * exe and ancestors, a socket shared through fork (topmost holder,
+ * several-owners flag), the sandbox scope, and a tuple nobody holds. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "enforcer/identity.h"
+
+static int listener(struct sockaddr_in *sa)
+{
+	*sa = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof *sa;
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(ls >= 0);
+	assert_int_equal(bind(ls, (struct sockaddr *)sa, sizeof *sa), 0);
+	assert_int_equal(listen(ls, 16), 0);
+	assert_int_equal(getsockname(ls, (struct sockaddr *)sa, &sl), 0);
+	return ls;
+}
+
+static int dial(const struct sockaddr_in *sa)
+{
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(c >= 0);
+	assert_int_equal(connect(c, (const struct sockaddr *)sa, sizeof *sa), 0);
+	return c;
+}
+
+/* Accept one connection and look its client up with a fresh context. */
+static int accept_lookup(int ls, int root_pid, struct gb_ident_buf *ib)
+{
+	struct sockaddr_in peer, local;
+	socklen_t pl = sizeof peer, ll = sizeof local;
+	int s = accept4(ls, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
+	assert_true(s >= 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&local, &ll), 0);
+	struct gb_identity_ctx *ctx;
+	struct gb_identity_opts o = { .proc_root = "/proc", .netns_fd = -1, .root_pid = root_pid };
+	assert_int_equal(gb_identity_ctx_new(&o, &ctx), 0);
+	int rc = gb_identity_lookup(ctx, (struct sockaddr *)&peer, (struct sockaddr *)&local, ib);
+	gb_identity_ctx_free(ctx);
+	close(s);
+	return rc;
+}
+
+static void self_exe(char *out, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", out, len - 1);
+	assert_true(n > 0);
+	out[n] = '\0';
+}
+
+static void test_own_connection(void **state)
+{
+	(void)state;
+	struct sockaddr_in sa;
+	int ls = listener(&sa), c = dial(&sa);
+	static struct gb_ident_buf ib;
+	assert_int_equal(accept_lookup(ls, 0, &ib), 0);
+	char exe[4096];
+	self_exe(exe, sizeof exe);
+	assert_int_equal(ib.id.pid, getpid());
+	assert_string_equal(ib.id.exe, exe);
+	assert_int_equal(strlen(ib.id.sha256), 64);
+	assert_int_equal(ib.id.flags & (GB_ID_MULTI_OWNER | GB_ID_LOOKUP_FAILED), 0);
+	assert_int_equal(ib.id.uid, getuid());
+	if (getppid() > 1) { /* the parent is the first ancestor (unless init) */
+		assert_true(ib.id.n_ancestors >= 1);
+		assert_int_equal(ib.id.ancestor_pids[0], getppid());
+	}
+	close(c);
+	close(ls);
+}
+
+/* A child connects; we (its parent) never held the socket. */
+static void test_child_connection(void **state)
+{
+	(void)state;
+	struct sockaddr_in sa;
+	int ls = listener(&sa), p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		int c = dial(&sa);
+		(void)c;
+		close(p[1]);
+		char b;
+		(void)!read(p[0], &b, 1); /* until the parent is done */
+		_exit(0);
+	}
+	close(p[0]);
+	static struct gb_ident_buf ib;
+	assert_int_equal(accept_lookup(ls, 0, &ib), 0);
+	char exe[4096];
+	self_exe(exe, sizeof exe);
+	assert_int_equal(ib.id.pid, kid);
+	assert_int_equal(ib.id.flags & GB_ID_MULTI_OWNER, 0);
+	assert_true(ib.id.n_ancestors >= 1);
+	assert_int_equal(ib.id.ancestor_pids[0], getpid());
+	assert_string_equal(ib.id.ancestors[0], exe);
+	close(p[1]);
+	waitpid(kid, NULL, 0);
+	close(ls);
+}
+
+/* We connect, then fork a child that keeps the descriptor: the child is
+ * the newest process (found first), but the identity is the topmost
+ * holder — us — and the record says several processes hold it. */
+static void test_inherited_socket(void **state)
+{
+	(void)state;
+	struct sockaddr_in sa;
+	int ls = listener(&sa), c = dial(&sa), p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		close(p[1]);
+		char b;
+		(void)!read(p[0], &b, 1);
+		_exit(0);
+	}
+	close(p[0]);
+	static struct gb_ident_buf ib;
+	assert_int_equal(accept_lookup(ls, 0, &ib), 0);
+	assert_int_equal(ib.id.pid, getpid());
+	assert_true(ib.id.flags & GB_ID_MULTI_OWNER);
+	/* and the same when we are the one found first (scan order aside):
+	 * the child is a co-holder below us */
+	close(c);
+	close(p[1]);
+	waitpid(kid, NULL, 0);
+	close(ls);
+}
+
+/* Sandbox scope: only root_pid and its descendants are clients.  Our own
+ * connection is outside a child's tree: the lookup fails (→ deny). */
+static void test_scope(void **state)
+{
+	(void)state;
+	struct sockaddr_in sa;
+	int ls = listener(&sa), p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		close(p[1]);
+		char b;
+		(void)!read(p[0], &b, 1);
+		_exit(0);
+	}
+	close(p[0]);
+	int c = dial(&sa);
+	static struct gb_ident_buf ib;
+	assert_true(accept_lookup(ls, kid, &ib) < 0);
+	assert_true(ib.id.flags & GB_ID_LOOKUP_FAILED);
+	/* with ourselves as the root, the same kind of connection is found */
+	int c2 = dial(&sa);
+	assert_int_equal(accept_lookup(ls, getpid(), &ib), 0);
+	assert_int_equal(ib.id.pid, getpid());
+	assert_int_equal(ib.id.n_ancestors, 0); /* nothing above a sandbox's root */
+	close(c);
+	close(c2);
+	close(p[1]);
+	waitpid(kid, NULL, 0);
+	close(ls);
+}
+
+/* A child that connects on command: 'c' over cmd → one new connection,
+ * acknowledged with a byte on ack; EOF → exit. */
+static pid_t dialer(const struct sockaddr_in *sa, int *cmd, int *ack)
+{
+	int a[2], b[2];
+	assert_int_equal(pipe(a), 0);
+	assert_int_equal(pipe(b), 0);
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		close(a[1]);
+		close(b[0]);
+		char ch;
+		while (read(a[0], &ch, 1) == 1) {
+			(void)dial(sa); /* kept open until exit */
+			(void)!write(b[1], "k", 1);
+		}
+		_exit(0);
+	}
+	close(a[0]);
+	close(b[1]);
+	*cmd = a[1];
+	*ack = b[0];
+	return kid;
+}
+
+static int lookup_next(struct gb_identity_ctx *ctx, int ls, struct gb_ident_buf *ib)
+{
+	struct sockaddr_in peer, local;
+	socklen_t pl = sizeof peer, ll = sizeof local;
+	int s = accept4(ls, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
+	assert_true(s >= 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&local, &ll), 0);
+	int rc = gb_identity_lookup(ctx, (struct sockaddr *)&peer, (struct sockaddr *)&local, ib);
+	close(s);
+	return rc;
+}
+
+/* One context across lookups, as in the proxy: what it remembers about
+ * ancestors (their socket lists) must never hide a socket they share by
+ * fork with a process started after they were listed. */
+static void test_memo_and_inheritance(void **state)
+{
+	(void)state;
+	struct sockaddr_in sa;
+	int ls = listener(&sa), cmd, ack;
+	struct gb_identity_ctx *ctx;
+	struct gb_identity_opts o = { .proc_root = "/proc", .netns_fd = -1 };
+	assert_int_equal(gb_identity_ctx_new(&o, &ctx), 0);
+	static struct gb_ident_buf ib;
+	pid_t d = dialer(&sa, &cmd, &ack);
+	char ch;
+	for (int i = 0; i < 3; i++) { /* the same child again and again: us listed, then remembered */
+		assert_int_equal(write(cmd, "c", 1), 1);
+		assert_int_equal(read(ack, &ch, 1), 1);
+		assert_int_equal(lookup_next(ctx, ls, &ib), 0);
+		assert_int_equal(ib.id.pid, d);
+		assert_int_equal(ib.id.flags & GB_ID_MULTI_OWNER, 0);
+		assert_int_equal(ib.id.ancestor_pids[0], getpid());
+	}
+	/* now we connect and fork a child that inherits it: we are listed in
+	 * the memo without this socket, but the child is newer than that
+	 * listing, so we are searched again and found */
+	int c = dial(&sa), p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		close(p[1]);
+		(void)!read(p[0], &ch, 1);
+		_exit(0);
+	}
+	close(p[0]);
+	close(c); /* only the child holds it now */
+	assert_int_equal(lookup_next(ctx, ls, &ib), 0);
+	assert_int_equal(ib.id.pid, kid);
+	assert_int_equal(ib.id.flags & GB_ID_MULTI_OWNER, 0);
+	c = dial(&sa); /* and once more, this time keeping our copy */
+	int p2[2];
+	assert_int_equal(pipe(p2), 0);
+	pid_t kid2 = fork();
+	assert_true(kid2 >= 0);
+	if (kid2 == 0) {
+		close(p2[1]);
+		(void)!read(p2[0], &ch, 1);
+		_exit(0);
+	}
+	close(p2[0]);
+	assert_int_equal(lookup_next(ctx, ls, &ib), 0);
+	assert_int_equal(ib.id.pid, getpid());
+	assert_true(ib.id.flags & GB_ID_MULTI_OWNER);
+	close(c);
+	close(p[1]);
+	close(p2[1]);
+	close(cmd);
+	close(ack);
+	waitpid(kid, NULL, 0);
+	waitpid(kid2, NULL, 0);
+	waitpid(d, NULL, 0);
+	gb_identity_ctx_free(ctx);
+	close(ls);
+}
+
+/* A 4-tuple that no socket has. */
+static void test_nobody(void **state)
+{
+	(void)state;
+	struct sockaddr_in peer = { .sin_family = AF_INET, .sin_port = htons(1),
+		                    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in local = peer;
+	local.sin_port = htons(2);
+	struct gb_identity_ctx *ctx;
+	struct gb_identity_opts o = { .proc_root = "/proc", .netns_fd = -1 };
+	assert_int_equal(gb_identity_ctx_new(&o, &ctx), 0);
+	static struct gb_ident_buf ib;
+	assert_true(gb_identity_lookup(ctx, (struct sockaddr *)&peer, (struct sockaddr *)&local, &ib) < 0);
+	assert_true(ib.id.flags & GB_ID_LOOKUP_FAILED);
+	gb_identity_ctx_free(ctx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_own_connection),   cmocka_unit_test(test_child_connection),
+		cmocka_unit_test(test_inherited_socket), cmocka_unit_test(test_scope),
+		cmocka_unit_test(test_memo_and_inheritance), cmocka_unit_test(test_nobody),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
