@@ -54,7 +54,7 @@ int gb_cursor_save(const char *path, const struct gb_jpos *pos)
 	return rc;
 }
 
-static void sleep_ms(long ms, atomic_bool *stop)
+void sink_sleep_ms(long ms, atomic_bool *stop)
 {
 	/* in slices, so a stop is not held up by a long backoff */
 	while (ms > 0 && !atomic_load(stop)) {
@@ -65,7 +65,7 @@ static void sleep_ms(long ms, atomic_bool *stop)
 	}
 }
 
-static long jitter(long ms)
+long sink_jitter(long ms)
 {
 	unsigned r = 0;
 	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r)
@@ -108,6 +108,21 @@ static void lag_of(const char *dir, const struct gb_jpos *cur, uint64_t *segs, u
 	*bytes = total;
 }
 
+void sink_update_lag(struct sink *s, const struct gb_jpos *cur, time_t *lag_at)
+{
+	/* at most once a second: it reads the index of every segment behind
+	 * the cursor */
+	struct timespec tn;
+	clock_gettime(CLOCK_MONOTONIC, &tn);
+	if (tn.tv_sec == *lag_at)
+		return;
+	uint64_t lseg, lbytes;
+	lag_of(s->journal_dir, cur, &lseg, &lbytes);
+	atomic_store(&s->lag_segments, lseg);
+	atomic_store(&s->lag_bytes, lbytes);
+	*lag_at = tn.tv_sec;
+}
+
 static void *sink_main(void *arg)
 {
 	struct sink *s = arg;
@@ -116,11 +131,13 @@ static void *sink_main(void *arg)
 	                                                        : &gb_sink_kafka_kind;
 	struct gb_jpos cur = { 0, 0 };
 	int have = gb_cursor_load(s->cursor_path, &cur) == 0;
+	if (k->run) { /* a kind that acknowledges event by event */
+		k->run(s, have ? &cur : NULL);
+		return NULL;
+	}
 	time_t lag_at = 0;
 	struct gb_buf batch = GB_BUF_INIT;
-	/* Kafka acknowledges a batch only when every delivery report is back
-	 * (a few ms of linger and round trip): bigger batches keep it busy. */
-	uint32_t max = s->c.batch_max ? s->c.batch_max : s->c.kind == GB_SINK_KAFKA ? 10000 : 500;
+	uint32_t max = s->c.batch_max ? s->c.batch_max : 500;
 	long backoff = 0, backoff_max = s->c.backoff_max_ms ? s->c.backoff_max_ms : 30000;
 	while (!atomic_load(s->stop)) {
 		if (k->open(s) < 0) {
@@ -128,7 +145,7 @@ static void *sink_main(void *arg)
 			 * the metrics must show a sink that is stuck here */
 			atomic_fetch_add(&s->failed, 1);
 			fprintf(stderr, "glassbox serve: sink %s: %s (retrying)\n", s->c.name, s->err);
-			sleep_ms(1000, s->stop);
+			sink_sleep_ms(1000, s->stop);
 			continue;
 		}
 		break;
@@ -136,7 +153,7 @@ static void *sink_main(void *arg)
 	struct gb_jreader *r = NULL;
 	while (!atomic_load(s->stop)) {
 		if (!r && gb_jreader_open(s->journal_dir, NULL, have ? &cur : NULL, &r) < 0) {
-			sleep_ms(1000, s->stop);
+			sink_sleep_ms(1000, s->stop);
 			continue;
 		}
 		batch.len = 0;
@@ -157,7 +174,7 @@ static void *sink_main(void *arg)
 			        strerror(-rc));
 			gb_jreader_close(r);
 			r = NULL;
-			sleep_ms(1000, s->stop);
+			sink_sleep_ms(1000, s->stop);
 			continue;
 		}
 		if (n == 0) {
@@ -166,17 +183,7 @@ static void *sink_main(void *arg)
 			gb_jreader_wait(r, 500);
 			continue;
 		}
-		/* lag: at most once a second (it reads the index of every
-		 * segment behind the cursor) */
-		struct timespec tn;
-		clock_gettime(CLOCK_MONOTONIC, &tn);
-		if (tn.tv_sec != lag_at) {
-			uint64_t lseg, lbytes;
-			lag_of(s->journal_dir, &cur, &lseg, &lbytes);
-			atomic_store(&s->lag_segments, lseg);
-			atomic_store(&s->lag_bytes, lbytes);
-			lag_at = tn.tv_sec;
-		}
+		sink_update_lag(s, &cur, &lag_at);
 		/* deliver until acknowledged (or stopping: the cursor stays) */
 		for (;;) {
 			int retry_after = 0;
@@ -195,10 +202,10 @@ static void *sink_main(void *arg)
 			                                                                              : backoff * 2)
 			                                                 : 200);
 			if (retry_after <= 0)
-				wait = jitter(wait);
+				wait = sink_jitter(wait);
 			fprintf(stderr, "glassbox serve: sink %s: %s; retry in %ld ms\n", s->c.name,
 			        s->err[0] ? s->err : strerror(-d), wait);
-			sleep_ms(wait, s->stop);
+			sink_sleep_ms(wait, s->stop);
 			if (atomic_load(s->stop))
 				goto out;
 			atomic_fetch_add(&s->retried, 1);

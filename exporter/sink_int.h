@@ -6,8 +6,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "common/buf.h"
+#include "exporter/journal.h"
 #include "exporter/sink.h"
 
 struct sink {
@@ -24,12 +26,22 @@ struct sink {
 /* A kind: open its destination, deliver one batch of n events (batch holds
  * them as NDJSON: each event followed by '\n').  deliver returns 0 when the
  * destination acknowledged, -errno otherwise; it may set *retry_after_ms
- * (a 429's Retry-After).  Errors are described in s->err. */
+ * (a 429's Retry-After).  Errors are described in s->err.
+ * A kind with `run` instead owns the whole loop (reading the journal from
+ * `from`, NULL = the oldest, delivering, moving and saving the cursor)
+ * until *s->stop: the Kafka sink, whose acknowledgements come event by
+ * event and whose sends are pipelined. */
 struct sink_kind {
 	int (*open)(struct sink *s);
 	int (*deliver)(struct sink *s, const struct gb_buf *batch, size_t n, int *retry_after_ms);
 	void (*close)(struct sink *s);
+	void (*run)(struct sink *s, const struct gb_jpos *from);
 };
+
+/* Shared by the loops (sink.c). */
+void sink_sleep_ms(long ms, atomic_bool *stop); /* in slices: a stop cuts it short */
+long sink_jitter(long ms);                      /* a delay between ms/2 and ms */
+void sink_update_lag(struct sink *s, const struct gb_jpos *cur, time_t *lag_at);
 extern const struct sink_kind gb_sink_file_kind;
 extern const struct sink_kind gb_sink_http_kind;
 extern const struct sink_kind gb_sink_kafka_kind;

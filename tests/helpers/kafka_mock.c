@@ -1,11 +1,14 @@
 /* tests/helpers/kafka_mock.c — librdkafka's mock cluster as a process of its
  * own, for the Kafka sink test: `kafka_mock TOPIC` prints the bootstrap
  * servers on its first line, then reads commands on stdin: "down" (every
- * broker refuses connections), "up", "quit" (or EOF).  A real Kafka wire
+ * broker refuses connections), "up", "reject N" (the next N produce
+ * requests fail with MESSAGE_TOO_LARGE, an error no retry fixes: the
+ * producer reports those messages as failed), "quit" (or EOF).  A real Kafka wire
  * protocol server (librdkafka's own), not a stand-in for our code. */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int main(int argc, char **argv)
@@ -34,6 +37,15 @@ int main(int argc, char **argv)
 			rd_kafka_mock_broker_set_down(mc, 1);
 		else if (!strncmp(line, "up", 2))
 			rd_kafka_mock_broker_set_up(mc, 1);
+		else if (!strncmp(line, "reject ", 7)) {
+			size_t n = (size_t)strtoul(line + 7, NULL, 10);
+			rd_kafka_resp_err_t errs[64];
+			if (n > 64)
+				n = 64;
+			for (size_t i = 0; i < n; i++)
+				errs[i] = RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;
+			rd_kafka_mock_push_request_errors_array(mc, 0 /* Produce */, n, errs);
+		}
 		else if (!strncmp(line, "quit", 4))
 			break;
 		printf("ok %s", line);

@@ -53,8 +53,31 @@ print(len(got), "messages for", len(want), "events")
 PY
 echo "ok   every event on the topic, keyed by sandbox, across a broker outage"
 
-# a bad kafka.* key is refused by librdkafka and reported by the sink
+# Per-event acknowledgement: the broker refuses the next produce requests
+# with an error no retry fixes; the sink re-sends just those events (read
+# again from the journal) after a backoff, and every event still arrives.
+echo "reject 3" >&7
+run k4
+for _ in $(seq 100); do grep -q "events refused" "$T/serve.log" && break; sleep 0.1; done
+grep -q "events refused: Broker: Message size too large" "$T/serve.log" \
+	|| fail "no refusal reported: $(tail -5 "$T/serve.log")"
+want=$(journal | wc -l)
+want=$((want + $("$GLASSBOX" --root "$ROOT" logs k4 --json | wc -l)))
+"$GB_HELPER_DIR/kafka_consume" "$BROKERS" events "$want" 20000 >"$T/got2.tsv" || true
+python3 - "$T/got2.tsv" <(journal; "$GLASSBOX" --root "$ROOT" logs k4 --json) <<'PY' || fail "kafka delivery after refusals"
+import json, sys
+got = [l.rstrip("\n").split("\t", 1) for l in open(sys.argv[1]) if l.strip()]
+uids = {json.loads(v)["metadata"]["uid"] for k, v in got}
+want = {json.loads(l)["metadata"]["uid"] for l in open(sys.argv[2])}
+assert want <= uids, f"{len(want - uids)} of {len(want)} events missing"
+print(len(got), "messages for", len(want), "events")
+PY
 kill "$SERVE"; wait "$SERVE" 2>/dev/null || true
+grep -E "sink kafka: sent [0-9]+, failed [1-9][0-9]*, retried [1-9]" "$T/serve.log" >/dev/null \
+	|| fail "metrics do not show the refusals and re-sends: $(grep 'sink kafka:' "$T/serve.log" | tail -2)"
+echo "ok   refused events are re-sent alone and arrive; metrics count them"
+
+# a bad kafka.* key is refused by librdkafka and reported by the sink
 cat >"$ROOT/etc/glassbox/glassbox.yaml" <<YAML
 sinks:
   - name: kafka2
