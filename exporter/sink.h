@@ -1,10 +1,10 @@
 /* exporter/sink.h — delivering the journal to where SOCs read it.
  *
  * Each sink tails the journal (journal.h reader) from its own durable
- * cursor, <cursor_dir>/NAME, and moves the cursor only after the
- * destination acknowledged a batch: a sink that is down falls behind and
- * catches up, and a daemon killed at any moment re-sends at most the batch
- * that was in flight (consumers drop duplicates by metadata.uid).
+ * cursor, <cursor_dir>/NAME, and moves the cursor only over what the
+ * destination acknowledged: a sink that is down falls behind and catches
+ * up, and a daemon killed at any moment re-sends at most what was in
+ * flight (consumers drop duplicates by metadata.uid).
  *
  * Kinds:
  *   file  JSONL copy for a log shipper, rotated by size (NAME.jsonl,
@@ -16,9 +16,11 @@
  *         and jitter.
  *   kafka librdkafka producer: idempotent, acks=all, zstd; key = the
  *         event's sandbox (metadata.log_name); every `kafka.*` config key is
- *         passed to librdkafka as is.  A batch is acknowledged when every
- *         event's delivery report succeeded; while the cluster is away the
- *         sink waits (librdkafka retries, without duplicates, by itself).
+ *         passed to librdkafka as is.  Acknowledged event by event, with
+ *         up to batch_max events in flight; the cursor is the end of the
+ *         highest contiguous acknowledged event.  While the cluster is
+ *         away librdkafka retries (without duplicates) by itself; an event
+ *         it reports failed is re-sent alone after a backoff.
  *
  * Ownership: gb_sinks_start copies the configuration; gb_sinks_stop joins
  * and frees everything.
@@ -39,7 +41,8 @@ enum gb_http_format { GB_HTTP_NDJSON = 0, GB_HTTP_HEC, GB_HTTP_BULK };
 struct gb_sink_conf {
 	char name[64];
 	enum gb_sink_kind kind;
-	uint32_t batch_max;      /* events per delivery; 0 = 500 (kafka: 10000) */
+	uint32_t batch_max;      /* events per delivery; 0 = 500 (kafka: events in
+	                          * flight, 0 = 65536) */
 	uint32_t backoff_max_ms; /* retry delay cap; 0 = 30000 */
 	/* file */
 	char path[4096];         /* NAME.jsonl is written here (a file path) */
