@@ -11,25 +11,11 @@ void gb_jw_init(struct gb_jsonw *w, struct gb_buf *b)
 	w->b = b;
 }
 
-/* Called before every value or key: writes the separating comma unless the
- * value completes a "key": pair. */
-static void sep(struct gb_jsonw *w)
-{
-	if (w->after_key) {
-		w->after_key = false;
-		return;
-	}
-	if (w->depth > 0 && w->count[w->depth - 1]++)
-		gb_buf_putc(w->b, ',');
-	if (w->depth > 0 && w->count[w->depth - 1] == 0) /* wrapped at 256 */
-		w->count[w->depth - 1] = 1;
-}
-
 static void open_(struct gb_jsonw *w, char c)
 {
 	if (w->overflow)
 		return;
-	sep(w);
+	gb_jw_sep(w);
 	if (w->depth >= GB_JW_MAX_DEPTH) {
 		w->overflow = true;
 		return;
@@ -82,12 +68,36 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 	return 0;
 }
 
+/* Does any of the 8 bytes of x need escaping or UTF-8 checking: a control
+ * character (< 0x20), '"', '\\', or a byte >= 0x80?  The classic SWAR
+ * tests: (v - 0x01..) & ~v & 0x80.. is nonzero exactly when some byte of v
+ * is zero, and (x - n*0x01..) & ~x & 0x80.. when some byte is below n (n
+ * <= 128).  Exact for "any", which is all the scan needs. */
+static inline bool word_special(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t q = x ^ (ones * (uint8_t)'"'), bs = x ^ (ones * (uint8_t)'\\');
+	uint64_t ctl = (x - ones * 0x20) & ~x;
+	uint64_t zq = (q - ones) & ~q, zb = (bs - ones) & ~bs;
+	return ((ctl | zq | zb | x) & high) != 0;
+}
+
 void gb_json_escape(struct gb_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s, *end = p + n, *run = p;
-	/* Copy runs of plain ASCII in one append; handle the rest byte by byte. */
+	/* Copy runs of plain ASCII in one append, skipping them 8 bytes at a
+	 * time (event strings are mostly long plain runs: paths, names). */
 	while (p < end) {
+		while (end - p >= 8) {
+			uint64_t x;
+			memcpy(&x, p, 8);
+			if (word_special(x))
+				break;
+			p += 8;
+		}
+		if (p >= end)
+			break;
 		unsigned c = *p;
 		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
 			p++;
@@ -128,14 +138,45 @@ void gb_json_escape(struct gb_buf *b, const char *s, size_t n)
 	gb_buf_append(b, run, (size_t)(p - run));
 }
 
+/* "s" with its quotes; the common case (nothing to escape, room in the
+ * buffer) is one copy. */
+static inline void quoted(struct gb_buf *b, const char *s, size_t n, const char *tail, size_t tn)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	while (end - p >= 8) {
+		uint64_t x;
+		memcpy(&x, p, 8);
+		if (word_special(x))
+			goto slow;
+		p += 8;
+	}
+	for (; p < end; p++)
+		if (*p < 0x20 || *p >= 0x80 || *p == '"' || *p == '\\')
+			goto slow;
+	if (!b->err && n + tn + 2 < b->cap - b->len) {
+		char *d = b->data + b->len;
+		*d++ = '"';
+		memcpy(d, s, n);
+		d += n;
+		*d++ = '"';
+		memcpy(d, tail, tn);
+		b->len += n + tn + 2;
+		b->data[b->len] = '\0';
+		return;
+	}
+slow:
+	gb_buf_putc(b, '"');
+	gb_json_escape(b, s, n);
+	gb_buf_putc(b, '"');
+	gb_buf_append(b, tail, tn);
+}
+
 void gb_jw_strn(struct gb_jsonw *w, const char *s, size_t n)
 {
 	if (w->overflow)
 		return;
-	sep(w);
-	gb_buf_putc(w->b, '"');
-	gb_json_escape(w->b, s, n);
-	gb_buf_putc(w->b, '"');
+	gb_jw_sep(w);
+	quoted(w->b, s, n, "", 0);
 }
 
 void gb_jw_str(struct gb_jsonw *w, const char *s)
@@ -148,18 +189,18 @@ void gb_jw_str(struct gb_jsonw *w, const char *s)
 
 void gb_jw_key(struct gb_jsonw *w, const char *key)
 {
-	gb_jw_str(w, key);
-	if (!w->overflow) {
-		gb_buf_putc(w->b, ':');
-		w->after_key = true;
-	}
+	if (w->overflow)
+		return;
+	gb_jw_sep(w);
+	quoted(w->b, key, strlen(key), ":", 1);
+	w->after_key = true;
 }
 
 void gb_jw_int(struct gb_jsonw *w, int64_t v)
 {
 	if (w->overflow)
 		return;
-	sep(w);
+	gb_jw_sep(w);
 	char tmp[24];
 	int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
 	gb_buf_append(w->b, tmp, (size_t)n);
@@ -169,7 +210,7 @@ void gb_jw_uint(struct gb_jsonw *w, uint64_t v)
 {
 	if (w->overflow)
 		return;
-	sep(w);
+	gb_jw_sep(w);
 	/* Hand-rolled: this is on the exporter's hot path and snprintf is slow. */
 	char tmp[24], *e = tmp + sizeof tmp, *p = e;
 	do {
@@ -183,7 +224,7 @@ void gb_jw_bool(struct gb_jsonw *w, bool v)
 {
 	if (w->overflow)
 		return;
-	sep(w);
+	gb_jw_sep(w);
 	gb_buf_puts(w->b, v ? "true" : "false");
 }
 
@@ -191,7 +232,7 @@ void gb_jw_null(struct gb_jsonw *w)
 {
 	if (w->overflow)
 		return;
-	sep(w);
+	gb_jw_sep(w);
 	gb_buf_puts(w->b, "null");
 }
 
@@ -199,7 +240,7 @@ void gb_jw_raw(struct gb_jsonw *w, const char *json, size_t n)
 {
 	if (w->overflow)
 		return;
-	sep(w);
+	gb_jw_sep(w);
 	gb_buf_append(w->b, json, n);
 }
 
