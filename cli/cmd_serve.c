@@ -1,6 +1,7 @@
 /* cli/cmd_serve.c — `glassbox serve`: the host daemon.  Today it runs the
- * exporter (rings -> OCSF -> journal); it stops on SIGINT or SIGTERM after
- * draining every ring it is attached to. */
+ * exporter (rings -> OCSF -> journal -> sinks) and keeps a metrics file
+ * current; it stops on SIGINT or SIGTERM after draining every ring it is
+ * attached to. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,19 +16,24 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: glassbox serve [--config FILE] [--journal DIR] [--runtime-dir DIR] [--check-config]\n"
+	        "usage: glassbox serve [--config FILE] [--journal DIR] [--runtime-dir DIR]\n"
+	        "                      [--metrics FILE] [--check-config]\n"
 	        "  Run the host daemon until SIGINT or SIGTERM: find every sandbox's event\n"
-	        "  ring, map each record to OCSF 1.8.0 and append it to the journal.\n"
+	        "  ring, map each record to OCSF 1.8.0, append it to the journal and deliver\n"
+	        "  the journal to the configured sinks.\n"
 	        "  --config       daemon config (default <root>/etc/glassbox/glassbox.yaml;\n"
 	        "                 a missing default file means built-in defaults)\n"
 	        "  --journal      journal directory (default <root>/var/lib/glassbox/journal)\n"
 	        "  --runtime-dir  where sandboxes appear (default <root>/run/glassbox/sandboxes)\n"
+	        "  --metrics      counters as JSON (events, lost, per sink sent/failed/retried/\n"
+	        "                 lag), rewritten every 5 s and on SIGUSR1\n"
+	        "                 (default <root>/run/glassbox/metrics.json)\n"
 	        "  --check-config validate the config, print every error, exit 0 or 1\n");
 }
 
 int cmd_serve(int argc, char **argv)
 {
-	const char *config = NULL, *journal = NULL, *runtime = NULL;
+	const char *config = NULL, *journal = NULL, *runtime = NULL, *metrics = NULL;
 	int check_only = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -51,6 +57,8 @@ int cmd_serve(int argc, char **argv)
 			journal = v;
 		else if (!strcmp(a, "--runtime-dir"))
 			runtime = v;
+		else if (!strcmp(a, "--metrics"))
+			metrics = v;
 		else {
 			fprintf(stderr, "glassbox serve: unknown option '%s'\n", a);
 			usage(stderr);
@@ -83,7 +91,13 @@ int cmd_serve(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	char mpath[4096];
+	if (metrics)
+		snprintf(mpath, sizeof mpath, "%s", metrics);
+	else
+		snprintf(mpath, sizeof mpath, "%s/run/glassbox/metrics.json", gb_globals.root ? gb_globals.root : "");
 
 	struct gb_serve_opts o = { .runtime_dir = cfg.runtime_dir, .journal = cfg.journal,
 		                   .sinks = cfg.sinks, .n_sinks = cfg.n_sinks, .cursor_dir = cfg.cursor_dir };
@@ -94,8 +108,17 @@ int cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	fprintf(stderr, "glassbox serve: watching %s, journal %s\n", cfg.runtime_dir, cfg.journal_dir);
-	int sig = 0;
-	sigwait(&set, &sig);
+	int sig = 0, mrc = 0;
+	for (;;) {
+		int wrc = gb_serve_metrics_write(s, mpath);
+		if (wrc < 0 && wrc != mrc) /* said once per kind of failure */
+			fprintf(stderr, "glassbox serve: writing %s: %s\n", mpath, strerror(-wrc));
+		mrc = wrc;
+		struct timespec every = { 5, 0 };
+		sig = sigtimedwait(&set, NULL, &every);
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+	}
 	struct gb_sink_metrics m[GB_MAX_SINKS];
 	size_t nm = gb_serve_sink_metrics(s, m, GB_MAX_SINKS);
 	for (size_t i = 0; i < nm; i++)

@@ -50,6 +50,13 @@ struct gb_serve;
 /* Per-sink delivery metrics (sink.h); returns how many. */
 size_t gb_serve_sink_metrics(struct gb_serve *s, struct gb_sink_metrics *m, size_t max);
 
+/* The counters (stats and every sink's metrics) as one JSON object plus a
+ * newline, appended to out; and written atomically to path (tmp + rename).
+ * 0 or negative errno. */
+struct gb_buf;
+int gb_serve_metrics_json(struct gb_serve *s, struct gb_buf *out);
+int gb_serve_metrics_write(struct gb_serve *s, const char *path);
+
 int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *err, size_t errlen);
 void gb_serve_stats(struct gb_serve *s, struct gb_serve_stats *st);
 /* Stop discovery, let each drain thread empty its ring, seal nothing (the

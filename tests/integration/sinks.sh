@@ -142,6 +142,23 @@ for sid in {u.split(":")[0] for u in journal}:
 print(len(got), "lines,", len(got) - len(first), "repeated after the SIGKILL")
 PY
 echo "ok   file sink rotated, complete"
+
+# the metrics file, current while the daemon runs (SIGUSR1 rewrites it now)
+kill -USR1 "$SERVE"
+sleep 0.3
+python3 - "$ROOT/run/glassbox/metrics.json" "$want" <<'PY' || fail "metrics: $(cat "$ROOT/run/glassbox/metrics.json" 2>&1)"
+import json, sys
+m = json.load(open(sys.argv[1]))
+want = int(sys.argv[2])
+sinks = {s["name"]: s for s in m["sinks"]}
+assert set(sinks) == {"siem", "splunk", "elastic", "shipper"}, sinks.keys()
+# this run of the daemon delivered what the SIGKILLed one had not acknowledged
+assert all(s["sent"] > 0 for s in sinks.values()), sinks
+assert all(s["lag_bytes"] == 0 and s["lag_segments"] == 0 for s in sinks.values()), sinks
+assert m["events"] > 0 and m["lost"] == 0 and m["errors"] == 0, m
+print("metrics:", {k: (v["sent"], v["failed"], v["retried"]) for k, v in sinks.items()})
+PY
+echo "ok   metrics file: per sink sent, failed, retried, lag"
 # bad sink configs: every error with file:line:col and field
 cat >"$T/bad.yaml" <<'YAML'
 sinks:
