@@ -55,6 +55,7 @@ struct gb_ll_audit {
 	int n_domains;
 	int dealloc_seen;
 	uint64_t denials;
+	unsigned overflowed; /* ENOBUFS seen: records were dropped */
 	struct event ev[MAX_EVENTS];
 };
 
@@ -126,8 +127,13 @@ int gb_ll_audit_open(struct gb_ll_audit **out, int *enabled)
 		close(fd);
 		return -ENOMEM;
 	}
-	int big = 1 << 20;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+	/* The multicast carries every audit record of the host: a burst from
+	 * other processes must not overflow it and cost us our denials.
+	 * RCVBUFFORCE passes rmem_max (we are still privileged here); plain
+	 * RCVBUF, capped by rmem_max, is the fallback. */
+	int big = 8 << 20;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
 	a->fd = fd;
 	a->init_pid = -1;
 	*enabled = en;
@@ -348,6 +354,14 @@ void gb_ll_audit_read(struct gb_ll_audit *a, gb_ll_denial_fn fn, void *ctx)
 		ssize_t n = recv(a->fd, buf, sizeof buf - 1, MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == ENOBUFS) {
+			/* the socket overflowed: records were dropped by the kernel;
+			 * say so once, and go on reading what is queued */
+			if (!a->overflowed++)
+				fprintf(stderr, "glassbox: kernel audit records were lost (receive queue "
+				                "overflow); some denials may be missing\n");
+			continue;
+		}
 		if (n <= 0)
 			break;
 		/* One record per datagram; its text is not NUL-terminated. */

@@ -41,7 +41,7 @@ void relay_close(struct proxy_conn *c)
 {
 	int *fds[] = { &c->up.pipe_r, &c->up.pipe_w, &c->down.pipe_r, &c->down.pipe_w };
 	for (size_t i = 0; i < 4; i++)
-		if (*fds[i] > 0) {
+		if (*fds[i] >= 0) {
 			close(*fds[i]);
 			*fds[i] = -1;
 		}
