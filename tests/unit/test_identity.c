@@ -12,10 +12,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,6 +60,44 @@ static int accept_lookup(int ls, int root_pid, struct gb_ident_buf *ib)
 	return rc;
 }
 
+static bool inherited_socket(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* A child that (after dialing dial_to, when given, keeping the socket)
+ * waits until the parent closes *release.  Returns its pid. */
+static pid_t waiter(const struct sockaddr_in *dial_to, int *release)
+{
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		int keep = dial_to ? dial(dial_to) : -1;
+		/* Drop every other inherited descriptor — other waiters' release
+		 * ends above all, or closing one would not end its waiter.  The
+		 * sockets the parent holds stay shared: that is what the tests
+		 * look at, through the parent's own copies. */
+		for (int fd = 3; fd < 1024; fd++)
+			if (fd != p[0] && fd != keep && !inherited_socket(fd))
+				close(fd);
+		char b;
+		(void)!read(p[0], &b, 1);
+		_exit(0);
+	}
+	close(p[0]);
+	*release = p[1];
+	return kid;
+}
+
+static void release(pid_t kid, int fd)
+{
+	close(fd);
+	waitpid(kid, NULL, 0);
+}
+
 static void self_exe(char *out, size_t len)
 {
 	ssize_t n = readlink("/proc/self/exe", out, len - 1);
@@ -92,19 +132,8 @@ static void test_child_connection(void **state)
 {
 	(void)state;
 	struct sockaddr_in sa;
-	int ls = listener(&sa), p[2];
-	assert_int_equal(pipe(p), 0);
-	pid_t kid = fork();
-	assert_true(kid >= 0);
-	if (kid == 0) {
-		int c = dial(&sa);
-		(void)c;
-		close(p[1]);
-		char b;
-		(void)!read(p[0], &b, 1); /* until the parent is done */
-		_exit(0);
-	}
-	close(p[0]);
+	int ls = listener(&sa), rel;
+	pid_t kid = waiter(&sa, &rel);
 	static struct gb_ident_buf ib;
 	assert_int_equal(accept_lookup(ls, 0, &ib), 0);
 	char exe[4096];
@@ -114,8 +143,7 @@ static void test_child_connection(void **state)
 	assert_true(ib.id.n_ancestors >= 1);
 	assert_int_equal(ib.id.ancestor_pids[0], getpid());
 	assert_string_equal(ib.id.ancestors[0], exe);
-	close(p[1]);
-	waitpid(kid, NULL, 0);
+	release(kid, rel);
 	close(ls);
 }
 
@@ -126,17 +154,8 @@ static void test_inherited_socket(void **state)
 {
 	(void)state;
 	struct sockaddr_in sa;
-	int ls = listener(&sa), c = dial(&sa), p[2];
-	assert_int_equal(pipe(p), 0);
-	pid_t kid = fork();
-	assert_true(kid >= 0);
-	if (kid == 0) {
-		close(p[1]);
-		char b;
-		(void)!read(p[0], &b, 1);
-		_exit(0);
-	}
-	close(p[0]);
+	int ls = listener(&sa), c = dial(&sa), rel;
+	pid_t kid = waiter(NULL, &rel);
 	static struct gb_ident_buf ib;
 	assert_int_equal(accept_lookup(ls, 0, &ib), 0);
 	assert_int_equal(ib.id.pid, getpid());
@@ -144,8 +163,7 @@ static void test_inherited_socket(void **state)
 	/* and the same when we are the one found first (scan order aside):
 	 * the child is a co-holder below us */
 	close(c);
-	close(p[1]);
-	waitpid(kid, NULL, 0);
+	release(kid, rel);
 	close(ls);
 }
 
@@ -155,17 +173,8 @@ static void test_scope(void **state)
 {
 	(void)state;
 	struct sockaddr_in sa;
-	int ls = listener(&sa), p[2];
-	assert_int_equal(pipe(p), 0);
-	pid_t kid = fork();
-	assert_true(kid >= 0);
-	if (kid == 0) {
-		close(p[1]);
-		char b;
-		(void)!read(p[0], &b, 1);
-		_exit(0);
-	}
-	close(p[0]);
+	int ls = listener(&sa), rel;
+	pid_t kid = waiter(NULL, &rel);
 	int c = dial(&sa);
 	static struct gb_ident_buf ib;
 	assert_true(accept_lookup(ls, kid, &ib) < 0);
@@ -177,8 +186,7 @@ static void test_scope(void **state)
 	assert_int_equal(ib.id.n_ancestors, 0); /* nothing above a sandbox's root */
 	close(c);
 	close(c2);
-	close(p[1]);
-	waitpid(kid, NULL, 0);
+	release(kid, rel);
 	close(ls);
 }
 
@@ -245,41 +253,24 @@ static void test_memo_and_inheritance(void **state)
 	/* now we connect and fork a child that inherits it: we are listed in
 	 * the memo without this socket, but the child is newer than that
 	 * listing, so we are searched again and found */
-	int c = dial(&sa), p[2];
-	assert_int_equal(pipe(p), 0);
-	pid_t kid = fork();
-	assert_true(kid >= 0);
-	if (kid == 0) {
-		close(p[1]);
-		(void)!read(p[0], &ch, 1);
-		_exit(0);
-	}
-	close(p[0]);
+	int c = dial(&sa), rel;
+	pid_t kid = waiter(NULL, &rel);
 	close(c); /* only the child holds it now */
 	assert_int_equal(lookup_next(ctx, ls, &ib), 0);
 	assert_int_equal(ib.id.pid, kid);
 	assert_int_equal(ib.id.flags & GB_ID_MULTI_OWNER, 0);
 	c = dial(&sa); /* and once more, this time keeping our copy */
-	int p2[2];
-	assert_int_equal(pipe(p2), 0);
-	pid_t kid2 = fork();
-	assert_true(kid2 >= 0);
-	if (kid2 == 0) {
-		close(p2[1]);
-		(void)!read(p2[0], &ch, 1);
-		_exit(0);
-	}
-	close(p2[0]);
+	int rel2;
+	pid_t kid2 = waiter(NULL, &rel2);
 	assert_int_equal(lookup_next(ctx, ls, &ib), 0);
 	assert_int_equal(ib.id.pid, getpid());
 	assert_true(ib.id.flags & GB_ID_MULTI_OWNER);
 	close(c);
-	close(p[1]);
-	close(p2[1]);
+
 	close(cmd);
 	close(ack);
-	waitpid(kid, NULL, 0);
-	waitpid(kid2, NULL, 0);
+	release(kid, rel);
+	release(kid2, rel2);
 	waitpid(d, NULL, 0);
 	gb_identity_ctx_free(ctx);
 	close(ls);
