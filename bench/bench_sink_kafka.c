@@ -4,7 +4,12 @@
  * the same settings (idempotent, acks=all, zstd), in the same run, both to
  * librdkafka's mock cluster (one broker, in this process, over loopback).
  *
- *   bench_sink_kafka [EVENTS]   (default 50000; bounded, stops by itself)
+ *   bench_sink_kafka [--brokers HOST:PORT] [--dump FILE] [EVENTS]
+ *       (default 50000; bounded, stops by itself)
+ *   --brokers  use an external cluster (tests/helpers/kafka_mock with topics
+ *              "plain" and "glassbox") instead of one in this process
+ *   --dump     also write the pre-made lines, one per line, to FILE (for a
+ *              peer tool shipping the same events: bench_syslog_kafka.sh)
  */
 #include <ftw.h>
 #include <librdkafka/rdkafka.h>
@@ -97,11 +102,36 @@ static int rm_cb(const char *p, const struct stat *st, int f, struct FTW *w)
 	return remove(p);
 }
 
+static int dump(const char *path, const struct gb_buf *all, const size_t *ends, long n)
+{
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return -1;
+	size_t start = 0;
+	for (long i = 0; i < n; i++) {
+		fwrite(all->data + start, 1, ends[i] - start, f);
+		fputc('\n', f);
+		start = ends[i];
+	}
+	return fclose(f);
+}
+
 int main(int argc, char **argv)
 {
-	long n = argc > 1 ? atol(argv[1]) : 50000;
+	long n = 50000;
+	const char *ext = NULL, *dumpf = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--brokers") && i + 1 < argc)
+			ext = argv[++i];
+		else if (!strcmp(argv[i], "--dump") && i + 1 < argc)
+			dumpf = argv[++i];
+		else if (argv[i][0] != '-')
+			n = atol(argv[i]);
+		else
+			n = -1;
+	}
 	if (n <= 0 || n > 2000000) {
-		fprintf(stderr, "usage: bench_sink_kafka [EVENTS 1..2000000]\n");
+		fprintf(stderr, "usage: bench_sink_kafka [--brokers HOST:PORT] [--dump FILE] [EVENTS 1..2000000]\n");
 		return 2;
 	}
 	char base[] = "/tmp/gb-bench-kafka-XXXXXX";
@@ -113,11 +143,16 @@ int main(int argc, char **argv)
 	snprintf(ringp, sizeof ringp, "%s/events.ring", base);
 
 	char err[256];
-	rd_kafka_t *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, rd_kafka_conf_new(), err, sizeof err);
-	rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 1);
-	rd_kafka_mock_topic_create(mc, "plain", 1, 1);
-	rd_kafka_mock_topic_create(mc, "glassbox", 1, 1);
-	const char *brokers = rd_kafka_mock_cluster_bootstraps(mc);
+	rd_kafka_t *mrk = NULL;
+	rd_kafka_mock_cluster_t *mc = NULL;
+	const char *brokers = ext;
+	if (!ext) {
+		mrk = rd_kafka_new(RD_KAFKA_PRODUCER, rd_kafka_conf_new(), err, sizeof err);
+		mc = rd_kafka_mock_cluster_new(mrk, 1);
+		rd_kafka_mock_topic_create(mc, "plain", 1, 1);
+		rd_kafka_mock_topic_create(mc, "glassbox", 1, 1);
+		brokers = rd_kafka_mock_cluster_bootstraps(mc);
+	}
 
 	/* the same OCSF lines for the baseline */
 	struct gb_buf all = GB_BUF_INIT;
@@ -127,6 +162,10 @@ int main(int argc, char **argv)
 		record(&r, (uint64_t)i);
 		gb_ocsf_format(&ctx, &r, &all);
 		ends[i] = all.len;
+	}
+	if (dumpf && dump(dumpf, &all, ends, n) != 0) {
+		perror("bench_sink_kafka: --dump");
+		return 1;
 	}
 	double r_plain = plain_producer(brokers, &all, ends, n);
 
@@ -200,21 +239,47 @@ int main(int argc, char **argv)
 	} while (now() < deadline);
 	double dt = now() - t0;
 	double r_pipe = (double)met.sent / dt;
-	printf("%ld OCSF events of %.0f bytes to librdkafka's mock cluster (1 broker), zstd, acks=all\n", n,
-	       (double)all.len / (double)n);
+	printf("%ld OCSF events of %.0f bytes to librdkafka's mock cluster (1 broker, %s), zstd, acks=all\n",
+	       n, (double)all.len / (double)n, ext ? "its own process" : "in this process");
 	printf("plain librdkafka producer, pre-made lines (baseline): %9.0f events/s\n", r_plain);
 	printf("ring -> OCSF -> journal -> Kafka sink (glassbox)     : %9.0f events/s (%llu delivered)\n",
 	       r_pipe, (unsigned long long)met.sent);
 	printf("ratio glassbox/plain: %.2fx   (target >= 1.0x)\n", r_pipe / r_plain);
 	gb_sinks_stop(sinks);
+
+	/* The sink on its own: a second sink, fresh cursor, over the journal
+	 * that is now written (read, decode, produce, per-event reports). */
+	snprintf(sc.name, sizeof sc.name, "alone");
+	snprintf(sc.topic, sizeof sc.topic, "glassbox");
+	struct gb_sinks *alone;
+	double t1 = now();
+	if (gb_sinks_start(&sc, 1, jdir, cdir, &alone, err, sizeof err) < 0) {
+		fprintf(stderr, "bench_sink_kafka: %s\n", err);
+		return 1;
+	}
+	struct gb_sink_metrics am;
+	deadline = now() + 120;
+	do {
+		gb_sinks_metrics(alone, &am, 1);
+		if ((long)am.sent >= n)
+			break;
+		usleep(2000);
+	} while (now() < deadline);
+	double r_alone = (double)am.sent / (now() - t1);
+	gb_sinks_stop(alone);
+	printf("Kafka sink alone, journal already written      :    %9.0f events/s (%llu delivered)\n",
+	       r_alone, (unsigned long long)am.sent);
+	printf("ratio sink alone/plain: %.2fx\n", r_alone / r_plain);
 	gb_journal_close(j);
 	gb_ring_close(pr);
 	gb_ring_close(cr);
-	rd_kafka_mock_cluster_destroy(mc);
-	rd_kafka_destroy(mrk);
+	if (mc) {
+		rd_kafka_mock_cluster_destroy(mc);
+		rd_kafka_destroy(mrk);
+	}
 	gb_buf_free(&all);
 	gb_buf_free(&b);
 	free(ends);
 	nftw(base, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-	return (long)met.sent >= n ? 0 : 1;
+	return (long)met.sent >= n && (long)am.sent >= n ? 0 : 1;
 }

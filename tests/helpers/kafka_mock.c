@@ -1,5 +1,6 @@
 /* tests/helpers/kafka_mock.c — librdkafka's mock cluster as a process of its
- * own, for the Kafka sink test: `kafka_mock TOPIC` prints the bootstrap
+ * own, for the Kafka sink test and benchmarks: `kafka_mock TOPIC...`
+ * (each with one partition) prints the bootstrap
  * servers on its first line, then reads commands on stdin: "down" (every
  * broker refuses connections), "up", "reject N" (the next N produce
  * requests fail with MESSAGE_TOO_LARGE, an error no retry fixes: the
@@ -13,8 +14,8 @@
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: kafka_mock TOPIC\n");
+	if (argc < 2) {
+		fprintf(stderr, "usage: kafka_mock TOPIC...\n");
 		return 2;
 	}
 	char err[512];
@@ -25,10 +26,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, 1);
-	if (!mc || rd_kafka_mock_topic_create(mc, argv[1], 1, 1)) {
-		fprintf(stderr, "kafka_mock: cannot create the cluster or topic\n");
+	if (!mc) {
+		fprintf(stderr, "kafka_mock: cannot create the cluster\n");
 		return 1;
 	}
+	for (int i = 1; i < argc; i++)
+		if (rd_kafka_mock_topic_create(mc, argv[i], 1, 1)) {
+			fprintf(stderr, "kafka_mock: cannot create topic %s\n", argv[i]);
+			return 1;
+		}
 	printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
 	fflush(stdout);
 	char line[64];
