@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -276,6 +277,64 @@ static void test_memo_and_inheritance(void **state)
 	close(ls);
 }
 
+/* The proxy's workers share one context: lookups from several threads at
+ * once (each on its own connections) must all be right — and, under the
+ * TSan build, free of races on the holder list, the process cache and the
+ * ancestor memo. */
+struct par {
+	struct gb_identity_ctx *ctx;
+	int ok;
+};
+
+/* No cmocka asserts in here: they may only fail on the main thread. */
+static void *par_thread(void *arg)
+{
+	struct par *pa = arg;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof sa;
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(ls, 16) < 0 ||
+	    getsockname(ls, (struct sockaddr *)&sa, &sl) < 0)
+		return NULL;
+	static _Thread_local struct gb_ident_buf ib;
+	for (int i = 0; i < 100; i++) {
+		int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof sa) < 0)
+			break;
+		struct sockaddr_in peer, local;
+		socklen_t pl = sizeof peer, ll = sizeof local;
+		int s = accept4(ls, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
+		if (s >= 0 && getsockname(s, (struct sockaddr *)&local, &ll) == 0 &&
+		    gb_identity_lookup(pa->ctx, (struct sockaddr *)&peer, (struct sockaddr *)&local, &ib) == 0 &&
+		    ib.id.pid == getpid() && !(ib.id.flags & GB_ID_MULTI_OWNER))
+			pa->ok++;
+		if (s >= 0)
+			close(s);
+		close(c);
+	}
+	close(ls);
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	(void)state;
+	struct gb_identity_ctx *ctx;
+	struct gb_identity_opts o = { .proc_root = "/proc", .netns_fd = -1 };
+	assert_int_equal(gb_identity_ctx_new(&o, &ctx), 0);
+	struct par pa[4];
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++) {
+		pa[i] = (struct par){ ctx, 0 };
+		assert_int_equal(pthread_create(&t[i], NULL, par_thread, &pa[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(pa[i].ok, 100);
+	}
+	gb_identity_ctx_free(ctx);
+}
+
 /* A 4-tuple that no socket has. */
 static void test_nobody(void **state)
 {
@@ -298,7 +357,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_own_connection),   cmocka_unit_test(test_child_connection),
 		cmocka_unit_test(test_inherited_socket), cmocka_unit_test(test_scope),
-		cmocka_unit_test(test_memo_and_inheritance), cmocka_unit_test(test_nobody),
+		cmocka_unit_test(test_memo_and_inheritance), cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_nobody),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
