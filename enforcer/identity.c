@@ -275,11 +275,19 @@ static bool fd_search(const char *proc, int pid, const char *want, size_t wl, st
 		 * left room for more was the last one, and the empty read that
 		 * would confirm it is skipped. */
 		last = (size_t)n < sizeof buf - 512;
-		for (ssize_t off = 0; off < n && (!hit || set);) {
+		/* Newest descriptors first: procfs lists them in ascending
+		 * order, and the socket just connected is usually the highest
+		 * (one readlinkat instead of one per descriptor). */
+		uint16_t at[sizeof buf / 20];
+		size_t k = 0;
+		for (ssize_t off = 0; off < n && k < sizeof at / sizeof at[0];) {
 			const struct dirent64 *d = (const void *)(buf + off);
+			if (d->d_name[0] != '.')
+				at[k++] = (uint16_t)off;
 			off += d->d_reclen;
-			if (d->d_name[0] == '.')
-				continue;
+		}
+		while (k > 0 && (!hit || set)) {
+			const struct dirent64 *d = (const void *)(buf + at[--k]);
 			char tgt[64];
 			ssize_t l = readlinkat(dfd, d->d_name, tgt, sizeof tgt - 1);
 			if (l < 0 && (errno == EACCES || errno == EPERM))
@@ -330,34 +338,71 @@ static bool ancestor_holds(struct gb_identity_ctx *c, int pid, uint32_t inode, c
 
 /* root_pid and its descendants, from /proc/PID/task/TID/children (host pid
  * numbers).  Returns the count (<= max), or negative errno. */
+/* Append the pids listed in a /proc/PID/task/TID/children file. */
+static void add_children(const char *path, int *out, int *n, int max)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return; /* exited meanwhile */
+	char buf[4096];
+	size_t have = 0;
+	for (;;) {
+		ssize_t l = read(fd, buf + have, sizeof buf - 1 - have);
+		if (l <= 0)
+			break;
+		have += (size_t)l;
+		buf[have] = '\0';
+		/* parse whole numbers; keep a number cut by the buffer's end */
+		char *p = buf, *end = buf + have;
+		while (p < end) {
+			char *q = p;
+			while (q < end && *q >= '0' && *q <= '9')
+				q++;
+			if (q == end && q != p)
+				break; /* maybe cut */
+			if (q != p && *n < max)
+				out[(*n)++] = atoi(p);
+			p = q + 1;
+		}
+		have = p < end ? (size_t)(end - p) : 0;
+		memmove(buf, p < end ? p : end, have);
+	}
+	if (have && *n < max) {
+		buf[have] = '\0';
+		out[(*n)++] = atoi(buf);
+	}
+	close(fd);
+}
+
+/* root_pid and its descendants, from /proc/PID/task/TID/children (host pid
+ * numbers).  Returns the count (<= max). */
 static int descendants(const char *proc, int root, int *out, int max)
 {
 	int n = 0;
 	out[n++] = root;
 	for (int i = 0; i < n; i++) {
-		char tdir[300];
+		char tdir[300], cp[700];
 		snprintf(tdir, sizeof tdir, "%s/%d/task", proc, out[i]);
+		/* A task directory's link count is 2 + its threads: a process
+		 * with one thread has one children file, read without listing
+		 * the directory (one stat instead of open+getdents+close). */
+		struct stat st;
+		if (stat(tdir, &st) < 0)
+			continue; /* exited meanwhile */
+		if (st.st_nlink == 3) {
+			snprintf(cp, sizeof cp, "%s/%d/children", tdir, out[i]);
+			add_children(cp, out, &n, max);
+			continue;
+		}
 		DIR *d = opendir(tdir);
 		if (!d)
-			continue; /* exited meanwhile */
+			continue;
 		struct dirent *t;
 		while ((t = readdir(d))) {
 			if (!is_pid(t->d_name))
 				continue;
-			char cp[700], buf[4096];
 			snprintf(cp, sizeof cp, "%s/%s/children", tdir, t->d_name);
-			int fd = open(cp, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				continue;
-			ssize_t l = read(fd, buf, sizeof buf - 1);
-			close(fd);
-			if (l <= 0)
-				continue;
-			buf[l] = 0;
-			char *save = NULL;
-			for (char *tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
-				if (n < max)
-					out[n++] = atoi(tok);
+			add_children(cp, out, &n, max);
 		}
 		closedir(d);
 	}
