@@ -81,7 +81,7 @@ static pid_t waiter(const struct sockaddr_in *dial_to, int *release)
 		 * ends above all, or closing one would not end its waiter.  The
 		 * sockets the parent holds stay shared: that is what the tests
 		 * look at, through the parent's own copies. */
-		for (int fd = 3; fd < 1024; fd++)
+		for (int fd = 3; fd < 256; fd++)
 			if (fd != p[0] && fd != keep && !inherited_socket(fd))
 				close(fd);
 		char b;
@@ -335,6 +335,35 @@ static void test_threads(void **state)
 	gb_identity_ctx_free(ctx);
 }
 
+/* Sandbox scope with a wide tree: 1 000 children make the root's
+ * children file longer than one read; the client is the last of them. */
+static void test_many_children(void **state)
+{
+	(void)state;
+	enum { KIDS = 1000 };
+	static pid_t kids[KIDS];
+	for (int i = 0; i < KIDS; i++) {
+		kids[i] = fork();
+		assert_true(kids[i] >= 0);
+		if (kids[i] == 0) {
+			pause();
+			_exit(0);
+		}
+	}
+	struct sockaddr_in sa;
+	int ls = listener(&sa), rel;
+	pid_t d = waiter(&sa, &rel);
+	static struct gb_ident_buf ib;
+	assert_int_equal(accept_lookup(ls, getpid(), &ib), 0);
+	assert_int_equal(ib.id.pid, d);
+	release(d, rel);
+	for (int i = 0; i < KIDS; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], NULL, 0);
+	}
+	close(ls);
+}
+
 /* A 4-tuple that no socket has. */
 static void test_nobody(void **state)
 {
@@ -358,7 +387,7 @@ int main(void)
 		cmocka_unit_test(test_own_connection),   cmocka_unit_test(test_child_connection),
 		cmocka_unit_test(test_inherited_socket), cmocka_unit_test(test_scope),
 		cmocka_unit_test(test_memo_and_inheritance), cmocka_unit_test(test_threads),
-		cmocka_unit_test(test_nobody),
+		cmocka_unit_test(test_many_children), cmocka_unit_test(test_nobody),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
