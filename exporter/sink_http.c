@@ -1,10 +1,11 @@
-/* exporter/sink_http.c — the HTTP sink (libcurl): one POST per batch as
+/* exporter/sink_http.c — the HTTP sink (libcurl, loaded on first use:
+ * curl_lazy.h): one POST per batch as
  * NDJSON, Splunk HEC events or an Elasticsearch _bulk body.  2xx is the
  * acknowledgement; 429 honours Retry-After (seconds); anything else is a
  * failure the loop retries with backoff.  TLS peers are always verified. */
 #include "exporter/sink_int.h"
 
-#include <curl/curl.h>
+#include "exporter/curl_lazy.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +18,8 @@ struct http_state {
 	long retry_after_s;
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
+/* libcurl's functions; set by the first http_open, before any use */
+static const struct gb_curl_api *cu;
 
 static size_t discard(char *p, size_t sz, size_t n, void *u)
 {
@@ -62,45 +60,48 @@ static int auth_header(struct sink *s, struct http_state *h)
 		snprintf(s->err, sizeof s->err, "auth file %s: expected 'Header-Name: value'", s->c.auth_file);
 		return -EINVAL;
 	}
-	h->headers = curl_slist_append(h->headers, line);
+	h->headers = cu->slist_append(h->headers, line);
 	return 0;
 }
 
 static int http_open(struct sink *s)
 {
-	pthread_once(&curl_once, curl_init_once);
 	if (s->priv)
 		return 0;
+	const struct gb_curl_api *api = gb_curl(s->err, sizeof s->err);
+	if (!api)
+		return -ENOSYS;
+	cu = api;
 	struct http_state *h = calloc(1, sizeof *h);
 	if (!h)
 		return -ENOMEM;
-	h->h = curl_easy_init();
+	h->h = cu->easy_init();
 	int rc = h->h ? auth_header(s, h) : -ENOMEM;
 	if (rc < 0) {
 		if (h->h)
-			curl_easy_cleanup(h->h);
-		curl_slist_free_all(h->headers);
+			cu->easy_cleanup(h->h);
+		cu->slist_free_all(h->headers);
 		free(h);
 		return rc;
 	}
-	h->headers = curl_slist_append(h->headers, s->c.format == GB_HTTP_NDJSON || s->c.format == GB_HTTP_BULK
+	h->headers = cu->slist_append(h->headers, s->c.format == GB_HTTP_NDJSON || s->c.format == GB_HTTP_BULK
 	                                               ? "Content-Type: application/x-ndjson"
 	                                               : "Content-Type: application/json");
-	h->headers = curl_slist_append(h->headers, "Expect:");
+	h->headers = cu->slist_append(h->headers, "Expect:");
 	CURL *c = h->h;
-	curl_easy_setopt(c, CURLOPT_URL, s->c.url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(s->c.timeout_ms ? s->c.timeout_ms : 10000));
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	cu->easy_setopt(c, CURLOPT_URL, s->c.url);
+	cu->easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
+	cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	cu->easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	cu->easy_setopt(c, CURLOPT_HEADERDATA, h);
+	cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(s->c.timeout_ms ? s->c.timeout_ms : 10000));
+	cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	cu->easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	if (s->c.ca_file[0])
-		curl_easy_setopt(c, CURLOPT_CAINFO, s->c.ca_file);
+		cu->easy_setopt(c, CURLOPT_CAINFO, s->c.ca_file);
 	s->priv = h;
 	return 0;
 }
@@ -144,15 +145,15 @@ static int http_deliver(struct sink *s, const struct gb_buf *b, size_t n, int *r
 	}
 	make_body(s, h, b);
 	h->retry_after_s = 0;
-	curl_easy_setopt(h->h, CURLOPT_POSTFIELDS, h->body.data);
-	curl_easy_setopt(h->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->body.len);
-	CURLcode cc = curl_easy_perform(h->h);
+	cu->easy_setopt(h->h, CURLOPT_POSTFIELDS, h->body.data);
+	cu->easy_setopt(h->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->body.len);
+	CURLcode cc = cu->easy_perform(h->h);
 	if (cc != CURLE_OK) {
-		snprintf(s->err, sizeof s->err, "%s: %s", s->c.url, curl_easy_strerror(cc));
+		snprintf(s->err, sizeof s->err, "%s: %s", s->c.url, cu->easy_strerror(cc));
 		return -EIO;
 	}
 	long status = 0;
-	curl_easy_getinfo(h->h, CURLINFO_RESPONSE_CODE, &status);
+	cu->easy_getinfo(h->h, CURLINFO_RESPONSE_CODE, &status);
 	if (status >= 200 && status < 300)
 		return 0;
 	if (status == 429 && h->retry_after_s > 0)
@@ -166,8 +167,8 @@ static void http_close(struct sink *s)
 	struct http_state *h = s->priv;
 	if (!h)
 		return;
-	curl_easy_cleanup(h->h);
-	curl_slist_free_all(h->headers);
+	cu->easy_cleanup(h->h);
+	cu->slist_free_all(h->headers);
 	gb_buf_free(&h->body);
 	free(h);
 	s->priv = NULL;

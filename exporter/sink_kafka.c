@@ -16,7 +16,7 @@
 #include "exporter/sink_int.h"
 
 #include <errno.h>
-#include <librdkafka/rdkafka.h>
+#include "exporter/rdkafka_lazy.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +36,7 @@ struct flight {
 };
 
 struct kafka_state {
+	const struct gb_rdkafka_api *rd; /* librdkafka, loaded by kafka_open */
 	rd_kafka_t *rk;
 	rd_kafka_topic_t *topic;
 	struct sink *s;
@@ -77,8 +78,10 @@ static int kafka_open(struct sink *s)
 	struct kafka_state *k = s->priv;
 	if (k->rk)
 		return 0;
+	if (!k->rd && !(k->rd = gb_rdkafka(s->err, sizeof s->err)))
+		return -ENOSYS;
 	char errstr[512];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_conf_t *conf = k->rd->conf_new();
 	struct { const char *k, *v; } base[] = {
 		{ "bootstrap.servers", s->c.brokers }, { "enable.idempotence", "true" },
 		{ "acks", "all" }, { "compression.codec", "zstd" },
@@ -88,30 +91,30 @@ static int kafka_open(struct sink *s)
 		{ "linger.ms", "5" },
 	};
 	for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
-		if (rd_kafka_conf_set(conf, base[i].k, base[i].v, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+		if (k->rd->conf_set(conf, base[i].k, base[i].v, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
 			snprintf(s->err, sizeof s->err, "%s: %s", base[i].k, errstr);
-			rd_kafka_conf_destroy(conf);
+			k->rd->conf_destroy(conf);
 			return -EINVAL;
 		}
 	for (size_t i = 0; i < s->c.n_props; i++)
-		if (rd_kafka_conf_set(conf, s->c.props[i].key, s->c.props[i].value, errstr, sizeof errstr) !=
+		if (k->rd->conf_set(conf, s->c.props[i].key, s->c.props[i].value, errstr, sizeof errstr) !=
 		    RD_KAFKA_CONF_OK) {
 			snprintf(s->err, sizeof s->err, "kafka.%s: %s", s->c.props[i].key, errstr);
-			rd_kafka_conf_destroy(conf);
+			k->rd->conf_destroy(conf);
 			return -EINVAL;
 		}
-	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-	rd_kafka_conf_set_opaque(conf, k);
-	k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+	k->rd->conf_set_dr_msg_cb(conf, on_delivery);
+	k->rd->conf_set_opaque(conf, k);
+	k->rk = k->rd->new_(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
 	if (!k->rk) {
 		snprintf(s->err, sizeof s->err, "kafka producer: %s", errstr);
 		return -EINVAL;
 	}
-	k->topic = rd_kafka_topic_new(k->rk, s->c.topic, NULL);
+	k->topic = k->rd->topic_new(k->rk, s->c.topic, NULL);
 	if (!k->topic) {
 		snprintf(s->err, sizeof s->err, "kafka topic %s: %s", s->c.topic,
-		         rd_kafka_err2str(rd_kafka_last_error()));
-		rd_kafka_destroy(k->rk);
+		         k->rd->err2str(k->rd->last_error()));
+		k->rd->destroy(k->rk);
 		k->rk = NULL;
 		return -EINVAL;
 	}
@@ -139,9 +142,9 @@ static void kafka_close(struct sink *s)
 	if (!k)
 		return;
 	if (k->topic)
-		rd_kafka_topic_destroy(k->topic);
+		k->rd->topic_destroy(k->topic);
 	if (k->rk)
-		rd_kafka_destroy(k->rk);
+		k->rd->destroy(k->rk);
 	free(k->w);
 	free(k->redo);
 	free(k);
@@ -162,15 +165,15 @@ static int produce(struct sink *s, struct kafka_state *k, const char *line, size
 	size_t klen = 0;
 	const char *key = key_of(line, len, &klen);
 	for (;;) {
-		if (rd_kafka_produce(k->topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)line, len, key,
+		if (k->rd->produce(k->topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)line, len, key,
 		                     klen, (void *)(uintptr_t)seq) == 0)
 			return 0;
-		rd_kafka_resp_err_t e = rd_kafka_last_error();
+		rd_kafka_resp_err_t e = k->rd->last_error();
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-			snprintf(s->err, sizeof s->err, "produce: %s", rd_kafka_err2str(e));
+			snprintf(s->err, sizeof s->err, "produce: %s", k->rd->err2str(e));
 			return -EIO;
 		}
-		rd_kafka_poll(k->rk, 10); /* make room */
+		k->rd->poll(k->rk, 10); /* make room */
 		if (atomic_load(s->stop))
 			return -EINTR;
 	}
@@ -296,22 +299,22 @@ static void kafka_run(struct sink *s, const struct gb_jpos *from)
 				atomic_fetch_add(&s->failed, 1);
 			}
 			if ((++produced & 1023) == 0)
-				rd_kafka_poll(k->rk, 0);
+				k->rd->poll(k->rk, 0);
 		}
 		if (!r)
 			continue;
 		/* 2. reports: wait a little only when there is nothing to send */
 		bool full = k->tail - k->head >= k->cap;
-		rd_kafka_poll(k->rk, produced && !full ? 0 : (k->tail > k->head ? 20 : 0));
+		k->rd->poll(k->rk, produced && !full ? 0 : (k->tail > k->head ? 20 : 0));
 		char fatal[256];
-		if (rd_kafka_fatal_error(k->rk, fatal, sizeof fatal)) {
+		if (k->rd->fatal_error(k->rk, fatal, sizeof fatal)) {
 			/* idempotence broken: a new producer, everything not yet
 			 * acknowledged again from the cursor */
 			fprintf(stderr, "glassbox serve: sink %s: fatal producer error: %s; re-sending from the cursor\n",
 			        s->c.name, fatal);
-			rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-			rd_kafka_topic_destroy(k->topic);
-			rd_kafka_destroy(k->rk);
+			k->rd->purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+			k->rd->topic_destroy(k->topic);
+			k->rd->destroy(k->rk);
 			k->rk = NULL;
 			k->topic = NULL;
 			k->head = k->tail; /* reports of the old producer are ignored */
@@ -340,7 +343,7 @@ static void kafka_run(struct sink *s, const struct gb_jpos *from)
 				backoff = backoff ? (backoff * 2 > backoff_max ? backoff_max : backoff * 2) : 200;
 				retry_at = now + (uint64_t)sink_jitter(backoff);
 				fprintf(stderr, "glassbox serve: sink %s: %zu events refused: %s; retry in %llu ms\n",
-				        s->c.name, k->n_redo, rd_kafka_err2str(k->last_err),
+				        s->c.name, k->n_redo, k->rd->err2str(k->last_err),
 				        (unsigned long long)(retry_at - now));
 			} else if (now >= retry_at) {
 				retry_at = 0;
@@ -361,8 +364,8 @@ static void kafka_run(struct sink *s, const struct gb_jpos *from)
 	/* stopping: what is acknowledged is kept, the rest is sent again by
 	 * the next start */
 	if (k->rk) {
-		rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-		rd_kafka_poll(k->rk, 0);
+		k->rd->purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+		k->rd->poll(k->rk, 0);
 		while (k->head < k->tail && k->w[k->head & k->mask].state == F_ACKED) {
 			cur = k->w[k->head & k->mask].end;
 			k->head++;
