@@ -1,10 +1,10 @@
 /* exporter/curl_lazy.c — see curl_lazy.h. */
 #include "exporter/curl_lazy.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <string.h>
+
+#include "exporter/dl_load.h"
 
 static struct gb_curl_api api;
 static const struct gb_curl_api *loaded;
@@ -13,38 +13,16 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void load(void)
 {
-	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		snprintf(why, sizeof why, "cannot load libcurl: %s", dlerror());
-		return;
-	}
-	/* dlsym returns void *; POSIX guarantees it converts to a function
-	 * pointer, which ISO C does not say: go through memcpy. */
-#define SYM(field, name)                                                                         \
-	do {                                                                                     \
-		void *p = dlsym(h, name);                                                        \
-		if (!p) {                                                                        \
-			snprintf(why, sizeof why, "libcurl lacks %s", name);                     \
-			return;                                                                  \
-		}                                                                                \
-		memcpy(&api.field, &p, sizeof p);                                                \
-	} while (0)
-	SYM(easy_init, "curl_easy_init");
-	SYM(easy_setopt, "curl_easy_setopt");
-	SYM(easy_perform, "curl_easy_perform");
-	SYM(easy_getinfo, "curl_easy_getinfo");
-	SYM(easy_cleanup, "curl_easy_cleanup");
-	SYM(easy_strerror, "curl_easy_strerror");
-	SYM(slist_append, "curl_slist_append");
-	SYM(slist_free_all, "curl_slist_free_all");
 	CURLcode (*global_init)(long);
-	void *gi = dlsym(h, "curl_global_init");
-	if (!gi) {
-		snprintf(why, sizeof why, "libcurl lacks curl_global_init");
+	const struct gb_dl_sym syms[] = {
+		{ "curl_easy_init", &api.easy_init },       { "curl_easy_setopt", &api.easy_setopt },
+		{ "curl_easy_perform", &api.easy_perform }, { "curl_easy_getinfo", &api.easy_getinfo },
+		{ "curl_easy_cleanup", &api.easy_cleanup }, { "curl_easy_strerror", &api.easy_strerror },
+		{ "curl_slist_append", &api.slist_append }, { "curl_slist_free_all", &api.slist_free_all },
+		{ "curl_global_init", &global_init },
+	};
+	if (gb_dl_load("libcurl.so.4", syms, sizeof syms / sizeof syms[0], why, sizeof why) < 0)
 		return;
-	}
-	memcpy(&global_init, &gi, sizeof gi);
-#undef SYM
 	if (global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(why, sizeof why, "curl_global_init failed");
 		return;

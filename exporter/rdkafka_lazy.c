@@ -1,10 +1,10 @@
 /* exporter/rdkafka_lazy.c — see rdkafka_lazy.h. */
 #include "exporter/rdkafka_lazy.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <string.h>
+
+#include "exporter/dl_load.h"
 
 static struct gb_rdkafka_api api;
 static const struct gb_rdkafka_api *loaded;
@@ -13,25 +13,11 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void load(void)
 {
-	void *h = dlopen("librdkafka.so.1", RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		snprintf(why, sizeof why, "cannot load librdkafka: %s", dlerror());
-		return;
-	}
-	/* dlsym gives void *; POSIX makes it a function pointer, ISO C does
-	 * not say so: copy the bits. */
-#define GB_RDK_LOAD(field, sym)                                                                  \
-	{                                                                                        \
-		void *p = dlsym(h, #sym);                                                        \
-		if (!p) {                                                                        \
-			snprintf(why, sizeof why, "librdkafka lacks %s", #sym);                  \
-			return;                                                                  \
-		}                                                                                \
-		memcpy(&api.field, &p, sizeof p);                                                \
-	}
-	GB_RDKAFKA_FUNCS(GB_RDK_LOAD)
-#undef GB_RDK_LOAD
-	loaded = &api;
+#define GB_RDK_SYM(field, sym) { #sym, &api.field },
+	const struct gb_dl_sym syms[] = { GB_RDKAFKA_FUNCS(GB_RDK_SYM) };
+#undef GB_RDK_SYM
+	if (gb_dl_load("librdkafka.so.1", syms, sizeof syms / sizeof syms[0], why, sizeof why) == 0)
+		loaded = &api;
 }
 
 const struct gb_rdkafka_api *gb_rdkafka(char *err, size_t errlen)

@@ -37,20 +37,24 @@ echo up >&7
 run k3
 
 journal() { for n in k1 k2 k3; do "$GLASSBOX" --root "$ROOT" logs "$n" --json; done; }
-want=$(journal | wc -l)
-[[ $want -ge 24 ]] || fail "only $want events journaled"
-"$GB_HELPER_DIR/kafka_consume" "$BROKERS" events "$want" 20000 >"$T/got.tsv" || true
-python3 - "$T/got.tsv" <(journal) <<'PY' || fail "kafka delivery"
+# delivered GOT.tsv JOURNAL.jsonl: every journaled event is on the topic
+# (by metadata.uid), each message keyed by its sandbox
+delivered() {
+	python3 - "$1" "$2" <<'PY'
 import json, sys
 got = [l.rstrip("\n").split("\t", 1) for l in open(sys.argv[1]) if l.strip()]
-journal = [json.loads(l) for l in open(sys.argv[2])]
 uids = {json.loads(v)["metadata"]["uid"] for k, v in got}
-want = {e["metadata"]["uid"] for e in journal}
+want = {json.loads(l)["metadata"]["uid"] for l in open(sys.argv[2])}
 assert want <= uids, f"{len(want - uids)} of {len(want)} events missing"
 for k, v in got:
     assert k == json.loads(v)["metadata"]["log_name"], (k, v[:80])
 print(len(got), "messages for", len(want), "events")
 PY
+}
+want=$(journal | wc -l)
+[[ $want -ge 24 ]] || fail "only $want events journaled"
+"$GB_HELPER_DIR/kafka_consume" "$BROKERS" events "$want" 20000 >"$T/got.tsv" || true
+delivered "$T/got.tsv" <(journal) || fail "kafka delivery"
 echo "ok   every event on the topic, keyed by sandbox, across a broker outage"
 
 # Per-event acknowledgement: the broker refuses the next produce requests
@@ -64,14 +68,7 @@ grep -q "events refused: Broker: Message size too large" "$T/serve.log" \
 want=$(journal | wc -l)
 want=$((want + $("$GLASSBOX" --root "$ROOT" logs k4 --json | wc -l)))
 "$GB_HELPER_DIR/kafka_consume" "$BROKERS" events "$want" 20000 >"$T/got2.tsv" || true
-python3 - "$T/got2.tsv" <(journal; "$GLASSBOX" --root "$ROOT" logs k4 --json) <<'PY' || fail "kafka delivery after refusals"
-import json, sys
-got = [l.rstrip("\n").split("\t", 1) for l in open(sys.argv[1]) if l.strip()]
-uids = {json.loads(v)["metadata"]["uid"] for k, v in got}
-want = {json.loads(l)["metadata"]["uid"] for l in open(sys.argv[2])}
-assert want <= uids, f"{len(want - uids)} of {len(want)} events missing"
-print(len(got), "messages for", len(want), "events")
-PY
+delivered "$T/got2.tsv" <(journal; "$GLASSBOX" --root "$ROOT" logs k4 --json) || fail "kafka delivery after refusals"
 kill "$SERVE"; wait "$SERVE" 2>/dev/null || true
 grep -E "sink kafka: sent [0-9]+, failed [1-9][0-9]*, retried [1-9]" "$T/serve.log" >/dev/null \
 	|| fail "metrics do not show the refusals and re-sends: $(grep 'sink kafka:' "$T/serve.log" | tail -2)"
@@ -89,14 +86,7 @@ start_serve
 all() { journal; for n in k4 k5; do "$GLASSBOX" --root "$ROOT" logs "$n" --json; done; }
 want=$(all | wc -l)
 "$GB_HELPER_DIR/kafka_consume" "$BROKERS" events "$want" 20000 >"$T/got3.tsv" || true
-python3 - "$T/got3.tsv" <(all) <<'PY' || fail "kafka delivery after kill -9"
-import json, sys
-got = [l.rstrip("\n").split("\t", 1) for l in open(sys.argv[1]) if l.strip()]
-uids = {json.loads(v)["metadata"]["uid"] for k, v in got}
-want = {json.loads(l)["metadata"]["uid"] for l in open(sys.argv[2])}
-assert want <= uids, f"{len(want - uids)} of {len(want)} events missing"
-print(len(got), "messages for", len(want), "events")
-PY
+delivered "$T/got3.tsv" <(all) || fail "kafka delivery after kill -9"
 kill "$SERVE"; wait "$SERVE" 2>/dev/null || true
 echo "ok   kill -9 with events in flight, restart: none lost"
 
