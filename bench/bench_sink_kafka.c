@@ -96,6 +96,18 @@ static double plain_producer(const char *brokers, const struct gb_buf *all, cons
 	return (double)n / dt;
 }
 
+/* Until the sink has delivered n events (bounded: 120 s). */
+static void wait_sent(struct gb_sinks *ss, long n, struct gb_sink_metrics *m)
+{
+	double deadline = now() + 120;
+	do {
+		gb_sinks_metrics(ss, m, 1);
+		if ((long)m->sent >= n)
+			return;
+		usleep(2000);
+	} while (now() < deadline);
+}
+
 static int rm_cb(const char *p, const struct stat *st, int f, struct FTW *w)
 {
 	(void)st, (void)f, (void)w;
@@ -230,13 +242,7 @@ int main(int argc, char **argv)
 		batch = 0;
 	}
 	struct gb_sink_metrics met;
-	double deadline = now() + 120;
-	do {
-		gb_sinks_metrics(sinks, &met, 1);
-		if ((long)met.sent >= n)
-			break;
-		usleep(2000);
-	} while (now() < deadline);
+	wait_sent(sinks, n, &met);
 	double dt = now() - t0;
 	double r_pipe = (double)met.sent / dt;
 	printf("%ld OCSF events of %.0f bytes to librdkafka's mock cluster (1 broker, %s), zstd, acks=all\n",
@@ -258,13 +264,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct gb_sink_metrics am;
-	deadline = now() + 120;
-	do {
-		gb_sinks_metrics(alone, &am, 1);
-		if ((long)am.sent >= n)
-			break;
-		usleep(2000);
-	} while (now() < deadline);
+	wait_sent(alone, n, &am);
 	double r_alone = (double)am.sent / (now() - t1);
 	gb_sinks_stop(alone);
 	printf("Kafka sink alone, journal already written      :    %9.0f events/s (%llu delivered)\n",
