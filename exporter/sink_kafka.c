@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include "exporter/rdkafka_lazy.h"
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,45 +180,62 @@ static int produce(struct sink *s, struct kafka_state *k, const char *line, size
 	}
 }
 
-/* Re-send the events whose reports failed, each read again from the
- * journal at its own position. */
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static bool pos_before(struct gb_jpos a, struct gb_jpos b)
+{
+	return a.segment < b.segment || (a.segment == b.segment && a.offset < b.offset);
+}
+
+/* Re-send the events whose reports failed, read again from the journal in
+ * one forward pass (sequence order is journal order): a broker refusing
+ * everything (an ACL, say) costs one read of the window per round, not one
+ * reader per event. */
 static void resend(struct sink *s, struct kafka_state *k)
 {
-	size_t n = k->n_redo;
+	size_t n = k->n_redo, m = 0;
 	uint64_t *v = malloc(n * sizeof *v);
 	if (!v)
 		return;
-	memcpy(v, k->redo, n * sizeof *v);
+	for (size_t i = 0; i < n; i++)
+		if (k->redo[i] >= k->head && k->redo[i] < k->tail)
+			v[m++] = k->redo[i];
 	k->n_redo = 0;
-	for (size_t i = 0; i < n; i++) {
+	qsort(v, m, sizeof *v, cmp_u64);
+	struct gb_jreader *r = NULL;
+	if (m && gb_jreader_open(s->journal_dir, NULL, &k->w[v[0] & k->mask].start, &r) < 0)
+		r = NULL;
+	const char *line = NULL;
+	size_t len = 0;
+	struct gb_jpos at = { 0, 0 };
+	int rc = r ? gb_jreader_next(r, &line, &len, &at) : -EIO;
+	for (size_t i = 0; i < m; i++) {
 		uint64_t seq = v[i];
-		if (seq < k->head || seq >= k->tail)
-			continue;
 		struct flight *f = &k->w[seq & k->mask];
-		struct gb_jreader *r;
-		const char *line;
-		size_t len;
-		if (gb_jreader_open(s->journal_dir, NULL, &f->start, &r) < 0) {
-			k->redo[k->n_redo++] = seq; /* try again at the next round */
-			continue;
-		}
-		struct gb_jpos at;
-		int rc = gb_jreader_next(r, &line, &len, &at);
+		while (rc == 1 && pos_before(at, f->start))
+			rc = gb_jreader_next(r, &line, &len, &at);
 		if (rc == 1 && at.segment == f->start.segment && at.offset == f->start.offset) {
 			f->state = F_PENDING;
 			if (produce(s, k, line, len, seq) == 0)
 				atomic_fetch_add(&s->retried, 1);
 			else
 				f->state = F_FAILED, k->redo[k->n_redo++] = seq;
-		} else if (rc <= 0 && rc != -EBADMSG) {
-			k->redo[k->n_redo++] = seq;
-		} else {
-			/* retention removed it: the daemon's LOSS event counts it
-			 * (the cursor was before it); nothing left to send */
+			rc = gb_jreader_next(r, &line, &len, &at);
+		} else if (rc == 1 || rc == -EBADMSG) {
+			/* not there any more (retention removed it, or it no longer
+			 * decodes): the daemon's LOSS event counts it, as the cursor
+			 * was before it; nothing left to send */
 			f->state = F_ACKED;
+		} else {
+			k->redo[k->n_redo++] = seq; /* the journal is unreadable now: next round */
 		}
-		gb_jreader_close(r);
 	}
+	if (r)
+		gb_jreader_close(r);
 	free(v);
 }
 
