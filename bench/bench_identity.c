@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "enforcer/identity.h"
+#include "enforcer/proxy/identity.h"
 
 static double now_s(void)
 {

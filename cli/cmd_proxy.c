@@ -14,7 +14,7 @@
 #include "cli/commands.h"
 #include "common/policy.h"
 #include "common/ring.h"
-#include "enforcer/proxy.h"
+#include "enforcer/proxy/proxy.h"
 
 static void usage(FILE *f)
 {

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "enforcer/supervisor.h"
+#include "enforcer/sandbox/supervisor.h"
 
 static void run_usage(FILE *f)
 {

@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "enforcer/identity.h"
+#include "enforcer/proxy/identity.h"
 
 static int listener(struct sockaddr_in *sa)
 {

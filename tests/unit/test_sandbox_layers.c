@@ -24,10 +24,10 @@
 #include <cmocka.h>
 
 #include "common/record.h"
-#include "enforcer/landlock.h"
-#include "enforcer/privdrop.h"
-#include "enforcer/seccomp.h"
-#include "enforcer/statedir.h"
+#include "enforcer/sandbox/landlock.h"
+#include "enforcer/sandbox/privdrop.h"
+#include "enforcer/sandbox/seccomp.h"
+#include "enforcer/sandbox/statedir.h"
 
 /* Run fn in a child; return its exit status (or 1000+signal). */
 static int in_child(int (*fn)(void *), void *arg)

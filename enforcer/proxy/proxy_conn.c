@@ -1,0 +1,645 @@
+/* enforcer/proxy/proxy_conn.c — one proxied connection, from accept to close.
+ *
+ *   C_HEAD        read the request head (header timeout, size limit)
+ *   (decision)    identity -> parse -> policy decision; denials -> refusal
+ *   C_RESOLVING   one asynchronous resolution; every address checked
+ *                 against the destination tiers; the first that passes is
+ *                 the one connected to (nothing resolves twice)
+ *   C_CONNECTING  non-blocking connect (connect timeout)
+ *   C_RELAY       spliced tunnel / forwarded request (idle timeout)
+ *   C_REFUSING    a JSON refusal is written, then the socket closed
+ *
+ * Records: NET_DECISION at the decision (OPEN, allow or deny) and, for a
+ * connection that was relayed, a second NET_DECISION (CLOSE, same conn_id)
+ * with bytes and duration; HTTP_DECISION per forwarded request; FINDING for
+ * a changed binary and for SSRF blocks.  Records are binary (record.h);
+ * nothing here formats JSON except the refusal body sent to the client.
+ */
+#include "enforcer/proxy/proxy_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "common/record.h"
+#include "common/ring.h"
+
+#define REFUSE_LINGER_MS 5000
+
+static void list_remove(struct proxy_conn *c)
+{
+	struct proxy_worker *w = c->w;
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (w->conns == c)
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void addr_text(const struct sockaddr_storage *ss, char *out, size_t n, uint16_t *port)
+{
+	out[0] = '\0';
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)ss;
+		inet_ntop(AF_INET, &a->sin_addr, out, (socklen_t)n);
+		if (port)
+			*port = ntohs(a->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)ss;
+		inet_ntop(AF_INET6, &a->sin6_addr, out, (socklen_t)n);
+		if (port)
+			*port = ntohs(a->sin6_port);
+	}
+}
+
+/* ---------------- records ---------------- */
+
+static void emit(struct proxy_conn *c, struct gb_record *r)
+{
+	struct gb_proxy *p = c->w->p;
+	if (!p->o.ring)
+		return;
+	static _Thread_local unsigned char buf[GB_RECORD_MAX];
+	uint16_t fl = 0;
+	int n = gb_rec_encode(r, buf, sizeof buf, &fl);
+	int rc = n < 0 ? n
+	               : gb_ring_write(p->o.ring, r->type, fl, buf, (size_t)n,
+	                               p->o.fail_closed ? GB_RING_WAIT : 0, p->o.fail_closed ? 1000 : 0, NULL);
+	if (rc < 0)
+		atomic_fetch_add(&p->s_rec_dropped, 1);
+}
+
+static void fill_net(struct proxy_conn *c, struct gb_net_decision *n, int phase)
+{
+	memset(n, 0, sizeof *n);
+	n->phase = (uint8_t)phase;
+	n->kind = (uint8_t)(c->req.kind ? c->req.kind : GB_NET_CONNECT);
+	n->conn_id = c->id;
+	n->policy_rev = c->dec.revision;
+	n->src = (struct gb_endpoint){ .host = "", .ip = c->peer_ip, .port = c->peer_port };
+	n->dst = (struct gb_endpoint){ .host = c->req.host, .ip = c->up_ip, .port = c->req.port };
+	n->id = c->ident.id;
+	n->reason_text = c->dec.reason_text;
+	n->policy_entry = c->entry;
+	n->endpoint = c->dec.endpoint;
+	n->ssrf_tier = (uint8_t)c->ssrf_tier;
+	n->inspected = c->inspected;
+}
+
+static void rec_open(struct proxy_conn *c, int verdict, int reason)
+{
+	struct gb_record r = { .type = GB_REC_NET_DECISION };
+	fill_net(c, &r.u.net, GB_NET_OPEN);
+	r.u.net.verdict = (uint8_t)verdict;
+	r.u.net.reason = (uint16_t)reason;
+	emit(c, &r);
+}
+
+static void rec_close(struct proxy_conn *c)
+{
+	struct gb_record r = { .type = GB_REC_NET_DECISION };
+	fill_net(c, &r.u.net, GB_NET_CLOSE);
+	r.u.net.verdict = GB_VERDICT_ALLOW;
+	r.u.net.reason = (uint16_t)c->dec.reason;
+	r.u.net.bytes_up = c->up.bytes;
+	r.u.net.bytes_down = c->down.bytes;
+	r.u.net.duration_ns = proxy_now_ns() - c->t_start_ns;
+	emit(c, &r);
+}
+
+static void rec_http(struct proxy_conn *c, int verdict, int reason, int status)
+{
+	struct gb_record r = { .type = GB_REC_HTTP_DECISION };
+	struct gb_http_decision *h = &r.u.http;
+	h->verdict = (uint8_t)verdict;
+	h->mode = (uint8_t)c->dec.mode;
+	h->reason = (uint16_t)reason;
+	h->status = (uint16_t)status;
+	h->conn_id = c->id;
+	h->policy_rev = c->dec.revision;
+	h->src = (struct gb_endpoint){ .host = "", .ip = c->peer_ip, .port = c->peer_port };
+	h->dst = (struct gb_endpoint){ .host = c->req.host, .ip = c->up_ip, .port = c->req.port };
+	h->id = c->ident.id;
+	h->method = c->req.method;
+	h->scheme = "http";
+	h->path = c->dec.canonical_path[0] ? c->dec.canonical_path : c->req.path;
+	/* Query values can carry secrets: only the keys go into records. */
+	char q[2048];
+	size_t qn = 0;
+	q[0] = '\0';
+	if (c->req.has_query) {
+		for (const char *s = c->req.query; *s && qn + 4 < sizeof q;) {
+			const char *amp = strchr(s, '&'), *end = amp ? amp : s + strlen(s);
+			const char *eq = memchr(s, '=', (size_t)(end - s));
+			size_t kl = (size_t)((eq ? eq : end) - s);
+			if (qn + kl + 6 >= sizeof q)
+				break;
+			if (qn)
+				q[qn++] = '&';
+			memcpy(q + qn, s, kl);
+			qn += kl;
+			if (eq) {
+				memcpy(q + qn, "=***", 4);
+				qn += 4;
+			}
+			q[qn] = '\0';
+			s = amp ? amp + 1 : end;
+		}
+	}
+	h->query = q;
+	h->rule = c->dec.rule;
+	h->reason_text = c->dec.reason_text;
+	h->policy_entry = c->entry;
+	emit(c, &r);
+}
+
+static void rec_finding(struct proxy_conn *c, int kind, int sev, const char *title, const char *detail,
+                        const char *subject)
+{
+	struct gb_record r = { .type = GB_REC_FINDING };
+	struct gb_finding *f = &r.u.finding;
+	f->kind = (uint16_t)kind;
+	f->severity = (uint8_t)sev;
+	f->has_identity = c->ident_ok;
+	f->id = c->ident.id;
+	f->title = title;
+	f->detail = detail;
+	f->subject = subject;
+	emit(c, &r);
+}
+
+/* ---------------- life ---------------- */
+
+static void release_policy(struct proxy_conn *c)
+{
+	if (c->pol) {
+		gb_policy_store_put(c->w->p->o.store, c->pol);
+		c->pol = NULL;
+	}
+}
+
+static void really_free(struct proxy_conn *c)
+{
+	gb_buf_free(&c->pre);
+	gb_buf_free(&c->out);
+	free(c->head);
+	free(c);
+}
+
+/* The memory of a closed connection lives until the worker finishes its
+ * epoll batch: the batch may still hold an event whose tag points into it. */
+static void defer_free(struct proxy_conn *c)
+{
+	c->next = c->w->dead;
+	c->w->dead = c;
+}
+
+void proxy_reap(struct proxy_worker *w)
+{
+	while (w->dead) {
+		struct proxy_conn *c = w->dead;
+		w->dead = c->next;
+		really_free(c);
+	}
+}
+
+void conn_free(struct proxy_conn *c)
+{
+	struct gb_proxy *p = c->w->p;
+	if (c->opened) {
+		rec_close(c);
+		atomic_fetch_add(&p->s_bytes_up, c->up.bytes);
+		atomic_fetch_add(&p->s_bytes_down, c->down.bytes);
+		c->opened = false;
+	}
+	release_policy(c);
+	if (c->cfd >= 0) {
+		proxy_ep_del(c->w, c->cfd);
+		close(c->cfd);
+		c->cfd = -1;
+	}
+	if (c->ufd >= 0) {
+		proxy_ep_del(c->w, c->ufd);
+		close(c->ufd);
+		c->ufd = -1;
+	}
+	relay_close(c);
+	list_remove(c);
+	c->w->n_conns--;
+	atomic_fetch_sub(&p->n_conns, 1);
+	c->st = C_DONE;
+	if (c->resolving)
+		return; /* the resolver still holds it: its callback frees it */
+	defer_free(c);
+}
+
+struct proxy_conn *conn_new(struct proxy_worker *w, int cfd)
+{
+	struct gb_proxy *p = w->p;
+	struct proxy_conn *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->head = malloc((size_t)p->o.max_header_bytes + 1);
+	if (!c->head) {
+		free(c);
+		return NULL;
+	}
+	c->w = w;
+	c->cfd = cfd;
+	c->ufd = -1;
+	c->up.pipe_r = c->up.pipe_w = c->down.pipe_r = c->down.pipe_w = -1;
+	c->id = atomic_fetch_add(&p->next_id, 1) + 1;
+	c->t_start_ns = proxy_now_ns();
+	socklen_t l = sizeof c->peer;
+	getpeername(cfd, (struct sockaddr *)&c->peer, &l);
+	l = sizeof c->local;
+	getsockname(cfd, (struct sockaddr *)&c->local, &l);
+	addr_text(&c->peer, c->peer_ip, sizeof c->peer_ip, &c->peer_port);
+	c->tc = (struct ep_tag){ .kind = TAG_CLIENT, .fd = cfd, .c = c };
+	c->tu = (struct ep_tag){ .kind = TAG_UPSTREAM, .fd = -1, .c = c };
+	c->st = C_HEAD;
+	c->deadline_ms = proxy_now_ms() + p->o.header_timeout_ms;
+	if (proxy_ep_set(w, &c->tc, EPOLLIN, true) < 0) {
+		free(c->head);
+		free(c);
+		return NULL;
+	}
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	w->n_conns++;
+	atomic_fetch_add(&p->n_conns, 1);
+	return c;
+}
+
+/* Identify once; failures are kept in the flags and decided on later. */
+static void identify(struct proxy_conn *c)
+{
+	if (c->ident_ok || (c->ident.id.flags & GB_ID_LOOKUP_FAILED))
+		return;
+	int rc = gb_identity_lookup(c->w->p->ident, (struct sockaddr *)&c->peer,
+	                            (struct sockaddr *)&c->local, &c->ident);
+	c->ident_ok = rc == 0;
+	if (!c->ident.id.exe)
+		c->ident.id.exe = c->ident.id.sha256 = c->ident.id.script = "";
+}
+
+static void dest_text(struct proxy_conn *c, char *out, size_t n)
+{
+	if (!c->req.host[0])
+		snprintf(out, n, "%s", "");
+	else if (strchr(c->req.host, ':'))
+		snprintf(out, n, "[%s]:%u", c->req.host, c->req.port);
+	else
+		snprintf(out, n, "%s:%u", c->req.host, c->req.port);
+}
+
+/* Answer with a refusal and record the denial.  Ends the connection. */
+static void refuse(struct proxy_conn *c, int status, const char *error, int reason, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void refuse(struct proxy_conn *c, int status, const char *error, int reason, const char *fmt, ...)
+{
+	struct gb_proxy *p = c->w->p;
+	release_policy(c);
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(c->dec.reason_text, sizeof c->dec.reason_text, fmt, ap);
+		va_end(ap);
+	}
+	c->dec.verdict = GB_VERDICT_DENY;
+	c->dec.reason = (enum gb_reason)reason;
+	if (c->ufd >= 0) {
+		proxy_ep_del(c->w, c->ufd);
+		close(c->ufd);
+		c->ufd = -1;
+	}
+	rec_open(c, GB_VERDICT_DENY, reason);
+	if (c->req.kind == GB_NET_FORWARD)
+		rec_http(c, GB_VERDICT_DENY, reason, (uint16_t)status);
+	atomic_fetch_add(&p->s_denied, 1);
+	char dest[300];
+	dest_text(c, dest, sizeof dest);
+	gb_buf_reset(&c->out);
+	c->out_off = 0;
+	http_refusal(&c->out, status, error, c->dec.reason_text, gb_reason_name(reason), c->entry,
+	             c->ident.id.exe, dest);
+	c->st = C_REFUSING;
+	c->deadline_ms = proxy_now_ms() + REFUSE_LINGER_MS;
+	shutdown(c->cfd, SHUT_RD); /* nothing more is read from a refused client */
+	proxy_ep_set(c->w, &c->tc, EPOLLOUT, false);
+}
+
+static void flush_refusal(struct proxy_conn *c)
+{
+	while (c->out_off < c->out.len) {
+		ssize_t n = send(c->cfd, c->out.data + c->out_off, c->out.len - c->out_off,
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			break;
+		}
+		c->out_off += (size_t)n;
+	}
+	conn_free(c);
+}
+
+/* ---------------- connect and relay ---------------- */
+
+static void start_relay(struct proxy_conn *c)
+{
+	struct gb_proxy *p = c->w->p;
+	if (relay_init(c) < 0) {
+		refuse(c, 502, "proxy_error", GB_R_UPSTREAM_FAILED, "out of pipes");
+		return;
+	}
+	const char *early = c->head + c->req.head_len;
+	size_t early_n = c->hlen - c->req.head_len;
+	if (c->req.kind == GB_NET_CONNECT) {
+		gb_buf_puts(&c->out, "HTTP/1.1 200 Connection established\r\n\r\n");
+	} else {
+		const char *path = c->dec.canonical_path[0] ? c->dec.canonical_path : c->req.path;
+		if (http_upstream_head(c->head, c->hlen, &c->req, path, &c->pre) < 0) {
+			refuse(c, 502, "proxy_error", GB_R_UPSTREAM_FAILED, "out of memory");
+			return;
+		}
+	}
+	gb_buf_append(&c->pre, early, early_n); /* bytes the client sent ahead */
+	rec_open(c, GB_VERDICT_ALLOW, c->dec.reason);
+	if (c->req.kind == GB_NET_FORWARD)
+		rec_http(c, GB_VERDICT_ALLOW, c->dec.reason, 0);
+	c->opened = true;
+	atomic_fetch_add(&p->s_allowed, 1);
+	c->st = C_RELAY;
+	c->deadline_ms = proxy_now_ms() + p->o.idle_timeout_ms;
+	proxy_ep_set(c->w, &c->tc, 0, false);
+	int r = relay_pump(c);
+	if (r != 0) {
+		conn_free(c);
+		return;
+	}
+	relay_interest(c);
+}
+
+static void connected(struct proxy_conn *c)
+{
+	int err = 0;
+	socklen_t l = sizeof err;
+	if (getsockopt(c->ufd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
+		err = errno;
+	if (err) {
+		refuse(c, 502, "upstream_failed", GB_R_UPSTREAM_FAILED, "connect to %s port %u failed: %s",
+		       c->up_ip, c->req.port, strerror(err));
+		return;
+	}
+	start_relay(c);
+}
+
+static void on_resolved(void *arg, const struct gb_resolve_result *r)
+{
+	struct proxy_conn *c = arg;
+	c->resolving = false;
+	if (c->st == C_DONE) { /* closed while waiting */
+		defer_free(c);
+		return;
+	}
+	if (c->st != C_RESOLVING)
+		return; /* already refused (resolution timed out) */
+	if (r->status < 0) {
+		refuse(c, 502, "dns_failed", GB_R_DNS_FAILED, "%s did not resolve: %s", c->req.host,
+		       strerror(-r->status));
+		return;
+	}
+	const struct sockaddr_storage *pick = NULL;
+	int first_tier = 0;
+	char first_ip[64] = "";
+	for (size_t i = 0; i < r->n && !pick; i++) {
+		struct sockaddr_storage a = r->addrs[i];
+		if (a.ss_family == AF_INET)
+			((struct sockaddr_in *)&a)->sin_port = htons(c->req.port);
+		else
+			((struct sockaddr_in6 *)&a)->sin6_port = htons(c->req.port);
+		int tier = gb_policy_dest_check(&c->dec, (struct sockaddr *)&a, c->req.port);
+		if (tier == GB_SSRF_NONE) {
+			c->upstream = a;
+			pick = &c->upstream;
+		} else if (!first_tier) {
+			first_tier = tier;
+			addr_text(&a, first_ip, sizeof first_ip, NULL);
+		}
+	}
+	release_policy(c); /* the decision's pointers are no longer needed */
+	if (!pick) {
+		c->ssrf_tier = first_tier;
+		snprintf(c->up_ip, sizeof c->up_ip, "%s", first_ip);
+		char detail[400];
+		snprintf(detail, sizeof detail, "%s resolved to %s, refused by the %s check%s", c->req.host,
+		         first_ip, gb_ssrf_tier_name(first_tier), r->n > 1 ? " (and no other address passed)" : "");
+		rec_finding(c, GB_F_SSRF_BLOCKED, GB_SEV_HIGH, "Destination address refused", detail, first_ip);
+		refuse(c, 403, "ssrf_blocked", GB_R_SSRF, "%s", detail);
+		return;
+	}
+	addr_text(&c->upstream, c->up_ip, sizeof c->up_ip, NULL);
+	int fd = socket(c->upstream.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		refuse(c, 502, "upstream_failed", GB_R_UPSTREAM_FAILED, "socket: %s", strerror(errno));
+		return;
+	}
+	c->ufd = fd;
+	c->tu.fd = fd;
+	socklen_t al = c->upstream.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	int rc = connect(fd, (struct sockaddr *)&c->upstream, al);
+	if (rc < 0 && errno != EINPROGRESS) {
+		refuse(c, 502, "upstream_failed", GB_R_UPSTREAM_FAILED, "connect to %s port %u failed: %s",
+		       c->up_ip, c->req.port, strerror(errno));
+		return;
+	}
+	if (proxy_ep_set(c->w, &c->tu, EPOLLOUT, true) < 0) {
+		refuse(c, 502, "upstream_failed", GB_R_UPSTREAM_FAILED, "epoll: %s", strerror(errno));
+		return;
+	}
+	c->st = C_CONNECTING;
+	c->deadline_ms = proxy_now_ms() + c->w->p->o.connect_timeout_ms;
+}
+
+/* ---------------- the decision ---------------- */
+
+static void on_head(struct proxy_conn *c)
+{
+	struct gb_proxy *p = c->w->p;
+	proxy_ep_set(c->w, &c->tc, 0, false); /* read nothing more until decided */
+	identify(c);
+	const char *why = NULL;
+	if (http_parse_head(c->head, c->hlen, &c->req, &why) < 0) {
+		refuse(c, 400, "bad_request", GB_R_BAD_REQUEST, "%s", why);
+		return;
+	}
+	if (!c->ident_ok) {
+		refuse(c, 403, "identity_failed", GB_R_IDENTITY_FAILED,
+		       "the process that opened this connection could not be identified; "
+		       "connections from unidentified processes are denied");
+		return;
+	}
+	if (c->ident.id.flags & GB_ID_HASH_MISMATCH) {
+		char detail[600];
+		snprintf(detail, sizeof detail, "%s changed since first use: sha256 %s, first seen %s",
+		         c->ident.id.exe, c->ident.id.sha256, c->ident.prev_sha256);
+		rec_finding(c, GB_F_BINARY_CHANGED, GB_SEV_HIGH, "Binary changed since first use", detail,
+		            c->ident.id.exe);
+		refuse(c, 403, "binary_changed", GB_R_BINARY_CHANGED, "%s", detail);
+		return;
+	}
+	const struct gb_identity *id = &c->ident.id;
+	struct gb_decide_in in = {
+		.host = c->req.host, .port = c->req.port, .exe = id->exe,
+		.ancestors = (const char *const *)id->ancestors, .n_ancestors = id->n_ancestors,
+		.script = id->script,
+	};
+	if (c->req.kind == GB_NET_FORWARD) {
+		in.method = c->req.method;
+		in.path = c->req.path;
+		in.query = c->req.has_query ? c->req.query : NULL;
+	}
+	c->pol = gb_policy_store_get(p->o.store);
+	gb_policy_decide(c->pol, &in, &c->dec);
+	snprintf(c->entry, sizeof c->entry, "%s", c->dec.entry ? c->dec.entry : "");
+	c->dec.entry = NULL; /* points into the compiled policy: use c->entry */
+	if (c->dec.verdict != GB_VERDICT_ALLOW) {
+		refuse(c, 403, "policy_denied", c->dec.reason, NULL);
+		return;
+	}
+	if (c->req.kind == GB_NET_CONNECT && c->dec.l7) {
+		if (c->dec.mode == GB_MODE_ENFORCE) {
+			refuse(c, 403, "inspection_required", GB_R_L7_NEEDS_INSPECTION,
+			       "endpoint %s enforces HTTP rules, which a CONNECT tunnel would bypass; "
+			       "TLS inspection is not available yet, so the tunnel is refused",
+			       c->dec.endpoint);
+			return;
+		}
+		c->inspected = 0; /* audit: relayed, recorded as uninspected */
+	} else {
+		c->inspected = c->dec.l7;
+	}
+	c->st = C_RESOLVING;
+	c->resolving = true;
+	int rc = gb_resolve_start(c->w->res, c->req.host, on_resolved, c);
+	if (rc < 0) {
+		c->resolving = false;
+		refuse(c, 502, "dns_failed", GB_R_DNS_FAILED, "resolver: %s", strerror(-rc));
+	}
+	/* on_resolved may have run already (literal or hosts file) */
+}
+
+static void read_head(struct proxy_conn *c)
+{
+	struct gb_proxy *p = c->w->p;
+	size_t max = (size_t)p->o.max_header_bytes;
+	for (;;) {
+		if (c->hlen == max) {
+			identify(c);
+			refuse(c, 400, "bad_request", GB_R_LIMIT, "request head larger than %zu bytes", max);
+			return;
+		}
+		ssize_t n = recv(c->cfd, c->head + c->hlen, max - c->hlen, 0);
+		if (n == 0) { /* closed before a request: nothing was asked */
+			conn_free(c);
+			return;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			conn_free(c);
+			return;
+		}
+		size_t from = c->hlen > 3 ? c->hlen - 3 : 0;
+		c->hlen += (size_t)n;
+		c->head[c->hlen] = '\0';
+		if (memmem(c->head + from, c->hlen - from, "\r\n\r\n", 4)) {
+			on_head(c);
+			return;
+		}
+	}
+}
+
+void conn_event(struct proxy_conn *c, enum tag_kind which, unsigned events)
+{
+	if (c->st == C_DONE)
+		return; /* closed earlier in this epoll batch */
+	switch (c->st) {
+	case C_HEAD:
+		if (which == TAG_CLIENT)
+			read_head(c);
+		break;
+	case C_RESOLVING:
+		if (which == TAG_CLIENT && (events & (EPOLLHUP | EPOLLERR)))
+			conn_free(c); /* the client gave up */
+		break;
+	case C_CONNECTING:
+		if (which == TAG_UPSTREAM)
+			connected(c);
+		else if (events & (EPOLLHUP | EPOLLERR))
+			conn_free(c);
+		break;
+	case C_RELAY: {
+		if (events & EPOLLERR) {
+			conn_free(c);
+			break;
+		}
+		int r = relay_pump(c);
+		if (r != 0) {
+			conn_free(c);
+			break;
+		}
+		c->deadline_ms = proxy_now_ms() + c->w->p->o.idle_timeout_ms;
+		relay_interest(c);
+		break;
+	}
+	case C_REFUSING:
+		if (events & (EPOLLHUP | EPOLLERR))
+			conn_free(c);
+		else
+			flush_refusal(c);
+		break;
+	case C_DONE:
+		break;
+	}
+}
+
+void conn_timeout(struct proxy_conn *c)
+{
+	switch (c->st) {
+	case C_HEAD:
+		if (c->hlen == 0) { /* connected and said nothing: not a request */
+			conn_free(c);
+			return;
+		}
+		identify(c);
+		refuse(c, 400, "bad_request", GB_R_BAD_REQUEST, "request head not complete within %d ms",
+		       c->w->p->o.header_timeout_ms);
+		break;
+	case C_RESOLVING:
+		c->ssrf_tier = 0;
+		refuse(c, 504, "dns_timeout", GB_R_DNS_FAILED, "%s did not resolve in time", c->req.host);
+		break;
+	case C_CONNECTING:
+		refuse(c, 504, "upstream_timeout", GB_R_UPSTREAM_FAILED,
+		       "connect to %s port %u timed out after %d ms", c->up_ip, c->req.port,
+		       c->w->p->o.connect_timeout_ms);
+		break;
+	case C_RELAY:
+	case C_REFUSING:
+	case C_DONE:
+		conn_free(c);
+		break;
+	}
+}

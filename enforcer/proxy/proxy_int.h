@@ -1,0 +1,158 @@
+/* enforcer/proxy/proxy_int.h — internals shared by the proxy's files (not a public
+ * contract: include only from enforcer/proxy*.c).
+ *
+ *   proxy.c        workers, epoll loop, accept, timers, stop
+ *   proxy_conn.c   one connection's state machine: head -> identity ->
+ *                  decision -> resolve -> destination check -> connect ->
+ *                  relay or refusal; its records
+ *   proxy_http.c   request-head parsing, the upstream request, refusals
+ *   proxy_relay.c  splice() relay with half-close and backpressure
+ */
+#ifndef GB_ENFORCER_PROXY_INT_H
+#define GB_ENFORCER_PROXY_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/buf.h"
+#include "common/policy.h"
+#include "enforcer/proxy/identity.h"
+#include "enforcer/proxy/proxy.h"
+#include "enforcer/proxy/resolve.h"
+
+struct proxy_worker;
+
+enum tag_kind { TAG_LISTEN = 1, TAG_STOP, TAG_RESOLVER, TAG_CLIENT, TAG_UPSTREAM };
+struct ep_tag {
+	enum tag_kind kind;
+	int fd;
+	struct proxy_conn *c;
+};
+
+enum conn_state { C_HEAD, C_RESOLVING, C_CONNECTING, C_RELAY, C_REFUSING, C_DONE };
+
+struct http_req {
+	int kind;            /* GB_NET_CONNECT or GB_NET_FORWARD */
+	char method[24];
+	char host[256];
+	uint16_t port;
+	char path[2048];     /* origin-form path, forward only */
+	char query[2048];    /* without '?', forward only */
+	bool has_query;
+	size_t head_len;     /* bytes of the request head incl. the blank line */
+	int minor;           /* HTTP/1.x */
+};
+
+struct relay_dir {
+	int pipe_r, pipe_w;
+	size_t inpipe;
+	bool eof, shut;
+	uint64_t bytes;
+};
+
+struct proxy_conn {
+	struct proxy_worker *w;
+	struct proxy_conn *prev, *next; /* worker's list, for timeouts */
+	struct ep_tag tc, tu;
+	int cfd, ufd;
+	enum conn_state st;
+	uint64_t id;
+	uint64_t t_start_ns;
+	int64_t deadline_ms; /* monotonic ms; 0 = none */
+	struct sockaddr_storage peer, local, upstream;
+	char peer_ip[64], up_ip[64];
+	uint16_t peer_port;
+
+	char *head; /* request head buffer (max_header_bytes + 1) */
+	size_t hlen;
+	struct http_req req;
+
+	struct gb_ident_buf ident;
+	bool ident_ok;
+	const struct gb_policy_compiled *pol; /* held from decision to dest check */
+	struct gb_decision dec;
+	char entry[256];
+	int ssrf_tier;
+	bool opened;       /* an allow OPEN record was written: write CLOSE too */
+	bool inspected;
+
+	struct gb_buf pre;   /* bytes for upstream before relaying (forward head) */
+	size_t pre_off;
+	struct gb_buf out;   /* bytes for the client before relaying/closing */
+	size_t out_off;
+	struct relay_dir up, down;
+	int64_t last_io_ms;
+	bool resolving;      /* a resolver callback is pending for this conn */
+};
+
+struct proxy_worker {
+	struct gb_proxy *p;
+	int idx;
+	int ep;
+	struct gb_resolver *res;
+	struct ep_tag tl, ts;
+	struct ep_tag tres[16];
+	int res_fds[16];
+	unsigned res_ev[16];
+	size_t n_res;
+	int res_timeout_ms;
+	struct proxy_conn *conns;
+	struct proxy_conn *dead; /* closed, freed after the current epoll batch */
+	size_t n_conns;
+	int64_t accept_paused_until;
+	bool listening;
+	_Alignas(64) char pad_;
+};
+
+struct gb_proxy {
+	struct gb_proxy_opts o;
+	int lfd;
+	int stopfd; /* eventfd */
+	struct gb_identity_ctx *ident;
+	int n_workers;
+	struct proxy_worker *workers;
+	pthread_t *threads;
+	bool started;
+	atomic_uint_fast64_t next_id;
+	atomic_int n_conns;
+	atomic_uint_fast64_t s_accepted, s_allowed, s_denied, s_bytes_up, s_bytes_down, s_rec_dropped;
+};
+
+int64_t proxy_now_ms(void);
+uint64_t proxy_now_ns(void);
+
+/* proxy.c */
+int proxy_ep_set(struct proxy_worker *w, struct ep_tag *t, unsigned events, bool add);
+void proxy_ep_del(struct proxy_worker *w, int fd);
+
+/* proxy_conn.c */
+struct proxy_conn *conn_new(struct proxy_worker *w, int cfd);
+void conn_event(struct proxy_conn *c, enum tag_kind which, unsigned events);
+void conn_timeout(struct proxy_conn *c);
+void conn_free(struct proxy_conn *c);
+/* Free the connections closed during the last epoll batch. */
+void proxy_reap(struct proxy_worker *w);
+
+/* proxy_http.c */
+/* Parse a complete head in buf[0..len) (ends with CRLFCRLF).  Returns 0, or
+ * -EINVAL with *why set to a static text. */
+int http_parse_head(const char *buf, size_t len, struct http_req *r, const char **why);
+/* Origin-form request for upstream: request line rewritten, hop-by-hop and
+ * proxy headers dropped, Connection: close added. */
+int http_upstream_head(const char *buf, size_t len, const struct http_req *r, const char *canon_path,
+                       struct gb_buf *out);
+/* A refusal response with its JSON body. */
+void http_refusal(struct gb_buf *out, int status, const char *error, const char *detail,
+                  const char *reason, const char *entry, const char *binary, const char *dest);
+
+/* proxy_relay.c */
+int relay_init(struct proxy_conn *c);
+/* Move what can move; returns 1 when both directions are finished, 0 to
+ * keep going, negative errno on a hard error. */
+int relay_pump(struct proxy_conn *c);
+void relay_interest(struct proxy_conn *c);
+void relay_close(struct proxy_conn *c);
+
+#endif

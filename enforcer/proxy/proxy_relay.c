@@ -1,0 +1,145 @@
+/* enforcer/proxy/proxy_relay.c — moving bytes once a connection is allowed.
+ *
+ * Each direction goes socket -> pipe -> socket with splice(), so payload
+ * never enters user space.  Backpressure: a direction reads from its source
+ * only while its pipe is empty, and waits for EPOLLOUT on its destination
+ * while the pipe holds data.  Half-close: when a source reaches EOF and its
+ * pipe is drained, the destination gets shutdown(SHUT_WR) and the other
+ * direction keeps flowing until it ends too.
+ *
+ * Before splicing, the bytes the proxy itself must send (the forward
+ * request's rewritten head to upstream, "200 Connection established" or
+ * bytes the client sent early to the client side) are flushed from the
+ * connection's pre/out buffers. */
+#include "enforcer/proxy/proxy_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define PIPE_CHUNK (64 * 1024)
+
+int relay_init(struct proxy_conn *c)
+{
+	int a[2], b[2];
+	if (pipe2(a, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(b, O_NONBLOCK | O_CLOEXEC) < 0) {
+		int e = -errno;
+		close(a[0]);
+		close(a[1]);
+		return e;
+	}
+	c->up = (struct relay_dir){ .pipe_r = a[0], .pipe_w = a[1] };
+	c->down = (struct relay_dir){ .pipe_r = b[0], .pipe_w = b[1] };
+	return 0;
+}
+
+void relay_close(struct proxy_conn *c)
+{
+	int *fds[] = { &c->up.pipe_r, &c->up.pipe_w, &c->down.pipe_r, &c->down.pipe_w };
+	for (size_t i = 0; i < 4; i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
+/* Flush a user-space buffer to fd; returns 1 when empty, 0 when blocked. */
+static int flush_buf(int fd, struct gb_buf *b, size_t *off)
+{
+	while (*off < b->len) {
+		ssize_t n = send(fd, b->data + *off, b->len - *off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -errno;
+		}
+		*off += (size_t)n;
+	}
+	return 1;
+}
+
+/* One direction: returns 0 or negative errno. */
+static int pump_dir(struct relay_dir *d, int src, int dst)
+{
+	for (int rounds = 0; rounds < 16; rounds++) {
+		if (d->inpipe) {
+			ssize_t n = splice(d->pipe_r, NULL, dst, NULL, d->inpipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n < 0) {
+				if (errno == EAGAIN)
+					return 0; /* destination full: wait for EPOLLOUT */
+				return -errno;
+			}
+			d->inpipe -= (size_t)n;
+			d->bytes += (uint64_t)n;
+			if (d->inpipe)
+				return 0;
+		}
+		if (d->eof)
+			break;
+		ssize_t n = splice(src, NULL, d->pipe_w, NULL, PIPE_CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n < 0) {
+			if (errno == EAGAIN)
+				return 0;
+			return -errno;
+		}
+		if (n == 0) {
+			d->eof = true;
+			break;
+		}
+		d->inpipe = (size_t)n;
+	}
+	if (d->eof && !d->inpipe && !d->shut) {
+		shutdown(dst, SHUT_WR);
+		d->shut = true;
+	}
+	return 0;
+}
+
+int relay_pump(struct proxy_conn *c)
+{
+	/* What the proxy sends upstream on the client's behalf (a forward
+	 * request's head, early client bytes) counts as bytes up; the proxy's
+	 * own answers to the client do not count as bytes down. */
+	size_t before = c->pre_off;
+	int r = flush_buf(c->ufd, &c->pre, &c->pre_off);
+	c->up.bytes += c->pre_off - before;
+	if (r < 0)
+		return r;
+	bool pre_done = r == 1;
+	r = flush_buf(c->cfd, &c->out, &c->out_off);
+	if (r < 0)
+		return r;
+	bool out_done = r == 1;
+	if (pre_done) {
+		r = pump_dir(&c->up, c->cfd, c->ufd);
+		if (r < 0)
+			return r;
+	}
+	if (out_done) {
+		r = pump_dir(&c->down, c->ufd, c->cfd);
+		if (r < 0)
+			return r;
+	}
+	c->last_io_ms = proxy_now_ms();
+	return c->up.shut && c->down.shut ? 1 : 0;
+}
+
+void relay_interest(struct proxy_conn *c)
+{
+	bool pre_pending = c->pre_off < c->pre.len, out_pending = c->out_off < c->out.len;
+	unsigned ce = 0, ue = 0;
+	if (!c->up.eof && !c->up.inpipe && !pre_pending)
+		ce |= EPOLLIN;
+	if (c->down.inpipe || out_pending)
+		ce |= EPOLLOUT;
+	if (!c->down.eof && !c->down.inpipe && !out_pending)
+		ue |= EPOLLIN;
+	if (c->up.inpipe || pre_pending)
+		ue |= EPOLLOUT;
+	proxy_ep_set(c->w, &c->tc, ce, false);
+	proxy_ep_set(c->w, &c->tu, ue, false);
+}

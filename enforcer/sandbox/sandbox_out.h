@@ -1,0 +1,56 @@
+/* enforcer/sandbox/sandbox_out.h — what leaves the supervisor: records into
+ * the sandbox's ring (NAME/events.ring), and the state the proxy shares with
+ * it (the ring, the policy revision store, the proxy itself; started and
+ * stopped by sandbox_proxy.h).
+ *
+ * Every function is safe to call when the ring could not be opened (the
+ * record is then lost and counted in ev->lost) — the sandbox itself never
+ * depends on the audit trail unless the policy asks for fail_closed.
+ *
+ * Ownership: struct gb_sbx_out is the supervisor's; open/close pair.
+ */
+#ifndef GB_ENFORCER_SANDBOX_OUT_H
+#define GB_ENFORCER_SANDBOX_OUT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/policy.h"
+#include "enforcer/sandbox/statedir.h"
+
+struct gb_ring;
+struct gb_proxy;
+struct gb_policy_store;
+
+struct gb_sbx_out {
+	struct gb_ring *ring;
+	struct gb_proxy *proxy;
+	struct gb_policy_store *store;
+	int netns_fd;
+	const char *name;
+	uint64_t lost;
+	char id[17];              /* this run's sandbox id (ring header, metadata.uid) */
+	char daemon_lock[4200];   /* <runtime>/serve.lock: held while glassbox serve runs */
+};
+
+int gb_sbx_out_open(struct gb_sbx_out *ev, const struct gb_statedir *sd, const char *name);
+void gb_sbx_out_close(struct gb_sbx_out *ev);
+
+void gb_sbx_ev_finding(struct gb_sbx_out *ev, int kind, int severity, const char *subject,
+                       const char *detail);
+/* CONFIG loaded: the policy the sandbox started with (revision 1). */
+void gb_sbx_ev_config_loaded(struct gb_sbx_out *ev, const char *path, const char *sha256);
+
+/* A finding about one process (pid as seen from the host). */
+void gb_sbx_ev_finding_proc(struct gb_sbx_out *ev, int kind, int severity, const char *subject,
+                            const char *detail, int32_t pid, uint32_t uid, const char *exe);
+void gb_sbx_ev_lifecycle(struct gb_sbx_out *ev, int activity, uint32_t layers, uint32_t abi,
+                         uint32_t uid, uint32_t gid, const char *rights, const char *seccomp,
+                         const char *user, const char *workdir);
+void gb_sbx_ev_proc_launch(struct gb_sbx_out *ev, pid_t pid, uint32_t uid, uint32_t gid,
+                           const char *exe, const char *sha256, char *const *argv);
+void gb_sbx_ev_proc_exit(struct gb_sbx_out *ev, pid_t pid, uint32_t uid, uint32_t gid,
+                         const char *exe, const char *sha256, int32_t code, int32_t sig,
+                         uint64_t duration_ns);
+
+#endif

@@ -1,0 +1,141 @@
+/* enforcer/sandbox/statedir.c — see statedir.h. */
+#include "enforcer/sandbox/statedir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int gb_sandbox_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 63 || name[0] == '.' || name[0] == '-')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static int mkdir_p(char *path, mode_t mode)
+{
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		int rc = mkdir(path, 0755);
+		*p = '/';
+		if (rc < 0 && errno != EEXIST)
+			return -errno;
+	}
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Remove every entry but the lock file (flat directory: we create no
+ * subdirectories). */
+static void clean_dir(const char *path, const char *keep)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    (keep && !strcmp(e->d_name, keep)))
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) < 0 && errno == EISDIR)
+			unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
+	}
+	closedir(d);
+}
+
+int gb_statedir_file(const struct gb_statedir *sd, const char *file, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s", sd->path, file);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int gb_statedir_claim(const char *root, const char *name, struct gb_statedir *sd,
+                      pid_t *stale_pid)
+{
+	*stale_pid = 0;
+	sd->lock_fd = -1;
+	if (!gb_sandbox_name_valid(name))
+		return -EINVAL;
+	int n = snprintf(sd->path, sizeof sd->path, "%s/run/glassbox/sandboxes/%s",
+	                 root && strcmp(root, "/") ? root : "", name);
+	if (n < 0 || (size_t)n >= sizeof sd->path)
+		return -ENAMETOOLONG;
+	char lockp[4200];
+	int rc = gb_statedir_file(sd, "supervisor.pid", lockp, sizeof lockp);
+	if (rc < 0)
+		return rc;
+	for (int attempt = 0; attempt < 8; attempt++) {
+		rc = mkdir_p(sd->path, 0700);
+		if (rc < 0)
+			return rc;
+		int fd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue; /* a dying owner removed the directory: retry */
+			return -errno;
+		}
+		char buf[32] = "";
+		ssize_t r = pread(fd, buf, sizeof buf - 1, 0);
+		pid_t old = r > 0 ? (pid_t)atoi(buf) : 0;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			int e = errno;
+			close(fd);
+			if (e == EWOULDBLOCK) {
+				*stale_pid = old;
+				return -EBUSY;
+			}
+			return -e;
+		}
+		/* The file we locked must still be the one at the path (the previous
+		 * owner may have unlinked it while we waited). */
+		struct stat a, b;
+		if (fstat(fd, &a) < 0 || stat(lockp, &b) < 0 || a.st_ino != b.st_ino ||
+		    a.st_dev != b.st_dev) {
+			close(fd);
+			continue;
+		}
+		if (r > 0) {
+			/* Locked by nobody but not removed: its supervisor died. */
+			*stale_pid = old > 0 ? old : -1;
+			clean_dir(sd->path, "supervisor.pid");
+		}
+		char pid[32];
+		int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+		if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		sd->lock_fd = fd;
+		return 0;
+	}
+	return -EAGAIN;
+}
+
+void gb_statedir_release(struct gb_statedir *sd)
+{
+	if (sd->lock_fd < 0)
+		return;
+	/* Remove while still holding the lock, so nobody claims a half-removed
+	 * directory. */
+	clean_dir(sd->path, NULL);
+	rmdir(sd->path);
+	close(sd->lock_fd);
+	sd->lock_fd = -1;
+}

@@ -1,0 +1,38 @@
+/* enforcer/sandbox/statedir.h — a sandbox's runtime directory
+ * <root>/run/glassbox/sandboxes/NAME and the claim on its name.
+ *
+ * The supervisor holds an exclusive flock on NAME/supervisor.pid for its
+ * whole life (the descriptor is close-on-exec and closed in the sandbox
+ * child), so "is the sandbox alive" is "is the lock held" — no pid reuse
+ * guesswork.  A directory whose lock can be taken belongs to a supervisor
+ * that died (kill -9, crash): gb_statedir_claim() removes its leftovers,
+ * says so in *stale_pid, and takes the name over.
+ *
+ * Ownership: struct gb_statedir is the caller's; gb_statedir_release()
+ * removes the directory and drops the lock.
+ */
+#ifndef GB_ENFORCER_STATEDIR_H
+#define GB_ENFORCER_STATEDIR_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct gb_statedir {
+	char path[4096];
+	int lock_fd;
+};
+
+/* 1..63 of [A-Za-z0-9._-], not starting with '.' or '-'. */
+int gb_sandbox_name_valid(const char *name);
+
+/* root may be NULL ("/").  Returns 0, -EBUSY when a live supervisor holds
+ * the name (*stale_pid = its pid), other -errno.  *stale_pid > 0 on success
+ * means stale state of that dead supervisor was cleaned. */
+int gb_statedir_claim(const char *root, const char *name, struct gb_statedir *sd,
+                      pid_t *stale_pid);
+void gb_statedir_release(struct gb_statedir *sd);
+
+/* path of a file in the directory into buf; -ENAMETOOLONG when it does not fit */
+int gb_statedir_file(const struct gb_statedir *sd, const char *file, char *buf, size_t len);
+
+#endif
