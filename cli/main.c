@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "common/log.h"
 
 struct gb_globals gb_globals;
 
@@ -38,6 +39,8 @@ static void usage(FILE *f)
 	    "global options:\n"
 	    "  --root DIR   prefix every runtime, state and config path with DIR\n"
 	    "               (default: $GLASSBOX_ROOT, else /)\n"
+	    "  -q, --quiet  only errors on stderr\n"
+	    "  -v, --verbose  debug messages on stderr as well\n"
 	    "  --version    print the version and exit\n"
 	    "  -h, --help   this text; `glassbox COMMAND --help` for a command\n"
 	    "\n"
@@ -59,6 +62,10 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--version")) {
 			printf("glassbox %s\n", GB_VERSION);
 			return 0;
+		} else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
+			gb_log_set_level(GB_LOG_ERROR);
+		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+			gb_log_set_level(GB_LOG_DEBUG);
 		} else if (!strcmp(argv[i], "--root") && i + 1 < argc) {
 			gb_globals.root = argv[++i];
 		} else if (!strncmp(argv[i], "--root=", 7)) {

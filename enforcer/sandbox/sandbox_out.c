@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/record.h"
 #include "common/ring.h"
 
@@ -44,7 +45,7 @@ int gb_sbx_out_open(struct gb_sbx_out *ev, const struct gb_statedir *sd, const c
 	struct gb_ring_opts o = { .size = 0, .sandbox_id = ev->id };
 	rc = gb_ring_create(path, &o, &ev->ring);
 	if (rc < 0) {
-		fprintf(stderr, "glassbox: event ring %s: %s\n", path, strerror(-rc));
+		gb_log_error(NULL, "event ring %s: %s", path, strerror(-rc));
 		ev->ring = NULL;
 		return rc;
 	}

@@ -9,7 +9,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/policy.h"
+#include "common/log.h"
 #include "common/record.h"
 #include "enforcer/sandbox/env.h"
 #include "enforcer/sandbox/landlock_audit.h"
@@ -101,18 +101,6 @@ struct run {
 /* Denials printed on stderr before only the records carry them. */
 #define MAX_DENIALS_SHOWN 20
 
-static void say(const struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const struct run *r, const char *fmt, ...)
-{
-	if (r->o->quiet)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("glassbox: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 static int load_policy(struct run *r)
 {
@@ -122,7 +110,7 @@ static int load_policy(struct run *r)
 		if (d.n)
 			gb_diags_print(&d, stderr);
 		else
-			fprintf(stderr, "glassbox: %s: %s\n", r->o->policy_path, strerror(-rc));
+			gb_log_error(NULL, "%s: %s", r->o->policy_path, strerror(-rc));
 	}
 	gb_diags_free(&d);
 	return rc;
@@ -140,7 +128,7 @@ static void handle_msg(struct run *r, const struct gb_sbx_msg *m, int fd, pid_t 
 	case GB_MSG_FINDING:
 		gb_sbx_ev_finding(&r->ev, m->a, m->b, m->subject, m->text);
 		if (m->b >= GB_SEV_MEDIUM)
-			say(r, "warning: %s: %s", m->subject, m->text);
+			gb_log_warn(NULL, "%s: %s", m->subject, m->text);
 		break;
 	case GB_MSG_POSTURE:
 		r->posture = *m;
@@ -155,10 +143,10 @@ static void handle_msg(struct run *r, const struct gb_sbx_msg *m, int fd, pid_t 
 	case GB_MSG_EXEC:
 		r->started_ns = now_ns(CLOCK_MONOTONIC);
 		if (m->a && m->b == 1) {
-			fprintf(stderr, "glassbox: workdir %s: cannot enter it as user %s: %s\n", r->workdir,
+			gb_log_error(NULL, "workdir %s: cannot enter it as user %s: %s", r->workdir,
 			        r->ident.user, strerror(m->a));
 		} else if (m->a) {
-			fprintf(stderr, "glassbox: %s: %s\n", r->o->argv[0], strerror(m->a));
+			gb_log_error(NULL, "%s: %s", r->o->argv[0], strerror(m->a));
 		} else {
 			gb_sbx_ev_proc_launch(&r->ev, r->payload_pid, r->ident.uid, r->ident.gid, r->exe,
 			                      r->sha256, r->o->argv);
@@ -187,9 +175,9 @@ static void on_denial(void *ctx, const struct gb_ll_denial *d)
 		gb_sbx_ev_finding_proc(&r->ev, GB_F_SECCOMP_DENIED, GB_SEV_MEDIUM, d->syscall_name,
 		                       detail, d->pid, d->uid, d->exe);
 		if (r->denials_shown++ < MAX_DENIALS_SHOWN)
-			say(r, "denied: %s", detail);
+			gb_log_info(NULL, "denied: %s", detail);
 		else if (r->denials_shown == MAX_DENIALS_SHOWN + 1)
-			say(r, "further denials are only recorded");
+			gb_log_info(NULL, "further denials are only recorded");
 		return;
 	}
 	snprintf(detail, sizeof detail, "Landlock denied %s (%s, pid %d uid %u, syscall %s)",
@@ -197,9 +185,9 @@ static void on_denial(void *ctx, const struct gb_ll_denial *d)
 	gb_sbx_ev_finding_proc(&r->ev, GB_F_LANDLOCK_DENIED, GB_SEV_MEDIUM, d->path, detail, d->pid,
 	                       d->uid, d->exe);
 	if (r->denials_shown++ < MAX_DENIALS_SHOWN)
-		say(r, "denied: %s: %s", d->path[0] ? d->path : "-", detail);
+		gb_log_info(NULL, "denied: %s: %s", d->path[0] ? d->path : "-", detail);
 	else if (r->denials_shown == MAX_DENIALS_SHOWN + 1)
-		say(r, "further denials are only recorded");
+		gb_log_info(NULL, "further denials are only recorded");
 }
 
 /* Wait for one message of `want` type, handling the others; signals that
@@ -323,14 +311,14 @@ static int prepare(struct run *r)
 {
 	const struct gb_supervisor_opts *o = r->o;
 	if (geteuid() != 0) {
-		fprintf(stderr, "glassbox: run must be started as root (it creates namespaces and "
-		                "drops privileges to the sandbox user)\n");
+		gb_log_error(NULL, "run must be started as root (it creates namespaces and "
+		                "drops privileges to the sandbox user)");
 		return -EPERM;
 	}
 	if (o->name) {
 		if (!gb_sandbox_name_valid(o->name)) {
-			fprintf(stderr, "glassbox: invalid sandbox name '%s' (1-63 of A-Z a-z 0-9 . _ -, "
-			                "not starting with . or -)\n", o->name);
+			gb_log_error(NULL, "invalid sandbox name '%s' (1-63 of A-Z a-z 0-9 . _ -, "
+			                "not starting with . or -)", o->name);
 			return -EINVAL;
 		}
 		snprintf(r->name, sizeof r->name, "%s", o->name);
@@ -342,16 +330,16 @@ static int prepare(struct run *r)
 	}
 	if (o->workdir) {
 		if (!realpath(o->workdir, r->workdir)) {
-			fprintf(stderr, "glassbox: --workdir %s: %s\n", o->workdir, strerror(errno));
+			gb_log_error(NULL, "--workdir %s: %s", o->workdir, strerror(errno));
 			return -errno;
 		}
 	} else if (!getcwd(r->workdir, sizeof r->workdir)) {
-		fprintf(stderr, "glassbox: getcwd: %s\n", strerror(errno));
+		gb_log_error(NULL, "getcwd: %s", strerror(errno));
 		return -errno;
 	}
 	int rc = gb_env_resolve_exe(o->argv[0], r->workdir, r->exe, sizeof r->exe);
 	if (rc < 0) {
-		fprintf(stderr, "glassbox: %s: command not found\n", o->argv[0]);
+		gb_log_error(NULL, "%s: command not found", o->argv[0]);
 		r->status = 127;
 		return rc;
 	}
@@ -362,11 +350,11 @@ static int prepare(struct run *r)
 	rc = gb_privdrop_resolve(r->policy->run_as_user, r->policy->run_as_group, &r->ident, err,
 	                         sizeof err);
 	if (rc < 0) {
-		fprintf(stderr, "glassbox: %s\n", err);
+		gb_log_error(NULL, "%s", err);
 		return rc;
 	}
 	if (r->ident.created)
-		say(r, "created system user '%s' (uid %u)", r->ident.user, r->ident.uid);
+		gb_log_info(NULL, "created system user '%s' (uid %u)", r->ident.user, r->ident.uid);
 	size_t nrw = r->policy->n_read_write;
 	r->rw = calloc(nrw + 2, sizeof *r->rw);
 	if (!r->rw)
@@ -381,16 +369,16 @@ static int prepare(struct run *r)
 	pid_t stale = 0;
 	rc = gb_statedir_claim(o->root, r->name, &r->sd, &stale);
 	if (rc == -EBUSY) {
-		fprintf(stderr, "glassbox: sandbox '%s' is already running (supervisor pid %d)\n",
+		gb_log_error(NULL, "sandbox '%s' is already running (supervisor pid %d)",
 		        r->name, (int)stale);
 		return rc;
 	}
 	if (rc < 0) {
-		fprintf(stderr, "glassbox: state directory for '%s': %s\n", r->name, strerror(-rc));
+		gb_log_error(NULL, "state directory for '%s': %s", r->name, strerror(-rc));
 		return rc;
 	}
 	if (stale)
-		say(r, "removed stale state of sandbox '%s' (supervisor pid %d is gone)", r->name,
+		gb_log_info(NULL, "removed stale state of sandbox '%s' (supervisor pid %d is gone)", r->name,
 		    (int)stale);
 	return gb_sbx_out_open(&r->ev, &r->sd, r->name);
 }
@@ -471,6 +459,8 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 	r.sd.lock_fd = -1;
 	sigemptyset(&old);
 	ensure_stdio();
+	if (o->quiet)
+		gb_log_set_level(GB_LOG_ERROR);
 	int rc = prepare(&r);
 	if (rc < 0)
 		goto out;
@@ -490,12 +480,12 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 	sigprocmask(SIG_BLOCK, &set, &old);
 	r.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (r.sfd < 0) {
-		fprintf(stderr, "glassbox: signalfd: %s\n", strerror(errno));
+		gb_log_error(NULL, "signalfd: %s", strerror(errno));
 		goto out_mask;
 	}
 	start_audit(&r);
 	if ((rc = spawn(&r)) < 0) {
-		fprintf(stderr, "glassbox: creating the sandbox namespaces: %s\n", strerror(-rc));
+		gb_log_error(NULL, "creating the sandbox namespaces: %s", strerror(-rc));
 		goto out_mask;
 	}
 	if (r.audit)
@@ -504,7 +494,7 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 	if (r.cancel_sig)
 		goto out_wait;
 	if (!ready) {
-		fprintf(stderr, "glassbox: sandbox setup failed: %s\n",
+		gb_log_error(NULL, "sandbox setup failed: %s",
 		        r.setup_error[0] ? r.setup_error : "the sandbox exited during setup");
 		gb_sbx_ev_finding(&r.ev, GB_F_OTHER, GB_SEV_HIGH, "setup",
 		                  r.setup_error[0] ? r.setup_error : "sandbox exited during setup");
@@ -514,14 +504,14 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 	}
 	/* The supervisor's own prelude: privileged setup is over. */
 	if (gb_seccomp_prelude(1, err, sizeof err) < 0) {
-		fprintf(stderr, "glassbox: %s\n", err);
+		gb_log_error(NULL, "%s", err);
 		kill(r.init_pid, SIGKILL);
 		goto out_wait;
 	}
 	rc = gb_sbx_proxy_start(&r.ev, r.listen_fd, r.init_pid, r.policy, o->hosts_file);
 	r.listen_fd = -1; /* owned by the proxy now (closed on failure) */
 	if (rc < 0) {
-		fprintf(stderr, "glassbox: starting the proxy: %s\n", strerror(-rc));
+		gb_log_error(NULL, "starting the proxy: %s", strerror(-rc));
 		kill(r.init_pid, SIGKILL);
 		goto out_wait;
 	}
