@@ -98,7 +98,9 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: glassbox policy check FILE [--json]\n"
 	           "       glassbox policy explain FILE --binary PATH --host H --port P [...]\n"
-	           "       glassbox policy get|set|update NAME [FILE]\n");
+	           "       glassbox policy get NAME [--revision N]\n"
+	           "       glassbox policy set|update NAME FILE\n"
+	           "       glassbox policy history NAME\n");
 }
 
 int cmd_policy(int argc, char **argv)
@@ -116,7 +118,10 @@ int cmd_policy(int argc, char **argv)
 		}
 		return cmd_policy_explain(argc - 1, argv + 1);
 	}
-	fprintf(stderr, "glassbox policy %s: not built yet\n", argv[1]);
+	if (!strcmp(argv[1], "get") || !strcmp(argv[1], "set") || !strcmp(argv[1], "update") ||
+	    !strcmp(argv[1], "history"))
+		return cmd_policy_live(argc - 1, argv + 1);
+	fprintf(stderr, "glassbox policy %s: unknown subcommand\n", argv[1]);
 	usage(stderr);
 	return 2;
 }

@@ -22,6 +22,8 @@ extern struct gb_globals gb_globals;
 
 int cmd_policy(int argc, char **argv);
 int cmd_policy_explain(int argc, char **argv); /* argv[0] = "explain" */
+/* argv[0] = "get", "set", "update" or "history" (cmd_policy_live.c) */
+int cmd_policy_live(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_serve(int argc, char **argv);

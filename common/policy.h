@@ -161,6 +161,15 @@ int gb_policy_hash_network(const struct gb_policy *p, char out[65]);
 unsigned gb_policy_static_diff(const struct gb_policy *a, const struct gb_policy *b,
                                struct gb_diags *diags);
 
+/* The policy as a YAML file in its own schema (static sections from st,
+ * omitted when st is NULL; network entries e[0..n)): what `policy get`
+ * prints and `policy set` accepts back.  Appends to out; 0 or -ENOMEM.
+ * (policy_emit.c) */
+int gb_policy_yaml(const struct gb_policy *st, const struct gb_net_entry *e, size_t n,
+                   struct gb_buf *out);
+/* gb_policy.sha256 of a policy holding exactly these network entries. */
+int gb_policy_hash_entries(const struct gb_net_entry *e, size_t n, char out[65]);
+
 /* ---------------- decision ---------------- */
 
 struct gb_policy_compiled;
@@ -169,6 +178,9 @@ int gb_policy_compile(const struct gb_policy *p, struct gb_policy_compiled **out
 void gb_policy_compiled_ref(struct gb_policy_compiled *c);
 void gb_policy_compiled_unref(struct gb_policy_compiled *c);
 uint64_t gb_policy_compiled_revision(const struct gb_policy_compiled *c);
+/* The revision's network entries (key order), valid while c is held. */
+const struct gb_net_entry *gb_policy_compiled_entries(const struct gb_policy_compiled *c,
+                                                      size_t *n);
 
 struct gb_decide_in {
 	const char *host;   /* as asked by the client; case and one trailing dot ignored */

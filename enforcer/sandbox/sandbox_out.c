@@ -115,6 +115,18 @@ void gb_sbx_ev_config_loaded(struct gb_sbx_out *ev, const char *path, const char
 	emit(ev, &rec);
 }
 
+void gb_sbx_ev_config(struct gb_sbx_out *ev, int action, uint64_t revision, const char *sha256,
+                      const char *source, const char *detail)
+{
+	struct gb_record rec = { .type = GB_REC_CONFIG };
+	rec.u.config.action = (uint8_t)action;
+	rec.u.config.revision = revision;
+	rec.u.config.sha256 = sha256 ? sha256 : "";
+	rec.u.config.source = source ? source : "";
+	rec.u.config.detail = detail ? detail : "";
+	emit(ev, &rec);
+}
+
 void gb_sbx_ev_finding(struct gb_sbx_out *ev, int kind, int severity, const char *subject,
                        const char *detail)
 {

@@ -40,6 +40,9 @@ void gb_sbx_ev_finding(struct gb_sbx_out *ev, int kind, int severity, const char
                        const char *detail);
 /* CONFIG loaded: the policy the sandbox started with (revision 1). */
 void gb_sbx_ev_config_loaded(struct gb_sbx_out *ev, const char *path, const char *sha256);
+/* CONFIG of a live revision (action gb_config_action: UPDATED, REFUSED). */
+void gb_sbx_ev_config(struct gb_sbx_out *ev, int action, uint64_t revision, const char *sha256,
+                      const char *source, const char *detail);
 
 /* A finding about one process (pid as seen from the host). */
 void gb_sbx_ev_finding_proc(struct gb_sbx_out *ev, int kind, int severity, const char *subject,

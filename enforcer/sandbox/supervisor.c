@@ -24,6 +24,7 @@
 #include "common/policy.h"
 #include "common/log.h"
 #include "common/record.h"
+#include "enforcer/sandbox/control.h"
 #include "enforcer/sandbox/env.h"
 #include "enforcer/sandbox/landlock_audit.h"
 #include "enforcer/sandbox/netns.h"
@@ -96,6 +97,7 @@ struct run {
 	uint64_t denials_shown;
 	int go_sent;          /* CMD may have started */
 	int cancel_sig;       /* signal that arrived before CMD started */
+	struct gb_control *control; /* live policy revisions (control.h) */
 };
 
 /* Denials printed on stderr before only the records carry them. */
@@ -232,10 +234,11 @@ static void on_signal(struct run *r, int *child_done)
 static int pump(struct run *r, uint32_t want, int *child_done)
 {
 	while (!*child_done || r->ctl >= 0) {
-		struct pollfd p[3] = { { .fd = r->sfd, .events = POLLIN },
+		struct pollfd p[4] = { { .fd = r->sfd, .events = POLLIN },
 			                   { .fd = r->audit ? gb_ll_audit_fd(r->audit) : -1, .events = POLLIN },
+			                   { .fd = gb_control_fd(r->control), .events = POLLIN },
 			                   { .fd = r->ctl, .events = POLLIN } };
-		if (poll(p, r->ctl >= 0 ? 3 : 2, -1) < 0) {
+		if (poll(p, r->ctl >= 0 ? 4 : 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return 0;
@@ -244,7 +247,9 @@ static int pump(struct run *r, uint32_t want, int *child_done)
 			on_signal(r, child_done);
 		if (p[1].revents)
 			gb_ll_audit_read(r->audit, on_denial, r);
-		if (r->ctl >= 0 && p[2].revents) {
+		if (p[2].revents)
+			gb_control_serve(r->control);
+		if (r->ctl >= 0 && p[3].revents) {
 			struct gb_sbx_msg m;
 			int fd = -1;
 			pid_t pid = 0;
@@ -517,6 +522,9 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 	}
 	if (r.cancel_sig)
 		goto out_wait;
+	if ((rc = gb_control_open(&r.control, &r.sd, &r.ev, r.policy, o->policy_path)) < 0)
+		gb_log_warn(NULL, "control socket: %s: the policy cannot change while this sandbox "
+		            "runs", strerror(-rc));
 	finish_posture(&r);
 	struct gb_sbx_msg go = { .type = GB_MSG_GO };
 	r.go_sent = 1;
@@ -530,6 +538,8 @@ out_wait:
 	else if (r.cancel_sig)
 		r.status = 128 + r.cancel_sig;
 	drain_audit(&r);
+	gb_control_close(r.control);
+	r.control = NULL;
 	gb_sbx_proxy_stop(&r.ev);
 	gb_sbx_ev_lifecycle(&r.ev, GB_LC_STOPPED, r.have_posture ? (uint32_t)r.posture.a : 0,
 	                    (uint32_t)r.posture.b, r.ident.uid, r.ident.gid, r.posture.text,

@@ -9,6 +9,7 @@
  *       host=<..> ip=<..> port=<n> entry=<..> conn=<n> up=<n> down=<n>
  *       pid=<n> uid=<n> exe=<..> ancestors=<exe,exe,..> apids=<n,n,..>  (one line)
  *   HTTP verdict=<..> reason=<..> method=<..> path=<..> conn=<n> pid=<n> exe=<..>
+ *   CONFIG action=<n> rev=<n> sha256=<..> source=<..> detail=<..>
  *   LOSS count=<n>
  * Exit 0 when the stopped record was seen, 1 otherwise. */
 #include <errno.h>
@@ -95,6 +96,12 @@ int main(int argc, char **argv)
 			printf("FINDING kind=%u sev=%u subject=%s pid=%d uid=%u exe=%s detail=%s\n", f->kind,
 			       f->severity, f->subject, f->has_identity ? f->id.pid : 0,
 			       f->has_identity ? f->id.uid : 0, f->has_identity ? f->id.exe : "", f->detail);
+			break;
+		}
+		case GB_REC_CONFIG: {
+			const struct gb_config *c = &rec.u.config;
+			printf("CONFIG action=%u rev=%llu sha256=%s source=%s detail=%s\n", c->action,
+			       (unsigned long long)c->revision, c->sha256, c->source, c->detail);
 			break;
 		}
 		case GB_REC_NET_DECISION: {

@@ -1,0 +1,219 @@
+/* cli/cmd_policy_live.c — `glassbox policy get|set|update|history NAME`: the
+ * running sandbox's network policy, through its supervisor's control socket
+ * (api/control_client.h; enforcer/sandbox/control.h has the protocol and
+ * the guarantees).
+ *
+ *   set NAME FILE      replace the network policy (static sections must
+ *                      equal the running ones: start from `policy get`)
+ *   update NAME FILE   merge FILE's network_policies entries by key
+ *   get NAME [--revision N]   the policy as YAML
+ *   history NAME       revisions with time, hash, author and what changed
+ * --json prints the supervisor's answer as JSON.  Exit 0 ok, 1 refused or
+ * failed (with every line:col error of a bad file), 2 usage.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/control_client.h"
+#include "cli/commands.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: glassbox policy get NAME [--revision N] [--json]\n"
+	           "       glassbox policy set NAME FILE [--json]\n"
+	           "       glassbox policy update NAME FILE [--json]\n"
+	           "       glassbox policy history NAME [--json]\n"
+	           "  set replaces the running sandbox's network policy (static sections must\n"
+	           "  stay as they are; start from `policy get`), update merges FILE's\n"
+	           "  network_policies entries by key.  Both validate FILE first: a bad file\n"
+	           "  prints every error and changes nothing.  The answer comes after the new\n"
+	           "  revision is live for new connections.\n");
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	if (!f)
+		return NULL;
+	size_t cap = 65536, n = 0;
+	char *b = malloc(cap);
+	while (b) {
+		size_t r = fread(b + n, 1, cap - n - 1, f);
+		n += r;
+		if (r == 0)
+			break;
+		if (n + 1 == cap) {
+			char *nb = cap < (64u << 20) ? realloc(b, cap * 2) : NULL;
+			if (!nb) {
+				free(b);
+				b = NULL;
+				errno = EFBIG;
+				break;
+			}
+			b = nb;
+			cap *= 2;
+		}
+	}
+	int bad = f != stdin && ferror(f);
+	if (f != stdin)
+		fclose(f);
+	if (b && bad) {
+		free(b);
+		b = NULL;
+	}
+	if (b)
+		b[n] = 0;
+	*len = n;
+	return b;
+}
+
+static void print_diags(json_t *diags)
+{
+	size_t i;
+	json_t *d;
+	json_array_foreach(diags, i, d) {
+		const char *file = json_string_value(json_object_get(d, "file"));
+		long line = (long)json_integer_value(json_object_get(d, "line"));
+		long col = (long)json_integer_value(json_object_get(d, "column"));
+		const char *field = json_string_value(json_object_get(d, "field"));
+		const char *sev = json_string_value(json_object_get(d, "severity"));
+		const char *msg = json_string_value(json_object_get(d, "message"));
+		const char *hint = json_string_value(json_object_get(d, "hint"));
+		if (file && *file)
+			fprintf(stderr, "%s:", file);
+		if (line > 0)
+			fprintf(stderr, "%ld:%ld:", line, col);
+		fprintf(stderr, " %s: %s%s%s%s%s%s\n", sev ? sev : "error", field ? field : "",
+		        field ? ": " : "", msg ? msg : "", hint ? " (" : "", hint ? hint : "",
+		        hint ? ")" : "");
+	}
+}
+
+static void rfc3339(uint64_t ns, char *out, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000u);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	size_t n = strftime(out, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, len - n, ".%03uZ", (unsigned)(ns / 1000000u % 1000u));
+}
+
+int cmd_policy_live(int argc, char **argv)
+{
+	const char *op = argv[0];
+	const char *name = NULL, *file = NULL;
+	long long revision = 0;
+	int json = 0;
+	int want_file = !strcmp(op, "set") || !strcmp(op, "update");
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "--json")) {
+			json = 1;
+		} else if (!strcmp(op, "get") && !strcmp(a, "--revision") && i + 1 < argc) {
+			char *end;
+			revision = strtoll(argv[++i], &end, 10);
+			if (*end || revision < 1) {
+				fprintf(stderr, "glassbox policy get: --revision wants a positive number\n");
+				return 2;
+			}
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "glassbox policy %s: unknown option '%s'\n", op, a);
+			usage(stderr);
+			return 2;
+		} else if (!name) {
+			name = a;
+		} else if (want_file && !file) {
+			file = a;
+		} else {
+			fprintf(stderr, "glassbox policy %s: unexpected argument '%s'\n", op, a);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!name || (want_file && !file)) {
+		usage(stderr);
+		return 2;
+	}
+	json_t *req = json_pack("{s:s}", "op", op);
+	if (revision)
+		json_object_set_new(req, "revision", json_integer(revision));
+	if (want_file) {
+		size_t len;
+		char *text = read_file(file, &len);
+		if (!text) {
+			fprintf(stderr, "glassbox policy %s: %s: %s\n", op, file, strerror(errno));
+			json_decref(req);
+			return 1;
+		}
+		json_t *y = json_stringn(text, len);
+		free(text);
+		if (!y) {
+			fprintf(stderr, "glassbox policy %s: %s: not UTF-8 text\n", op, file);
+			json_decref(req);
+			return 1;
+		}
+		json_object_set_new(req, "yaml", y);
+		json_object_set_new(req, "file", json_string(file));
+		const char *user = getenv("SUDO_USER");
+		char who[160];
+		snprintf(who, sizeof who, "glassbox policy %s%s%s", op, user ? ", sudo by " : "",
+		         user ? user : "");
+		json_object_set_new(req, "who", json_string(who));
+	}
+	json_t *resp = NULL;
+	char err[512];
+	int rc = gb_ctl_call(gb_globals.root, name, req, &resp, err, sizeof err);
+	json_decref(req);
+	if (rc < 0) {
+		fprintf(stderr, "glassbox policy %s: %s\n", op, err);
+		if (rc == -ENOENT)
+			fprintf(stderr, "  (start it with: glassbox run --name %s --policy FILE -- CMD; "
+			                "glassbox ls lists the running ones)\n", name);
+		return 1;
+	}
+	int ok = json_is_true(json_object_get(resp, "ok"));
+	if (json) {
+		char *s = json_dumps(resp, JSON_INDENT(2));
+		if (s)
+			puts(s);
+		free(s);
+	} else if (!ok) {
+		print_diags(json_object_get(resp, "diagnostics"));
+		fprintf(stderr, "glassbox policy %s: %s\n", op,
+		        json_string_value(json_object_get(resp, "detail")));
+	} else if (!strcmp(op, "get")) {
+		fputs(json_string_value(json_object_get(resp, "yaml")), stdout);
+	} else if (!strcmp(op, "history")) {
+		json_t *r;
+		size_t i;
+		printf("%-5s %-24s %-12s %-7s %-32s %s\n", "REV", "TIME", "SHA256", "ACTION", "AUTHOR",
+		       "CHANGES");
+		json_array_foreach(json_object_get(resp, "revisions"), i, r) {
+			char t[40];
+			rfc3339((uint64_t)json_integer_value(json_object_get(r, "time_ns")), t, sizeof t);
+			printf("%-5lld %-24s %-12.12s %-7s %-32s %s\n",
+			       (long long)json_integer_value(json_object_get(r, "revision")), t,
+			       json_string_value(json_object_get(r, "sha256")),
+			       json_string_value(json_object_get(r, "action")),
+			       json_string_value(json_object_get(r, "author")),
+			       json_string_value(json_object_get(r, "changes")));
+		}
+	} else {
+		print_diags(json_object_get(resp, "warnings"));
+		printf("sandbox %s: policy revision %lld (sha256 %.12s, was %.12s): %s\n", name,
+		       (long long)json_integer_value(json_object_get(resp, "revision")),
+		       json_string_value(json_object_get(resp, "sha256")),
+		       json_string_value(json_object_get(resp, "old_sha256")),
+		       json_string_value(json_object_get(resp, "changes")));
+	}
+	json_decref(resp);
+	return ok ? 0 : 1;
+}
