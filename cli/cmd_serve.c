@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "api/api.h"
 #include "exporter/config.h"
 #include "exporter/serve.h"
 
@@ -28,12 +29,17 @@ static void usage(FILE *f)
 	        "  --metrics      counters as JSON (events, lost, per sink sent/failed/retried/\n"
 	        "                 lag), rewritten every 5 s and on SIGUSR1\n"
 	        "                 (default <root>/run/glassbox/metrics.json)\n"
-	        "  --check-config validate the config, print every error, exit 0 or 1\n");
+	        "  --check-config validate the config, print every error, exit 0 or 1\n"
+	        "  --api-socket   the REST API's unix socket, root only (default\n"
+	        "                 <root>/run/glassbox/api.sock; 'none' = no API)\n"
+	        "  --api-listen   also serve the API on HOST:PORT (TCP), bearer token required\n"
+	        "  --api-token    file holding that token (mode 0600)\n");
 }
 
 int cmd_serve(int argc, char **argv)
 {
 	const char *config = NULL, *journal = NULL, *runtime = NULL, *metrics = NULL;
+	const char *api_socket = NULL, *api_listen = NULL, *api_token = NULL;
 	int check_only = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -59,6 +65,12 @@ int cmd_serve(int argc, char **argv)
 			runtime = v;
 		else if (!strcmp(a, "--metrics"))
 			metrics = v;
+		else if (!strcmp(a, "--api-socket"))
+			api_socket = v;
+		else if (!strcmp(a, "--api-listen"))
+			api_listen = v;
+		else if (!strcmp(a, "--api-token"))
+			api_token = v;
 		else {
 			fprintf(stderr, "glassbox serve: unknown option '%s'\n", a);
 			usage(stderr);
@@ -107,6 +119,16 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "glassbox serve: %s\n", err);
 		return 1;
 	}
+	struct gb_api_opts ao = { .root = gb_globals.root, .journal_dir = cfg.journal_dir,
+		                  .runtime_dir = cfg.runtime_dir, .tcp_listen = api_listen,
+		                  .token_file = api_token, .serve = s,
+		                  .unix_path = api_socket && !strcmp(api_socket, "none") ? "" : api_socket };
+	struct gb_api *api = NULL;
+	if ((rc = gb_api_start(&ao, &api, err, sizeof err)) < 0) {
+		fprintf(stderr, "glassbox serve: %s\n", err);
+		gb_serve_stop(s);
+		return 1;
+	}
 	fprintf(stderr, "glassbox serve: watching %s, journal %s\n", cfg.runtime_dir, cfg.journal_dir);
 	int sig = 0, mrc = 0;
 	for (;;) {
@@ -127,6 +149,7 @@ int cmd_serve(int argc, char **argv)
 		        m[i].name, (unsigned long long)m[i].sent, (unsigned long long)m[i].failed,
 		        (unsigned long long)m[i].retried, (unsigned long long)m[i].lag_segments,
 		        (unsigned long long)m[i].lag_bytes);
+	gb_api_stop(api);
 	gb_serve_stop(s);
 	fprintf(stderr, "glassbox serve: stopped (%s)\n", strsignal(sig));
 	return 0;

@@ -139,6 +139,11 @@ int gb_jreader_next(struct gb_jreader *r, const char **line, size_t *len, struct
  * timeout_ms passes (-1 = forever).  Returns 1 woken, 0 timeout, -errno. */
 int gb_jreader_wait(struct gb_jreader *r, int timeout_ms);
 void gb_jreader_close(struct gb_jreader *r);
+/* Segments the reader found gone when it reached them (retention deleted
+ * them first: a reader resumed from an old position, or one that fell
+ * behind): 1 with the first missing segment and how many (then cleared),
+ * 0 when nothing was skipped since the last call. */
+int gb_jreader_gap(struct gb_jreader *r, uint64_t *first, uint64_t *n);
 
 /* Index fields of one OCSF JSON line (sandbox is copied into sbuf). */
 int gb_jmeta_parse(const char *line, size_t len, struct gb_jmeta *m, char *sbuf, size_t sbuflen);

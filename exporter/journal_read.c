@@ -46,6 +46,9 @@ struct gb_jreader {
 	uint64_t base;
 	int ino;
 	char sbuf[64];
+	/* segments that were gone when the reader reached them (retention) */
+	bool placed;      /* next_n is a position the reader had reached */
+	uint64_t gap_first, gap_n;
 };
 
 static void end_segment(struct gb_jreader *r)
@@ -104,6 +107,7 @@ int gb_jreader_open(const char *dir, const struct gb_jfilter *f, const struct gb
 	if (from) {
 		r->from = *from;
 		r->next_n = from->segment;
+		r->placed = true;
 	}
 	r->dctx = ZSTD_createDCtx();
 	r->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -130,6 +134,11 @@ static int start_segment(struct gb_jreader *r)
 	for (; i < n; i++) {
 		struct jseg *s = &v[i];
 		char p[J_PATH];
+		if (r->placed && s->n > r->next_n && !r->gap_n) {
+			r->gap_first = r->next_n;
+			r->gap_n = s->n - r->next_n;
+		}
+		r->placed = true;
 		r->seg = *s;
 		uint64_t skip = s->n == r->from.segment ? r->from.offset : 0;
 		if (!s->active && s->sealed && s->has_idx) {
@@ -152,6 +161,9 @@ static int start_segment(struct gb_jreader *r)
 					close(fd);
 				jidx_free(&r->x);
 				if (rc == -ENOENT) { /* retention took it meanwhile */
+					if (!r->gap_n)
+						r->gap_first = s->n;
+					r->gap_n++;
 					r->next_n = s->n + 1;
 					rc = 0;
 					continue;
@@ -370,4 +382,14 @@ void gb_jreader_close(struct gb_jreader *r)
 	free(r->sandbox);
 	free(r->dir);
 	free(r);
+}
+
+int gb_jreader_gap(struct gb_jreader *r, uint64_t *first, uint64_t *n)
+{
+	if (!r->gap_n)
+		return 0;
+	*first = r->gap_first;
+	*n = r->gap_n;
+	r->gap_first = r->gap_n = 0;
+	return 1;
 }

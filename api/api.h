@@ -1,0 +1,49 @@
+/* api/api.h — the REST API of `glassbox serve` (libmicrohttpd, JSON by
+ * jansson).  Routes (DESIGN.md, docs/api.md):
+ *
+ *   GET  /v1/health                         GET /metrics (Prometheus text)
+ *   GET  /v1/sandboxes                      GET /v1/sandboxes/NAME
+ *   GET  /v1/sandboxes/NAME/logs?since=&until=&severity=&class=&verdict=&binary=
+ *                                 &host=&policy=&limit=&cursor=&follow=
+ *   GET  /v1/sandboxes/NAME/policy          PUT (set)  PATCH (update)
+ *   GET  /v1/sandboxes/NAME/policy/revisions
+ *
+ * Listeners: a unix socket (default <root>/run/glassbox/api.sock, 0600:
+ * root only) needing no token, and optionally TCP, which always requires
+ * `Authorization: Bearer TOKEN` (the token file must be 0600; compared in
+ * constant time).  Every error is {"error","detail"} with its status.
+ * Bounded: request body (GB_API_MAX_BODY), header memory, connections,
+ * per-connection time; names are validated before any path is built.
+ *
+ * Threads: one per connection (libmicrohttpd), so a following client
+ * blocks only its own thread, on the journal's inotify wake-up.
+ *
+ * Ownership: gb_api_start copies the options' strings; gb_api_stop ends
+ * every connection and frees the handle.
+ */
+#ifndef GB_API_API_H
+#define GB_API_API_H
+
+#include <stddef.h>
+
+#define GB_API_MAX_BODY (1u << 20)
+
+struct gb_serve;
+
+struct gb_api_opts {
+	const char *root;        /* --root (for sandbox directories), or NULL */
+	const char *unix_path;   /* NULL = <root>/run/glassbox/api.sock; "" = none */
+	const char *journal_dir; /* required */
+	const char *runtime_dir; /* required: where sandbox directories live */
+	const char *tcp_listen;  /* "127.0.0.1:8787" or NULL */
+	const char *token_file;  /* required with tcp_listen */
+	unsigned max_connections;/* 0 = 64 */
+	struct gb_serve *serve;  /* the daemon's counters for /metrics (may be NULL) */
+};
+
+struct gb_api;
+
+int gb_api_start(const struct gb_api_opts *o, struct gb_api **out, char *err, size_t errlen);
+void gb_api_stop(struct gb_api *a);
+
+#endif

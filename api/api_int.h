@@ -1,0 +1,67 @@
+/* api/api_int.h — private to api/: the request a route handler sees and
+ * the answer helpers.  One handler per route family, each in its own file
+ * (api_sandboxes.c, api_logs.c, api_policy.c, api_metrics.c). */
+#ifndef GB_API_API_INT_H
+#define GB_API_API_INT_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "api/api.h"
+
+struct gb_api {
+	char root[4096];
+	int has_root;
+	char journal_dir[4096];
+	char runtime_dir[4096];
+	char unix_path[108];
+	unsigned char token_sha[32];
+	int has_token;
+	struct MHD_Daemon *unix_d, *tcp_d;
+	int unix_fd;
+	struct gb_serve *serve;
+	atomic_int stopping;
+	/* /metrics */
+	atomic_uint_fast64_t requests[6];   /* by status class: 2xx 3xx 4xx 5xx, other */
+	atomic_uint_fast64_t latency_us_sum;
+	atomic_uint_fast64_t latency_buckets[8];
+	atomic_uint_fast64_t follows;
+	struct api_metrics *metrics; /* api_metrics.c */
+};
+
+struct api_req {
+	struct gb_api *api;
+	struct MHD_Connection *c;
+	const char *method;
+	const char *name;   /* validated sandbox name, or NULL */
+	const char *sub;    /* after /v1/sandboxes/NAME: "", "logs", "policy", "policy/revisions" */
+	const char *body;
+	size_t body_len;
+};
+
+/* Queue a JSON answer (takes o) / an error {"error","detail"}. */
+enum MHD_Result api_json(struct api_req *r, unsigned status, json_t *o);
+enum MHD_Result api_error(struct api_req *r, unsigned status, const char *error, const char *fmt,
+                          ...) __attribute__((format(printf, 4, 5)));
+const char *api_arg(struct api_req *r, const char *key);
+/* Is sandbox NAME running (its supervisor holds its lock)?  1 yes, 0 no;
+ * *pid its supervisor's pid when known. */
+int api_sandbox_alive(struct gb_api *a, const char *name, long *pid);
+
+enum MHD_Result api_health(struct api_req *r);
+enum MHD_Result api_sandboxes(struct api_req *r);
+enum MHD_Result api_sandbox(struct api_req *r);
+enum MHD_Result api_logs(struct api_req *r);
+enum MHD_Result api_policy(struct api_req *r);
+enum MHD_Result api_metrics(struct api_req *r);
+/* The journal tap behind /metrics' event counters (a thread). */
+int api_metrics_start(struct gb_api *a);
+void api_metrics_stop(struct gb_api *a);
+
+/* Time arguments: RFC 3339 with or without fractions and offset, a
+ * duration ago (30s, 10m, 2h, 1d), or epoch milliseconds. */
+int api_parse_time(const char *s, int64_t *ms);
+
+#endif

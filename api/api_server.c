@@ -1,0 +1,455 @@
+/* api/api_server.c — see api.h: listeners, limits, authentication, the
+ * route table and the answer helpers every route uses. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api_int.h"
+#include "api/control_client.h"
+#include "common/log.h"
+
+#define MAX_HEADER_MEM (32 * 1024) /* request line + headers + our buffers, per connection */
+#define CONN_TIMEOUT_S 60
+#define MAX_TOKEN 4096
+
+struct listener {
+	struct gb_api *api;
+	int needs_token;
+};
+static struct listener L_unix, L_tcp; /* one API per process (glassbox serve) */
+
+struct conn {
+	char *body;
+	size_t len;
+	int too_large;
+	unsigned status;
+	uint64_t t0_us;
+};
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ---------------- answers ---------------- */
+
+static enum MHD_Result queue(struct api_req *r, unsigned status, char *body, size_t len,
+                             const char *type)
+{
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	unsigned k = status / 100;
+	atomic_fetch_add(&r->api->requests[k >= 2 && k <= 5 ? k - 2 : 4], 1);
+	enum MHD_Result rc = MHD_queue_response(r->c, status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+enum MHD_Result api_json(struct api_req *r, unsigned status, json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!s)
+		return MHD_NO;
+	size_t n = strlen(s);
+	char *t = realloc(s, n + 2); /* a newline for the curl user */
+	if (t) {
+		t[n++] = '\n';
+		t[n] = 0;
+		s = t;
+	}
+	return queue(r, status, s, n, "application/json");
+}
+
+enum MHD_Result api_error(struct api_req *r, unsigned status, const char *error, const char *fmt,
+                          ...)
+{
+	char d[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d, sizeof d, fmt, ap);
+	va_end(ap);
+	return api_json(r, status, json_pack("{s:s, s:s}", "error", error, "detail", d));
+}
+
+const char *api_arg(struct api_req *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->c, MHD_GET_ARGUMENT_KIND, key);
+}
+
+int api_sandbox_alive(struct gb_api *a, const char *name, long *pid)
+{
+	char p[4200];
+	*pid = 0;
+	if (snprintf(p, sizeof p, "%s/%s/supervisor.pid", a->runtime_dir, name) >= (int)sizeof p)
+		return 0;
+	int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	int alive = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	char b[32];
+	ssize_t n = pread(fd, b, sizeof b - 1, 0);
+	if (n > 0) {
+		b[n] = 0;
+		*pid = strtol(b, NULL, 10);
+	}
+	close(fd);
+	return alive;
+}
+
+/* ---------------- routing ---------------- */
+
+static int method_is(const char *m, const char *want)
+{
+	return !strcmp(m, want);
+}
+
+static enum MHD_Result route(struct api_req *r, const char *url)
+{
+	const char *m = r->method;
+	int get = method_is(m, "GET") || method_is(m, "HEAD");
+	if (!strcmp(url, "/v1/health"))
+		return get ? api_health(r) : api_error(r, 405, "method_not_allowed", "GET only");
+	if (!strcmp(url, "/metrics"))
+		return get ? api_metrics(r) : api_error(r, 405, "method_not_allowed", "GET only");
+	if (!strcmp(url, "/v1/sandboxes") || !strcmp(url, "/v1/sandboxes/"))
+		return get ? api_sandboxes(r) : api_error(r, 405, "method_not_allowed", "GET only");
+	static const char pfx[] = "/v1/sandboxes/";
+	if (strncmp(url, pfx, sizeof pfx - 1))
+		return api_error(r, 404, "not_found", "no route %s (see /v1/health, /v1/sandboxes, "
+		                 "/metrics)", url);
+	const char *name = url + sizeof pfx - 1;
+	const char *slash = strchr(name, '/');
+	char nbuf[80];
+	size_t nl = slash ? (size_t)(slash - name) : strlen(name);
+	if (nl >= sizeof nbuf) {
+		return api_error(r, 400, "invalid_name", "a sandbox name is 1-63 of A-Z a-z 0-9 . _ -");
+	}
+	memcpy(nbuf, name, nl);
+	nbuf[nl] = 0;
+	if (!gb_ctl_name_valid(nbuf))
+		return api_error(r, 400, "invalid_name", "'%s' is not a sandbox name (1-63 of A-Z a-z "
+		                 "0-9 . _ -, not starting with . or -)", nbuf);
+	r->name = nbuf;
+	r->sub = slash ? slash + 1 : "";
+	if (!*r->sub)
+		return get ? api_sandbox(r) : api_error(r, 405, "method_not_allowed", "GET only");
+	if (!strcmp(r->sub, "logs"))
+		return get ? api_logs(r) : api_error(r, 405, "method_not_allowed", "GET only");
+	if (!strcmp(r->sub, "policy") || !strcmp(r->sub, "policy/revisions"))
+		return api_policy(r);
+	return api_error(r, 404, "not_found", "no route %s", url);
+}
+
+static int token_ok(struct gb_api *a, struct MHD_Connection *c, int *missing)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	*missing = !h || strncasecmp(h, "Bearer ", 7);
+	if (*missing)
+		return 0;
+	const char *t = h + 7;
+	unsigned char md[32];
+	unsigned mdlen = 0;
+	/* Hashes of equal length compared in constant time: neither the
+	 * token's bytes nor its length leak through timing. */
+	if (!EVP_Digest(t, strlen(t), md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+		return 0;
+	return CRYPTO_memcmp(md, a->token_sha, 32) == 0;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, const char *upload,
+                               size_t *upload_size, void **con_cls)
+{
+	struct listener *L = cls;
+	struct conn *st = *con_cls;
+	struct api_req r = { .api = L->api, .c = c, .method = method };
+	if (!st) {
+		st = calloc(1, sizeof *st);
+		if (!st)
+			return MHD_NO;
+		st->t0_us = now_us();
+		*con_cls = st;
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > GB_API_MAX_BODY) {
+			st->status = 413;
+			return api_error(&r, 413, "too_large", "request body over %u bytes",
+			                 GB_API_MAX_BODY);
+		}
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!st->too_large && st->len + *upload_size <= GB_API_MAX_BODY) {
+			char *nb = realloc(st->body, st->len + *upload_size + 1);
+			if (!nb)
+				return MHD_NO;
+			memcpy(nb + st->len, upload, *upload_size);
+			st->body = nb;
+			st->len += *upload_size;
+			st->body[st->len] = 0;
+		} else {
+			st->too_large = 1;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	r.body = st->body;
+	r.body_len = st->len;
+	if (atomic_load(&L->api->stopping)) {
+		st->status = 503;
+		return api_error(&r, 503, "stopping", "the daemon is shutting down");
+	}
+	if (L->needs_token) {
+		int missing;
+		if (!token_ok(L->api, c, &missing)) {
+			st->status = missing ? 401 : 403;
+			return api_error(&r, st->status, missing ? "unauthorized" : "forbidden",
+			                 missing ? "this listener needs Authorization: Bearer TOKEN"
+			                         : "wrong token");
+		}
+	}
+	if (st->too_large) {
+		st->status = 413;
+		return api_error(&r, 413, "too_large", "request body over %u bytes", GB_API_MAX_BODY);
+	}
+	return route(&r, url);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+	struct listener *L = cls;
+	struct conn *st = *con_cls;
+	if (!st)
+		return;
+	uint64_t us = now_us() - st->t0_us;
+	atomic_fetch_add(&L->api->latency_us_sum, us);
+	static const uint64_t bounds[7] = { 1000, 5000, 10000, 50000, 100000, 500000, 1000000 };
+	unsigned b = 0;
+	while (b < 7 && us > bounds[b])
+		b++;
+	atomic_fetch_add(&L->api->latency_buckets[b], 1);
+	free(st->body);
+	free(st);
+	*con_cls = NULL;
+}
+
+/* ---------------- listeners ---------------- */
+
+static int listen_unix(struct gb_api *a, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(a->unix_path) >= sizeof sa.sun_path) {
+		snprintf(err, errlen, "%s: path too long for a unix socket", a->unix_path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, a->unix_path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* A stale socket of a daemon that died: the serve lock says we are the
+	 * only daemon of this root, so it is ours to replace. */
+	unlink(a->unix_path);
+	mode_t old = umask(077);
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ? -errno : 0;
+	umask(old);
+	if (!rc && chmod(a->unix_path, 0600) < 0)
+		rc = -errno;
+	if (!rc && listen(fd, 64) < 0)
+		rc = -errno;
+	if (rc) {
+		snprintf(err, errlen, "API socket %s: %s", a->unix_path, strerror(-rc));
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static int listen_tcp(const char *spec, char *err, size_t errlen)
+{
+	char host[256];
+	const char *colon = strrchr(spec, ':');
+	if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof host) {
+		snprintf(err, errlen, "API listen '%s': expected HOST:PORT", spec);
+		return -EINVAL;
+	}
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = 0;
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = 0;
+	}
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+	struct addrinfo *ai = NULL;
+	int g = getaddrinfo(host, colon + 1, &hints, &ai);
+	if (g) {
+		snprintf(err, errlen, "API listen '%s': %s (a numeric address and port)", spec,
+		         gai_strerror(g));
+		return -EINVAL;
+	}
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1, rc = 0;
+	if (fd < 0)
+		rc = -errno;
+	if (!rc)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (!rc && bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+		rc = -errno;
+	if (!rc && listen(fd, 64) < 0)
+		rc = -errno;
+	freeaddrinfo(ai);
+	if (rc) {
+		snprintf(err, errlen, "API listen %s: %s", spec, strerror(-rc));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static int load_token(struct gb_api *a, const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		snprintf(err, errlen, "API token %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	if ((sb.st_mode & 077) || sb.st_uid != geteuid()) {
+		snprintf(err, errlen, "API token %s: must be mode 0600 and owned by the daemon's user "
+		         "(it is %04o, uid %u)", path, (unsigned)(sb.st_mode & 07777), (unsigned)sb.st_uid);
+		close(fd);
+		return -EPERM;
+	}
+	char t[MAX_TOKEN + 1];
+	ssize_t n = read(fd, t, MAX_TOKEN);
+	close(fd);
+	while (n > 0 && (t[n - 1] == '\n' || t[n - 1] == '\r' || t[n - 1] == ' '))
+		n--;
+	if (n < 16) {
+		snprintf(err, errlen, "API token %s: shorter than 16 characters", path);
+		return -EINVAL;
+	}
+	unsigned mdlen = 0;
+	if (!EVP_Digest(t, (size_t)n, a->token_sha, &mdlen, EVP_sha256(), NULL))
+		return -ENOMEM;
+	OPENSSL_cleanse(t, sizeof t);
+	a->has_token = 1;
+	return 0;
+}
+
+static struct MHD_Daemon *start_mhd(struct gb_api *a, struct listener *L, int fd, unsigned max)
+{
+	return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+	                            MHD_USE_POLL,
+	                        0, NULL, NULL, handler, L, MHD_OPTION_LISTEN_SOCKET, fd,
+	                        MHD_OPTION_CONNECTION_LIMIT, max, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	                        (size_t)MAX_HEADER_MEM, MHD_OPTION_CONNECTION_TIMEOUT,
+	                        (unsigned)CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, completed, L,
+	                        MHD_OPTION_END);
+}
+
+int gb_api_start(const struct gb_api_opts *o, struct gb_api **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct gb_api *a = calloc(1, sizeof *a);
+	if (!a)
+		return -ENOMEM;
+	a->unix_fd = -1;
+	a->serve = o->serve;
+	if (o->root) {
+		snprintf(a->root, sizeof a->root, "%s", o->root);
+		a->has_root = 1;
+	}
+	snprintf(a->journal_dir, sizeof a->journal_dir, "%s", o->journal_dir);
+	snprintf(a->runtime_dir, sizeof a->runtime_dir, "%s", o->runtime_dir);
+	if (!o->unix_path)
+		snprintf(a->unix_path, sizeof a->unix_path, "%s/run/glassbox/api.sock",
+		         o->root ? o->root : "");
+	else
+		snprintf(a->unix_path, sizeof a->unix_path, "%s", o->unix_path);
+	unsigned max = o->max_connections ? o->max_connections : 64;
+	int rc = 0;
+	L_unix = (struct listener){ a, 0 };
+	L_tcp = (struct listener){ a, 1 };
+	if (a->unix_path[0]) {
+		if ((rc = listen_unix(a, err, errlen)) < 0)
+			goto fail;
+		a->unix_fd = rc;
+		if (!(a->unix_d = start_mhd(a, &L_unix, rc, max))) {
+			snprintf(err, errlen, "API: libmicrohttpd did not start on %s", a->unix_path);
+			rc = -EIO;
+			goto fail;
+		}
+		a->unix_fd = -1; /* libmicrohttpd's now: closed by MHD_stop_daemon */
+	}
+	if (o->tcp_listen) {
+		if (!o->token_file) {
+			snprintf(err, errlen, "API listen %s: a TCP listener needs a token file "
+			         "(api.token_file)", o->tcp_listen);
+			rc = -EINVAL;
+			goto fail;
+		}
+		if ((rc = load_token(a, o->token_file, err, errlen)) < 0)
+			goto fail;
+		int fd = listen_tcp(o->tcp_listen, err, errlen);
+		if (fd < 0) {
+			rc = fd;
+			goto fail;
+		}
+		if (!(a->tcp_d = start_mhd(a, &L_tcp, fd, max))) {
+			close(fd);
+			snprintf(err, errlen, "API: libmicrohttpd did not start on %s", o->tcp_listen);
+			rc = -EIO;
+			goto fail;
+		}
+	}
+	api_metrics_start(a);
+	*out = a;
+	return 0;
+fail:
+	gb_api_stop(a);
+	return rc;
+}
+
+void gb_api_stop(struct gb_api *a)
+{
+	if (!a)
+		return;
+	atomic_store(&a->stopping, 1);
+	if (a->tcp_d)
+		MHD_stop_daemon(a->tcp_d);
+	if (a->unix_d)
+		MHD_stop_daemon(a->unix_d);
+	api_metrics_stop(a);
+	if (a->unix_fd >= 0)
+		close(a->unix_fd);
+	if (a->unix_d || a->unix_fd >= 0)
+		unlink(a->unix_path);
+	free(a);
+}
