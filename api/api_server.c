@@ -38,6 +38,17 @@ struct conn {
 	uint64_t t0_us;
 };
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static uint64_t now_us(void)
 {
 	struct timespec ts;
@@ -257,6 +268,29 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* Percent-decoding of the path and the arguments.  libmicrohttpd's own
+ * decodes %00 to a NUL, which silently cuts the C string ("a%00b" would
+ * address sandbox "a"); here a NUL becomes 0x7f, which no name or argument
+ * accepts, so the request fails validation instead. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *w = s;
+	for (const char *r = s; *r; r++) {
+		int hi, lo;
+		if (*r == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0) {
+			char ch = (char)(hi * 16 + lo);
+			*w++ = ch ? ch : 0x7f;
+			r += 2;
+		} else if (*r == '+') {
+			*w++ = ' '; /* form encoding, as in query strings */
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = 0;
+	return (size_t)(w - s);
+}
+
 /* ---------------- listeners ---------------- */
 
 static int listen_unix(struct gb_api *a, char *err, size_t errlen)
@@ -371,6 +405,7 @@ static struct MHD_Daemon *start_mhd(struct gb_api *a, struct listener *L, int fd
 	                        MHD_OPTION_CONNECTION_LIMIT, max, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	                        (size_t)MAX_HEADER_MEM, MHD_OPTION_CONNECTION_TIMEOUT,
 	                        (unsigned)CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, completed, L,
+	                        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 	                        MHD_OPTION_END);
 }
 
