@@ -75,8 +75,9 @@ enum MHD_Result api_policy(struct api_req *r)
 		json_t *dg = json_object_get(resp, "diagnostics");
 		if (dg)
 			json_object_set(o, "diagnostics", dg);
+		unsigned status = status_of(kind); /* kind lives in resp */
 		json_decref(resp);
-		return api_json(r, status_of(kind), o);
+		return api_json(r, status, o);
 	}
 	json_object_del(resp, "ok");
 	json_object_set_new(resp, "sandbox", json_string(r->name));
