@@ -4,7 +4,11 @@
  * validates, swaps and records.  The supervisor's refusal kinds map to
  * statuses: invalid -> 422 (with every line:col diagnostic), static -> 409,
  * not_found -> 404, bad_request -> 400. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +25,30 @@ static unsigned status_of(const char *kind)
 		if (!strcmp(kind, map[i].k))
 			return map[i].s;
 	return 500;
+}
+
+/* Who asked, for the revision's author: the kernel's word on the unix
+ * socket (SO_PEERCRED), the address on TCP (where the token vouched). */
+static void caller(struct api_req *r, char *out, size_t len)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(r->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct ucred cr;
+	socklen_t cl = sizeof cr;
+	if (ci && getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0 && cr.pid > 0) {
+		snprintf(out, len, "api %s by uid %u pid %d", r->method, (unsigned)cr.uid, (int)cr.pid);
+		return;
+	}
+	ci = MHD_get_connection_info(r->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char host[INET6_ADDRSTRLEN] = "?";
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof host);
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof host);
+	}
+	snprintf(out, len, "api %s from %s with the bearer token", r->method, host);
 }
 
 enum MHD_Result api_policy(struct api_req *r)
@@ -46,10 +74,16 @@ enum MHD_Result api_policy(struct api_req *r)
 		json_t *y = json_stringn(r->body, r->body_len);
 		if (!y)
 			return api_error(r, 400, "bad_request", "the body is not UTF-8 text");
-		char who[64];
-		snprintf(who, sizeof who, "api %s", m);
+		char who[160], file[128];
+		caller(r, who, sizeof who);
+		/* the client's name for the file, for the diagnostics */
+		const char *fa = api_arg(r, "file");
+		snprintf(file, sizeof file, "%s", fa && *fa ? fa : "request body");
+		for (char *p = file; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 		req = json_pack("{s:s, s:o, s:s, s:s}", "op", m[1] == 'U' ? "set" : "update", "yaml", y,
-		                "file", "request body", "who", who);
+		                "file", file, "who", who);
 	} else {
 		return api_error(r, 405, "method_not_allowed",
 		                 revisions ? "GET only" : "GET, PUT (set) or PATCH (update)");

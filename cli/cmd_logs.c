@@ -10,7 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/api_client.h"
 #include "cli/commands.h"
+#include "cli/logs_api.h"
 #include "common/buf.h"
 #include "exporter/config.h"
 #include "exporter/journal.h"
@@ -19,11 +21,13 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: glassbox logs NAME [--source sandbox] [-f|--tail] [--since WHEN] [--until WHEN]\n"
+	        "usage: glassbox logs NAME [--source sandbox] [-f|--tail] [-n N] [--since WHEN] [--until WHEN]\n"
 	        "                     [--level LEVEL] [--class UID] [--json] [--journal DIR]\n"
-	        "  Print the events of sandbox NAME from the journal, oldest first.\n"
+	        "  Print the events of sandbox NAME, oldest first, from the daemon's API\n"
+	        "  (or, when no daemon runs, from the journal files).\n"
 	        "  --source   sandbox (the only source today: every event the sandbox caused)\n"
 	        "  -f, --tail keep printing new events as they arrive (until interrupted)\n"
+	        "  -n N       only the last N events (then follow, with -f)\n"
 	        "  --since, --until  a duration ago (30s, 10m, 2h, 1d), epoch milliseconds,\n"
 	        "             or a UTC time 2026-11-24T10:00:00Z\n"
 	        "  --level    minimum severity: info, low, medium (or warn), high, critical, fatal\n"
@@ -80,6 +84,7 @@ int cmd_logs(int argc, char **argv)
 {
 	const char *name = NULL, *journal = NULL;
 	int follow = 0, json = 0;
+	struct gb_logs_args la = { 0 };
 	struct gb_jfilter f = { 0 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -110,14 +115,23 @@ int cmd_logs(int argc, char **argv)
 				fprintf(stderr, "glassbox logs: --source: '%s' is not a source (sandbox)\n", v);
 				return 2;
 			}
+		} else if (!strcmp(a, "-n") || !strcmp(a, "--lines")) {
+			char *end;
+			la.last = strtol(v, &end, 10);
+			if (*end || la.last < 1 || la.last > 1000000) {
+				fprintf(stderr, "glassbox logs: -n: '%s' is not a count (1-1000000)\n", v);
+				return 2;
+			}
 		} else if (!strcmp(a, "--since") || !strcmp(a, "--until")) {
 			int64_t *t = a[2] == 's' ? &f.since_ms : &f.until_ms;
-			if (parse_when(v, t) < 0) {
+			*(a[2] == 's' ? &la.since : &la.until) = v;
+			if (parse_when(v, t) < 0 && gb_apic_parse_time(v, t) < 0) {
 				fprintf(stderr, "glassbox logs: %s: '%s' is not a time (10m, 2h, epoch ms, "
 				                "2026-11-24T10:00:00Z)\n", a, v);
 				return 2;
 			}
 		} else if (!strcmp(a, "--level")) {
+			la.level = v;
 			if ((f.min_severity = parse_level(v)) < 0) {
 				fprintf(stderr, "glassbox logs: --level: '%s' is not a level (info, low, "
 				                "medium, high, critical, fatal)\n", v);
@@ -131,6 +145,7 @@ int cmd_logs(int argc, char **argv)
 				return 2;
 			}
 			f.class_uid = (uint32_t)c;
+			la.cls = v;
 		} else if (!strcmp(a, "--journal"))
 			journal = v;
 		else {
@@ -145,6 +160,20 @@ int cmd_logs(int argc, char **argv)
 		return 2;
 	}
 	f.sandbox = name;
+	/* The daemon's API first; the journal files when no daemon runs (an
+	 * explicit --journal means those files). */
+	if (!journal) {
+		int st = 0;
+		la.name = name;
+		la.follow = follow;
+		la.json = json;
+		la.colour = !json && isatty(STDOUT_FILENO);
+		int arc = gb_logs_api(&la, &st);
+		if (arc == 0)
+			return st;
+		fprintf(stderr, "glassbox logs: the daemon is not running (start it with `glassbox "
+		                "serve`, or `glassbox run --serve`); reading the journal files directly\n");
+	}
 	struct gb_daemon_config cfg;
 	gb_daemon_config_defaults(&cfg, gb_globals.root);
 	if (!journal)
@@ -163,8 +192,22 @@ int cmd_logs(int argc, char **argv)
 	}
 	int colour = !json && isatty(STDOUT_FILENO);
 	struct gb_buf b = GB_BUF_INIT;
-	uint64_t shown = 0;
+	uint64_t shown = 0, skip = 0;
 	int status = 0;
+	if (la.last) { /* -n N: count first, then skip all but the last N */
+		const char *line;
+		size_t len;
+		uint64_t total = 0;
+		while (gb_jreader_next(r, &line, &len, NULL) == 1)
+			total++;
+		skip = total > (uint64_t)la.last ? total - (uint64_t)la.last : 0;
+		gb_jreader_close(r);
+		if ((rc = gb_jreader_open(journal, &f, NULL, &r)) < 0) {
+			fprintf(stderr, "glassbox logs: %s: %s\n", journal, strerror(-rc));
+			gb_buf_free(&b);
+			return 1;
+		}
+	}
 	while (!stop) {
 		const char *line;
 		size_t len;
@@ -175,6 +218,10 @@ int cmd_logs(int argc, char **argv)
 			                       : strerror(-rc));
 			status = 1;
 			break;
+		}
+		if (rc == 1 && skip) {
+			skip--;
+			continue;
 		}
 		if (rc == 1) {
 			shown++;

@@ -1,9 +1,17 @@
 /* cli/cmd_run.c — `glassbox run [--name N] [--policy FILE] [--workdir DIR]
  * [--hosts FILE] [--quiet] [--] CMD [ARG...]`.  All the work is in enforcer/supervisor.c. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "common/log.h"
 
 #include "cli/commands.h"
 #include "enforcer/sandbox/supervisor.h"
@@ -23,7 +31,9 @@ static void run_usage(FILE *f)
 	    "  --policy FILE   policy (default: policies/default.yaml of the installation)\n"
 	    "  --workdir DIR   working directory of CMD, writable when include_workdir (default: .)\n"
 	    "  --hosts FILE    hosts file the proxy consults before DNS (default: /etc/hosts)\n"
-	    "  --quiet         no informational messages\n");
+	    "  --quiet         no informational messages\n"
+	    "  --serve         start the host daemon (glassbox serve) for this run when none is\n"
+	    "                  running, so events reach the journal with no second terminal\n");
 }
 
 /* The default policy: the installed data dir first, else the source tree
@@ -40,8 +50,81 @@ static const char *default_policy(void)
 	return NULL;
 }
 
+/* Is glassbox serve running for this root?  It holds serve.lock. */
+static int daemon_alive(void)
+{
+	char p[4200];
+	snprintf(p, sizeof p, "%s/run/glassbox/serve.lock", gb_globals.root ? gb_globals.root : "");
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	int alive = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return alive;
+}
+
+/* `--serve`: the daemon as our child, in its own process group (a ^C is
+ * for the workload; the daemon is stopped after the sandbox, once it has
+ * drained the ring).  Its pid, or -1. */
+static pid_t start_daemon(void)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		setpgid(0, 0);
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 0);
+			if (!gb_log_enabled(GB_LOG_DEBUG)) { /* -v shows the daemon's messages */
+				dup2(null, 1);
+				dup2(null, 2);
+			}
+		}
+		char *args[6];
+		int n = 0;
+		args[n++] = "glassbox";
+		if (gb_globals.root) {
+			args[n++] = "--root";
+			args[n++] = (char *)gb_globals.root;
+		}
+		args[n++] = "serve";
+		args[n] = NULL;
+		execv("/proc/self/exe", args);
+		_exit(127);
+	}
+	char sock[4200];
+	snprintf(sock, sizeof sock, "%s/run/glassbox/api.sock", gb_globals.root ? gb_globals.root : "");
+	for (int i = 0; i < 500 && !daemon_alive(); i++) { /* at most 5 s */
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			gb_log_error(NULL, "--serve: the daemon exited at start (glassbox serve says why)");
+			return -1;
+		}
+		struct timespec d = { 0, 10000000 };
+		nanosleep(&d, NULL);
+	}
+	struct stat sb;
+	for (int i = 0; i < 200 && stat(sock, &sb) < 0; i++) {
+		struct timespec d = { 0, 10000000 };
+		nanosleep(&d, NULL);
+	}
+	return pid;
+}
+
+static void stop_daemon(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+}
+
 int cmd_run(int argc, char **argv)
 {
+	int serve = 0;
 	struct gb_supervisor_opts o = { .root = gb_globals.root };
 	int i = 1;
 	for (; i < argc; i++) {
@@ -54,6 +137,8 @@ int cmd_run(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			o.quiet = 1;
+		} else if (!strcmp(a, "--serve")) {
+			serve = 1;
 		} else if ((!strcmp(a, "--name") || !strcmp(a, "--policy") || !strcmp(a, "--workdir") ||
 		            !strcmp(a, "--hosts")) && i + 1 < argc) {
 			const char *v = argv[++i];
@@ -100,5 +185,19 @@ int cmd_run(int argc, char **argv)
 			return 1;
 		}
 	}
-	return gb_supervisor_run(&o);
+	pid_t daemon = 0;
+	if (!daemon_alive()) {
+		if (serve && geteuid() == 0) {
+			daemon = start_daemon();
+			if (daemon < 0)
+				return 1;
+		} else if (!o.quiet) {
+			gb_log_warn(NULL, "no glassbox daemon is running: the sandbox's events wait in its "
+			            "ring, and those no daemon reads before it ends are lost (start "
+			            "`glassbox serve`, or run with --serve)");
+		}
+	}
+	int rc = gb_supervisor_run(&o);
+	stop_daemon(daemon);
+	return rc;
 }

@@ -29,6 +29,7 @@ int cmd_proxy(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_journal(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
 
 
 #endif
