@@ -244,7 +244,7 @@ int main(int argc, char **argv)
 				if (gb_journal_append(j, b.data, b.len, &mm, NULL) < 0)
 					errs++;
 			}
-			gb_ring_consume(cr, &e);
+			gb_ring_consume(cr);
 			batch += batched;
 			got++;
 		}

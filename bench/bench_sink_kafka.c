@@ -229,7 +229,7 @@ int main(int argc, char **argv)
 					              .class_uid = 4001, .severity_id = 1 };
 				gb_journal_append(j, b.data, b.len, &m, NULL);
 			}
-			gb_ring_consume(cr, &e);
+			gb_ring_consume(cr);
 			consumed++;
 			if (++batch >= 1024) {
 				gb_journal_flush(j);

@@ -227,7 +227,7 @@ static void *drain_main(void *arg)
 			fprintf(stderr, "glassbox serve: %s seq %llu: cannot map to OCSF: %s\n", d->name,
 			        (unsigned long long)e.seq, strerror(-rc));
 			atomic_fetch_add(&s->n_errors, 1);
-			gb_ring_consume(r, &e);
+			gb_ring_consume(r);
 			batch++;
 			continue;
 		}
@@ -240,7 +240,7 @@ static void *drain_main(void *arg)
 			sleep_ms(100);
 			continue;
 		}
-		gb_ring_consume(r, &e);
+		gb_ring_consume(r);
 		atomic_fetch_add(&s->n_events, 1);
 		batch++;
 	}
