@@ -16,8 +16,6 @@
 #include "exporter/sink_int.h"
 
 #include <errno.h>
-#include "common/log.h"
-#include "exporter/ocsf.h"
 #include "exporter/rdkafka_lazy.h"
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,6 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "common/log.h"
+#include "exporter/ocsf.h"
 
 #define WINDOW_DEFAULT 65536u
 #define WINDOW_MAX (1u << 20)
