@@ -19,9 +19,9 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/log.h"
 #include "common/record.h"
 #include "common/ring.h"
-#include "common/log.h"
 #include "exporter/ocsf.h"
 
 #define RING_FILE "events.ring"

@@ -3,7 +3,6 @@
  * cursor only on acknowledgement, back off with jitter on failure. */
 #include "exporter/sink_int.h"
 #include "exporter/journal_int.h"
-#include "common/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +13,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common/log.h"
 
 struct gb_sinks {
 	struct sink *v;
