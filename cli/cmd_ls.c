@@ -14,6 +14,7 @@
 #include "api/api_client.h"
 #include "api/control_client.h"
 #include "cli/commands.h"
+#include "common/log.h"
 
 static void usage(FILE *f)
 {
@@ -71,7 +72,7 @@ int cmd_ls(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else {
-			fprintf(stderr, "glassbox ls: unknown argument '%s'\n", argv[i]);
+			gb_log_error("ls", "unknown argument '%s'", argv[i]);
 			usage(stderr);
 			return 2;
 		}
@@ -84,12 +85,12 @@ int cmd_ls(int argc, char **argv)
 	if (rc == 0 && http == 200) {
 		o = json_loads(body, 0, NULL);
 	} else if (rc == -ENOENT || rc == -ECONNREFUSED) {
-		fprintf(stderr, "glassbox ls: the daemon is not running (start it with `glassbox "
-		                "serve`); listing %s/run/glassbox/sandboxes directly\n",
+		gb_log_error("ls", "the daemon is not running (start it with `glassbox "
+		                "serve`); listing %s/run/glassbox/sandboxes directly",
 		        gb_globals.root ? gb_globals.root : "");
 		o = local_list();
 	} else {
-		fprintf(stderr, "glassbox ls: %s\n", rc < 0 ? err : "the daemon's answer was an error");
+		gb_log_error("ls", "%s", rc < 0 ? err : "the daemon's answer was an error");
 	}
 	free(body);
 	if (!o)

@@ -111,14 +111,16 @@ static void rfc3339(uint64_t ns, char *out, size_t len)
 static int call(const char *op, const char *name, long long revision, json_t *req, json_t **resp,
                 int *no_sandbox)
 {
+	char comp[32];
+	snprintf(comp, sizeof comp, "policy %s", op);
 	char err[512], path[512];
 	const char *method = !strcmp(op, "set") ? "PUT" : !strcmp(op, "update") ? "PATCH" : "GET";
 	const char *file = json_string_value(json_object_get(req, "file"));
 	const char *yaml = json_string_value(json_object_get(req, "yaml"));
 	*no_sandbox = 0;
 	if (!gb_ctl_name_valid(name)) {
-		fprintf(stderr, "glassbox policy %s: invalid sandbox name '%s' (1-63 of A-Z a-z 0-9 . _ -, "
-		        "not starting with . or -)\n", op, name);
+		gb_log_error(comp, "invalid sandbox name '%s' (1-63 of A-Z a-z 0-9 . _ -, "
+		        "not starting with . or -)", name);
 		return -EINVAL;
 	}
 	snprintf(path, sizeof path, "/v1/sandboxes/%s/policy%s", name,
@@ -143,7 +145,7 @@ static int call(const char *op, const char *name, long long revision, json_t *re
 		*resp = json_loads(body, 0, NULL);
 		free(body);
 		if (!*resp) {
-			fprintf(stderr, "glassbox policy %s: unreadable answer from the daemon\n", op);
+			gb_log_error(comp, "unreadable answer from the daemon");
 			return -EPROTO;
 		}
 		json_object_set_new(*resp, "ok", json_boolean(http == 200));
@@ -151,13 +153,13 @@ static int call(const char *op, const char *name, long long revision, json_t *re
 		return 0;
 	}
 	if (rc != -ENOENT && rc != -ECONNREFUSED) {
-		fprintf(stderr, "glassbox policy %s: %s\n", op, err);
+		gb_log_error(comp, "%s", err);
 		return rc;
 	}
 	gb_log_debug(NULL, "%s; asking the supervisor of '%s' directly", err, name);
 	rc = gb_ctl_call(gb_globals.root, name, req, resp, err, sizeof err);
 	if (rc < 0) {
-		fprintf(stderr, "glassbox policy %s: %s\n", op, err);
+		gb_log_error(comp, "%s", err);
 		*no_sandbox = rc == -ENOENT;
 	}
 	return rc;
@@ -166,6 +168,8 @@ static int call(const char *op, const char *name, long long revision, json_t *re
 int cmd_policy_live(int argc, char **argv)
 {
 	const char *op = argv[0];
+	char comp[32];
+	snprintf(comp, sizeof comp, "policy %s", op);
 	const char *name = NULL, *file = NULL;
 	long long revision = 0;
 	int json = 0;
@@ -181,11 +185,11 @@ int cmd_policy_live(int argc, char **argv)
 			char *end;
 			revision = strtoll(argv[++i], &end, 10);
 			if (*end || revision < 1) {
-				fprintf(stderr, "glassbox policy get: --revision wants a positive number\n");
+				gb_log_error("policy get", "--revision wants a positive number");
 				return 2;
 			}
 		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "glassbox policy %s: unknown option '%s'\n", op, a);
+			gb_log_error(comp, "unknown option '%s'", a);
 			usage(stderr);
 			return 2;
 		} else if (!name) {
@@ -193,7 +197,7 @@ int cmd_policy_live(int argc, char **argv)
 		} else if (want_file && !file) {
 			file = a;
 		} else {
-			fprintf(stderr, "glassbox policy %s: unexpected argument '%s'\n", op, a);
+			gb_log_error(comp, "unexpected argument '%s'", a);
 			usage(stderr);
 			return 2;
 		}
@@ -209,14 +213,14 @@ int cmd_policy_live(int argc, char **argv)
 		size_t len;
 		char *text = read_file(file, &len);
 		if (!text) {
-			fprintf(stderr, "glassbox policy %s: %s: %s\n", op, file, strerror(errno));
+			gb_log_error(comp, "%s: %s", file, strerror(errno));
 			json_decref(req);
 			return 1;
 		}
 		json_t *y = json_stringn(text, len);
 		free(text);
 		if (!y) {
-			fprintf(stderr, "glassbox policy %s: %s: not UTF-8 text\n", op, file);
+			gb_log_error(comp, "%s: not UTF-8 text", file);
 			json_decref(req);
 			return 1;
 		}
@@ -247,8 +251,7 @@ int cmd_policy_live(int argc, char **argv)
 		free(s);
 	} else if (!ok) {
 		print_diags(json_object_get(resp, "diagnostics"));
-		fprintf(stderr, "glassbox policy %s: %s\n", op,
-		        json_string_value(json_object_get(resp, "detail")));
+		gb_log_error(comp, "%s", json_string_value(json_object_get(resp, "detail")));
 	} else if (!strcmp(op, "get")) {
 		fputs(json_string_value(json_object_get(resp, "yaml")), stdout);
 	} else if (!strcmp(op, "history")) {

@@ -15,7 +15,6 @@
 
 #include "cli/commands.h"
 #include "enforcer/sandbox/supervisor.h"
-#include "common/log.h"
 
 static void run_usage(FILE *f)
 {

@@ -11,6 +11,7 @@
 
 #include "api/api_client.h"
 #include "cli/commands.h"
+#include "common/log.h"
 #include "common/buf.h"
 #include "exporter/ocsf.h"
 
@@ -83,7 +84,7 @@ static void flush_ring(struct out *o)
 
 static void loss(json_t *l)
 {
-	fprintf(stderr, "glassbox logs: gap: %s\n", json_string_value(json_object_get(l, "detail")));
+	gb_log_error("logs", "gap: %s", json_string_value(json_object_get(l, "detail")));
 }
 
 static int on_line(void *arg, const char *line, size_t len)
@@ -100,7 +101,7 @@ static int on_line(void *arg, const char *line, size_t len)
 	else if (l)
 		loss(l);
 	else if (json_object_get(j, "error"))
-		fprintf(stderr, "glassbox logs: %s\n", json_string_value(json_object_get(j, "detail")));
+		gb_log_error("logs", "%s", json_string_value(json_object_get(j, "detail")));
 	json_decref(j);
 	fflush(stdout);
 	return 0;
@@ -132,19 +133,19 @@ int gb_logs_api(const struct gb_logs_args *a, int *status)
 		gb_buf_free(&path);
 		if (rc < 0) {
 			if (rc != -ENOENT && rc != -ECONNREFUSED)
-				fprintf(stderr, "glassbox logs: %s\n", err);
+				gb_log_error("logs", "%s", err);
 			break;
 		}
 		json_t *j = json_loads(body, 0, NULL);
 		free(body);
 		if (http == 404 && !pages) {
-			fprintf(stderr, "glassbox logs: no events for sandbox '%s'\n", a->name);
+			gb_log_error("logs", "no events for sandbox '%s'", a->name);
 			json_decref(j);
 			if (!a->follow)
 				break;
 			/* -f on a sandbox that has not started yet: wait for it */
 		} else if (http != 200 || !j) {
-			fprintf(stderr, "glassbox logs: %s\n",
+			gb_log_error("logs", "%s",
 			        j ? json_string_value(json_object_get(j, "detail")) : "unreadable answer");
 			json_decref(j);
 			*status = http == 400 ? 2 : 1;
@@ -166,7 +167,7 @@ int gb_logs_api(const struct gb_logs_args *a, int *status)
 			if (more)
 				continue;
 			if (!pages && !o.shown && !o.ring && !a->follow && !i)
-				fprintf(stderr, "glassbox logs: no events for sandbox '%s'\n", a->name);
+				gb_log_error("logs", "no events for sandbox '%s'", a->name);
 		}
 		flush_ring(&o);
 		if (a->follow) {
@@ -178,9 +179,9 @@ int gb_logs_api(const struct gb_logs_args *a, int *status)
 			                    sizeof err);
 			gb_buf_free(&path2);
 			if (rc < 0)
-				fprintf(stderr, "glassbox logs: %s\n", err);
+				gb_log_error("logs", "%s", err);
 			else
-				fprintf(stderr, "glassbox logs: the daemon ended the stream (stopped?)\n");
+				gb_log_error("logs", "the daemon ended the stream (stopped?)");
 			*status = 1;
 		}
 		break;
