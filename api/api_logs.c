@@ -61,11 +61,18 @@ int api_parse_time(const char *s, int64_t *ms)
 		*ms = v;
 		return 0;
 	}
+	/* RFC 3339 allows a lower-case t and z */
+	char c[64];
+	if (strlen(s) >= sizeof c)
+		return -EINVAL;
+	for (size_t i = 0; (c[i] = s[i]); i++)
+		if (c[i] == 't' || c[i] == 'z')
+			c[i] = (char)(c[i] - 32);
 	struct tm tm;
 	memset(&tm, 0, sizeof tm);
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	end = strptime(c, "%Y-%m-%dT%H:%M:%S", &tm);
 	if (!end)
-		end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
+		end = strptime(c, "%Y-%m-%d %H:%M:%S", &tm);
 	if (!end)
 		return -EINVAL;
 	int64_t frac_ms = 0;
@@ -87,12 +94,17 @@ int api_parse_time(const char *s, int64_t *ms)
 	if (*end == 'Z' || *end == 'z') {
 		end++;
 	} else if (*end == '+' || *end == '-') {
+		/* exactly +HH:MM */
 		int sign = *end == '-' ? -1 : 1;
-		unsigned hh, mm;
-		if (sscanf(end + 1, "%2u:%2u", &hh, &mm) != 2 || hh > 23 || mm > 59)
+		char *o = end + 1;
+		for (int i = 0; i < 5; i++)
+			if (i == 2 ? o[i] != ':' : (o[i] < '0' || o[i] > '9'))
+				return -EINVAL;
+		int hh = (o[0] - '0') * 10 + (o[1] - '0'), mm = (o[3] - '0') * 10 + (o[4] - '0');
+		if (hh > 23 || mm > 59)
 			return -EINVAL;
 		off_s = sign * (int64_t)(hh * 3600 + mm * 60);
-		end += 6;
+		end = o + 5;
 	} else {
 		return -EINVAL; /* RFC 3339 needs the offset */
 	}

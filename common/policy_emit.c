@@ -68,13 +68,20 @@ static void matcher(struct gb_buf *b, int in, const struct gb_l7_rule *r)
 	for (size_t i = 0; i < r->n_query; i++) {
 		ind(b, in + 2);
 		q(b, r->query[i].key);
-		gb_buf_puts(b, ": [");
+		/* one glob as a string, several as {any: [...]} (the loader's forms) */
+		if (r->query[i].n_globs == 1) {
+			gb_buf_puts(b, ": ");
+			q(b, r->query[i].globs[0]);
+			gb_buf_putc(b, '\n');
+			continue;
+		}
+		gb_buf_puts(b, ": {any: [");
 		for (size_t g = 0; g < r->query[i].n_globs; g++) {
 			if (g)
 				gb_buf_puts(b, ", ");
 			q(b, r->query[i].globs[g]);
 		}
-		gb_buf_puts(b, "]\n");
+		gb_buf_puts(b, "]}\n");
 	}
 }
 
