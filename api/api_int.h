@@ -59,6 +59,8 @@ enum MHD_Result api_metrics(struct api_req *r);
 /* The journal tap behind /metrics' event counters (a thread). */
 int api_metrics_start(struct gb_api *a);
 void api_metrics_stop(struct gb_api *a);
+/* Decisions of sandbox NAME journaled since the daemon started. */
+void api_metrics_sandbox(struct gb_api *a, const char *name, uint64_t *allowed, uint64_t *denied);
 
 /* Time arguments: RFC 3339 with or without fractions and offset, a
  * duration ago (30s, 10m, 2h, 1d), or epoch milliseconds. */

@@ -29,6 +29,7 @@
 #define MAX_LIMIT 10000
 #define MAX_ANSWER (8u << 20)
 #define HEARTBEAT_MS 15000
+#define WAKE_MS 50
 
 struct query {
 	struct gb_jfilter f;
@@ -442,8 +443,11 @@ static ssize_t follow_read(void *cls, uint64_t at, char *buf, size_t max)
 			fw->idle_ms = 0;
 			break;
 		}
-		if (gb_jreader_wait(fw->jr, 500) == 0)
-			fw->idle_ms += 500;
+		/* inotify wakes us when the writer appends; the timeout only
+		 * bounds a missed wake-up (IN_MODIFY of a segment created in a day
+		 * directory before its watch existed) */
+		if (gb_jreader_wait(fw->jr, WAKE_MS) == 0)
+			fw->idle_ms += WAKE_MS;
 	}
 	size_t n = fw->out.len - fw->sent;
 	if (n > max)

@@ -206,6 +206,27 @@ void api_metrics_stop(struct gb_api *a)
 	a->metrics = NULL;
 }
 
+void api_metrics_sandbox(struct gb_api *a, const char *name, uint64_t *allowed, uint64_t *denied)
+{
+	struct api_metrics *m = a->metrics;
+	*allowed = *denied = 0;
+	if (!m)
+		return;
+	char pa[128], pd[128];
+	snprintf(pa, sizeof pa, "sandbox=\"%s\",verdict=\"allow\",", name);
+	snprintf(pd, sizeof pd, "sandbox=\"%s\",verdict=\"deny\",", name);
+	pthread_mutex_lock(&m->mu);
+	for (size_t i = 0; i < m->n; i++) {
+		if (m->v[i].fam != F_DECISION)
+			continue;
+		if (!strncmp(m->v[i].labels, pa, strlen(pa)))
+			*allowed += m->v[i].n;
+		else if (!strncmp(m->v[i].labels, pd, strlen(pd)))
+			*denied += m->v[i].n;
+	}
+	pthread_mutex_unlock(&m->mu);
+}
+
 /* ---------------- scrape ---------------- */
 
 static void head(struct gb_buf *b, const char *name, const char *type, const char *help)

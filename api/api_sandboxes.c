@@ -24,6 +24,10 @@ static json_t *sandbox_json(struct gb_api *a, const char *name)
 	json_t *o = json_pack("{s:s, s:s}", "name", name, "state", alive ? "running" : "stale");
 	if (pid > 0)
 		json_object_set_new(o, "supervisor_pid", json_integer(pid));
+	uint64_t al, de;
+	api_metrics_sandbox(a, name, &al, &de);
+	json_object_set_new(o, "decisions", json_pack("{s:I, s:I}", "allowed", (json_int_t)al,
+	                                              "denied", (json_int_t)de));
 	if (!alive)
 		return o;
 	json_t *req = json_pack("{s:s}", "op", "get"), *resp = NULL;

@@ -79,6 +79,9 @@ static void print_diags(json_t *diags)
 	size_t i;
 	json_t *d;
 	json_array_foreach(diags, i, d) {
+		const char *lv = json_string_value(json_object_get(d, "severity"));
+		if (lv && !strcmp(lv, "warning") && !gb_log_enabled(GB_LOG_WARN))
+			continue; /* -q: errors only */
 		const char *file = json_string_value(json_object_get(d, "file"));
 		long line = (long)json_integer_value(json_object_get(d, "line"));
 		long col = (long)json_integer_value(json_object_get(d, "column"));
