@@ -24,6 +24,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
+
 #define WINDOW_DEFAULT 65536u
 #define WINDOW_MAX (1u << 20)
 #define SAVE_EVERY_MS 100
@@ -150,13 +152,6 @@ static void kafka_close(struct sink *s)
 	free(k->redo);
 	free(k);
 	s->priv = NULL;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* Hand one event to librdkafka, waiting for queue room (polling, which also
@@ -349,7 +344,7 @@ static void kafka_run(struct sink *s, const struct gb_jpos *from)
 			k->head++;
 			moved = true;
 		}
-		uint64_t now = now_ms();
+		uint64_t now = (uint64_t)gb_now_ms(CLOCK_MONOTONIC);
 		if (moved && (now - saved_at >= SAVE_EVERY_MS || k->head == k->tail)) {
 			save_cursor(s, &cur);
 			saved_at = now;

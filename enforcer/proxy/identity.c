@@ -23,7 +23,6 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -34,6 +33,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common/clock.h"
+#include "common/fsutil.h"
 
 #define HASH_SLOTS 1024 /* exe hash cache: bounded, replaced round-robin */
 #define TOFU_SLOTS 1024
@@ -326,7 +328,7 @@ static bool ancestor_holds(struct gb_identity_ctx *c, int pid, uint32_t inode, c
 	if (gb_proc_sockets_lacks(c->pc, pid, inode, holder_seen_ns))
 		return false;
 	struct sockset set;
-	uint64_t t = gb_proc_now_ns();
+	uint64_t t = gb_now_ns(CLOCK_MONOTONIC);
 	bool hit = fd_search(c->proc, pid, want, wl, &set);
 	if (set.complete)
 		gb_proc_sockets_note(c->pc, pid, set.v, set.n, t);
@@ -646,34 +648,6 @@ static bool has_preload(const char *proc, int pid)
 
 /* ---------------- 4. hashing ---------------- */
 
-static int sha256_fd(int fd, char hex[65])
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	if (!md)
-		return -ENOMEM;
-	int rc = 0;
-	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-		rc = -EIO;
-	} else {
-		unsigned char buf[65536];
-		ssize_t n;
-		while ((n = read(fd, buf, sizeof buf)) > 0)
-			EVP_DigestUpdate(md, buf, (size_t)n);
-		if (n < 0)
-			rc = -errno;
-		unsigned char dig[32];
-		unsigned dl = 0;
-		if (!rc && EVP_DigestFinal_ex(md, dig, &dl) == 1) {
-			for (unsigned i = 0; i < 32; i++)
-				snprintf(hex + 2 * i, 3, "%02x", dig[i]);
-		} else if (!rc) {
-			rc = -EIO;
-		}
-	}
-	EVP_MD_CTX_free(md);
-	return rc;
-}
-
 static bool ts_eq(struct timespec a, struct timespec b)
 {
 	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
@@ -717,7 +691,7 @@ static int hash_exe(struct gb_identity_ctx *c, int pid, const char *path, bool d
 		/* the fd's own identity: the exe may have changed since stat */
 		if (fstat(fd, &st) < 0)
 			rc = -errno;
-		else if (!cached_hash(c, &st, hex) && !(rc = sha256_fd(fd, hex))) {
+		else if (!cached_hash(c, &st, hex) && !(rc = gb_sha256_fd(fd, hex))) {
 			pthread_mutex_lock(&c->cache_lock);
 			struct hash_ent *h = &c->hashes[c->hash_next++ % HASH_SLOTS];
 			*h = (struct hash_ent){ .dev = st.st_dev, .ino = st.st_ino, .size = st.st_size,
