@@ -74,30 +74,25 @@ static int one_component(const char *name)
 	return name && *name && strcmp(name, ".") && strcmp(name, "..") && !strchr(name, '/');
 }
 
-int gb_path_runtime(char *out, size_t len, const char *root)
-{
-	return gb_path_under_root(out, len, root, GB_REL_RUNTIME);
-}
-
-int gb_path_sandboxes(char *out, size_t len, const char *root)
-{
-	return gb_path_under_root(out, len, root, GB_REL_SANDBOXES);
-}
-
-int gb_path_serve_lock(char *out, size_t len, const char *root)
-{
-	return gb_path_under_root(out, len, root, GB_REL_RUNTIME "/" GB_SERVE_LOCK);
-}
-
-int gb_path_metrics(char *out, size_t len, const char *root)
-{
-	return gb_path_under_root(out, len, root, GB_REL_RUNTIME "/" GB_METRICS_FILE);
-}
-
-int gb_path_api_sock(char *out, size_t len, const char *root)
-{
-	return gb_path_under_root(out, len, root, GB_REL_RUNTIME "/" GB_API_SOCK);
-}
+/* The builders of paths right under the root: one line each, so the
+ * table in paths.h and this list read the same. */
+#define ROOTED(fn, rel)                                                                     \
+	int fn(char *out, size_t len, const char *root)                                     \
+	{                                                                                   \
+		return gb_path_under_root(out, len, root, rel);                             \
+	}
+ROOTED(gb_path_runtime, GB_REL_RUNTIME)
+ROOTED(gb_path_sandboxes, GB_REL_SANDBOXES)
+ROOTED(gb_path_serve_lock, GB_REL_RUNTIME "/" GB_SERVE_LOCK)
+ROOTED(gb_path_metrics, GB_REL_RUNTIME "/" GB_METRICS_FILE)
+ROOTED(gb_path_api_sock, GB_REL_RUNTIME "/" GB_API_SOCK)
+ROOTED(gb_path_journal, GB_REL_JOURNAL)
+ROOTED(gb_path_cursors, GB_REL_CURSORS)
+ROOTED(gb_path_ca, GB_REL_CA)
+ROOTED(gb_path_advisor_db, GB_REL_ADVISOR_DB)
+ROOTED(gb_path_keys, GB_REL_KEYS)
+ROOTED(gb_path_config, GB_REL_CONFIG)
+ROOTED(gb_path_credentials, GB_REL_CREDENTIALS)
 
 /* <root>/run/glassbox/sandboxes/NAME[/file] */
 static int sandbox_file(char *out, size_t len, const char *root, const char *name, const char *file)
@@ -131,41 +126,6 @@ int gb_path_ring(char *out, size_t len, const char *root, const char *name)
 int gb_path_control_sock(char *out, size_t len, const char *root, const char *name)
 {
 	return sandbox_file(out, len, root, name, GB_CONTROL_SOCK);
-}
-
-int gb_path_journal(char *out, size_t len, const char *root)
-{
-	return gb_path_under_root(out, len, root, GB_REL_JOURNAL);
-}
-
-int gb_path_cursors(char *out, size_t len, const char *root)
-{
-	return gb_path_under_root(out, len, root, GB_REL_CURSORS);
-}
-
-int gb_path_ca(char *out, size_t len, const char *root)
-{
-	return gb_path_under_root(out, len, root, GB_REL_CA);
-}
-
-int gb_path_advisor_db(char *out, size_t len, const char *root)
-{
-	return gb_path_under_root(out, len, root, GB_REL_ADVISOR_DB);
-}
-
-int gb_path_keys(char *out, size_t len, const char *root)
-{
-	return gb_path_under_root(out, len, root, GB_REL_KEYS);
-}
-
-int gb_path_config(char *out, size_t len, const char *root)
-{
-	return gb_path_under_root(out, len, root, GB_REL_CONFIG);
-}
-
-int gb_path_credentials(char *out, size_t len, const char *root)
-{
-	return gb_path_under_root(out, len, root, GB_REL_CREDENTIALS);
 }
 
 int gb_path_cursor(char *out, size_t len, const char *cursor_dir, const char *sink)

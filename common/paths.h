@@ -79,24 +79,32 @@ int gb_path_join(char *out, size_t len, const char *dir, const char *rel);
 /* <root>/rel; root NULL, "" or "/" = the real root. */
 int gb_path_under_root(char *out, size_t len, const char *root, const char *rel);
 
+/* Under the runtime dir: what lives only while programs run (tmpfs). */
 int gb_path_runtime(char *out, size_t len, const char *root);
-int gb_path_sandboxes(char *out, size_t len, const char *root);
-int gb_path_serve_lock(char *out, size_t len, const char *root);
+int gb_path_sandboxes(char *out, size_t len, const char *root); /* rings appear here */
+int gb_path_serve_lock(char *out, size_t len, const char *root); /* flock: serve runs */
 int gb_path_metrics(char *out, size_t len, const char *root);
 int gb_path_api_sock(char *out, size_t len, const char *root);
-/* name must be one component: not empty, ".", "..", nor holding a '/'
- * (otherwise -EINVAL: a name never reaches outside sandboxes/).  Which
- * names a sandbox may have is statedir.h's rule, stricter than this. */
+
+/* One sandbox's directory and files.  name must be one component: not
+ * empty, ".", "..", nor holding a '/' (otherwise -EINVAL: a name never
+ * reaches outside sandboxes/).  Which names a sandbox may have is
+ * statedir.h's rule, stricter than this. */
 int gb_path_sandbox(char *out, size_t len, const char *root, const char *name);
 int gb_path_ring(char *out, size_t len, const char *root, const char *name);
 int gb_path_control_sock(char *out, size_t len, const char *root, const char *name);
+
+/* Under the state dir: what must survive a reboot. */
 int gb_path_journal(char *out, size_t len, const char *root);
 int gb_path_cursors(char *out, size_t len, const char *root);
-int gb_path_ca(char *out, size_t len, const char *root);
+int gb_path_ca(char *out, size_t len, const char *root);          /* never inside a sandbox */
 int gb_path_advisor_db(char *out, size_t len, const char *root);
-int gb_path_keys(char *out, size_t len, const char *root);
+int gb_path_keys(char *out, size_t len, const char *root);        /* journal signing key */
+
+/* Under /etc: the operator's. */
 int gb_path_config(char *out, size_t len, const char *root);
-int gb_path_credentials(char *out, size_t len, const char *root);
+int gb_path_credentials(char *out, size_t len, const char *root); /* never inside a sandbox */
+
 /* One sink's cursor file in a cursor directory (the configured one, which
  * need not be under the root); sink must be one component. */
 int gb_path_cursor(char *out, size_t len, const char *cursor_dir, const char *sink);

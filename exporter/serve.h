@@ -3,8 +3,9 @@
  * it to the journal.
  *
  * Discovery: inotify on the sandboxes directory (gb_path_sandboxes: the
- * root's run/glassbox/sandboxes) and on each sandbox directory in it, plus a scan at start, so rings that
- * exist before the daemon and rings that appear later are both found.  Each
+ * root's run/glassbox/sandboxes) and on each sandbox directory in it, plus
+ * a scan at start, so rings that exist before the daemon and rings that
+ * appear later are both found.  Each
  * ring gets a drain thread that sleeps on the ring's futex; when the ring
  * file disappears (the sandbox ended) the thread drains what is left and
  * ends.

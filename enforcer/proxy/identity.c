@@ -36,6 +36,7 @@
 
 #include "common/clock.h"
 #include "common/fsutil.h"
+#include "common/paths.h"
 
 #define HASH_SLOTS 1024 /* exe hash cache: bounded, replaced round-robin */
 #define TOFU_SLOTS 1024
@@ -728,7 +729,7 @@ static int hash_exe(struct gb_identity_ctx *c, int pid, const char *path, bool d
 int gb_identity_hash_exe(struct gb_identity_ctx *c, int pid, char hex[65], int *mismatch,
                          char prev_hex[65])
 {
-	char path[4096];
+	char path[GB_PATH_MAX];
 	bool deleted = false;
 	if (read_exe(c->proc, pid, path, sizeof path, &deleted) < 0)
 		path[0] = '\0';
@@ -755,7 +756,7 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	struct sbuf sb = { out->store, sizeof out->store };
 	id->exe = id->sha256 = id->script = "";
 	uint32_t inode = 0;
-	char want[64], raw[4096], path[4096];
+	char want[64], raw[4096], path[GB_PATH_MAX];
 	int rc = sock_inode(c, peer, local, &inode);
 	int wl = snprintf(want, sizeof want, "socket:[%u]", inode);
 	int found = rc == 0 ? find_holder(c, want, (size_t)wl) : rc;
@@ -838,7 +839,7 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 		memcpy(out->prev_sha256, prev, 65);
 	}
 	if (interpreter(h->exe)) {
-		char script[4096];
+		char script[GB_PATH_MAX];
 		script_of(c->proc, pid, script, sizeof script);
 		id->flags |= GB_ID_INTERPRETER;
 		id->script = sb_put(&sb, script);

@@ -24,27 +24,14 @@
 #include <unistd.h>
 
 #include "common/fsutil.h"
+#include "unit/tmpdir.h"
 
 static char top[256];
 
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st, (void)flag, (void)f;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
-	(void)state;
-	snprintf(top, sizeof top, "/tmp/gb-fsutil-XXXXXX");
-	return mkdtemp(top) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	nftw(top, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-	return 0;
+	*state = top;
+	return gb_tmpdir_make(top, sizeof top, "fsutil");
 }
 
 static size_t slurp(const char *path, char *buf, size_t len)
@@ -56,6 +43,13 @@ static size_t slurp(const char *path, char *buf, size_t len)
 	close(fd);
 	buf[n > 0 ? n : 0] = 0;
 	return n < 0 ? (size_t)-1 : (size_t)n;
+}
+
+static void content_is(const char *path, const char *want)
+{
+	char buf[256];
+	assert_int_equal(slurp(path, buf, sizeof buf), strlen(want));
+	assert_string_equal(buf, want);
 }
 
 /* ---- gb_write_all ---- */
@@ -143,15 +137,13 @@ static void t_write_all_cut_short(void **state)
 static void t_atomic_replace(void **state)
 {
 	(void)state;
-	char p[300], tmp[310], buf[256];
+	char p[300], tmp[310];
 	snprintf(p, sizeof p, "%s/f", top);
 	snprintf(tmp, sizeof tmp, "%s.tmp", p);
 	assert_int_equal(gb_write_file_atomic(p, "first\n", 6, 0640, 0), 0);
-	assert_int_equal(slurp(p, buf, sizeof buf), 6);
-	assert_string_equal(buf, "first\n");
+	content_is(p, "first\n");
 	assert_int_equal(gb_write_file_atomic(p, "2\n", 2, 0640, 0), 0);
-	assert_int_equal(slurp(p, buf, sizeof buf), 2); /* replaced, not overwritten in place */
-	assert_string_equal(buf, "2\n");
+	content_is(p, "2\n"); /* replaced, not overwritten in place */
 	assert_int_equal(access(tmp, F_OK), -1); /* no temporary left */
 	struct stat st;
 	assert_int_equal(stat(p, &st), 0);
@@ -160,7 +152,7 @@ static void t_atomic_replace(void **state)
 	assert_int_equal(st.st_mode & 0777, 0640 & ~um);
 	/* the no-fsync variant is still all-or-nothing */
 	assert_int_equal(gb_write_file_atomic(p, "", 0, 0644, GB_ATOMIC_NO_FSYNC), 0);
-	assert_int_equal(slurp(p, buf, sizeof buf), 0);
+	content_is(p, "");
 	/* a directory that does not exist: error, nothing created */
 	char q[300];
 	snprintf(q, sizeof q, "%s/none/f", top);
@@ -172,19 +164,17 @@ static void t_atomic_replace(void **state)
 static void t_atomic_fails_halfway(void **state)
 {
 	(void)state;
-	char p[300], tmp[310], buf[256];
+	char big[64], p[300], tmp[310];
+	memset(big, 'n', sizeof big);
 	snprintf(p, sizeof p, "%s/keep", top);
 	snprintf(tmp, sizeof tmp, "%s.tmp", p);
 	assert_int_equal(gb_write_file_atomic(p, "old\n", 4, 0600, 0), 0);
-	char big[64];
-	memset(big, 'n', sizeof big);
 	struct fsize_guard g;
 	limit_fsize(&g, 16);
 	int rc = gb_write_file_atomic(p, big, sizeof big, 0600, 0);
 	unlimit_fsize(&g);
 	assert_int_equal(rc, -EFBIG);
-	assert_int_equal(slurp(p, buf, sizeof buf), 4);
-	assert_string_equal(buf, "old\n");
+	content_is(p, "old\n");
 	assert_int_equal(access(tmp, F_OK), -1);
 }
 
@@ -193,15 +183,14 @@ static void t_atomic_fails_halfway(void **state)
 static void t_atomic_tmp_symlink(void **state)
 {
 	(void)state;
-	char p[300], tmp[310], victim[300], buf[64];
+	char p[300], tmp[310], victim[300];
 	snprintf(p, sizeof p, "%s/cur", top);
 	snprintf(tmp, sizeof tmp, "%s.tmp", p);
 	snprintf(victim, sizeof victim, "%s/victim", top);
 	assert_int_equal(gb_write_file_atomic(victim, "precious", 8, 0600, 0), 0);
 	assert_int_equal(symlink(victim, tmp), 0);
 	assert_int_equal(gb_write_file_atomic(p, "x", 1, 0600, 0), -ELOOP);
-	assert_int_equal(slurp(victim, buf, sizeof buf), 8);
-	assert_string_equal(buf, "precious");
+	content_is(victim, "precious");
 	assert_int_equal(access(p, F_OK), -1);
 }
 
@@ -298,14 +287,14 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_write_all_pipe),
-		cmocka_unit_test_setup_teardown(t_write_all_cut_short, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_atomic_replace, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_atomic_fails_halfway, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_atomic_tmp_symlink, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_mkdir_p, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_fsync_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_write_all_cut_short, setup, gb_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(t_atomic_replace, setup, gb_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(t_atomic_fails_halfway, setup, gb_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(t_atomic_tmp_symlink, setup, gb_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(t_mkdir_p, setup, gb_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(t_fsync_dir, setup, gb_tmpdir_teardown),
 		cmocka_unit_test(t_hex),
-		cmocka_unit_test_setup_teardown(t_sha256, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_sha256, setup, gb_tmpdir_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,30 +20,16 @@
 #include <unistd.h>
 
 #include "exporter/journal.h"
+#include "unit/tmpdir.h"
 
 static char top[256], dir[300];
 
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st, (void)flag, (void)f;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
-	(void)state;
-	snprintf(top, sizeof top, "/tmp/gb-jpos-XXXXXX");
-	if (!mkdtemp(top))
-		return -1;
-	snprintf(dir, sizeof dir, "%s/j", top);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	nftw(top, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-	return 0;
+	*state = top;
+	int rc = gb_tmpdir_make(top, sizeof top, "jpos");
+	snprintf(dir, sizeof dir, "%s/j", top); /* the journal creates it */
+	return rc;
 }
 
 /* n events of varying length, so frames and segments cut at odd places */
@@ -164,8 +150,8 @@ static void t_empty_and_missing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(t_lines_before_and_lag, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_empty_and_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_lines_before_and_lag, setup, gb_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(t_empty_and_missing, setup, gb_tmpdir_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

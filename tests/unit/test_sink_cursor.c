@@ -28,30 +28,17 @@
 
 #include "exporter/journal.h"
 #include "exporter/sink.h"
+#include "unit/tmpdir.h"
 
 static char top[256], jdir[300], cdir[300], out[300];
 
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st, (void)flag, (void)f;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
-	(void)state;
-	snprintf(top, sizeof top, "/tmp/gb-sink-XXXXXX");
-	assert_non_null(mkdtemp(top));
+	*state = top;
+	assert_int_equal(gb_tmpdir_make(top, sizeof top, "sink"), 0);
 	snprintf(jdir, sizeof jdir, "%s/journal", top);
 	snprintf(cdir, sizeof cdir, "%s/cursors", top);
 	snprintf(out, sizeof out, "%s/out.jsonl", top);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	nftw(top, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	return 0;
 }
 
@@ -367,12 +354,12 @@ static void t_lag_while_stuck(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(t_cursor_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_cursor_short_write, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_deliver_resume, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_rotation_keeps_n, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_destination_down_then_back, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_lag_while_stuck, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_cursor_file, setup, gb_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(t_cursor_short_write, setup, gb_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(t_deliver_resume, setup, gb_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(t_rotation_keeps_n, setup, gb_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(t_destination_down_then_back, setup, gb_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(t_lag_while_stuck, setup, gb_tmpdir_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
