@@ -92,7 +92,8 @@ int cmd_serve(int argc, char **argv)
 	gb_daemon_config_defaults(&cfg, gb_globals.root);
 	char defpath[GB_PATH_MAX];
 	if (gb_path_config(defpath, sizeof defpath, gb_globals.root) < 0) {
-		gb_log_error("serve", "--root %s: %s", gb_globals.root, strerror(ENAMETOOLONG));
+		gb_log_error("serve", "--root %s: %s", gb_globals.root ? gb_globals.root : "/",
+		             strerror(ENAMETOOLONG));
 		return 2;
 	}
 	struct gb_diags d = { 0 };
