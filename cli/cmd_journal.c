@@ -8,6 +8,7 @@
 #include "common/paths.h"
 #include "exporter/config.h"
 #include "exporter/journal.h"
+#include "common/log.h"
 
 static void usage(FILE *f)
 {
@@ -32,7 +33,7 @@ int cmd_journal(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	if (strcmp(argv[1], "verify")) {
-		fprintf(stderr, "glassbox journal: unknown subcommand '%s'\n", argv[1]);
+		gb_log_error("journal", "unknown subcommand '%s'", argv[1]);
 		usage(stderr);
 		return 2;
 	}
@@ -43,7 +44,7 @@ int cmd_journal(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else {
-			fprintf(stderr, "glassbox journal verify: unexpected '%s'\n", argv[i]);
+			gb_log_error("journal verify", "unexpected '%s'", argv[i]);
 			usage(stderr);
 			return 2;
 		}
@@ -55,7 +56,7 @@ int cmd_journal(int argc, char **argv)
 	uint64_t n = 0;
 	int rc = gb_journal_verify(journal, report, NULL, &n);
 	if (rc < 0) {
-		fprintf(stderr, "glassbox journal verify: %s: %s\n", journal, strerror(-rc));
+		gb_log_error("journal verify", "%s: %s", journal, strerror(-rc));
 		return 2;
 	}
 	if (rc > 0) {
