@@ -20,7 +20,7 @@
 
 #include <openssl/evp.h>
 
-#include "common/policy_compiled.h"
+#include "common/policy_compiled_int.h"
 #include "common/policy_match.h"
 
 /* ---------------- arena ---------------- */

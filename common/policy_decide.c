@@ -21,7 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common/policy_compiled.h"
+#include "common/policy_compiled_int.h"
 #include "common/policy_match.h"
 
 #define MAX_NOMATCH 8

@@ -1,5 +1,6 @@
-/* common/policy_match.h — the matcher's primitives (internal to the policy
- * engine, exposed for its tests, benchmark and `policy explain`).
+/* common/policy_match.h — the matcher's primitives: public, because the
+ * decision is not their only user (tests, the benchmark, and the L7 proxy,
+ * which canonicalises request paths the same way the policy matches them).
  *
  * Globs (policy_glob.c), request path canonicalisation (policy_path.c),
  * query matching (policy_query.c) and address classes (addr_class.c).  None
@@ -96,12 +97,5 @@ bool gb_cidr_contains(const struct gb_cidr *cidr, int family, const uint8_t *add
 /* Parse "1.2.3.4", "::1", "10.0.0.0/8" into a CIDR (host prefix when no
  * '/').  Returns 0 or -EINVAL. */
 int gb_cidr_parse(const char *s, struct gb_cidr *out);
-
-/* ---------------- compiled policy extras ---------------- */
-
-/* Hex SHA-256 of the compiled network section (entries in key order with
- * everything that affects a decision). */
-const char *gb_policy_compiled_hash(const struct gb_policy_compiled *c);
-size_t gb_policy_compiled_n_entries(const struct gb_policy_compiled *c);
 
 #endif

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/policy_compiled.h"
+#include "common/policy_compiled_int.h"
 #include "common/policy_match.h"
 
 #define N_SLOTS 128

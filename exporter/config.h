@@ -40,7 +40,7 @@
 
 #include <stdint.h>
 
-#include "common/policy.h" /* struct gb_diags */
+#include "common/diag.h"
 #include "exporter/journal.h"
 #include "exporter/sink.h"
 

@@ -1,4 +1,4 @@
-/* common/policy_compiled.h — layout of a compiled policy, shared by the
+/* common/policy_compiled_int.h — layout of a compiled policy, shared by the
  * compiler (policy_compile.c), the decision (policy_decide.c) and the
  * revision store (policy_store.c).  Nothing outside the policy engine may
  * include it.
@@ -8,8 +8,8 @@
  * order, which is how "the lexicographically smallest key" is reported)
  * and every index over them.  It is immutable once built; only `refs`
  * changes. */
-#ifndef GB_COMMON_POLICY_COMPILED_H
-#define GB_COMMON_POLICY_COMPILED_H
+#ifndef GB_COMMON_POLICY_COMPILED_INT_H
+#define GB_COMMON_POLICY_COMPILED_INT_H
 
 #include <stdatomic.h>
 

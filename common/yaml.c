@@ -1,21 +1,12 @@
-/* common/policy_yaml.c — libyaml events -> a small node tree with source
- * marks, so the schema walker can name line, column and field path for
- * every problem.
- *
- * Hostile input is bounded here, once: nesting depth, node count with
- * aliases expanded (a "billion laughs" file stops at GB_YAML_MAX_NODES
- * without allocating for the expansion, because aliases share the anchored
- * node), anchor count, and one document per file.  Duplicate keys are
- * errors (YAML says keys are unique; silently keeping the first or the last
- * would let a reviewer read a different policy than the one enforced).
- */
+/* common/yaml.c — libyaml events -> the node tree of yaml.h, with the
+ * bounds that keep hostile files from exhausting memory or time. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
-#include "common/policy_parse.h"
+#include "common/yaml.h"
 
 #define MAX_ANCHORS 1024
 
@@ -87,7 +78,7 @@ static struct gb_ynode *new_node(struct builder *b, enum gb_ykind k, const yaml_
 		b->failed = true;
 		return NULL;
 	}
-	struct gb_ynode *n = gb_parena_alloc(&b->doc->arena, sizeof *n);
+	struct gb_ynode *n = gb_arena_alloc(&b->doc->arena, sizeof *n);
 	if (!n) {
 		b->failed = true;
 		return NULL;
@@ -213,9 +204,9 @@ static void end_collection(struct builder *b, int line, int col)
 		check_dup_keys(b, f);
 	n->n = f->n;
 	if (f->n) {
-		n->vals = gb_parena_alloc(&b->doc->arena, f->n * sizeof *n->vals);
+		n->vals = gb_arena_alloc(&b->doc->arena, f->n * sizeof *n->vals);
 		if (n->kind == GB_Y_MAP)
-			n->keys = gb_parena_alloc(&b->doc->arena, f->n * sizeof *n->keys);
+			n->keys = gb_arena_alloc(&b->doc->arena, f->n * sizeof *n->keys);
 		if (!n->vals || (n->kind == GB_Y_MAP && !n->keys)) {
 			b->failed = true;
 			n->n = 0;
@@ -246,7 +237,7 @@ static void on_event(struct builder *b, yaml_event_t *ev)
 	switch (ev->type) {
 	case YAML_DOCUMENT_START_EVENT:
 		if (++b->docs > 1) {
-			berr(b, line, col, "only one YAML document is allowed in a policy file");
+			berr(b, line, col, "only one YAML document is allowed in a file");
 			b->failed = true;
 		}
 		break;
@@ -278,7 +269,7 @@ static void on_event(struct builder *b, yaml_event_t *ev)
 		if (!n)
 			return;
 		n->len = ev->data.scalar.length;
-		n->str = gb_parena_strndup(&b->doc->arena, (const char *)ev->data.scalar.value, n->len);
+		n->str = gb_arena_strndup(&b->doc->arena, (const char *)ev->data.scalar.value, n->len);
 		if (!n->str) {
 			b->failed = true;
 			return;
@@ -393,7 +384,7 @@ int gb_yaml_parse(const char *file, const char *buf, size_t len, struct gb_ydoc 
 
 void gb_yaml_free(struct gb_ydoc *doc)
 {
-	gb_parena_free(&doc->arena);
+	gb_arena_free(&doc->arena);
 	doc->root = NULL;
 }
 
@@ -407,13 +398,25 @@ bool gb_ynode_is_null(const struct gb_ynode *n)
 	       !strcmp(n->str, "Null") || !strcmp(n->str, "NULL");
 }
 
-struct gb_ynode *gb_ymap_get(const struct gb_ynode *map, const char *key)
+static struct gb_ynode *const *map_slot(const struct gb_ynode *map, const char *key)
 {
 	if (!map || map->kind != GB_Y_MAP)
 		return NULL;
 	size_t kl = strlen(key);
 	for (size_t i = 0; i < map->n; i++)
 		if (map->keys[i]->len == kl && !memcmp(map->keys[i]->str, key, kl))
-			return map->vals[i];
+			return &map->keys[i];
 	return NULL;
+}
+
+struct gb_ynode *gb_ymap_get(const struct gb_ynode *map, const char *key)
+{
+	struct gb_ynode *const *k = map_slot(map, key);
+	return k ? map->vals[k - map->keys] : NULL;
+}
+
+struct gb_ynode *gb_ymap_key(const struct gb_ynode *map, const char *key)
+{
+	struct gb_ynode *const *k = map_slot(map, key);
+	return k ? *k : NULL;
 }
