@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "cli/commands.h"
 #include "enforcer/sandbox/supervisor.h"
 
@@ -34,7 +35,7 @@ static const char *default_policy(void)
 		GB_INSTALL_DATADIR "/policies/default.yaml",
 		GB_SOURCE_DATADIR "/policies/default.yaml",
 	};
-	for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++)
+	for (size_t i = 0; i < GB_ARRAY_LEN(cands); i++)
 		if (access(cands[i], R_OK) == 0)
 			return cands[i];
 	return NULL;

@@ -6,7 +6,7 @@
  * count (u8) then elements.  The decoder checks every length against what
  * is left, every string for its terminating NUL and for embedded NULs, every
  * count against its limit, and that nothing is left over. */
-#include "record.h"
+#include "common/record.h"
 
 #include <errno.h>
 #include <stdbool.h>
