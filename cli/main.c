@@ -16,7 +16,7 @@ static int cmd_version(int argc, char **argv);
 static const struct gb_command commands[] = {
 	{ "journal", "verify the journal's integrity chain", cmd_journal },
 	{ "logs", "show a sandbox's events from the journal", cmd_logs },
-	{ "policy", "check, explain, get, set or update a policy", cmd_policy },
+	{ "policy", "check a policy file, or explain a decision", cmd_policy },
 	{ "proxy", "run the egress proxy alone (tests, host use)", cmd_proxy },
 	{ "run", "run a command in a new sandbox", cmd_run },
 	{ "serve", "the host daemon: rings -> OCSF -> journal", cmd_serve },
