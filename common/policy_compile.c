@@ -3,7 +3,8 @@
  *
  * Exact hosts (and IP literals) live in an open-addressing hash table keyed
  * by the normalised host.  Wildcard hosts, whose only wildcard is in the
- * first label (reference §2), live in a second table keyed by the suffix
+ * first label (`*.example.com`: exactly one label there; `**.`: one or
+ * more), live in a second table keyed by the suffix
  * after that label: a request host "a.b.example.com" probes the suffixes
  * "b.example.com", "example.com", "com" and tests the first-label pattern
  * only on the few endpoints found there.  Every bucket lists its endpoints
@@ -467,7 +468,8 @@ static void classify_bin(struct gbc_bin *b, const char *p)
 {
 	b->pat = p;
 	b->len = (uint32_t)strlen(p);
-	/* Reference §3: only '*' turns a binary entry into a glob. */
+	/* As in OpenShell, only '*' turns a binary entry into a glob: one
+	 * without it is compared exactly, '?' and '[' included. */
 	b->glob = strchr(p, '*') != NULL;
 	size_t lit = 0;
 	while (p[lit] && p[lit] != '*' && p[lit] != '?' && p[lit] != '[')

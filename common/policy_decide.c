@@ -1,4 +1,5 @@
-/* common/policy_decide.c — the one decision function (reference §3-4).
+/* common/policy_decide.c — the one decision function (docs/policy-engine.md,
+ * "Decision order").
  *
  * Order: (1) no entries at all -> no_policy; (2) collect the endpoints that
  * match host and port from the compiled indexes (exact table, wildcard

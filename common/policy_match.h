@@ -39,7 +39,9 @@ static inline bool gb_glob_has_meta(const char *s)
 	return false;
 }
 
-/* ---------------- request paths (reference §7) ---------------- */
+/* ---------------- request paths ----------------
+ * The rules: docs/policy-engine.md, "Decision order", step 4.  The proxy
+ * writes upstream exactly the canonical path the decision was made on. */
 
 enum gb_path_err {
 	GB_PATH_OK = 0,
@@ -76,7 +78,8 @@ bool gb_query_match(const char *query, const struct gb_query_match *m, size_t n,
  * length, or -1 when it does not fit. */
 long gb_pct_decode(const char *s, size_t n, bool plus_space, char *out, size_t outsz);
 
-/* ---------------- address classes (reference §5) ---------------- */
+/* ---------------- address classes ----------------
+ * The SSRF tiers: docs/policy-engine.md, end of "Decision order". */
 
 enum gb_addr_class {
 	GB_ADDR_PUBLIC = 0,

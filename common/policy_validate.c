@@ -1,7 +1,8 @@
 /* common/policy_validate.c — what policy values mean: paths, identities,
- * hosts, CIDRs, binaries, L7 matchers and endpoint field combinations
- * (reference §6), plus the fields glassbox parses but does not enforce yet,
- * which refuse the endpoint instead of weakening it to a plain allow.
+ * hosts, CIDRs, binaries, L7 matchers and endpoint field combinations (the
+ * rules: docs/policy.md, "Validation rules"), plus the fields glassbox
+ * parses but does not enforce yet, which refuse the endpoint instead of
+ * weakening it to a plain allow.
  *
  * Every check reports at the offending node under the current field path
  * and never stops the walk, so one run lists every problem.
@@ -532,7 +533,8 @@ void gb_validate_endpoint(struct gb_schema *c, const struct gb_ynode *ep, const 
 			         "rules deny are logged but let through");
 	}
 
-	/* credential_signing combinations (reference §6). */
+	/* credential_signing needs signing_service and excludes
+	 * request_body_credential_rewrite (OpenShell's rule). */
 	const struct gb_ynode *cs = gb_ymap_key(ep, "credential_signing");
 	if (cs && !gb_ymap_get(ep, "signing_service"))
 		err_field(c, cs, "credential_signing", "add 'signing_service'",

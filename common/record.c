@@ -1,5 +1,6 @@
 /* common/record.c — binary encoding of the event records (contract:
- * record.h; wire layout: docs/record.md).
+ * record.h; the wire layout is below and in docs/architecture.md,
+ * "Records").
  *
  * Layout: u8 version, then the fields of the type in declaration order.
  * Integers little-endian; strings as u16 length, bytes, NUL; lists as a
