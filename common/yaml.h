@@ -48,9 +48,11 @@ struct gb_ydoc {
 
 /* Parse one YAML document into a tree.  Syntax errors, duplicate keys,
  * non-scalar keys, undefined aliases, multiple documents and the bounds
- * above become diagnostics naming `file`.  Returns 0, -EINVAL (diags say
- * why; duplicate keys alone leave a complete tree, so a walker can still
- * report the rest) or -ENOMEM.  Call gb_yaml_free() in every case. */
+ * above become diagnostics naming `file`.  Returns -EINVAL (diags say why)
+ * or -ENOMEM when there is no usable tree, else 0 — also after duplicate
+ * keys, which are counted as errors in d but leave a complete tree, so a
+ * walker still reports everything else (the caller fails on d->errors).
+ * Call gb_yaml_free() in every case. */
 int gb_yaml_parse(const char *file, const char *buf, size_t len, struct gb_ydoc *doc,
                   struct gb_diags *d);
 void gb_yaml_free(struct gb_ydoc *doc);
