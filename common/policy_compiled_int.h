@@ -13,16 +13,8 @@
 
 #include <stdatomic.h>
 
+#include "common/arena.h"
 #include "common/policy.h"
-
-struct gbc_chunk;
-
-struct gbc_arena {
-	struct gbc_chunk *head;
-	int err;
-};
-void *gbc_alloc(struct gbc_arena *a, size_t n);
-void gbc_arena_free(struct gbc_arena *a);
 
 struct gbc_bin {
 	const char *pat;
@@ -83,7 +75,7 @@ struct gb_policy_compiled {
 	size_t n_hostless;
 	uint32_t *generic;         /* odd wildcard shapes, matched by full glob */
 	size_t n_generic;
-	struct gbc_arena arena;
+	struct gb_arena arena;
 };
 
 uint64_t gbc_hash(const char *s, size_t n);
