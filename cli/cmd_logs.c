@@ -10,9 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/array.h"
 #include "cli/commands.h"
+#include "common/array.h"
 #include "common/buf.h"
+#include "common/units.h"
 #include "exporter/config.h"
 #include "exporter/journal.h"
 #include "exporter/ocsf.h"

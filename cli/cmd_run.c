@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/array.h"
 #include "cli/commands.h"
+#include "common/array.h"
 #include "enforcer/sandbox/supervisor.h"
 
 static void run_usage(FILE *f)

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/array.h"
 #include "cli/commands.h"
+#include "common/array.h"
 #include "common/log.h"
 
 struct gb_globals gb_globals;

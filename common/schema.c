@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/schema.h"
+#include "common/units.h"
 
 /* ---------------- field path ---------------- */
 
@@ -259,4 +260,37 @@ int gb_schema_enum(struct gb_schema *s, const struct gb_ynode *n, const char *co
 	gb_schema_err(s, n, near ? hint : NULL, "unknown value '%.100s' (expected one of: %s)", n->str,
 	              list);
 	return -1;
+}
+
+bool gb_schema_size(struct gb_schema *s, const struct gb_ynode *n, uint64_t min, uint64_t *out)
+{
+	const char *v = scalar(s, n, "a size such as 64MiB");
+	uint64_t x;
+	if (!v)
+		return false;
+	if (gb_parse_size(v, &x) < 0)
+		gb_schema_err(s, n, "sizes are a number with B, KiB, MiB, GiB or KB, MB, GB",
+		              "'%.100s' is not a size", v);
+	else if (x < min)
+		gb_schema_err(s, n, NULL, "must be at least %llu bytes", (unsigned long long)min);
+	else
+		return *out = x, true;
+	return false;
+}
+
+bool gb_schema_duration_ms(struct gb_schema *s, const struct gb_ynode *n, uint64_t min_ms,
+                           uint64_t *out)
+{
+	const char *v = scalar(s, n, "a duration such as 100ms or 1h");
+	uint64_t x;
+	if (!v)
+		return false;
+	if (gb_parse_duration_ms(v, &x) < 0)
+		gb_schema_err(s, n, "durations are a number with ms, s, m, h or d",
+		              "'%.100s' is not a duration", v);
+	else if (x < min_ms)
+		gb_schema_err(s, n, NULL, "must be at least %llums", (unsigned long long)min_ms);
+	else
+		return *out = x, true;
+	return false;
 }

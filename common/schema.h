@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/arena.h"
 #include "common/diag.h"
@@ -96,5 +97,10 @@ bool gb_schema_int(struct gb_schema *s, const struct gb_ynode *n, long long min,
  * a hint). */
 int gb_schema_enum(struct gb_schema *s, const struct gb_ynode *n, const char *const *vals,
                    size_t nv);
+/* A size such as 64MiB, at least min bytes; a duration such as 100ms, at
+ * least min_ms (common/units.h spells both). */
+bool gb_schema_size(struct gb_schema *s, const struct gb_ynode *n, uint64_t min, uint64_t *out);
+bool gb_schema_duration_ms(struct gb_schema *s, const struct gb_ynode *n, uint64_t min_ms,
+                           uint64_t *out);
 
 #endif

@@ -28,43 +28,6 @@ void gb_daemon_config_defaults(struct gb_daemon_config *c, const char *root)
 	c->journal.fsync = GB_FSYNC_GROUP;
 }
 
-static int scaled(const char *s, uint64_t *out, const char *const *units, const uint64_t *mult,
-                  size_t n)
-{
-	if (!s || !*s)
-		return -EINVAL;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
-		return -EINVAL;
-	while (*end == ' ')
-		end++;
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(end, units[i])) {
-			if (mult[i] && v > UINT64_MAX / mult[i])
-				return -EINVAL;
-			*out = v * mult[i];
-			return 0;
-		}
-	return -EINVAL;
-}
-
-int gb_parse_size(const char *s, uint64_t *out)
-{
-	static const char *const u[] = { "", "B", "KiB", "MiB", "GiB", "TiB", "KB", "MB", "GB", "TB" };
-	static const uint64_t m[] = { 1, 1, 1ull << 10, 1ull << 20, 1ull << 30, 1ull << 40,
-		                      1000, 1000000, 1000000000, 1000000000000ull };
-	return scaled(s, out, u, m, GB_ARRAY_LEN(m));
-}
-
-int gb_parse_duration_ms(const char *s, uint64_t *out)
-{
-	static const char *const u[] = { "ms", "s", "m", "h", "d" };
-	static const uint64_t m[] = { 1, 1000, 60000, 3600000, 86400000 };
-	return scaled(s, out, u, m, GB_ARRAY_LEN(m));
-}
-
 /* ---------------- the schema ---------------- */
 
 enum ftype {
@@ -208,29 +171,16 @@ static void set_field(struct gb_schema *c, const struct field *f, const struct g
 			gb_schema_err(c, v, NULL, "expected an http:// or https:// URL, got '%s'", dst);
 		break;
 	case F_SIZE:
-		if (!(s = gb_schema_str(c, v, "a size such as 64MiB")))
-			break;
-		if (gb_parse_size(s, &x) < 0)
-			gb_schema_err(c, v, "sizes are a number with B, KiB, MiB, GiB or KB, MB, GB",
-			              "'%s' is not a size", s);
-		else if (x < f->min)
-			gb_schema_err(c, v, NULL, "must be at least %llu bytes", (unsigned long long)f->min);
-		else
+		if (gb_schema_size(c, v, f->min, &x))
 			memcpy(dst, &x, sizeof x);
 		break;
 	case F_MS:
 	case F_SECONDS:
-		if (!(s = gb_schema_str(c, v, "a duration such as 100ms or 1h")))
+		if (!gb_schema_duration_ms(c, v, f->min, &x))
 			break;
-		if (gb_parse_duration_ms(s, &x) < 0) {
-			gb_schema_err(c, v, "durations are a number with ms, s, m, h or d", "'%s' is not a duration", s);
-		} else if (x < f->min) {
-			gb_schema_err(c, v, NULL, "must be at least %llums", (unsigned long long)f->min);
-		} else {
-			x = f->type == F_SECONDS ? x / 1000 : x;
-			u = (uint32_t)(f->max && x > f->max ? f->max : x > UINT32_MAX ? UINT32_MAX : x);
-			memcpy(dst, &u, sizeof u);
-		}
+		x = f->type == F_SECONDS ? x / 1000 : x;
+		u = (uint32_t)(f->max && x > f->max ? f->max : x > UINT32_MAX ? UINT32_MAX : x);
+		memcpy(dst, &u, sizeof u);
 		break;
 	case F_U32:
 		if (gb_schema_int(c, v, (long long)f->min, (long long)f->max, f->what, &ll)) {

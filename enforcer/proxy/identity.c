@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
 #include "common/array.h"
 
 #define HASH_SLOTS 1024 /* exe hash cache: bounded, replaced round-robin */

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
 #include "common/array.h"
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)

@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+
 #include "common/array.h"
 
 #ifndef CLONE_NEWUSER

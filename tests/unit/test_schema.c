@@ -2,8 +2,9 @@
  * loaders: the typed accessors (common/schema.h) on real YAML trees
  * (common/yaml.h), each asserting the verdict, the position, the field path
  * and the message; the field path bound; the diagnostics list (sorting, the
- * GB_DIAG_MAX cap with exact counts, suggestions); the arena; and the one
- * IP-literal test (common/ip_literal.h). */
+ * GB_DIAG_MAX cap with exact counts, suggestions); sizes and durations
+ * (common/units.h); the arena; and the one IP-literal test
+ * (common/ip_literal.h). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include "common/diag.h"
 #include "common/ip_literal.h"
 #include "common/schema.h"
+#include "common/units.h"
 #include "common/yaml.h"
 
 struct fx {
@@ -170,6 +172,49 @@ static void test_enum(void **state)
 	gb_diags_free(&f.d);
 	assert_int_equal(gb_schema_enum(&f.s, gb_ymap_get(r, "z"), vals, 2), -1);
 	one(&f, 3, 4, "", "got a list");
+	done(&f);
+}
+
+static void test_units(void **state)
+{
+	(void)state;
+	uint64_t v = 0;
+	assert_int_equal(gb_parse_size("64MiB", &v), 0);
+	assert_int_equal(v, 64u << 20);
+	assert_int_equal(gb_parse_size("10 GB", &v), 0);
+	assert_int_equal(v, 10000000000ull);
+	assert_int_equal(gb_parse_size("4096", &v), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(gb_parse_duration_ms("30d", &v), 0);
+	assert_int_equal(v, 30ull * 86400000);
+	/* a sign, leading space (" -5" would wrap to a huge number), a fraction,
+	 * an unknown unit, overflow of the number or of the product */
+	static const char *const bad[] = { "-5", " -5", " 5", "+5", "1.5GiB", "5 parsecs", "", "MiB",
+		                           "99999999999999999999", "17000000TiB" };
+	v = 7;
+	for (size_t i = 0; i < GB_ARRAY_LEN(bad); i++)
+		assert_int_equal(gb_parse_size(bad[i], &v), -EINVAL);
+	assert_int_equal(gb_parse_duration_ms("-1s", &v), -EINVAL);
+	assert_int_equal(gb_parse_duration_ms("1y", &v), -EINVAL);
+	assert_int_equal(gb_parse_duration_ms(NULL, &v), -EINVAL);
+	assert_int_equal(v, 7);
+	/* the accessors: value, unit error with a hint, minimum */
+	struct fx f;
+	const struct gb_ynode *r = parse(&f, "[1MiB, lots, 100, 2m, soon, 5ms]\n");
+	assert_true(gb_schema_size(&f.s, r->vals[0], 4096, &v) && v == 1u << 20);
+	assert_false(gb_schema_size(&f.s, r->vals[1], 4096, &v));
+	one(&f, 1, 8, "", "'lots' is not a size");
+	assert_non_null(strstr(f.d.v[0].hint, "KiB"));
+	gb_diags_free(&f.d);
+	assert_false(gb_schema_size(&f.s, r->vals[2], 4096, &v));
+	one(&f, 1, 14, "", "must be at least 4096 bytes");
+	gb_diags_free(&f.d);
+	assert_true(gb_schema_duration_ms(&f.s, r->vals[3], 1000, &v) && v == 120000);
+	assert_false(gb_schema_duration_ms(&f.s, r->vals[4], 1000, &v));
+	one(&f, 1, 23, "", "'soon' is not a duration");
+	gb_diags_free(&f.d);
+	assert_false(gb_schema_duration_ms(&f.s, r->vals[5], 1000, &v));
+	one(&f, 1, 29, "", "must be at least 1000ms");
 	done(&f);
 }
 
@@ -365,6 +410,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_str),        cmocka_unit_test(test_bool),
 		cmocka_unit_test(test_int),        cmocka_unit_test(test_enum),
+		cmocka_unit_test(test_units),
 		cmocka_unit_test(test_shapes_and_keys), cmocka_unit_test(test_path_bound),
 		cmocka_unit_test(test_yaml_tree),  cmocka_unit_test(test_diags),
 		cmocka_unit_test(test_arena),      cmocka_unit_test(test_ip_literal),
