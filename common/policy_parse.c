@@ -7,12 +7,9 @@
  * is walked so the user sees every error in one run.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "common/array.h"
 #include "common/policy_parse_int.h"
@@ -800,68 +797,12 @@ int gb_policy_load_buf(const char *name, const char *buf, size_t len, struct gb_
 int gb_policy_load_file(const char *path, struct gb_policy **out, struct gb_diags *diags)
 {
 	*out = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		gb_diag_add(diags, GB_DIAG_ERROR, path, 0, 0, NULL, NULL, "cannot open: %s", strerror(e));
-		return -e;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int e = errno ? errno : EINVAL;
-		close(fd);
-		gb_diag_add(diags, GB_DIAG_ERROR, path, 0, 0, NULL, NULL, "not a regular file");
-		return -(S_ISREG(st.st_mode) ? e : EINVAL);
-	}
-	if ((unsigned long long)st.st_size > GB_POLICY_MAX_BYTES) {
-		close(fd);
-		gb_diag_add(diags, GB_DIAG_ERROR, path, 0, 0, NULL, NULL,
-		            "file too large: %lld bytes (a policy may be at most %u bytes)",
-		            (long long)st.st_size, GB_POLICY_MAX_BYTES);
-		return -EINVAL;
-	}
-	size_t cap = (size_t)st.st_size + 1, len = 0;
-	char *buf = malloc(cap);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	/* Read to EOF (the file may grow between fstat and read); bounded. */
-	for (;;) {
-		if (len == cap) {
-			if (cap > GB_POLICY_MAX_BYTES) {
-				free(buf);
-				close(fd);
-				gb_diag_add(diags, GB_DIAG_ERROR, path, 0, 0, NULL, NULL,
-				            "file too large (a policy may be at most %u bytes)",
-				            GB_POLICY_MAX_BYTES);
-				return -EINVAL;
-			}
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				close(fd);
-				return -ENOMEM;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + len, cap - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			free(buf);
-			close(fd);
-			gb_diag_add(diags, GB_DIAG_ERROR, path, 0, 0, NULL, NULL, "read: %s", strerror(e));
-			return -e;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	int rc = gb_policy_load_buf(path, buf, len, out, diags);
+	char *buf;
+	size_t len;
+	int rc = gb_yaml_read_file(path, GB_POLICY_MAX_BYTES, "policy", false, &buf, &len, diags);
+	if (rc)
+		return rc;
+	rc = gb_policy_load_buf(path, buf, len, out, diags);
 	free(buf);
 	return rc;
 }

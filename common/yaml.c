@@ -1,9 +1,12 @@
 /* common/yaml.c — libyaml events -> the node tree of yaml.h, with the
  * bounds that keep hostile files from exhausting memory or time. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "common/yaml.h"
@@ -380,6 +383,85 @@ int gb_yaml_parse(const char *file, const char *buf, size_t len, struct gb_ydoc 
 	}
 	free(b);
 	return rc;
+}
+
+static int read_fail(int rc, int fd, char *buf, struct gb_diags *d, const char *path, const char *fmt,
+                     ...) __attribute__((format(printf, 6, 7)));
+static int read_fail(int rc, int fd, char *buf, struct gb_diags *d, const char *path, const char *fmt,
+                     ...)
+{
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		gb_diag_vadd(d, GB_DIAG_ERROR, path, 0, 0, NULL, NULL, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+int gb_yaml_read_file(const char *path, size_t max, const char *what, bool missing_ok, char **out,
+                      size_t *outlen, struct gb_diags *d)
+{
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (it is then
+	 * refused as not regular); reads of a regular file ignore the flag */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT && missing_ok)
+			return -ENOENT;
+		return read_fail(-e, -1, NULL, d, path, "cannot open: %s", strerror(e));
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		return read_fail(-e, fd, NULL, d, path, "cannot stat: %s", strerror(e));
+	}
+	if (!S_ISREG(st.st_mode))
+		return read_fail(-EINVAL, fd, NULL, d, path, "not a regular file");
+	if ((unsigned long long)st.st_size > max)
+		return read_fail(-EINVAL, fd, NULL, d, path, "file too large: %lld bytes (a %s may be at most %zu bytes)",
+		                 (long long)st.st_size, what, max);
+	size_t cap = (size_t)st.st_size + 1, len = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		return read_fail(-ENOMEM, fd, NULL, d, path, NULL);
+	/* Read to EOF (the file may grow between fstat and read); bounded. */
+	for (;;) {
+		if (len == cap) {
+			if (cap > max)
+				return read_fail(-EINVAL, fd, buf, d, path, "file too large (a %s may be at most %zu bytes)",
+				                 what, max);
+			char *nb = realloc(buf, cap * 2);
+			if (!nb)
+				return read_fail(-ENOMEM, fd, buf, d, path, NULL);
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			return read_fail(-e, fd, buf, d, path, "read: %s", strerror(e));
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	if (len == cap) { /* room for the NUL */
+		char *nb = realloc(buf, cap + 1);
+		if (!nb)
+			return read_fail(-ENOMEM, -1, buf, d, path, NULL);
+		buf = nb;
+	}
+	buf[len] = 0;
+	*out = buf;
+	*outlen = len;
+	return 0;
 }
 
 void gb_yaml_free(struct gb_ydoc *doc)

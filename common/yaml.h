@@ -57,6 +57,17 @@ int gb_yaml_parse(const char *file, const char *buf, size_t len, struct gb_ydoc 
                   struct gb_diags *d);
 void gb_yaml_free(struct gb_ydoc *doc);
 
+/* Read a file people wrote (a policy, the daemon config) whole: a regular
+ * file (never a FIFO or a device, which could block or never end) of at
+ * most max bytes, read to EOF (it may grow while being read; the bound
+ * holds).  Problems are diagnostics naming the file; `what` names the kind
+ * in the size message ("a policy may be at most N bytes").  Returns 0 with
+ * *buf (malloc'd, NUL-terminated, the caller frees it) and *len, or -errno,
+ * -EINVAL (not regular, too large) or -ENOMEM.  missing_ok: a file that
+ * does not exist is -ENOENT without a diagnostic. */
+int gb_yaml_read_file(const char *path, size_t max, const char *what, bool missing_ok, char **buf,
+                      size_t *len, struct gb_diags *d);
+
 /* NULL, or a plain scalar spelled as YAML's null (empty, ~, null). */
 bool gb_ynode_is_null(const struct gb_ynode *n);
 /* Value of key in a map node, or NULL (also when map is not a map). */

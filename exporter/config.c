@@ -320,27 +320,14 @@ static void load_sinks(struct gb_schema *c, const struct gb_ynode *n, struct gb_
 
 int gb_daemon_config_load(struct gb_daemon_config *cfg, const char *file, int required, struct gb_diags *d)
 {
-	FILE *f = fopen(file, "re");
-	if (!f) {
-		int e = errno;
-		if (e == ENOENT && !required)
-			return 0;
-		gb_diag_add(d, GB_DIAG_ERROR, file, 0, 0, NULL, NULL, "cannot open: %s", strerror(e));
-		return -e;
-	}
-	char *buf = malloc(MAX_CONFIG_BYTES + 1);
-	size_t len = buf ? fread(buf, 1, MAX_CONFIG_BYTES + 1, f) : 0;
-	fclose(f);
-	if (!buf)
-		return -ENOMEM;
-	if (len > MAX_CONFIG_BYTES) {
-		free(buf);
-		gb_diag_add(d, GB_DIAG_ERROR, file, 0, 0, NULL, NULL, "larger than %u bytes", MAX_CONFIG_BYTES);
-		return -EINVAL;
-	}
+	char *buf;
+	size_t len;
+	int rc = gb_yaml_read_file(file, MAX_CONFIG_BYTES, "config", !required, &buf, &len, d);
+	if (rc)
+		return rc == -ENOENT && !required ? 0 : rc;
 	size_t before = d->errors, n0 = d->n, counted0 = d->errors + d->warnings;
 	struct gb_ydoc doc;
-	int rc = gb_yaml_parse(file, buf, len, &doc, d);
+	rc = gb_yaml_parse(file, buf, len, &doc, d);
 	free(buf);
 	/* quoted numbers and the terse unknown-key message: schema.h says why */
 	struct gb_schema c = { .file = file, .d = d, .quoted_numbers = true, .unknown_key_terse = true };

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -355,7 +356,19 @@ static void test_hostile(void **state)
 	free(b);
 	gb_daemon_config_defaults(&c, NULL);
 	assert_int_equal(gb_daemon_config_load(&c, file, 1, &d), -EINVAL);
-	assert_non_null(strstr(d.v[0].message, "larger than"));
+	assert_non_null(strstr(d.v[0].message, "file too large"));
+	gb_diags_free(&d);
+	/* a FIFO (or a device) is refused without waiting for a writer: a
+	 * blocking open would hang this test */
+	unlink(file);
+	assert_int_equal(mkfifo(file, 0600), 0);
+	assert_int_equal(gb_daemon_config_load(&c, file, 1, &d), -EINVAL);
+	assert_non_null(strstr(d.v[0].message, "not a regular file"));
+	gb_diags_free(&d);
+	unlink(file);
+	assert_int_equal(gb_daemon_config_load(&c, "/dev/zero", 1, &d), -EINVAL);
+	gb_diags_free(&d);
+	assert_int_equal(gb_daemon_config_load(&c, dir, 0, &d), -EINVAL); /* a directory */
 	gb_diags_free(&d);
 }
 

@@ -1,7 +1,7 @@
 /* tests/unit/test_schema.c — the generic pieces under the policy and config
  * loaders: the typed accessors (common/schema.h) on real YAML trees
  * (common/yaml.h), each asserting the verdict, the position, the field path
- * and the message; the field path bound; the diagnostics list (sorting, the
+ * and the message; the field path bound; the bounded file reader; the diagnostics list (sorting, the
  * GB_DIAG_MAX cap with exact counts, suggestions); sizes and durations
  * (common/units.h); the arena; and the one IP-literal test
  * (common/ip_literal.h). */
@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -327,6 +329,49 @@ static void test_yaml_tree(void **state)
 	assert_int_equal(d.n, 0);
 }
 
+/* The reader under both loaders: bounded, regular files only, never blocks. */
+static void test_read_file(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/gb-test-schema.XXXXXX", path[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/f.yaml", dir);
+	struct gb_diags d = { 0 };
+	char *buf = NULL;
+	size_t len = 0;
+	assert_int_equal(gb_yaml_read_file(path, 100, "test", true, &buf, &len, &d), -ENOENT);
+	assert_int_equal(d.n, 0); /* missing_ok: no diagnostic */
+	assert_int_equal(gb_yaml_read_file(path, 100, "test", false, &buf, &len, &d), -ENOENT);
+	assert_non_null(strstr(d.v[0].message, "cannot open"));
+	assert_string_equal(d.v[0].file, path);
+	gb_diags_free(&d);
+	FILE *f = fopen(path, "we");
+	assert_non_null(f);
+	fputs("a: 1\n", f);
+	fclose(f);
+	assert_int_equal(gb_yaml_read_file(path, 5, "test", false, &buf, &len, &d), 0);
+	assert_int_equal(len, 5);
+	assert_string_equal(buf, "a: 1\n"); /* NUL-terminated */
+	free(buf);
+	assert_int_equal(gb_yaml_read_file(path, 4, "test", false, &buf, &len, &d), -EINVAL);
+	assert_non_null(strstr(d.v[0].message, "file too large: 5 bytes (a test may be at most 4 bytes)"));
+	gb_diags_free(&d);
+	assert_int_equal(gb_yaml_read_file(dir, 100, "test", false, &buf, &len, &d), -EINVAL);
+	assert_non_null(strstr(d.v[0].message, "not a regular file"));
+	gb_diags_free(&d);
+	/* a FIFO without a writer: a blocking open would hang here */
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(gb_yaml_read_file(path, 100, "test", false, &buf, &len, &d), -EINVAL);
+	assert_non_null(strstr(d.v[0].message, "not a regular file"));
+	gb_diags_free(&d);
+	/* /dev/zero never ends: refused before the first read */
+	assert_int_equal(gb_yaml_read_file("/dev/zero", 100, "test", false, &buf, &len, &d), -EINVAL);
+	gb_diags_free(&d);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_diags(void **state)
 {
 	(void)state;
@@ -412,7 +457,8 @@ int main(void)
 		cmocka_unit_test(test_int),        cmocka_unit_test(test_enum),
 		cmocka_unit_test(test_units),
 		cmocka_unit_test(test_shapes_and_keys), cmocka_unit_test(test_path_bound),
-		cmocka_unit_test(test_yaml_tree),  cmocka_unit_test(test_diags),
+		cmocka_unit_test(test_yaml_tree),  cmocka_unit_test(test_read_file),
+		cmocka_unit_test(test_diags),
 		cmocka_unit_test(test_arena),      cmocka_unit_test(test_ip_literal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
