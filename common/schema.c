@@ -262,35 +262,33 @@ int gb_schema_enum(struct gb_schema *s, const struct gb_ynode *n, const char *co
 	return -1;
 }
 
-bool gb_schema_size(struct gb_schema *s, const struct gb_ynode *n, uint64_t min, uint64_t *out)
+/* A number with a unit (common/units.h) of at least min: a duration in ms
+ * when dur, else a size in bytes. */
+static bool scaled(struct gb_schema *s, const struct gb_ynode *n, bool dur, uint64_t min, uint64_t *out)
 {
-	const char *v = scalar(s, n, "a size such as 64MiB");
+	const char *v = scalar(s, n, dur ? "a duration such as 100ms or 1h" : "a size such as 64MiB");
 	uint64_t x;
 	if (!v)
 		return false;
-	if (gb_parse_size(v, &x) < 0)
-		gb_schema_err(s, n, "sizes are a number with B, KiB, MiB, GiB or KB, MB, GB",
-		              "'%.100s' is not a size", v);
+	if ((dur ? gb_parse_duration_ms(v, &x) : gb_parse_size(v, &x)) < 0)
+		gb_schema_err(s, n,
+		              dur ? "durations are a number with ms, s, m, h or d"
+		                  : "sizes are a number with B, KiB, MiB, GiB or KB, MB, GB",
+		              "'%.100s' is not a %s", v, dur ? "duration" : "size");
 	else if (x < min)
-		gb_schema_err(s, n, NULL, "must be at least %llu bytes", (unsigned long long)min);
+		gb_schema_err(s, n, NULL, "must be at least %llu%s", (unsigned long long)min, dur ? "ms" : " bytes");
 	else
 		return *out = x, true;
 	return false;
 }
 
+bool gb_schema_size(struct gb_schema *s, const struct gb_ynode *n, uint64_t min, uint64_t *out)
+{
+	return scaled(s, n, false, min, out);
+}
+
 bool gb_schema_duration_ms(struct gb_schema *s, const struct gb_ynode *n, uint64_t min_ms,
                            uint64_t *out)
 {
-	const char *v = scalar(s, n, "a duration such as 100ms or 1h");
-	uint64_t x;
-	if (!v)
-		return false;
-	if (gb_parse_duration_ms(v, &x) < 0)
-		gb_schema_err(s, n, "durations are a number with ms, s, m, h or d",
-		              "'%.100s' is not a duration", v);
-	else if (x < min_ms)
-		gb_schema_err(s, n, NULL, "must be at least %llums", (unsigned long long)min_ms);
-	else
-		return *out = x, true;
-	return false;
+	return scaled(s, n, true, min_ms, out);
 }
