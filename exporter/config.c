@@ -5,6 +5,7 @@
  * typed keys, stored at an offset of the struct the section fills. */
 #include "exporter/config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -144,6 +145,14 @@ static void kafka_prop(struct gb_schema *c, const struct gb_ynode *k, const stru
 	}
 }
 
+/* A number into its field; the table's size must be the value's (a wrong
+ * F_ type would write over the next field: unit.config sets every one). */
+static void put(char *dst, const struct field *f, const void *v, size_t n)
+{
+	assert(f->size == n);
+	memcpy(dst, v, n);
+}
+
 /* One value, converted as f says, stored at base + f->off. */
 static void set_field(struct gb_schema *c, const struct field *f, const struct gb_ynode *k,
                       const struct gb_ynode *v, void *base, struct gb_daemon_config *cfg)
@@ -172,7 +181,7 @@ static void set_field(struct gb_schema *c, const struct field *f, const struct g
 		break;
 	case F_SIZE:
 		if (gb_schema_size(c, v, f->min, &x))
-			memcpy(dst, &x, sizeof x);
+			put(dst, f, &x, sizeof x);
 		break;
 	case F_MS:
 	case F_SECONDS:
@@ -180,17 +189,17 @@ static void set_field(struct gb_schema *c, const struct field *f, const struct g
 			break;
 		x = f->type == F_SECONDS ? x / 1000 : x;
 		u = (uint32_t)(f->max && x > f->max ? f->max : x > UINT32_MAX ? UINT32_MAX : x);
-		memcpy(dst, &u, sizeof u);
+		put(dst, f, &u, sizeof u);
 		break;
 	case F_U32:
 		if (gb_schema_int(c, v, (long long)f->min, (long long)f->max, f->what, &ll)) {
 			u = (uint32_t)ll;
-			memcpy(dst, &u, sizeof u);
+			put(dst, f, &u, sizeof u);
 		}
 		break;
 	case F_ENUM:
 		if ((e = gb_schema_enum(c, v, f->names, count(f->names))) >= 0)
-			memcpy(dst, &f->vals[e], sizeof(int));
+			put(dst, f, &f->vals[e], sizeof(int));
 		break;
 	case F_PROP:
 		kafka_prop(c, k, v, base);
@@ -205,6 +214,26 @@ static void set_field(struct gb_schema *c, const struct field *f, const struct g
 	}
 }
 
+/* The table entry for key k (F_PROP matches a prefix), or NULL. */
+static const struct field *find(const struct field *sec, const struct gb_ynode *k)
+{
+	for (const struct field *f = sec; f->key; f++) {
+		size_t l = strlen(f->key);
+		if (f->type == F_PROP ? k->len > l && !strncmp(k->str, f->key, l)
+		                      : k->len == l && !memcmp(k->str, f->key, l))
+			return f;
+	}
+	return NULL;
+}
+
+static const char *kind_name(enum gb_sink_kind k)
+{
+	for (size_t i = 0; i < GB_ARRAY_LEN(sink_kinds); i++)
+		if (sink_kind_vals[i] == (int)k)
+			return sink_kinds[i];
+	return "?";
+}
+
 /* Every key of map m by the section's table; base is the struct it fills,
  * sink the sink being read (NULL outside sinks). */
 static void load_map(struct gb_schema *c, const struct gb_ynode *m, const struct field *sec,
@@ -217,19 +246,14 @@ static void load_map(struct gb_schema *c, const struct gb_ynode *m, const struct
 			names[nn++] = f->key;
 	for (size_t i = 0; i < m->n; i++) {
 		const struct gb_ynode *k = m->keys[i];
-		const struct field *f = sec;
-		for (size_t l; f->key; f++)
-			if ((l = strlen(f->key)), f->type == F_PROP ? k->len > l && !strncmp(k->str, f->key, l)
-			                                            : k->len == l && !memcmp(k->str, f->key, l))
-				break;
-		if (!f->key) {
+		const struct field *f = find(sec, k);
+		if (!f) {
 			gb_schema_unknown_key(c, k, names, nn);
 			continue;
 		}
 		size_t mark = gb_schema_field_node(c, k);
 		if (sink && sink->kind && f->sinks && !(f->sinks & 1u << sink->kind))
-			gb_schema_err(c, k, NULL, "not a key of a %s sink",
-			              sink_kinds[sink->kind == GB_SINK_KAFKA ? 0 : sink->kind == GB_SINK_HTTP ? 1 : 2]);
+			gb_schema_err(c, k, NULL, "not a key of a %s sink", kind_name(sink->kind));
 		else
 			set_field(c, f, k, m->vals[i], base, cfg);
 		gb_schema_pop(c, mark);
