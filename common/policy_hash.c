@@ -16,7 +16,7 @@
 
 #include "common/fsutil.h"
 #include "common/jsonw.h"
-#include "common/policy_parse.h"
+#include "common/policy.h"
 
 static int cmp_u16(const void *a, const void *b)
 {

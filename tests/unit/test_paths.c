@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/paths.h"
 
 static void norm_is(const char *in, const char *want)
@@ -72,7 +73,7 @@ static void t_root_spellings(void **state)
 	static const char *const real[] = { NULL, "", "/", "//", "/./" };
 	static const char *const tmp[] = { "/tmp/r", "/tmp/r/", "/tmp//r", "//tmp/r//", "/tmp/./r/." };
 	char a[GB_PATH_MAX], b[GB_PATH_MAX];
-	for (size_t i = 0; i < sizeof real / sizeof real[0]; i++) {
+	for (size_t i = 0; i < GB_ARRAY_LEN(real); i++) {
 		assert_int_equal(gb_path_serve_lock(a, sizeof a, real[i]), 0);
 		assert_string_equal(a, "/run/glassbox/serve.lock");
 		assert_int_equal(gb_path_ring(a, sizeof a, real[i], "s1"), 0);
@@ -80,7 +81,7 @@ static void t_root_spellings(void **state)
 		assert_int_equal(gb_path_journal(a, sizeof a, real[i]), 0);
 		assert_string_equal(a, "/var/lib/glassbox/journal");
 	}
-	for (size_t i = 0; i < sizeof tmp / sizeof tmp[0]; i++) {
+	for (size_t i = 0; i < GB_ARRAY_LEN(tmp); i++) {
 		assert_int_equal(gb_path_serve_lock(a, sizeof a, tmp[i]), 0);
 		assert_string_equal(a, "/tmp/r/run/glassbox/serve.lock");
 		assert_int_equal(gb_path_sandboxes(a, sizeof a, tmp[i]), 0);
@@ -115,7 +116,7 @@ static void t_layout(void **state)
 		{ gb_path_config, "/x/etc/glassbox/glassbox.yaml" },
 		{ gb_path_credentials, "/x/etc/glassbox/credentials" },
 	};
-	for (size_t i = 0; i < sizeof rooted / sizeof rooted[0]; i++) {
+	for (size_t i = 0; i < GB_ARRAY_LEN(rooted); i++) {
 		assert_int_equal(rooted[i].f(p, sizeof p, r), 0);
 		assert_string_equal(p, rooted[i].want);
 	}
@@ -136,7 +137,7 @@ static void t_names_stay_inside(void **state)
 	(void)state;
 	static const char *const bad[] = { "", ".", "..", "../x", "a/b", "/etc", "x/", NULL };
 	char p[GB_PATH_MAX];
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+	for (size_t i = 0; i < GB_ARRAY_LEN(bad); i++) {
 		strcpy(p, "junk");
 		assert_int_equal(gb_path_sandbox(p, sizeof p, "/r", bad[i]), -EINVAL);
 		assert_string_equal(p, "");
