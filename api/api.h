@@ -7,6 +7,9 @@
  *                                 &host=&policy=&limit=&cursor=&follow=
  *   GET  /v1/sandboxes/NAME/policy          PUT (set)  PATCH (update)
  *   GET  /v1/sandboxes/NAME/policy/revisions
+ *   GET  /v1/sandboxes/NAME/advisor/suggestions[?status=]   .../suggestions/ID
+ *   POST /v1/sandboxes/NAME/advisor/suggestions/ID/approve|reject
+ *   GET  /v1/sandboxes/NAME/advisor/history    .../advisor/export
  *
  * Listeners: a unix socket (default <root>/run/glassbox/api.sock, 0600:
  * root only) needing no token, and optionally TCP, which always requires
@@ -39,6 +42,8 @@ struct gb_api_opts {
 	const char *token_file;  /* required with tcp_listen */
 	unsigned max_connections;/* 0 = 64 */
 	struct gb_serve *serve;  /* the daemon's counters for /metrics (may be NULL) */
+	const char *advisor_db;  /* NULL = <root>/var/lib/glassbox/advisor.db (advisor.h) */
+	int advisor_auto;        /* approve proposals without risk findings at once */
 };
 
 struct gb_api;

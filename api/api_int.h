@@ -29,6 +29,7 @@ struct gb_api {
 	atomic_uint_fast64_t latency_buckets[8];
 	atomic_uint_fast64_t follows;
 	struct api_metrics *metrics; /* api_metrics.c */
+	struct gb_advisor *advisor;  /* advisor.h; NULL when it could not open */
 };
 
 struct api_req {
@@ -56,6 +57,10 @@ enum MHD_Result api_sandbox(struct api_req *r);
 enum MHD_Result api_logs(struct api_req *r);
 enum MHD_Result api_policy(struct api_req *r);
 enum MHD_Result api_metrics(struct api_req *r);
+enum MHD_Result api_advisor(struct api_req *r); /* advisor_routes.c */
+/* Who is asking, for authors and approvers: uid/pid by SO_PEERCRED on the
+ * unix socket, the address on TCP (api_policy.c). */
+void api_caller(struct api_req *r, char *out, size_t len);
 /* The journal tap behind /metrics' event counters (a thread). */
 int api_metrics_start(struct gb_api *a);
 void api_metrics_stop(struct gb_api *a);

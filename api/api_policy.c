@@ -29,7 +29,7 @@ static unsigned status_of(const char *kind)
 
 /* Who asked, for the revision's author: the kernel's word on the unix
  * socket (SO_PEERCRED), the address on TCP (where the token vouched). */
-static void caller(struct api_req *r, char *out, size_t len)
+void api_caller(struct api_req *r, char *out, size_t len)
 {
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(r->c, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -75,7 +75,7 @@ enum MHD_Result api_policy(struct api_req *r)
 		if (!y)
 			return api_error(r, 400, "bad_request", "the body is not UTF-8 text");
 		char who[160], file[128];
-		caller(r, who, sizeof who);
+		api_caller(r, who, sizeof who);
 		/* the client's name for the file, for the diagnostics */
 		const char *fa = api_arg(r, "file");
 		snprintf(file, sizeof file, "%s", fa && *fa ? fa : "request body");

@@ -17,8 +17,12 @@
 #include <unistd.h>
 
 #include "api/api_int.h"
+#include "api/advisor.h"
 #include "api/control_client.h"
+#include "common/fsutil.h"
 #include "common/log.h"
+#include "common/paths.h"
+#include "exporter/serve_hook.h"
 
 #define MAX_HEADER_MEM (32 * 1024) /* request line + headers + our buffers, per connection */
 #define CONN_TIMEOUT_S 60
@@ -171,6 +175,8 @@ static enum MHD_Result route(struct api_req *r, const char *url)
 		return get ? api_logs(r) : api_error(r, 405, "method_not_allowed", "GET only");
 	if (!strcmp(r->sub, "policy") || !strcmp(r->sub, "policy/revisions"))
 		return api_policy(r);
+	if (!strncmp(r->sub, "advisor/", 8))
+		return api_advisor(r);
 	return api_error(r, 404, "not_found", "no route %s", url);
 }
 
@@ -409,6 +415,31 @@ static struct MHD_Daemon *start_mhd(struct gb_api *a, struct listener *L, int fd
 	                        MHD_OPTION_END);
 }
 
+/* The advisor is a part of the API, not a condition for it: a ledger that
+ * cannot open is said once and the advisor's routes answer 503. */
+static void start_advisor(struct gb_api *a, const struct gb_api_opts *o)
+{
+	char path[GB_PATH_MAX], dir[GB_PATH_MAX], err[512];
+	if (o->advisor_db)
+		snprintf(path, sizeof path, "%s", o->advisor_db);
+	else if (gb_path_advisor_db(path, sizeof path, o->root) < 0)
+		return;
+	snprintf(dir, sizeof dir, "%s", path);
+	char *sl = strrchr(dir, '/');
+	if (sl && sl != dir) {
+		*sl = 0;
+		gb_mkdir_p(dir, 0755, 0755);
+	}
+	struct gb_advisor_opts ao = { .db_path = path, .root = o->root,
+		                      .auto_approve = o->advisor_auto };
+	if (gb_advisor_open(&ao, &a->advisor, err, sizeof err) < 0) {
+		gb_log_warn("api", "policy advisor off: %s", err);
+		a->advisor = NULL;
+		return;
+	}
+	gb_serve_hook_set(gb_advisor_observe, a->advisor);
+}
+
 int gb_api_start(const struct gb_api_opts *o, struct gb_api **out, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -465,6 +496,7 @@ int gb_api_start(const struct gb_api_opts *o, struct gb_api **out, char *err, si
 		}
 	}
 	api_metrics_start(a);
+	start_advisor(a, o);
 	*out = a;
 	return 0;
 fail:
@@ -482,6 +514,10 @@ void gb_api_stop(struct gb_api *a)
 	if (a->unix_d)
 		MHD_stop_daemon(a->unix_d);
 	api_metrics_stop(a);
+	if (a->advisor) {
+		gb_serve_hook_set(NULL, NULL); /* waits for drain threads inside the hook */
+		gb_advisor_close(a->advisor);
+	}
 	if (a->unix_fd >= 0)
 		close(a->unix_fd);
 	if (a->unix_d || a->unix_fd >= 0)

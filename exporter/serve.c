@@ -26,6 +26,7 @@
 #include "common/record.h"
 #include "common/ring.h"
 #include "exporter/ocsf.h"
+#include "exporter/serve_hook.h"
 
 #define TICK_MS 100
 #define RESCAN_MS 2000  /* safety net behind inotify (e.g. a missed IN_Q_OVERFLOW) */
@@ -203,6 +204,7 @@ static int journal_entry(struct drain *dr, const struct gb_ring_entry *e)
 	if ((rc = journal_event(d, &dr->b, &meta, rec.ts_ns)) < 0)
 		return rc;
 	atomic_fetch_add(&d->s->n_events, 1);
+	gb_serve_hook_call(d->name, &rec); /* the advisor's denials (serve_hook.h) */
 	return 0;
 }
 

@@ -1,0 +1,356 @@
+/* api/advisor.c — see advisor.h: the denial queue, the advisor thread and
+ * the aggregation of denials into proposals. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/advisor_int.h"
+#include "api/advisor_rule.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/record.h"
+
+#define BATCH 512 /* denials per transaction, at most */
+
+/* Which denials a rule can fix.  An SSRF refusal, a failed lookup or
+ * upstream, a changed binary, a deny rule (which wins over any allow) are
+ * not missing grants. */
+static int fixable(int reason)
+{
+	return reason == GB_R_NO_POLICY || reason == GB_R_NO_ENDPOINT ||
+	       reason == GB_R_BINARY_NOT_ALLOWED || reason == GB_R_L7_NOT_PERMITTED;
+}
+
+static void cpy(char *dst, size_t n, const char *s)
+{
+	snprintf(dst, n, "%s", s ? s : "");
+}
+
+void gb_advisor_observe(void *ctx, const char *sandbox, const struct gb_record *rec)
+{
+	struct gb_advisor *a = ctx;
+	const struct gb_identity *id;
+	const struct gb_endpoint *dst;
+	const char *method = "", *path = "";
+	int reason;
+	if (rec->type == GB_REC_NET_DECISION) {
+		const struct gb_net_decision *n = &rec->u.net;
+		if (n->phase != GB_NET_OPEN)
+			return;
+		id = &n->id, dst = &n->dst, reason = n->reason;
+	} else if (rec->type == GB_REC_HTTP_DECISION) {
+		const struct gb_http_decision *h = &rec->u.http;
+		/* A plain-HTTP request refused before any L7 rule (no endpoint,
+		 * binary) also has its NET record: that one is the L4 denial. */
+		if (h->reason != GB_R_L7_NOT_PERMITTED)
+			return;
+		id = &h->id, dst = &h->dst, reason = h->reason;
+		method = h->method, path = h->path;
+	} else {
+		return;
+	}
+	/* A denial, or in audit mode an allow that would have been one. */
+	if (!fixable(reason) || !id->exe || !*id->exe || !dst->port ||
+	    gb_adv_never_propose(dst->host, dst->ip))
+		return;
+	pthread_mutex_lock(&a->q_mu);
+	if (a->q_len == ADV_QUEUE) {
+		pthread_mutex_unlock(&a->q_mu);
+		atomic_fetch_add(&a->dropped, 1);
+		return;
+	}
+	struct adv_denial *d = &a->q[(a->q_head + a->q_len) % ADV_QUEUE];
+	cpy(d->sandbox, sizeof d->sandbox, sandbox);
+	cpy(d->binary, sizeof d->binary, id->exe);
+	cpy(d->host, sizeof d->host, dst->host);
+	cpy(d->ip, sizeof d->ip, dst->ip);
+	cpy(d->method, sizeof d->method, method);
+	cpy(d->path, sizeof d->path, path);
+	d->port = dst->port;
+	d->ts_ns = rec->ts_ns;
+	d->seq = rec->seq;
+	a->q_len++;
+	a->q_in++;
+	pthread_cond_signal(&a->q_cv);
+	pthread_mutex_unlock(&a->q_mu);
+}
+
+static int in_array(json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v)
+		if (!strcmp(json_string_value(v), s))
+			return 1;
+	return 0;
+}
+
+static char *dump(json_t *v)
+{
+	return json_dumps(v, JSON_COMPACT);
+}
+
+/* Insert a new pending proposal; returns its id or 0. */
+static int64_t insert(struct gb_advisor *a, const struct adv_denial *d, const char *gkey,
+                      json_t *bins, json_t *paths, int64_t hits, int64_t first_ns, json_t *samples)
+{
+	char name[300];
+	gb_adv_rule_name(d->host, d->port, d->method, name, sizeof name);
+	json_t *rules = gb_adv_path_rules(paths);
+	struct gb_buf y = GB_BUF_INIT;
+	gb_adv_rule_yaml(&y, name, d->host, d->port, bins, d->method, rules);
+	json_decref(rules);
+	char *bs = dump(bins), *ps = dump(paths), *ss = dump(samples);
+	int64_t now = adv_now_ns(), id = 0;
+	sqlite3_stmt *st;
+	if (bs && ps && ss && !y.err &&
+	    sqlite3_prepare_v2(a->db, "INSERT INTO proposals(sandbox, gkey, status, rule_name, host,"
+	                       " ip, port, method, binaries, paths, yaml, hits, first_ns, last_ns,"
+	                       " samples, created_ns, updated_ns) VALUES(?,?,'pending',?,?,?,?,?,?,?,"
+	                       "?,?,?,?,?,?,?)", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, d->sandbox, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, gkey, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 4, d->host, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 5, d->ip, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 6, (int)d->port);
+		sqlite3_bind_text(st, 7, d->method, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 8, bs, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 9, ps, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 10, gb_buf_cstr(&y), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 11, hits);
+		sqlite3_bind_int64(st, 12, first_ns);
+		sqlite3_bind_int64(st, 13, (int64_t)d->ts_ns);
+		sqlite3_bind_text(st, 14, ss, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 15, now);
+		sqlite3_bind_int64(st, 16, now);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			id = sqlite3_last_insert_rowid(a->db);
+		sqlite3_finalize(st);
+	}
+	free(bs), free(ps), free(ss);
+	gb_buf_free(&y);
+	return id;
+}
+
+/* One denial into the ledger; returns the id of a new pending proposal
+ * (for auto review) or 0. */
+static int64_t aggregate(struct gb_advisor *a, const struct adv_denial *d)
+{
+	char gkey[400], uid[96];
+	snprintf(gkey, sizeof gkey, "%s|%u|%s", d->host, d->port, d->method);
+	snprintf(uid, sizeof uid, "%s:%llu", d->sandbox, (unsigned long long)d->seq);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(a->db, "SELECT id, status, binaries, paths, hits, first_ns, samples"
+	                       " FROM proposals WHERE sandbox = ? AND gkey = ? AND status IN"
+	                       " ('pending','rejected','approved') ORDER BY id DESC LIMIT 1", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, d->sandbox, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, gkey, -1, SQLITE_TRANSIENT);
+	int64_t old = 0, hits = 0, first = (int64_t)d->ts_ns, fresh = 0;
+	char status[16] = "";
+	json_t *bins = NULL, *paths = NULL, *samples = NULL;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		old = sqlite3_column_int64(st, 0);
+		cpy(status, sizeof status, (const char *)sqlite3_column_text(st, 1));
+		bins = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+		paths = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
+		hits = sqlite3_column_int64(st, 4);
+		first = sqlite3_column_int64(st, 5);
+		samples = json_loads((const char *)sqlite3_column_text(st, 6), 0, NULL);
+	}
+	sqlite3_finalize(st);
+	if (!bins)
+		bins = json_array();
+	if (!paths)
+		paths = json_array();
+	if (!samples)
+		samples = json_array();
+	if (json_array_size(samples) < ADV_SAMPLES)
+		json_array_append_new(samples, json_string(uid));
+	int covered = old && in_array(bins, d->binary) && (!*d->method || in_array(paths, d->path));
+	if (covered || (old && *d->method && json_array_size(paths) >= ADV_MAX_PATHS)) {
+		/* the same denial again (a rejected one stays rejected): count it */
+		char *ss = dump(samples);
+		if (ss && sqlite3_prepare_v2(a->db, "UPDATE proposals SET hits = hits + 1, last_ns = ?,"
+		                             " samples = ?, updated_ns = ? WHERE id = ?", -1, &st,
+		                             NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, (int64_t)d->ts_ns);
+			sqlite3_bind_text(st, 2, ss, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(st, 3, adv_now_ns());
+			sqlite3_bind_int64(st, 4, old);
+			sqlite3_step(st);
+			sqlite3_finalize(st);
+		}
+		free(ss);
+	} else {
+		/* A new binary or path for this endpoint: a new proposal covering
+		 * what the endpoint's pending (or approved: PATCH replaces the
+		 * entry) proposal covered plus this, superseding a pending one.  A
+		 * rejected one is not carried over. */
+		int carry = old && strcmp(status, "rejected");
+		if (!carry) {
+			json_array_clear(bins);
+			json_array_clear(paths);
+			json_array_clear(samples);
+			json_array_append_new(samples, json_string(uid));
+			hits = 0;
+			first = (int64_t)d->ts_ns;
+		}
+		if (!in_array(bins, d->binary))
+			json_array_append_new(bins, json_string(d->binary));
+		if (*d->method && !in_array(paths, d->path))
+			json_array_append_new(paths, json_string(d->path));
+		fresh = insert(a, d, gkey, bins, paths, hits + 1, first, samples);
+		char detail[160];
+		if (fresh && old && !strcmp(status, "pending")) {
+			snprintf(detail, sizeof detail, "superseded by proposal %lld", (long long)fresh);
+			if (sqlite3_prepare_v2(a->db, "UPDATE proposals SET status = 'superseded',"
+			                       " superseded_by = ?, updated_ns = ? WHERE id = ?", -1, &st,
+			                       NULL) == SQLITE_OK) {
+				sqlite3_bind_int64(st, 1, fresh);
+				sqlite3_bind_int64(st, 2, adv_now_ns());
+				sqlite3_bind_int64(st, 3, old);
+				sqlite3_step(st);
+				sqlite3_finalize(st);
+			}
+			adv_history(a, old, d->sandbox, "superseded", "advisor", detail);
+		}
+		if (fresh) {
+			snprintf(detail, sizeof detail, "%s %s:%u%s%s", d->binary, d->host, d->port,
+			         *d->method ? " " : "", d->method);
+			adv_history(a, fresh, d->sandbox, "detected", "advisor", detail);
+		}
+	}
+	json_decref(bins);
+	json_decref(paths);
+	json_decref(samples);
+	return fresh;
+}
+
+static void *advisor_main(void *arg)
+{
+	struct gb_advisor *a = arg;
+	struct adv_denial *batch = calloc(BATCH, sizeof *batch);
+	int64_t fresh[BATCH];
+	if (!batch) {
+		gb_log_error("advisor", "out of memory: the advisor stops");
+		return NULL;
+	}
+	for (;;) {
+		pthread_mutex_lock(&a->q_mu);
+		while (!a->q_len && !a->stop)
+			pthread_cond_wait(&a->q_cv, &a->q_mu);
+		if (!a->q_len && a->stop) {
+			pthread_mutex_unlock(&a->q_mu);
+			break;
+		}
+		size_t n = 0;
+		while (a->q_len && n < BATCH) {
+			batch[n++] = a->q[a->q_head];
+			a->q_head = (a->q_head + 1) % ADV_QUEUE;
+			a->q_len--;
+		}
+		pthread_mutex_unlock(&a->q_mu);
+		size_t nf = 0;
+		pthread_mutex_lock(&a->db_mu);
+		sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		for (size_t i = 0; i < n; i++) {
+			int64_t id = aggregate(a, &batch[i]);
+			if (id)
+				fresh[nf++] = id;
+		}
+		if (sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			gb_log_warn("advisor", "ledger commit failed: %s", sqlite3_errmsg(a->db));
+			sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+			nf = 0;
+		}
+		pthread_mutex_unlock(&a->db_mu);
+		for (size_t i = 0; a->auto_approve && i < nf; i++) {
+			/* the sandbox of fresh[i]: the batch entry it came from */
+			for (size_t k = 0; k < n; k++) {
+				json_t *row;
+				pthread_mutex_lock(&a->db_mu);
+				row = adv_row(a, batch[k].sandbox, fresh[i]);
+				pthread_mutex_unlock(&a->db_mu);
+				if (row) {
+					json_decref(row);
+					adv_auto_review(a, batch[k].sandbox, fresh[i]);
+					break;
+				}
+			}
+		}
+		pthread_mutex_lock(&a->q_mu);
+		a->q_out += n;
+		pthread_cond_broadcast(&a->done_cv);
+		pthread_mutex_unlock(&a->q_mu);
+	}
+	free(batch);
+	return NULL;
+}
+
+int gb_advisor_open(const struct gb_advisor_opts *o, struct gb_advisor **out, char *err,
+                    size_t errlen)
+{
+	struct gb_advisor *a = calloc(1, sizeof *a);
+	if (!a || !(a->q = calloc(ADV_QUEUE, sizeof *a->q))) {
+		free(a);
+		snprintf(err, errlen, "advisor: out of memory");
+		return -ENOMEM;
+	}
+	if (o->root) {
+		cpy(a->root, sizeof a->root, o->root);
+		a->has_root = 1;
+	}
+	a->auto_approve = o->auto_approve;
+	pthread_mutex_init(&a->db_mu, NULL);
+	pthread_mutex_init(&a->q_mu, NULL);
+	pthread_cond_init(&a->q_cv, NULL);
+	pthread_cond_init(&a->done_cv, NULL);
+	int rc = adv_ledger_open(a, o->db_path, err, errlen);
+	if (rc == 0 && (rc = -pthread_create(&a->th, NULL, advisor_main, a)) != 0)
+		snprintf(err, errlen, "advisor: cannot start its thread: %s", strerror(-rc));
+	if (rc < 0) {
+		if (a->db)
+			sqlite3_close(a->db);
+		free(a->q);
+		free(a);
+		return rc;
+	}
+	*out = a;
+	return 0;
+}
+
+void gb_advisor_close(struct gb_advisor *a)
+{
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->q_mu);
+	a->stop = true;
+	pthread_cond_signal(&a->q_cv);
+	pthread_mutex_unlock(&a->q_mu);
+	pthread_join(a->th, NULL);
+	sqlite3_close(a->db);
+	pthread_cond_destroy(&a->q_cv);
+	pthread_cond_destroy(&a->done_cv);
+	pthread_mutex_destroy(&a->q_mu);
+	pthread_mutex_destroy(&a->db_mu);
+	free(a->q);
+	free(a);
+}
+
+void gb_advisor_sync(struct gb_advisor *a)
+{
+	pthread_mutex_lock(&a->q_mu);
+	uint64_t want = a->q_in;
+	while (a->q_out < want)
+		pthread_cond_wait(&a->done_cv, &a->q_mu);
+	pthread_mutex_unlock(&a->q_mu);
+}
+
+uint64_t gb_advisor_dropped(struct gb_advisor *a)
+{
+	return atomic_load(&a->dropped);
+}

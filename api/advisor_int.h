@@ -1,0 +1,58 @@
+/* api/advisor_int.h — private to the advisor's files: the handle, the
+ * queued denial, the ledger's statements.  advisor.c: queue, thread,
+ * aggregation; advisor_ledger.c: schema, rows as JSON, history;
+ * advisor_review.c: list/show/approve/reject/export against the running
+ * policy; advisor_rule.c: the pure rule builder. */
+#ifndef GB_API_ADVISOR_INT_H
+#define GB_API_ADVISOR_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "api/advisor.h"
+
+#define ADV_QUEUE 8192    /* denials waiting for the thread, at most */
+#define ADV_SAMPLES 5     /* event uids kept per proposal */
+#define ADV_MAX_PATHS 64  /* distinct denied paths kept per L7 proposal */
+
+struct adv_denial {
+	char sandbox[64];
+	char binary[512];
+	char host[256];
+	char ip[64];
+	char method[16]; /* "" for an L4 denial */
+	char path[512];
+	unsigned port;
+	uint64_t ts_ns, seq;
+};
+
+struct gb_advisor {
+	char root[4096];
+	int has_root, auto_approve;
+	sqlite3 *db;
+	pthread_mutex_t db_mu; /* the handle and every statement */
+	pthread_mutex_t q_mu;
+	pthread_cond_t q_cv, done_cv;
+	struct adv_denial *q;
+	size_t q_head, q_len;
+	uint64_t q_in, q_out; /* queued / written, for gb_advisor_sync */
+	atomic_uint_fast64_t dropped;
+	bool stop;
+	pthread_t th;
+};
+
+/* advisor_ledger.c (db_mu held by the caller) */
+int adv_ledger_open(struct gb_advisor *a, const char *path, char *err, size_t errlen);
+void adv_history(struct gb_advisor *a, int64_t id, const char *sandbox, const char *action,
+                 const char *actor, const char *detail);
+/* A proposal row as JSON (without review fields), or NULL when no such id
+ * in sandbox. */
+json_t *adv_row(struct gb_advisor *a, const char *sandbox, int64_t id);
+int64_t adv_now_ns(void);
+
+/* advisor_review.c: apply when a new pending proposal has no finding. */
+void adv_auto_review(struct gb_advisor *a, const char *sandbox, int64_t id);
+
+#endif

@@ -1,0 +1,125 @@
+/* api/advisor_ledger.c — the advisor's SQLite ledger: schema, a proposal
+ * row as JSON, history rows.  WAL with synchronous=NORMAL: a crash may
+ * lose the last batch of aggregation (the journal still has the denials),
+ * never corrupt the file. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/advisor_int.h"
+
+static const char schema[] =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=NORMAL;"
+	"CREATE TABLE IF NOT EXISTS proposals("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" sandbox TEXT NOT NULL, gkey TEXT NOT NULL, status TEXT NOT NULL,"
+	" rule_name TEXT NOT NULL, host TEXT NOT NULL, ip TEXT NOT NULL, port INTEGER NOT NULL,"
+	" method TEXT NOT NULL, binaries TEXT NOT NULL, paths TEXT NOT NULL, yaml TEXT NOT NULL,"
+	" hits INTEGER NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL,"
+	" samples TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',"
+	" decided_by TEXT NOT NULL DEFAULT '', revision INTEGER NOT NULL DEFAULT 0,"
+	" superseded_by INTEGER NOT NULL DEFAULT 0,"
+	" created_ns INTEGER NOT NULL, updated_ns INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS proposals_key ON proposals(sandbox, gkey, id);"
+	"CREATE TABLE IF NOT EXISTS history("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, proposal INTEGER NOT NULL, sandbox TEXT NOT NULL,"
+	" time_ns INTEGER NOT NULL, action TEXT NOT NULL, actor TEXT NOT NULL, detail TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS history_sandbox ON history(sandbox, id);";
+
+int64_t adv_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int adv_ledger_open(struct gb_advisor *a, const char *path, char *err, size_t errlen)
+{
+	int rc = sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                         SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "advisor ledger %s: %s", path,
+		         a->db ? sqlite3_errmsg(a->db) : sqlite3_errstr(rc));
+		sqlite3_close(a->db);
+		a->db = NULL;
+		return -EIO;
+	}
+	sqlite3_busy_timeout(a->db, 5000);
+	char *msg = NULL;
+	if (sqlite3_exec(a->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "advisor ledger %s: %s", path, msg ? msg : "schema failed");
+		sqlite3_free(msg);
+		sqlite3_close(a->db);
+		a->db = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
+void adv_history(struct gb_advisor *a, int64_t id, const char *sandbox, const char *action,
+                 const char *actor, const char *detail)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(a->db, "INSERT INTO history(proposal, sandbox, time_ns, action, actor,"
+	                       " detail) VALUES(?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, sandbox, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, adv_now_ns());
+	sqlite3_bind_text(st, 4, action, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, actor ? actor : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 6, detail ? detail : "", -1, SQLITE_TRANSIENT);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
+static json_t *jtext(sqlite3_stmt *st, int col)
+{
+	const char *s = (const char *)sqlite3_column_text(st, col);
+	json_t *v = json_loads(s ? s : "[]", 0, NULL);
+	return v ? v : json_array();
+}
+
+json_t *adv_row(struct gb_advisor *a, const char *sandbox, int64_t id)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(a->db, "SELECT id, status, rule_name, host, ip, port, method, binaries,"
+	                       " paths, yaml, hits, first_ns, last_ns, samples, reason, decided_by,"
+	                       " revision, superseded_by, created_ns, updated_ns FROM proposals"
+	                       " WHERE sandbox = ? AND id = ?", -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, sandbox, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, id);
+	json_t *o = NULL;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *method = (const char *)sqlite3_column_text(st, 6);
+		o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:s, s:I, s:I, s:I,"
+		              " s:o, s:s, s:s, s:I, s:I, s:I, s:I}",
+		              "id", (json_int_t)sqlite3_column_int64(st, 0),
+		              "sandbox", sandbox,
+		              "status", (const char *)sqlite3_column_text(st, 1),
+		              "rule_name", (const char *)sqlite3_column_text(st, 2),
+		              "host", (const char *)sqlite3_column_text(st, 3),
+		              "ip", (const char *)sqlite3_column_text(st, 4),
+		              "port", sqlite3_column_int(st, 5),
+		              "layer", method && *method ? "L7" : "L4",
+		              "binaries", jtext(st, 7), "paths", jtext(st, 8),
+		              "yaml", (const char *)sqlite3_column_text(st, 9),
+		              "hits", (json_int_t)sqlite3_column_int64(st, 10),
+		              "first_seen_ns", (json_int_t)sqlite3_column_int64(st, 11),
+		              "last_seen_ns", (json_int_t)sqlite3_column_int64(st, 12),
+		              "sample_event_uids", jtext(st, 13),
+		              "reason", (const char *)sqlite3_column_text(st, 14),
+		              "decided_by", (const char *)sqlite3_column_text(st, 15),
+		              "revision", (json_int_t)sqlite3_column_int64(st, 16),
+		              "superseded_by", (json_int_t)sqlite3_column_int64(st, 17),
+		              "created_ns", (json_int_t)sqlite3_column_int64(st, 18),
+		              "updated_ns", (json_int_t)sqlite3_column_int64(st, 19));
+		if (o && method && *method)
+			json_object_set_new(o, "method", json_string(method));
+	}
+	sqlite3_finalize(st);
+	return o;
+}
