@@ -30,6 +30,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_journal(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
+int cmd_advisor(int argc, char **argv);
 
 
 #endif

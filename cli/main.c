@@ -14,6 +14,7 @@ static int cmd_version(int argc, char **argv);
 
 /* Keep this table sorted; --help prints it in this order. */
 static const struct gb_command commands[] = {
+	{ "advisor", "review rules proposed from a sandbox's denials", cmd_advisor },
 	{ "journal", "verify the journal's integrity chain", cmd_journal },
 	{ "logs", "show a sandbox's events (from the daemon, or the journal)", cmd_logs },
 	{ "ls", "list the sandboxes, their state and policy revision", cmd_ls },

@@ -143,6 +143,16 @@ check "history: every step, in order" \
 	"$(api "$A/history" >/dev/null; js "','.join('%d %s' % (h['proposal'], h['action']) for h in d['history'])")"
 check "history: approver and rejecter are the API's callers" "True" \
 	"$(js "all('uid 0' in h['actor'] for h in d['history'] if h['action'] in ('approved','rejected'))")"
+GBA=("$GLASSBOX" --root "$ROOT" advisor "$NAME")
+check "CLI list: the rule view" "True True True" \
+	"$("${GBA[@]}" >"$T/cli" 2>&1; python3 -c "t=open('$T/cli').read(); print('approved' in t and 'allow_allowed_test_80' in t, 'binary:    /usr/bin/curl' in t, 'rejected' in t and 'reason:    python3 may not fetch' in t)")"
+check "CLI show: rationale, risk findings, diff" "True True True" \
+	"$("${GBA[@]}" show "$P3" >"$T/cli" 2>&1; python3 -c "t=open('$T/cli').read(); print('rationale:' in t, 'risk:      launcher:' in t, '+++ candidate' in t)")"
+"${GBA[@]}" approve "$P3" >/dev/null 2>&1
+check "CLI approve of a rejected proposal: exit 1" 1 $?
+"${GBA[@]}" reject "$P1" >/dev/null 2>&1
+check "CLI reject without --reason: exit 2" 2 $?
+check "CLI history --json" "True" "$("${GBA[@]}" history --json | python3 -c "import json,sys; print(len(json.load(sys.stdin)['history'])>5)")"
 check "unknown proposal: 404; bad id: 400; GET approve: 405" "404 400 405" \
 	"$(api "$A/suggestions/999") $(api "$A/suggestions/x1") $(api "$A/suggestions/$P1/approve")"
 check "metadata address never proposed" "False" \
