@@ -94,6 +94,7 @@ error_log $T/nginx.err;
 events { worker_connections 256; }
 http {
   access_log off;
+  keepalive_requests 1000000;
   client_body_temp_path $T/ngtmp; proxy_temp_path $T/ngtmp; fastcgi_temp_path $T/ngtmp;
   uwsgi_temp_path $T/ngtmp; scgi_temp_path $T/ngtmp;
   server { listen unix:$T/nginx.sock; root $T/www; default_type application/json; }
