@@ -22,6 +22,7 @@
 
 #include "api/api_int.h"
 #include "common/buf.h"
+#include "common/units.h"
 #include "exporter/config.h"
 #include "exporter/journal.h"
 

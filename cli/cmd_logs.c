@@ -12,8 +12,12 @@
 
 #include "api/api_client.h"
 #include "cli/commands.h"
+#include "common/array.h"
 #include "cli/logs_api.h"
 #include "common/buf.h"
+#include "common/clock.h"
+#include "common/paths.h"
+#include "common/units.h"
 #include "exporter/config.h"
 #include "exporter/journal.h"
 #include "exporter/ocsf.h"
@@ -34,16 +38,14 @@ static void usage(FILE *f)
 	        "  --level    minimum severity: info, low, medium (or warn), high, critical, fatal\n"
 	        "  --class    only this OCSF class_uid (e.g. 4001 network, 4002 http)\n"
 	        "  --json     the OCSF JSON lines as stored, instead of shorthand\n"
-	        "  --journal  journal directory (default <root>/var/lib/glassbox/journal)\n");
+	        "  --journal  journal directory (default <root>/" GB_REL_JOURNAL ")\n");
 }
 
 static int parse_when(const char *s, int64_t *out)
 {
 	uint64_t ms;
 	if (gb_parse_duration_ms(s, &ms) == 0) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		*out = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - (int64_t)ms;
+		*out = gb_now_ms(CLOCK_REALTIME) - (int64_t)ms;
 		return 0;
 	}
 	char *end;
@@ -68,7 +70,7 @@ static int parse_level(const char *s)
 		{ "info", 1 }, { "informational", 1 }, { "low", 2 }, { "medium", 3 }, { "warn", 3 },
 		{ "warning", 3 }, { "high", 4 }, { "critical", 5 }, { "fatal", 6 },
 	};
-	for (size_t i = 0; i < sizeof lv / sizeof lv[0]; i++)
+	for (size_t i = 0; i < GB_ARRAY_LEN(lv); i++)
 		if (!strcasecmp(s, lv[i].n))
 			return lv[i].v;
 	return -1;

@@ -14,6 +14,8 @@
 #include "common/log.h"
 
 #include "cli/commands.h"
+#include "common/array.h"
+#include "common/paths.h"
 #include "enforcer/sandbox/supervisor.h"
 
 static void run_usage(FILE *f)
@@ -27,7 +29,7 @@ static void run_usage(FILE *f)
 	    "Exits with CMD's status, 128+N when CMD was killed by signal N, 125 when the\n"
 	    "sandbox could not be set up, 126/127 when CMD could not be run / was not found.\n"
 	    "\n"
-	    "  --name N        sandbox name (default: generated); state in <root>/run/glassbox/sandboxes/N\n"
+	    "  --name N        sandbox name (default: generated); state in <root>/" GB_REL_SANDBOXES "/N\n"
 	    "  --policy FILE   policy (default: policies/default.yaml of the installation)\n"
 	    "  --workdir DIR   working directory of CMD, writable when include_workdir (default: .)\n"
 	    "  --hosts FILE    hosts file the proxy consults before DNS (default: /etc/hosts)\n"
@@ -44,7 +46,7 @@ static const char *default_policy(void)
 		GB_INSTALL_DATADIR "/policies/default.yaml",
 		GB_SOURCE_DATADIR "/policies/default.yaml",
 	};
-	for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++)
+	for (size_t i = 0; i < GB_ARRAY_LEN(cands); i++)
 		if (access(cands[i], R_OK) == 0)
 			return cands[i];
 	return NULL;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "common/array.h"
 #include "common/log.h"
 
 struct gb_globals gb_globals;
@@ -46,7 +47,7 @@ static void usage(FILE *f)
 	    "  -h, --help   this text; `glassbox COMMAND --help` for a command\n"
 	    "\n"
 	    "commands:\n");
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+	for (size_t i = 0; i < GB_ARRAY_LEN(commands); i++)
 		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
 }
 
@@ -81,7 +82,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
+	for (size_t c = 0; c < GB_ARRAY_LEN(commands); c++)
 		if (!strcmp(argv[i], commands[c].name))
 			return commands[c].run(argc - i, argv + i);
 	gb_log_error(NULL, "unknown command '%s' (see glassbox --help)", argv[i]);

@@ -16,7 +16,7 @@
 
 #include "common/jsonw.h"
 #include "common/policy.h"
-#include "common/policy_compiled.h"
+#include "common/policy_compiled_int.h"
 
 static const char *const proto_names[] = { NULL, "rest", "websocket", "graphql", "mcp",
 	                                   "json-rpc", "sql", "tcp" };

@@ -1,6 +1,8 @@
 /* exporter/config.h — the daemon config, /etc/glassbox/glassbox.yaml.
  *
- *   runtime_dir: /run/glassbox/sandboxes      # where sandboxes' rings appear
+ *   runtime_dir: /run/glassbox/sandboxes      # where sandboxes' rings appear;
+ *                                             # only <root>/run/glassbox/sandboxes
+ *                                             # is accepted (glassbox serve)
  *   journal:
  *     dir: /var/lib/glassbox/journal
  *     segment_size: 64MiB                     # rotate at this size
@@ -29,7 +31,7 @@
  *       keep: 5
  *
  * Sizes take B, KiB, MiB, GiB (or KB/MB/GB as powers of 1000); durations
- * ms, s, m, h, d.  Relative defaults are placed under --root.  Every error
+ * ms, s, m, h, d (common/units.h).  Relative defaults are placed under --root.  Every error
  * names file, line, column and field, and an unknown key gets the nearest
  * valid one as a hint; all errors are reported, not only the first.
  *
@@ -40,14 +42,15 @@
 
 #include <stdint.h>
 
-#include "common/policy.h" /* struct gb_diags */
+#include "common/diag.h"
+#include "common/paths.h"
 #include "exporter/journal.h"
 #include "exporter/sink.h" /* GB_MAX_SINKS */
 
 struct gb_daemon_config {
-	char runtime_dir[4096];
-	char journal_dir[4096];
-	char cursor_dir[4096];
+	char runtime_dir[GB_PATH_MAX]; /* must be gb_path_sandboxes(root): only a check */
+	char journal_dir[GB_PATH_MAX];
+	char cursor_dir[GB_PATH_MAX];
 	struct gb_journal_opts journal; /* .dir points at journal_dir */
 	struct gb_sink_conf sinks[GB_MAX_SINKS];
 	size_t n_sinks;
@@ -60,9 +63,5 @@ void gb_daemon_config_defaults(struct gb_daemon_config *c, const char *root);
  * `required` (an explicit --config).  Returns 0, -EINVAL (diags say why),
  * or -errno. */
 int gb_daemon_config_load(struct gb_daemon_config *c, const char *file, int required, struct gb_diags *d);
-
-/* "64MiB" -> bytes, "100ms" -> ms; -EINVAL when malformed. */
-int gb_parse_size(const char *s, uint64_t *out);
-int gb_parse_duration_ms(const char *s, uint64_t *out);
 
 #endif
