@@ -90,60 +90,74 @@ static void count(struct api_metrics *m, enum fam f, const char *labels)
 	m->v[m->n++] = (struct series){ f, l, 1 };
 }
 
-static const char *sget(json_t *o, const char *a, const char *b)
+/* The value of "key": in one OCSF line, without parsing it: the tap sees
+ * every event the daemon writes, and a full JSON parse of each would cost
+ * more than journaling it.  Top-level keys come before nested objects in
+ * the OCSF writer's output, so the first occurrence is the top-level one
+ * (metadata.log_name is found by gb_jmeta_parse). */
+static long num_of(const char *line, size_t len, const char *key)
 {
-	o = json_object_get(o, a);
-	return json_string_value(b ? json_object_get(o, b) : o);
+	char k[48];
+	int kl = snprintf(k, sizeof k, "\"%s\":", key);
+	const char *p = memmem(line, len, k, (size_t)kl);
+	return p ? strtol(p + kl, NULL, 10) : -1;
+}
+
+static void str_of(const char *line, size_t len, const char *key, char *out, size_t outlen)
+{
+	char k[48];
+	int kl = snprintf(k, sizeof k, "\"%s\":\"", key);
+	const char *p = memmem(line, len, k, (size_t)kl);
+	out[0] = 0;
+	if (!p)
+		return;
+	p += kl;
+	size_t i = 0;
+	const char *end = line + len;
+	while (p < end && *p != '"' && *p != '\\' && i + 1 < outlen)
+		out[i++] = *p++;
+	out[i] = 0;
 }
 
 static void tap_event(struct api_metrics *m, const char *line, size_t len)
 {
-	json_t *o = json_loadb(line, len, 0, NULL);
-	if (!o)
+	struct gb_jmeta jm;
+	char sbx[64], cname[64], detail[96];
+	if (gb_jmeta_parse(line, len, &jm, sbx, sizeof sbx) < 0)
 		return;
-	json_int_t cls = json_integer_value(json_object_get(o, "class_uid"));
-	json_int_t act = json_integer_value(json_object_get(o, "activity_id"));
-	const char *sbx = sget(o, "metadata", "log_name");
-	const char *cname = json_string_value(json_object_get(o, "class_name"));
-	const char *detail = json_string_value(json_object_get(o, "status_detail"));
+	long cls = jm.class_uid, act = num_of(line, len, "activity_id");
+	str_of(line, len, "class_name", cname, sizeof cname);
+	str_of(line, len, "status_detail", detail, sizeof detail);
+	const char *s = jm.sandbox ? jm.sandbox : "";
 	struct gb_buf l = GB_BUF_INIT;
 	pthread_mutex_lock(&m->mu);
 	m->tapped++;
-	gb_buf_printf(&l, "class_uid=\"%lld\",class=\"", (long long)cls);
-	esc(&l, cname ? cname : "?");
+	gb_buf_printf(&l, "class_uid=\"%ld\",class=\"", cls);
+	esc(&l, cname[0] ? cname : "?");
 	gb_buf_putc(&l, '"');
 	count(m, F_EVENT, gb_buf_cstr(&l));
 	/* A decision: a connection's OPEN/refusal (not its CLOSE) or an L7 request. */
 	if ((cls == 4001 && act != 2) || cls == 4002) {
-		json_int_t a = json_integer_value(json_object_get(o, "action_id"));
+		long a = num_of(line, len, "action_id");
 		l.len = 0;
 		gb_buf_puts(&l, "sandbox=\"");
-		esc(&l, sbx ? sbx : "");
+		esc(&l, s);
 		gb_buf_printf(&l, "\",verdict=\"%s\",layer=\"%s\",reason=\"",
 		              a == 1 ? "allow" : a == 2 ? "deny" : "other", cls == 4001 ? "L4" : "L7");
-		esc(&l, detail ? detail : (a == 1 ? "allowed" : "unknown"));
+		esc(&l, detail[0] ? detail : (a == 1 ? "allowed" : "unknown"));
 		gb_buf_putc(&l, '"');
 		count(m, F_DECISION, gb_buf_cstr(&l));
-	} else if (cls == 1008) {
+	} else if (cls == 1008 || cls == 5019) {
 		l.len = 0;
 		gb_buf_puts(&l, "sandbox=\"");
-		esc(&l, sbx ? sbx : "");
-		gb_buf_puts(&l, "\",cause=\"");
-		esc(&l, detail ? detail : "unknown");
+		esc(&l, s);
+		gb_buf_puts(&l, cls == 1008 ? "\",cause=\"" : "\",action=\"");
+		esc(&l, detail[0] ? detail : "unknown");
 		gb_buf_putc(&l, '"');
-		count(m, F_LOSS, gb_buf_cstr(&l));
-	} else if (cls == 5019) {
-		l.len = 0;
-		gb_buf_puts(&l, "sandbox=\"");
-		esc(&l, sbx ? sbx : "");
-		gb_buf_puts(&l, "\",action=\"");
-		esc(&l, detail ? detail : "unknown");
-		gb_buf_putc(&l, '"');
-		count(m, F_POLICY, gb_buf_cstr(&l));
+		count(m, cls == 1008 ? F_LOSS : F_POLICY, gb_buf_cstr(&l));
 	}
 	pthread_mutex_unlock(&m->mu);
 	gb_buf_free(&l);
-	json_decref(o);
 }
 
 static void *tap(void *arg)

@@ -56,9 +56,14 @@ t0=$(date +%s.%N)
 per=$((N / 10))
 for i in $(seq 0 9); do "$EV" "$RT" "sb$i" "$per" & done
 wait $(jobs -p | grep -v "$SERVE") 2>/dev/null
-for _ in $(seq 600); do
+# until everything published is journaled (a full ring drops, so: until
+# the count stops moving for 2 s), at most 10 minutes
+prev=-1 still=0
+for _ in $(seq 1200); do
 	c=$(curl -s --unix-socket "$S" http://b/metrics | awk '/^glassbox_exporter_events_total/ {print $2}')
 	[ "${c:-0}" -ge $((per * 10)) ] && break
+	if [ "${c:-0}" = "$prev" ]; then still=$((still + 1)); [ $still -ge 4 ] && break; else still=0; fi
+	prev=${c:-0}
 	sleep 0.5
 done
 t1=$(date +%s.%N)
@@ -94,6 +99,7 @@ error_log $T/nginx.err;
 events { worker_connections 256; }
 http {
   access_log off;
+  keepalive_requests 1000000;
   client_body_temp_path $T/ngtmp; proxy_temp_path $T/ngtmp; fastcgi_temp_path $T/ngtmp;
   uwsgi_temp_path $T/ngtmp; scgi_temp_path $T/ngtmp;
   server { listen unix:$T/nginx.sock; root $T/www; default_type application/json; }

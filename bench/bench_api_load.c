@@ -10,6 +10,7 @@
  * Bounded: at most 64 connections, 4 000 000 requests in all. */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -117,6 +118,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_api_load SOCKET PATHS_FILE CONNS SECONDS\n");
 		return 2;
 	}
+	signal(SIGPIPE, SIG_IGN); /* a server closing a keep-alive connection: reconnect */
 	sock = argv[1];
 	int conns = atoi(argv[3]);
 	double secs = atof(argv[4]);
