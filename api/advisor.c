@@ -103,12 +103,12 @@ static int64_t insert(struct gb_advisor *a, const struct adv_denial *d, const ch
 	json_decref(rules);
 	char *bs = dump(bins), *ps = dump(paths), *ss = dump(samples);
 	int64_t now = adv_now_ns(), id = 0;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	if (bs && ps && ss && !y.err &&
-	    sqlite3_prepare_v2(a->db, "INSERT INTO proposals(sandbox, gkey, status, rule_name, host,"
-	                       " ip, port, method, binaries, paths, yaml, hits, first_ns, last_ns,"
-	                       " samples, created_ns, updated_ns) VALUES(?,?,'pending',?,?,?,?,?,?,?,"
-	                       "?,?,?,?,?,?,?)", -1, &st, NULL) == SQLITE_OK) {
+	    (st = adv_stmt(a, ADV_ST_INSERT, "INSERT INTO proposals(sandbox, gkey, status, rule_name,"
+	                   " host, ip, port, method, binaries, paths, yaml, hits, first_ns, last_ns,"
+	                   " samples, created_ns, updated_ns) VALUES(?,?,'pending',?,?,?,?,?,?,?,"
+	                   "?,?,?,?,?,?,?)"))) {
 		sqlite3_bind_text(st, 1, d->sandbox, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 2, gkey, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
@@ -127,7 +127,7 @@ static int64_t insert(struct gb_advisor *a, const struct adv_denial *d, const ch
 		sqlite3_bind_int64(st, 16, now);
 		if (sqlite3_step(st) == SQLITE_DONE)
 			id = sqlite3_last_insert_rowid(a->db);
-		sqlite3_finalize(st);
+		sqlite3_reset(st);
 	}
 	free(bs), free(ps), free(ss);
 	gb_buf_free(&y);
@@ -141,11 +141,11 @@ static int64_t aggregate(struct gb_advisor *a, const struct adv_denial *d)
 	char gkey[400], uid[96];
 	snprintf(gkey, sizeof gkey, "%s|%u|%s", d->host, d->port, d->method);
 	snprintf(uid, sizeof uid, "%s:%llu", d->sandbox, (unsigned long long)d->seq);
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(a->db, "SELECT id, status, binaries, paths, hits, first_ns, samples"
-	                       " FROM proposals WHERE sandbox = ? AND gkey = ? AND status IN"
-	                       " ('pending','rejected','approved') ORDER BY id DESC LIMIT 1", -1, &st,
-	                       NULL) != SQLITE_OK)
+	sqlite3_stmt *st = adv_stmt(a, ADV_ST_FIND, "SELECT id, status, binaries, paths, hits,"
+	                            " first_ns, samples FROM proposals WHERE sandbox = ? AND gkey = ?"
+	                            " AND status IN ('pending','rejected','approved')"
+	                            " ORDER BY id DESC LIMIT 1");
+	if (!st)
 		return 0;
 	sqlite3_bind_text(st, 1, d->sandbox, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, gkey, -1, SQLITE_TRANSIENT);
@@ -161,7 +161,7 @@ static int64_t aggregate(struct gb_advisor *a, const struct adv_denial *d)
 		first = sqlite3_column_int64(st, 5);
 		samples = json_loads((const char *)sqlite3_column_text(st, 6), 0, NULL);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (!bins)
 		bins = json_array();
 	if (!paths)
@@ -174,15 +174,14 @@ static int64_t aggregate(struct gb_advisor *a, const struct adv_denial *d)
 	if (covered || (old && *d->method && json_array_size(paths) >= ADV_MAX_PATHS)) {
 		/* the same denial again (a rejected one stays rejected): count it */
 		char *ss = dump(samples);
-		if (ss && sqlite3_prepare_v2(a->db, "UPDATE proposals SET hits = hits + 1, last_ns = ?,"
-		                             " samples = ?, updated_ns = ? WHERE id = ?", -1, &st,
-		                             NULL) == SQLITE_OK) {
+		if (ss && (st = adv_stmt(a, ADV_ST_BUMP, "UPDATE proposals SET hits = hits + 1,"
+		                         " last_ns = ?, samples = ?, updated_ns = ? WHERE id = ?"))) {
 			sqlite3_bind_int64(st, 1, (int64_t)d->ts_ns);
 			sqlite3_bind_text(st, 2, ss, -1, SQLITE_TRANSIENT);
 			sqlite3_bind_int64(st, 3, adv_now_ns());
 			sqlite3_bind_int64(st, 4, old);
 			sqlite3_step(st);
-			sqlite3_finalize(st);
+			sqlite3_reset(st);
 		}
 		free(ss);
 	} else {
@@ -332,6 +331,7 @@ void gb_advisor_close(struct gb_advisor *a)
 	pthread_cond_signal(&a->q_cv);
 	pthread_mutex_unlock(&a->q_mu);
 	pthread_join(a->th, NULL);
+	adv_stmts_free(a);
 	sqlite3_close(a->db);
 	pthread_cond_destroy(&a->q_cv);
 	pthread_cond_destroy(&a->done_cv);

@@ -41,7 +41,14 @@ struct gb_advisor {
 	atomic_uint_fast64_t dropped;
 	bool stop;
 	pthread_t th;
+	sqlite3_stmt *stmts[8]; /* adv_stmt's cache, by slot */
 };
+
+/* The hot statements, prepared once (db_mu held). */
+enum adv_slot { ADV_ST_FIND, ADV_ST_INSERT, ADV_ST_BUMP, ADV_ST_HIST, ADV_ST_SUPERSEDE };
+/* The cached statement for slot (reset, bindings cleared), or NULL. */
+sqlite3_stmt *adv_stmt(struct gb_advisor *a, enum adv_slot slot, const char *sql);
+void adv_stmts_free(struct gb_advisor *a);
 
 /* advisor_ledger.c (db_mu held by the caller) */
 int adv_ledger_open(struct gb_advisor *a, const char *path, char *err, size_t errlen);

@@ -58,12 +58,33 @@ int adv_ledger_open(struct gb_advisor *a, const char *path, char *err, size_t er
 	return 0;
 }
 
+sqlite3_stmt *adv_stmt(struct gb_advisor *a, enum adv_slot slot, const char *sql)
+{
+	sqlite3_stmt **st = &a->stmts[slot];
+	if (*st) {
+		sqlite3_reset(*st);
+		sqlite3_clear_bindings(*st);
+		return *st;
+	}
+	if (sqlite3_prepare_v3(a->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+		*st = NULL;
+	return *st;
+}
+
+void adv_stmts_free(struct gb_advisor *a)
+{
+	for (size_t i = 0; i < sizeof a->stmts / sizeof a->stmts[0]; i++) {
+		sqlite3_finalize(a->stmts[i]);
+		a->stmts[i] = NULL;
+	}
+}
+
 void adv_history(struct gb_advisor *a, int64_t id, const char *sandbox, const char *action,
                  const char *actor, const char *detail)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(a->db, "INSERT INTO history(proposal, sandbox, time_ns, action, actor,"
-	                       " detail) VALUES(?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+	sqlite3_stmt *st = adv_stmt(a, ADV_ST_HIST, "INSERT INTO history(proposal, sandbox, time_ns,"
+	                            " action, actor, detail) VALUES(?,?,?,?,?,?)");
+	if (!st)
 		return;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, sandbox, -1, SQLITE_TRANSIENT);
@@ -72,7 +93,7 @@ void adv_history(struct gb_advisor *a, int64_t id, const char *sandbox, const ch
 	sqlite3_bind_text(st, 5, actor ? actor : "", -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 6, detail ? detail : "", -1, SQLITE_TRANSIENT);
 	sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 }
 
 static json_t *jtext(sqlite3_stmt *st, int col)
