@@ -266,6 +266,17 @@ static void reason(struct gb_buf *b, json_t *ev)
 	gb_buf_putc(b, ']');
 }
 
+/* " name(pid) -> " when the event names an acting process, else " ". */
+static void actor_arrow(struct gb_buf *b, json_t *ev)
+{
+	if (path(ev, "actor.process")) {
+		gb_buf_putc(b, ' ');
+		actor(b, ev, "actor.process");
+		gb_buf_puts(b, " ->");
+	}
+	gb_buf_putc(b, ' ');
+}
+
 static void net(struct gb_buf *b, json_t *ev, json_int_t act)
 {
 	int first = 1;
@@ -273,12 +284,7 @@ static void net(struct gb_buf *b, json_t *ev, json_int_t act)
 		gb_buf_puts(b, " CLOSED");
 	else
 		action_word(b, ev);
-	if (path(ev, "actor.process")) {
-		gb_buf_putc(b, ' ');
-		actor(b, ev, "actor.process");
-		gb_buf_puts(b, " ->");
-	}
-	gb_buf_putc(b, ' ');
+	actor_arrow(b, ev);
 	endpoint(b, ev, "dst_endpoint");
 	gb_buf_puts(b, "/tcp");
 	ctx_kv(b, &first, "policy", ev, "firewall_rule.name");
@@ -300,12 +306,7 @@ static void http(struct gb_buf *b, json_t *ev)
 {
 	int first = 1;
 	action_word(b, ev);
-	if (path(ev, "actor.process")) {
-		gb_buf_putc(b, ' ');
-		actor(b, ev, "actor.process");
-		gb_buf_puts(b, " ->");
-	}
-	gb_buf_putc(b, ' ');
+	actor_arrow(b, ev);
 	const char *m = str(ev, "http_request.http_method");
 	if (!m)
 		m = str(ev, "unmapped.http_method");
