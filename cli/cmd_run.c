@@ -82,6 +82,8 @@ static pid_t start_daemon(void)
 				dup2(null, 1);
 				dup2(null, 2);
 			}
+			if (null > 2)
+				close(null);
 		}
 		char *args[6];
 		int n = 0;
