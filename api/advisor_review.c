@@ -261,6 +261,11 @@ void adv_auto_review(struct gb_advisor *a, const char *sandbox, int64_t id)
 	const char *tok = json_string_value(json_object_get(shown, "review_token"));
 	if (!tok || json_array_size(json_object_get(shown, "findings")))
 		goto done; /* a finding (or no running sandbox): a human decides */
+	/* A policy-level denial carries no resolved address, and a name alone
+	 * cannot show the grant stays off internal ranges: a human decides. */
+	const char *ip = json_string_value(json_object_get(shown, "ip"));
+	if (!ip || !*ip)
+		goto done;
 	char t[65];
 	snprintf(t, sizeof t, "%s", tok);
 	unsigned s = gb_advisor_approve(a, sandbox, id, t, "advisor auto mode", &out);

@@ -39,6 +39,8 @@ static void usage(FILE *f)
 	        "                 <root>/run/glassbox/api.sock; 'none' = no API)\n"
 	        "  --api-listen   also serve the API on HOST:PORT (TCP), bearer token required\n"
 	        "  --api-token    file holding that token (mode 0600)\n"
+	        "  --advisor-auto approve advisor proposals that have no risk finding and a\n"
+	        "                 known public address (docs/advisor.md)\n"
 	        "  -q, --quiet    only errors on stderr (no start/stop lines, no retries)\n"
 	        "  -v, --verbose  also debug lines (each ring attached and detached)\n");
 }
@@ -65,6 +67,7 @@ int cmd_serve(int argc, char **argv)
 {
 	const char *config = NULL, *journal = NULL, *runtime = NULL, *metrics = NULL;
 	const char *api_socket = NULL, *api_listen = NULL, *api_token = NULL;
+	int advisor_auto = 0;
 	int check_only = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -84,6 +87,10 @@ int cmd_serve(int argc, char **argv)
 		}
 		if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			gb_log_set_level(GB_LOG_DEBUG);
+			continue;
+		}
+		if (!strcmp(a, "--advisor-auto")) {
+			advisor_auto = 1;
 			continue;
 		}
 		if (!v || a[0] != '-') {
@@ -161,7 +168,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	struct gb_api_opts ao = { .root = gb_globals.root, .journal_dir = cfg.journal_dir,
 		                  .runtime_dir = cfg.runtime_dir, .tcp_listen = api_listen,
-		                  .token_file = api_token, .serve = s,
+		                  .token_file = api_token, .serve = s, .advisor_auto = advisor_auto,
 		                  .unix_path = api_socket && !strcmp(api_socket, "none") ? "" : api_socket };
 	struct gb_api *api = NULL;
 	if ((rc = gb_api_start(&ao, &api, err, sizeof err)) < 0) {
