@@ -30,7 +30,7 @@ S=$ROOT/run/glassbox/api.sock
 start_serve() {
 	"$GLASSBOX" --root "$ROOT" serve >>"$T/serve.log" 2>&1 &
 	serve_pid=$!
-	for _ in $(seq 100); do [ -S "$S" ] && break; sleep 0.05; done
+	for _ in $(seq 200); do [ -S "$S" ] && break; sleep 0.05; done
 }
 start_serve
 
