@@ -307,7 +307,10 @@ static int finish_head(struct gb_http1 *p)
 		case HPE_INVALID_URL: return fail(p, 400, "invalid request target");
 		case HPE_INVALID_CONTENT_LENGTH: return fail(p, 400, "invalid Content-Length");
 		case HPE_UNEXPECTED_CONTENT_LENGTH:
-			return fail(p, 400, "Content-Length given twice or with Transfer-Encoding (RFC 9112 §6.3)");
+			for (size_t i = 0; i < h->n_fields; i++)
+				if (name_is(&h->fields[i], "transfer-encoding"))
+					return fail(p, 400, "both Transfer-Encoding and Content-Length (RFC 9112 §6.3)");
+			return fail(p, 400, "Content-Length given twice (RFC 9112 §6.3)");
 		case HPE_INVALID_TRANSFER_ENCODING: return fail(p, 400, "unsupported Transfer-Encoding");
 		default: return fail(p, 400, "malformed request head");
 		}
