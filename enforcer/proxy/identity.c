@@ -498,16 +498,47 @@ static int find_holder(struct gb_identity_ctx *c, const char *want, size_t wl)
 	return found;
 }
 
-/* How many of pid's descendants also hold the socket (inherited at fork). */
-static int descendant_holders(struct gb_identity_ctx *c, int pid, const char *want, size_t wl)
+/* pid's descendants that also hold the socket (inherited at fork), into
+ * out[0..max); returns how many hold it (may exceed max). */
+static int descendant_holders(struct gb_identity_ctx *c, int pid, const char *want, size_t wl, int *out,
+                              int max)
 {
 	int *tree = malloc(MAX_FAMILY * sizeof *tree), n = 0;
 	if (!tree)
 		return 0;
 	int k = descendants(c->proc, pid, tree, MAX_FAMILY);
 	for (int i = 1; i < k; i++) /* tree[0] is pid itself */
-		n += holds(c->proc, tree[i], want, wl);
+		if (holds(c->proc, tree[i], want, wl)) {
+			if (n < max)
+				out[n] = tree[i];
+			n++;
+		}
 	free(tree);
+	return n;
+}
+
+/* In a sandbox, every process of it that holds the socket, newest first,
+ * into out[0..max); returns how many hold it (may exceed max), or negative
+ * errno.  Every process is searched, not only the first holder's family: a
+ * descriptor passed over a unix socket lands in any process, and the
+ * request may come from any of them.  A sandbox has a handful of
+ * processes, so this costs what the first-holder search cost there. */
+static int scope_holders(struct gb_identity_ctx *c, const char *want, size_t wl, int *out, int max)
+{
+	int *cand = malloc(MAX_TREE * sizeof *cand);
+	if (!cand)
+		return -ENOMEM;
+	int k = descendants(c->proc, c->root_pid, cand, MAX_TREE), n = 0;
+	qsort(cand, (size_t)k, sizeof *cand, cmp_desc);
+	for (int i = 0; i < k; i++)
+		if (holds(c->proc, cand[i], want, wl)) {
+			if (n < max)
+				out[n] = cand[i];
+			n++;
+		}
+	free(cand);
+	if (n)
+		mru_push(c, out[0]);
 	return n;
 }
 
@@ -846,11 +877,39 @@ struct link {
 	const char *exe;
 };
 
+/* The ancestor chain of pid (exe paths as the workload sees them), with
+ * the boundary rules of gb_identity_lookup, for a holder other than the
+ * primary identity. */
+static void other_chain(struct gb_identity_ctx *c, int pid, const struct gb_pstatus *st, const char *root,
+                        size_t rl, struct sbuf *sb, struct gb_holder *h)
+{
+	char raw[4096], path[4096];
+	h->n_ancestors = 0;
+	int cur = (st->nspid == 1 || (c->root_pid > 0 && pid == c->root_pid)) ? 0 : st->ppid;
+	while (cur > 0 && h->n_ancestors < GB_MAX_ANCESTORS) {
+		struct gb_pstatus as;
+		bool deleted;
+		if (gb_proc_facts(c->pc, cur, &as, raw, sizeof raw, NULL) < 0 || as.nspid == 1 ||
+		    as.depth < st->depth)
+			break;
+		if (raw[0]) {
+			exe_clean(raw, path, sizeof path, &deleted);
+			exe_as_seen(c->proc, cur, root, rl, path, sizeof path);
+			h->ancestors[h->n_ancestors++] = sb_put(sb, path);
+		}
+		if (c->root_pid > 0 && cur == c->root_pid)
+			break;
+		cur = as.ppid;
+	}
+}
+
 int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
                        const struct sockaddr *local, struct gb_ident_buf *out)
 {
 	memset(&out->id, 0, sizeof out->id);
 	out->prev_sha256[0] = '\0';
+	out->n_holders = out->n_others = 0;
+	out->inode = 0;
 	struct gb_identity *id = &out->id;
 	struct sbuf sb = { out->store, sizeof out->store };
 	id->exe = id->sha256 = id->script = "";
@@ -858,7 +917,21 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	char want[64], raw[4096], path[4096];
 	int rc = sock_inode(c, peer, local, &inode);
 	int wl = snprintf(want, sizeof want, "socket:[%u]", inode);
-	int found = rc == 0 ? find_holder(c, want, (size_t)wl) : rc;
+	/* Holders besides the first, to be decided too: in a sandbox all of
+	 * its processes that hold it; on the host the first holder's family. */
+	int more[GB_ID_MAX_OTHERS + 2 * (GB_MAX_ANCESTORS + 2)], n_more = 0, n_scope = 0;
+	int found;
+	if (rc < 0) {
+		found = rc;
+	} else if (c->root_pid > 0) {
+		int sc[GB_ID_MAX_OTHERS + 1];
+		n_scope = scope_holders(c, want, (size_t)wl, sc, GB_ID_MAX_OTHERS + 1);
+		found = n_scope > 0 ? sc[0] : n_scope;
+		for (int i = 1; i < n_scope && i <= GB_ID_MAX_OTHERS; i++)
+			more[n_more++] = sc[i];
+	} else {
+		found = find_holder(c, want, (size_t)wl);
+	}
 	struct gb_pstatus st;
 	uint64_t seen = 0; /* when the holder was known alive (0: unknown) */
 	if (found > 0 && (gb_proc_facts(c->pc, found, &st, raw, sizeof raw, &seen) < 0 || !raw[0]))
@@ -867,6 +940,7 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 		id->flags |= GB_ID_LOOKUP_FAILED;
 		return found < 0 ? found : -ESRCH;
 	}
+	out->inode = inode;
 	struct link chain[GB_MAX_ANCESTORS + 2];
 	int n = 0, top = 0, holders = 1;
 	/* Paths as the workload sees them: one readlink, and more only for a
@@ -904,23 +978,43 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 		}
 		if (raw[0]) { /* kernel threads have no exe and are skipped */
 			struct link *l = &chain[n++];
+			/* in a sandbox the scope search already saw every holder */
 			*l = (struct link){ .pid = cur, .uid = as.uid,
-				            .holds = ancestor_holds(c, cur, inode, want, (size_t)wl, seen) };
+				            .holds = c->root_pid > 0
+				                             ? false
+				                             : ancestor_holds(c, cur, inode, want, (size_t)wl, seen) };
+			for (int i = 0; i < n_more && !l->holds; i++)
+				l->holds = more[i] == cur;
 			exe_clean(raw, path, sizeof path, &l->deleted);
 			exe_as_seen(c->proc, cur, root, rl, path, sizeof path);
 			l->exe = sb_put(&sb, path);
 			if (l->holds) {
 				top = n - 1;
-				holders++;
+				if (c->root_pid <= 0)
+					holders++;
 			}
 		}
 		if (c->root_pid > 0 && cur == c->root_pid)
 			break;
 		cur = as.ppid;
 	}
-	holders += descendant_holders(c, found, want, (size_t)wl);
+	if (c->root_pid > 0) {
+		holders = n_scope;
+	} else {
+		int d[GB_ID_MAX_OTHERS];
+		int nd = descendant_holders(c, found, want, (size_t)wl, d, GB_ID_MAX_OTHERS);
+		holders += nd;
+		for (int i = 0; i < nd && i < GB_ID_MAX_OTHERS; i++)
+			more[n_more++] = d[i];
+		for (int i = 1; i < n; i++) /* holders between found and the top */
+			if (chain[i].holds && i != top)
+				more[n_more++] = chain[i].pid;
+	}
+	if (top != 0)
+		more[n_more++] = found; /* the first holder is not the identity */
 	if (holders > 1)
 		id->flags |= GB_ID_MULTI_OWNER;
+	out->n_holders = (unsigned)holders;
 	const struct link *h = &chain[top];
 	int pid = h->pid;
 	id->pid = pid;
@@ -935,6 +1029,23 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 		}
 		id->ancestor_pids[id->n_ancestors] = chain[i].pid;
 		id->ancestors[id->n_ancestors++] = chain[i].exe;
+	}
+	/* Every other holder, with its own exe and chain, for its own decision. */
+	for (int i = 0; i < n_more && out->n_others < GB_ID_MAX_OTHERS; i++) {
+		bool dup = more[i] == pid;
+		for (unsigned j = 0; j < out->n_others && !dup; j++)
+			dup = out->others[j].pid == more[i];
+		struct gb_pstatus os;
+		bool deleted;
+		if (dup || gb_proc_facts(c->pc, more[i], &os, raw, sizeof raw, NULL) < 0 || !raw[0])
+			continue;
+		struct gb_holder *o = &out->others[out->n_others++];
+		o->pid = more[i];
+		o->uid = os.uid;
+		exe_clean(raw, path, sizeof path, &deleted);
+		exe_as_seen(c->proc, more[i], root, rl, path, sizeof path);
+		o->exe = sb_put(&sb, path);
+		other_chain(c, more[i], &os, root, rl, &sb, o);
 	}
 	char hex[65], prev[65];
 	int mismatch = 0;
@@ -953,4 +1064,55 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	if (foreign_code(c->proc, pid, h->exe, root, rl))
 		id->flags |= GB_ID_LD_PRELOAD;
 	return 0;
+}
+
+/* Does pid still hold the socket and run the exe recorded for it? */
+static bool same_holder(struct gb_identity_ctx *c, int pid, const char *exe, const char *want, size_t wl)
+{
+	char raw[4096], path[4096], root[4096];
+	struct gb_pstatus st;
+	bool deleted;
+	if (!holds(c->proc, pid, want, wl) || gb_proc_facts(c->pc, pid, &st, raw, sizeof raw, NULL) < 0)
+		return false;
+	exe_clean(raw, path, sizeof path, &deleted);
+	size_t rl = strcmp(path, exe) ? workload_root(c->proc, pid, root, sizeof root) : 0;
+	if (rl)
+		exe_as_seen(c->proc, pid, root, rl, path, sizeof path);
+	return !strcmp(path, exe);
+}
+
+int gb_identity_recheck(struct gb_identity_ctx *c, const struct gb_ident_buf *prev)
+{
+	if (!prev->inode || prev->id.pid <= 0)
+		return 0;
+	char want[64];
+	int wl = snprintf(want, sizeof want, "socket:[%u]", prev->inode);
+	if (!same_holder(c, prev->id.pid, prev->id.exe, want, (size_t)wl))
+		return 0;
+	for (unsigned i = 0; i < prev->n_others; i++)
+		if (!same_holder(c, prev->others[i].pid, prev->others[i].exe, want, (size_t)wl))
+			return 0;
+	return 1;
+}
+
+static const char *rebase(const char *p, const struct gb_ident_buf *from, struct gb_ident_buf *to)
+{
+	if (p >= from->store && p < from->store + sizeof from->store)
+		return to->store + (p - from->store);
+	return p; /* a static "" */
+}
+
+void gb_ident_copy(struct gb_ident_buf *dst, const struct gb_ident_buf *src)
+{
+	memcpy(dst, src, sizeof *dst);
+	dst->id.exe = rebase(src->id.exe, src, dst);
+	dst->id.sha256 = rebase(src->id.sha256, src, dst);
+	dst->id.script = rebase(src->id.script, src, dst);
+	for (uint32_t i = 0; i < src->id.n_ancestors; i++)
+		dst->id.ancestors[i] = rebase(src->id.ancestors[i], src, dst);
+	for (unsigned i = 0; i < src->n_others; i++) {
+		dst->others[i].exe = rebase(src->others[i].exe, src, dst);
+		for (uint32_t j = 0; j < src->others[i].n_ancestors; j++)
+			dst->others[i].ancestors[j] = rebase(src->others[i].ancestors[j], src, dst);
+	}
 }

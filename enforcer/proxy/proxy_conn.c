@@ -192,6 +192,7 @@ static void really_free(struct proxy_conn *c)
 	gb_buf_free(&c->pre);
 	gb_buf_free(&c->out);
 	gb_http1_free(c->h1);
+	free(c->early);
 	free(c->head);
 	free(c);
 }
@@ -243,6 +244,8 @@ void conn_free(struct proxy_conn *c)
 	defer_free(c);
 }
 
+static void identify_at_accept(struct proxy_conn *c);
+
 struct proxy_conn *conn_new(struct proxy_worker *w, int cfd)
 {
 	struct gb_proxy *p = w->p;
@@ -284,19 +287,53 @@ struct proxy_conn *conn_new(struct proxy_worker *w, int cfd)
 	w->conns = c;
 	w->n_conns++;
 	atomic_fetch_add(&p->n_conns, 1);
+	identify_at_accept(c);
 	return c;
 }
 
-/* Identify once; failures are kept in the flags and decided on later. */
+static void lookup(struct proxy_conn *c, struct gb_ident_buf *b, bool *ok)
+{
+	int rc = gb_identity_lookup(c->w->p->ident, (struct sockaddr *)&c->peer,
+	                            (struct sockaddr *)&c->local, b);
+	*ok = rc == 0;
+	if (!b->id.exe)
+		b->id.exe = b->id.sha256 = b->id.script = "";
+}
+
+/* At accept: who connected, seen before it can exec another binary or hand
+ * the socket over and close its copy. */
+static void identify_at_accept(struct proxy_conn *c)
+{
+	lookup(c, &c->ident, &c->ident_ok);
+	c->ident_tried = true;
+}
+
+/* When the request is complete: who holds the socket now.  On the host the
+ * accept-time holders are re-checked (one descriptor search and readlink
+ * each) and looked up again only if one changed; in a sandbox, whose few
+ * processes are all searched, it is always looked up again (a sibling may
+ * have received the socket meanwhile).  When the two views differ, both
+ * are decided on.  Failures are kept in the flags and decided on later. */
 static void identify(struct proxy_conn *c)
 {
-	if (c->ident_ok || (c->ident.id.flags & GB_ID_LOOKUP_FAILED))
+	struct gb_proxy *p = c->w->p;
+	if (c->ident_final)
 		return;
-	int rc = gb_identity_lookup(c->w->p->ident, (struct sockaddr *)&c->peer,
-	                            (struct sockaddr *)&c->local, &c->ident);
-	c->ident_ok = rc == 0;
-	if (!c->ident.id.exe)
-		c->ident.id.exe = c->ident.id.sha256 = c->ident.id.script = "";
+	c->ident_final = true;
+	if (!c->ident_tried) {
+		lookup(c, &c->ident, &c->ident_ok);
+		return;
+	}
+	if (c->ident_ok && p->o.clients_root_pid <= 0 && gb_identity_recheck(p->ident, &c->ident) == 1)
+		return;
+	if (c->ident_ok && (c->early = malloc(sizeof *c->early)))
+		gb_ident_copy(c->early, &c->ident);
+	lookup(c, &c->ident, &c->ident_ok);
+	if (c->early && c->ident_ok && c->early->n_holders == c->ident.n_holders &&
+	    c->early->id.pid == c->ident.id.pid && !strcmp(c->early->id.exe, c->ident.id.exe)) {
+		free(c->early); /* the same view: nothing more to decide */
+		c->early = NULL;
+	}
 }
 
 static void dest_text(struct proxy_conn *c, char *out, size_t n)
@@ -483,6 +520,69 @@ static void on_resolved(void *arg, const struct gb_resolve_result *r)
 
 /* ---------------- the decision ---------------- */
 
+/* Every other process that holds the client socket — now or at accept
+ * (a process that exec'd since is decided as both binaries) — is decided
+ * as if it had asked: any of them could have written the request, so one
+ * that is not allowed denies the connection.  All of them are recorded in
+ * a FINDING.  Returns 0 (all allowed) or -1 (refused). */
+static int decide_other_holders(struct proxy_conn *c, const struct gb_decide_in *in0)
+{
+	const struct gb_holder *h[2 * (GB_ID_MAX_OTHERS + 1)];
+	struct gb_holder early_id;
+	size_t n = 0;
+	for (unsigned i = 0; i < c->ident.n_others; i++)
+		h[n++] = &c->ident.others[i];
+	if (c->early) {
+		const struct gb_identity *e = &c->early->id;
+		early_id = (struct gb_holder){ .pid = e->pid, .uid = e->uid, .exe = e->exe,
+			                       .n_ancestors = e->n_ancestors };
+		memcpy(early_id.ancestors, e->ancestors, sizeof early_id.ancestors);
+		h[n++] = &early_id;
+		for (unsigned i = 0; i < c->early->n_others; i++)
+			h[n++] = &c->early->others[i];
+	}
+	char detail[1024];
+	size_t dl = (size_t)snprintf(detail, sizeof detail, "pid %d %s (allowed)", (int)c->ident.id.pid,
+	                             c->ident.id.exe);
+	const struct gb_holder *denied = NULL;
+	struct gb_decision d, first_deny;
+	size_t listed = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool seen = h[i]->pid == c->ident.id.pid && !strcmp(h[i]->exe, c->ident.id.exe);
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = h[j]->pid == h[i]->pid && !strcmp(h[j]->exe, h[i]->exe);
+		if (seen)
+			continue;
+		struct gb_decide_in in = *in0;
+		in.exe = h[i]->exe;
+		in.ancestors = (const char *const *)h[i]->ancestors;
+		in.n_ancestors = h[i]->n_ancestors;
+		in.script = "";
+		gb_policy_decide(c->pol, &in, &d);
+		bool ok = d.verdict == GB_VERDICT_ALLOW;
+		if (!ok && !denied) {
+			denied = h[i];
+			first_deny = d;
+		}
+		listed++;
+		if (dl < sizeof detail)
+			dl += (size_t)snprintf(detail + dl, sizeof detail - dl, "; pid %d %s (%s)", (int)h[i]->pid,
+			                       h[i]->exe, ok ? "allowed" : gb_reason_name(d.reason));
+	}
+	if (!listed)
+		return 0;
+	if (!denied) {
+		rec_finding(c, GB_F_OTHER, GB_SEV_LOW, "Connection socket held by several processes", detail,
+		            c->ident.id.exe);
+		return 0;
+	}
+	rec_finding(c, GB_F_BYPASS_ATTEMPT, GB_SEV_HIGH,
+	            "Connection socket held by a process that is not allowed", detail, denied->exe);
+	refuse(c, 403, "policy_denied", first_deny.reason, "socket also held by pid %d (%s): %s", (int)denied->pid,
+	       denied->exe, first_deny.reason_text);
+	return -1;
+}
+
 /* The Host header must name what is decided: a front end that routes by
  * Host would otherwise serve a host nobody decided on (a second Host is
  * refused by http1.c).  Port: absent means the target's default. */
@@ -582,6 +682,8 @@ static void on_head(struct proxy_conn *c)
 		refuse(c, 403, "policy_denied", c->dec.reason, NULL);
 		return;
 	}
+	if (decide_other_holders(c, &in) < 0)
+		return;
 	if (c->req.kind == GB_NET_CONNECT && c->dec.l7) {
 		if (c->dec.mode == GB_MODE_ENFORCE) {
 			refuse(c, 403, "inspection_required", GB_R_L7_NEEDS_INSPECTION,

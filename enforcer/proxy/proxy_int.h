@@ -76,8 +76,9 @@ struct proxy_conn {
 	bool body_done;     /* the forward request's body was read whole */
 	struct http_req req;
 
-	struct gb_ident_buf ident;
-	bool ident_ok;
+	struct gb_ident_buf ident;   /* at the head (or at accept, when unchanged) */
+	struct gb_ident_buf *early;  /* at accept, when the head's differs; or NULL */
+	bool ident_ok, ident_tried, ident_final;
 	const struct gb_policy_compiled *pol; /* held from decision to dest check */
 	struct gb_decision dec;
 	char entry[256];
