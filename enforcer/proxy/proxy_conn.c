@@ -28,6 +28,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "common/policy_match.h"
 #include "common/record.h"
 #include "common/ring.h"
 
@@ -451,6 +452,13 @@ static void connected(struct proxy_conn *c)
 	start_relay(c);
 }
 
+static enum gb_addr_class addr_class(const struct sockaddr_storage *a)
+{
+	if (a->ss_family == AF_INET)
+		return gb_addr_classify(AF_INET, (const uint8_t *)&((const struct sockaddr_in *)(const void *)a)->sin_addr);
+	return gb_addr_classify(AF_INET6, ((const struct sockaddr_in6 *)(const void *)a)->sin6_addr.s6_addr);
+}
+
 static void on_resolved(void *arg, const struct gb_resolve_result *r)
 {
 	struct proxy_conn *c = arg;
@@ -476,7 +484,12 @@ static void on_resolved(void *arg, const struct gb_resolve_result *r)
 		else
 			((struct sockaddr_in6 *)&a)->sin6_port = htons(c->req.port);
 		int tier = gb_policy_dest_check(&c->dec, (struct sockaddr *)&a, c->req.port);
+		enum gb_addr_class cls = addr_class(&a);
+		if (tier == GB_SSRF_NONE && cls == GB_ADDR_INTERNAL && c->w->p->o.internal_needs_allowed_ips &&
+		    !c->dec.n_allowed_ips)
+			tier = GB_SSRF_INTERNAL; /* the operator asked for allowed_ips here */
 		if (tier == GB_SSRF_NONE) {
+			c->addr_class = cls;
 			c->upstream = a;
 			pick = &c->upstream;
 		} else if (!first_tier) {
@@ -496,6 +509,11 @@ static void on_resolved(void *arg, const struct gb_resolve_result *r)
 		return;
 	}
 	addr_text(&c->upstream, c->up_ip, sizeof c->up_ip, NULL);
+	if (c->addr_class != GB_ADDR_PUBLIC && !c->dec.reason_text[0])
+		/* allowed (an exactly named host may resolve internally), but the
+		 * record says which class of address it reached */
+		snprintf(c->dec.reason_text, sizeof c->dec.reason_text, "address class %s: %s",
+		         gb_addr_class_name(c->addr_class), c->up_ip);
 	int fd = socket(c->upstream.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		refuse(c, 502, "upstream_failed", GB_R_UPSTREAM_FAILED, "socket: %s", strerror(errno));
@@ -695,6 +713,16 @@ static void on_head(struct proxy_conn *c)
 		c->inspected = 0; /* audit: relayed, recorded as uninspected */
 	} else {
 		c->inspected = c->dec.l7;
+	}
+	int tier = gb_policy_dest_check_static(&c->dec, c->req.host, c->req.port);
+	if (tier != GB_SSRF_NONE) { /* needs no DNS answer: refused before any query */
+		c->ssrf_tier = tier;
+		char detail[400];
+		snprintf(detail, sizeof detail, "%s port %u refused by the %s check", c->req.host, c->req.port,
+		         gb_ssrf_tier_name(tier));
+		rec_finding(c, GB_F_SSRF_BLOCKED, GB_SEV_HIGH, "Destination refused", detail, c->req.host);
+		refuse(c, 403, "ssrf_blocked", GB_R_SSRF, "%s", detail);
+		return;
 	}
 	c->st = C_RESOLVING;
 	c->resolving = true;

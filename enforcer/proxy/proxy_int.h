@@ -83,6 +83,7 @@ struct proxy_conn {
 	struct gb_decision dec;
 	char entry[256];
 	int ssrf_tier;
+	int addr_class;    /* gb_addr_class of the address connected to */
 	bool opened;       /* an allow OPEN record was written: write CLOSE too */
 	bool inspected;
 
