@@ -264,27 +264,38 @@ static bool fd_search(const char *proc, int pid, const char *want, size_t wl, st
 	int dfd = open(fddir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return false; /* gone, or not ours to read */
-	_Alignas(struct dirent64) char buf[8192];
+	/* Up to 64 KiB of listing (~2700 descriptors) is read before any
+	 * readlinkat, so "newest first" holds across the whole table and not
+	 * only within one getdents batch: a client holding a thousand
+	 * connections costs one readlinkat for its newest, not a thousand. */
+	static _Thread_local _Alignas(struct dirent64) char buf[65536];
+	static _Thread_local uint32_t at[65536 / 20];
 	bool hit = false, last = false;
 	while ((!hit || set) && !last) {
-		ssize_t n = getdents64(dfd, buf, sizeof buf);
-		if (n <= 0) {
-			last = n == 0;
-			break;
+		ssize_t n = 0;
+		while (!last && sizeof buf - (size_t)n >= 8192) {
+			ssize_t r = getdents64(dfd, buf + n, 8192);
+			if (r <= 0) {
+				last = r == 0 || n > 0;
+				if (r < 0 && n == 0)
+					goto out;
+				break;
+			}
+			n += r;
+			/* procfs fills the buffer while descriptors remain: a batch
+			 * that left room for more was the last one, and the empty
+			 * read that would confirm it is skipped. */
+			last = (size_t)r < 8192 - 512;
 		}
-		/* procfs fills the buffer while descriptors remain: a batch that
-		 * left room for more was the last one, and the empty read that
-		 * would confirm it is skipped. */
-		last = (size_t)n < sizeof buf - 512;
+		if (n == 0)
+			break;
 		/* Newest descriptors first: procfs lists them in ascending
-		 * order, and the socket just connected is usually the highest
-		 * (one readlinkat instead of one per descriptor). */
-		uint16_t at[sizeof buf / 20];
+		 * order, and the socket just connected is usually the highest. */
 		size_t k = 0;
 		for (ssize_t off = 0; off < n && k < sizeof at / sizeof at[0];) {
 			const struct dirent64 *d = (const void *)(buf + off);
 			if (d->d_name[0] != '.')
-				at[k++] = (uint16_t)off;
+				at[k++] = (uint32_t)off;
 			off += d->d_reclen;
 		}
 		while (k > 0 && (!hit || set)) {
@@ -337,8 +348,6 @@ static bool ancestor_holds(struct gb_identity_ctx *c, int pid, uint32_t inode, c
 #define MAX_TREE 65536  /* processes searched below root_pid */
 #define MAX_FAMILY 4096 /* descendants of an owner searched for co-holders */
 
-/* root_pid and its descendants, from /proc/PID/task/TID/children (host pid
- * numbers).  Returns the count (<= max), or negative errno. */
 /* Append the pids listed in a /proc/PID/task/TID/children file. */
 static void add_children(const char *path, int *out, int *n, int max)
 {
@@ -544,16 +553,23 @@ static int scope_holders(struct gb_identity_ctx *c, const char *want, size_t wl,
 
 /* ---------------- 3. process facts ---------------- */
 
-/* Append s to the buffer store; returns a pointer to the copy. */
+/* The strings of one identity, copied into gb_ident_buf.store. */
 struct sbuf {
 	char *p;
 	size_t left;
+	bool cut; /* a string did not fit and reads "" */
 };
+
+/* Append s to the buffer store; returns a pointer to the copy, or "" when
+ * the store is full, which is remembered so the records say they are cut
+ * (an empty exe path must never pass for a real one unmarked). */
 static const char *sb_put(struct sbuf *b, const char *s)
 {
 	size_t n = strlen(s) + 1;
-	if (n > b->left)
+	if (n > b->left) {
+		b->cut = true;
 		return "";
+	}
 	char *r = memcpy(b->p, s, n);
 	b->p += n;
 	b->left -= n;
@@ -908,10 +924,11 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 {
 	memset(&out->id, 0, sizeof out->id);
 	out->prev_sha256[0] = '\0';
+	out->truncated = false;
 	out->n_holders = out->n_others = 0;
 	out->inode = 0;
 	struct gb_identity *id = &out->id;
-	struct sbuf sb = { out->store, sizeof out->store };
+	struct sbuf sb = { .p = out->store, .left = sizeof out->store };
 	id->exe = id->sha256 = id->script = "";
 	uint32_t inode = 0;
 	char want[64], raw[4096], path[4096];
@@ -1063,6 +1080,7 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	}
 	if (foreign_code(c->proc, pid, h->exe, root, rl))
 		id->flags |= GB_ID_LD_PRELOAD;
+	out->truncated = sb.cut;
 	return 0;
 }
 

@@ -19,6 +19,8 @@
 #define GB_ENFORCER_IDENTITY_H
 
 #include <sys/socket.h>
+#include <stdbool.h>
+
 #include "common/record.h"
 
 struct gb_identity_ctx;
@@ -49,6 +51,8 @@ struct gb_ident_buf {
 	struct gb_identity id; /* strings point into store[] */
 	char store[8192];
 	char prev_sha256[65];  /* on GB_ID_HASH_MISMATCH: the first-use hash */
+	bool truncated;        /* store[] was full: some string reads "" (records
+	                        * made from this identity carry GB_RECF_TRUNCATED) */
 	uint32_t inode;        /* the client socket's inode */
 	unsigned n_holders;    /* every process found holding it (>= 1 on success) */
 	unsigned n_others;     /* those of them kept in others[] (not id) */
@@ -74,8 +78,10 @@ int gb_identity_recheck(struct gb_identity_ctx *c, const struct gb_ident_buf *pr
 /* Copy an identity buffer (its pointers rebased into the copy's store). */
 void gb_ident_copy(struct gb_ident_buf *dst, const struct gb_ident_buf *src);
 
-/* Hash a file through an open fd / path, with the TOFU cache.  Exposed for
- * tests and for the launcher (PROC launch records). */
+/* SHA-256 of process pid's executable (read through /proc/PID/exe), with
+ * the trust-on-first-use cache: *mismatch set, and the first-use hash in
+ * prev_hex, when it changed.  Exposed for tests and for the launcher (PROC
+ * launch records). */
 int gb_identity_hash_exe(struct gb_identity_ctx *c, int pid, char hex[65], int *mismatch,
                          char prev_hex[65]);
 
