@@ -40,6 +40,11 @@
 #define TOFU_SLOTS 1024
 #define MRU_SLOTS 8    /* latest socket holders, searched first */
 #define PROC_SLOTS 128 /* processes whose status/exe are cached */
+#define HASH_QUEUE 32  /* executables waiting for the hash thread */
+/* Hashed on the spot below this size (SHA-256 runs at ~0.5-1.5 GB/s here:
+ * at most a few ms); larger files go to the hash thread, so a 4 GiB
+ * executable cannot hold a proxy worker for seconds. */
+#define SYNC_HASH_MAX (8 * 1024 * 1024)
 
 struct hash_ent {
 	dev_t dev;
@@ -68,6 +73,16 @@ struct gb_identity_ctx {
 	unsigned hash_next;
 	struct tofu_ent tofu[TOFU_SLOTS];
 	size_t n_tofu;
+	/* Hashing of large executables off the caller's thread (async_hash):
+	 * one thread, a bounded queue of open descriptors; results land in
+	 * hashes[] (a failed job as an entry with an empty hex). */
+	bool async_hash;
+	pthread_t hthread;
+	bool hthread_up, hstop;
+	pthread_cond_t hcond;
+	struct hjob { int fd; struct stat st; } hq[HASH_QUEUE];
+	size_t hq_n;
+	struct stat hbusy; /* the job being hashed now (st_ino 0: none) */
 };
 
 /* ---------------- netlink socket in the clients' netns ---------------- */
@@ -106,6 +121,7 @@ int gb_identity_ctx_new(const struct gb_identity_opts *o, struct gb_identity_ctx
 		return -ENOMEM;
 	snprintf(c->proc, sizeof c->proc, "%s", o && o->proc_root ? o->proc_root : "/proc");
 	c->root_pid = o ? o->root_pid : 0;
+	c->async_hash = o && o->async_hash;
 	struct mk_nl m = { .netns_fd = o ? o->netns_fd : -1 };
 	pthread_t t;
 	if (pthread_create(&t, NULL, mk_nl_thread, &m) != 0) {
@@ -132,6 +148,7 @@ int gb_identity_ctx_new(const struct gb_identity_opts *o, struct gb_identity_ctx
 	}
 	pthread_mutex_init(&c->nl_lock, NULL);
 	pthread_mutex_init(&c->cache_lock, NULL);
+	pthread_cond_init(&c->hcond, NULL);
 	*out = c;
 	return 0;
 }
@@ -140,10 +157,20 @@ void gb_identity_ctx_free(struct gb_identity_ctx *c)
 {
 	if (!c)
 		return;
+	if (c->hthread_up) {
+		pthread_mutex_lock(&c->cache_lock);
+		c->hstop = true;
+		pthread_cond_signal(&c->hcond);
+		pthread_mutex_unlock(&c->cache_lock);
+		pthread_join(c->hthread, NULL);
+	}
+	for (size_t i = 0; i < c->hq_n; i++)
+		close(c->hq[i].fd);
 	mnl_socket_close(c->nl);
 	gb_proc_cache_free(c->pc);
 	for (size_t i = 0; i < c->n_tofu; i++)
 		free(c->tofu[i].path);
+	pthread_cond_destroy(&c->hcond);
 	pthread_mutex_destroy(&c->nl_lock);
 	pthread_mutex_destroy(&c->cache_lock);
 	free(c);
@@ -816,41 +843,77 @@ static bool cached_hash(struct gb_identity_ctx *c, const struct stat *st, char h
 	return hit;
 }
 
-/* The hash of what pid runs, whose exe path (for trust on first use) is
- * `path` ("" or deleted: no TOFU). */
-static int hash_exe(struct gb_identity_ctx *c, int pid, const char *path, bool deleted,
-                    char hex[65], int *mismatch, char prev_hex[65])
+static bool same_file(const struct stat *a, const struct stat *b)
 {
-	char p[320];
-	*mismatch = 0;
-	snprintf(p, sizeof p, "%s/%d/exe", c->proc, pid);
-	/* Through /proc/PID/exe: the file that runs, even when the path now
-	 * names another file or none.  stat() first: a known file costs one
-	 * call; only an unknown one is opened and read. */
-	struct stat st;
-	if (stat(p, &st) < 0)
-		return -errno;
-	int rc = 0;
-	if (!cached_hash(c, &st, hex)) {
-		int fd = open(p, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		/* the fd's own identity: the exe may have changed since stat */
-		if (fstat(fd, &st) < 0)
-			rc = -errno;
-		else if (!cached_hash(c, &st, hex) && !(rc = sha256_fd(fd, hex))) {
-			pthread_mutex_lock(&c->cache_lock);
-			struct hash_ent *h = &c->hashes[c->hash_next++ % HASH_SLOTS];
-			*h = (struct hash_ent){ .dev = st.st_dev, .ino = st.st_ino, .size = st.st_size,
-				                .mtime = st.st_mtim, .ctime = st.st_ctim, .used = true };
-			memcpy(h->hex, hex, 65);
-			pthread_mutex_unlock(&c->cache_lock);
-		}
-		close(fd);
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       ts_eq(a->st_mtim, b->st_mtim) && ts_eq(a->st_ctim, b->st_ctim);
+}
+
+/* cache_lock held */
+static void cache_put(struct gb_identity_ctx *c, const struct stat *st, const char *hex)
+{
+	struct hash_ent *h = &c->hashes[c->hash_next++ % HASH_SLOTS];
+	*h = (struct hash_ent){ .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
+		                .mtime = st->st_mtim, .ctime = st->st_ctim, .used = true };
+	memcpy(h->hex, hex, 65);
+}
+
+static void *hash_thread(void *arg)
+{
+	struct gb_identity_ctx *c = arg;
+	pthread_mutex_lock(&c->cache_lock);
+	for (;;) {
+		while (!c->hq_n && !c->hstop)
+			pthread_cond_wait(&c->hcond, &c->cache_lock);
+		if (c->hstop)
+			break;
+		struct hjob j = c->hq[0];
+		memmove(c->hq, c->hq + 1, --c->hq_n * sizeof c->hq[0]);
+		c->hbusy = j.st;
+		pthread_mutex_unlock(&c->cache_lock);
+		char hex[65] = "";
+		if (sha256_fd(j.fd, hex) < 0)
+			hex[0] = '\0'; /* a failed job: an empty hash, so waiters stop waiting */
+		close(j.fd);
+		pthread_mutex_lock(&c->cache_lock);
+		cache_put(c, &j.st, hex);
+		c->hbusy = (struct stat){ 0 };
 	}
-	if (rc || !path[0] || deleted)
-		return rc;
-	/* Trust on first use, per path. */
+	pthread_mutex_unlock(&c->cache_lock);
+	return NULL;
+}
+
+/* Hand fd (of the file st) to the hash thread; takes fd.  0, or negative
+ * errno (queue full: the caller hashes itself). */
+static int hash_later(struct gb_identity_ctx *c, int fd, const struct stat *st)
+{
+	int rc = 0;
+	pthread_mutex_lock(&c->cache_lock);
+	bool queued = c->hbusy.st_ino && same_file(&c->hbusy, st);
+	for (size_t i = 0; i < c->hq_n && !queued; i++)
+		queued = same_file(&c->hq[i].st, st);
+	if (queued) {
+		close(fd);
+	} else if (c->hq_n == HASH_QUEUE) {
+		rc = -EAGAIN;
+	} else {
+		if (!c->hthread_up && pthread_create(&c->hthread, NULL, hash_thread, c) == 0)
+			c->hthread_up = true;
+		if (!c->hthread_up) {
+			rc = -EAGAIN;
+		} else {
+			c->hq[c->hq_n++] = (struct hjob){ .fd = fd, .st = *st };
+			pthread_cond_signal(&c->hcond);
+		}
+	}
+	pthread_mutex_unlock(&c->cache_lock);
+	return rc;
+}
+
+/* Trust on first use, per path: sets *mismatch (and prev_hex) when path was
+ * first seen with another hash. */
+static void tofu(struct gb_identity_ctx *c, const char *path, const char *hex, int *mismatch, char prev_hex[65])
+{
 	pthread_mutex_lock(&c->cache_lock);
 	size_t i;
 	for (i = 0; i < c->n_tofu; i++)
@@ -869,7 +932,70 @@ static int hash_exe(struct gb_identity_ctx *c, int pid, const char *path, bool d
 		}
 	}
 	pthread_mutex_unlock(&c->cache_lock);
+}
+
+/* The hash of what pid runs, whose exe path (for trust on first use) is
+ * `path` ("" or deleted: no TOFU).  With defer (and async_hash), a large
+ * unknown file goes to the hash thread: -EINPROGRESS, *key = the file to
+ * poll for (gb_identity_hash_poll). */
+static int hash_exe(struct gb_identity_ctx *c, int pid, const char *path, bool deleted,
+                    char hex[65], int *mismatch, char prev_hex[65], bool defer, struct stat *key)
+{
+	char p[320];
+	*mismatch = 0;
+	snprintf(p, sizeof p, "%s/%d/exe", c->proc, pid);
+	/* Through /proc/PID/exe: the file that runs, even when the path now
+	 * names another file or none.  stat() first: a known file costs one
+	 * call; only an unknown one is opened and read. */
+	struct stat st;
+	if (stat(p, &st) < 0)
+		return -errno;
+	int rc = 0;
+	if (!cached_hash(c, &st, hex)) {
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		/* the fd's own identity: the exe may have changed since stat */
+		if (fstat(fd, &st) < 0) {
+			rc = -errno;
+		} else if (cached_hash(c, &st, hex)) {
+			rc = 0;
+		} else if (defer && c->async_hash && st.st_size > SYNC_HASH_MAX && hash_later(c, fd, &st) == 0) {
+			*key = st;
+			return -EINPROGRESS; /* fd is the hash thread's now */
+		} else if (!(rc = sha256_fd(fd, hex))) {
+			pthread_mutex_lock(&c->cache_lock);
+			cache_put(c, &st, hex);
+			pthread_mutex_unlock(&c->cache_lock);
+		}
+		close(fd);
+	}
+	if (!rc && !hex[0])
+		rc = -EIO; /* a failed background hash */
+	if (rc || !path[0] || deleted)
+		return rc;
+	tofu(c, path, hex, mismatch, prev_hex);
 	return 0;
+}
+
+int gb_identity_hash_poll(struct gb_identity_ctx *c, struct gb_ident_buf *b)
+{
+	if (!b->hash_pending)
+		return 1;
+	char hex[65];
+	if (!cached_hash(c, &b->hash_key, hex))
+		return 0;
+	b->hash_pending = false;
+	if (!hex[0])
+		return -EIO;
+	memcpy(b->hash_hex, hex, 65);
+	b->id.sha256 = b->hash_hex;
+	int mismatch = 0;
+	if (b->id.exe[0] && !(b->id.flags & GB_ID_EXE_DELETED))
+		tofu(c, b->id.exe, hex, &mismatch, b->prev_sha256);
+	if (mismatch)
+		b->id.flags |= GB_ID_HASH_MISMATCH;
+	return 1;
 }
 
 int gb_identity_hash_exe(struct gb_identity_ctx *c, int pid, char hex[65], int *mismatch,
@@ -879,7 +1005,7 @@ int gb_identity_hash_exe(struct gb_identity_ctx *c, int pid, char hex[65], int *
 	bool deleted = false;
 	if (read_exe(c->proc, pid, path, sizeof path, &deleted) < 0)
 		path[0] = '\0';
-	return hash_exe(c, pid, path, deleted, hex, mismatch, prev_hex);
+	return hash_exe(c, pid, path, deleted, hex, mismatch, prev_hex, false, NULL);
 }
 
 /* ---------------- lookup ---------------- */
@@ -925,6 +1051,7 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	memset(&out->id, 0, sizeof out->id);
 	out->prev_sha256[0] = '\0';
 	out->truncated = false;
+	out->hash_pending = false;
 	out->n_holders = out->n_others = 0;
 	out->inode = 0;
 	struct gb_identity *id = &out->id;
@@ -1066,8 +1193,11 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	}
 	char hex[65], prev[65];
 	int mismatch = 0;
-	if (hash_exe(c, pid, h->exe, h->deleted, hex, &mismatch, prev) == 0)
+	int hr = hash_exe(c, pid, h->exe, h->deleted, hex, &mismatch, prev, true, &out->hash_key);
+	if (hr == 0)
 		id->sha256 = sb_put(&sb, hex);
+	else if (hr == -EINPROGRESS)
+		out->hash_pending = true; /* the caller polls gb_identity_hash_poll */
 	if (mismatch) {
 		id->flags |= GB_ID_HASH_MISMATCH;
 		memcpy(out->prev_sha256, prev, 65);
@@ -1124,7 +1254,7 @@ void gb_ident_copy(struct gb_ident_buf *dst, const struct gb_ident_buf *src)
 {
 	memcpy(dst, src, sizeof *dst);
 	dst->id.exe = rebase(src->id.exe, src, dst);
-	dst->id.sha256 = rebase(src->id.sha256, src, dst);
+	dst->id.sha256 = src->id.sha256 == src->hash_hex ? dst->hash_hex : rebase(src->id.sha256, src, dst);
 	dst->id.script = rebase(src->id.script, src, dst);
 	for (uint32_t i = 0; i < src->id.n_ancestors; i++)
 		dst->id.ancestors[i] = rebase(src->id.ancestors[i], src, dst);

@@ -18,8 +18,9 @@
 #ifndef GB_ENFORCER_IDENTITY_H
 #define GB_ENFORCER_IDENTITY_H
 
-#include <sys/socket.h>
 #include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "common/record.h"
 
@@ -28,6 +29,9 @@ struct gb_identity_ctx;
 struct gb_identity_opts {
 	const char *proc_root; /* "/proc" unless testing */
 	int netns_fd;          /* netns of the clients for sock_diag; -1 = our own */
+	bool async_hash;       /* an unknown executable over 8 MiB is hashed by a
+	                        * background thread: lookups return with
+	                        * hash_pending set instead of blocking */
 	int root_pid;          /* > 0: clients are this process and its descendants
 	                        * (a sandbox's init): only they are searched for
 	                        * the socket, not the whole host.  0 = everyone. */
@@ -53,6 +57,9 @@ struct gb_ident_buf {
 	char prev_sha256[65];  /* on GB_ID_HASH_MISMATCH: the first-use hash */
 	bool truncated;        /* store[] was full: some string reads "" (records
 	                        * made from this identity carry GB_RECF_TRUNCATED) */
+	bool hash_pending;     /* async_hash: id.sha256 not known yet (poll) */
+	struct stat hash_key;  /* the file being hashed */
+	char hash_hex[65];
 	uint32_t inode;        /* the client socket's inode */
 	unsigned n_holders;    /* every process found holding it (>= 1 on success) */
 	unsigned n_others;     /* those of them kept in others[] (not id) */
@@ -74,6 +81,11 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
  * that connects and then execs an allowed binary (or hands the socket over
  * and closes its copy) is still seen. */
 int gb_identity_recheck(struct gb_identity_ctx *c, const struct gb_ident_buf *prev);
+
+/* With hash_pending: 1 when the hash is known now (id.sha256 set, TOFU
+ * applied: GB_ID_HASH_MISMATCH may be set), 0 while it is being computed,
+ * -EIO when it failed.  1 at once without hash_pending. */
+int gb_identity_hash_poll(struct gb_identity_ctx *c, struct gb_ident_buf *b);
 
 /* Copy an identity buffer (its pointers rebased into the copy's store). */
 void gb_ident_copy(struct gb_ident_buf *dst, const struct gb_ident_buf *src);

@@ -33,6 +33,7 @@
 #include "common/ring.h"
 
 #define REFUSE_LINGER_MS 5000
+#define HASH_WAIT_MS 60000 /* longest wait for an executable's first hash */
 
 static void list_remove(struct proxy_conn *c)
 {
@@ -655,9 +656,10 @@ static int frame_early_body(struct proxy_conn *c)
 	return 0;
 }
 
+static void decide(struct proxy_conn *c);
+
 static void on_head(struct proxy_conn *c)
 {
-	struct gb_proxy *p = c->w->p;
 	proxy_ep_set(c->w, &c->tc, 0, false); /* read nothing more until decided */
 	identify(c);
 	const char *why = NULL;
@@ -673,6 +675,22 @@ static void on_head(struct proxy_conn *c)
 		       "connections from unidentified processes are denied");
 		return;
 	}
+	if (c->ident.hash_pending) {
+		/* A large executable seen for the first time is being hashed by
+		 * the identity's thread: this connection waits (polled by the
+		 * sweep), the worker serves the others meanwhile. */
+		c->st = C_HASHING;
+		c->hash_until_ms = proxy_now_ms() + HASH_WAIT_MS;
+		c->deadline_ms = proxy_now_ms() + 1;
+		return;
+	}
+	decide(c);
+}
+
+/* The decision, once the identity (and its hash) is known. */
+static void decide(struct proxy_conn *c)
+{
+	struct gb_proxy *p = c->w->p;
 	if (c->ident.id.flags & GB_ID_HASH_MISMATCH) {
 		char detail[600];
 		snprintf(detail, sizeof detail, "%s changed since first use: sha256 %s, first seen %s",
@@ -782,6 +800,7 @@ void conn_event(struct proxy_conn *c, enum tag_kind which, unsigned events)
 		if (which == TAG_CLIENT)
 			read_head(c);
 		break;
+	case C_HASHING:
 	case C_RESOLVING:
 		if (which == TAG_CLIENT && (events & (EPOLLHUP | EPOLLERR)))
 			conn_free(c); /* the client gave up */
@@ -821,6 +840,20 @@ void conn_timeout(struct proxy_conn *c)
 		refuse(c, 400, "bad_request", GB_R_BAD_REQUEST, "request head not complete within %d ms",
 		       c->w->p->o.header_timeout_ms);
 		break;
+	case C_HASHING: {
+		int r = gb_identity_hash_poll(c->w->p->ident, &c->ident);
+		if (r == 1) {
+			c->deadline_ms = 0;
+			decide(c);
+		} else if (r < 0 || proxy_now_ms() >= c->hash_until_ms) {
+			refuse(c, 403, "identity_failed", GB_R_IDENTITY_FAILED,
+			       "the executable %s could not be hashed%s", c->ident.id.exe,
+			       r < 0 ? "" : " in time");
+		} else {
+			c->deadline_ms = proxy_now_ms() + 1; /* poll at the next sweep */
+		}
+		break;
+	}
 	case C_RESOLVING:
 		c->ssrf_tier = 0;
 		refuse(c, 504, "dns_timeout", GB_R_DNS_FAILED, "%s did not resolve in time", c->req.host);
