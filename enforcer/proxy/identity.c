@@ -41,6 +41,7 @@
 #define MRU_SLOTS 8    /* latest socket holders, searched first */
 #define PROC_SLOTS 128 /* processes whose status/exe are cached */
 #define HASH_QUEUE 32  /* executables waiting for the hash thread */
+#define FC_SLOTS 64    /* processes whose mapped-code check is remembered */
 /* Hashed on the spot below this size (SHA-256 runs at ~0.5-1.5 GB/s here:
  * at most a few ms); larger files go to the hash thread, so a 4 GiB
  * executable cannot hold a proxy worker for seconds. */
@@ -76,6 +77,10 @@ struct gb_identity_ctx {
 	/* Hashing of large executables off the caller's thread (async_hash):
 	 * one thread, a bounded queue of open descriptors; results land in
 	 * hashes[] (a failed job as an entry with an empty hex). */
+	/* foreign_code() results, keyed by (pid, the proc cache's seen_ns):
+	 * valid exactly as long as that process's cached facts are. */
+	struct fc_ent { int pid; uint64_t seen; bool foreign; } fc[FC_SLOTS];
+	unsigned fc_next;
 	bool async_hash;
 	pthread_t hthread;
 	bool hthread_up, hstop;
@@ -1208,7 +1213,28 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 		id->flags |= GB_ID_INTERPRETER;
 		id->script = sb_put(&sb, script);
 	}
-	if (foreign_code(c->proc, pid, h->exe, root, rl))
+	/* Reading maps costs ~5 times a status read (the kernel renders every
+	 * mapping): it is read once per process, for as long as the process
+	 * cache vouches for the process (same pidfd, same exe link). */
+	bool foreign = false, known = false;
+	if (pid == found && seen) {
+		pthread_mutex_lock(&c->cache_lock);
+		for (unsigned i = 0; i < FC_SLOTS && !known; i++)
+			if (c->fc[i].pid == pid && c->fc[i].seen == seen) {
+				known = true;
+				foreign = c->fc[i].foreign;
+			}
+		pthread_mutex_unlock(&c->cache_lock);
+	}
+	if (!known) {
+		foreign = foreign_code(c->proc, pid, h->exe, root, rl);
+		if (pid == found && seen) {
+			pthread_mutex_lock(&c->cache_lock);
+			c->fc[c->fc_next++ % FC_SLOTS] = (struct fc_ent){ .pid = pid, .seen = seen, .foreign = foreign };
+			pthread_mutex_unlock(&c->cache_lock);
+		}
+	}
+	if (foreign)
 		id->flags |= GB_ID_LD_PRELOAD;
 	out->truncated = sb.cut;
 	return 0;
