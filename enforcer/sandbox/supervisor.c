@@ -363,8 +363,12 @@ static int prepare(struct run *r)
 		r->rw[i] = r->policy->read_write[i];
 	if (r->policy->include_workdir)
 		r->rw[nrw] = r->workdir;
-	if ((rc = gb_env_build(&r->env, r->name, &r->ident, r->workdir)) < 0)
+	struct gb_env_opts eo = { .args = o->env_args, .n_args = o->n_env_args,
+		                      .files = o->env_files, .n_files = o->n_env_files };
+	if ((rc = gb_env_build(&r->env, r->name, &r->ident, r->workdir, &eo, err, sizeof err)) < 0) {
+		gb_log_error(NULL, "%s", err);
 		return rc;
+	}
 
 	pid_t stale = 0;
 	rc = gb_statedir_claim(o->root, r->name, &r->sd, &stale);

@@ -18,6 +18,8 @@
 #ifndef GB_ENFORCER_SUPERVISOR_H
 #define GB_ENFORCER_SUPERVISOR_H
 
+#include <stddef.h>
+
 struct gb_supervisor_opts {
 	const char *root;        /* --root, or NULL */
 	const char *name;        /* NULL = generated "gb-XXXXXXXX" */
@@ -26,6 +28,10 @@ struct gb_supervisor_opts {
 	const char *hosts_file;  /* proxy resolver override; NULL = /etc/hosts */
 	char *const *argv;       /* CMD ARG..., NULL-terminated, argv[0] required */
 	int quiet;               /* no informational messages on stderr */
+	const char *const *env_args;  /* --env NAME[=VALUE], in order (env.h) */
+	size_t n_env_args;
+	const char *const *env_files; /* --env-file FILE, in order */
+	size_t n_env_files;
 };
 
 int gb_supervisor_run(const struct gb_supervisor_opts *o);
