@@ -182,6 +182,8 @@ enum gb_finding_kind {
 	GB_F_SECCOMP_DENIED,
 	GB_F_SSRF_BLOCKED,
 	GB_F_POLICY_WARNING,
+	GB_F_CONTAINMENT_DEGRADED, /* private root / cgroup / uid not (fully) set up */
+	GB_F_RESOURCE_LIMIT,       /* a cgroup limit was hit: OOM kill, pids.max */
 	GB_F_OTHER = 99,
 };
 enum gb_severity { /* OCSF severity_id values */

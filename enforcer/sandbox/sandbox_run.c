@@ -19,6 +19,7 @@
 
 #include "common/record.h"
 #include "enforcer/sandbox/netns.h"
+#include "enforcer/sandbox/rootfs.h"
 #include "enforcer/sandbox/sandbox_msg.h"
 #include "enforcer/sandbox/seccomp.h"
 
@@ -66,15 +67,14 @@ static void die_with_supervisor(void)
 		_exit(GB_EXIT_SETUP);
 }
 
-static void setup_mounts(const char *hostname)
+static void setup_mounts(const struct gb_sandbox_plan *p)
 {
-	/* Nothing we mount may propagate back to the host. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		die("making / private: %s", strerror(errno));
-	/* A procfs of the new pid namespace: shows only sandbox processes. */
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		die("mounting /proc: %s", strerror(errno));
-	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
+	char err[600];
+	int rc = p->rootfs.dir ? gb_rootfs_setup(&p->rootfs, report, NULL, err, sizeof err)
+	                       : gb_rootfs_host_tree(err, sizeof err);
+	if (rc < 0)
+		die("%s", err);
+	if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
 		die("sethostname: %s", strerror(errno));
 }
 
@@ -174,7 +174,7 @@ _Noreturn void gb_sandbox_child(const struct gb_sandbox_plan *p)
 	die_with_supervisor();
 
 	/* 1. privileged setup */
-	setup_mounts(p->hostname);
+	setup_mounts(p);
 	setup_network();
 	struct gb_landlock_plan ll;
 	if (gb_landlock_prepare(&p->landlock, report, NULL, &ll, err, sizeof err) < 0)

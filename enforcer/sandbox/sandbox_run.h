@@ -3,7 +3,8 @@
  * namespace, until the workload runs.  Order (docs/sandbox.md says why):
  *
  *   1. namespaces + privileged setup (root): die with the supervisor,
- *      private mount propagation, fresh /proc, hostname, `lo` up, proxy
+ *      private root (rootfs.h: tmpfs, binds, fresh /proc, minimal /dev,
+ *      pivot_root), hostname, `lo` up, proxy
  *      listening socket handed to the supervisor, Landlock ruleset built
  *   2. prelude seccomp
  *   3. privilege drop + verification (fail closed)
@@ -26,6 +27,7 @@
 
 #include "enforcer/sandbox/landlock.h"
 #include "enforcer/sandbox/privdrop.h"
+#include "enforcer/sandbox/rootfs.h"
 
 /* Exit status of init when setup failed (like `docker run`). */
 #define GB_EXIT_SETUP 125
@@ -38,6 +40,7 @@ struct gb_sandbox_plan {
 	const char *workdir;
 	struct gb_ident ident;
 	struct gb_landlock_spec landlock;
+	struct gb_rootfs_spec rootfs; /* private root; rootfs.dir NULL = the host's tree */
 	int ctl_fd;             /* control socket (sandbox_msg.h) */
 	int seccomp_log;        /* log refusals to audit (only while auditing is on) */
 };

@@ -78,7 +78,14 @@ struct run {
 	char exe[PATH_MAX];
 	char workdir[PATH_MAX];
 	char sha256[65];
-	const char **rw;      /* read_write + workdir */
+	const char **rw;      /* read_write + workdir + dev_always (Landlock) */
+	size_t n_rw;
+	const char **ro;      /* read_only + the extra binds' destinations */
+	/* Host files bound read-only into the private root, at dst (e.g. the
+	 * sandbox CA bundle for TLS termination); Landlock grants them read. */
+	struct gb_bind extra_ro[8];
+	size_t n_extra_ro;
+	char rootdir[4200];   /* the private root's mount point (state directory) */
 	struct gb_env env;
 	int ctl;              /* our end */
 	int sfd;              /* signalfd */
@@ -97,6 +104,11 @@ struct run {
 	int go_sent;          /* CMD may have started */
 	int cancel_sig;       /* signal that arrived before CMD started */
 };
+
+/* The sandbox's minimal /dev (rootfs.h) is usable whatever the policy says:
+ * Landlock grants these on top of the policy's read_write paths. */
+static const char *const dev_always[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+	                                      "/dev/urandom", "/dev/tty", "/dev/pts", "/dev/ptmx" };
 
 /* Denials printed on stderr before only the records carry them. */
 #define MAX_DENIALS_SHOWN 20
@@ -271,11 +283,14 @@ static int spawn(struct run *r)
 		return -errno;
 	int one = 1;
 	setsockopt(sp[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+	size_t nro = r->policy->n_read_only;
+	for (size_t i = 0; i < r->n_extra_ro; i++)
+		r->ro[nro + i] = r->extra_ro[i].dst;
 	struct gb_landlock_spec ll = {
-		.read_only = r->policy->read_only,
-		.n_read_only = r->policy->n_read_only,
+		.read_only = r->ro,
+		.n_read_only = nro + r->n_extra_ro,
 		.read_write = r->rw,
-		.n_read_write = r->policy->n_read_write + (r->policy->include_workdir ? 1 : 0),
+		.n_read_write = r->n_rw,
 		.hard = r->policy->landlock == GB_LL_HARD_REQUIREMENT,
 	};
 	struct gb_sandbox_plan plan = {
@@ -286,6 +301,21 @@ static int spawn(struct run *r)
 		.workdir = r->workdir,
 		.ident = r->ident,
 		.landlock = ll,
+		.rootfs = {
+			.dir = r->rootdir[0] ? r->rootdir : NULL,
+			.read_only = (const char *const *)r->policy->read_only,
+			.n_read_only = r->policy->n_read_only,
+			.read_write = r->rw,
+			.n_read_write = r->policy->n_read_write,
+			.bind_workdir = r->policy->include_workdir,
+			.extra_ro = r->extra_ro,
+			.n_extra_ro = r->n_extra_ro,
+			.workdir = r->workdir,
+			.uid = r->ident.uid,
+			.gid = r->ident.gid,
+			.user = r->ident.user,
+			.hard = ll.hard,
+		},
 		.ctl_fd = sp[1],
 		.seccomp_log = r->audit != NULL,
 	};
@@ -356,13 +386,22 @@ static int prepare(struct run *r)
 	if (r->ident.created)
 		gb_log_info(NULL, "created system user '%s' (uid %u)", r->ident.user, r->ident.uid);
 	size_t nrw = r->policy->n_read_write;
-	r->rw = calloc(nrw + 2, sizeof *r->rw);
+	r->rw = calloc(nrw + 2 + sizeof dev_always / sizeof dev_always[0], sizeof *r->rw);
 	if (!r->rw)
 		return -ENOMEM;
 	for (size_t i = 0; i < nrw; i++)
 		r->rw[i] = r->policy->read_write[i];
 	if (r->policy->include_workdir)
-		r->rw[nrw] = r->workdir;
+		r->rw[nrw++] = r->workdir;
+	for (size_t i = 0; i < sizeof dev_always / sizeof dev_always[0]; i++)
+		r->rw[nrw++] = dev_always[i];
+	r->n_rw = nrw;
+	r->ro = calloc(r->policy->n_read_only + sizeof r->extra_ro / sizeof r->extra_ro[0] + 1,
+	               sizeof *r->ro);
+	if (!r->ro)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->policy->n_read_only; i++)
+		r->ro[i] = r->policy->read_only[i];
 	struct gb_env_opts eo = { .args = o->env_args, .n_args = o->n_env_args,
 		                      .files = o->env_files, .n_files = o->n_env_files };
 	if ((rc = gb_env_build(&r->env, r->name, &r->ident, r->workdir, &eo, err, sizeof err)) < 0) {
@@ -384,6 +423,13 @@ static int prepare(struct run *r)
 	if (stale)
 		gb_log_info(NULL, "removed stale state of sandbox '%s' (supervisor pid %d is gone)", r->name,
 		    (int)stale);
+	/* The private root is mounted here, in the sandbox's mount namespace
+	 * only: on the host it stays an empty directory (removed with the rest). */
+	if (gb_statedir_file(&r->sd, "root", r->rootdir, sizeof r->rootdir) < 0 ||
+	    (mkdir(r->rootdir, 0700) < 0 && errno != EEXIST)) {
+		gb_log_error(NULL, "state directory for '%s': root: %s", r->name, strerror(errno));
+		return -errno;
+	}
 	return gb_sbx_out_open(&r->ev, &r->sd, r->name);
 }
 
@@ -552,6 +598,7 @@ out:
 	gb_statedir_release(&r.sd);
 	gb_policy_free(r.policy);
 	free(r.rw);
+	free(r.ro);
 	gb_env_free(&r.env);
 	return r.status;
 }

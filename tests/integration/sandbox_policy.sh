@@ -26,7 +26,7 @@ EOP
 
 policy base best_effort true sandbox ""
 check "read_only dir readable" "read OK" "$(gbrun --policy "$P/base.yaml" -- ./escape_probe read "$T/ro/file")"
-check "read_only dir not writable" "write EACCES" \
+check "read_only dir not writable" "write EROFS" \
 	"$(gbrun --policy "$P/base.yaml" -- ./escape_probe write "$T/ro/new")"
 check "read_write dir writable" "write OK" \
 	"$(gbrun --policy "$P/base.yaml" -- ./escape_probe write "$T/rw/new")"
