@@ -19,6 +19,11 @@
 #define GB_TMPFS_SHM_SIZE "64m"    /* /dev/shm */
 #define GB_TMPFS_SANDBOX_SIZE "1g" /* /sandbox, when the policy names it */
 
+/* Sandbox uids/gids (uidalloc.h): above systemd's container range
+ * (524288..1879048191), below 2^31; one per live sandbox. */
+#define GB_UID_FIRST 1879048192u
+#define GB_UID_COUNT 65536u
+
 /* cgroup limits (0 = no limit). */
 #define GB_DEFAULT_PIDS_MAX 1024
 #define GB_DEFAULT_MEMORY_MAX (4ULL << 30) /* bytes; swap is off for the sandbox */

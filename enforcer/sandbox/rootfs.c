@@ -11,13 +11,14 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <stdint.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/record.h"
 #include "enforcer/sandbox/limits.h"
 
-enum kind { K_RO, K_RW, K_EXTRA, K_TMPFS, K_PROC, K_DEV };
+enum kind { K_RO, K_RW, K_EXTRA, K_TMPFS, K_PROC, K_DEV, K_WORKDIR };
 
 struct ent {
 	enum kind kind;
@@ -153,9 +154,45 @@ static int do_bind(struct ctx *c, const struct ent *e)
 		return trouble(c, e->dst, errno, "bind");
 	/* A device the policy names explicitly (below /dev) keeps working. */
 	int nodev = strncmp(e->dst, "/dev/", 5) != 0;
-	if ((rc = set_attrs(full, e->kind != K_RW, nodev)) < 0)
-		return trouble(c, e->dst, -rc, e->kind == K_RW ? "nosuid,nodev" : "read-only remount");
+	int ro = e->kind != K_RW && e->kind != K_WORKDIR;
+	if ((rc = set_attrs(full, ro, nodev)) < 0)
+		return trouble(c, e->dst, -rc, ro ? "read-only remount" : "nosuid,nodev");
 	return 0;
+}
+
+/* The workdir through the sandbox's idmapping: a detached copy of the
+ * host's mount tree (open_tree), idmapped, nosuid, nodev, moved into
+ * place.  0 done, 1 not possible here (the caller binds it plainly, after
+ * a FINDING), negative errno under hard_requirement. */
+static int do_idmapped(struct ctx *c, const struct ent *e)
+{
+	char full[PATH_MAX];
+	int rc;
+	if (full_path(c, e->dst, full, sizeof full) < 0 || (rc = mkdirs(full, strlen(c->root))) < 0)
+		return do_bind(c, e) < 0 ? -ENAMETOOLONG : 0;
+	int fd = open_tree(AT_FDCWD, e->src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	const char *what = "open_tree";
+	if (fd >= 0) {
+		struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+			                    .userns_fd = (uint64_t)c->s->workdir_userns };
+		what = "idmapped mount";
+		if (mount_setattr(fd, "", AT_EMPTY_PATH, &a, sizeof a) == 0) {
+			what = "move_mount";
+			if (move_mount(fd, "", AT_FDCWD, full, MOVE_MOUNT_F_EMPTY_PATH) == 0) {
+				close(fd);
+				return 0;
+			}
+		}
+	}
+	int err = errno;
+	if (fd >= 0)
+		close(fd);
+	char d[700];
+	snprintf(d, sizeof d, "workdir: %s failed (%s): files the sandbox writes there will be owned "
+	         "by its uid %u on the host: %s", what, strerror(err), (unsigned)c->s->uid, e->src);
+	if (c->report)
+		c->report(c->rctx, GB_F_CONTAINMENT_DEGRADED, GB_SEV_LOW, e->src, d);
+	return 1;
 }
 
 static int do_tmpfs(struct ctx *c, const struct ent *e)
@@ -341,6 +378,11 @@ static int build(struct ctx *c, struct ent *v, size_t n)
 		case K_PROC: rc = do_proc(c); break;
 		case K_DEV: rc = do_dev(c); break;
 		case K_TMPFS: rc = do_tmpfs(c, &v[i]); break;
+		case K_WORKDIR:
+			rc = c->s->workdir_userns >= 0 ? do_idmapped(c, &v[i]) : 1;
+			if (rc == 1)
+				rc = do_bind(c, &v[i]);
+			break;
 		default: rc = do_bind(c, &v[i]); break;
 		}
 	}
@@ -411,7 +453,7 @@ int gb_rootfs_setup(const struct gb_rootfs_spec *s, gb_landlock_report_fn report
 		if (!covered(s->read_write[i]))
 			v[n++] = (struct ent){ .kind = K_RW, .src = s->read_write[i], .dst = s->read_write[i] };
 	if (s->bind_workdir && s->workdir)
-		v[n++] = (struct ent){ .kind = K_RW, .src = s->workdir, .dst = s->workdir };
+		v[n++] = (struct ent){ .kind = K_WORKDIR, .src = s->workdir, .dst = s->workdir };
 	for (size_t i = 0; i < s->n_extra_ro; i++)
 		v[n++] = (struct ent){ .kind = K_EXTRA, .src = s->extra_ro[i].src, .dst = s->extra_ro[i].dst };
 	/* Parents before children (a parent's path is shorter); insertion sort

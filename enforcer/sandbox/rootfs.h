@@ -10,7 +10,10 @@
  *   read_only paths   bind (recursive), then mount_setattr(AT_RECURSIVE)
  *                     read-only, nosuid, nodev — every submount too
  *   read_write paths  bind (recursive), nosuid, nodev; so is the workdir
- *                     (with include_workdir), even when it is /tmp
+ *                     (with include_workdir), even when it is /tmp, idmapped
+ *                     through workdir_userns when given (its owner's files
+ *                     appear as the sandbox's; a failure falls back to a
+ *                     plain bind with a FINDING)
  *   extra_ro          host files bound read-only at another path (e.g. the
  *                     sandbox CA bundle: the hook for TLS termination)
  *   /proc             a fresh procfs of the sandbox's pid namespace
@@ -63,6 +66,7 @@ struct gb_rootfs_spec {
 	size_t n_extra_ro;
 	const char *workdir;
 	bool bind_workdir; /* include_workdir: the host's workdir, read-write */
+	int workdir_userns; /* >= 0: idmap the workdir through it (uidalloc.h), else -1 */
 	uid_t uid;        /* the sandbox user: its /etc/passwd line, /sandbox's owner */
 	gid_t gid;
 	const char *user; /* its name inside */

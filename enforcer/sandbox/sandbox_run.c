@@ -47,13 +47,21 @@ static void report(void *ctx, int kind, int severity, const char *subject, const
 	gb_sbx_send(ctl, &m, -1);
 }
 
-static void keep_only_ctl(void)
+static void keep_only(int a, int b)
 {
 	/* Lock file, ring, terminal-less leftovers: nothing of the supervisor's
-	 * but stdio and the control socket crosses into the sandbox. */
-	if (ctl > 3)
-		syscall(SYS_close_range, 3, ctl - 1, 0);
-	syscall(SYS_close_range, ctl + 1, ~0U, 0);
+	 * but stdio, the control socket and the workdir's idmapping (closed
+	 * once the root is built) crosses into the sandbox. */
+	if (b >= 0 && b < a) {
+		int t = a;
+		a = b;
+		b = t;
+	}
+	if (a > 3)
+		syscall(SYS_close_range, 3, a - 1, 0);
+	if (b > a + 1)
+		syscall(SYS_close_range, a + 1, b - 1, 0);
+	syscall(SYS_close_range, (b > a ? b : a) + 1, ~0U, 0);
 }
 
 static void die_with_supervisor(void)
@@ -72,6 +80,8 @@ static void setup_mounts(const struct gb_sandbox_plan *p)
 	char err[600];
 	int rc = p->rootfs.dir ? gb_rootfs_setup(&p->rootfs, report, NULL, err, sizeof err)
 	                       : gb_rootfs_host_tree(err, sizeof err);
+	if (p->rootfs.workdir_userns >= 0)
+		close(p->rootfs.workdir_userns);
 	if (rc < 0)
 		die("%s", err);
 	if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
@@ -170,7 +180,7 @@ _Noreturn void gb_sandbox_child(const struct gb_sandbox_plan *p)
 {
 	char err[512];
 	ctl = p->ctl_fd;
-	keep_only_ctl();
+	keep_only(ctl, p->rootfs.workdir_userns);
 	die_with_supervisor();
 
 	/* 1. privileged setup */

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <openssl/evp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +34,8 @@
 #include "enforcer/sandbox/sandbox_run.h"
 #include "enforcer/sandbox/seccomp.h"
 #include "enforcer/sandbox/statedir.h"
+#include "enforcer/sandbox/uidalloc.h"
+#include "enforcer/sandbox/limits.h"
 
 
 
@@ -86,6 +89,8 @@ struct run {
 	struct gb_bind extra_ro[8];
 	size_t n_extra_ro;
 	char rootdir[4200];   /* the private root's mount point (state directory) */
+	struct gb_uid_claim uid; /* the sandbox's own uid/gid (default user) */
+	int workdir_userns;   /* idmapping of the workdir, or -1 */
 	struct gb_env env;
 	int ctl;              /* our end */
 	int sfd;              /* signalfd */
@@ -113,6 +118,46 @@ static const char *const dev_always[] = { "/dev/null", "/dev/zero", "/dev/full",
 /* Denials printed on stderr before only the records carry them. */
 #define MAX_DENIALS_SHOWN 20
 
+
+static int is_default_user(const char *u)
+{
+	return !u || !*u || !strcmp(u, GB_SANDBOX_USER);
+}
+
+/* The default `sandbox` user: a uid/gid of its own for this sandbox
+ * (uidalloc.h), named "sandbox" inside through the private root's
+ * /etc/passwd.  The workdir is idmapped so that its owner's files are the
+ * sandbox's inside and what it writes stays its owner's — unless the owner
+ * is root (a root-owned set-id file is never made by a sandbox). */
+static int claim_identity(struct run *r, char *err, size_t errlen)
+{
+	uid_t first = r->o->uid_first ? r->o->uid_first : GB_UID_FIRST;
+	uid_t count = r->o->uid_count ? r->o->uid_count : GB_UID_COUNT;
+	int rc = gb_uid_claim(r->name, first, count, &r->uid, err, errlen);
+	if (rc < 0)
+		return rc;
+	memset(&r->ident, 0, sizeof r->ident);
+	r->ident.uid = r->uid.id;
+	r->ident.gid = (gid_t)r->uid.id;
+	snprintf(r->ident.user, sizeof r->ident.user, "%s", GB_SANDBOX_USER);
+	snprintf(r->ident.home, sizeof r->ident.home, "/nonexistent");
+	struct stat st;
+	if (r->policy->include_workdir && stat(r->workdir, &st) == 0 && st.st_uid != 0) {
+		/* The root group is never handed out: a root-group workdir maps the
+		 * owner's primary group instead (none: no idmapping). */
+		gid_t g = st.st_gid;
+		if (g == 0) {
+			struct passwd *pw = getpwuid(st.st_uid);
+			g = pw ? pw->pw_gid : 0;
+		}
+		int fd = g ? gb_uid_idmap_userns(st.st_uid, g, r->ident.uid, r->ident.gid) : -EPERM;
+		if (fd >= 0)
+			r->workdir_userns = fd;
+		else
+			gb_log_debug(NULL, "workdir idmapping: %s", strerror(-fd));
+	}
+	return 0;
+}
 
 static int load_policy(struct run *r)
 {
@@ -308,6 +353,7 @@ static int spawn(struct run *r)
 			.read_write = r->rw,
 			.n_read_write = r->policy->n_read_write,
 			.bind_workdir = r->policy->include_workdir,
+			.workdir_userns = r->workdir_userns,
 			.extra_ro = r->extra_ro,
 			.n_extra_ro = r->n_extra_ro,
 			.workdir = r->workdir,
@@ -377,8 +423,12 @@ static int prepare(struct run *r)
 	if ((rc = load_policy(r)) < 0)
 		return rc;
 	char err[512];
-	rc = gb_privdrop_resolve(r->policy->run_as_user, r->policy->run_as_group, &r->ident, err,
-	                         sizeof err);
+	if (is_default_user(r->policy->run_as_user) && is_default_user(r->policy->run_as_group)) {
+		rc = claim_identity(r, err, sizeof err);
+	} else {
+		rc = gb_privdrop_resolve(r->policy->run_as_user, r->policy->run_as_group, &r->ident, err,
+		                         sizeof err);
+	}
 	if (rc < 0) {
 		gb_log_error(NULL, "%s", err);
 		return rc;
@@ -502,7 +552,8 @@ static void ensure_stdio(void)
 
 int gb_supervisor_run(const struct gb_supervisor_opts *o)
 {
-	struct run r = { .o = o, .ctl = -1, .sfd = -1, .listen_fd = -1, .status = GB_EXIT_SETUP };
+	struct run r = { .o = o, .ctl = -1, .sfd = -1, .listen_fd = -1, .status = GB_EXIT_SETUP,
+		             .workdir_userns = -1, .uid = { .lock_fd = -1 } };
 	sigset_t set, old;
 	int child_done = 0;
 	char err[512];
@@ -599,6 +650,9 @@ out:
 	gb_policy_free(r.policy);
 	free(r.rw);
 	free(r.ro);
+	if (r.workdir_userns >= 0)
+		close(r.workdir_userns);
+	gb_uid_release(&r.uid);
 	gb_env_free(&r.env);
 	return r.status;
 }

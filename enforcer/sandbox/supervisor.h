@@ -32,6 +32,7 @@ struct gb_supervisor_opts {
 	size_t n_env_args;
 	const char *const *env_files; /* --env-file FILE, in order */
 	size_t n_env_files;
+	unsigned uid_first, uid_count; /* --uid-range; 0 = limits.h defaults */
 };
 
 int gb_supervisor_run(const struct gb_supervisor_opts *o);

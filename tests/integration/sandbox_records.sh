@@ -24,7 +24,7 @@ check "exit status" 3 $?
 wait "$fol"
 check "follower saw the stopped record" 0 $?
 sed 's/^/  rec: /' "$T/records"
-uid=$(id -u sandbox)
+uid=$SBX_UID_RE # each sandbox has its own uid
 r=$(cat "$T/records")
 has() { if echo "$r" | grep -qE "$2"; then check "$1" yes yes; else check "$1" "line matching $2" "none"; fi; }
 has "LIFECYCLE created" '^LIFECYCLE created .* name=rec1$'

@@ -8,7 +8,7 @@
 # best_effort / hard_requirement apply to a bind that cannot be made;
 # `policy check` warns about host socket directories.
 . "$(dirname "$0")/lib/sandbox_lib.sh"
-chown sandbox "$W" 2>/dev/null || { gbrun -- /bin/true; chown sandbox "$W"; }
+chown "$SBX_OWNER" "$W"
 HID=$(mktemp -d /var/lib/gb-hidden.XXXXXX)
 RUND=$(mktemp -d /run/gb-sock.XXXXXX)
 HOSTTMP=$(mktemp -d /tmp/gb-hosttmp.XXXXXX)
