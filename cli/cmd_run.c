@@ -2,19 +2,22 @@
  * [--hosts FILE] [--env NAME[=VALUE]]... [--env-file FILE]... [--quiet] [--] CMD [ARG...]`.
  * All the work is in enforcer/sandbox/supervisor.c. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "enforcer/sandbox/cgroup.h"
 #include "enforcer/sandbox/supervisor.h"
 
 static void run_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: glassbox run [--name N] [--policy FILE] [--workdir DIR] [--hosts FILE] [--quiet]\n"
-	    "                    [--env NAME[=VALUE]]... [--env-file FILE]... [--] CMD [ARG...]\n"
+	    "                    [--env NAME[=VALUE]]... [--env-file FILE]... [--memory SIZE]\n"
+	    "                    [--pids N] [--cpus N] [--uid-range FIRST-LAST] [--] CMD [ARG...]\n"
 	    "\n"
 	    "Run CMD in a new sandbox (mount, pid, net, ipc, uts namespaces; unprivileged user;\n"
 	    "Landlock; seccomp) whose only way out is the policy proxy at 127.0.0.1:3128.\n"
@@ -29,6 +32,11 @@ static void run_usage(FILE *f)
 	    "                  the environment otherwise starts empty but for PATH, LANG, LC_*,\n"
 	    "                  TERM, COLORTERM, TZ, COLUMNS, LINES, NO_COLOR (see docs/sandbox.md)\n"
 	    "  --env-file FILE NAME=VALUE lines ('#' comments) added before the --env options\n"
+	    "  --memory SIZE   memory limit of the sandbox's cgroup, swap off (e.g. 512M; max: none;\n"
+	    "                  default 4G)\n"
+	    "  --pids N        process limit (max: none; default 1024)\n"
+	    "  --cpus N        CPU limit in CPUs, e.g. 1.5 (default: none)\n"
+	    "  --uid-range FIRST-LAST  uids/gids given to sandboxes (default 1879048192-1879113727)\n"
 	    "  --quiet         no informational messages\n");
 }
 
@@ -63,7 +71,8 @@ static const char *opt_value(int argc, char **argv, int *i, const char *opt)
 
 int cmd_run(int argc, char **argv)
 {
-	struct gb_supervisor_opts o = { .root = gb_globals.root };
+	struct gb_supervisor_opts o = { .root = gb_globals.root, .memory_max = -1, .pids_max = -1,
+		                            .cpus = -1 };
 	/* At most argc of each list. */
 	const char **env_args = calloc((size_t)argc + 1, sizeof *env_args);
 	const char **env_files = calloc((size_t)argc + 1, sizeof *env_files);
@@ -98,6 +107,41 @@ int cmd_run(int argc, char **argv)
 			env_files[o.n_env_files++] = v;
 		} else if ((v = opt_value(argc, argv, &i, "--env"))) {
 			env_args[o.n_env_args++] = v;
+		} else if ((v = opt_value(argc, argv, &i, "--memory"))) {
+			uint64_t b;
+			if (gb_cgroup_parse_size(v, &b) < 0 || b > INT64_MAX) {
+				fprintf(stderr, "glassbox run: --memory %s: expected a size (512M, 2G) or max\n", v);
+				goto out;
+			}
+			o.memory_max = (int64_t)b;
+		} else if ((v = opt_value(argc, argv, &i, "--pids"))) {
+			char *end;
+			long long n = strtoll(v, &end, 10);
+			if (!strcmp(v, "max")) {
+				n = 0;
+			} else if (*end || end == v || n < 0) {
+				fprintf(stderr, "glassbox run: --pids %s: expected a number or max\n", v);
+				goto out;
+			}
+			o.pids_max = n;
+		} else if ((v = opt_value(argc, argv, &i, "--cpus"))) {
+			char *end;
+			double c = strtod(v, &end);
+			if (*end || end == v || !(c >= 0) || c > 4096) {
+				fprintf(stderr, "glassbox run: --cpus %s: expected a number of CPUs (1.5)\n", v);
+				goto out;
+			}
+			o.cpus = c;
+		} else if ((v = opt_value(argc, argv, &i, "--uid-range"))) {
+			unsigned long lo, hi;
+			char dash;
+			if (sscanf(v, "%lu%c%lu", &lo, &dash, &hi) != 3 || dash != '-' || lo == 0 || hi < lo ||
+			    hi > 4294967294UL) {
+				fprintf(stderr, "glassbox run: --uid-range %s: expected FIRST-LAST (ids > 0)\n", v);
+				goto out;
+			}
+			o.uid_first = (unsigned)lo;
+			o.uid_count = (unsigned)(hi - lo + 1);
 		} else if (a[0] == '-') {
 			fprintf(stderr, "glassbox run: unknown option '%s' (or missing value)\n", a);
 			run_usage(stderr);

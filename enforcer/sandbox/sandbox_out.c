@@ -202,7 +202,7 @@ void gb_sbx_ev_proc_launch(struct gb_sbx_out *ev, pid_t pid, uint32_t uid, uint3
 
 void gb_sbx_ev_proc_exit(struct gb_sbx_out *ev, pid_t pid, uint32_t uid, uint32_t gid,
                          const char *exe, const char *sha256, int32_t code, int32_t sig,
-                         uint64_t duration_ns)
+                         uint64_t duration_ns, const char *reason)
 {
 	struct gb_record rec = { .type = GB_REC_PROC };
 	struct gb_proc *p = &rec.u.proc;
@@ -211,6 +211,6 @@ void gb_sbx_ev_proc_exit(struct gb_sbx_out *ev, pid_t pid, uint32_t uid, uint32_
 	p->exit_code = sig ? -1 : code;
 	p->signal = sig;
 	p->duration_ns = duration_ns;
-	p->detail = "";
+	p->detail = reason ? reason : "";
 	emit(ev, &rec);
 }

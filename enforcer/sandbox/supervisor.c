@@ -25,6 +25,7 @@
 #include "common/policy.h"
 #include "common/log.h"
 #include "common/record.h"
+#include "enforcer/sandbox/cgroup.h"
 #include "enforcer/sandbox/env.h"
 #include "enforcer/sandbox/landlock_audit.h"
 #include "enforcer/sandbox/netns.h"
@@ -90,6 +91,7 @@ struct run {
 	size_t n_extra_ro;
 	char rootdir[4200];   /* the private root's mount point (state directory) */
 	struct gb_uid_claim uid; /* the sandbox's own uid/gid (default user) */
+	struct gb_cgroup cg;  /* resource limits */
 	int workdir_userns;   /* idmapping of the workdir, or -1 */
 	struct gb_env env;
 	int ctl;              /* our end */
@@ -173,6 +175,68 @@ static int load_policy(struct run *r)
 	return rc;
 }
 
+/* Why CMD ended, when a cgroup limit had a hand in it ("" otherwise). */
+static void exit_reason(struct run *r, int sig, char *buf, size_t len)
+{
+	struct gb_cgroup_events e;
+	gb_cgroup_read_events(&r->cg, &e);
+	buf[0] = 0;
+	if (e.oom_kills && sig == SIGKILL)
+		snprintf(buf, len, "oom_kill: killed at the memory limit (%llu bytes)",
+		         (unsigned long long)r->cg.lim.memory_max);
+	else if (e.pids_max)
+		snprintf(buf, len, "pids_max: %llu fork(s) refused at the process limit (%llu)",
+		         (unsigned long long)e.pids_max, (unsigned long long)r->cg.lim.pids_max);
+}
+
+/* After the sandbox: a FINDING for every limit that stopped something. */
+static void record_limits(struct run *r)
+{
+	struct gb_cgroup_events e;
+	char d[300];
+	gb_cgroup_read_events(&r->cg, &e);
+	if (e.oom_kills) {
+		snprintf(d, sizeof d, "memory limit reached: %llu process(es) killed by the OOM killer "
+		         "(memory.max %llu bytes, swap off)", (unsigned long long)e.oom_kills,
+		         (unsigned long long)r->cg.lim.memory_max);
+		gb_sbx_ev_finding(&r->ev, GB_F_RESOURCE_LIMIT, GB_SEV_MEDIUM, "memory.max", d);
+		gb_log_warn(NULL, "%s", d);
+	}
+	if (e.pids_max) {
+		snprintf(d, sizeof d, "process limit reached: %llu fork(s) refused (pids.max %llu)",
+		         (unsigned long long)e.pids_max, (unsigned long long)r->cg.lim.pids_max);
+		gb_sbx_ev_finding(&r->ev, GB_F_RESOURCE_LIMIT, GB_SEV_MEDIUM, "pids.max", d);
+		gb_log_warn(NULL, "%s", d);
+	}
+}
+
+/* The cgroup, before the sandbox exists.  A limit the operator asked for
+ * (or hard_requirement) must hold; the defaults degrade to a FINDING. */
+static int make_cgroup(struct run *r)
+{
+	const struct gb_supervisor_opts *o = r->o;
+	struct gb_cgroup_limits l = {
+		.memory_max = o->memory_max < 0 ? GB_DEFAULT_MEMORY_MAX : (uint64_t)o->memory_max,
+		.pids_max = o->pids_max < 0 ? GB_DEFAULT_PIDS_MAX : (uint64_t)o->pids_max,
+		.cpus = o->cpus < 0 ? GB_DEFAULT_CPUS : o->cpus,
+	};
+	char err[700];
+	int rc = gb_cgroup_create(r->name, &l, &r->cg, err, sizeof err);
+	if (rc == 0)
+		return 0;
+	int explicit = o->memory_max >= 0 || o->pids_max >= 0 || o->cpus >= 0 ||
+	               r->policy->landlock == GB_LL_HARD_REQUIREMENT;
+	if (explicit) {
+		gb_log_error(NULL, "resource limits: %s", err);
+		return rc;
+	}
+	char d[800];
+	snprintf(d, sizeof d, "no cgroup (%s): processes, memory and CPU are not bounded", err);
+	gb_sbx_ev_finding(&r->ev, GB_F_CONTAINMENT_DEGRADED, GB_SEV_HIGH, "cgroup", d);
+	gb_log_warn(NULL, "%s", d);
+	return 0;
+}
+
 static void handle_msg(struct run *r, const struct gb_sbx_msg *m, int fd, pid_t pid)
 {
 	switch (m->type) {
@@ -209,14 +273,17 @@ static void handle_msg(struct run *r, const struct gb_sbx_msg *m, int fd, pid_t 
 			                      r->sha256, r->o->argv);
 		}
 		break;
-	case GB_MSG_EXIT:
+	case GB_MSG_EXIT: {
 		r->got_exit = 1;
 		r->exit_code = m->a;
 		r->exit_signal = m->b;
+		char reason[200];
+		exit_reason(r, m->b, reason, sizeof reason);
 		gb_sbx_ev_proc_exit(&r->ev, r->payload_pid, r->ident.uid, r->ident.gid, r->exe,
 		                    r->sha256, m->a, m->b,
-		                    r->started_ns ? now_ns(CLOCK_MONOTONIC) - r->started_ns : 0);
+		                    r->started_ns ? now_ns(CLOCK_MONOTONIC) - r->started_ns : 0, reason);
 		break;
+	}
 	}
 	if (fd >= 0)
 		close(fd);
@@ -568,6 +635,8 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 	gb_sbx_ev_lifecycle(&r.ev, GB_LC_CREATED, 0, 0, r.ident.uid, r.ident.gid, "", "",
 	                    r.ident.user, r.workdir);
 	gb_sbx_ev_config_loaded(&r.ev, o->policy_path, r.policy->sha256);
+	if ((rc = make_cgroup(&r)) < 0)
+		goto out;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -587,6 +656,16 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 	start_audit(&r);
 	if ((rc = spawn(&r)) < 0) {
 		gb_log_error(NULL, "creating the sandbox namespaces: %s", strerror(-rc));
+		goto out_mask;
+	}
+	/* Init joins the cgroup before it can fork: CMD and all its
+	 * descendants are inside; the supervisor never is. */
+	if (gb_cgroup_add(&r.cg, r.init_pid, err, sizeof err) < 0) {
+		gb_log_error(NULL, "%s", err);
+		kill(r.init_pid, SIGKILL);
+		while (!child_done)
+			pump(&r, 0, &child_done);
+		r.status = GB_EXIT_SETUP;
 		goto out_mask;
 	}
 	if (r.audit)
@@ -631,6 +710,7 @@ out_wait:
 	else if (r.cancel_sig)
 		r.status = 128 + r.cancel_sig;
 	drain_audit(&r);
+	record_limits(&r);
 	gb_sbx_proxy_stop(&r.ev);
 	gb_sbx_ev_lifecycle(&r.ev, GB_LC_STOPPED, r.have_posture ? (uint32_t)r.posture.a : 0,
 	                    (uint32_t)r.posture.b, r.ident.uid, r.ident.gid, r.posture.text,
@@ -653,6 +733,7 @@ out:
 	if (r.workdir_userns >= 0)
 		close(r.workdir_userns);
 	gb_uid_release(&r.uid);
+	gb_cgroup_destroy(&r.cg);
 	gb_env_free(&r.env);
 	return r.status;
 }
