@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench/bench_run.sh — sandbox start-up latency: `glassbox run -- /bin/true`
-# against bubblewrap and firejail doing the same with comparable isolation,
-# in the same invocation.  Prints median and mean wall time per tool and
+# (private root, cgroup, own uid) against bubblewrap given the same binds and
+# namespaces, bubblewrap binding the host read-only, and firejail, in the
+# same invocation.  Prints median and mean wall time per tool and
 # the ratios to bwrap (the baseline).  Needs root (glassbox run does).
 #
 #   GLASSBOX=path/to/glassbox bench/bench_run.sh [RUNS]
@@ -35,17 +36,31 @@ fi
 trap 'rm -rf "$T" "$R"' EXIT
 echo "state root: $R ($(stat -f -c %T "$R"))"
 
-# Same program, same working directory; each tool with its closest
-# equivalent of glassbox's isolation (new mount/pid/net/ipc/uts namespaces,
-# read-only system, no network).
+# Same program, same working directory.  glassbox runs with its default
+# policy: a private root (tmpfs + pivot_root) holding read-only binds of
+# /usr /etc /var/log (and the merged-/usr symlinks), a fresh /proc, a
+# minimal /dev, private /tmp and /var/tmp, the workdir read-write; new
+# mount/pid/net/ipc/uts namespaces; a cgroup (pids, memory); its own uid.
+# bwrap gets the same binds and namespaces (the baseline); bwrap-root the
+# old comparison that binds the whole host read-only; firejail its closest.
 declare -A CMD
 CMD[glassbox]="$G --root $R run --quiet --workdir $T -- /bin/true"
-command -v bwrap >/dev/null &&
-	CMD[bwrap]="bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --die-with-parent /bin/true"
+if command -v bwrap >/dev/null; then
+	b="bwrap --unshare-all --die-with-parent"
+	for p in /usr /bin /sbin /lib /lib64 /etc /var/log /app; do
+		if [ -L "$p" ]; then
+			b="$b --symlink $(readlink "$p") $p"
+		elif [ -e "$p" ]; then
+			b="$b --ro-bind $p $p"
+		fi
+	done
+	CMD[bwrap]="$b --proc /proc --dev /dev --tmpfs /tmp --tmpfs /var/tmp --bind $T $T --chdir $T /bin/true"
+	CMD[bwrap-root]="bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --die-with-parent /bin/true"
+fi
 command -v firejail >/dev/null &&
 	CMD[firejail]="firejail --quiet --noprofile --net=none /bin/true"
 order=(glassbox)
-[ -n "${CMD[bwrap]:-}" ] && order+=(bwrap)
+[ -n "${CMD[bwrap]:-}" ] && order+=(bwrap bwrap-root)
 [ -n "${CMD[firejail]:-}" ] && order+=(firejail)
 
 # Every command must work before it is timed.
