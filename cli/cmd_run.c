@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "enforcer/sandbox/cgroup.h"
 #include "enforcer/sandbox/supervisor.h"
+#include "common/log.h"
 
 static void run_usage(FILE *f)
 {
@@ -78,7 +79,7 @@ int cmd_run(int argc, char **argv)
 	const char **env_files = calloc((size_t)argc + 1, sizeof *env_files);
 	int rc = 2;
 	if (!env_args || !env_files) {
-		fprintf(stderr, "glassbox run: out of memory\n");
+		gb_log_error("run", "out of memory");
 		goto out;
 	}
 	o.env_args = env_args;
@@ -110,7 +111,7 @@ int cmd_run(int argc, char **argv)
 		} else if ((v = opt_value(argc, argv, &i, "--memory"))) {
 			uint64_t b;
 			if (gb_cgroup_parse_size(v, &b) < 0 || b > INT64_MAX) {
-				fprintf(stderr, "glassbox run: --memory %s: expected a size (512M, 2G) or max\n", v);
+				gb_log_error("run", "--memory %s: expected a size (512M, 2G) or max", v);
 				goto out;
 			}
 			o.memory_max = (int64_t)b;
@@ -120,7 +121,7 @@ int cmd_run(int argc, char **argv)
 			if (!strcmp(v, "max")) {
 				n = 0;
 			} else if (*end || end == v || n < 0) {
-				fprintf(stderr, "glassbox run: --pids %s: expected a number or max\n", v);
+				gb_log_error("run", "--pids %s: expected a number or max", v);
 				goto out;
 			}
 			o.pids_max = n;
@@ -128,7 +129,7 @@ int cmd_run(int argc, char **argv)
 			char *end;
 			double c = strtod(v, &end);
 			if (*end || end == v || !(c >= 0) || c > 4096) {
-				fprintf(stderr, "glassbox run: --cpus %s: expected a number of CPUs (1.5)\n", v);
+				gb_log_error("run", "--cpus %s: expected a number of CPUs (1.5)", v);
 				goto out;
 			}
 			o.cpus = c;
@@ -137,13 +138,13 @@ int cmd_run(int argc, char **argv)
 			char dash;
 			if (sscanf(v, "%lu%c%lu", &lo, &dash, &hi) != 3 || dash != '-' || lo == 0 || hi < lo ||
 			    hi > 4294967294UL) {
-				fprintf(stderr, "glassbox run: --uid-range %s: expected FIRST-LAST (ids > 0)\n", v);
+				gb_log_error("run", "--uid-range %s: expected FIRST-LAST (ids > 0)", v);
 				goto out;
 			}
 			o.uid_first = (unsigned)lo;
 			o.uid_count = (unsigned)(hi - lo + 1);
 		} else if (a[0] == '-') {
-			fprintf(stderr, "glassbox run: unknown option '%s' (or missing value)\n", a);
+			gb_log_error("run", "unknown option '%s' (or missing value)", a);
 			run_usage(stderr);
 			goto out;
 		} else {
@@ -151,21 +152,21 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	if (i >= argc) {
-		fprintf(stderr, "glassbox run: no command given\n");
+		gb_log_error("run", "no command given");
 		run_usage(stderr);
 		goto out;
 	}
 	o.argv = argv + i;
 	/* Checked here for a clear message; the proxy reads it at start. */
 	if (o.hosts_file && access(o.hosts_file, R_OK) < 0) {
-		fprintf(stderr, "glassbox run: --hosts %s: %s\n", o.hosts_file, strerror(errno));
+		gb_log_error("run", "--hosts %s: %s", o.hosts_file, strerror(errno));
 		goto out;
 	}
 	if (!o.policy_path) {
 		o.policy_path = default_policy();
 		if (!o.policy_path) {
-			fprintf(stderr, "glassbox run: no --policy given and no default policy found in "
-			                "%s or %s\n", GB_INSTALL_DATADIR "/policies", GB_SOURCE_DATADIR "/policies");
+			gb_log_error("run", "no --policy given and no default policy found in %s or %s",
+			             GB_INSTALL_DATADIR "/policies", GB_SOURCE_DATADIR "/policies");
 			rc = 1;
 			goto out;
 		}
