@@ -394,9 +394,10 @@ static int build(struct ctx *c, struct ent *v, size_t n)
 	    access(full, F_OK) < 0 && (rc = mkdirs(full, strlen(c->root))) < 0 &&
 	    (rc = trouble(c, c->s->workdir, -rc, "workdir")) < 0)
 		return rc;
-	if (c->s->uid) {
+	/* The default user only: a numeric run_as_user keeps the host's names. */
+	if (c->s->uid && c->s->user && !strcmp(c->s->user, "sandbox")) {
 		char line[256];
-		const char *user = c->s->user && *c->s->user ? c->s->user : "sandbox";
+		const char *user = c->s->user;
 		snprintf(line, sizeof line, "%s:x:%u:%u:glassbox sandbox:%s:/usr/sbin/nologin\n", user,
 		         (unsigned)c->s->uid, (unsigned)c->s->gid,
 		         c->s->workdir ? c->s->workdir : "/");

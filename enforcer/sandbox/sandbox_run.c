@@ -76,7 +76,8 @@ static void die_with_supervisor(void)
 		_exit(GB_EXIT_SETUP);
 }
 
-static void setup_mounts(const struct gb_sandbox_plan *p)
+/* 1 when the sandbox has its private root, 0 on the host's tree. */
+static int setup_mounts(const struct gb_sandbox_plan *p)
 {
 	char err[600];
 	int rc = p->rootfs.dir ? gb_rootfs_setup(&p->rootfs, report, NULL, err, sizeof err)
@@ -87,6 +88,7 @@ static void setup_mounts(const struct gb_sandbox_plan *p)
 		die("%s", err);
 	if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
 		die("sethostname: %s", strerror(errno));
+	return rc == 1;
 }
 
 static void setup_network(void)
@@ -185,7 +187,7 @@ _Noreturn void gb_sandbox_child(const struct gb_sandbox_plan *p)
 	die_with_supervisor();
 
 	/* 1. privileged setup */
-	setup_mounts(p);
+	int private_root = setup_mounts(p);
 	setup_network();
 	struct gb_landlock_plan ll;
 	if (gb_landlock_prepare(&p->landlock, report, NULL, &ll, err, sizeof err) < 0)
@@ -205,7 +207,7 @@ _Noreturn void gb_sandbox_child(const struct gb_sandbox_plan *p)
 		die("hardening: %s", err);
 
 	/* 5. Landlock */
-	uint32_t layers = 0x01u /* netns */ | 0x08u /* privdrop */;
+	uint32_t layers = GB_LAYER_NETNS | GB_LAYER_PRIVDROP | (private_root ? GB_LAYER_ROOTFS : 0);
 	int ll_abi = ll.abi;
 	uint64_t ll_fs = ll.handled_fs, ll_scoped = ll.scoped;
 	size_t ll_rules = ll.rules;
@@ -217,12 +219,12 @@ _Noreturn void gb_sandbox_child(const struct gb_sandbox_plan *p)
 		ll_active = 0;
 	}
 	if (ll_active)
-		layers |= 0x02u;
+		layers |= GB_LAYER_LANDLOCK;
 
 	/* 6. runtime seccomp */
 	if (gb_seccomp_runtime(p->seccomp_log, err, sizeof err) < 0)
 		die("%s", err);
-	layers |= 0x04u;
+	layers |= GB_LAYER_SECCOMP;
 
 	struct gb_sbx_msg m = { .type = GB_MSG_POSTURE, .a = (int32_t)layers, .b = ll_abi,
 	                        .c = (int32_t)ll_rules, .u1 = ll_active ? ll_fs : 0,

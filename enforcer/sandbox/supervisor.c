@@ -595,9 +595,18 @@ static void drain_audit(struct run *r)
 	gb_ll_audit_flush(r->audit, on_denial, r);
 }
 
+/* The layers the sandbox reported, plus those the supervisor set up. */
+static uint32_t layers_of(const struct run *r)
+{
+	if (!r->have_posture)
+		return 0;
+	return (uint32_t)r->posture.a | (r->cg.version ? GB_LAYER_CGROUP : 0) |
+	       (r->uid.lock_fd >= 0 ? GB_LAYER_OWN_UID : 0);
+}
+
 static void finish_posture(struct run *r)
 {
-	uint32_t layers = r->have_posture ? (uint32_t)r->posture.a : 0;
+	uint32_t layers = layers_of(r);
 	gb_sbx_ev_lifecycle(&r->ev, GB_LC_STARTED, layers, (uint32_t)r->posture.b,
 	                    r->ident.uid, r->ident.gid, r->posture.text, GB_SECCOMP_MODE_TEXT,
 	                    r->ident.user, r->workdir);
@@ -712,7 +721,7 @@ out_wait:
 	drain_audit(&r);
 	record_limits(&r);
 	gb_sbx_proxy_stop(&r.ev);
-	gb_sbx_ev_lifecycle(&r.ev, GB_LC_STOPPED, r.have_posture ? (uint32_t)r.posture.a : 0,
+	gb_sbx_ev_lifecycle(&r.ev, GB_LC_STOPPED, layers_of(&r),
 	                    (uint32_t)r.posture.b, r.ident.uid, r.ident.gid, r.posture.text,
 	                    GB_SECCOMP_MODE_TEXT, r.ident.user, r.workdir);
 out_mask:
