@@ -128,6 +128,8 @@ static const char *finding_title(int kind)
 	case GB_F_LANDLOCK_DEGRADED: return "Landlock degraded";
 	case GB_F_LANDLOCK_DENIED: return "Landlock denied access";
 	case GB_F_SECCOMP_DENIED: return "seccomp denied a system call";
+	case GB_F_CONTAINMENT_DEGRADED: return "Containment degraded";
+	case GB_F_RESOURCE_LIMIT: return "Resource limit reached";
 	default: return "sandbox";
 	}
 }
