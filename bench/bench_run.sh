@@ -5,7 +5,10 @@
 # same invocation.  Prints median and mean wall time per tool and
 # the ratios to bwrap (the baseline).  Needs root (glassbox run does).
 #
-#   GLASSBOX=path/to/glassbox bench/bench_run.sh [RUNS]
+#   GLASSBOX=path/to/glassbox [GLASSBOX_BASE=path/to/older/glassbox] bench/bench_run.sh [RUNS]
+#
+# GLASSBOX_BASE adds another glassbox build (e.g. one before a change) as
+# "glassbox-base", run the same way, for a before/after figure.
 #
 # Uses hyperfine when installed, else a timed loop (each run timed alone,
 # median of RUNS).  Bounded: RUNS (default 50) runs per tool, 3 warm-ups.
@@ -45,6 +48,7 @@ echo "state root: $R ($(stat -f -c %T "$R"))"
 # old comparison that binds the whole host read-only; firejail its closest.
 declare -A CMD
 CMD[glassbox]="$G --root $R run --quiet --workdir $T -- /bin/true"
+[ -n "${GLASSBOX_BASE:-}" ] && CMD[glassbox-base]="$GLASSBOX_BASE --root $R run --quiet --workdir $T -- /bin/true"
 if command -v bwrap >/dev/null; then
 	b="bwrap --unshare-all --die-with-parent"
 	for p in /usr /bin /sbin /lib /lib64 /etc /var/log /app; do
@@ -60,6 +64,7 @@ fi
 command -v firejail >/dev/null &&
 	CMD[firejail]="firejail --quiet --noprofile --net=none /bin/true"
 order=(glassbox)
+[ -n "${CMD[glassbox-base]:-}" ] && order+=(glassbox-base)
 [ -n "${CMD[bwrap]:-}" ] && order+=(bwrap bwrap-root)
 [ -n "${CMD[firejail]:-}" ] && order+=(firejail)
 
@@ -99,10 +104,10 @@ else
 fi
 
 echo "sandbox start-up: /bin/true, $RUNS runs each ($(command -v hyperfine >/dev/null && echo hyperfine || echo timed loop))"
-printf "%-10s %12s %12s %14s\n" tool "median ms" "mean ms" "median/bwrap"
+printf "%-14s %12s %12s %14s\n" tool "median ms" "mean ms" "median/bwrap"
 base=${MED[bwrap]:-}
 for t in "${order[@]}"; do
 	r="-"
 	[ -n "$base" ] && r=$(awk -v a="${MED[$t]}" -v b="$base" 'BEGIN { printf "%.2fx", a / b }')
-	printf "%-10s %12.2f %12.2f %14s\n" "$t" "${MED[$t]}" "${MEAN[$t]}" "$r"
+	printf "%-14s %12.2f %12.2f %14s\n" "$t" "${MED[$t]}" "${MEAN[$t]}" "$r"
 done

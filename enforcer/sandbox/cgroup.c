@@ -261,21 +261,34 @@ int gb_cgroup_create(const char *name, const struct gb_cgroup_limits *lim, struc
 	return rc;
 }
 
-int gb_cgroup_add(const struct gb_cgroup *cg, pid_t pid, char *err, size_t errlen)
+static int join(const struct gb_cgroup *cg, const char *file, const char *v, char *err,
+                size_t errlen)
 {
-	char v[32];
-	snprintf(v, sizeof v, "%d", (int)pid);
 	const char *dirs[] = { cg->v2, cg->pids, cg->mem, cg->cpu };
 	for (size_t i = 0; i < 4; i++) {
 		if (!dirs[i][0])
 			continue;
-		int rc = write_str(dirs[i], "cgroup.procs", v);
+		int rc = write_str(dirs[i], file, v);
 		if (rc < 0) {
 			snprintf(err, errlen, "joining cgroup %s: %s", dirs[i], strerror(-rc));
 			return rc;
 		}
 	}
 	return 0;
+}
+
+int gb_cgroup_add(const struct gb_cgroup *cg, pid_t pid, char *err, size_t errlen)
+{
+	if (cg->version != 2)
+		return 0;
+	char v[32];
+	snprintf(v, sizeof v, "%d", (int)pid);
+	return join(cg, "cgroup.procs", v, err, errlen);
+}
+
+int gb_cgroup_join_self(const struct gb_cgroup *cg, char *err, size_t errlen)
+{
+	return cg->version == 1 ? join(cg, "tasks", "0", err, errlen) : 0;
 }
 
 void gb_cgroup_read_events(const struct gb_cgroup *cg, struct gb_cgroup_events *ev)

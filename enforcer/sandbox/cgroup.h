@@ -9,8 +9,8 @@
  * the v1 hierarchies pids, memory and (for --cpus) cpu: the group is
  * created below the supervisor's own cgroup in each, so limits an outer
  * manager set on the supervisor still hold.  The supervisor itself never
- * joins: gb_cgroup_add() moves the sandbox's init, before it forks CMD, and
- * every descendant follows.
+ * joins: the sandbox's init is moved (v2) or moves itself (v1) before it
+ * forks CMD, and every descendant follows.
  *
  * Ownership: struct gb_cgroup is the caller's; gb_cgroup_destroy() removes
  * the groups (after the sandbox's processes are gone; retried briefly
@@ -41,7 +41,13 @@ struct gb_cgroup {
 
 int gb_cgroup_create(const char *name, const struct gb_cgroup_limits *lim, struct gb_cgroup *cg,
                      char *err, size_t errlen);
+/* v2: the supervisor moves init (cgroup.procs).  v1: init joins itself
+ * first thing (gb_cgroup_join_self) by writing "0" to each group's `tasks`:
+ * moving the calling thread of a single-threaded process skips the global
+ * cgroup_threadgroup_rwsem, whose write side waits for an RCU grace period
+ * (3-20 ms per start).  gb_cgroup_add() is a no-op for v1. */
 int gb_cgroup_add(const struct gb_cgroup *cg, pid_t pid, char *err, size_t errlen);
+int gb_cgroup_join_self(const struct gb_cgroup *cg, char *err, size_t errlen);
 
 /* What the limits stopped so far. */
 struct gb_cgroup_events {

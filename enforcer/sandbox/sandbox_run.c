@@ -185,6 +185,9 @@ _Noreturn void gb_sandbox_child(const struct gb_sandbox_plan *p)
 	ctl = p->ctl_fd;
 	keep_only(ctl, p->rootfs.workdir_userns);
 	die_with_supervisor();
+	/* Into the cgroup before anything can fork (and while /sys is visible). */
+	if (p->cgroup && gb_cgroup_join_self(p->cgroup, err, sizeof err) < 0)
+		die("%s", err);
 
 	/* 1. privileged setup */
 	int private_root = setup_mounts(p);

@@ -25,6 +25,7 @@
 #ifndef GB_ENFORCER_SANDBOX_RUN_H
 #define GB_ENFORCER_SANDBOX_RUN_H
 
+#include "enforcer/sandbox/cgroup.h"
 #include "enforcer/sandbox/landlock.h"
 #include "enforcer/sandbox/privdrop.h"
 #include "enforcer/sandbox/rootfs.h"
@@ -41,6 +42,7 @@ struct gb_sandbox_plan {
 	struct gb_ident ident;
 	struct gb_landlock_spec landlock;
 	struct gb_rootfs_spec rootfs; /* private root; rootfs.dir NULL = the host's tree */
+	const struct gb_cgroup *cgroup; /* v1: init joins it first thing (cgroup.h) */
 	int ctl_fd;             /* control socket (sandbox_msg.h) */
 	int seccomp_log;        /* log refusals to audit (only while auditing is on) */
 };

@@ -429,6 +429,7 @@ static int spawn(struct run *r)
 			.user = r->ident.user,
 			.hard = ll.hard,
 		},
+		.cgroup = &r->cg,
 		.ctl_fd = sp[1],
 		.seccomp_log = r->audit != NULL,
 	};
@@ -667,8 +668,9 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		gb_log_error(NULL, "creating the sandbox namespaces: %s", strerror(-rc));
 		goto out_mask;
 	}
-	/* Init joins the cgroup before it can fork: CMD and all its
-	 * descendants are inside; the supervisor never is. */
+	/* Init is in the cgroup before it can fork (v2: moved here; v1: it
+	 * joins itself first thing): CMD and all its descendants are inside,
+	 * the supervisor never is. */
 	if (gb_cgroup_add(&r.cg, r.init_pid, err, sizeof err) < 0) {
 		gb_log_error(NULL, "%s", err);
 		kill(r.init_pid, SIGKILL);
