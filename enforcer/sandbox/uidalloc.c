@@ -3,12 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -49,6 +48,54 @@ static int take(const char *path, int *fd_out)
 	return 0;
 }
 
+/* Is `id` a uid in /etc/passwd or a gid in /etc/group?  The local files, not
+ * NSS: a miss in NSS goes on to every module (systemd's userdb: a library
+ * load and a dozen directory probes, ~4 ms per start), and the range is
+ * chosen to be one that no account of any source uses. */
+struct taken {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+static void add_taken(struct taken *t, unsigned long id)
+{
+	if (t->n == t->cap) {
+		size_t nc = t->cap ? t->cap * 2 : 64;
+		uint32_t *nv = realloc(t->v, nc * sizeof *nv);
+		if (!nv)
+			return;
+		t->v = nv;
+		t->cap = nc;
+	}
+	t->v[t->n++] = (uint32_t)id;
+}
+
+static void scan_ids(const char *file, uid_t first, uid_t count, struct taken *t)
+{
+	FILE *f = fopen(file, "re");
+	if (!f)
+		return;
+	char line[1024];
+	while (fgets(line, sizeof line, f)) {
+		/* name:x:ID:... */
+		char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+		if (!b)
+			continue;
+		unsigned long id = strtoul(b + 1, NULL, 10);
+		if (id >= first && id - first < count)
+			add_taken(t, id);
+	}
+	fclose(f);
+}
+
+static int is_taken(const struct taken *t, uid_t id)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i] == id)
+			return 1;
+	return 0;
+}
+
 int gb_uid_claim(const char *name, uid_t first, uid_t count, struct gb_uid_claim *out,
                  char *err, size_t errlen)
 {
@@ -64,26 +111,32 @@ int gb_uid_claim(const char *name, uid_t first, uid_t count, struct gb_uid_claim
 		snprintf(err, errlen, "%s: %s", LOCK_DIR, strerror(e));
 		return -e;
 	}
+	struct taken t = { 0 };
+	scan_ids("/etc/passwd", first, count, &t);
+	scan_ids("/etc/group", first, count, &t);
 	uint32_t start = fnv1a(name) % count;
 	uint32_t probes = count < MAX_PROBES ? count : MAX_PROBES;
 	for (uint32_t i = 0; i < probes; i++) {
 		uid_t id = first + (start + i) % count;
 		/* An account or group that has the number is never borrowed. */
-		if (getpwuid(id) || getgrgid(id))
+		if (is_taken(&t, id))
 			continue;
 		snprintf(out->path, sizeof out->path, LOCK_DIR "/%u", (unsigned)id);
 		int fd = -1;
 		int rc = take(out->path, &fd);
 		if (rc < 0) {
+			free(t.v);
 			snprintf(err, errlen, "%s: %s", out->path, strerror(-rc));
 			return rc;
 		}
 		if (rc == 1) {
+			free(t.v);
 			out->id = id;
 			out->lock_fd = fd;
 			return 0;
 		}
 	}
+	free(t.v);
 	snprintf(err, errlen, "no free sandbox uid in %u..%u (%u live sandboxes or accounts)",
 	         (unsigned)first, (unsigned)(first + count - 1), (unsigned)probes);
 	return -EAGAIN;

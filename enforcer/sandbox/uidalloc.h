@@ -4,7 +4,8 @@
  * gb_uid_claim() picks an id from [first, first+count) (default: limits.h,
  * a range no account uses) for the default `sandbox` user: the id starts at
  * a hash of the sandbox name and moves on past ids that another live
- * sandbox holds or that name an account or group in NSS.  "Held" is an
+ * sandbox holds or that /etc/passwd or /etc/group use (the local files: the
+ * range is meant to be one no account of any NSS source uses).  "Held" is an
  * exclusive flock on /run/glassbox/uids/ID for the supervisor's life — a
  * host-wide directory, never under --root, because uids are a host resource
  * shared by every --root.  The same number is the uid and the gid.
