@@ -11,7 +11,7 @@
 # "glassbox-base", run the same way, for a before/after figure.
 #
 # Uses hyperfine when installed, else a timed loop (each run timed alone,
-# median of RUNS).  Bounded: RUNS (default 50) runs per tool, 3 warm-ups.
+# the tools interleaved run by run, median of RUNS).  Bounded: RUNS (default 50) runs per tool, 3 warm-ups.
 set -u
 RUNS=${1:-50}
 [ "$RUNS" -ge 1 ] && [ "$RUNS" -le 1000 ] || { echo "RUNS must be 1..1000" >&2; exit 2; }
@@ -89,15 +89,21 @@ import json,sys
 for r in json.load(open(sys.argv[1]))["results"]:
     print(r["command"], r["median"]*1000, r["mean"]*1000)' "$T/h.json")
 else
+	# Interleaved (each run times every tool once, in turn) so that a load
+	# that changes during the benchmark weighs on every tool alike.
 	for t in "${order[@]}"; do
 		for _ in 1 2 3; do ${CMD[$t]} >/dev/null 2>&1; done
 		: >"$T/$t.times"
-		for _ in $(seq "$RUNS"); do
+	done
+	for _ in $(seq "$RUNS"); do
+		for t in "${order[@]}"; do
 			s=$(date +%s%N)
 			${CMD[$t]} >/dev/null 2>&1
 			e=$(date +%s%N)
 			echo $(((e - s) / 1000)) >>"$T/$t.times"
 		done
+	done
+	for t in "${order[@]}"; do
 		MED[$t]=$(sort -n "$T/$t.times" | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f", m / 1000 }')
 		MEAN[$t]=$(awk '{ s += $1 } END { printf "%.2f", s / NR / 1000 }' "$T/$t.times")
 	done
