@@ -1,9 +1,11 @@
 /* enforcer/sandbox/cgroup.c — see cgroup.h. */
 #include "enforcer/sandbox/cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +116,28 @@ static void own_v1_group(const char *ctrl, char *out, size_t len)
 	fclose(f);
 }
 
+/* Groups a killed supervisor (kill -9) left behind: glassbox-NAME-PID whose
+ * PID is gone.  rmdir removes only an empty cgroup, so a group that still
+ * holds processes (or a reused pid's) is never touched. */
+static void sweep(const char *parent)
+{
+	DIR *d = opendir(parent);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "glassbox-", 9))
+			continue;
+		const char *dash = strrchr(e->d_name, '-');
+		char *end;
+		long pid = dash ? strtol(dash + 1, &end, 10) : 0;
+		if (pid <= 0 || *end || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
+	}
+	closedir(d);
+}
+
 static int mkgroup_v1(const char *ctrl, const char *leaf, char *out, size_t len)
 {
 	char own[400];
@@ -124,6 +148,7 @@ static int mkgroup_v1(const char *ctrl, const char *leaf, char *out, size_t len)
 		out[0] = 0;
 		return -ENOENT;
 	}
+	sweep(out);
 	size_t l = strlen(out);
 	n = snprintf(out + l, len - l, "/%s", leaf);
 	if (n < 0 || (size_t)n >= len - l) {
@@ -162,6 +187,7 @@ static int create_v2(const char *leaf, struct gb_cgroup *cg, char *err, size_t e
 	}
 	for (size_t i = 0; i < 3; i++)
 		write_str(CG "/glassbox", "cgroup.subtree_control", ctrls[i]);
+	sweep(CG "/glassbox");
 	snprintf(cg->v2, sizeof cg->v2, CG "/glassbox/%s", leaf);
 	if (mkdir(cg->v2, 0755) < 0 && errno != EEXIST) {
 		int e = errno;

@@ -12,6 +12,9 @@
  * joins: the sandbox's init is moved (v2) or moves itself (v1) before it
  * forks CMD, and every descendant follows.
  *
+ * A supervisor killed with SIGKILL cannot remove its group: the next
+ * gb_cgroup_create() removes empty glassbox-*-PID groups whose PID is gone.
+ *
  * Ownership: struct gb_cgroup is the caller's; gb_cgroup_destroy() removes
  * the groups (after the sandbox's processes are gone; retried briefly
  * while the kernel finishes tearing them down).  Errors: negative errno

@@ -67,5 +67,16 @@ for _ in $(seq 100); do [ -n "$(cgroups lim-def)" ] && break; sleep 0.02; done
 pm=$(for g in $(cgroups lim-def); do cat "$g/pids.max" 2>/dev/null; done | head -1)
 check "default pids.max" 1024 "$pm"
 wait "$sup"
+# A supervisor killed with SIGKILL leaves its (empty) group; the next start
+# removes it.
+"${GBRUN[@]}" --name lim-kill -- /bin/sleep 30 &
+sup=$!
+for _ in $(seq 100); do [ -n "$(cgroups lim-kill)" ] && break; sleep 0.02; done
+kill -KILL "$sup"
+wait "$sup" 2>/dev/null
+check "killed supervisor leaves its group" yes "$([ -n "$(cgroups lim-kill)" ] && echo yes)"
+"${GBRUN[@]}" --name lim-next -- /bin/true
+for _ in $(seq 50); do [ -z "$(cgroups lim-kill)" ] && break; sleep 0.05; "${GBRUN[@]}" -- /bin/true; done
+check "next start removes the stale group" "" "$(cgroups lim-kill)"
 check "bad --memory refused" 2 "$("${GBRUN[@]}" --memory lots -- /bin/true 2>/dev/null; echo $?)"
 finish
