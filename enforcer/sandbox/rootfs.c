@@ -276,7 +276,9 @@ static int identity_file(struct ctx *c, const char *file, const char *line, cons
 	snprintf(full, sizeof full, "%s/etc/%s", c->root, file);
 	if (lstat(full, &st) < 0 || !S_ISREG(st.st_mode))
 		return 0; /* /etc not visible, or an odd one: nothing to name */
-	snprintf(tmp, sizeof tmp, "%s/.%s", c->root, file);
+	/* Made in the private /tmp (always there, writable even when a
+	 * read_only "/" covers the root), bound, then unlinked. */
+	snprintf(tmp, sizeof tmp, "%s/tmp/.glassbox-%s", c->root, file);
 	char host[64];
 	snprintf(host, sizeof host, "/etc/%s", file);
 	FILE *in = fopen(host, "re");

@@ -115,6 +115,14 @@ out=$(gbrun --policy "$T/hard_requirement.yaml" -- /bin/true 2>&1)
 check "hard_requirement: refuses to start" 125 $?
 check "hard_requirement: names what failed" 1 "$(echo "$out" | grep -c "hard_requirement: private root: bind failed (File name too long): $T/ddd")"
 
+# A policy that reads the whole host ("/") still gets the sandbox's own
+# /etc/passwd line, /proc, /dev and private /tmp on top, read-only below.
+printf 'version: 1\nfilesystem_policy:\n  read_only: [/]\n  read_write: [/tmp]\n' >"$T/all.yaml"
+out=$("$GLASSBOX" --root "$ROOT" run --workdir "$W" --policy "$T/all.yaml" -- /bin/sh -c \
+	'whoami; ls -A /tmp; touch /usr/gb-x 2>/dev/null || echo ro' 2>&1)
+# (the private /tmp holds only the way to the workdir)
+check "read_only /: named sandbox, private /tmp, read-only" "sandbox $(basename "$T") ro" "$(echo $out)"
+
 # policy check: a host socket directory in a policy is a warning.
 printf 'version: 1\nfilesystem_policy:\n  read_only: [/usr, /run]\n  read_write: [/var/run/dbus]\n' >"$T/sock.yaml"
 out=$("$GLASSBOX" policy check "$T/sock.yaml" 2>&1)
