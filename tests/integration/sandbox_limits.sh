@@ -67,6 +67,14 @@ for _ in $(seq 100); do [ -n "$(cgroups lim-def)" ] && break; sleep 0.02; done
 pm=$(for g in $(cgroups lim-def); do cat "$g/pids.max" 2>/dev/null; done | head -1)
 check "default pids.max" 1024 "$pm"
 wait "$sup"
+# --cpus: a CPU quota on the group (v2 cpu.max, v1 cpu.cfs_quota_us).
+"${GBRUN[@]}" --name lim-cpu --cpus 0.5 -- /bin/sleep 1 &
+sup=$!
+for _ in $(seq 100); do [ -n "$(cgroups lim-cpu)" ] && break; sleep 0.02; done
+q=$(for g in $(cgroups lim-cpu); do cat "$g/cpu.max" "$g/cpu.cfs_quota_us" 2>/dev/null; done | head -1)
+check "--cpus 0.5 quota" yes "$(case "$q" in "50000 100000" | 50000) echo yes ;; *) echo "$q" ;; esac)"
+wait "$sup"
+
 # A supervisor killed with SIGKILL leaves its (empty) group; the next start
 # removes it.
 "${GBRUN[@]}" --name lim-kill -- /bin/sleep 30 &
