@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/fsutil.h"
 #include "common/record.h"
 #include "enforcer/sandbox/limits.h"
 
@@ -35,6 +36,7 @@ struct ctx {
 	char *err;
 	size_t errlen;
 	char root[2048]; /* the state directory's root/: well below PATH_MAX */
+	char root_real[PATH_MAX]; /* the same, symlinks resolved */
 };
 
 /* The minimal /dev: bound from the host, whatever the policy says. */
@@ -62,24 +64,32 @@ static int full_path(struct ctx *c, const char *dst, char *out, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* mkdir -p of every component of `p` below the root (p is absolute, inside). */
-static int mkdirs(const char *p, size_t from)
+/* mkdir -p of a path in the new root (whose prefix exists). */
+static int mkdirs(const char *p)
 {
-	char b[PATH_MAX];
-	size_t l = strlen(p);
-	if (l >= sizeof b)
-		return -ENAMETOOLONG;
-	memcpy(b, p, l + 1);
-	for (size_t i = from + 1; i <= l; i++) {
-		if (b[i] != '/' && b[i] != 0)
-			continue;
-		char saved = b[i];
-		b[i] = 0;
-		if (mkdir(b, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		b[i] = saved;
+	return gb_mkdir_p(p, 0755, 0755);
+}
+
+/* Does `full` stay in the new root?  A policy symlink recreated there with an
+ * absolute target (/lib64 -> /usr/lib64) would lead a later mount point
+ * below it out to the host's tree before pivot_root: the longest existing
+ * prefix of `full`, resolved, must be inside the root. */
+static int inside_root(struct ctx *c, const char *full)
+{
+	char probe[PATH_MAX], real[PATH_MAX];
+	size_t rl = strlen(c->root);
+	snprintf(probe, sizeof probe, "%s", full);
+	struct stat st;
+	while (strlen(probe) > rl && lstat(probe, &st) < 0) {
+		char *slash = strrchr(probe, '/');
+		if (!slash)
+			break;
+		*slash = 0;
 	}
-	return 0;
+	if (!realpath(probe, real))
+		return 0;
+	size_t l = strlen(c->root_real);
+	return !strncmp(real, c->root_real, l) && (real[l] == 0 || real[l] == '/');
 }
 
 /* A mount point at `full`: a directory, or an empty file for a file bind. */
@@ -87,13 +97,13 @@ static int mountpoint(struct ctx *c, const char *full, int dir)
 {
 	size_t rl = strlen(c->root);
 	if (dir)
-		return mkdirs(full, rl);
+		return mkdirs(full);
 	char parent[PATH_MAX];
 	snprintf(parent, sizeof parent, "%s", full);
 	char *slash = strrchr(parent, '/');
 	if (slash && (size_t)(slash - parent) > rl) {
 		*slash = 0;
-		int rc = mkdirs(parent, rl);
+		int rc = mkdirs(parent);
 		if (rc < 0)
 			return rc;
 	}
@@ -142,12 +152,16 @@ static int do_bind(struct ctx *c, const struct ent *e)
 		char *slash = strrchr(parent, '/');
 		if (slash && slash != parent)
 			*slash = 0;
-		if ((rc = mkdirs(parent, strlen(c->root))) < 0)
+		if (!inside_root(c, parent))
+			return trouble(c, e->dst, ELOOP, "symlink (a symlink leads out of the root)");
+		if ((rc = mkdirs(parent)) < 0)
 			return trouble(c, e->dst, -rc, "mkdir");
 		if (symlink(tgt, full) < 0 && errno != EEXIST)
 			return trouble(c, e->dst, errno, "symlink");
 		return 0;
 	}
+	if (!inside_root(c, full))
+		return trouble(c, e->dst, ELOOP, "mount point (a symlink leads out of the root)");
 	if ((rc = mountpoint(c, full, S_ISDIR(st.st_mode))) < 0)
 		return trouble(c, e->dst, -rc, "mount point");
 	if (mount(e->src, full, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -168,8 +182,9 @@ static int do_idmapped(struct ctx *c, const struct ent *e)
 {
 	char full[PATH_MAX];
 	int rc;
-	if (full_path(c, e->dst, full, sizeof full) < 0 || (rc = mkdirs(full, strlen(c->root))) < 0)
-		return do_bind(c, e) < 0 ? -ENAMETOOLONG : 0;
+	if (full_path(c, e->dst, full, sizeof full) < 0 || !inside_root(c, full) ||
+	    (rc = mkdirs(full)) < 0)
+		return 1; /* the plain bind reports it */
 	int fd = open_tree(AT_FDCWD, e->src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	const char *what = "open_tree";
 	if (fd >= 0) {
@@ -199,8 +214,12 @@ static int do_tmpfs(struct ctx *c, const struct ent *e)
 {
 	char full[PATH_MAX];
 	int rc;
-	if (full_path(c, e->dst, full, sizeof full) < 0 || (rc = mkdirs(full, strlen(c->root))) < 0)
+	if (full_path(c, e->dst, full, sizeof full) < 0)
 		return trouble(c, e->dst, ENAMETOOLONG, "tmpfs");
+	if (!inside_root(c, full))
+		return trouble(c, e->dst, ELOOP, "tmpfs (a symlink leads out of the root)");
+	if ((rc = mkdirs(full)) < 0)
+		return trouble(c, e->dst, -rc, "tmpfs");
 	if (mount("tmpfs", full, "tmpfs", MS_NOSUID | MS_NODEV, e->opts) < 0)
 		return trouble(c, e->dst, errno, "tmpfs");
 	return 0;
@@ -393,7 +412,7 @@ static int build(struct ctx *c, struct ent *v, size_t n)
 	/* The workdir is where CMD starts, bound or not. */
 	char full[PATH_MAX];
 	if (c->s->workdir && full_path(c, c->s->workdir, full, sizeof full) == 0 &&
-	    access(full, F_OK) < 0 && (rc = mkdirs(full, strlen(c->root))) < 0 &&
+	    access(full, F_OK) < 0 && (rc = mkdirs(full)) < 0 &&
 	    (rc = trouble(c, c->s->workdir, -rc, "workdir")) < 0)
 		return rc;
 	/* The default user only: a numeric run_as_user keeps the host's names. */
@@ -421,6 +440,10 @@ int gb_rootfs_setup(const struct gb_rootfs_spec *s, gb_landlock_report_fn report
 		return -ENAMETOOLONG;
 	}
 	snprintf(c.root, sizeof c.root, "%s", s->dir);
+	if (!realpath(c.root, c.root_real)) {
+		snprintf(err, errlen, "private root %s: %s", c.root, strerror(errno));
+		return -errno;
+	}
 	/* Nothing we mount may propagate back to the host, nor the host's mounts
 	 * into the sandbox. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <sched.h>
@@ -23,6 +22,8 @@
 #include <unistd.h>
 
 #include "common/array.h"
+#include "common/clock.h"
+#include "common/fsutil.h"
 #include "common/policy.h"
 #include "common/log.h"
 #include "common/record.h"
@@ -42,34 +43,6 @@
 
 
 static const int fwd_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
-
-static uint64_t now_ns(int clock)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void sha256_file(const char *path, char hex[65])
-{
-	hex[0] = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char buf[65536], md[32];
-	unsigned mdlen = 0;
-	ssize_t n = 0;
-	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		while ((n = read(fd, buf, sizeof buf)) > 0)
-			EVP_DigestUpdate(ctx, buf, (size_t)n);
-		if (n == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen == 32)
-			for (int i = 0; i < 32; i++)
-				snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	}
-	EVP_MD_CTX_free(ctx);
-	close(fd);
-}
 
 /* ---- the run ---- */
 
@@ -263,7 +236,7 @@ static void handle_msg(struct run *r, const struct gb_sbx_msg *m, int fd, pid_t 
 		r->payload_pid = pid;
 		break;
 	case GB_MSG_EXEC:
-		r->started_ns = now_ns(CLOCK_MONOTONIC);
+		r->started_ns = gb_now_ns(CLOCK_MONOTONIC);
 		if (m->a && m->b == 1) {
 			gb_log_error(NULL, "workdir %s: cannot enter it as user %s: %s", r->workdir,
 			        r->ident.user, strerror(m->a));
@@ -282,7 +255,7 @@ static void handle_msg(struct run *r, const struct gb_sbx_msg *m, int fd, pid_t 
 		exit_reason(r, m->b, reason, sizeof reason);
 		gb_sbx_ev_proc_exit(&r->ev, r->payload_pid, r->ident.uid, r->ident.gid, r->exe,
 		                    r->sha256, m->a, m->b,
-		                    r->started_ns ? now_ns(CLOCK_MONOTONIC) - r->started_ns : 0, reason);
+		                    r->started_ns ? gb_now_ns(CLOCK_MONOTONIC) - r->started_ns : 0, reason);
 		break;
 	}
 	}
@@ -470,7 +443,7 @@ static int prepare(struct run *r)
 	} else {
 		uint32_t rnd = 0;
 		if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
-			rnd = (uint32_t)getpid() ^ (uint32_t)now_ns(CLOCK_REALTIME);
+			rnd = (uint32_t)getpid() ^ (uint32_t)gb_now_ns(CLOCK_REALTIME);
 		snprintf(r->name, sizeof r->name, "gb-%08x", rnd);
 	}
 	if (o->workdir) {
@@ -488,7 +461,7 @@ static int prepare(struct run *r)
 		r->status = 127;
 		return rc;
 	}
-	sha256_file(r->exe, r->sha256);
+	gb_sha256_file(r->exe, r->sha256); /* "" when unreadable: the record says so */
 	if ((rc = load_policy(r)) < 0)
 		return rc;
 	char err[512];
@@ -549,7 +522,7 @@ static int prepare(struct run *r)
 		gb_log_error(NULL, "state directory for '%s': root: %s", r->name, strerror(errno));
 		return -errno;
 	}
-	return gb_sbx_out_open(&r->ev, &r->sd, r->name);
+	return gb_sbx_out_open(&r->ev, o->root, &r->sd, r->name);
 }
 
 /* Join the audit stream before the workload can be denied anything. */
@@ -581,10 +554,10 @@ static void drain_audit(struct run *r)
 {
 	if (!r->audit)
 		return;
-	uint64_t until = now_ns(CLOCK_MONOTONIC) + 500000000u;
+	uint64_t until = gb_now_ns(CLOCK_MONOTONIC) + 500000000u;
 	int quiet_ms = 0;
 	gb_ll_audit_read(r->audit, on_denial, r);
-	while (gb_ll_audit_domain_state(r->audit) != 1 && now_ns(CLOCK_MONOTONIC) < until) {
+	while (gb_ll_audit_domain_state(r->audit) != 1 && gb_now_ns(CLOCK_MONOTONIC) < until) {
 		struct pollfd p = { .fd = gb_ll_audit_fd(r->audit), .events = POLLIN };
 		int n = poll(&p, 1, 10);
 		if (n > 0) {
@@ -640,25 +613,27 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 	ensure_stdio();
 	if (o->quiet)
 		gb_log_set_level(GB_LOG_ERROR);
-	int rc = prepare(&r);
-	if (rc < 0)
-		goto out;
-	gb_sbx_ev_lifecycle(&r.ev, GB_LC_CREATED, 0, 0, r.ident.uid, r.ident.gid, "", "",
-	                    r.ident.user, r.workdir);
-	gb_sbx_ev_config_loaded(&r.ev, o->policy_path, r.policy->sha256);
-	if ((rc = make_cgroup(&r)) < 0)
-		goto out;
-
+	/* First thing, so that a signal during the (uid, cgroup, policy)
+	 * preparation stays pending and cancels the start instead of being
+	 * lost.  An ignored signal is discarded even while blocked, and shells
+	 * start background jobs with SIGINT/SIGQUIT ignored: take them back. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
-	/* An ignored signal is discarded even while blocked, and shells start
-	 * background jobs with SIGINT/SIGQUIT ignored: take them back. */
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	for (size_t i = 0; i < GB_ARRAY_LEN(fwd_signals); i++) {
 		sigaddset(&set, fwd_signals[i]);
 		sigaction(fwd_signals[i], &dfl, NULL);
 	}
 	sigprocmask(SIG_BLOCK, &set, &old);
+	int rc = prepare(&r);
+	if (rc < 0)
+		goto out_mask;
+	gb_sbx_ev_lifecycle(&r.ev, GB_LC_CREATED, 0, 0, r.ident.uid, r.ident.gid, "", "",
+	                    r.ident.user, r.workdir);
+	gb_sbx_ev_config_loaded(&r.ev, o->policy_path, r.policy->sha256);
+	if ((rc = make_cgroup(&r)) < 0)
+		goto out_mask;
+
 	r.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (r.sfd < 0) {
 		gb_log_error(NULL, "signalfd: %s", strerror(errno));
@@ -731,7 +706,6 @@ out_mask:
 	if (r.sfd >= 0)
 		close(r.sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-out:
 	if (r.ctl >= 0)
 		close(r.ctl);
 	if (r.listen_fd >= 0)

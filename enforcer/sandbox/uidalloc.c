@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/fsutil.h"
+
 #define LOCK_DIR "/run/glassbox/uids"
 #define MAX_PROBES 4096
 
@@ -105,11 +107,10 @@ int gb_uid_claim(const char *name, uid_t first, uid_t count, struct gb_uid_claim
 		snprintf(err, errlen, "uid range %u+%u is not usable", (unsigned)first, (unsigned)count);
 		return -EINVAL;
 	}
-	if ((mkdir("/run/glassbox", 0755) < 0 && errno != EEXIST) ||
-	    (mkdir(LOCK_DIR, 0700) < 0 && errno != EEXIST)) {
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", LOCK_DIR, strerror(e));
-		return -e;
+	int mk = gb_mkdir_p(LOCK_DIR, 0755, 0700);
+	if (mk < 0) {
+		snprintf(err, errlen, "%s: %s", LOCK_DIR, strerror(-mk));
+		return mk;
 	}
 	struct taken t = { 0 };
 	scan_ids("/etc/passwd", first, count, &t);

@@ -34,9 +34,9 @@ check "two sandboxes at once" "3 4" "$ra $rb"
 
 # Signals sent to the supervisor reach CMD.
 for sig in INT TERM HUP; do
-	"${GBRUN[@]}" -- /bin/sleep 30 &
+	"${GBRUN[@]}" -- /bin/sleep 30.$$ &
 	sup=$!
-	sleep 0.3
+	for _ in $(seq 100); do pgrep -fx "/bin/sleep 30.$$" >/dev/null && break; sleep 0.05; done
 	kill -"$sig" "$sup"
 	wait "$sup"
 	rc=$?

@@ -115,6 +115,17 @@ out=$(gbrun --policy "$T/hard_requirement.yaml" -- /bin/true 2>&1)
 check "hard_requirement: refuses to start" 125 $?
 check "hard_requirement: names what failed" 1 "$(echo "$out" | grep -c "hard_requirement: private root: bind failed (File name too long): $T/ddd")"
 
+# A policy symlink with an absolute target is recreated as it is; a mount
+# point below it would lead out of the new root (before pivot_root, into
+# the host's tree): refused with a FINDING instead.
+ln -s /usr/lib "$T/abs"
+printf 'version: 1\nfilesystem_policy:\n  read_only: [/usr, /bin, /lib, /lib64, /etc, %s, %s]\n' \
+	"$T/abs" "$T/abs/os-release" >"$T/abs.yaml"
+out=$("$GLASSBOX" --root "$ROOT" run --workdir "$W" --policy "$T/abs.yaml" -- /bin/true 2>&1)
+check "symlink out of the root: still runs" 0 $?
+check "symlink out of the root: named" 1 \
+	"$(echo "$out" | grep -c "private root: mount point (a symlink leads out of the root) failed .*: $T/abs/os-release")"
+
 # A policy that reads the whole host ("/") still gets the sandbox's own
 # /etc/passwd line, /proc, /dev and private /tmp on top, read-only below.
 printf 'version: 1\nfilesystem_policy:\n  read_only: [/]\n  read_write: [/tmp]\n' >"$T/all.yaml"
