@@ -655,8 +655,11 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		r.status = GB_EXIT_SETUP;
 		goto out_mask;
 	}
-	if (r.audit)
+	if (r.audit) {
 		gb_ll_audit_watch(r.audit, r.init_pid);
+		if (r.uid.lock_fd >= 0)
+			gb_ll_audit_own_uid(r.audit, r.ident.uid);
+	}
 	int ready = wait_msg(&r, GB_MSG_READY, &child_done);
 	if (r.cancel_sig)
 		goto out_wait;
