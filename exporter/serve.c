@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/log.h"
 #include "common/record.h"
 #include "common/ring.h"
 #include "exporter/ocsf.h"
@@ -39,10 +40,12 @@ struct drainer {
 	ino_t ino;
 	pthread_t thread;
 	atomic_bool done;
+	bool leftover; /* a finished sandbox's ring in leftover/: removed once journaled */
 };
 
 struct gb_serve {
 	char *runtime_dir;
+	char leftover_dir[4096]; /* <runtime>/../leftover (GB_RING_LEFTOVER_DIR) */
 	char hostname[256];
 	int abandon_ms;
 	struct gb_journal *j;
@@ -122,6 +125,20 @@ static bool ring_still_there(const struct drainer *d)
 	return stat(d->path, &st) == 0 && st.st_dev == d->dev && st.st_ino == d->ino;
 }
 
+/* A leftover ring (its sandbox has ended) goes once every record in it was
+ * journaled and acknowledged: only then is nothing lost by removing it. */
+static bool leftover_done(const struct drainer *d, struct gb_ring *r)
+{
+	struct gb_ring_stats st;
+	gb_ring_stats(r, &st);
+	if (st.read_seq < st.next_seq)
+		return false;
+	if (unlink(d->path) == 0)
+		gb_log_info("serve", "journaled leftover ring of sandbox '%s' (%llu records): removed %s",
+		            d->name, (unsigned long long)st.next_seq, d->path);
+	return true;
+}
+
 static void *drain_main(void *arg)
 {
 	struct drainer *d = arg;
@@ -185,6 +202,8 @@ static void *drain_main(void *arg)
 			}
 			/* Empty.  Leave when the sandbox is gone or we are stopping. */
 			if (atomic_load(&s->stopping) || !ring_still_there(d))
+				break;
+			if (d->leftover && leftover_done(d, r))
 				break;
 			continue;
 		}
@@ -267,11 +286,8 @@ static void reap(struct gb_serve *s, bool all)
 	}
 }
 
-static void attach(struct gb_serve *s, const char *name)
+static void attach_path(struct gb_serve *s, const char *name, const char *path, bool leftover)
 {
-	char path[4096];
-	if ((size_t)snprintf(path, sizeof path, "%s/%s/%s", s->runtime_dir, name, RING_FILE) >= sizeof path)
-		return;
 	struct stat st;
 	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
 		return;
@@ -286,6 +302,7 @@ static void attach(struct gb_serve *s, const char *name)
 	snprintf(d->path, sizeof d->path, "%s", path);
 	d->dev = st.st_dev;
 	d->ino = st.st_ino;
+	d->leftover = leftover;
 	atomic_fetch_add(&s->n_active, 1);
 	if (pthread_create(&d->thread, NULL, drain_main, d) != 0) {
 		atomic_fetch_sub(&s->n_active, 1);
@@ -297,8 +314,39 @@ static void attach(struct gb_serve *s, const char *name)
 	s->drainers = d;
 }
 
+static void attach(struct gb_serve *s, const char *name)
+{
+	char path[4096];
+	if ((size_t)snprintf(path, sizeof path, "%s/%s/%s", s->runtime_dir, name, RING_FILE) >= sizeof path)
+		return;
+	attach_path(s, name, path, false);
+}
+
+/* Rings that finished sandboxes left undrained: NAME@TAG.ring. */
+static void scan_leftover(struct gb_serve *s)
+{
+	DIR *dir = opendir(s->leftover_dir);
+	if (!dir)
+		return;
+	struct dirent *e;
+	while ((e = readdir(dir))) {
+		const char *at = strchr(e->d_name, '@');
+		size_t nl = strlen(e->d_name);
+		if (e->d_name[0] == '.' || !at || at == e->d_name || at - e->d_name >= 64 || nl < 5 ||
+		    strcmp(e->d_name + nl - 5, ".ring"))
+			continue;
+		char name[64], path[4096];
+		snprintf(name, sizeof name, "%.*s", (int)(at - e->d_name), e->d_name);
+		if ((size_t)snprintf(path, sizeof path, "%s/%s", s->leftover_dir, e->d_name) >= sizeof path)
+			continue;
+		attach_path(s, name, path, true);
+	}
+	closedir(dir);
+}
+
 static void scan(struct gb_serve *s)
 {
+	scan_leftover(s);
 	DIR *dir = opendir(s->runtime_dir);
 	if (!dir)
 		return;
@@ -493,6 +541,7 @@ int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *e
 	char *slash = strrchr(lock, '/');
 	if (slash)
 		*slash = 0;
+	snprintf(s->leftover_dir, sizeof s->leftover_dir, "%.4000s/%s", lock, GB_RING_LEFTOVER_DIR);
 	strncat(lock, "/serve.lock", sizeof lock - strlen(lock) - 1);
 	s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
@@ -523,6 +572,9 @@ int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *e
 		snprintf(err, errlen, "watching %s: %s", s->runtime_dir, strerror(-rc));
 		goto fail;
 	}
+	/* Rings moved there while we run are picked up at once (rescan anyway). */
+	if (mkdir(s->leftover_dir, 0700) == 0 || errno == EEXIST)
+		inotify_add_watch(s->ino, s->leftover_dir, IN_MOVED_TO | IN_ONLYDIR);
 	if (pthread_create(&s->disc, NULL, disc_main, s) != 0) {
 		rc = -EAGAIN;
 		snprintf(err, errlen, "cannot start a thread");
