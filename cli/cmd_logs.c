@@ -176,6 +176,20 @@ int cmd_logs(int argc, char **argv)
 			status = 1;
 			break;
 		}
+		if (rc == 2) {
+			/* damage skipped: shown in place (a LOSS event) and on stderr */
+			char msg[600] = "";
+			const char *m = memmem(line, len, "\"message\":\"", 11);
+			if (m) {
+				m += 11;
+				const char *q = memchr(m, '"', len - (size_t)(m - line));
+				snprintf(msg, sizeof msg, "%.*s", q ? (int)(q - m) : 0, m);
+			}
+			fprintf(stderr, "glassbox logs: FINDING: the journal is damaged, skipped: %s "
+			        "(run glassbox journal verify)\n", msg);
+			status = 1;
+			rc = 1;
+		}
 		if (rc == 1) {
 			shown++;
 			if (json) {

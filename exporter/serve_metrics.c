@@ -38,6 +38,7 @@ int gb_serve_metrics_json(struct gb_serve *s, struct gb_buf *out)
 		gb_jw_kstr(&w, "name", m[i].name);
 		gb_jw_kuint(&w, "sent", m[i].sent);
 		gb_jw_kuint(&w, "failed", m[i].failed);
+		gb_jw_kuint(&w, "damaged", m[i].damaged);
 		gb_jw_kuint(&w, "retried", m[i].retried);
 		gb_jw_kuint(&w, "lag_segments", m[i].lag_segments);
 		gb_jw_kuint(&w, "lag_bytes", m[i].lag_bytes);

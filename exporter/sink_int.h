@@ -19,6 +19,7 @@ struct sink {
 	pthread_t thread;
 	atomic_bool *stop;
 	atomic_uint_fast64_t sent, failed, retried, lag_segments, lag_bytes;
+	atomic_uint_fast64_t damaged; /* events the journal could not give (damage skipped) */
 	void *priv; /* the kind's state */
 	char err[9000]; /* room for a path or URL and a reason */
 };
@@ -41,6 +42,8 @@ struct sink_kind {
 /* Shared by the loops (sink.c). */
 void sink_sleep_ms(long ms, atomic_bool *stop); /* in slices: a stop cuts it short */
 long sink_jitter(long ms);                      /* a delay between ms/2 and ms */
+/* Count and report journal damage the reader skipped (loss = its LOSS line). */
+void sink_damage(struct sink *s, const char *loss, size_t len);
 void sink_update_lag(struct sink *s, const struct gb_jpos *cur, time_t *lag_at);
 extern const struct sink_kind gb_sink_file_kind;
 extern const struct sink_kind gb_sink_http_kind;
