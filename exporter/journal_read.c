@@ -141,8 +141,9 @@ static int damage_line(struct gb_jreader *r, const char **line, size_t *len, str
 		ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	}
 	rec.ts_ns = (uint64_t)ms * 1000000u;
+	/* no ring sequence range: first > last says so */
 	rec.u.loss = (struct gb_loss){ .cause = GB_LOSS_JOURNAL_DAMAGED, .count = r->dmg_events,
-		                       .detail = detail };
+		                       .first_seq = 1, .last_seq = 0, .detail = detail };
 	r->loss.len = 0;
 	int rc = gb_ocsf_format(&ctx, &rec, &r->loss);
 	if (rc < 0)
@@ -416,25 +417,26 @@ static int refill(struct gb_jreader *r)
 	return 2;
 }
 
-static bool wanted(struct gb_jreader *r, const char *line, size_t len)
+/* 1 wanted, 0 filtered out, -1 not an event (a filter cannot judge it). */
+static int wanted(struct gb_jreader *r, const char *line, size_t len)
 {
 	if (!r->filtering)
-		return true;
+		return 1;
 	struct gb_jmeta m;
 	if (gb_jmeta_parse(line, len, &m, r->sbuf, sizeof r->sbuf) < 0)
-		return false;
+		return -1;
 	const struct gb_jfilter *f = &r->f;
 	if (f->since_ms && m.time_ms < f->since_ms)
-		return false;
+		return 0;
 	if (f->until_ms && m.time_ms > f->until_ms)
-		return false;
+		return 0;
 	if (f->sandbox && strcmp(f->sandbox, m.sandbox))
-		return false;
+		return 0;
 	if (f->class_uid && f->class_uid != m.class_uid)
-		return false;
+		return 0;
 	if (f->min_severity && m.severity_id != 99 && m.severity_id < f->min_severity)
-		return false;
-	return true;
+		return 0;
+	return 1;
 }
 
 int gb_jreader_next(struct gb_jreader *r, const char **line, size_t *len, struct gb_jpos *pos)
@@ -457,7 +459,16 @@ int gb_jreader_next(struct gb_jreader *r, const char **line, size_t *len, struct
 			r->pos += n + 1;
 			if (r->from.offset && r->seg.n == r->from.segment && off < r->from.offset)
 				continue;
-			if (!wanted(r, l, n))
+			int w = wanted(r, l, n);
+			if (w < 0) {
+				/* A broken line (the active segment is not checksummed):
+				 * never dropped silently — it is handed out as damage. */
+				damage(r, r->seg.n, off, (struct gb_jpos){ r->seg.n, off + n + 1 }, 1, true,
+				       "a line of %zu bytes is not an OCSF event", n);
+				r->dmg_ms = 0;
+				continue;
+			}
+			if (!w)
 				continue;
 			*line = l;
 			*len = n;
