@@ -61,6 +61,11 @@ struct gb_serve {
 	char sink_names[GB_MAX_SINKS_SERVE][64];
 	size_t n_sinks;
 	atomic_uint_fast64_t n_rings, n_active, n_events, n_lost, n_errors, n_events_retried;
+	/* journal write failures (the non-atomic fields under jlock) */
+	atomic_uint_fast64_t n_jerrors;
+	atomic_int jfailing;
+	uint64_t jfail_first_ms, jfail_count;
+	char jerr[160];
 };
 
 static void sleep_ms(int ms)
@@ -86,6 +91,8 @@ static uint32_t class_of(const char *json)
 	return p ? (uint32_t)strtoul(p + 12, NULL, 10) : 0;
 }
 
+static void journal_failed(struct gb_serve *s, const char *who, int rc);
+
 /* Append one event into the journal's batch buffer.  Returns 0 or -errno
  * (the batch is lost and must be re-read from the ring). */
 static int journal_event(struct drainer *d, const struct gb_buf *b, uint64_t ts_ns)
@@ -95,8 +102,73 @@ static int journal_event(struct drainer *d, const struct gb_buf *b, uint64_t ts_
 		              .class_uid = class_of(b->data), .severity_id = severity_of(b->data) };
 	pthread_mutex_lock(&s->jlock);
 	int rc = gb_journal_append(s->j, b->data, b->len, &m, NULL);
+	if (rc < 0)
+		journal_failed(s, d->name, rc);
 	pthread_mutex_unlock(&s->jlock);
 	return rc;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A journal write failed (the batch is re-read from the ring): count it,
+ * and the first failure of an episode is a FINDING on the operator's log —
+ * it cannot be journaled while the journal fails.  Caller holds jlock. */
+static void journal_failed(struct gb_serve *s, const char *who, int rc)
+{
+	atomic_fetch_add(&s->n_errors, 1);
+	atomic_fetch_add(&s->n_jerrors, 1);
+	snprintf(s->jerr, sizeof s->jerr, "writing for %s: %s", who, strerror(-rc));
+	s->jfail_count++;
+	if (atomic_load(&s->jfailing))
+		return;
+	atomic_store(&s->jfailing, 1);
+	s->jfail_first_ms = now_ms();
+	gb_log_error("serve", "FINDING: the journal is failing (%s): events wait in their rings, "
+	             "unacknowledged, and are retried", s->jerr);
+}
+
+/* Writes work (again): after an episode of failures, say so and journal a
+ * FINDING that tells every reader how long the journal could not write and
+ * why.  Caller holds jlock, with the journal's buffer empty. */
+static void journal_ok(struct gb_serve *s)
+{
+	if (!atomic_load(&s->jfailing))
+		return;
+	char detail[400];
+	snprintf(detail, sizeof detail, "%llu journal writes failed over %lld ms (%s); the events "
+	         "waited in their rings and were journaled when writes resumed",
+	         (unsigned long long)s->jfail_count, (long long)(now_ms() - s->jfail_first_ms), s->jerr);
+	gb_log_warn("serve", "journal writes resumed: %s", detail);
+	struct gb_record rec;
+	memset(&rec, 0, sizeof rec);
+	rec.type = GB_REC_FINDING;
+	rec.seq = (uint64_t)s->jfail_first_ms; /* metadata.uid glassbox-journal:START_MS */
+	rec.ts_ns = (uint64_t)now_ms() * 1000000u;
+	rec.u.finding = (struct gb_finding){ .kind = GB_F_OTHER, .severity = GB_SEV_HIGH,
+		                             .title = "journal writes failed", .detail = detail,
+		                             .subject = s->journal_dir };
+	struct gb_ocsf_ctx ctx = { .sandbox_name = NULL, .sandbox_id = "glassbox-journal",
+		                   .hostname = s->hostname, .product_version = GB_VERSION };
+	struct gb_buf b = GB_BUF_INIT;
+	int rc = gb_ocsf_format(&ctx, &rec, &b);
+	if (rc == 0) {
+		struct gb_jmeta m = { .time_ms = (int64_t)(rec.ts_ns / 1000000u), .sandbox = "glassbox",
+			              .class_uid = class_of(b.data), .severity_id = severity_of(b.data) };
+		rc = gb_journal_append(s->j, b.data, b.len, &m, NULL);
+		if (rc == 0)
+			rc = gb_journal_flush(s->j);
+	}
+	gb_buf_free(&b);
+	if (rc < 0)
+		return; /* still failing after all: the next success tries again */
+	atomic_store(&s->jfailing, 0);
+	s->jfail_count = 0;
+	s->jerr[0] = 0;
 }
 
 /* Make the batch durable in the journal, then acknowledge it in the ring.
@@ -107,9 +179,13 @@ static int flush_commit(struct drainer *d, struct gb_ring *r, uint64_t rollbacks
 	struct gb_serve *s = d->s;
 	pthread_mutex_lock(&s->jlock);
 	int rc = gb_journal_flush(s->j);
+	if (rc < 0)
+		journal_failed(s, d->name, rc);
 	/* Someone else's failed flush may have dropped our buffered events. */
 	if (rc == 0 && gb_journal_rollbacks(s->j) != rollbacks_at_start)
 		rc = -EAGAIN;
+	if (rc == 0)
+		journal_ok(s);
 	pthread_mutex_unlock(&s->jlock);
 	if (rc == 0) {
 		gb_ring_commit(r);
@@ -171,6 +247,9 @@ static void *drain_main(void *arg)
 		                   .hostname = s->hostname, .product_version = GB_VERSION };
 	struct gb_buf b = GB_BUF_INIT;
 	unsigned batch = 0;
+	/* counted into the metrics only once their batch is written: a batch
+	 * that fails is re-read, and must not count twice */
+	uint64_t b_events = 0, b_lost = 0;
 	uint64_t rb_start = 0;
 	int failures = 0;
 	for (;;) {
@@ -186,6 +265,11 @@ static void *drain_main(void *arg)
 			if (batch) {
 				int frc = flush_commit(d, r, rb_start);
 				batch = 0;
+				if (frc == 0) {
+					atomic_fetch_add(&s->n_events, b_events);
+					atomic_fetch_add(&s->n_lost, b_lost);
+				}
+				b_events = b_lost = 0;
 				if (frc < 0) {
 					atomic_fetch_add(&s->n_events_retried, 1);
 					if (failures++ == 0)
@@ -219,7 +303,7 @@ static void *drain_main(void *arg)
 			rec.type = GB_REC_LOSS;
 			rec.u.loss = (struct gb_loss){ .cause = e.loss_cause, .count = e.count,
 				                       .first_seq = e.first_seq, .last_seq = e.last_seq };
-			atomic_fetch_add(&s->n_lost, e.count);
+			b_lost += e.count;
 		} else if (gb_rec_decode(e.type, e.data, e.len, &rec) < 0) {
 			/* Say so rather than skip silently: a LOSS for this sequence. */
 			snprintf(detail, sizeof detail, "record type %u of %zu bytes did not decode",
@@ -253,6 +337,7 @@ static void *drain_main(void *arg)
 		if (journal_event(d, &b, rec.ts_ns) < 0) {
 			gb_ring_rewind(r); /* the batch went with the failed write */
 			batch = 0;
+			b_events = b_lost = 0;
 			atomic_fetch_add(&s->n_events_retried, 1);
 			if (atomic_load(&s->stopping) && failures++ > 50)
 				break;
@@ -260,11 +345,13 @@ static void *drain_main(void *arg)
 			continue;
 		}
 		gb_ring_consume(r, &e);
-		atomic_fetch_add(&s->n_events, 1);
+		b_events++;
 		batch++;
 	}
-	if (batch)
-		flush_commit(d, r, rb_start);
+	if (batch && flush_commit(d, r, rb_start) == 0) {
+		atomic_fetch_add(&s->n_events, b_events);
+		atomic_fetch_add(&s->n_lost, b_lost);
+	}
 	gb_buf_free(&b);
 	gb_ring_close(r);
 	atomic_fetch_sub(&s->n_active, 1);
@@ -609,6 +696,11 @@ void gb_serve_stats(struct gb_serve *s, struct gb_serve_stats *st)
 	st->events = atomic_load(&s->n_events);
 	st->lost = atomic_load(&s->n_lost);
 	st->errors = atomic_load(&s->n_errors);
+	st->journal_errors = atomic_load(&s->n_jerrors);
+	st->journal_failing = atomic_load(&s->jfailing);
+	pthread_mutex_lock(&s->jlock);
+	snprintf(st->journal_error, sizeof st->journal_error, "%s", s->jerr);
+	pthread_mutex_unlock(&s->jlock);
 }
 
 void gb_serve_stop(struct gb_serve *s)
