@@ -63,7 +63,9 @@ struct gb_ydoc {
 /* Parse one YAML document into a tree.  Syntax errors, duplicate keys,
  * non-scalar keys, undefined aliases, multiple documents and the bounds
  * above become diagnostics.  Returns 0, -EINVAL (diags say why) or -ENOMEM.
- * Aliases share the anchored node (the tree is a DAG, never cyclic). */
+ * Aliases share the anchored node (the tree is a DAG, never cyclic).
+ * *doc must be released with gb_yaml_free() whatever the result: a failed
+ * parse leaves the partial tree in its arena. */
 int gb_yaml_parse(const char *file, const char *buf, size_t len, struct gb_ydoc *doc,
                   struct gb_diags *d);
 void gb_yaml_free(struct gb_ydoc *doc);

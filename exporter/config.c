@@ -430,8 +430,10 @@ int gb_daemon_config_load(struct gb_daemon_config *cfg, const char *file, int re
 	struct gb_ydoc doc;
 	int rc = gb_yaml_parse(file, buf, len, &doc, d);
 	free(buf);
-	if (rc < 0)
+	if (rc < 0) {
+		gb_yaml_free(&doc); /* a failed parse leaves a partial tree (fuzz_daemon_config) */
 		return rc;
+	}
 	struct cctx c = { .file = file, .d = d };
 	static const char *const keys[] = { "runtime_dir", "journal", "cursor_dir", "sinks" };
 	const struct gb_ynode *root = doc.root;
