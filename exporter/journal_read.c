@@ -5,9 +5,10 @@
  * when the writer seals that segment the .jsonl is unlinked, but the open
  * file still holds every line, and the writer only starts segment N+1 after
  * N is complete.  So "EOF on N and N+1 exists" means N is done.
- * Following uses inotify on the journal and day directories; events queue
- * from the moment the reader opens, so a line written between the last read
- * and the wait is never missed. */
+ * Following uses inotify on the journal and day directories, set up at the
+ * first wait (which returns at once so the caller reads again); events queue
+ * from then on, so a line written between a read and the next wait is never
+ * missed. */
 #include "exporter/journal_int.h"
 
 #include <errno.h>
@@ -218,12 +219,13 @@ int gb_jreader_open(const char *dir, const struct gb_jfilter *f, const struct gb
 	if (gethostname(r->host, sizeof r->host - 1) < 0)
 		snprintf(r->host, sizeof r->host, "unknown");
 	r->dctx = ZSTD_createDCtx();
-	r->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (!r->dctx) {
 		gb_jreader_close(r);
 		return -ENOMEM;
 	}
-	watch_days(r);
+	/* inotify only for a reader that waits (gb_jreader_wait): closing an
+	 * inotify instance costs the kernel a grace period (~1-15 ms), too much
+	 * for the many short reads (logs, sinks' re-reads, retention counts). */
 	*out = r;
 	return 0;
 }
@@ -496,8 +498,17 @@ struct gb_jpos gb_jreader_tell(const struct gb_jreader *r)
 
 int gb_jreader_wait(struct gb_jreader *r, int timeout_ms)
 {
-	if (r->ino < 0)
-		return -ENOSYS;
+	if (r->ino < 0) {
+		/* First wait: watch from now on, and say "may have grown" once so
+		 * the caller reads again — a line written between its last read
+		 * and this moment is then found by that read, and every later one
+		 * wakes the watch. */
+		r->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (r->ino < 0)
+			return -errno;
+		watch_days(r);
+		return 1;
+	}
 	struct pollfd p = { .fd = r->ino, .events = POLLIN };
 	int n = poll(&p, 1, timeout_ms);
 	if (n < 0)
