@@ -12,6 +12,10 @@
 
 #define J_NAME_DIGITS 12
 #define J_PATH 4096
+/* Largest uncompressed frame a reader accepts (frames are ~frame_bytes,
+ * 1 MiB by default, cut at line ends): bounds what a damaged index can make
+ * a reader allocate. */
+#define J_FRAME_MAX (256ull << 20)
 
 /* One segment found on disk. */
 struct jseg {

@@ -360,8 +360,11 @@ static int refill(struct gb_jreader *r)
 		size_t d = 0;
 		if (fr->c_off > r->zlen || fr->c_len > r->zlen - fr->c_off)
 			bad = "it lies beyond the end of the file";
-		else if (fr->u_len > (uint64_t)1 << 31)
-			bad = "the index gives it an impossible length";
+		else if (fr->u_len > J_FRAME_MAX ||
+		         ZSTD_getFrameContentSize(r->zmap + fr->c_off, (size_t)fr->c_len) != fr->u_len)
+			/* checked before allocating: an index (or frame header) that
+			 * claims a huge frame must not make the reader allocate it */
+			bad = "its header and the index disagree on its length";
 		else {
 			if (grow(r, (size_t)fr->u_len) < 0)
 				return -ENOMEM;

@@ -81,6 +81,12 @@ static void check_body(struct vctx *v, const char *path, const struct jidx *x, c
 			problem(v, "segment %llu: frame %zu is not where the index says", (unsigned long long)x->segment, i);
 			break;
 		}
+		if (f->u_len > J_FRAME_MAX ||
+		    ZSTD_getFrameContentSize(m + f->c_off, (size_t)f->c_len) != f->u_len) {
+			problem(v, "segment %llu: frame %zu: its header and the index disagree on its length",
+			        (unsigned long long)x->segment, i);
+			break;
+		}
 		if (f->u_len > cap) {
 			char *nb = realloc(buf, (size_t)f->u_len);
 			if (!nb)

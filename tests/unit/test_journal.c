@@ -418,6 +418,51 @@ static void t_damage_skipped(void **state)
 	assert_true(gb_journal_verify(dir, NULL, NULL, NULL) > 0);
 }
 
+/* A damaged index that claims a huge frame (fuzz_journal_read): the reader
+ * and verify check the length against the frame's own header before
+ * allocating, and report the frame as damage. */
+static void t_index_huge_frame(void **state)
+{
+	(void)state;
+	struct gb_journal *j = open_small();
+	append_n(j, 0, 200, "alpha");
+	gb_journal_close(j);
+	char idx[512];
+	assert_int_equal(seg_file(2, ".idx.json", idx, sizeof idx), 0);
+	FILE *f = fopen(idx, "r");
+	assert_non_null(f);
+	char body[65536];
+	size_t n = fread(body, 1, sizeof body - 1, f);
+	fclose(f);
+	body[n] = 0;
+	char *u = strstr(body, "\"u_len\":");
+	assert_non_null(u);
+	char *e = u + 8;
+	while (*e == ' ')
+		e++;
+	while (*e >= '0' && *e <= '9')
+		e++;
+	char out[70000];
+	snprintf(out, sizeof out, "%.*s\"u_len\": 1073741824%s", (int)(u - body), body, e);
+	f = fopen(idx, "w");
+	fputs(out, f);
+	fclose(f);
+	struct gb_jreader *r;
+	assert_int_equal(gb_jreader_open(dir, NULL, NULL, &r), 0);
+	const char *l;
+	size_t len;
+	int rc, damaged = 0;
+	while ((rc = gb_jreader_next(r, &l, &len, NULL)) >= 1)
+		if (rc == 2) {
+			damaged++;
+			assert_non_null(strstr(l, "disagree on its length"));
+		}
+	assert_int_equal(rc, 0);
+	assert_int_equal(damaged, 1);
+	gb_jreader_close(r);
+	assert_true(gb_journal_verify(dir, NULL, NULL, NULL) > 0);
+}
+
 static uint64_t deleted_events;
 static void on_delete(void *arg, uint64_t seg, uint64_t events)
 {
@@ -563,6 +608,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_recover_interrupted_seal, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_verify_detects_tampering, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_damage_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_index_huge_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_follow_across_seals, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_buffered_flush_and_rollback, setup, teardown),
