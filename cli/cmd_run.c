@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "enforcer/sandbox/supervisor.h"
+#include "common/log.h"
 
 static void run_usage(FILE *f)
 {
@@ -74,7 +75,7 @@ int cmd_run(int argc, char **argv)
 		} else if (!strncmp(a, "--hosts=", 8)) {
 			o.hosts_file = a + 8;
 		} else if (a[0] == '-') {
-			fprintf(stderr, "glassbox run: unknown option '%s' (or missing value)\n", a);
+			gb_log_error("run", "unknown option '%s' (or missing value)", a);
 			run_usage(stderr);
 			return 2;
 		} else {
@@ -82,21 +83,21 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	if (i >= argc) {
-		fprintf(stderr, "glassbox run: no command given\n");
+		gb_log_error("run", "no command given");
 		run_usage(stderr);
 		return 2;
 	}
 	o.argv = argv + i;
 	/* Checked here for a clear message; the proxy reads it at start. */
 	if (o.hosts_file && access(o.hosts_file, R_OK) < 0) {
-		fprintf(stderr, "glassbox run: --hosts %s: %s\n", o.hosts_file, strerror(errno));
+		gb_log_error("run", "--hosts %s: %s", o.hosts_file, strerror(errno));
 		return 2;
 	}
 	if (!o.policy_path) {
 		o.policy_path = default_policy();
 		if (!o.policy_path) {
-			fprintf(stderr, "glassbox run: no --policy given and no default policy found in "
-			                "%s or %s\n", GB_INSTALL_DATADIR "/policies", GB_SOURCE_DATADIR "/policies");
+			gb_log_error("run", "no --policy given and no default policy found in %s or %s",
+			             GB_INSTALL_DATADIR "/policies", GB_SOURCE_DATADIR "/policies");
 			return 1;
 		}
 	}

@@ -146,7 +146,7 @@ static int damage_line(struct gb_jreader *r, const char **line, size_t *len, str
 	rec.u.loss = (struct gb_loss){ .cause = GB_LOSS_JOURNAL_DAMAGED, .count = r->dmg_events,
 		                       .first_seq = 1, .last_seq = 0, .detail = detail };
 	r->loss.len = 0;
-	int rc = gb_ocsf_format(&ctx, &rec, &r->loss);
+	int rc = gb_ocsf_format(&ctx, &rec, &r->loss, NULL);
 	if (rc < 0)
 		return rc;
 	r->dmg = false;

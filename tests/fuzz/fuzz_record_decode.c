@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct gb_ocsf_ctx ctx = { .sandbox_name = "fuzz", .sandbox_id = "0123456789abcdef",
 		                   .hostname = "host", .product_version = "0" };
 	struct gb_buf b = GB_BUF_INIT, s = GB_BUF_INIT;
-	if (gb_ocsf_format(&ctx, &rec, &b) == 0 && b.data) {
+	struct gb_ocsf_meta om;
+	if (gb_ocsf_format(&ctx, &rec, &b, &om) == 0 && b.data) {
 		/* one event is one line: the journal depends on it */
 		if (memchr(b.data, '\n', b.len))
 			__builtin_trap();
