@@ -525,8 +525,11 @@ static uint64_t lines_before(const char *dir, uint64_t segment, uint64_t offset)
 	const char *l;
 	size_t len;
 	struct gb_jpos pos;
-	while (gb_jreader_next(r, &l, &len, &pos) == 1 && pos.segment == segment && pos.offset < offset)
-		n++;
+	int rc;
+	/* damage (rc 2) is no event the sink delivered */
+	while ((rc = gb_jreader_next(r, &l, &len, &pos)) >= 1 && pos.segment == segment &&
+	       pos.offset < offset)
+		n += rc == 1;
 	gb_jreader_close(r);
 	return n;
 }
