@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/policy.h"
 #include "enforcer/proxy/identity.h"
 #include "enforcer/proxy/proxy.h"
@@ -119,9 +120,6 @@ struct gb_proxy {
 	atomic_int n_conns;
 	atomic_uint_fast64_t s_accepted, s_allowed, s_denied, s_bytes_up, s_bytes_down, s_rec_dropped;
 };
-
-int64_t proxy_now_ms(void);
-uint64_t proxy_now_ns(void);
 
 /* proxy.c */
 int proxy_ep_set(struct proxy_worker *w, struct ep_tag *t, unsigned events, bool add);

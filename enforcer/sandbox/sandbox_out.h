@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/paths.h"
 #include "common/policy.h"
 #include "enforcer/sandbox/statedir.h"
 
@@ -31,10 +32,12 @@ struct gb_sbx_out {
 	uint64_t lost;
 	const struct gb_statedir *sd; /* where the ring lives (open .. close) */
 	char id[17];              /* this run's sandbox id (ring header, metadata.uid) */
-	char daemon_lock[4200];   /* <runtime>/serve.lock: held while glassbox serve runs */
+	char daemon_lock[GB_PATH_MAX]; /* gb_path_serve_lock(root): held while glassbox serve runs */
 };
 
-int gb_sbx_out_open(struct gb_sbx_out *ev, const struct gb_statedir *sd, const char *name);
+/* root: --root (NULL = "/"), the same one sd was claimed under. */
+int gb_sbx_out_open(struct gb_sbx_out *ev, const char *root, const struct gb_statedir *sd,
+                    const char *name);
 /* Waits (up to 5 s) for a running glassbox serve to drain the ring.  A ring
  * that still holds undrained records (no daemon, or one stuck on a full
  * disk) is never deleted: it moves to <root>/run/glassbox/leftover/ where

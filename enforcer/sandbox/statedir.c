@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/ring.h"
+#include "common/fsutil.h"
 
 int gb_sandbox_name_valid(const char *name)
 {
@@ -27,22 +28,6 @@ int gb_sandbox_name_valid(const char *name)
 			return 0;
 	}
 	return 1;
-}
-
-static int mkdir_p(char *path, mode_t mode)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		int rc = mkdir(path, 0755);
-		*p = '/';
-		if (rc < 0 && errno != EEXIST)
-			return -errno;
-	}
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 /* Remove every entry but the lock file (flat directory: we create no
@@ -65,8 +50,7 @@ static void clean_dir(const char *path, const char *keep)
 
 int gb_statedir_file(const struct gb_statedir *sd, const char *file, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "%s/%s", sd->path, file);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	return gb_path_join(buf, len, sd->path, file);
 }
 
 int gb_statedir_keep_ring(const struct gb_statedir *sd, const char *file, const char *tag,
@@ -105,16 +89,14 @@ int gb_statedir_claim(const char *root, const char *name, struct gb_statedir *sd
 	sd->lock_fd = -1;
 	if (!gb_sandbox_name_valid(name))
 		return -EINVAL;
-	int n = snprintf(sd->path, sizeof sd->path, "%s/run/glassbox/sandboxes/%s",
-	                 root && strcmp(root, "/") ? root : "", name);
-	if (n < 0 || (size_t)n >= sizeof sd->path)
-		return -ENAMETOOLONG;
-	char lockp[4200];
-	int rc = gb_statedir_file(sd, "supervisor.pid", lockp, sizeof lockp);
+	char lockp[GB_PATH_MAX];
+	int rc = gb_path_sandbox(sd->path, sizeof sd->path, root, name);
+	if (rc == 0)
+		rc = gb_statedir_file(sd, GB_SUPERVISOR_LOCK, lockp, sizeof lockp);
 	if (rc < 0)
 		return rc;
 	for (int attempt = 0; attempt < 8; attempt++) {
-		rc = mkdir_p(sd->path, 0700);
+		rc = gb_mkdir_p(sd->path, 0755, 0700);
 		if (rc < 0)
 			return rc;
 		int fd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -154,8 +136,8 @@ int gb_statedir_claim(const char *root, const char *name, struct gb_statedir *sd
 				for (int i = 0; i < 8; i++)
 					snprintf(tag + 2 * i, 3, "%02x", rnd[i]);
 			char kept[4200];
-			gb_statedir_keep_ring(sd, "events.ring", tag, kept, sizeof kept);
-			clean_dir(sd->path, "supervisor.pid");
+			gb_statedir_keep_ring(sd, GB_RING_FILE, tag, kept, sizeof kept);
+			clean_dir(sd->path, GB_SUPERVISOR_LOCK);
 		}
 		char pid[32];
 		int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
