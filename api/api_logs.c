@@ -305,8 +305,7 @@ static enum MHD_Result query(struct api_req *r, struct query *q)
 	while (n < q->limit) {
 		const char *line;
 		size_t len;
-		struct gb_jpos pos;
-		rc = gb_jreader_next(jr, &line, &len, &pos);
+		rc = gb_jreader_next(jr, &line, &len, NULL);
 		uint64_t f1, n1;
 		if (gb_jreader_gap(jr, &f1, &n1) && !gn) {
 			gfirst = f1;
@@ -314,14 +313,15 @@ static enum MHD_Result query(struct api_req *r, struct query *q)
 		}
 		if (rc <= 0)
 			break;
-		if (!matches(q, line, len))
+		/* damage the reader skipped (rc 2, a LOSS event) is shown whatever
+		 * the filter: it may have held matching events */
+		if (rc == 1 && !matches(q, line, len))
 			continue;
 		if (n)
 			gb_buf_putc(&b, ',');
 		gb_buf_append(&b, line, len);
 		n++;
-		last = pos;
-		last.offset += len + 1;
+		last = gb_jreader_tell(jr);
 		have_last = 1;
 		if (b.len > MAX_ANSWER) {
 			more = 1;
@@ -386,10 +386,9 @@ struct follow {
 	int64_t idle_ms;
 };
 
-static void follow_event(struct follow *fw, const char *line, size_t len, const struct gb_jpos *pos)
+/* next: the reader's position just after the line (gb_jreader_tell) */
+static void follow_event(struct follow *fw, const char *line, size_t len, struct gb_jpos next)
 {
-	struct gb_jpos next = *pos;
-	next.offset += len + 1;
 	char c[64];
 	cursor_text(&next, c);
 	if (fw->sse) {
@@ -422,8 +421,7 @@ static ssize_t follow_read(void *cls, uint64_t at, char *buf, size_t max)
 		for (int i = 0; i < 256 && fw->out.len < 65536; i++) {
 			const char *line;
 			size_t len;
-			struct gb_jpos pos;
-			int rc = gb_jreader_next(fw->jr, &line, &len, &pos);
+			int rc = gb_jreader_next(fw->jr, &line, &len, NULL);
 			uint64_t f1, n1;
 			if (gb_jreader_gap(fw->jr, &f1, &n1))
 				follow_loss(fw, f1, n1);
@@ -431,8 +429,8 @@ static ssize_t follow_read(void *cls, uint64_t at, char *buf, size_t max)
 				return MHD_CONTENT_READER_END_WITH_ERROR;
 			if (rc == 0)
 				break;
-			if (matches(&fw->q, line, len))
-				follow_event(fw, line, len, &pos);
+			if (rc == 2 || matches(&fw->q, line, len)) /* damage whatever the filter */
+				follow_event(fw, line, len, gb_jreader_tell(fw->jr));
 		}
 		if (fw->out.len) {
 			fw->idle_ms = 0;

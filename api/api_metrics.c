@@ -181,6 +181,8 @@ static void *tap(void *arg)
 			tap_event(m, line, len);
 			continue;
 		}
+		if (rc == 2)
+			continue; /* damage skipped (a LOSS line): no event of a sandbox */
 		if (rc < 0) { /* a damaged segment: start over after it is gone */
 			gb_jreader_close(r);
 			r = NULL;

@@ -21,6 +21,7 @@ struct out {
 	char **ring; /* -n: the last N, oldest at ring[head] */
 	long n, head;
 	unsigned long shown;
+	int damaged; /* a LOSS event for journal damage was received */
 };
 
 static void urlenc(struct gb_buf *b, const char *key, const char *v)
@@ -47,6 +48,13 @@ static void emit(struct out *o, const char *text)
 
 static void show(struct out *o, json_t *ev)
 {
+	const char *sd = json_string_value(json_object_get(ev, "status_detail"));
+	if (sd && !strcmp(sd, "journal_damaged")) {
+		/* damage the daemon's reader skipped: shown in place and on stderr */
+		gb_log_error("logs", "FINDING: the journal is damaged, skipped: %s (run glassbox "
+		             "journal verify)", json_string_value(json_object_get(ev, "message")));
+		o->damaged = 1;
+	}
 	char *s = json_dumps(ev, JSON_COMPACT);
 	if (!s)
 		return;
@@ -107,6 +115,33 @@ static int on_line(void *arg, const char *line, size_t len)
 	return 0;
 }
 
+/* Nothing shown: an unknown sandbox (an error, 1) or a filter that matched
+ * none of its events (an answer, 0) — asked again without the filter. */
+static int nothing_shown(const struct gb_logs_args *a)
+{
+	int filtered = a->since || a->until || a->level || a->cls;
+	long http = 0;
+	char *body = NULL, err[512];
+	json_t *j = NULL;
+	if (filtered) {
+		struct gb_buf path = GB_BUF_INIT;
+		gb_buf_printf(&path, "/v1/sandboxes/%s/logs?limit=1", a->name);
+		if (gb_apic_request(gb_globals.root, "GET", gb_buf_cstr(&path), NULL, 0, &http, &body,
+		                    err, sizeof err) == 0)
+			j = json_loads(body ? body : "", 0, NULL);
+		gb_buf_free(&path);
+		free(body);
+	}
+	size_t n = j ? json_array_size(json_object_get(j, "events")) : 0;
+	json_decref(j);
+	if (filtered && http == 200 && n) {
+		gb_log_info("logs", "none of the events of sandbox '%s' match the filter", a->name);
+		return 0;
+	}
+	gb_log_error("logs", "no events for sandbox '%s'", a->name);
+	return 1;
+}
+
 int gb_logs_api(const struct gb_logs_args *a, int *status)
 {
 	struct gb_buf q = GB_BUF_INIT;
@@ -141,6 +176,7 @@ int gb_logs_api(const struct gb_logs_args *a, int *status)
 		if (http == 404 && !pages) {
 			gb_log_error("logs", "no events for sandbox '%s'", a->name);
 			json_decref(j);
+			*status = 1;
 			if (!a->follow)
 				break;
 			/* -f on a sandbox that has not started yet: wait for it */
@@ -166,10 +202,10 @@ int gb_logs_api(const struct gb_logs_args *a, int *status)
 			json_decref(j);
 			if (more)
 				continue;
-			if (!pages && !o.shown && !o.ring && !a->follow && !i)
-				gb_log_error("logs", "no events for sandbox '%s'", a->name);
 		}
 		flush_ring(&o);
+		if (!o.shown && !a->follow && !*status)
+			*status = nothing_shown(a);
 		if (a->follow) {
 			fflush(stdout);
 			struct gb_buf path2 = GB_BUF_INIT;
@@ -188,6 +224,8 @@ int gb_logs_api(const struct gb_logs_args *a, int *status)
 	}
 	flush_ring(&o);
 	fflush(stdout);
+	if (o.damaged && !*status)
+		*status = 1;
 	free(cursor);
 	gb_buf_free(&q);
 	gb_buf_free(&o.line);
