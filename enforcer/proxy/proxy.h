@@ -26,6 +26,7 @@
 #include "common/ring.h"
 
 struct gb_proxy;
+struct gb_tls;
 
 struct gb_proxy_opts {
 	const char *listen;      /* "127.0.0.1:3128" when listen_fd < 0 */
@@ -39,6 +40,8 @@ struct gb_proxy_opts {
 	bool fail_closed;        /* audit_mode fail_closed: deny when records can't be written */
 	const char *hosts_file;  /* resolver override; NULL = /etc/hosts */
 	const char *resolv_conf; /* NULL = system */
+	struct gb_tls *tls;      /* HTTPS inspection (tls.h), borrowed; NULL = tunnels to
+	                          * inspected endpoints cannot be inspected */
 	/* limits and timeouts; 0 = defaults */
 	int max_conns;           /* default 4096 */
 	int header_timeout_ms;   /* default 10000 */

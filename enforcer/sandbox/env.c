@@ -57,6 +57,38 @@ void gb_env_free(struct gb_env *e)
 	free(e->v);
 }
 
+/* Clients that replace their trust store read the bundle (system CAs + the
+ * sandbox CA); Node and Deno add to their built-in store and read the CA
+ * alone (the bundle there would duplicate their own store at every start). */
+static const char *const bundle_vars[] = {
+	"SSL_CERT_FILE",      /* OpenSSL: python ssl, curl's OpenSSL, git, wget, ruby */
+	"REQUESTS_CA_BUNDLE", /* python requests */
+	"CURL_CA_BUNDLE",     /* curl */
+	"GIT_SSL_CAINFO",     /* git */
+	"PIP_CERT",           /* pip (vendored requests ignores SSL_CERT_FILE) */
+	"npm_config_cafile",  /* npm: replaces its CA list, so the whole bundle */
+	"AWS_CA_BUNDLE",      /* AWS CLI and SDKs */
+	"CARGO_HTTP_CAINFO",  /* cargo */
+	"HTTPLIB2_CA_CERTS",  /* httplib2 */
+	"CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE", /* gcloud */
+	"GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",   /* gRPC */
+	"NIX_SSL_CERT_FILE",  /* nix-built programs */
+};
+static const char *const ca_vars[] = {
+	"NODE_EXTRA_CA_CERTS", /* node: added to its built-in roots */
+	"DENO_CERT",           /* deno */
+};
+
+int gb_env_set_trust(struct gb_env *e, const char *ca_file, const char *bundle)
+{
+	int rc = 0;
+	for (size_t i = 0; i < sizeof bundle_vars / sizeof bundle_vars[0] && rc == 0; i++)
+		rc = gb_env_set(e, bundle_vars[i], bundle);
+	for (size_t i = 0; i < sizeof ca_vars / sizeof ca_vars[0] && rc == 0; i++)
+		rc = gb_env_set(e, ca_vars[i], ca_file);
+	return rc;
+}
+
 int gb_env_build(struct gb_env *e, const char *name, const struct gb_ident *id,
                      const char *workdir)
 {
@@ -85,13 +117,8 @@ int gb_env_build(struct gb_env *e, const char *name, const struct gb_ident *id,
 	for (size_t i = 0; i < sizeof ca_bundles / sizeof ca_bundles[0] && !bundle; i++)
 		if (access(ca_bundles[i], R_OK) == 0)
 			bundle = ca_bundles[i];
-	if (bundle) {
-		static const char *const ca_vars[] = { "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE",
-			                                   "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS",
-			                                   "GIT_SSL_CAINFO", "PIP_CERT", "DENO_CERT" };
-		for (size_t i = 0; i < sizeof ca_vars / sizeof ca_vars[0] && rc == 0; i++)
-			rc = gb_env_set(e, ca_vars[i], bundle);
-	}
+	if (bundle && rc == 0) /* until the sandbox CA exists (gb_env_set_trust) */
+		rc = gb_env_set_trust(e, bundle, bundle);
 	struct stat st;
 	const char *home = stat(id->home, &st) == 0 && S_ISDIR(st.st_mode) ? id->home : workdir;
 	if (rc == 0)

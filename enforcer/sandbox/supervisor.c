@@ -31,6 +31,7 @@
 #include "enforcer/sandbox/sandbox_proxy.h"
 #include "enforcer/sandbox/sandbox_msg.h"
 #include "enforcer/sandbox/sandbox_run.h"
+#include "enforcer/sandbox/sandbox_tls.h"
 #include "enforcer/sandbox/seccomp.h"
 #include "enforcer/sandbox/statedir.h"
 
@@ -380,7 +381,17 @@ static int prepare(struct run *r)
 	if (stale)
 		gb_log_info(NULL, "removed stale state of sandbox '%s' (supervisor pid %d is gone)", r->name,
 		    (int)stale);
-	return gb_sbx_out_open(&r->ev, &r->sd, r->name);
+	rc = gb_sbx_out_open(&r->ev, &r->sd, r->name);
+	if (rc < 0)
+		return rc;
+	/* HTTPS inspection: without a CA the sandbox still runs, and the proxy
+	 * refuses the tunnels it would have had to inspect. */
+	char terr[512];
+	if (gb_sbx_tls_start(&r->ev, r->o->root, &r->sd, r->name, &r->env, terr, sizeof terr) < 0) {
+		gb_log_warn(NULL, "HTTPS inspection is off: %s", terr);
+		gb_sbx_ev_finding(&r->ev, GB_F_OTHER, GB_SEV_MEDIUM, "tls", terr);
+	}
+	return 0;
 }
 
 /* Join the audit stream before the workload can be denied anything. */
@@ -531,6 +542,7 @@ out_wait:
 		r.status = 128 + r.cancel_sig;
 	drain_audit(&r);
 	gb_sbx_proxy_stop(&r.ev);
+	gb_sbx_tls_stop(&r.ev); /* after the proxy: it borrowed the CA */
 	gb_sbx_ev_lifecycle(&r.ev, GB_LC_STOPPED, r.have_posture ? (uint32_t)r.posture.a : 0,
 	                    (uint32_t)r.posture.b, r.ident.uid, r.ident.gid, r.posture.text,
 	                    GB_SECCOMP_MODE_TEXT, r.ident.user, r.workdir);
@@ -544,6 +556,7 @@ out:
 	if (r.listen_fd >= 0)
 		close(r.listen_fd);
 	gb_ll_audit_close(r.audit);
+	gb_sbx_tls_stop(&r.ev); /* idempotent: also on the early exits */
 	gb_sbx_out_close(&r.ev);
 	gb_statedir_release(&r.sd);
 	gb_policy_free(r.policy);

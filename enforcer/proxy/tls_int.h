@@ -1,0 +1,41 @@
+/* enforcer/proxy/tls_int.h — struct gb_tls, shared by tls_ca.c, tls_leaf.c
+ * and tls_upstream.c only (not a contract: see tls.h). */
+#ifndef GB_ENFORCER_PROXY_TLS_INT_H
+#define GB_ENFORCER_PROXY_TLS_INT_H
+
+#include <pthread.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "enforcer/proxy/tls.h"
+
+struct tls_leaf; /* tls_ca.c: certificate helpers shared with tls_leaf.c */
+int tls_rand_serial(X509 *x);
+int tls_add_ext(X509 *x, X509 *issuer, int nid, const char *value);
+/* tls_leaf.c */
+
+struct gb_tls {
+	EVP_PKEY *ca_key;
+	X509 *ca_cert;
+	char ca_path[4096], bundle_path[4096], key_path[4096];
+	SSL_CTX *up_ctx;
+
+	pthread_mutex_t mu; /* the leaf cache */
+	size_t cap, n;
+	struct tls_leaf **buckets;
+	size_t n_buckets;
+	struct tls_leaf *lru_head, *lru_tail; /* head = most recently used */
+	uint64_t minted, hits, evictions;
+};
+
+/* tls_ca.c: certificate helpers shared with tls_leaf.c */
+int tls_rand_serial(X509 *x);
+int tls_add_ext(X509 *x, X509 *issuer, int nid, const char *value);
+/* tls_leaf.c */
+int tls_leaf_init(struct gb_tls *t, size_t cap);
+void tls_leaf_fini(struct gb_tls *t);
+/* tls_upstream.c */
+int tls_upstream_init(struct gb_tls *t, const char *extra_ca, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,70 @@
+/* enforcer/proxy/tls_upstream.c — the proxy as a TLS client of the real
+ * server.  The server is verified exactly as a careful client would: the
+ * system store (plus an operator's extra CA file), the chain, and the name
+ * the CONNECT asked for (SSL_set1_host: SAN DNS names with wildcard rules,
+ * or the IP SAN for a literal).  Termination must never lower what the
+ * client would have checked itself: a bad upstream certificate is refused
+ * (the caller answers 502 with the verifier's reason). */
+#include "enforcer/proxy/tls_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+int tls_upstream_init(struct gb_tls *t, const char *extra_ca, char *err, size_t errlen)
+{
+	SSL_CTX *c = SSL_CTX_new(TLS_client_method());
+	if (!c) {
+		snprintf(err, errlen, "upstream TLS context: out of memory");
+		return -ENOMEM;
+	}
+	SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+	SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+	if (SSL_CTX_set_default_verify_paths(c) != 1) {
+		snprintf(err, errlen, "upstream TLS: the system CA store could not be loaded");
+		SSL_CTX_free(c);
+		return -EIO;
+	}
+	if (extra_ca && SSL_CTX_load_verify_locations(c, extra_ca, NULL) != 1) {
+		snprintf(err, errlen, "upstream TLS: CA file %s could not be loaded", extra_ca);
+		SSL_CTX_free(c);
+		ERR_clear_error();
+		return -EINVAL;
+	}
+	static const unsigned char h11[] = "\x08http/1.1";
+	SSL_CTX_set_alpn_protos(c, h11, sizeof h11 - 1);
+	t->up_ctx = c;
+	return 0;
+}
+
+SSL_CTX *gb_tls_upstream_ctx(struct gb_tls *t)
+{
+	return t->up_ctx;
+}
+
+SSL *gb_tls_upstream_ssl(struct gb_tls *t, int fd, const char *host)
+{
+	SSL *s = SSL_new(t->up_ctx);
+	if (!s)
+		return NULL;
+	unsigned char ip[16];
+	bool is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+	bool ok = SSL_set_fd(s, fd) == 1;
+	if (ok && is_ip) {
+		/* no SNI for literals (RFC 6066); the IP SAN is checked */
+		ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s), host) == 1;
+	} else if (ok) {
+		ok = SSL_set_tlsext_host_name(s, host) == 1 && SSL_set1_host(s, host) == 1;
+		SSL_set_hostflags(s, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	}
+	if (!ok) {
+		SSL_free(s);
+		ERR_clear_error();
+		return NULL;
+	}
+	return s;
+}
