@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -190,6 +191,7 @@ static void really_free(struct proxy_conn *c)
 {
 	gb_buf_free(&c->pre);
 	gb_buf_free(&c->out);
+	gb_http1_free(c->h1);
 	free(c->head);
 	free(c);
 }
@@ -248,7 +250,10 @@ struct proxy_conn *conn_new(struct proxy_worker *w, int cfd)
 	if (!c)
 		return NULL;
 	c->head = malloc((size_t)p->o.max_header_bytes + 1);
-	if (!c->head) {
+	c->h1 = gb_http1_new(&(struct gb_http1_opts){ .max_head = (size_t)p->o.max_header_bytes });
+	if (!c->head || !c->h1) {
+		gb_http1_free(c->h1);
+		free(c->head);
 		free(c);
 		return NULL;
 	}
@@ -268,6 +273,7 @@ struct proxy_conn *conn_new(struct proxy_worker *w, int cfd)
 	c->st = C_HEAD;
 	c->deadline_ms = proxy_now_ms() + p->o.header_timeout_ms;
 	if (proxy_ep_set(w, &c->tc, EPOLLIN, true) < 0) {
+		gb_http1_free(c->h1);
 		free(c->head);
 		free(c);
 		return NULL;
@@ -363,8 +369,11 @@ static void start_relay(struct proxy_conn *c)
 		refuse(c, 502, "proxy_error", GB_R_UPSTREAM_FAILED, "out of pipes");
 		return;
 	}
-	const char *early = c->head + c->req.head_len;
-	size_t early_n = c->hlen - c->req.head_len;
+	/* A tunnel carries whatever the client sent ahead; a forward request
+	 * carries exactly its body, and a pipelined request after it is never
+	 * sent (the connection closes after this answer). */
+	const char *early = c->head + c->head_end;
+	size_t early_n = c->req.kind == GB_NET_CONNECT ? c->hlen - c->head_end : c->body_early;
 	if (c->req.kind == GB_NET_CONNECT) {
 		gb_buf_puts(&c->out, "HTTP/1.1 200 Connection established\r\n\r\n");
 	} else {
@@ -474,16 +483,71 @@ static void on_resolved(void *arg, const struct gb_resolve_result *r)
 
 /* ---------------- the decision ---------------- */
 
+/* The Host header must name what is decided: a front end that routes by
+ * Host would otherwise serve a host nobody decided on (a second Host is
+ * refused by http1.c).  Port: absent means the target's default. */
+static int check_host(struct proxy_conn *c)
+{
+	const struct gb_http1_head *h = gb_http1_head(c->h1);
+	if (!h || !h->n_host)
+		return 0;
+	char host[256];
+	uint16_t port = 0;
+	int ok = http_parse_host(h->host, h->host_len, host, sizeof host, &port);
+	bool same = ok == 0 && !strcasecmp(host, c->req.host);
+	if (same && port)
+		same = port == c->req.port;
+	else if (same && c->req.kind == GB_NET_FORWARD)
+		same = c->req.port == 80;
+	if (same)
+		return 0;
+	char dest[300];
+	dest_text(c, dest, sizeof dest);
+	refuse(c, 400, "bad_request", GB_R_BAD_REQUEST,
+	       "Host header '%.*s' differs from the decided destination %s", (int)(h->host_len > 200 ? 200 : h->host_len),
+	       h->host, dest);
+	return -1;
+}
+
+/* A forward request's body is framed now, as far as it has arrived: a
+ * smuggling shape (RFC 9112 §6.3) is refused before anything goes upstream,
+ * and bytes after the body (a pipelined request) are never sent. */
+static int frame_early_body(struct proxy_conn *c)
+{
+	if (c->req.kind != GB_NET_FORWARD)
+		return 0;
+	size_t off = c->head_end;
+	for (;;) {
+		size_t used = 0;
+		enum gb_http1_event ev = gb_http1_feed(c->h1, c->head + off, c->hlen - off, &used);
+		off += used;
+		if (ev == GB_HTTP1_ERROR) {
+			refuse(c, 400, "bad_request", GB_R_BAD_REQUEST, "%s", gb_http1_error(c->h1));
+			return -1;
+		}
+		if (ev == GB_HTTP1_END) {
+			c->body_done = true;
+			break;
+		}
+		if (ev == GB_HTTP1_MORE || off == c->hlen)
+			break;
+	}
+	c->body_early = off - c->head_end;
+	return 0;
+}
+
 static void on_head(struct proxy_conn *c)
 {
 	struct gb_proxy *p = c->w->p;
 	proxy_ep_set(c->w, &c->tc, 0, false); /* read nothing more until decided */
 	identify(c);
 	const char *why = NULL;
-	if (http_parse_head(c->head, c->hlen, &c->req, &why) < 0) {
+	if (http_parse_head(c->head, c->head_end, &c->req, &why) < 0) {
 		refuse(c, 400, "bad_request", GB_R_BAD_REQUEST, "%s", why);
 		return;
 	}
+	if (check_host(c) < 0 || frame_early_body(c) < 0)
+		return;
 	if (!c->ident_ok) {
 		refuse(c, 403, "identity_failed", GB_R_IDENTITY_FAILED,
 		       "the process that opened this connection could not be identified; "
@@ -561,10 +625,19 @@ static void read_head(struct proxy_conn *c)
 			conn_free(c);
 			return;
 		}
-		size_t from = c->hlen > 3 ? c->hlen - 3 : 0;
+		size_t at = c->hlen, used = 0;
 		c->hlen += (size_t)n;
 		c->head[c->hlen] = '\0';
-		if (memmem(c->head + from, c->hlen - from, "\r\n\r\n", 4)) {
+		enum gb_http1_event ev = gb_http1_feed(c->h1, c->head + at, (size_t)n, &used);
+		if (ev == GB_HTTP1_ERROR) {
+			identify(c);
+			int st = gb_http1_status(c->h1);
+			refuse(c, 400, "bad_request", st == 431 ? GB_R_LIMIT : GB_R_BAD_REQUEST, "%s",
+			       gb_http1_error(c->h1));
+			return;
+		}
+		if (ev == GB_HTTP1_HEAD) {
+			c->head_end = at + used;
 			on_head(c);
 			return;
 		}
