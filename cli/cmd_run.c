@@ -23,6 +23,7 @@ static void run_usage(FILE *f)
 	    "  --policy FILE   policy (default: policies/default.yaml of the installation)\n"
 	    "  --workdir DIR   working directory of CMD, writable when include_workdir (default: .)\n"
 	    "  --hosts FILE    hosts file the proxy consults before DNS (default: /etc/hosts)\n"
+	    "  --upstream-ca FILE  CA file trusted for upstream HTTPS servers besides the system store\n"
 	    "  --quiet         no informational messages\n");
 }
 
@@ -65,6 +66,8 @@ int cmd_run(int argc, char **argv)
 				o.hosts_file = v;
 			else
 				o.workdir = v;
+		} else if (!strcmp(a, "--upstream-ca") && i + 1 < argc) {
+			o.upstream_ca = argv[++i];
 		} else if (!strncmp(a, "--name=", 7)) {
 			o.name = a + 7;
 		} else if (!strncmp(a, "--policy=", 9)) {
@@ -90,6 +93,10 @@ int cmd_run(int argc, char **argv)
 	/* Checked here for a clear message; the proxy reads it at start. */
 	if (o.hosts_file && access(o.hosts_file, R_OK) < 0) {
 		fprintf(stderr, "glassbox run: --hosts %s: %s\n", o.hosts_file, strerror(errno));
+		return 2;
+	}
+	if (o.upstream_ca && access(o.upstream_ca, R_OK) < 0) {
+		fprintf(stderr, "glassbox run: --upstream-ca %s: %s\n", o.upstream_ca, strerror(errno));
 		return 2;
 	}
 	if (!o.policy_path) {

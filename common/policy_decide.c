@@ -293,6 +293,8 @@ static void set_endpoint(struct gb_decision *out, const struct gbc_ep *ep, uint1
 	out->n_allowed_ips = ep->spec->n_allowed_ips;
 	out->mode = ep->mode;
 	out->l7 = ep->l7;
+	out->tls_skip = ep->spec->tls == GB_TLS_SKIP;
+	out->protocol = ep->spec->protocol;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -331,6 +333,8 @@ void gb_policy_decide(const struct gb_policy_compiled *c, const struct gb_decide
 	out->mode = GB_MODE_ENFORCE;
 	out->l7 = false;
 	out->audited = false;
+	out->tls_skip = false;
+	out->protocol = GB_PROTO_NONE;
 	out->canonical_path[0] = '\0';
 	out->host_kind = GB_HOST_NONE;
 	out->allowed_ips = NULL;

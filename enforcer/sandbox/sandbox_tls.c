@@ -24,7 +24,8 @@ static int mkdirs(char *path)
 }
 
 int gb_sbx_tls_start(struct gb_sbx_out *ev, const char *root, const struct gb_statedir *sd,
-                     const char *name, struct gb_env *env, char *err, size_t errlen)
+                     const char *name, const char *upstream_ca, struct gb_env *env, char *err,
+                     size_t errlen)
 {
 	char key[4200];
 	int n = snprintf(ev->tls_dir, sizeof ev->tls_dir, "%s/run/glassbox/ca/%s",
@@ -40,7 +41,7 @@ int gb_sbx_tls_start(struct gb_sbx_out *ev, const char *root, const struct gb_st
 		ev->tls_dir[0] = '\0';
 		return rc;
 	}
-	struct gb_tls_opts o = { .dir = ev->tls_dir, .key_path = key };
+	struct gb_tls_opts o = { .dir = ev->tls_dir, .key_path = key, .upstream_ca = upstream_ca };
 	rc = gb_tls_new(&o, &ev->tls, err, errlen);
 	if (rc < 0) {
 		gb_sbx_tls_stop(ev);

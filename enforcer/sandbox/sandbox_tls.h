@@ -22,7 +22,8 @@
 /* 0 or negative errno with a sentence in err (termination is then off: the
  * proxy refuses what it would have had to inspect). */
 int gb_sbx_tls_start(struct gb_sbx_out *ev, const char *root, const struct gb_statedir *sd,
-                     const char *name, struct gb_env *env, char *err, size_t errlen);
+                     const char *name, const char *upstream_ca, struct gb_env *env, char *err,
+                     size_t errlen);
 void gb_sbx_tls_stop(struct gb_sbx_out *ev);
 
 #endif

@@ -387,7 +387,8 @@ static int prepare(struct run *r)
 	/* HTTPS inspection: without a CA the sandbox still runs, and the proxy
 	 * refuses the tunnels it would have had to inspect. */
 	char terr[512];
-	if (gb_sbx_tls_start(&r->ev, r->o->root, &r->sd, r->name, &r->env, terr, sizeof terr) < 0) {
+	if (gb_sbx_tls_start(&r->ev, r->o->root, &r->sd, r->name, r->o->upstream_ca, &r->env, terr,
+	                     sizeof terr) < 0) {
 		gb_log_warn(NULL, "HTTPS inspection is off: %s", terr);
 		gb_sbx_ev_finding(&r->ev, GB_F_OTHER, GB_SEV_MEDIUM, "tls", terr);
 	}

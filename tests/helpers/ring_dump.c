@@ -83,6 +83,17 @@ int main(int argc, char **argv)
 					gb_jw_kstr(&w, "query", h->query);
 					gb_jw_kuint(&w, "conn_id", h->conn_id);
 					gb_jw_kstr(&w, "host", h->dst.host);
+					gb_jw_kstr(&w, "mode", h->mode == GB_MODE_AUDIT ? "audit" : "enforce");
+					gb_jw_kuint(&w, "status", h->status);
+					gb_jw_kstr(&w, "scheme", h->scheme);
+					gb_jw_kstr(&w, "rule", h->rule);
+					gb_jw_kstr(&w, "reason_text", h->reason_text);
+					gb_jw_kuint(&w, "bytes_req", h->bytes_req);
+					gb_jw_kuint(&w, "bytes_resp", h->bytes_resp);
+					gb_jw_kuint(&w, "latency_ns", h->latency_ns);
+					gb_jw_kuint(&w, "tls", h->tls);
+					gb_jw_kstr(&w, "sni", h->sni);
+					gb_jw_kstr(&w, "tls_version", h->tls_version);
 					ident(&w, &h->id);
 				} else if (e.type == GB_REC_FINDING) {
 					gb_jw_kuint(&w, "kind", rec.u.finding.kind);
