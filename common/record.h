@@ -55,7 +55,7 @@ enum gb_mode { GB_MODE_ENFORCE = 0, GB_MODE_AUDIT = 1 };
 
 /* Identity confidence flags (gb_identity.flags). */
 #define GB_ID_INTERPRETER 0x0001u   /* exe is an interpreter; see script */
-#define GB_ID_LD_PRELOAD 0x0002u    /* LD_PRELOAD/LD_LIBRARY_PATH set in environ */
+#define GB_ID_LD_PRELOAD 0x0002u    /* code mapped from outside the system library dirs (maps) */
 #define GB_ID_EXE_DELETED 0x0004u   /* /proc/PID/exe target was deleted */
 #define GB_ID_MULTI_OWNER 0x0008u   /* several processes hold the socket */
 #define GB_ID_LOOKUP_FAILED 0x0010u /* no owning process found -> deny */

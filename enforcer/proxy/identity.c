@@ -7,7 +7,8 @@
  *    happens once, in a short-lived thread, at ctx creation).
  * 2. /proc walk: every process with an fd linking to socket:[inode].
  * 3. For the owner: exe from /proc/PID/exe (kernel-resolved, never argv),
- *    uid, the PPid chain, the script of an interpreter, LD_PRELOAD.
+ *    uid, the PPid chain, the script of an interpreter, foreign code mapped
+ *    (/proc/PID/maps); paths as the workload sees them (its root).
  * 4. SHA-256 of the exe read through /proc/PID/exe, cached by file identity;
  *    first hash per path remembered (trust on first use).
  */
@@ -625,22 +626,95 @@ static void script_of(const char *proc, int pid, char *out, size_t outsz)
 	}
 }
 
-/* Is a dynamic-loader override set (non-empty) in the environment? */
-static bool has_preload(const char *proc, int pid)
+/* ---- the workload's view of paths ---- */
+
+/* The workload's root as this process sees it ("" for our own "/").  The
+ * kernel renders /proc/PID/exe and maps relative to the *reader's* root: a
+ * process chrooted to /srv/r, or in a mount namespace whose root we cannot
+ * reach (a copy made by unshare, a pivot_root), shows /srv/r/usr/bin/curl
+ * where it runs /usr/bin/curl — and the policy names paths as the workload
+ * sees them. */
+static size_t workload_root(const char *proc, int pid, char *out, size_t sz)
 {
-	static const char *const vars[] = { "LD_PRELOAD=", "LD_LIBRARY_PATH=", "LD_AUDIT=" };
-	char *buf = malloc(65536);
-	if (!buf)
+	char lp[320];
+	snprintf(lp, sizeof lp, "%s/%d/root", proc, pid);
+	ssize_t n = readlink(lp, out, sz - 1);
+	if (n <= 1) { /* "/" (or unreadable: take paths as they are) */
+		out[0] = '\0';
+		return 0;
+	}
+	out[n] = '\0';
+	return (size_t)n;
+}
+
+/* path without the root prefix, when it has it. */
+static const char *strip_root(const char *path, const char *root, size_t rl)
+{
+	if (rl && !strncmp(path, root, rl) && path[rl] == '/')
+		return path + rl;
+	return path;
+}
+
+/* The exe path of pid as the workload sees it: the kernel's path with the
+ * workload's root taken off, kept only if that path, resolved inside the
+ * workload's root (/proc/PID/root/...), is the very file that runs (same
+ * device and inode).  Otherwise the kernel's path is kept as it is. */
+static void exe_as_seen(const char *proc, int pid, const char *root, size_t rl, char *path, size_t sz)
+{
+	if (!rl)
+		return;
+	const char *in = strip_root(path, root, rl);
+	if (in == path)
+		return;
+	char p[4400];
+	struct stat run, named;
+	snprintf(p, sizeof p, "%s/%d/exe", proc, pid);
+	if (stat(p, &run) < 0)
+		return;
+	snprintf(p, sizeof p, "%s/%d/root%s", proc, pid, in);
+	if (stat(p, &named) < 0 || named.st_dev != run.st_dev || named.st_ino != run.st_ino)
+		return;
+	memmove(path, in, strlen(in) + 1);
+	(void)sz;
+}
+
+/* Is code mapped that the system did not put there?  Read from the kernel's
+ * own record of executable mappings (/proc/PID/maps), not the environment:
+ * a preloaded library can wipe LD_PRELOAD from environ, it cannot unmap
+ * itself while it runs.  An executable file mapping other than the exe
+ * itself outside the system library directories (a preloaded or
+ * LD_LIBRARY_PATH/LD_AUDIT library, code from a memfd) sets the flag. */
+static bool foreign_code(const char *proc, int pid, const char *exe, const char *root, size_t rl)
+{
+	static const char *const sys[] = { "/usr/lib/", "/lib/", "/lib64/", "/usr/lib64/", "/usr/lib32/",
+		                           "/lib32/", "/usr/libexec/" };
+	char p[320];
+	snprintf(p, sizeof p, "%s/%d/maps", proc, pid);
+	FILE *f = fopen(p, "re");
+	if (!f)
 		return false;
-	ssize_t n = read_nul_file(proc, pid, "environ", buf, 65536);
+	char line[4608];
 	bool hit = false;
-	for (ssize_t i = 0; n > 0 && i < n && !hit; i += (ssize_t)strlen(buf + i) + 1)
-		for (size_t v = 0; v < 3; v++) {
-			size_t l = strlen(vars[v]);
-			if (!strncmp(buf + i, vars[v], l) && buf[i + (ssize_t)l] != '\0')
-				hit = true;
-		}
-	free(buf);
+	while (!hit && fgets(line, sizeof line, f)) {
+		/* addr perms offset dev inode path */
+		char perms[8];
+		int off = 0;
+		if (sscanf(line, "%*s %7s %*s %*s %*s %n", perms, &off) < 1 || perms[2] != 'x' || !off)
+			continue;
+		char *path = line + off;
+		path[strcspn(path, "\n")] = '\0';
+		if (path[0] != '/')
+			continue; /* [vdso], anonymous (JIT) */
+		const char *in = strip_root(path, root, rl);
+		if (!strcmp(in, exe) || !strcmp(path, exe))
+			continue;
+		bool system = false;
+		for (size_t i = 0; i < sizeof sys / sizeof sys[0] && !system; i++)
+			system = !strncmp(in, sys[i], strlen(sys[i]));
+		if (!system)
+			hit = true;
+	}
+	fclose(f);
 	return hit;
 }
 
@@ -795,8 +869,14 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	}
 	struct link chain[GB_MAX_ANCESTORS + 2];
 	int n = 0, top = 0, holders = 1;
+	/* Paths as the workload sees them: one readlink, and more only for a
+	 * workload whose root is not ours.  The holder's root is taken for
+	 * its ancestors too (a chroot inside the sandbox is the rare case). */
+	char root[4096];
+	size_t rl = workload_root(c->proc, found, root, sizeof root);
 	chain[n] = (struct link){ .pid = found, .uid = st.uid, .holds = true };
 	exe_clean(raw, path, sizeof path, &chain[n].deleted);
+	exe_as_seen(c->proc, found, root, rl, path, sizeof path);
 	chain[n++].exe = sb_put(&sb, path);
 	/* The chain above the holder, inside its pid namespace and short of
 	 * the namespace's init: a sandboxed process's chain ends below the
@@ -827,6 +907,7 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 			*l = (struct link){ .pid = cur, .uid = as.uid,
 				            .holds = ancestor_holds(c, cur, inode, want, (size_t)wl, seen) };
 			exe_clean(raw, path, sizeof path, &l->deleted);
+			exe_as_seen(c->proc, cur, root, rl, path, sizeof path);
 			l->exe = sb_put(&sb, path);
 			if (l->holds) {
 				top = n - 1;
@@ -869,7 +950,7 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 		id->flags |= GB_ID_INTERPRETER;
 		id->script = sb_put(&sb, script);
 	}
-	if (has_preload(c->proc, pid))
+	if (foreign_code(c->proc, pid, h->exe, root, rl))
 		id->flags |= GB_ID_LD_PRELOAD;
 	return 0;
 }
