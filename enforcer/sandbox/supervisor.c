@@ -272,9 +272,22 @@ static int spawn(struct run *r)
 		return -errno;
 	int one = 1;
 	setsockopt(sp[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+	/* The sandbox CA's certificates are readable whatever the policy lists:
+	 * the trust variables point at them (sandbox_tls.h). */
+	size_t nro = r->policy->n_read_only;
+	const char **ro = calloc(nro + 1, sizeof *ro);
+	if (!ro) {
+		close(sp[0]);
+		close(sp[1]);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nro; i++)
+		ro[i] = r->policy->read_only[i];
+	if (r->ev.tls_dir[0])
+		ro[nro++] = r->ev.tls_dir;
 	struct gb_landlock_spec ll = {
-		.read_only = r->policy->read_only,
-		.n_read_only = r->policy->n_read_only,
+		.read_only = ro,
+		.n_read_only = nro,
 		.read_write = r->rw,
 		.n_read_write = r->policy->n_read_write + (r->policy->include_workdir ? 1 : 0),
 		.hard = r->policy->landlock == GB_LL_HARD_REQUIREMENT,
@@ -294,14 +307,15 @@ static int spawn(struct run *r)
 	long pid = syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
 	                                  CLONE_NEWUTS | SIGCHLD,
 	                   NULL, NULL, NULL, 0);
+	if (pid == 0)
+		gb_sandbox_child(&plan);
+	free(ro); /* the child has its own copy */
 	if (pid < 0) {
 		int e = errno;
 		close(sp[0]);
 		close(sp[1]);
 		return -e;
 	}
-	if (pid == 0)
-		gb_sandbox_child(&plan);
 	close(sp[1]);
 	r->ctl = sp[0];
 	r->init_pid = (pid_t)pid;

@@ -106,11 +106,12 @@ class H(BaseHTTPRequestHandler):
             return self.send(200, b"x" * (1 << 20), "application/octet-stream")
         if a.root:
             f = os.path.normpath(os.path.join(a.root, p.lstrip("/")))
-            if os.path.isdir(f) and os.path.exists(os.path.join(f, "index.html")):
-                f = os.path.join(f, "index.html")
+            for idx in ("index.html", "index.json"):
+                if os.path.isdir(f) and os.path.exists(os.path.join(f, idx)):
+                    f = os.path.join(f, idx)
             if f.startswith(a.root) and os.path.isfile(f):
                 with open(f, "rb") as fh:
-                    ct = "application/json" if f.endswith(".json") or "/npm/" in f and "." not in os.path.basename(f) else \
+                    ct = "application/json" if f.endswith(".json") else \
                          "text/html" if f.endswith(".html") else "application/octet-stream"
                     return self.send(200, fh.read(), ct)
         q = self.path.partition("?")[2]
