@@ -242,7 +242,23 @@ C bash -c "openssl s_client -proxy 127.0.0.1:3128 -connect api.test:443 -servern
 
 # ---- the records ----
 sleep 0.3
-"$GB_HELPER_DIR/ring_dump" "$tmp/events.ring" 1000 >"$tmp/records.jsonl"
+"$GB_HELPER_DIR/ring_dump" "$tmp/events.ring" 1000 "$tmp/ocsf.jsonl" >"$tmp/records.jsonl"
+python3 "$GB_SOURCE_DIR/tests/ocsf_validate.py" "$tmp/ocsf.jsonl" || fail "OCSF validation"
+python3 - "$tmp/ocsf.jsonl" <<'PY' || fail "OCSF 4002 content"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+h = [e for e in ev if e["class_uid"] == 4002 and e["http_request"]["url"]["path"] == "/repos/a/issues"
+     and e["action_id"] == 1]
+assert h, "no 4002 for the allowed request"
+e = h[0]
+assert e["tls"]["sni"] == "api.test" and e["tls"]["version"].startswith("TLSv1"), e["tls"]
+assert e["http_request"]["url"]["scheme"] == "https" and e["http_response"]["code"] == 200, e
+assert e["traffic"]["bytes_in"] > 0 and e["traffic"]["bytes_out"] > 0, e["traffic"]
+assert e["unmapped"]["tls_terminated"] is True, e["unmapped"]
+net = [x for x in ev if x["class_uid"] == 4001 and x["connection_info"]["uid"] == e["connection_info"]["uid"]]
+assert net, "the request's connection has no 4001 event with the same connection_info.uid"
+print(len(ev), "OCSF events")
+PY
 python3 - "$tmp/records.jsonl" <<'PY' || fail "records"
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
