@@ -393,7 +393,7 @@ static bool parse_matcher(struct gb_pctx *c, const struct gb_ynode *n, struct gb
 	check_keys(c, n, keys, N(keys));
 	bool ok = true;
 	r->line = n->line;
-	if (c->proto != GB_PROTO_REST && c->proto != GB_PROTO_NONE) {
+	if (c->proto != GB_PROTO_REST && c->proto != GB_PROTO_WEBSOCKET && c->proto != GB_PROTO_NONE) {
 		/* the endpoint is refused for its protocol; do not pile the
 		 * protocol's own matchers or REST requirements on top */
 		return false;

@@ -17,7 +17,7 @@
 # with the tunnel's conn_id, valid OCSF 4002.
 . "$(dirname "$0")/lib/netns_lib.sh"
 H=$GB_SOURCE_DIR/tests/helpers
-python3 "$H/tls_certs.py" "$tmp" api.test,audit.test,ws.test,skip.test,skipenf.test,plain.test,l4.test
+python3 "$H/tls_certs.py" "$tmp" api.test,audit.test,ws.test,wsok.test,skip.test,skipenf.test,plain.test,l4.test
 U ip addr add 198.18.0.11/24 dev "vu$$"
 for spec in "443 good" "8443 self" "8444 expired" "8445 wrong"; do
 	set -- $spec
@@ -26,7 +26,7 @@ done
 bg "$UNS" python3 "$H/https_server.py" --bind 198.18.0.10 --port 8080 2>>"$tmp/http.log"
 
 cat >"$tmp/hosts" <<'H'
-198.18.0.10 api.test audit.test ws.test skip.test skipenf.test plain.test mixed.test self.test expired.test wrong.test l4.test
+198.18.0.10 api.test audit.test ws.test wsok.test skip.test skipenf.test plain.test mixed.test self.test expired.test wrong.test l4.test
 H
 cat >"$tmp/policy.yaml" <<'Y'
 version: 1
@@ -48,6 +48,11 @@ network_policies:
         protocol: rest
         enforcement: enforce
         access: full
+      - host: wsok.test
+        port: 443
+        protocol: websocket
+        enforcement: enforce
+        rules: [ { allow: { method: GET, path: /ws } } ]
       - { host: self.test, port: 8443, protocol: rest, access: full }
       - { host: expired.test, port: 8444, protocol: rest, access: full }
       - { host: wrong.test, port: 8445, protocol: rest, access: full }
@@ -179,6 +184,39 @@ code=$(cu -o /dev/null -w '%{http_code}' -H 'Connection: Upgrade' -H 'Upgrade: w
 # Host naming another host than the tunnel's
 [[ $(cu -o /dev/null -w '%{http_code}' -H 'Host: audit.test' https://api.test/repos/a/issues) == 400 ]] || fail "Host mismatch"
 
+# websocket endpoint: the upgrade is decided like a request, then frames relay
+cat >"$tmp/ws.py" <<'PY'
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[1])
+def tunnel(path):
+    s = socket.create_connection(("127.0.0.1", 3128), timeout=5)
+    s.sendall(b"CONNECT wsok.test:443 HTTP/1.1\r\nHost: wsok.test:443\r\n\r\n")
+    h = b""
+    while b"\r\n\r\n" not in h:
+        h += s.recv(1)
+    t = ctx.wrap_socket(s, server_hostname="wsok.test")
+    t.sendall(("GET %s HTTP/1.1\r\nHost: wsok.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n" % path).encode())
+    r = b""
+    while b"\r\n\r\n" not in r:
+        b = t.recv(4096)
+        if not b: break
+        r += b
+    return t, r
+t, r = tunnel("/ws")
+assert r.startswith(b"HTTP/1.1 101"), r
+frame = b"\x81\x85\x01\x02\x03\x04" + bytes(c ^ k for c, k in zip(b"hello", b"\x01\x02\x03\x04\x01"))
+t.sendall(frame)
+got = b""
+while len(got) < len(frame):
+    got += t.recv(4096)
+assert got == frame, got
+t, r = tunnel("/other")
+assert r.startswith(b"HTTP/1.1 403"), r
+print("ok")
+PY
+C python3 "$tmp/ws.py" "$B" >/dev/null || fail "websocket"
+
 # ---- 7. smuggling shapes inside TLS: refused before upstream ----
 cat >"$tmp/smuggle.py" <<'PY'
 import socket, ssl, sys
@@ -291,6 +329,8 @@ assert any("ClientHello" in r["reason_text"] for r in net if r["verdict"] == "de
 up = [r for r in net if r["reason"] == "upstream_tls"]
 assert len(up) == 3 and any("expired" in r["reason_text"] for r in up), up
 assert any("self-signed" in r["reason_text"] or "self signed" in r["reason_text"] for r in up), up
+assert h(host="wsok.test", path="/ws", verdict="allow", status=101), "websocket upgrade not recorded"
+assert h(host="wsok.test", path="/other", verdict="deny")
 sk = [r for r in net if r["host"] == "skip.test" and r["verdict"] == "allow"]
 assert sk and all(r["inspected"] == 0 for r in sk), sk
 print(len(recs), "records checked")
