@@ -156,7 +156,7 @@ int main(int argc, char **argv)
 		struct gb_record r;
 		record(&r, (uint64_t)i);
 		one.len = 0;
-		if (gb_ocsf_format(&ctx, &r, &one) < 0) {
+		if (gb_ocsf_format(&ctx, &r, &one, NULL) < 0) {
 			fprintf(stderr, "bench_journal: format failed\n");
 			return 1;
 		}
@@ -169,7 +169,7 @@ int main(int argc, char **argv)
 	for (long i = 0; i < n; i++) {
 		struct gb_record r;
 		record(&r, (uint64_t)i);
-		gb_ocsf_format(&ctx, &r, &all);
+		gb_ocsf_format(&ctx, &r, &all, NULL);
 		ends[i] = all.len;
 	}
 	double avg = (double)all.len / (double)n;
@@ -237,14 +237,14 @@ int main(int argc, char **argv)
 				r.ts_ns = e.ts_ns;
 				r.flags = e.flags;
 				b.len = 0;
-				gb_ocsf_format(&ctx, &r, &b);
+				gb_ocsf_format(&ctx, &r, &b, NULL);
 				struct gb_jmeta mm = { .time_ms = (int64_t)(e.ts_ns / 1000000), .sandbox = "bench",
 					               .class_uid = e.type == GB_REC_HTTP_DECISION ? 4002 : 4001,
 					               .severity_id = 1 };
 				if (gb_journal_append(j, b.data, b.len, &mm, NULL) < 0)
 					errs++;
 			}
-			gb_ring_consume(cr, &e);
+			gb_ring_consume(cr);
 			batch += batched;
 			got++;
 		}

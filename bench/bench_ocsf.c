@@ -132,7 +132,7 @@ int main(int argc, char **argv)
 
 	/* Same event both ways? */
 	record(&r, 1);
-	if (gb_ocsf_format(&ctx, &r, &b) < 0)
+	if (gb_ocsf_format(&ctx, &r, &b, NULL) < 0)
 		return 1;
 	char *js = jansson_event(&r);
 	json_t *x = json_loadb(b.data, b.len, 0, NULL), *y = json_loads(js, 0, NULL);
@@ -149,7 +149,7 @@ int main(int argc, char **argv)
 	for (long i = 0; i < n; i++) {
 		record(&r, (uint64_t)i + 1);
 		gb_buf_reset(&b);
-		if (gb_ocsf_format(&ctx, &r, &b) < 0)
+		if (gb_ocsf_format(&ctx, &r, &b, NULL) < 0)
 			return 1;
 		bytes += b.len;
 	}

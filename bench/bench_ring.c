@@ -173,7 +173,7 @@ static void *consumer(void *arg)
 				exit(1);
 			}
 			sink += ((const unsigned char *)e.data)[e.len - 1];
-			gb_ring_consume(c->cons, &e);
+			gb_ring_consume(c->cons);
 		} else {
 			uint32_t l = mq_pop(&c->q, buf);
 			sink += buf[l - 1];

@@ -172,7 +172,7 @@ int main(int argc, char **argv)
 	for (long i = 0; i < n; i++) {
 		struct gb_record r;
 		record(&r, (uint64_t)i);
-		gb_ocsf_format(&ctx, &r, &all);
+		gb_ocsf_format(&ctx, &r, &all, NULL);
 		ends[i] = all.len;
 	}
 	if (dumpf && dump(dumpf, &all, ends, n) != 0) {
@@ -224,12 +224,12 @@ int main(int argc, char **argv)
 				r.seq = e.seq;
 				r.ts_ns = e.ts_ns;
 				b.len = 0;
-				gb_ocsf_format(&ctx, &r, &b);
+				gb_ocsf_format(&ctx, &r, &b, NULL);
 				struct gb_jmeta m = { .time_ms = (int64_t)(e.ts_ns / 1000000), .sandbox = "bench",
 					              .class_uid = 4001, .severity_id = 1 };
 				gb_journal_append(j, b.data, b.len, &m, NULL);
 			}
-			gb_ring_consume(cr, &e);
+			gb_ring_consume(cr);
 			consumed++;
 			if (++batch >= 1024) {
 				gb_journal_flush(j);

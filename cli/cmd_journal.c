@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "exporter/config.h"
 #include "exporter/journal.h"
+#include "common/log.h"
 
 static void usage(FILE *f)
 {
@@ -31,7 +32,7 @@ int cmd_journal(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	if (strcmp(argv[1], "verify")) {
-		fprintf(stderr, "glassbox journal: unknown subcommand '%s'\n", argv[1]);
+		gb_log_error("journal", "unknown subcommand '%s'", argv[1]);
 		usage(stderr);
 		return 2;
 	}
@@ -42,7 +43,7 @@ int cmd_journal(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else {
-			fprintf(stderr, "glassbox journal verify: unexpected '%s'\n", argv[i]);
+			gb_log_error("journal verify", "unexpected '%s'", argv[i]);
 			usage(stderr);
 			return 2;
 		}
@@ -54,7 +55,7 @@ int cmd_journal(int argc, char **argv)
 	uint64_t n = 0;
 	int rc = gb_journal_verify(journal, report, NULL, &n);
 	if (rc < 0) {
-		fprintf(stderr, "glassbox journal verify: %s: %s\n", journal, strerror(-rc));
+		gb_log_error("journal verify", "%s: %s", journal, strerror(-rc));
 		return 2;
 	}
 	if (rc > 0) {

@@ -15,6 +15,7 @@
 #include "exporter/config.h"
 #include "exporter/journal.h"
 #include "exporter/ocsf.h"
+#include "common/log.h"
 
 static void usage(FILE *f)
 {
@@ -94,53 +95,53 @@ int cmd_logs(int argc, char **argv)
 			continue;
 		} else if (a[0] != '-') {
 			if (name) {
-				fprintf(stderr, "glassbox logs: one sandbox name, got '%s' and '%s'\n", name, a);
+				gb_log_error("logs", "one sandbox name, got '%s' and '%s'", name, a);
 				return 2;
 			}
 			name = a;
 			continue;
 		}
 		if (!v) {
-			fprintf(stderr, "glassbox logs: %s needs a value\n", a);
+			gb_log_error("logs", "%s needs a value", a);
 			return 2;
 		}
 		i++;
 		if (!strcmp(a, "--source")) {
 			if (strcmp(v, "sandbox")) {
-				fprintf(stderr, "glassbox logs: --source: '%s' is not a source (sandbox)\n", v);
+				gb_log_error("logs", "--source: '%s' is not a source (sandbox)", v);
 				return 2;
 			}
 		} else if (!strcmp(a, "--since") || !strcmp(a, "--until")) {
 			int64_t *t = a[2] == 's' ? &f.since_ms : &f.until_ms;
 			if (parse_when(v, t) < 0) {
-				fprintf(stderr, "glassbox logs: %s: '%s' is not a time (10m, 2h, epoch ms, "
-				                "2026-11-24T10:00:00Z)\n", a, v);
+				gb_log_error("logs", "%s: '%s' is not a time (10m, 2h, epoch ms, 2026-11-24T10:00:00Z)", a,
+				             v);
 				return 2;
 			}
 		} else if (!strcmp(a, "--level")) {
 			if ((f.min_severity = parse_level(v)) < 0) {
-				fprintf(stderr, "glassbox logs: --level: '%s' is not a level (info, low, "
-				                "medium, high, critical, fatal)\n", v);
+				gb_log_error("logs", "--level: '%s' is not a level (info, low, medium, high, critical, fatal)",
+				             v);
 				return 2;
 			}
 		} else if (!strcmp(a, "--class")) {
 			char *end;
 			unsigned long c = strtoul(v, &end, 10);
 			if (*end || !c || c > 999999) {
-				fprintf(stderr, "glassbox logs: --class: '%s' is not an OCSF class_uid\n", v);
+				gb_log_error("logs", "--class: '%s' is not an OCSF class_uid", v);
 				return 2;
 			}
 			f.class_uid = (uint32_t)c;
 		} else if (!strcmp(a, "--journal"))
 			journal = v;
 		else {
-			fprintf(stderr, "glassbox logs: unknown option '%s'\n", a);
+			gb_log_error("logs", "unknown option '%s'", a);
 			usage(stderr);
 			return 2;
 		}
 	}
 	if (!name) {
-		fprintf(stderr, "glassbox logs: which sandbox? (glassbox logs NAME)\n");
+		gb_log_error("logs", "which sandbox? (glassbox logs NAME)");
 		usage(stderr);
 		return 2;
 	}
@@ -153,7 +154,7 @@ int cmd_logs(int argc, char **argv)
 	struct gb_jreader *r;
 	int rc = gb_jreader_open(journal, &f, NULL, &r);
 	if (rc < 0) {
-		fprintf(stderr, "glassbox logs: %s: %s\n", journal, strerror(-rc));
+		gb_log_error("logs", "%s: %s", journal, strerror(-rc));
 		return 1;
 	}
 	if (follow) {
@@ -170,9 +171,9 @@ int cmd_logs(int argc, char **argv)
 		size_t len;
 		rc = gb_jreader_next(r, &line, &len, NULL);
 		if (rc < 0) {
-			fprintf(stderr, "glassbox logs: reading %s: %s\n", journal,
-			        rc == -EBADMSG ? "a sealed segment is damaged (run glassbox journal verify)"
-			                       : strerror(-rc));
+			gb_log_error("logs", "reading %s: %s", journal,
+			             rc == -EBADMSG ? "a sealed segment is damaged (run glassbox journal verify)"
+			                            : strerror(-rc));
 			status = 1;
 			break;
 		}
@@ -188,7 +189,7 @@ int cmd_logs(int argc, char **argv)
 				fwrite(b.data, 1, b.len, stdout);
 				fputc('\n', stdout);
 			} else
-				fprintf(stderr, "glassbox logs: skipping a line that is not an OCSF event\n");
+				gb_log_warn("logs", "skipping a line that is not an OCSF event");
 			continue;
 		}
 		if (!follow)
@@ -198,7 +199,7 @@ int cmd_logs(int argc, char **argv)
 	}
 	fflush(stdout);
 	if (!shown && !follow && status == 0)
-		fprintf(stderr, "glassbox logs: no events for sandbox '%s' in %s\n", name, journal);
+		gb_log_info("logs", "no events for sandbox '%s' in %s", name, journal);
 	gb_buf_free(&b);
 	gb_jreader_close(r);
 	return status;

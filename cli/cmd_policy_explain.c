@@ -12,6 +12,7 @@
 #include "common/jsonw.h"
 #include "common/policy.h"
 #include "common/policy_match.h"
+#include "common/log.h"
 
 #define MAX_ANCESTORS 64
 
@@ -158,12 +159,12 @@ int cmd_policy_explain(int argc, char **argv)
 			file = a;
 			continue;
 		} else if (a[0] != '-') {
-			fprintf(stderr, "glassbox policy explain: unexpected argument '%s'\n", a);
+			gb_log_error("policy explain", "unexpected argument '%s'", a);
 			usage(stderr);
 			return 2;
 		}
 		if (!v) {
-			fprintf(stderr, "glassbox policy explain: %s needs a value\n", a);
+			gb_log_error("policy explain", "%s needs a value", a);
 			return 2;
 		}
 		i++;
@@ -173,13 +174,13 @@ int cmd_policy_explain(int argc, char **argv)
 			in.host = v;
 		} else if (!strcmp(a, "--port")) {
 			if (parse_port(v, &in.port) < 0) {
-				fprintf(stderr, "glassbox policy explain: --port: '%s' is not a port 1-65535\n", v);
+				gb_log_error("policy explain", "--port: '%s' is not a port 1-65535", v);
 				return 2;
 			}
 			have_port = true;
 		} else if (!strcmp(a, "--ancestor")) {
 			if (na == MAX_ANCESTORS) {
-				fprintf(stderr, "glassbox policy explain: at most %d --ancestor\n", MAX_ANCESTORS);
+				gb_log_error("policy explain", "at most %d --ancestor", MAX_ANCESTORS);
 				return 2;
 			}
 			ancestors[na++] = v;
@@ -190,18 +191,18 @@ int cmd_policy_explain(int argc, char **argv)
 		} else if (!strcmp(a, "--path")) {
 			in.path = v;
 		} else {
-			fprintf(stderr, "glassbox policy explain: unknown option '%s'\n", a);
+			gb_log_error("policy explain", "unknown option '%s'", a);
 			usage(stderr);
 			return 2;
 		}
 	}
 	if (!file || !in.exe || !in.host || !have_port) {
-		fprintf(stderr, "glassbox policy explain: FILE, --binary, --host and --port are required\n");
+		gb_log_error("policy explain", "FILE, --binary, --host and --port are required");
 		usage(stderr);
 		return 2;
 	}
 	if (!in.method != !in.path) {
-		fprintf(stderr, "glassbox policy explain: --method and --path go together\n");
+		gb_log_error("policy explain", "--method and --path go together");
 		return 2;
 	}
 	if (in.path) { /* split "PATH?QUERY" as the proxy does */
@@ -225,7 +226,7 @@ int cmd_policy_explain(int argc, char **argv)
 		if (diags.n)
 			gb_diags_print(&diags, stderr);
 		else
-			fprintf(stderr, "glassbox policy explain: %s: %s\n", file, strerror(-rc));
+			gb_log_error("policy explain", "%s: %s", file, strerror(-rc));
 		gb_diags_free(&diags);
 		free(pathbuf);
 		return 2;
@@ -235,7 +236,7 @@ int cmd_policy_explain(int argc, char **argv)
 	rc = gb_policy_compile(p, &c);
 	gb_policy_free(p);
 	if (rc < 0) {
-		fprintf(stderr, "glassbox policy explain: %s: cannot compile: %s\n", file, strerror(-rc));
+		gb_log_error("policy explain", "%s: cannot compile: %s", file, strerror(-rc));
 		free(pathbuf);
 		return 2;
 	}

@@ -15,6 +15,7 @@
 #include "common/policy.h"
 #include "common/ring.h"
 #include "enforcer/proxy/proxy.h"
+#include "common/log.h"
 #include "enforcer/proxy/tls.h"
 
 static void usage(FILE *f)
@@ -50,7 +51,7 @@ int cmd_proxy(int argc, char **argv)
 			continue;
 		}
 		if (!v || a[0] != '-') {
-			fprintf(stderr, "glassbox proxy: %s: %s\n", a, v ? "unexpected argument" : "needs a value");
+			gb_log_error("proxy", "%s: %s", a, v ? "unexpected argument" : "needs a value");
 			usage(stderr);
 			return 2;
 		}
@@ -70,17 +71,17 @@ int cmd_proxy(int argc, char **argv)
 		else if (!strcmp(a, "--workers")) {
 			workers = atoi(v);
 			if (workers < 1 || workers > 256) {
-				fprintf(stderr, "glassbox proxy: --workers: expected 1-256, got '%s'\n", v);
+				gb_log_error("proxy", "--workers: expected 1-256, got '%s'", v);
 				return 2;
 			}
 		} else {
-			fprintf(stderr, "glassbox proxy: unknown option '%s'\n", a);
+			gb_log_error("proxy", "unknown option '%s'", a);
 			usage(stderr);
 			return 2;
 		}
 	}
 	if (!policy) {
-		fprintf(stderr, "glassbox proxy: --policy FILE is required\n");
+		gb_log_error("proxy", "--policy FILE is required");
 		usage(stderr);
 		return 2;
 	}
@@ -91,14 +92,14 @@ int cmd_proxy(int argc, char **argv)
 	gb_diags_free(&d);
 	if (rc < 0) {
 		if (rc != -EINVAL)
-			fprintf(stderr, "glassbox proxy: %s: %s\n", policy, strerror(-rc));
+			gb_log_error("proxy", "%s: %s", policy, strerror(-rc));
 		return 1;
 	}
 	struct gb_policy_store *store = NULL;
 	rc = gb_policy_store_new(p, &store);
 	gb_policy_free(p);
 	if (rc < 0) {
-		fprintf(stderr, "glassbox proxy: policy: %s\n", strerror(-rc));
+		gb_log_error("proxy", "policy: %s", strerror(-rc));
 		return 1;
 	}
 	struct gb_ring *ring = NULL;
@@ -109,7 +110,7 @@ int cmd_proxy(int argc, char **argv)
 			rc = gb_ring_create(ring_path, &ro, &ring);
 		}
 		if (rc < 0) {
-			fprintf(stderr, "glassbox proxy: ring %s: %s\n", ring_path, strerror(-rc));
+			gb_log_error("proxy", "ring %s: %s", ring_path, strerror(-rc));
 			gb_policy_store_free(store);
 			return 1;
 		}
@@ -136,7 +137,7 @@ int cmd_proxy(int argc, char **argv)
 		struct gb_tls_opts to = { .dir = tls_dir, .key_path = key, .upstream_ca = upstream_ca };
 		rc = gb_tls_new(&to, &tls, err, sizeof err);
 		if (rc < 0) {
-			fprintf(stderr, "glassbox proxy: --tls-dir: %s\n", err);
+			gb_log_error("proxy", "--tls-dir: %s", err);
 			gb_ring_close(ring);
 			gb_policy_store_free(store);
 			return 1;
@@ -150,27 +151,27 @@ int cmd_proxy(int argc, char **argv)
 	if (rc == 0)
 		rc = gb_proxy_start(px);
 	if (rc < 0) {
-		fprintf(stderr, "glassbox proxy: listen %s: %s\n", listen, strerror(-rc));
+		gb_log_error("proxy", "listen %s: %s", listen, strerror(-rc));
 		gb_proxy_free(px);
 		gb_tls_free(tls);
 		gb_ring_close(ring);
 		gb_policy_store_free(store);
 		return 1;
 	}
-	fprintf(stderr, "glassbox proxy: listening on %s\n", listen);
+	gb_log_info("proxy", "listening on %s", listen);
 	int sig = 0;
 	sigwait(&set, &sig);
 	gb_proxy_stop(px);
 	struct gb_proxy_stats st;
 	gb_proxy_stats(px, &st);
-	fprintf(stderr, "glassbox proxy: %s: %llu accepted, %llu allowed, %llu denied, %llu records dropped\n",
-	        strsignal(sig), (unsigned long long)st.accepted, (unsigned long long)st.allowed,
-	        (unsigned long long)st.denied, (unsigned long long)st.records_dropped);
+	gb_log_info("proxy", "%s: %llu accepted, %llu allowed, %llu denied, %llu records dropped",
+	            strsignal(sig), (unsigned long long)st.accepted, (unsigned long long)st.allowed,
+	            (unsigned long long)st.denied, (unsigned long long)st.records_dropped);
 	if (tls) {
 		struct gb_tls_stats ts;
 		gb_tls_stats(tls, &ts);
-		fprintf(stderr, "glassbox proxy: tls: %llu leaves minted, %llu reused from the cache\n",
-		        (unsigned long long)ts.leaves_minted, (unsigned long long)ts.leaf_hits);
+		gb_log_info("proxy", "tls: %llu leaves minted, %llu reused from the cache",
+		            (unsigned long long)ts.leaves_minted, (unsigned long long)ts.leaf_hits);
 	}
 	gb_proxy_free(px);
 	gb_tls_free(tls); /* after the proxy: it borrowed the CA */

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "enforcer/sandbox/supervisor.h"
+#include "common/log.h"
 
 static void run_usage(FILE *f)
 {
@@ -77,7 +78,7 @@ int cmd_run(int argc, char **argv)
 		} else if (!strncmp(a, "--hosts=", 8)) {
 			o.hosts_file = a + 8;
 		} else if (a[0] == '-') {
-			fprintf(stderr, "glassbox run: unknown option '%s' (or missing value)\n", a);
+			gb_log_error("run", "unknown option '%s' (or missing value)", a);
 			run_usage(stderr);
 			return 2;
 		} else {
@@ -85,14 +86,14 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	if (i >= argc) {
-		fprintf(stderr, "glassbox run: no command given\n");
+		gb_log_error("run", "no command given");
 		run_usage(stderr);
 		return 2;
 	}
 	o.argv = argv + i;
 	/* Checked here for a clear message; the proxy reads it at start. */
 	if (o.hosts_file && access(o.hosts_file, R_OK) < 0) {
-		fprintf(stderr, "glassbox run: --hosts %s: %s\n", o.hosts_file, strerror(errno));
+		gb_log_error("run", "--hosts %s: %s", o.hosts_file, strerror(errno));
 		return 2;
 	}
 	if (o.upstream_ca && access(o.upstream_ca, R_OK) < 0) {
@@ -102,8 +103,8 @@ int cmd_run(int argc, char **argv)
 	if (!o.policy_path) {
 		o.policy_path = default_policy();
 		if (!o.policy_path) {
-			fprintf(stderr, "glassbox run: no --policy given and no default policy found in "
-			                "%s or %s\n", GB_INSTALL_DATADIR "/policies", GB_SOURCE_DATADIR "/policies");
+			gb_log_error("run", "no --policy given and no default policy found in %s or %s",
+			             GB_INSTALL_DATADIR "/policies", GB_SOURCE_DATADIR "/policies");
 			return 1;
 		}
 	}

@@ -12,12 +12,13 @@
 #include "cli/commands.h"
 #include "exporter/config.h"
 #include "exporter/serve.h"
+#include "common/log.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: glassbox serve [--config FILE] [--journal DIR] [--runtime-dir DIR]\n"
-	        "                      [--metrics FILE] [--check-config]\n"
+	        "                      [--metrics FILE] [--check-config] [-q|-v]\n"
 	        "  Run the host daemon until SIGINT or SIGTERM: find every sandbox's event\n"
 	        "  ring, map each record to OCSF 1.8.0, append it to the journal and deliver\n"
 	        "  the journal to the configured sinks.\n"
@@ -28,7 +29,9 @@ static void usage(FILE *f)
 	        "  --metrics      counters as JSON (events, lost, per sink sent/failed/retried/\n"
 	        "                 lag), rewritten every 5 s and on SIGUSR1\n"
 	        "                 (default <root>/run/glassbox/metrics.json)\n"
-	        "  --check-config validate the config, print every error, exit 0 or 1\n");
+	        "  --check-config validate the config, print every error, exit 0 or 1\n"
+	        "  -q, --quiet    only errors on stderr (no start/stop lines, no retries)\n"
+	        "  -v, --verbose  also debug lines (each ring attached and detached)\n");
 }
 
 int cmd_serve(int argc, char **argv)
@@ -45,8 +48,18 @@ int cmd_serve(int argc, char **argv)
 			check_only = 1;
 			continue;
 		}
+		/* the global -q/-v, also after the command: a unit file reads
+		 * better as `glassbox serve -v` */
+		if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			gb_log_set_level(GB_LOG_ERROR);
+			continue;
+		}
+		if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			gb_log_set_level(GB_LOG_DEBUG);
+			continue;
+		}
 		if (!v || a[0] != '-') {
-			fprintf(stderr, "glassbox serve: %s: %s\n", a, v ? "unexpected argument" : "needs a value");
+			gb_log_error("serve", "%s: %s", a, v ? "unexpected argument" : "needs a value");
 			usage(stderr);
 			return 2;
 		}
@@ -60,7 +73,7 @@ int cmd_serve(int argc, char **argv)
 		else if (!strcmp(a, "--metrics"))
 			metrics = v;
 		else {
-			fprintf(stderr, "glassbox serve: unknown option '%s'\n", a);
+			gb_log_error("serve", "unknown option '%s'", a);
 			usage(stderr);
 			return 2;
 		}
@@ -104,15 +117,15 @@ int cmd_serve(int argc, char **argv)
 	struct gb_serve *s;
 	char err[512];
 	if ((rc = gb_serve_start(&o, &s, err, sizeof err)) < 0) {
-		fprintf(stderr, "glassbox serve: %s\n", err);
+		gb_log_error("serve", "%s", err);
 		return 1;
 	}
-	fprintf(stderr, "glassbox serve: watching %s, journal %s\n", cfg.runtime_dir, cfg.journal_dir);
+	gb_log_info("serve", "watching %s, journal %s", cfg.runtime_dir, cfg.journal_dir);
 	int sig = 0, mrc = 0;
 	for (;;) {
 		int wrc = gb_serve_metrics_write(s, mpath);
 		if (wrc < 0 && wrc != mrc) /* said once per kind of failure */
-			fprintf(stderr, "glassbox serve: writing %s: %s\n", mpath, strerror(-wrc));
+			gb_log_warn("serve", "writing %s: %s", mpath, strerror(-wrc));
 		mrc = wrc;
 		struct timespec every = { 5, 0 };
 		sig = sigtimedwait(&set, NULL, &every);
@@ -122,12 +135,11 @@ int cmd_serve(int argc, char **argv)
 	struct gb_sink_metrics m[GB_MAX_SINKS];
 	size_t nm = gb_serve_sink_metrics(s, m, GB_MAX_SINKS);
 	for (size_t i = 0; i < nm; i++)
-		fprintf(stderr,
-		        "glassbox serve: sink %s: sent %llu, failed %llu, retried %llu, %llu segments (%llu bytes) behind\n",
-		        m[i].name, (unsigned long long)m[i].sent, (unsigned long long)m[i].failed,
-		        (unsigned long long)m[i].retried, (unsigned long long)m[i].lag_segments,
-		        (unsigned long long)m[i].lag_bytes);
+		gb_log_info("serve", "sink %s: sent %llu, failed %llu, retried %llu, %llu segments (%llu bytes) behind",
+		            m[i].name, (unsigned long long)m[i].sent, (unsigned long long)m[i].failed,
+		            (unsigned long long)m[i].retried, (unsigned long long)m[i].lag_segments,
+		            (unsigned long long)m[i].lag_bytes);
 	gb_serve_stop(s);
-	fprintf(stderr, "glassbox serve: stopped (%s)\n", strsignal(sig));
+	gb_log_info("serve", "stopped (%s)", strsignal(sig));
 	return 0;
 }

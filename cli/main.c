@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 		} else if (!strncmp(argv[i], "--root=", 7)) {
 			gb_globals.root = argv[i] + 7;
 		} else {
-			fprintf(stderr, "glassbox: unknown option '%s'\n", argv[i]);
+			gb_log_error(NULL, "unknown option '%s'", argv[i]);
 			usage(stderr);
 			return 2;
 		}
@@ -83,6 +83,6 @@ int main(int argc, char **argv)
 	for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
 		if (!strcmp(argv[i], commands[c].name))
 			return commands[c].run(argc - i, argv + i);
-	fprintf(stderr, "glassbox: unknown command '%s' (see glassbox --help)\n", argv[i]);
+	gb_log_error(NULL, "unknown command '%s' (see glassbox --help)", argv[i]);
 	return 2;
 }

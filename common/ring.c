@@ -312,10 +312,12 @@ int gb_ring_create(const char *path, const struct gb_ring_opts *opts, struct gb_
 	if (fd < 0)
 		return -errno;
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int e = errno ? -errno : -EINVAL;
+	/* errno speaks only for a failed fstat; a file that is no regular file
+	 * (O_NOFOLLOW stops links, not fifos or devices) is EINVAL */
+	int bad = fstat(fd, &st) < 0 ? -errno : !S_ISREG(st.st_mode) ? -EINVAL : 0;
+	if (bad < 0) {
 		close(fd);
-		return e;
+		return bad;
 	}
 	uint64_t old_gen = 0, old_read = 0, old_next = 0;
 	if ((uint64_t)st.st_size >= sizeof(struct shared)) {
@@ -668,18 +670,85 @@ static unsigned hdr_state(const struct gb_ring *r, const struct rec_hdr *h, uint
 	return m >> 2 == tag_of(gen, pos) ? (unsigned)(m & 3) : 0;
 }
 
-static int loss_before(struct gb_ring *r, struct gb_ring_entry *e, uint64_t rseq, uint64_t seq,
-                       uint64_t tail)
+/* What try_next() does with an attempt that produced no entry yet. */
+enum next_rc {
+	NEXT_NONE = 0,  /* nothing ready: sleep or return */
+	NEXT_ENTRY = 1, /* *e is filled */
+	NEXT_AGAIN = 2, /* progress without an entry (skipped padding, an
+	                 * already consumed record, a dead header): call again */
+};
+
+static enum next_rc loss_before(struct gb_ring *r, struct gb_ring_entry *e, uint64_t rseq, uint64_t seq,
+                                uint64_t tail)
 {
 	loss_entry(e, r->skipped_headerless ? GB_LOSS_ABANDONED : GB_LOSS_RING_FULL, rseq, seq - 1);
 	r->pending_next_tail = tail;
-	return 1;
+	return NEXT_ENTRY;
+}
+
+/* What sits at the consumer position, as seen by classify(). */
+enum look_kind {
+	LOOK_IDLE,        /* nothing reserved or dropped since our position */
+	LOOK_GENERATION,  /* a producer re-created the ring */
+	LOOK_PUBLISHED,   /* a published record at our position (l->h) */
+	LOOK_DROPPED,     /* nothing reserved, but sequences up to l->c.seq were taken */
+	LOOK_WRAP,        /* too little room for a header before the end */
+	LOOK_UNPUBLISHED, /* reserved but not published, or no header yet (l->hst) */
+};
+
+struct look {
+	uint64_t gen, tail, rseq;
+	struct rec_hdr *h; /* header at tail (LOOK_PUBLISHED, LOOK_UNPUBLISHED) */
+	unsigned hst;      /* its state (0 = not written for this lap yet) */
+	struct claim c;    /* producers' claim word (read only on the slow path) */
+};
+
+/* The decision tree of the consumer, with no side effects: try_next() acts
+ * on its answer, ready() only asks whether it would make progress, so the
+ * two cannot drift apart. */
+static enum look_kind classify(struct gb_ring *r, struct look *l)
+{
+	struct shared *sh = r->sh;
+	l->gen = atomic_load(&sh->generation);
+	if (l->gen != r->gen_seen)
+		return LOOK_GENERATION;
+	l->tail = r->ltail;
+	l->rseq = r->lseq;
+	/* Fast path: a published record at our position needs no look at the
+	 * producers' claim word (reading it is a locked 16-byte CAS that would
+	 * pull the producers' cache line over).  The tag in the mark binds it
+	 * to this position and generation, so it cannot be a stale lap. */
+	bool fits = (l->tail & r->mask) + REC_HDR <= r->size;
+	if (fits) {
+		l->h = hdr_at(r, l->tail);
+		l->hst = hdr_state(r, l->h, l->gen, l->tail);
+		if (l->hst == ST_PUBLISHED)
+			return LOOK_PUBLISHED;
+	} else {
+		l->h = NULL;
+		l->hst = 0;
+	}
+	/* Idle check with plain shared reads: while nothing was reserved or
+	 * dropped, a polling consumer must not take the claim word's cache line
+	 * away from the producers.  Only a change earns the exact 16-byte read. */
+	if (__atomic_load_n(&sh->claim.head, __ATOMIC_ACQUIRE) == l->tail &&
+	    __atomic_load_n(&sh->claim.seq, __ATOMIC_ACQUIRE) == l->rseq)
+		return LOOK_IDLE;
+	l->c = claim_load(sh);
+	if (l->c.head == l->tail)
+		/* Nothing reserved: any sequence taken beyond read_seq was dropped. */
+		return l->c.seq > l->rseq ? LOOK_DROPPED : LOOK_IDLE;
+	if (!fits)
+		return LOOK_WRAP;
+	/* Read the header again: it may have been published since. */
+	l->hst = hdr_state(r, l->h, l->gen, l->tail);
+	return l->hst == ST_PUBLISHED ? LOOK_PUBLISHED : LOOK_UNPUBLISHED;
 }
 
 /* The record at `tail` is published: hand it out (or skip padding and
  * records consumed before a restart; or report drops before it). */
-static int take_published(struct gb_ring *r, struct gb_ring_entry *e, struct rec_hdr *h,
-                          uint64_t tail, uint64_t rseq)
+static enum next_rc take_published(struct gb_ring *r, struct gb_ring_entry *e, struct rec_hdr *h,
+                                   uint64_t tail, uint64_t rseq)
 {
 	TSAN_ACQUIRE(&r->sh->tail); /* pairs with mark_store_published */
 	r->stuck_pos = UINT64_MAX;
@@ -688,7 +757,7 @@ static int take_published(struct gb_ring *r, struct gb_ring_entry *e, struct rec
 		/* padding, or a record consumed just before a restart (read_seq
 		 * is stored before tail) */
 		skip_to(r, next);
-		return 2;
+		return NEXT_AGAIN;
 	}
 	if (h->seq > rseq)
 		return loss_before(r, e, rseq, h->seq, tail);
@@ -700,106 +769,79 @@ static int take_published(struct gb_ring *r, struct gb_ring_entry *e, struct rec
 	e->data = (const unsigned char *)h + REC_HDR;
 	e->len = h->len;
 	r->pending_next_tail = next;
-	return 1;
+	return NEXT_ENTRY;
 }
 
-/* One attempt to produce an entry at the consumer position.  Returns 1 with
- * *e filled, 0 when nothing is ready, or 2 when it made progress without an
- * entry (skipped padding or an already consumed record): call again. */
-static int try_next(struct gb_ring *r, struct gb_ring_entry *e)
+/* A reservation at our position is not published: wait for it, or, after
+ * the abandon window, reclaim it from a dead producer. */
+static enum next_rc take_unpublished(struct gb_ring *r, struct gb_ring_entry *e, const struct look *l)
 {
 	struct shared *sh = r->sh;
-	uint64_t gen = atomic_load_explicit(&sh->generation, memory_order_acquire);
-	if (gen != r->gen_seen) {
-		/* A producer re-created the ring: report what the old generation
-		 * still held unread (the creator saved the old counters). */
-		r->gen_seen = gen;
+	if (!stuck_too_long(r, l->tail))
+		return NEXT_NONE;
+	struct rec_hdr *h = l->h;
+	if (l->hst == ST_RESERVED) {
+		if (!pid_dead(h->pid))
+			return NEXT_NONE; /* alive and slow: never reclaim a live reservation */
+		if (h->seq > l->rseq)
+			return loss_before(r, e, l->rseq, h->seq, l->tail); /* earlier drops first */
+		loss_entry(e, GB_LOSS_ABANDONED, h->seq, h->seq);
+		r->pending_next_tail = l->tail + REC_HDR + align8(h->len);
+		atomic_fetch_add(&sh->abandoned, 1);
+		return NEXT_ENTRY;
+	}
+	/* Header never written: the reserving process died within a few
+	 * instructions of its CAS (or is stopped exactly there; docs/ring.md).
+	 * Its sequence number shows up as the next gap, reported ABANDONED. */
+	uint64_t next = scan_next_header(r, l->tail, l->c.head, l->gen);
+	skip_to(r, next);
+	atomic_fetch_add(&sh->abandoned, 1);
+	r->skipped_headerless = true;
+	r->stuck_pos = UINT64_MAX;
+	return NEXT_AGAIN;
+}
+
+/* One attempt to produce an entry at the consumer position. */
+static enum next_rc try_next(struct gb_ring *r, struct gb_ring_entry *e)
+{
+	struct look l;
+	switch (classify(r, &l)) {
+	case LOOK_IDLE:
+		return NEXT_NONE;
+	case LOOK_GENERATION: {
+		/* Report what the old generation still held unread (the creator
+		 * saved the old counters). */
+		struct shared *sh = r->sh;
+		r->gen_seen = l.gen;
 		r->stuck_pos = UINT64_MAX;
 		r->skipped_headerless = false;
 		r->ltail = r->lseq = 0; /* the creator reset the shared position */
 		uint64_t f = atomic_load(&sh->prev_read_seq), n = atomic_load(&sh->prev_next_seq);
 		loss_entry(e, GB_LOSS_GENERATION, f, n > f ? n - 1 : f);
 		e->count = n > f ? n - f : 0;
-		return 1;
+		return NEXT_ENTRY;
 	}
-	uint64_t tail = r->ltail;
-	uint64_t rseq = r->lseq;
-	/* Fast path: a published record at our position needs no look at the
-	 * producers' claim word (reading it is a locked 16-byte CAS that would
-	 * pull the producers' cache line over).  The tag in the mark binds it
-	 * to this position and generation, so it cannot be a stale lap. */
-	if ((tail & r->mask) + REC_HDR <= r->size) {
-		struct rec_hdr *fh = hdr_at(r, tail);
-		if (hdr_state(r, fh, gen, tail) == ST_PUBLISHED)
-			return take_published(r, e, fh, tail, rseq);
+	case LOOK_PUBLISHED:
+		return take_published(r, e, l.h, l.tail, l.rseq);
+	case LOOK_DROPPED:
+		return loss_before(r, e, l.rseq, l.c.seq, l.tail);
+	case LOOK_WRAP:
+		/* Producers padded implicitly to the next lap. */
+		skip_to(r, (l.tail | r->mask) + 1);
+		return NEXT_AGAIN;
+	case LOOK_UNPUBLISHED:
+		return take_unpublished(r, e, &l);
 	}
-	/* Idle check with plain shared reads: while nothing was reserved or
-	 * dropped, a polling consumer must not take the claim word's cache line
-	 * away from the producers.  Only a change earns the exact 16-byte read. */
-	if (__atomic_load_n(&sh->claim.head, __ATOMIC_ACQUIRE) == tail &&
-	    __atomic_load_n(&sh->claim.seq, __ATOMIC_ACQUIRE) == rseq)
-		return 0;
-	struct claim c = claim_load(sh);
-	if (c.head == tail) {
-		/* Nothing reserved: any sequence taken beyond read_seq was dropped. */
-		if (c.seq > rseq)
-			return loss_before(r, e, rseq, c.seq, tail);
-		return 0;
-	}
-	if ((tail & r->mask) + REC_HDR > r->size) {
-		/* Too little room for a header before the end: producers padded
-		 * implicitly to the next lap. */
-		skip_to(r, (tail | r->mask) + 1);
-		return 2;
-	}
-	struct rec_hdr *h = hdr_at(r, tail);
-	unsigned st = hdr_state(r, h, gen, tail);
-	if (st == ST_PUBLISHED)
-		return take_published(r, e, h, tail, rseq);
-	/* Reserved but unpublished, or the header is not even written yet. */
-	if (!stuck_too_long(r, tail))
-		return 0;
-	if (st == ST_RESERVED) {
-		if (!pid_dead(h->pid))
-			return 0; /* alive and slow: never reclaim a live reservation */
-		if (h->seq > rseq)
-			return loss_before(r, e, rseq, h->seq, tail); /* earlier drops first */
-		loss_entry(e, GB_LOSS_ABANDONED, h->seq, h->seq);
-		r->pending_next_tail = tail + REC_HDR + align8(h->len);
-		atomic_fetch_add(&sh->abandoned, 1);
-		return 1;
-	}
-	/* Header never written: the reserving process died within a few
-	 * instructions of its CAS (or is stopped exactly there; docs/ring.md).
-	 * Its sequence number shows up as the next gap, reported ABANDONED. */
-	uint64_t next = scan_next_header(r, tail, c.head, gen);
-	skip_to(r, next);
-	atomic_fetch_add(&sh->abandoned, 1);
-	r->skipped_headerless = true;
-	r->stuck_pos = UINT64_MAX;
-	return 2;
+	return NEXT_NONE;
 }
 
-/* Would try_next() make progress now?  Cheap, no side effects. */
+/* Would try_next() make progress now?  A reservation still unpublished
+ * counts as not ready: the sleep slices apply the abandon rule. */
 static bool ready(struct gb_ring *r)
 {
-	struct shared *sh = r->sh;
-	uint64_t gen = atomic_load(&sh->generation);
-	if (gen != r->gen_seen)
-		return true;
-	uint64_t tail = r->ltail;
-	if ((tail & r->mask) + REC_HDR <= r->size &&
-	    hdr_state(r, hdr_at(r, tail), gen, tail) == ST_PUBLISHED)
-		return true; /* as in try_next: no claim-word read when a record waits */
-	if (__atomic_load_n(&sh->claim.head, __ATOMIC_ACQUIRE) == tail &&
-	    __atomic_load_n(&sh->claim.seq, __ATOMIC_ACQUIRE) == r->lseq)
-		return false;
-	struct claim c = claim_load(sh);
-	if (c.head == tail)
-		return c.seq > r->lseq;
-	if ((tail & r->mask) + REC_HDR > r->size)
-		return true;
-	return hdr_state(r, hdr_at(r, tail), gen, tail) == ST_PUBLISHED;
+	struct look l;
+	enum look_kind k = classify(r, &l);
+	return k != LOOK_IDLE && k != LOOK_UNPUBLISHED;
 }
 
 #define SPIN_CHECKS 4096 /* ~20-50 us of polling before sleeping */
@@ -841,10 +883,10 @@ int gb_ring_next(struct gb_ring *r, struct gb_ring_entry *e, int timeout_ms)
 	if (timeout_ms > 0)
 		deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000ull;
 	for (;;) {
-		int rc = try_next(r, e);
-		if (rc == 2)
+		enum next_rc rc = try_next(r, e);
+		if (rc == NEXT_AGAIN)
 			continue;
-		if (rc == 1) {
+		if (rc == NEXT_ENTRY) {
 			r->pending = *e;
 			r->has_pending = true;
 			return 1;
@@ -867,10 +909,9 @@ int gb_ring_next(struct gb_ring *r, struct gb_ring_entry *e, int timeout_ms)
 	}
 }
 
-void gb_ring_consume(struct gb_ring *r, const struct gb_ring_entry *e)
+void gb_ring_consume(struct gb_ring *r)
 {
 	struct shared *sh = r->sh;
-	(void)e; /* the handle remembers what next() handed out */
 	if (!r->has_pending)
 		return;
 	const struct gb_ring_entry *p = &r->pending;

@@ -115,9 +115,11 @@ struct gb_ring_entry {
  * 0 when nothing arrived within timeout_ms (sleeps on a futex; -1 = forever,
  * 0 = poll), negative errno on error.  The entry must be acknowledged with
  * gb_ring_consume() before the next call; until then a restarted consumer
- * would see it again. */
+ * would see it again, and so does the next gb_ring_next(). */
 int gb_ring_next(struct gb_ring *r, struct gb_ring_entry *e, int timeout_ms);
-void gb_ring_consume(struct gb_ring *r, const struct gb_ring_entry *e);
+/* Acknowledge the entry the last gb_ring_next() handed out (the handle
+ * remembers it; a second call does nothing). */
+void gb_ring_consume(struct gb_ring *r);
 
 /* Counters from the shared header, for metrics and tests. */
 struct gb_ring_stats {

@@ -42,9 +42,7 @@
 
 #include "common/policy.h" /* struct gb_diags */
 #include "exporter/journal.h"
-#include "exporter/sink.h"
-
-#define GB_MAX_SINKS 16
+#include "exporter/sink.h" /* GB_MAX_SINKS */
 
 struct gb_daemon_config {
 	char runtime_dir[4096];

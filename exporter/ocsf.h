@@ -15,6 +15,9 @@
 #ifndef GB_EXPORTER_OCSF_H
 #define GB_EXPORTER_OCSF_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "common/buf.h"
 #include "common/record.h"
 
@@ -27,9 +30,31 @@ struct gb_ocsf_ctx {
 	const char *product_version;
 };
 
-/* Append the OCSF event for rec (type/seq/ts_ns/flags set) to out.
+/* What the mapper decided while writing an event: the journal index and
+ * the sinks take these from here instead of scanning the JSON again. */
+struct gb_ocsf_meta {
+	uint32_t class_uid;   /* class_uid, e.g. 4001 */
+	uint32_t activity_id; /* activity_id (99 = Other) */
+	uint8_t severity_id;  /* severity_id: 0-6, or 99 */
+	const char *log_name; /* the event's first log_name: a LOSS's own (the log
+	                       * with the gap: the sandbox, else "glassbox"), else
+	                       * metadata.log_name (ctx->sandbox_name); NULL when it
+	                       * has none.  Borrowed from the context or static. */
+};
+
+/* Append the OCSF event for rec (type/seq/ts_ns/flags set) to out, and, if
+ * meta is not NULL, describe it there (filled only on success).
  * Returns 0, or -EINVAL for an unknown record type, -ENOMEM. */
-int gb_ocsf_format(const struct gb_ocsf_ctx *ctx, const struct gb_record *rec, struct gb_buf *out);
+int gb_ocsf_format(const struct gb_ocsf_ctx *ctx, const struct gb_record *rec, struct gb_buf *out,
+                   struct gb_ocsf_meta *meta);
+
+/* The first log_name of one OCSF event line as the journal stores it (the
+ * same as gb_ocsf_meta.log_name; the Kafka sink's message key): a pointer
+ * to the string's JSON text inside json, its length in *n, or NULL when the
+ * event has none.  A scan, not a parse: it relies on the mapper's layout
+ * (keys are written by this code; a hostile value's quotes are escaped, so
+ * it cannot spell the key). */
+const char *gb_ocsf_log_name(const char *json, size_t len, size_t *n);
 
 /* Render one OCSF JSON event (as stored in the journal) as the shorthand
  * line (no trailing newline).  Hostile strings are escaped so that one event

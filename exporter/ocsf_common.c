@@ -74,6 +74,9 @@ static void envelope(struct ocsf_ev *ev, const struct ocsf_class *c, int activit
 {
 	struct gb_jsonw *w = &ev->w;
 
+	ev->meta.class_uid = (uint32_t)c->uid;
+	ev->meta.activity_id = (uint32_t)activity_id;
+	ev->meta.severity_id = (uint8_t)severity_id;
 	gb_jw_obj_begin(w);
 	ocsf_kuint(w, "class_uid", (uint64_t)c->uid);
 	ocsf_kstr(w, "class_name", c->name);
@@ -177,8 +180,10 @@ int ocsf_finish(struct ocsf_ev *ev)
 	ocsf_sadd_u64(w, ev->rec->seq);
 	ocsf_send(w);
 	ocsf_kuint(w, "sequence", ev->rec->seq);
-	if (sname)
+	if (sname) {
 		ocsf_kstr(w, "log_name", sname);
+		ev->meta.log_name = sname;
+	}
 	ocsf_kstr(w, "log_provider", "glassbox");
 	if (ev->rec->flags & GB_RECF_TRUNCATED)
 		gb_jw_kbool(w, "is_truncated", true);
@@ -287,7 +292,8 @@ bool ocsf_is_ip(const char *s, int *family)
 
 /* --- entry point ---------------------------------------------------------- */
 
-int gb_ocsf_format(const struct gb_ocsf_ctx *ctx, const struct gb_record *rec, struct gb_buf *out)
+int gb_ocsf_format(const struct gb_ocsf_ctx *ctx, const struct gb_record *rec, struct gb_buf *out,
+                   struct gb_ocsf_meta *meta)
 {
 	struct ocsf_ev ev;
 	size_t start = out->len;
@@ -312,5 +318,7 @@ int gb_ocsf_format(const struct gb_ocsf_ctx *ctx, const struct gb_record *rec, s
 	}
 	if (rc < 0 && !out->err)
 		out->len = start; /* never leave half an event behind */
+	if (rc == 0 && meta)
+		*meta = ev.meta;
 	return rc;
 }

@@ -45,6 +45,7 @@ struct ocsf_ev {
 	const struct gb_ocsf_ctx *ctx;
 	const struct gb_record *rec;
 	unsigned profiles;
+	struct gb_ocsf_meta meta; /* set by the envelope, handed to the caller */
 };
 
 /* Begin the event object and write class/category/activity/type and

@@ -70,7 +70,8 @@ int ocsf_loss(struct ocsf_ev *ev)
 	ocsf_send(w);
 
 	ocsf_kuint(w, "count", l->count);
-	ocsf_kstr(w, "log_name", sname ? sname : "glassbox");
+	ev->meta.log_name = sname ? sname : "glassbox";
+	ocsf_kstr(w, "log_name", ev->meta.log_name);
 	ocsf_kstr(w, "log_provider", "glassbox");
 	ocsf_kuint(w, "log_type_id", 2);
 	ocsf_kstr(w, "log_type", "Application");

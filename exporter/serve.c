@@ -19,16 +19,16 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/log.h"
 #include "common/record.h"
 #include "common/ring.h"
 #include "exporter/ocsf.h"
 
 #define RING_FILE "events.ring"
 #define TICK_MS 100
-#define RESCAN_MS 2000
+#define RESCAN_MS 2000  /* safety net behind inotify (e.g. a missed IN_Q_OVERFLOW) */
 #define BATCH_MAX 1024  /* records acknowledged per journal write, at most */
 #define RETAIN_MS 60000 /* retention pass period (and once at start) */
-#define GB_MAX_SINKS_SERVE 16 /* safety net behind inotify (e.g. a missed IN_Q_OVERFLOW) */
 
 struct drainer {
 	struct gb_serve *s;
@@ -55,7 +55,7 @@ struct gb_serve {
 	struct gb_sinks *sinks;
 	/* for retention: which sinks may lose events, and where their cursors are */
 	char journal_dir[4096], cursor_dir[4096];
-	char sink_names[GB_MAX_SINKS_SERVE][64];
+	char sink_names[GB_MAX_SINKS][64];
 	size_t n_sinks;
 	atomic_uint_fast64_t n_rings, n_active, n_events, n_lost, n_errors, n_events_retried;
 };
@@ -66,30 +66,15 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* severity_id as the mapper wrote it, for the journal index (the envelope
- * puts it near the start, so this is a short scan, not a parse). */
-static uint8_t severity_of(const char *json)
-{
-	const char *p = strstr(json, "\"severity_id\":");
-	if (!p)
-		return 0;
-	long v = strtol(p + 14, NULL, 10);
-	return (uint8_t)(v >= 0 && v <= 6 ? v : 99);
-}
-
-static uint32_t class_of(const char *json)
-{
-	const char *p = strstr(json, "\"class_uid\":");
-	return p ? (uint32_t)strtoul(p + 12, NULL, 10) : 0;
-}
-
-/* Append one event into the journal's batch buffer.  Returns 0 or -errno
- * (the batch is lost and must be re-read from the ring). */
-static int journal_event(struct drainer *d, const struct gb_buf *b, uint64_t ts_ns)
+/* Append one event into the journal's batch buffer, indexed with what the
+ * mapper classified.  Returns 0 or -errno (the batch is lost and must be
+ * re-read from the ring). */
+static int journal_event(struct drainer *d, const struct gb_buf *b, const struct gb_ocsf_meta *om,
+                         uint64_t ts_ns)
 {
 	struct gb_serve *s = d->s;
 	struct gb_jmeta m = { .time_ms = (int64_t)(ts_ns / 1000000u), .sandbox = d->name,
-		              .class_uid = class_of(b->data), .severity_id = severity_of(b->data) };
+		              .class_uid = om->class_uid, .severity_id = om->severity_id };
 	pthread_mutex_lock(&s->jlock);
 	int rc = gb_journal_append(s->j, b->data, b->len, &m, NULL);
 	pthread_mutex_unlock(&s->jlock);
@@ -122,65 +107,158 @@ static bool ring_still_there(const struct drainer *d)
 	return stat(d->path, &st) == 0 && st.st_dev == d->dev && st.st_ino == d->ino;
 }
 
-static void *drain_main(void *arg)
+/* One drain thread's state between the steps below. */
+struct drain {
+	struct drainer *d;
+	struct gb_ring *r;
+	struct gb_ocsf_ctx ctx;
+	char sid[64];
+	struct gb_buf b;   /* one event's JSON */
+	unsigned batch;    /* entries consumed since the last commit */
+	uint64_t rb_start; /* journal rollbacks when the batch began */
+	int failures;      /* journal failures in a row */
+};
+
+/* Open the ring as its consumer.  The supervisor creates the file, then
+ * initialises the header: give it a moment before calling the file broken.
+ * Returns 0 or -errno (said here, except a ring already gone). */
+static int attach_ring(struct drain *dr)
 {
-	struct drainer *d = arg;
-	struct gb_serve *s = d->s;
-	struct gb_ring *r = NULL;
-	/* The supervisor creates the file, then initialises the header: give it
-	 * a moment before calling the file broken. */
+	struct drainer *d = dr->d;
 	int rc = -EINVAL;
 	for (int i = 0; i < 60 && rc < 0; i++) {
-		rc = gb_ring_open_consumer(d->path, &r);
-		if (rc < 0) {
-			if (rc == -ENOENT)
-				break;
+		rc = gb_ring_open_consumer(d->path, &dr->r);
+		if (rc == -ENOENT)
+			return rc;
+		if (rc < 0)
 			sleep_ms(50);
-		}
 	}
 	if (rc < 0) {
-		if (rc != -ENOENT)
-			fprintf(stderr, "glassbox serve: %s: %s\n", d->path, strerror(-rc));
-		atomic_fetch_sub(&s->n_active, 1);
-		atomic_store(&d->done, true);
-		return NULL;
+		gb_log_error("serve", "%s: %s", d->path, strerror(-rc));
+		return rc;
 	}
 	/* Records are acknowledged in batches, after the journal wrote them. */
-	gb_ring_consumer_set(r, &(struct gb_ring_consumer_opts){ .abandon_ms = s->abandon_ms,
-		                                                  .deferred_commit = 1 });
-	char sid[64];
-	snprintf(sid, sizeof sid, "%s", gb_ring_sandbox_id(r));
-	struct gb_ocsf_ctx ctx = { .sandbox_name = d->name, .sandbox_id = sid[0] ? sid : d->name,
-		                   .hostname = s->hostname, .product_version = GB_VERSION };
-	struct gb_buf b = GB_BUF_INIT;
-	unsigned batch = 0;
-	uint64_t rb_start = 0;
-	int failures = 0;
+	gb_ring_consumer_set(dr->r, &(struct gb_ring_consumer_opts){ .abandon_ms = d->s->abandon_ms,
+		                                                      .deferred_commit = 1 });
+	snprintf(dr->sid, sizeof dr->sid, "%s", gb_ring_sandbox_id(dr->r));
+	dr->ctx = (struct gb_ocsf_ctx){ .sandbox_name = d->name,
+		                        .sandbox_id = dr->sid[0] ? dr->sid : d->name,
+		                        .hostname = d->s->hostname,
+		                        .product_version = GB_VERSION };
+	gb_log_debug("serve", "draining %s", d->path);
+	return 0;
+}
+
+/* The record a ring entry stands for: a loss report, the decoded record,
+ * or, for a record that does not decode, a LOSS for its sequence (said, not
+ * skipped).  detail must outlive rec. */
+static void entry_to_record(struct drain *dr, const struct gb_ring_entry *e, struct gb_record *rec,
+                            char *detail, size_t detail_len)
+{
+	struct gb_serve *s = dr->d->s;
+	memset(rec, 0, sizeof *rec);
+	if (e->is_loss) {
+		rec->type = GB_REC_LOSS;
+		rec->u.loss = (struct gb_loss){ .cause = e->loss_cause, .count = e->count,
+			                        .first_seq = e->first_seq, .last_seq = e->last_seq };
+		atomic_fetch_add(&s->n_lost, e->count);
+	} else if (gb_rec_decode(e->type, e->data, e->len, rec) < 0) {
+		snprintf(detail, detail_len, "record type %u of %zu bytes did not decode", (unsigned)e->type,
+		         e->len);
+		memset(rec, 0, sizeof *rec);
+		rec->type = GB_REC_LOSS;
+		rec->u.loss = (struct gb_loss){ .cause = GB_LOSS_MALFORMED, .count = 1,
+			                        .first_seq = e->seq, .last_seq = e->seq, .detail = detail };
+		atomic_fetch_add(&s->n_errors, 1);
+	} else {
+		rec->type = e->type;
+		rec->flags = e->flags;
+	}
+	rec->seq = e->seq;
+	/* A loss happens now; a record keeps the time its producer gave it. */
+	if (rec->type == GB_REC_LOSS) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		rec->ts_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	} else
+		rec->ts_ns = e->ts_ns;
+}
+
+/* Map one entry and append it to the journal batch.  Returns 0 when the
+ * entry may be consumed (journaled, or unmappable and said so), or -errno
+ * when the journal refused it (the batch is gone with it). */
+static int journal_entry(struct drain *dr, const struct gb_ring_entry *e)
+{
+	struct drainer *d = dr->d;
+	struct gb_record rec;
+	char detail[96];
+	entry_to_record(dr, e, &rec, detail, sizeof detail);
+	dr->b.len = 0;
+	struct gb_ocsf_meta meta;
+	int rc = gb_ocsf_format(&dr->ctx, &rec, &dr->b, &meta);
+	if (rc < 0) {
+		gb_log_error("serve", "%s seq %llu: cannot map to OCSF: %s", d->name,
+		             (unsigned long long)e->seq, strerror(-rc));
+		atomic_fetch_add(&d->s->n_errors, 1);
+		return 0;
+	}
+	if ((rc = journal_event(d, &dr->b, &meta, rec.ts_ns)) < 0)
+		return rc;
+	atomic_fetch_add(&d->s->n_events, 1);
+	return 0;
+}
+
+/* The one policy for a batch the journal did not take (a failed append or
+ * flush; the ring is rewound, so the batch is read again): count it, say
+ * so once per run of failures, wait a little.  True when the drainer should
+ * give up: the daemon is stopping and the journal keeps failing (the batch
+ * stays unacknowledged, so the next daemon reads it again). */
+static bool batch_failed(struct drain *dr, int rc)
+{
+	struct gb_serve *s = dr->d->s;
+	dr->batch = 0;
+	atomic_fetch_add(&s->n_events_retried, 1);
+	if (dr->failures++ == 0)
+		gb_log_warn("serve", "journal write for %s: %s (retrying)", dr->d->name, strerror(-rc));
+	if (atomic_load(&s->stopping) && dr->failures > 50)
+		return true;
+	sleep_ms(100);
+	return false;
+}
+
+/* Commit the batch.  True when the drainer should give up. */
+static bool end_batch(struct drain *dr)
+{
+	int rc = flush_commit(dr->d, dr->r, dr->rb_start);
+	if (rc < 0)
+		return batch_failed(dr, rc);
+	dr->batch = 0;
+	dr->failures = 0;
+	return false;
+}
+
+static void *drain_main(void *arg)
+{
+	struct drain dr = { .d = arg, .b = GB_BUF_INIT };
+	struct drainer *d = dr.d;
+	struct gb_serve *s = d->s;
+	if (attach_ring(&dr) < 0)
+		goto out;
 	for (;;) {
 		struct gb_ring_entry e;
 		/* With a batch pending, do not sleep: flush it as soon as the ring
 		 * is (momentarily) empty, so events are never held back. */
-		rc = gb_ring_next(r, &e, batch ? 0 : 250);
+		int rc = gb_ring_next(dr.r, &e, dr.batch ? 0 : 250);
 		if (rc < 0) {
-			fprintf(stderr, "glassbox serve: %s: %s\n", d->path, strerror(-rc));
+			gb_log_error("serve", "%s: %s", d->path, strerror(-rc));
 			break;
 		}
-		if (rc == 0 || batch >= BATCH_MAX) {
-			if (batch) {
-				int frc = flush_commit(d, r, rb_start);
-				batch = 0;
-				if (frc < 0) {
-					atomic_fetch_add(&s->n_events_retried, 1);
-					if (failures++ == 0)
-						fprintf(stderr, "glassbox serve: journal write for %s: %s (retrying)\n",
-						        d->name, strerror(-frc));
-					if (atomic_load(&s->stopping) && failures > 50)
-						break; /* unacknowledged: the next daemon re-reads it */
-					sleep_ms(100);
-				} else
-					failures = 0;
-				/* An entry read just now (rc == 1) was not consumed: the
-				 * next call hands it out again. */
+		if (rc == 0 || dr.batch >= BATCH_MAX) {
+			/* An entry read just now (rc == 1) was not consumed: the next
+			 * call hands it out again. */
+			if (dr.batch) {
+				if (end_batch(&dr))
+					break;
 				continue;
 			}
 			/* Empty.  Leave when the sandbox is gone or we are stopping. */
@@ -188,66 +266,26 @@ static void *drain_main(void *arg)
 				break;
 			continue;
 		}
-		if (batch == 0) {
+		if (dr.batch == 0) {
 			pthread_mutex_lock(&s->jlock);
-			rb_start = gb_journal_rollbacks(s->j);
+			dr.rb_start = gb_journal_rollbacks(s->j);
 			pthread_mutex_unlock(&s->jlock);
 		}
-		struct gb_record rec;
-		memset(&rec, 0, sizeof rec);
-		char detail[96];
-		if (e.is_loss) {
-			rec.type = GB_REC_LOSS;
-			rec.u.loss = (struct gb_loss){ .cause = e.loss_cause, .count = e.count,
-				                       .first_seq = e.first_seq, .last_seq = e.last_seq };
-			atomic_fetch_add(&s->n_lost, e.count);
-		} else if (gb_rec_decode(e.type, e.data, e.len, &rec) < 0) {
-			/* Say so rather than skip silently: a LOSS for this sequence. */
-			snprintf(detail, sizeof detail, "record type %u of %zu bytes did not decode",
-			         (unsigned)e.type, e.len);
-			memset(&rec, 0, sizeof rec);
-			rec.type = GB_REC_LOSS;
-			rec.u.loss = (struct gb_loss){ .cause = GB_LOSS_MALFORMED, .count = 1,
-				                       .first_seq = e.seq, .last_seq = e.seq, .detail = detail };
-			atomic_fetch_add(&s->n_errors, 1);
-		} else {
-			rec.type = e.type;
-			rec.flags = e.flags;
-		}
-		rec.seq = e.seq;
-		if (e.is_loss || rec.type == GB_REC_LOSS) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			rec.ts_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-		} else
-			rec.ts_ns = e.ts_ns;
-		b.len = 0;
-		rc = gb_ocsf_format(&ctx, &rec, &b);
-		if (rc < 0) {
-			fprintf(stderr, "glassbox serve: %s seq %llu: cannot map to OCSF: %s\n", d->name,
-			        (unsigned long long)e.seq, strerror(-rc));
-			atomic_fetch_add(&s->n_errors, 1);
-			gb_ring_consume(r, &e);
-			batch++;
-			continue;
-		}
-		if (journal_event(d, &b, rec.ts_ns) < 0) {
-			gb_ring_rewind(r); /* the batch went with the failed write */
-			batch = 0;
-			atomic_fetch_add(&s->n_events_retried, 1);
-			if (atomic_load(&s->stopping) && failures++ > 50)
+		if ((rc = journal_entry(&dr, &e)) < 0) {
+			gb_ring_rewind(dr.r); /* the batch went with the failed write */
+			if (batch_failed(&dr, rc))
 				break;
-			sleep_ms(100);
 			continue;
 		}
-		gb_ring_consume(r, &e);
-		atomic_fetch_add(&s->n_events, 1);
-		batch++;
+		gb_ring_consume(dr.r);
+		dr.batch++;
 	}
-	if (batch)
-		flush_commit(d, r, rb_start);
-	gb_buf_free(&b);
-	gb_ring_close(r);
+	if (dr.batch)
+		flush_commit(d, dr.r, dr.rb_start);
+	gb_ring_close(dr.r);
+	gb_log_debug("serve", "%s: detached", d->path);
+out:
+	gb_buf_free(&dr.b);
 	atomic_fetch_sub(&s->n_active, 1);
 	atomic_store(&d->done, true);
 	return NULL;
@@ -335,8 +373,8 @@ static int mkdirs(const char *path)
 
 struct retain_ctx {
 	struct gb_serve *s;
-	uint64_t lost[GB_MAX_SINKS_SERVE];
-	uint64_t first_seg[GB_MAX_SINKS_SERVE], last_seg[GB_MAX_SINKS_SERVE];
+	uint64_t lost[GB_MAX_SINKS];
+	uint64_t first_seg[GB_MAX_SINKS], last_seg[GB_MAX_SINKS];
 };
 
 /* Events of `segment` at offsets below `offset` (the sink delivered them). */
@@ -388,7 +426,7 @@ static void retention_pass(struct gb_serve *s)
 	struct retain_ctx rc = { .s = s };
 	int r = gb_journal_retain(s->j, on_segment_deleted, &rc);
 	if (r < 0)
-		fprintf(stderr, "glassbox serve: retention: %s\n", strerror(-r));
+		gb_log_error("serve", "retention: %s", strerror(-r));
 	struct gb_buf b = GB_BUF_INIT;
 	for (size_t i = 0; i < s->n_sinks; i++) {
 		if (!rc.lost[i])
@@ -410,15 +448,15 @@ static void retention_pass(struct gb_serve *s)
 		rec.ts_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 		rec.u.loss = (struct gb_loss){ .cause = GB_LOSS_RETENTION, .count = rc.lost[i], .detail = detail };
 		b.len = 0;
-		if (gb_ocsf_format(&ctx, &rec, &b) == 0) {
+		struct gb_ocsf_meta om;
+		if (gb_ocsf_format(&ctx, &rec, &b, &om) == 0) {
 			struct gb_jmeta m = { .time_ms = (int64_t)(rec.ts_ns / 1000000u), .sandbox = "glassbox",
-				              .class_uid = class_of(b.data), .severity_id = severity_of(b.data) };
+				              .class_uid = om.class_uid, .severity_id = om.severity_id };
 			if (gb_journal_append(s->j, b.data, b.len, &m, NULL) < 0 || gb_journal_flush(s->j) < 0)
-				fprintf(stderr, "glassbox serve: cannot journal the retention loss of sink %s\n",
-				        s->sink_names[i]);
+				gb_log_error("serve", "cannot journal the retention loss of sink %s", s->sink_names[i]);
 		}
-		fprintf(stderr, "glassbox serve: sink %s lost %llu events to retention\n", s->sink_names[i],
-		        (unsigned long long)rc.lost[i]);
+		gb_log_warn("serve", "sink %s lost %llu events to retention", s->sink_names[i],
+		            (unsigned long long)rc.lost[i]);
 	}
 	gb_buf_free(&b);
 }
@@ -460,7 +498,7 @@ static void *disc_main(void *arg)
 		}
 		pthread_mutex_unlock(&s->jlock);
 		if (rc < 0)
-			fprintf(stderr, "glassbox serve: journal: %s\n", strerror(-rc));
+			gb_log_error("serve", "journal: %s", strerror(-rc));
 	}
 	return NULL;
 }
@@ -468,6 +506,11 @@ static void *disc_main(void *arg)
 int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *err, size_t errlen)
 {
 	*out = NULL;
+	if (o->n_sinks > GB_MAX_SINKS) {
+		/* retention accounts for every sink that is started */
+		snprintf(err, errlen, "at most %d sinks, got %zu", GB_MAX_SINKS, o->n_sinks);
+		return -E2BIG;
+	}
 	struct gb_serve *s = calloc(1, sizeof *s);
 	if (!s || !(s->runtime_dir = strdup(o->runtime_dir))) {
 		free(s);
@@ -476,6 +519,7 @@ int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *e
 	}
 	s->abandon_ms = o->abandon_ms;
 	s->ino = s->stopfd = s->lock_fd = -1;
+
 	if (o->hostname)
 		snprintf(s->hostname, sizeof s->hostname, "%s", o->hostname);
 	else if (gethostname(s->hostname, sizeof s->hostname - 1) < 0)
@@ -508,7 +552,7 @@ int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *e
 		goto fail;
 	snprintf(s->journal_dir, sizeof s->journal_dir, "%s", o->journal.dir);
 	snprintf(s->cursor_dir, sizeof s->cursor_dir, "%s", o->cursor_dir ? o->cursor_dir : "");
-	for (size_t i = 0; i < o->n_sinks && i < GB_MAX_SINKS_SERVE; i++)
+	for (size_t i = 0; i < o->n_sinks; i++)
 		snprintf(s->sink_names[s->n_sinks++], sizeof s->sink_names[0], "%s", o->sinks[i].name);
 	/* retention first: a sink that starts now learns of what it lost */
 	retention_pass(s);

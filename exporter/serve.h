@@ -33,7 +33,7 @@ struct gb_serve_opts {
 	const char *hostname;           /* device.hostname; NULL = gethostname() */
 	int abandon_ms;                 /* ring abandon window; 0 = ring default */
 	const struct gb_sink_conf *sinks; /* delivered from the journal (sink.h) */
-	size_t n_sinks;
+	size_t n_sinks;                 /* at most GB_MAX_SINKS (else -E2BIG) */
 	const char *cursor_dir;         /* the sinks' durable cursors */
 };
 

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
+
 struct gb_sinks {
 	struct sink *v;
 	size_t n;
@@ -123,33 +125,68 @@ void sink_update_lag(struct sink *s, const struct gb_jpos *cur, time_t *lag_at)
 	*lag_at = tn.tv_sec;
 }
 
-static void *sink_main(void *arg)
+bool sink_open(struct sink *s, int (*open)(struct sink *s))
 {
-	struct sink *s = arg;
-	const struct sink_kind *k = s->c.kind == GB_SINK_FILE   ? &gb_sink_file_kind
-	                            : s->c.kind == GB_SINK_HTTP ? &gb_sink_http_kind
-	                                                        : &gb_sink_kafka_kind;
-	struct gb_jpos cur = { 0, 0 };
-	int have = gb_cursor_load(s->cursor_path, &cur) == 0;
-	if (k->run) { /* a kind that acknowledges event by event */
-		k->run(s, have ? &cur : NULL);
-		return NULL;
+	if (open(s) == 0)
+		return true;
+	atomic_fetch_add(&s->failed, 1);
+	gb_log_warn("serve", "sink %s: %s (retrying)", s->c.name, s->err);
+	sink_sleep_ms(1000, s->stop);
+	return false;
+}
+
+long sink_backoff(const struct sink *s, long *backoff)
+{
+	long max = s->c.backoff_max_ms ? s->c.backoff_max_ms : 30000;
+	*backoff = !*backoff ? 200 : *backoff > max / 2 ? max : *backoff * 2;
+	return *backoff;
+}
+
+void sink_save_cursor(struct sink *s, const struct gb_jpos *cur)
+{
+	int rc = gb_cursor_save(s->cursor_path, cur);
+	if (rc < 0)
+		gb_log_error("serve", "sink %s: saving the cursor: %s", s->c.name, strerror(-rc));
+}
+
+/* Deliver one batch until acknowledged.  Returns 0, or -EINTR when stopping
+ * (the cursor stays before the batch). */
+static int deliver_batch(struct sink *s, const struct sink_batch_kind *k, const struct gb_buf *batch,
+                         size_t n, long *backoff)
+{
+	for (;;) {
+		int retry_after = 0;
+		s->err[0] = 0;
+		int d = k->deliver(s, batch, n, &retry_after);
+		if (d == 0) {
+			atomic_fetch_add(&s->sent, n);
+			*backoff = 0;
+			return 0;
+		}
+		atomic_fetch_add(&s->failed, 1);
+		if (atomic_load(s->stop))
+			return -EINTR;
+		/* a destination's Retry-After is obeyed as given; our own backoff
+		 * is spread out so that many daemons do not retry in step */
+		long wait = retry_after > 0 ? retry_after : sink_jitter(sink_backoff(s, backoff));
+		gb_log_warn("serve", "sink %s: %s; retry in %ld ms", s->c.name, s->err[0] ? s->err : strerror(-d),
+		            wait);
+		sink_sleep_ms(wait, s->stop);
+		if (atomic_load(s->stop))
+			return -EINTR;
+		atomic_fetch_add(&s->retried, 1);
 	}
+}
+
+/* The loop of a batch kind (file, HTTP). */
+static void batch_loop(struct sink *s, const struct sink_batch_kind *k, struct gb_jpos cur, int have)
+{
 	time_t lag_at = 0;
 	struct gb_buf batch = GB_BUF_INIT;
 	uint32_t max = s->c.batch_max ? s->c.batch_max : 500;
-	long backoff = 0, backoff_max = s->c.backoff_max_ms ? s->c.backoff_max_ms : 30000;
-	while (!atomic_load(s->stop)) {
-		if (k->open(s) < 0) {
-			/* a destination that cannot be opened is a failed delivery too:
-			 * the metrics must show a sink that is stuck here */
-			atomic_fetch_add(&s->failed, 1);
-			fprintf(stderr, "glassbox serve: sink %s: %s (retrying)\n", s->c.name, s->err);
-			sink_sleep_ms(1000, s->stop);
-			continue;
-		}
-		break;
-	}
+	long backoff = 0;
+	while (!atomic_load(s->stop) && !sink_open(s, k->open))
+		;
 	struct gb_jreader *r = NULL;
 	while (!atomic_load(s->stop)) {
 		if (!r && gb_jreader_open(s->journal_dir, NULL, have ? &cur : NULL, &r) < 0) {
@@ -170,8 +207,7 @@ static void *sink_main(void *arg)
 			n++;
 		}
 		if (rc < 0) {
-			fprintf(stderr, "glassbox serve: sink %s: reading the journal: %s\n", s->c.name,
-			        strerror(-rc));
+			gb_log_error("serve", "sink %s: reading the journal: %s", s->c.name, strerror(-rc));
 			gb_jreader_close(r);
 			r = NULL;
 			sink_sleep_ms(1000, s->stop);
@@ -184,43 +220,27 @@ static void *sink_main(void *arg)
 			continue;
 		}
 		sink_update_lag(s, &cur, &lag_at);
-		/* deliver until acknowledged (or stopping: the cursor stays) */
-		for (;;) {
-			int retry_after = 0;
-			s->err[0] = 0;
-			int d = k->deliver(s, &batch, n, &retry_after);
-			if (d == 0) {
-				atomic_fetch_add(&s->sent, n);
-				backoff = 0;
-				break;
-			}
-			atomic_fetch_add(&s->failed, 1);
-			if (atomic_load(s->stop))
-				goto out;
-			long wait = retry_after > 0 ? retry_after
-			                            : (backoff = backoff ? (backoff * 2 > backoff_max ? backoff_max
-			                                                                              : backoff * 2)
-			                                                 : 200);
-			if (retry_after <= 0)
-				wait = sink_jitter(wait);
-			fprintf(stderr, "glassbox serve: sink %s: %s; retry in %ld ms\n", s->c.name,
-			        s->err[0] ? s->err : strerror(-d), wait);
-			sink_sleep_ms(wait, s->stop);
-			if (atomic_load(s->stop))
-				goto out;
-			atomic_fetch_add(&s->retried, 1);
-		}
+		if (deliver_batch(s, k, &batch, n, &backoff) < 0)
+			break; /* stopping: the cursor stays */
 		cur = next;
 		have = 1;
-		int crc = gb_cursor_save(s->cursor_path, &cur);
-		if (crc < 0)
-			fprintf(stderr, "glassbox serve: sink %s: saving the cursor: %s\n", s->c.name,
-			        strerror(-crc));
+		sink_save_cursor(s, &cur);
 	}
-out:
 	gb_jreader_close(r);
 	gb_buf_free(&batch);
 	k->close(s);
+}
+
+static void *sink_main(void *arg)
+{
+	struct sink *s = arg;
+	struct gb_jpos cur = { 0, 0 };
+	int have = gb_cursor_load(s->cursor_path, &cur) == 0;
+	switch (s->c.kind) {
+	case GB_SINK_FILE: batch_loop(s, &gb_sink_file_kind, cur, have); break;
+	case GB_SINK_HTTP: batch_loop(s, &gb_sink_http_kind, cur, have); break;
+	case GB_SINK_KAFKA: sink_kafka_run(s, have ? &cur : NULL); break;
+	}
 	return NULL;
 }
 

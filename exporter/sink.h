@@ -35,6 +35,8 @@
 
 enum gb_sink_kind { GB_SINK_FILE = 1, GB_SINK_HTTP, GB_SINK_KAFKA };
 
+#define GB_MAX_SINKS 16 /* per daemon: the config and gb_serve_start refuse more */
+
 #define GB_KAFKA_MAX_PROPS 32
 enum gb_http_format { GB_HTTP_NDJSON = 0, GB_HTTP_HEC, GB_HTTP_BULK };
 

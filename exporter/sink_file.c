@@ -105,4 +105,4 @@ static void file_close(struct sink *s)
 	s->priv = NULL;
 }
 
-const struct sink_kind gb_sink_file_kind = { .open = file_open, .deliver = file_deliver, .close = file_close };
+const struct sink_batch_kind gb_sink_file_kind = { .open = file_open, .deliver = file_deliver, .close = file_close };

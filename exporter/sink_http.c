@@ -174,4 +174,4 @@ static void http_close(struct sink *s)
 	s->priv = NULL;
 }
 
-const struct sink_kind gb_sink_http_kind = { .open = http_open, .deliver = http_deliver, .close = http_close };
+const struct sink_batch_kind gb_sink_http_kind = { .open = http_open, .deliver = http_deliver, .close = http_close };

@@ -24,6 +24,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/log.h"
+#include "exporter/ocsf.h"
+
 #define WINDOW_DEFAULT 65536u
 #define WINDOW_MAX (1u << 20)
 #define SAVE_EVERY_MS 100
@@ -122,21 +125,6 @@ static int kafka_open(struct sink *s)
 	return 0;
 }
 
-/* metadata.log_name of one event, the message key (the sandbox name). */
-static const char *key_of(const char *line, size_t len, size_t *klen)
-{
-	static const char pat[] = "\"log_name\":\"";
-	const char *p = memmem(line, len, pat, sizeof pat - 1);
-	if (!p)
-		return NULL;
-	p += sizeof pat - 1;
-	const char *e = memchr(p, '"', len - (size_t)(p - line));
-	if (!e)
-		return NULL;
-	*klen = (size_t)(e - p);
-	return p;
-}
-
 static void kafka_close(struct sink *s)
 {
 	struct kafka_state *k = s->priv;
@@ -163,8 +151,8 @@ static uint64_t now_ms(void)
  * serves reports).  0, -EINTR when stopping, or -EIO (s->err says why). */
 static int produce(struct sink *s, struct kafka_state *k, const char *line, size_t len, uint64_t seq)
 {
-	size_t klen = 0;
-	const char *key = key_of(line, len, &klen);
+	size_t klen = 0; /* the message key: the sandbox name */
+	const char *key = gb_ocsf_log_name(line, len, &klen);
 	for (;;) {
 		if (k->rd->produce(k->topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)line, len, key,
 		                     klen, (void *)(uintptr_t)seq) == 0)
@@ -239,14 +227,20 @@ static void resend(struct sink *s, struct kafka_state *k)
 	free(v);
 }
 
-static void save_cursor(struct sink *s, const struct gb_jpos *cur)
+/* Move the cursor over the contiguous acknowledged events at the head of
+ * the window.  Returns true when it moved. */
+static bool advance_acked(struct kafka_state *k, struct gb_jpos *cur)
 {
-	int rc = gb_cursor_save(s->cursor_path, cur);
-	if (rc < 0)
-		fprintf(stderr, "glassbox serve: sink %s: saving the cursor: %s\n", s->c.name, strerror(-rc));
+	bool moved = false;
+	while (k->head < k->tail && k->w[k->head & k->mask].state == F_ACKED) {
+		*cur = k->w[k->head & k->mask].end;
+		k->head++;
+		moved = true;
+	}
+	return moved;
 }
 
-static void kafka_run(struct sink *s, const struct gb_jpos *from)
+void sink_kafka_run(struct sink *s, const struct gb_jpos *from)
 {
 	struct kafka_state *k = calloc(1, sizeof *k);
 	uint64_t cap = s->c.batch_max ? s->c.batch_max : WINDOW_DEFAULT;
@@ -256,7 +250,7 @@ static void kafka_run(struct sink *s, const struct gb_jpos *from)
 	while (size < cap)
 		size <<= 1;
 	if (!k || !(k->w = calloc(size, sizeof *k->w)) || !(k->redo = calloc(size, sizeof *k->redo))) {
-		fprintf(stderr, "glassbox serve: sink %s: out of memory\n", s->c.name);
+		gb_log_error("serve", "sink %s: out of memory", s->c.name);
 		if (k)
 			free(k->w);
 		free(k);
@@ -270,15 +264,11 @@ static void kafka_run(struct sink *s, const struct gb_jpos *from)
 	bool have = from != NULL, moved = false;
 	struct gb_jreader *r = NULL;
 	uint64_t saved_at = 0, retry_at = 0;
-	long backoff = 0, backoff_max = s->c.backoff_max_ms ? s->c.backoff_max_ms : 30000;
+	long backoff = 0;
 	time_t lag_at = 0;
 	while (!atomic_load(s->stop)) {
-		if (kafka_open(s) < 0) {
-			atomic_fetch_add(&s->failed, 1);
-			fprintf(stderr, "glassbox serve: sink %s: %s (retrying)\n", s->c.name, s->err);
-			sink_sleep_ms(1000, s->stop);
+		if (!sink_open(s, kafka_open))
 			continue;
-		}
 		if (!r && gb_jreader_open(s->journal_dir, NULL, have ? &fill : NULL, &r) < 0) {
 			sink_sleep_ms(1000, s->stop);
 			continue;
@@ -296,8 +286,7 @@ static void kafka_run(struct sink *s, const struct gb_jpos *from)
 				break;
 			}
 			if (rc < 0) {
-				fprintf(stderr, "glassbox serve: sink %s: reading the journal: %s\n", s->c.name,
-				        strerror(-rc));
+				gb_log_error("serve", "sink %s: reading the journal: %s", s->c.name, strerror(-rc));
 				gb_jreader_close(r);
 				r = NULL;
 				break;
@@ -328,8 +317,8 @@ static void kafka_run(struct sink *s, const struct gb_jpos *from)
 		if (k->rd->fatal_error(k->rk, fatal, sizeof fatal)) {
 			/* idempotence broken: a new producer, everything not yet
 			 * acknowledged again from the cursor */
-			fprintf(stderr, "glassbox serve: sink %s: fatal producer error: %s; re-sending from the cursor\n",
-			        s->c.name, fatal);
+			gb_log_error("serve", "sink %s: fatal producer error: %s; re-sending from the cursor", s->c.name,
+			             fatal);
 			k->rd->purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 			k->rd->topic_destroy(k->topic);
 			k->rd->destroy(k->rk);
@@ -344,25 +333,19 @@ static void kafka_run(struct sink *s, const struct gb_jpos *from)
 			continue;
 		}
 		/* 3. the cursor: the highest contiguous acknowledged event */
-		while (k->head < k->tail && k->w[k->head & k->mask].state == F_ACKED) {
-			cur = k->w[k->head & k->mask].end;
-			k->head++;
-			moved = true;
-		}
+		moved |= advance_acked(k, &cur);
 		uint64_t now = now_ms();
 		if (moved && (now - saved_at >= SAVE_EVERY_MS || k->head == k->tail)) {
-			save_cursor(s, &cur);
+			sink_save_cursor(s, &cur);
 			saved_at = now;
 			moved = false;
 		}
 		/* 4. failed events: again, after a backoff */
 		if (k->n_redo) {
 			if (!retry_at) {
-				backoff = backoff ? (backoff * 2 > backoff_max ? backoff_max : backoff * 2) : 200;
-				retry_at = now + (uint64_t)sink_jitter(backoff);
-				fprintf(stderr, "glassbox serve: sink %s: %zu events refused: %s; retry in %llu ms\n",
-				        s->c.name, k->n_redo, k->rd->err2str(k->last_err),
-				        (unsigned long long)(retry_at - now));
+				retry_at = now + (uint64_t)sink_jitter(sink_backoff(s, &backoff));
+				gb_log_warn("serve", "sink %s: %zu events refused: %s; retry in %llu ms", s->c.name,
+				            k->n_redo, k->rd->err2str(k->last_err), (unsigned long long)(retry_at - now));
 			} else if (now >= retry_at) {
 				retry_at = 0;
 				resend(s, k);
@@ -384,16 +367,10 @@ static void kafka_run(struct sink *s, const struct gb_jpos *from)
 	if (k->rk) {
 		k->rd->purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 		k->rd->poll(k->rk, 0);
-		while (k->head < k->tail && k->w[k->head & k->mask].state == F_ACKED) {
-			cur = k->w[k->head & k->mask].end;
-			k->head++;
-			moved = true;
-		}
+		moved |= advance_acked(k, &cur);
 	}
 	if (moved)
-		save_cursor(s, &cur);
+		sink_save_cursor(s, &cur);
 	gb_jreader_close(r);
 	kafka_close(s);
 }
-
-const struct sink_kind gb_sink_kafka_kind = { .open = kafka_open, .close = kafka_close, .run = kafka_run };

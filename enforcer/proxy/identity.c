@@ -337,8 +337,6 @@ static bool ancestor_holds(struct gb_identity_ctx *c, int pid, uint32_t inode, c
 #define MAX_TREE 65536  /* processes searched below root_pid */
 #define MAX_FAMILY 4096 /* descendants of an owner searched for co-holders */
 
-/* root_pid and its descendants, from /proc/PID/task/TID/children (host pid
- * numbers).  Returns the count (<= max), or negative errno. */
 /* Append the pids listed in a /proc/PID/task/TID/children file. */
 static void add_children(const char *path, int *out, int *n, int max)
 {
@@ -513,16 +511,23 @@ static int descendant_holders(struct gb_identity_ctx *c, int pid, const char *wa
 
 /* ---------------- 3. process facts ---------------- */
 
-/* Append s to the buffer store; returns a pointer to the copy. */
+/* The strings of one identity, copied into gb_ident_buf.store. */
 struct sbuf {
 	char *p;
 	size_t left;
+	bool cut; /* a string did not fit and reads "" */
 };
+
+/* Append s to the buffer store; returns a pointer to the copy, or "" when
+ * the store is full, which is remembered so the records say they are cut
+ * (an empty exe path must never pass for a real one unmarked). */
 static const char *sb_put(struct sbuf *b, const char *s)
 {
 	size_t n = strlen(s) + 1;
-	if (n > b->left)
+	if (n > b->left) {
+		b->cut = true;
 		return "";
+	}
 	char *r = memcpy(b->p, s, n);
 	b->p += n;
 	b->left -= n;
@@ -851,8 +856,9 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 {
 	memset(&out->id, 0, sizeof out->id);
 	out->prev_sha256[0] = '\0';
+	out->truncated = false;
 	struct gb_identity *id = &out->id;
-	struct sbuf sb = { out->store, sizeof out->store };
+	struct sbuf sb = { .p = out->store, .left = sizeof out->store };
 	id->exe = id->sha256 = id->script = "";
 	uint32_t inode = 0;
 	char want[64], raw[4096], path[4096];
@@ -952,5 +958,6 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	}
 	if (foreign_code(c->proc, pid, h->exe, root, rl))
 		id->flags |= GB_ID_LD_PRELOAD;
+	out->truncated = sb.cut;
 	return 0;
 }

@@ -17,6 +17,8 @@
 #define GB_ENFORCER_IDENTITY_H
 
 #include <sys/socket.h>
+#include <stdbool.h>
+
 #include "common/record.h"
 
 struct gb_identity_ctx;
@@ -35,6 +37,8 @@ struct gb_ident_buf {
 	struct gb_identity id; /* strings point into store[] */
 	char store[8192];
 	char prev_sha256[65];  /* on GB_ID_HASH_MISMATCH: the first-use hash */
+	bool truncated;        /* store[] was full: some string reads "" (records
+	                        * made from this identity carry GB_RECF_TRUNCATED) */
 };
 
 /* Identify the process owning the client end of a TCP connection whose
@@ -44,8 +48,10 @@ struct gb_ident_buf {
 int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
                        const struct sockaddr *local, struct gb_ident_buf *out);
 
-/* Hash a file through an open fd / path, with the TOFU cache.  Exposed for
- * tests and for the launcher (PROC launch records). */
+/* SHA-256 of process pid's executable (read through /proc/PID/exe), with
+ * the trust-on-first-use cache: *mismatch set, and the first-use hash in
+ * prev_hex, when it changed.  Exposed for tests and for the launcher (PROC
+ * launch records). */
 int gb_identity_hash_exe(struct gb_identity_ctx *c, int pid, char hex[65], int *mismatch,
                          char prev_hex[65]);
 

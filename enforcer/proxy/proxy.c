@@ -159,6 +159,8 @@ int gb_proxy_new(const struct gb_proxy_opts *o, struct gb_proxy **out)
 		rc = -ENOMEM;
 		goto fail;
 	}
+	for (int i = 0; i < p->n_workers; i++)
+		p->workers[i].ep = -1; /* -1 = no epoll fd yet, as for every fd here */
 	for (int i = 0; i < p->n_workers; i++) {
 		struct proxy_worker *w = &p->workers[i];
 		w->p = p;
@@ -359,7 +361,7 @@ void gb_proxy_free(struct gb_proxy *p)
 		if (w->res)
 			gb_resolver_free(w->res); /* may hand back connections still resolving */
 		proxy_reap(w);
-		if (w->ep > 0)
+		if (w->ep >= 0)
 			close(w->ep);
 	}
 	l7_stop_all(p);

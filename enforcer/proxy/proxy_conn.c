@@ -72,6 +72,8 @@ void proxy_emit(struct proxy_conn *c, struct gb_record *r)
 	static _Thread_local unsigned char buf[GB_RECORD_MAX];
 	uint16_t fl = 0;
 	int n = gb_rec_encode(r, buf, sizeof buf, &fl);
+	if (c->ident.truncated)
+		fl |= GB_RECF_TRUNCATED;
 	int rc = n < 0 ? n
 	               : gb_ring_write(p->o.ring, r->type, fl, buf, (size_t)n,
 	                               p->o.fail_closed ? GB_RING_WAIT : 0, p->o.fail_closed ? 1000 : 0, NULL);
@@ -214,6 +216,15 @@ void proxy_reap(struct proxy_worker *w)
 	}
 }
 
+static void close_upstream(struct proxy_conn *c)
+{
+	if (c->ufd >= 0) {
+		proxy_ep_del(c->w, c->ufd);
+		close(c->ufd);
+		c->ufd = -1;
+	}
+}
+
 void conn_free(struct proxy_conn *c)
 {
 	struct gb_proxy *p = c->w->p;
@@ -229,11 +240,7 @@ void conn_free(struct proxy_conn *c)
 		close(c->cfd);
 		c->cfd = -1;
 	}
-	if (c->ufd >= 0) {
-		proxy_ep_del(c->w, c->ufd);
-		close(c->ufd);
-		c->ufd = -1;
-	}
+	close_upstream(c);
 	relay_close(c);
 	list_remove(c);
 	c->w->n_conns--;
@@ -353,11 +360,7 @@ static void refuse(struct proxy_conn *c, int status, const char *error, int reas
 	}
 	c->dec.verdict = GB_VERDICT_DENY;
 	c->dec.reason = (enum gb_reason)reason;
-	if (c->ufd >= 0) {
-		proxy_ep_del(c->w, c->ufd);
-		close(c->ufd);
-		c->ufd = -1;
-	}
+	close_upstream(c);
 	conn_rec_open(c, GB_VERDICT_DENY, reason);
 	if (c->req.kind == GB_NET_FORWARD)
 		rec_http(c, GB_VERDICT_DENY, reason, (uint16_t)status);
@@ -376,20 +379,24 @@ static void refuse(struct proxy_conn *c, int status, const char *error, int reas
 
 static void flush_refusal(struct proxy_conn *c)
 {
-	while (c->out_off < c->out.len) {
-		ssize_t n = send(c->cfd, c->out.data + c->out_off, c->out.len - c->out_off,
-		                 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			break;
-		}
-		c->out_off += (size_t)n;
-	}
-	conn_free(c);
+	if (proxy_send_buf(c->cfd, &c->out, &c->out_off) == 0)
+		return; /* the rest on EPOLLOUT */
+	conn_free(c); /* all sent, or the client is gone */
 }
 
 /* ---------------- connect and relay ---------------- */
+
+/* Move what can move, then wait for what the relay needs next; a relay
+ * that finished or failed ends the connection. */
+static void relay_step(struct proxy_conn *c)
+{
+	if (relay_pump(c) != 0) {
+		conn_free(c);
+		return;
+	}
+	c->deadline_ms = proxy_now_ms() + c->w->p->o.idle_timeout_ms;
+	relay_interest(c);
+}
 
 static void start_relay(struct proxy_conn *c)
 {
@@ -427,14 +434,8 @@ static void start_relay(struct proxy_conn *c)
 	c->opened = true;
 	atomic_fetch_add(&p->s_allowed, 1);
 	c->st = C_RELAY;
-	c->deadline_ms = proxy_now_ms() + p->o.idle_timeout_ms;
 	proxy_ep_set(c->w, &c->tc, 0, false);
-	int r = relay_pump(c);
-	if (r != 0) {
-		conn_free(c);
-		return;
-	}
-	relay_interest(c);
+	relay_step(c);
 }
 
 static void connected(struct proxy_conn *c)
@@ -686,8 +687,6 @@ static void read_head(struct proxy_conn *c)
 
 void conn_event(struct proxy_conn *c, enum tag_kind which, unsigned events)
 {
-	if (c->st == C_DONE)
-		return; /* closed earlier in this epoll batch */
 	switch (c->st) {
 	case C_HEAD:
 		if (which == TAG_CLIENT)
@@ -703,20 +702,12 @@ void conn_event(struct proxy_conn *c, enum tag_kind which, unsigned events)
 		else if (events & (EPOLLHUP | EPOLLERR))
 			conn_free(c);
 		break;
-	case C_RELAY: {
-		if (events & EPOLLERR) {
+	case C_RELAY:
+		if (events & EPOLLERR)
 			conn_free(c);
-			break;
-		}
-		int r = relay_pump(c);
-		if (r != 0) {
-			conn_free(c);
-			break;
-		}
-		c->deadline_ms = proxy_now_ms() + c->w->p->o.idle_timeout_ms;
-		relay_interest(c);
+		else
+			relay_step(c);
 		break;
-	}
 	case C_REFUSING:
 		if (events & (EPOLLHUP | EPOLLERR))
 			conn_free(c);
@@ -724,7 +715,7 @@ void conn_event(struct proxy_conn *c, enum tag_kind which, unsigned events)
 			flush_refusal(c);
 		break;
 	case C_DONE:
-		break;
+		break; /* closed earlier in this epoll batch */
 	}
 }
 

@@ -173,6 +173,10 @@ void http_refusal(struct gb_buf *out, int status, const char *error, const char 
                   const char *reason, const char *entry, const char *binary, const char *dest);
 
 /* proxy_relay.c */
+/* Send b[*off..] to fd until it is all sent or the socket is full.
+ * Returns 1 when all is sent, 0 when blocked (wait for EPOLLOUT), or
+ * negative errno. */
+int proxy_send_buf(int fd, const struct gb_buf *b, size_t *off);
 int relay_init(struct proxy_conn *c);
 /* Move what can move; returns 1 when both directions are finished, 0 to
  * keep going, negative errno on a hard error. */

@@ -47,8 +47,7 @@ void relay_close(struct proxy_conn *c)
 		}
 }
 
-/* Flush a user-space buffer to fd; returns 1 when empty, 0 when blocked. */
-static int flush_buf(int fd, struct gb_buf *b, size_t *off)
+int proxy_send_buf(int fd, const struct gb_buf *b, size_t *off)
 {
 	while (*off < b->len) {
 		ssize_t n = send(fd, b->data + *off, b->len - *off, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -134,7 +133,7 @@ static int pump_body(struct proxy_conn *c)
 		}
 		/* off < n now: bytes after the body, dropped */
 		size_t before = c->pre_off;
-		int r = flush_buf(c->ufd, &c->pre, &c->pre_off);
+		int r = proxy_send_buf(c->ufd, &c->pre, &c->pre_off);
 		d->bytes += c->pre_off - before;
 		if (r < 0)
 			return r;
@@ -150,12 +149,12 @@ int relay_pump(struct proxy_conn *c)
 	 * request's head, early client bytes) counts as bytes up; the proxy's
 	 * own answers to the client do not count as bytes down. */
 	size_t before = c->pre_off;
-	int r = flush_buf(c->ufd, &c->pre, &c->pre_off);
+	int r = proxy_send_buf(c->ufd, &c->pre, &c->pre_off);
 	c->up.bytes += c->pre_off - before;
 	if (r < 0)
 		return r;
 	bool pre_done = r == 1;
-	r = flush_buf(c->cfd, &c->out, &c->out_off);
+	r = proxy_send_buf(c->cfd, &c->out, &c->out_off);
 	if (r < 0)
 		return r;
 	bool out_done = r == 1;

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
+
 #ifndef AUDIT_SECCOMP
 #define AUDIT_SECCOMP 1326
 #endif
@@ -358,8 +360,8 @@ void gb_ll_audit_read(struct gb_ll_audit *a, gb_ll_denial_fn fn, void *ctx)
 			/* the socket overflowed: records were dropped by the kernel;
 			 * say so once, and go on reading what is queued */
 			if (!a->overflowed++)
-				fprintf(stderr, "glassbox: kernel audit records were lost (receive queue "
-				                "overflow); some denials may be missing\n");
+				gb_log_warn(NULL, "kernel audit records were lost (receive queue overflow); "
+				            "some denials may be missing");
 			continue;
 		}
 		if (n <= 0)

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/record.h"
 #include "enforcer/sandbox/netns.h"
 #include "enforcer/sandbox/sandbox_msg.h"
@@ -33,7 +34,7 @@ _Noreturn static void die(const char *fmt, ...)
 	vsnprintf(m.text, sizeof m.text, fmt, ap);
 	va_end(ap);
 	if (gb_sbx_send(ctl, &m, -1) < 0)
-		fprintf(stderr, "glassbox: sandbox setup: %s\n", m.text);
+		gb_log_error(NULL, "sandbox setup: %s", m.text);
 	_exit(GB_EXIT_SETUP);
 }
 

@@ -194,7 +194,7 @@ static void on_denial(void *ctx, const struct gb_ll_denial *d)
 /* Wait for one message of `want` type, handling the others; signals that
  * arrive meanwhile are forwarded.  1 when it came, 0 when the child went
  * away first. */
-static int pump(struct run *r, uint32_t want, int *child_done);
+static int wait_msg(struct run *r, uint32_t want, int *child_done);
 
 static void on_signal(struct run *r, int *child_done)
 {
@@ -230,7 +230,7 @@ static void on_signal(struct run *r, int *child_done)
 	}
 }
 
-static int pump(struct run *r, uint32_t want, int *child_done)
+static int wait_msg(struct run *r, uint32_t want, int *child_done)
 {
 	while (!*child_done || r->ctl >= 0) {
 		struct pollfd p[3] = { { .fd = r->sfd, .events = POLLIN },
@@ -516,7 +516,7 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 	}
 	if (r.audit)
 		gb_ll_audit_watch(r.audit, r.init_pid);
-	int ready = pump(&r, GB_MSG_READY, &child_done);
+	int ready = wait_msg(&r, GB_MSG_READY, &child_done);
 	if (r.cancel_sig)
 		goto out_wait;
 	if (!ready) {
@@ -547,10 +547,10 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 	struct gb_sbx_msg go = { .type = GB_MSG_GO };
 	r.go_sent = 1;
 	gb_sbx_send(r.ctl, &go, -1);
-	pump(&r, GB_MSG_EXIT, &child_done);
+	wait_msg(&r, GB_MSG_EXIT, &child_done);
 out_wait:
 	while (!child_done)
-		pump(&r, 0, &child_done);
+		wait_msg(&r, 0, &child_done);
 	if (r.got_exit)
 		r.status = r.exit_signal ? 128 + r.exit_signal : r.exit_code;
 	else if (r.cancel_sig)

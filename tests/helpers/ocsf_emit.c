@@ -26,7 +26,7 @@ static int emit(struct gb_record *r)
 	r->seq = ++seq;
 	r->ts_ns = 1787313600000000000ull + seq * 1000003ull;
 	gb_buf_reset(&out);
-	int rc = gb_ocsf_format(&ctx, r, &out);
+	int rc = gb_ocsf_format(&ctx, r, &out, NULL);
 	if (rc < 0) {
 		fprintf(stderr, "ocsf_emit: type %d seq %lu: %s\n", r->type, seq, strerror(-rc));
 		return rc;

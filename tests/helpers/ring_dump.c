@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 		}
 		gb_jw_obj_end(&w);
 		puts(gb_buf_cstr(&b));
-		gb_ring_consume(r, &e);
+		gb_ring_consume(r);
 	}
 	gb_buf_free(&b);
 	gb_buf_free(&ob);

@@ -127,7 +127,7 @@ static int consume(const char *path, const char *out, int idle_ms)
 		int n;
 		long long hi = e.is_loss ? (long long)e.last_seq : (long long)e.seq;
 		if (hi <= last) { /* written before a restart: acknowledge only */
-			gb_ring_consume(r, &e);
+			gb_ring_consume(r);
 			continue;
 		}
 		if (e.is_loss) {
@@ -144,7 +144,7 @@ static int consume(const char *path, const char *out, int idle_ms)
 		}
 		if (write(fd, line, (size_t)n) != n)
 			return die("write", -errno);
-		gb_ring_consume(r, &e);
+		gb_ring_consume(r);
 		last = hi;
 	}
 	close(fd);

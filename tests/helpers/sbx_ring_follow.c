@@ -57,14 +57,14 @@ int main(int argc, char **argv)
 			continue;
 		if (e.is_loss) {
 			printf("LOSS count=%llu\n", (unsigned long long)e.count);
-			gb_ring_consume(r, &e);
+			gb_ring_consume(r);
 			continue;
 		}
 		struct gb_record rec;
 		memset(&rec, 0, sizeof rec);
 		if (gb_rec_decode(e.type, e.data, e.len, &rec) < 0) {
 			printf("BAD type=%u\n", e.type);
-			gb_ring_consume(r, &e);
+			gb_ring_consume(r);
 			continue;
 		}
 		switch (e.type) {
@@ -129,7 +129,7 @@ int main(int argc, char **argv)
 		default:
 			printf("%s\n", gb_rec_type_name(e.type) ? gb_rec_type_name(e.type) : "?");
 		}
-		gb_ring_consume(r, &e);
+		gb_ring_consume(r);
 	}
 	gb_ring_close(r);
 	return stopped ? 0 : 1;

@@ -1,7 +1,8 @@
 /* tests/unit/test_identity.c — enforcer/identity.h on real loopback
  * connections and real processes: the holder of the client socket, its
  * exe and ancestors, a socket shared through fork (topmost holder,
- * several-owners flag), the sandbox scope, and a tuple nobody holds. */
+ * several-owners flag), the sandbox scope, a tuple nobody holds, and an
+ * identity too long for its buffer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,6 +121,7 @@ static void test_own_connection(void **state)
 	assert_int_equal(strlen(ib.id.sha256), 64);
 	assert_int_equal(ib.id.flags & (GB_ID_MULTI_OWNER | GB_ID_LOOKUP_FAILED), 0);
 	assert_int_equal(ib.id.uid, getuid());
+	assert_false(ib.truncated);
 	if (getppid() > 1) { /* the parent is the first ancestor (unless init) */
 		assert_true(ib.id.n_ancestors >= 1);
 		assert_int_equal(ib.id.ancestor_pids[0], getppid());
@@ -381,6 +383,71 @@ static void test_nobody(void **state)
 	gb_identity_ctx_free(ctx);
 }
 
+/* The identity's strings share one 8 KiB store.  Three bash processes
+ * started from a ~3 KiB path (the holder and two ancestors) do not fit:
+ * the one that is cut reads "", and the buffer says so, so records made
+ * from it carry GB_RECF_TRUNCATED instead of passing an empty path off as
+ * a real one. */
+#define DEEP 15
+static void test_store_full_is_marked(void **state)
+{
+	(void)state;
+	static char dir[4096], bash[4200], script[16384];
+	snprintf(dir, sizeof dir, "/tmp/gb-id-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	char seg[202];
+	memset(seg, 'd', 200);
+	seg[0] = '/';
+	seg[200] = '\0';
+	for (int i = 0; i < DEEP; i++) {
+		strcat(dir, seg);
+		assert_int_equal(mkdir(dir, 0700), 0);
+	}
+	snprintf(bash, sizeof bash, "%s/bash", dir);
+	FILE *in = fopen("/bin/bash", "rb"), *out = fopen(bash, "wb");
+	assert_non_null(in);
+	assert_non_null(out);
+	char buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+	assert_int_equal(chmod(bash, 0700), 0);
+
+	struct sockaddr_in sa;
+	int ls = listener(&sa);
+	/* "; true" after each command keeps bash from exec'ing it in place */
+	snprintf(script, sizeof script,
+	         "%s -c '%s -c \"exec 3<>/dev/tcp/127.0.0.1/%d; sleep 5; true\"; true'; true", bash, bash,
+	         ntohs(sa.sin_port));
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		setpgid(0, 0);
+		execl(bash, bash, "-c", script, (char *)NULL);
+		_exit(127);
+	}
+	static struct gb_ident_buf ib;
+	assert_int_equal(accept_lookup(ls, 0, &ib), 0);
+	kill(-kid, SIGKILL);
+	kill(kid, SIGKILL);
+	waitpid(kid, NULL, 0);
+	close(ls);
+	assert_true(ib.truncated);
+	bool empty = !ib.id.exe[0];
+	for (uint32_t i = 0; i < ib.id.n_ancestors; i++)
+		empty |= !ib.id.ancestors[i][0];
+	assert_true(empty);
+
+	unlink(bash);
+	for (int i = 0; i < DEEP; i++) {
+		rmdir(dir);
+		*strrchr(dir, '/') = '\0';
+	}
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_inherited_socket), cmocka_unit_test(test_scope),
 		cmocka_unit_test(test_memo_and_inheritance), cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_many_children), cmocka_unit_test(test_nobody),
+		cmocka_unit_test(test_store_full_is_marked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,16 @@
 
 static const struct gb_ocsf_ctx ctx = { "demo", "sbx-0001", "host1", "9.9.9" };
 
+/* The Kafka key scan finds exactly `want` in the event. */
+static void assert_key(const struct gb_buf *b, const char *want)
+{
+	size_t n = 0;
+	const char *k = gb_ocsf_log_name(b->data, b->len, &n);
+	assert_non_null(k);
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(k, want, n);
+}
+
 /* Format rec, parse it, check the envelope every event must have. */
 static json_t *fmt(struct gb_record *r, int class_uid, int activity_id)
 {
@@ -29,12 +39,21 @@ static json_t *fmt(struct gb_record *r, int class_uid, int activity_id)
 		r->seq = 42;
 	if (!r->ts_ns)
 		r->ts_ns = TS;
-	assert_int_equal(gb_ocsf_format(&ctx, r, &b), 0);
+	struct gb_ocsf_meta meta;
+	memset(&meta, 0xa5, sizeof meta);
+	assert_int_equal(gb_ocsf_format(&ctx, r, &b, &meta), 0);
 	assert_non_null(b.data);
 	assert_null(memchr(b.data, '\n', b.len)); /* one line */
 	json_t *ev = json_loadb(b.data, b.len, JSON_REJECT_DUPLICATES, &err);
 	if (!ev)
 		fail_msg("not JSON: %s: %.*s", err.text, (int)b.len, b.data);
+	/* what the formatter says it wrote is what it wrote (the journal index
+	 * and the Kafka key are taken from meta, not from the JSON) */
+	assert_int_equal(meta.class_uid, json_integer_value(json_object_get(ev, "class_uid")));
+	assert_int_equal(meta.activity_id, json_integer_value(json_object_get(ev, "activity_id")));
+	assert_int_equal(meta.severity_id, json_integer_value(json_object_get(ev, "severity_id")));
+	assert_string_equal(meta.log_name, "demo");
+	assert_key(&b, "demo");
 	gb_buf_free(&b);
 
 	assert_int_equal(json_integer_value(json_object_get(ev, "class_uid")), class_uid);
@@ -446,24 +465,55 @@ static void test_loss(void **state)
 	json_decref(ev);
 }
 
+/* Events with no sandbox: the daemon's own retention LOSS names the
+ * "glassbox" log as the one with the gap (its Event Log Activity log_name,
+ * which the Kafka key has always been); any other event has no log_name at
+ * all, and meta and the key scan say so rather than take another field. */
+static void test_meta_without_sandbox(void **state)
+{
+	(void)state;
+	struct gb_ocsf_ctx c = { .sandbox_id = "retention-k", .hostname = "h" };
+	struct gb_record r = { .type = GB_REC_LOSS, .seq = 3, .ts_ns = TS };
+	r.u.loss = (struct gb_loss){ .cause = GB_LOSS_RETENTION, .count = 2, .detail = "\"log_name\":\"x" };
+	struct gb_buf b = GB_BUF_INIT;
+	struct gb_ocsf_meta m;
+	assert_int_equal(gb_ocsf_format(&c, &r, &b, &m), 0);
+	assert_int_equal(m.class_uid, 1008);
+	assert_string_equal(m.log_name, "glassbox");
+	assert_key(&b, "glassbox");
+	size_t n = 0;
+
+	r = (struct gb_record){ .type = GB_REC_LIFECYCLE, .seq = 4, .ts_ns = TS };
+	r.u.lifecycle = (struct gb_lifecycle){ .activity = GB_LC_STARTED, .sandbox_name = "log_name" };
+	gb_buf_reset(&b);
+	assert_int_equal(gb_ocsf_format(&c, &r, &b, &m), 0);
+	assert_int_equal(m.class_uid, 6002);
+	assert_null(m.log_name);
+	assert_null(gb_ocsf_log_name(b.data, b.len, &n));
+	/* and a line cut inside the value is not read past its end */
+	static const char cut[] = "{\"metadata\":{\"log_name\":\"dem";
+	assert_null(gb_ocsf_log_name(cut, sizeof cut - 1, &n));
+	gb_buf_free(&b);
+}
+
 static void test_refused(void **state)
 {
 	struct gb_buf b = GB_BUF_INIT;
 	gb_buf_puts(&b, "keep");
 	struct gb_record r = { .type = 99 };
-	assert_int_equal(gb_ocsf_format(&ctx, &r, &b), -EINVAL);
+	assert_int_equal(gb_ocsf_format(&ctx, &r, &b, NULL), -EINVAL);
 	r = net_rec(GB_VERDICT_ALLOW, 0);
 	r.u.net.phase = 9;
-	assert_int_equal(gb_ocsf_format(&ctx, &r, &b), -EINVAL);
+	assert_int_equal(gb_ocsf_format(&ctx, &r, &b, NULL), -EINVAL);
 	r = (struct gb_record){ .type = GB_REC_FINDING };
 	r.u.finding.kind = GB_F_OTHER;
 	r.u.finding.severity = 9;
-	assert_int_equal(gb_ocsf_format(&ctx, &r, &b), -EINVAL);
+	assert_int_equal(gb_ocsf_format(&ctx, &r, &b, NULL), -EINVAL);
 	r = (struct gb_record){ .type = GB_REC_LOSS };
-	assert_int_equal(gb_ocsf_format(&ctx, &r, &b), -EINVAL);
+	assert_int_equal(gb_ocsf_format(&ctx, &r, &b, NULL), -EINVAL);
 	assert_int_equal(b.len, 4);
 	assert_memory_equal(b.data, "keep", 4);
-	assert_int_equal(gb_ocsf_format(NULL, &r, &b), -EINVAL);
+	assert_int_equal(gb_ocsf_format(NULL, &r, &b, NULL), -EINVAL);
 	gb_buf_free(&b);
 }
 
@@ -493,6 +543,15 @@ static void test_hostile_round_trip(void **state)
 	json_decref(ev);
 	r.flags = 0;
 
+	/* a value that spells the key cannot become the Kafka key (fmt checks
+	 * that gb_ocsf_log_name still finds "demo"): its quotes are escaped */
+	r.u.net.dst.host = "\"log_name\":\"evil\"";
+	r.u.net.id.exe = "x\\\"log_name\":\"evil";
+	ev = fmt(&r, 4001, 5);
+	assert_string_equal(gs(ev, "dst_endpoint.hostname"), "\"log_name\":\"evil\"");
+	json_decref(ev);
+	r.u.net.id.exe = hostile;
+
 	/* invalid UTF-8 becomes U+FFFD, the event stays valid JSON */
 	r.u.net.dst.host = "x\xff\xfey";
 	ev = fmt(&r, 4001, 5);
@@ -505,7 +564,7 @@ static void shorthand_of(struct gb_record *r, struct gb_buf *line)
 	struct gb_buf b = GB_BUF_INIT;
 	r->seq = 1;
 	r->ts_ns = TS;
-	assert_int_equal(gb_ocsf_format(&ctx, r, &b), 0);
+	assert_int_equal(gb_ocsf_format(&ctx, r, &b, NULL), 0);
 	gb_buf_reset(line);
 	assert_int_equal(gb_ocsf_shorthand(b.data, b.len, 0, line), 0);
 	gb_buf_free(&b);
@@ -546,7 +605,7 @@ static void test_shorthand(void **state)
 	/* colour only when asked, and only on the severity tag */
 	struct gb_buf b = GB_BUF_INIT;
 	r.seq = 1;
-	gb_ocsf_format(&ctx, &r, &b);
+	gb_ocsf_format(&ctx, &r, &b, NULL);
 	gb_buf_reset(&line);
 	assert_int_equal(gb_ocsf_shorthand(b.data, b.len, 1, &line), 0);
 	assert_non_null(strstr(gb_buf_cstr(&line), "\x1b[1;31m[CRIT]\x1b[0m"));
@@ -569,7 +628,7 @@ int main(void)
 		cmocka_unit_test(test_http),             cmocka_unit_test(test_proc),
 		cmocka_unit_test(test_finding),          cmocka_unit_test(test_config),
 		cmocka_unit_test(test_lifecycle),        cmocka_unit_test(test_loss),
-		cmocka_unit_test(test_refused),          cmocka_unit_test(test_hostile_round_trip),
+		cmocka_unit_test(test_refused),          cmocka_unit_test(test_meta_without_sandbox),          cmocka_unit_test(test_hostile_round_trip),
 		cmocka_unit_test(test_shorthand),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

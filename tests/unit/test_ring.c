@@ -2,7 +2,8 @@
  * wrap-around, exact fit, oversize records, drop accounting and its LOSS
  * report, sequence continuity across producer reopen, consumer restart,
  * new generations, GB_RING_WAIT, the futex wake, an abandoned reservation
- * left by a killed process, deferred commit and rewind, bad files. */
+ * left by a killed process, deferred commit and rewind, bad files (a fifo
+ * in the ring's place). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,7 +97,7 @@ static void t_wrap_around(void **state)
 		assert_int_equal(e.seq, want++);
 		assert_int_equal(e.type, GB_REC_FINDING);
 		check_payload(&e, len, i);
-		gb_ring_consume(c, &e);
+		gb_ring_consume(c);
 	}
 	struct gb_ring_entry e;
 	assert_int_equal(gb_ring_next(c, &e, 0), 0);
@@ -128,7 +130,7 @@ static void t_exact_fit_and_oversize(void **state)
 	struct gb_ring_entry e;
 	assert_int_equal(gb_ring_next(c, &e, 0), 1);
 	check_payload(&e, 1000, 0);
-	gb_ring_consume(c, &e);
+	gb_ring_consume(c);
 	assert_int_equal(put(p, 1000, 99, NULL), 0);
 	gb_ring_close(p);
 	gb_ring_close(c);
@@ -162,7 +164,7 @@ static void t_drop_accounting(void **state)
 		assert_int_equal(gb_ring_next(c, &e, 0), 1);
 		assert_int_equal(e.seq, (uint64_t)i);
 		check_payload(&e, 300, (uint64_t)i);
-		gb_ring_consume(c, &e);
+		gb_ring_consume(c);
 	}
 	assert_int_equal(put(p, 10, 1000, &seq), 0);
 	assert_int_equal(seq, 40);
@@ -172,10 +174,10 @@ static void t_drop_accounting(void **state)
 	assert_int_equal(e.first_seq, (uint64_t)ok);
 	assert_int_equal(e.last_seq, 39);
 	assert_int_equal(e.count, (uint64_t)dropped);
-	gb_ring_consume(c, &e);
+	gb_ring_consume(c);
 	assert_int_equal(gb_ring_next(c, &e, 0), 1);
 	assert_int_equal(e.seq, 40);
-	gb_ring_consume(c, &e);
+	gb_ring_consume(c);
 	gb_ring_stats(p, &st);
 	assert_int_equal(st.drop_first, 0); /* reported: the pending range is clear */
 	gb_ring_close(p);
@@ -192,14 +194,14 @@ static void t_trailing_drops(void **state)
 	struct gb_ring_entry e;
 	for (int i = 0; i < ok; i++) {
 		assert_int_equal(gb_ring_next(c, &e, 0), 1);
-		gb_ring_consume(c, &e);
+		gb_ring_consume(c);
 	}
 	/* nothing written after the drops: the loss still shows up */
 	assert_int_equal(gb_ring_next(c, &e, 0), 1);
 	assert_int_equal(e.is_loss, 1);
 	assert_int_equal(e.count, (uint64_t)(30 - ok));
 	assert_int_equal(e.last_seq, 29);
-	gb_ring_consume(c, &e);
+	gb_ring_consume(c);
 	assert_int_equal(gb_ring_next(c, &e, 0), 0);
 	gb_ring_close(p);
 	gb_ring_close(c);
@@ -221,7 +223,7 @@ static void t_producer_reopen_and_consumer_restart(void **state)
 	struct gb_ring_entry e;
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(gb_ring_next(c, &e, 0), 1);
-		gb_ring_consume(c, &e);
+		gb_ring_consume(c);
 	}
 	assert_int_equal(gb_ring_next(c, &e, 0), 1);
 	assert_int_equal(e.seq, 3);
@@ -230,7 +232,7 @@ static void t_producer_reopen_and_consumer_restart(void **state)
 	assert_int_equal(gb_ring_next(c, &e, 0), 1);
 	assert_int_equal(e.seq, 3); /* seen again: at least once */
 	check_payload(&e, 20, 3);
-	gb_ring_consume(c, &e);
+	gb_ring_consume(c);
 	gb_ring_close(c);
 	c = cons();
 	assert_int_equal(gb_ring_next(c, &e, 0), 1);
@@ -248,7 +250,7 @@ static void t_generation(void **state)
 	struct gb_ring_entry e;
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(gb_ring_next(c, &e, 0), 1);
-		gb_ring_consume(c, &e);
+		gb_ring_consume(c);
 	}
 	gb_ring_close(p);
 	p = mk(8192); /* re-created: a new generation, 4 records unread */
@@ -260,7 +262,7 @@ static void t_generation(void **state)
 	assert_int_equal(e.first_seq, 2);
 	assert_int_equal(e.last_seq, 5);
 	assert_int_equal(e.count, 4);
-	gb_ring_consume(c, &e);
+	gb_ring_consume(c);
 	assert_int_equal(gb_ring_next(c, &e, 0), 1);
 	assert_int_equal(e.seq, 0); /* the new generation starts again */
 	check_payload(&e, 20, 100);
@@ -290,7 +292,7 @@ static void *drain_later(void *arg)
 		struct gb_ring_entry e;
 		if (gb_ring_next(a->c, &e, 2000) != 1)
 			break;
-		gb_ring_consume(a->c, &e);
+		gb_ring_consume(a->c);
 	}
 	return NULL;
 }
@@ -350,7 +352,7 @@ static void t_empty_timeout_and_wake(void **state)
 	pthread_create(&th, NULL, write_later, &a);
 	assert_int_equal(gb_ring_next(c, &e, 5000), 1);
 	assert_int_equal(e.len, 16);
-	gb_ring_consume(c, &e);
+	gb_ring_consume(c);
 	pthread_join(th, NULL);
 	gb_ring_close(p);
 	gb_ring_close(c);
@@ -380,7 +382,7 @@ static void t_abandoned_reservation(void **state)
 	struct gb_ring_entry e;
 	assert_int_equal(gb_ring_next(c, &e, 1000), 1);
 	assert_int_equal(e.seq, 0);
-	gb_ring_consume(c, &e);
+	gb_ring_consume(c);
 	double t0 = now_s();
 	assert_int_equal(gb_ring_next(c, &e, 2000), 1);
 	assert_true(now_s() - t0 >= 0.045); /* waited the abandon window */
@@ -388,11 +390,11 @@ static void t_abandoned_reservation(void **state)
 	assert_int_equal(e.loss_cause, GB_LOSS_ABANDONED);
 	assert_int_equal(e.first_seq, 1);
 	assert_int_equal(e.last_seq, 1);
-	gb_ring_consume(c, &e);
+	gb_ring_consume(c);
 	assert_int_equal(gb_ring_next(c, &e, 1000), 1);
 	assert_int_equal(e.seq, 2);
 	check_payload(&e, 30, 2);
-	gb_ring_consume(c, &e);
+	gb_ring_consume(c);
 	struct gb_ring_stats st;
 	gb_ring_stats(c, &st);
 	assert_int_equal(st.abandoned, 1);
@@ -429,7 +431,7 @@ static void t_deferred_commit_and_rewind(void **state)
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(gb_ring_next(c, &e, 0), 1);
 		assert_int_equal(e.seq, (uint64_t)i);
-		gb_ring_consume(c, &e);
+		gb_ring_consume(c);
 	}
 	struct gb_ring_stats st;
 	gb_ring_stats(c, &st);
@@ -439,7 +441,7 @@ static void t_deferred_commit_and_rewind(void **state)
 	assert_int_equal(st.read_seq, 3);
 	for (int i = 3; i < 5; i++) {
 		assert_int_equal(gb_ring_next(c, &e, 0), 1);
-		gb_ring_consume(c, &e);
+		gb_ring_consume(c);
 	}
 	gb_ring_rewind(c); /* the batch 3..4 could not be stored */
 	assert_int_equal(gb_ring_next(c, &e, 0), 1);
@@ -482,6 +484,12 @@ static void t_roles_and_bad_files(void **state)
 	assert_int_equal(gb_ring_open_consumer(bad, &r), -EINVAL);
 	unlink(bad);
 	assert_int_equal(gb_ring_open_consumer("/nonexistent/ring", &r), -ENOENT);
+	/* A fifo where the ring should be: open and fstat succeed, so the
+	 * answer is EINVAL, never whatever errno an earlier call left. */
+	assert_int_equal(mkfifo(bad, 0600), 0);
+	errno = EPERM;
+	assert_int_equal(gb_ring_create(bad, &(struct gb_ring_opts){ .size = 4096 }, &r), -EINVAL);
+	unlink(bad);
 }
 
 int main(void)

@@ -100,7 +100,7 @@ static int consume(uint64_t expect_total)
 		last_seq = e.is_loss ? e.last_seq : e.seq;
 		if (e.is_loss) {
 			lost += e.count;
-			gb_ring_consume(c, &e);
+			gb_ring_consume(c);
 			continue;
 		}
 		struct msg m;
@@ -122,7 +122,7 @@ static int consume(uint64_t expect_total)
 		}
 		next[m.producer] = m.index + 1;
 		got++;
-		gb_ring_consume(c, &e);
+		gb_ring_consume(c);
 	}
 	gb_ring_close(c);
 	printf("consumer: %llu records, %llu reported lost\n", (unsigned long long)got,
