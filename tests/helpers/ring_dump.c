@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 					rec.ts_ns = e.ts_ns;
 					rec.flags = e.flags;
 					gb_buf_reset(&ob);
-					if (gb_ocsf_format(&octx, &rec, &ob) == 0)
+					if (gb_ocsf_format(&octx, &rec, &ob, NULL) == 0)
 						fprintf(ocsf, "%.*s\n", (int)ob.len, ob.data);
 					else
 						fprintf(ocsf, "{\"error\": \"format failed\"}\n");
