@@ -69,7 +69,7 @@ python3 "$here/tests/helpers/tls_certs.py" "$T" api.test || die "certificates"
 cat "$T/good.pem" "$T/good.key" >"$T/good.all"
 cat >"$T/up.cfg" <<CFG
 global
-  maxconn 20000
+  maxconn 4000
 defaults
   mode http
   timeout connect 5s
@@ -81,7 +81,7 @@ frontend up
 CFG
 cat >"$T/term.cfg" <<CFG
 global
-  maxconn 20000
+  maxconn 4000
 defaults
   mode http
   timeout connect 5s

@@ -170,6 +170,7 @@ int gb_tls_new(const struct gb_tls_opts *o, struct gb_tls **out, char *err, size
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&t->mu, NULL);
+	pthread_mutex_init(&t->smu, NULL);
 	int rc = -EINVAL;
 	if (snprintf(t->ca_path, sizeof t->ca_path, "%s/ca.pem", o->dir) >= (int)sizeof t->ca_path ||
 	    snprintf(t->bundle_path, sizeof t->bundle_path, "%s/ca-bundle.pem", o->dir) >=
@@ -225,10 +226,12 @@ void gb_tls_free(struct gb_tls *t)
 	if (!t)
 		return;
 	tls_leaf_fini(t);
+	tls_upstream_fini(t);
 	SSL_CTX_free(t->up_ctx);
 	X509_free(t->ca_cert);
 	EVP_PKEY_free(t->ca_key);
 	pthread_mutex_destroy(&t->mu);
+	pthread_mutex_destroy(&t->smu);
 	free(t);
 }
 

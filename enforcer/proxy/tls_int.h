@@ -27,6 +27,15 @@ struct gb_tls {
 	size_t n_buckets;
 	struct tls_leaf *lru_head, *lru_tail; /* head = most recently used */
 	uint64_t minted, hits, evictions;
+
+	/* upstream sessions by server name (tls_upstream.c) */
+	pthread_mutex_t smu;
+	struct tls_up_sess {
+		char host[256];
+		SSL_SESSION *sess;
+	} sess[64];
+	size_t sess_next;
+	uint64_t resumed;
 };
 
 /* tls_ca.c: certificate helpers shared with tls_leaf.c */
@@ -37,5 +46,6 @@ int tls_leaf_init(struct gb_tls *t, size_t cap);
 void tls_leaf_fini(struct gb_tls *t);
 /* tls_upstream.c */
 int tls_upstream_init(struct gb_tls *t, const char *extra_ca, char *err, size_t errlen);
+void tls_upstream_fini(struct gb_tls *t);
 
 #endif

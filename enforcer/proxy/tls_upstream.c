@@ -4,15 +4,53 @@
  * the CONNECT asked for (SSL_set1_host: SAN DNS names with wildcard rules,
  * or the IP SAN for a literal).  Termination must never lower what the
  * client would have checked itself: a bad upstream certificate is refused
- * (the caller answers 502 with the verifier's reason). */
+ * (the caller answers 502 with the verifier's reason).
+ *
+ * Sessions are resumed per server name (64 kept, oldest replaced): a fresh
+ * tunnel then costs the upstream an abbreviated handshake.  A session is
+ * stored only from a handshake that verified the server for that name, and
+ * is offered only to a connection for the same name; a server that does not
+ * know it makes a full, verified handshake. */
 #include "enforcer/proxy/tls_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+
+static int new_session(SSL *s, SSL_SESSION *sess)
+{
+	struct gb_tls *t = SSL_CTX_get_app_data(SSL_get_SSL_CTX(s));
+	const char *host = SSL_get_servername(s, TLSEXT_NAMETYPE_host_name);
+	if (!t || !host || strlen(host) >= sizeof t->sess[0].host || SSL_get_verify_result(s) != X509_V_OK)
+		return 0; /* not kept: OpenSSL frees it */
+	pthread_mutex_lock(&t->smu);
+	struct tls_up_sess *slot = NULL;
+	for (size_t i = 0; i < sizeof t->sess / sizeof t->sess[0] && !slot; i++)
+		if (t->sess[i].sess && !strcmp(t->sess[i].host, host))
+			slot = &t->sess[i];
+	if (!slot) {
+		slot = &t->sess[t->sess_next];
+		t->sess_next = (t->sess_next + 1) % (sizeof t->sess / sizeof t->sess[0]);
+	}
+	SSL_SESSION_free(slot->sess);
+	slot->sess = sess; /* the reference OpenSSL handed us */
+	snprintf(slot->host, sizeof slot->host, "%s", host);
+	pthread_mutex_unlock(&t->smu);
+	return 1;
+}
+
+void tls_upstream_fini(struct gb_tls *t)
+{
+	for (size_t i = 0; i < sizeof t->sess / sizeof t->sess[0]; i++) {
+		SSL_SESSION_free(t->sess[i].sess);
+		t->sess[i].sess = NULL;
+	}
+}
 
 int tls_upstream_init(struct gb_tls *t, const char *extra_ca, char *err, size_t errlen)
 {
@@ -37,6 +75,9 @@ int tls_upstream_init(struct gb_tls *t, const char *extra_ca, char *err, size_t 
 	}
 	static const unsigned char h11[] = "\x08http/1.1";
 	SSL_CTX_set_alpn_protos(c, h11, sizeof h11 - 1);
+	SSL_CTX_set_app_data(c, t);
+	SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(c, new_session);
 	t->up_ctx = c;
 	return 0;
 }
@@ -60,6 +101,13 @@ SSL *gb_tls_upstream_ssl(struct gb_tls *t, int fd, const char *host)
 	} else if (ok) {
 		ok = SSL_set_tlsext_host_name(s, host) == 1 && SSL_set1_host(s, host) == 1;
 		SSL_set_hostflags(s, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		pthread_mutex_lock(&t->smu);
+		for (size_t i = 0; ok && i < sizeof t->sess / sizeof t->sess[0]; i++)
+			if (t->sess[i].sess && !strcasecmp(t->sess[i].host, host)) {
+				SSL_set_session(s, t->sess[i].sess);
+				break;
+			}
+		pthread_mutex_unlock(&t->smu);
 	}
 	if (!ok) {
 		SSL_free(s);
