@@ -52,7 +52,7 @@ static void record(struct gb_record *r, uint64_t i)
 	r->ts_ns = 1787313600000000000ull + i * 1000;
 	static const char *anc[] = { "/bin/bash", "/usr/bin/node" };
 	struct gb_identity id = { .pid = 4242, .uid = 1000, .exe = "/usr/bin/python3.11", .sha256 = SHA,
-		                  .script = "/work/agent.py", .n_ancestors = 2 };
+		                  .script = "/srv/agent.py", .n_ancestors = 2 };
 	id.ancestors[0] = anc[0], id.ancestor_pids[0] = 4200;
 	id.ancestors[1] = anc[1], id.ancestor_pids[1] = 4100;
 	if (i % 4 == 3) {

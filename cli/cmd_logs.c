@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "common/array.h"
 #include "common/buf.h"
+#include "common/units.h"
 #include "exporter/config.h"
 #include "exporter/journal.h"
 #include "exporter/ocsf.h"
@@ -64,7 +66,7 @@ static int parse_level(const char *s)
 		{ "info", 1 }, { "informational", 1 }, { "low", 2 }, { "medium", 3 }, { "warn", 3 },
 		{ "warning", 3 }, { "high", 4 }, { "critical", 5 }, { "fatal", 6 },
 	};
-	for (size_t i = 0; i < sizeof lv / sizeof lv[0]; i++)
+	for (size_t i = 0; i < GB_ARRAY_LEN(lv); i++)
 		if (!strcasecmp(s, lv[i].n))
 			return lv[i].v;
 	return -1;

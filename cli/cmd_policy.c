@@ -1,5 +1,5 @@
 /* cli/cmd_policy.c — `glassbox policy check FILE [--json]` and the dispatch
- * of the other policy subcommands.
+ * of the other policy subcommands (explain: cli/cmd_policy_explain.c).
  *
  * check: load and validate FILE, print every diagnostic (compiler style on
  * stderr, or one JSON array on stdout with --json); exit 0 when the policy
@@ -12,10 +12,6 @@
 #include "cli/commands.h"
 #include "common/jsonw.h"
 #include "common/policy.h"
-
-/* `policy explain` lives in cli/cmd_policy_explain.c (the matcher's part);
- * weak so this file links, and says so, in a build without it. */
-#pragma weak cmd_policy_explain
 
 static void check_usage(FILE *f)
 {
@@ -97,8 +93,7 @@ static int policy_check(int argc, char **argv)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: glassbox policy check FILE [--json]\n"
-	           "       glassbox policy explain FILE --binary PATH --host H --port P [...]\n"
-	           "       glassbox policy get|set|update NAME [FILE]\n");
+	           "       glassbox policy explain FILE --binary PATH --host H --port P [...]\n");
 }
 
 int cmd_policy(int argc, char **argv)
@@ -109,14 +104,9 @@ int cmd_policy(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "check"))
 		return policy_check(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "explain")) {
-		if (!cmd_policy_explain) {
-			fprintf(stderr, "glassbox policy explain: not built yet\n");
-			return 2;
-		}
+	if (!strcmp(argv[1], "explain"))
 		return cmd_policy_explain(argc - 1, argv + 1);
-	}
-	fprintf(stderr, "glassbox policy %s: not built yet\n", argv[1]);
+	fprintf(stderr, "glassbox policy: unknown subcommand '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;
 }

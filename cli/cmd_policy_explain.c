@@ -11,7 +11,6 @@
 #include "cli/commands.h"
 #include "common/jsonw.h"
 #include "common/policy.h"
-#include "common/policy_match.h"
 #include "common/log.h"
 
 #define MAX_ANCESTORS 64

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "common/array.h"
 #include "enforcer/sandbox/supervisor.h"
 #include "common/log.h"
 
@@ -36,7 +37,7 @@ static const char *default_policy(void)
 		GB_INSTALL_DATADIR "/policies/default.yaml",
 		GB_SOURCE_DATADIR "/policies/default.yaml",
 	};
-	for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++)
+	for (size_t i = 0; i < GB_ARRAY_LEN(cands); i++)
 		if (access(cands[i], R_OK) == 0)
 			return cands[i];
 	return NULL;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "common/array.h"
 #include "common/log.h"
 
 struct gb_globals gb_globals;
@@ -15,7 +16,7 @@ static int cmd_version(int argc, char **argv);
 static const struct gb_command commands[] = {
 	{ "journal", "verify the journal's integrity chain", cmd_journal },
 	{ "logs", "show a sandbox's events from the journal", cmd_logs },
-	{ "policy", "check, explain, get, set or update a policy", cmd_policy },
+	{ "policy", "check a policy file, or explain a decision", cmd_policy },
 	{ "proxy", "run the egress proxy alone (tests, host use)", cmd_proxy },
 	{ "run", "run a command in a new sandbox", cmd_run },
 	{ "serve", "the host daemon: rings -> OCSF -> journal", cmd_serve },
@@ -45,7 +46,7 @@ static void usage(FILE *f)
 	    "  -h, --help   this text; `glassbox COMMAND --help` for a command\n"
 	    "\n"
 	    "commands:\n");
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+	for (size_t i = 0; i < GB_ARRAY_LEN(commands); i++)
 		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
 }
 
@@ -80,7 +81,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
+	for (size_t c = 0; c < GB_ARRAY_LEN(commands); c++)
 		if (!strcmp(argv[i], commands[c].name))
 			return commands[c].run(argc - i, argv + i);
 	gb_log_error(NULL, "unknown command '%s' (see glassbox --help)", argv[i]);

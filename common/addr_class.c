@@ -1,6 +1,8 @@
 /* common/addr_class.c — destination address classes and the SSRF tier
- * check the proxy applies to every address after the policy allowed
- * (reference §5).  `policy explain` calls the same function for IP-literal
+ * check the proxy applies to every address after the policy allowed: the
+ * always-blocked classes are refused whatever the policy says, internal
+ * ranges pass only when allowed_ips covers them or the endpoint names the
+ * host exactly (docs/policy-engine.md, end of "Decision order").  `policy explain` calls the same function for IP-literal
  * hosts, so both answer alike. */
 #include <arpa/inet.h>
 #include <errno.h>

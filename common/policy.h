@@ -14,7 +14,7 @@
  * Ownership: a gb_policy owns all its strings (one arena) and is freed with
  * gb_policy_free().  A compiled policy holds its own copy of what it needs and
  * is reference-counted by the store; decisions hold it only for the call.
- * gb_diags owns its messages.
+ * Diagnostics (struct gb_diags) are common/diag.h's.
  */
 #ifndef GB_COMMON_POLICY_H
 #define GB_COMMON_POLICY_H
@@ -25,31 +25,8 @@
 #include <netinet/in.h>
 
 #include "common/buf.h"
+#include "common/diag.h"
 #include "common/record.h"
-
-/* ---------------- diagnostics ---------------- */
-
-enum gb_diag_level { GB_DIAG_ERROR = 0, GB_DIAG_WARNING = 1 };
-
-struct gb_diag {
-	enum gb_diag_level level;
-	const char *file;   /* as given to the loader */
-	int line, column;   /* 1-based; 0 when not tied to a position */
-	const char *field;  /* field path, e.g. "network_policies.github.endpoints[0].port" */
-	const char *message;/* what is wrong and what was expected */
-	const char *hint;   /* "did you mean 'read_only'?" or NULL */
-	void *owned_;       /* block holding the strings above when the loader
-	                     * made the diag; freed by gb_diags_free (NULL = static) */
-};
-
-struct gb_diags {
-	struct gb_diag *v;
-	size_t n, cap;
-	size_t errors, warnings;
-};
-void gb_diags_free(struct gb_diags *d);
-/* "FILE:LINE:COL: error: FIELD: MESSAGE (HINT)" one per line. */
-void gb_diags_print(const struct gb_diags *d, void *stdio_file);
 
 /* ---------------- model ---------------- */
 
@@ -169,6 +146,10 @@ int gb_policy_compile(const struct gb_policy *p, struct gb_policy_compiled **out
 void gb_policy_compiled_ref(struct gb_policy_compiled *c);
 void gb_policy_compiled_unref(struct gb_policy_compiled *c);
 uint64_t gb_policy_compiled_revision(const struct gb_policy_compiled *c);
+/* Hex SHA-256 of the compiled network section (entries in key order with
+ * everything that affects a decision); lives as long as c. */
+const char *gb_policy_compiled_hash(const struct gb_policy_compiled *c);
+size_t gb_policy_compiled_n_entries(const struct gb_policy_compiled *c);
 
 struct gb_decide_in {
 	const char *host;   /* as asked by the client; case and one trailing dot ignored */

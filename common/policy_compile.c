@@ -3,7 +3,8 @@
  *
  * Exact hosts (and IP literals) live in an open-addressing hash table keyed
  * by the normalised host.  Wildcard hosts, whose only wildcard is in the
- * first label (reference §2), live in a second table keyed by the suffix
+ * first label (`*.example.com`: exactly one label there; `**.`: one or
+ * more), live in a second table keyed by the suffix
  * after that label: a request host "a.b.example.com" probes the suffixes
  * "b.example.com", "example.com", "com" and tests the first-label pattern
  * only on the few endpoints found there.  Every bucket lists its endpoints
@@ -20,62 +21,8 @@
 
 #include <openssl/evp.h>
 
-#include "common/policy_compiled.h"
+#include "common/policy_compiled_int.h"
 #include "common/policy_match.h"
-
-/* ---------------- arena ---------------- */
-
-struct gbc_chunk {
-	struct gbc_chunk *next;
-	size_t used, cap;
-	max_align_t data[];
-};
-
-void *gbc_alloc(struct gbc_arena *a, size_t n)
-{
-	n = (n + 15) & ~(size_t)15;
-	if (!n)
-		n = 16;
-	struct gbc_chunk *c = a->head;
-	if (!c || c->cap - c->used < n) {
-		size_t cap = n > 64 * 1024 ? n : 64 * 1024;
-		c = malloc(sizeof *c + cap);
-		if (!c) {
-			a->err = -ENOMEM;
-			return NULL;
-		}
-		c->cap = cap;
-		c->used = 0;
-		c->next = a->head;
-		a->head = c;
-	}
-	void *p = (char *)c->data + c->used;
-	c->used += n;
-	memset(p, 0, n);
-	return p;
-}
-
-void gbc_arena_free(struct gbc_arena *a)
-{
-	struct gbc_chunk *c = a->head;
-	while (c) {
-		struct gbc_chunk *n = c->next;
-		free(c);
-		c = n;
-	}
-	a->head = NULL;
-}
-
-static const char *astr(struct gbc_arena *a, const char *s)
-{
-	if (!s)
-		return NULL;
-	size_t n = strlen(s);
-	char *p = gbc_alloc(a, n + 1);
-	if (p)
-		memcpy(p, s, n + 1);
-	return p;
-}
 
 /* ---------------- hashing ---------------- */
 
@@ -139,30 +86,30 @@ long gbc_norm_host(const char *h, char *out, size_t outsz, bool *is_ip)
 
 /* ---------------- deep copy ---------------- */
 
-static struct gb_l7_rule *copy_rules(struct gbc_arena *a, const struct gb_l7_rule *r, size_t n)
+static struct gb_l7_rule *copy_rules(struct gb_arena *a, const struct gb_l7_rule *r, size_t n)
 {
 	if (!n)
 		return NULL;
-	struct gb_l7_rule *o = gbc_alloc(a, n * sizeof *o);
+	struct gb_l7_rule *o = gb_arena_alloc(a, n * sizeof *o);
 	if (!o)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
-		o[i].method = astr(a, r[i].method ? r[i].method : "*");
-		o[i].path = astr(a, r[i].path ? r[i].path : "**");
+		o[i].method = gb_arena_strdup(a, r[i].method ? r[i].method : "*");
+		o[i].path = gb_arena_strdup(a, r[i].path ? r[i].path : "**");
 		o[i].line = r[i].line;
 		o[i].n_query = r[i].n_query;
 		if (r[i].n_query) {
-			struct gb_query_match *q = gbc_alloc(a, r[i].n_query * sizeof *q);
+			struct gb_query_match *q = gb_arena_alloc(a, r[i].n_query * sizeof *q);
 			if (!q)
 				return NULL;
 			for (size_t k = 0; k < r[i].n_query; k++) {
-				q[k].key = astr(a, r[i].query[k].key ? r[i].query[k].key : "");
+				q[k].key = gb_arena_strdup(a, r[i].query[k].key ? r[i].query[k].key : "");
 				q[k].n_globs = r[i].query[k].n_globs;
-				const char **g = gbc_alloc(a, (q[k].n_globs + 1) * sizeof *g);
+				const char **g = gb_arena_alloc(a, (q[k].n_globs + 1) * sizeof *g);
 				if (!g)
 					return NULL;
 				for (size_t j = 0; j < q[k].n_globs; j++)
-					g[j] = astr(a, r[i].query[k].globs[j] ? r[i].query[k].globs[j] : "");
+					g[j] = gb_arena_strdup(a, r[i].query[k].globs[j] ? r[i].query[k].globs[j] : "");
 				q[k].globs = g;
 			}
 			o[i].query = q;
@@ -171,31 +118,31 @@ static struct gb_l7_rule *copy_rules(struct gbc_arena *a, const struct gb_l7_rul
 	return o;
 }
 
-static int copy_entry(struct gbc_arena *a, const struct gb_net_entry *e, struct gb_net_entry *o)
+static int copy_entry(struct gb_arena *a, const struct gb_net_entry *e, struct gb_net_entry *o)
 {
-	o->key = astr(a, e->key ? e->key : "");
-	o->name = astr(a, e->name ? e->name : o->key);
+	o->key = gb_arena_strdup(a, e->key ? e->key : "");
+	o->name = gb_arena_strdup(a, e->name ? e->name : o->key);
 	o->line = e->line;
 	o->column = e->column;
 	o->n_endpoints = e->n_endpoints;
 	o->n_binaries = e->n_binaries;
-	o->endpoints = gbc_alloc(a, (e->n_endpoints + 1) * sizeof *o->endpoints);
-	o->binaries = gbc_alloc(a, (e->n_binaries + 1) * sizeof *o->binaries);
+	o->endpoints = gb_arena_alloc(a, (e->n_endpoints + 1) * sizeof *o->endpoints);
+	o->binaries = gb_arena_alloc(a, (e->n_binaries + 1) * sizeof *o->binaries);
 	if (!o->endpoints || !o->binaries)
 		return -ENOMEM;
 	for (size_t b = 0; b < e->n_binaries; b++) {
 		o->binaries[b] = e->binaries[b];
-		o->binaries[b].path = astr(a, e->binaries[b].path ? e->binaries[b].path : "");
+		o->binaries[b].path = gb_arena_strdup(a, e->binaries[b].path ? e->binaries[b].path : "");
 	}
 	for (size_t i = 0; i < e->n_endpoints; i++) {
 		const struct gb_endpoint_spec *s = &e->endpoints[i];
 		struct gb_endpoint_spec *d = &o->endpoints[i];
 		*d = *s;
-		d->host = astr(a, s->host);
-		d->path = astr(a, s->path);
-		d->access = astr(a, s->access);
-		d->ports = gbc_alloc(a, (s->n_ports + 1) * sizeof *d->ports);
-		d->allowed_ips = gbc_alloc(a, (s->n_allowed_ips + 1) * sizeof *d->allowed_ips);
+		d->host = gb_arena_strdup(a, s->host);
+		d->path = gb_arena_strdup(a, s->path);
+		d->access = gb_arena_strdup(a, s->access);
+		d->ports = gb_arena_alloc(a, (s->n_ports + 1) * sizeof *d->ports);
+		d->allowed_ips = gb_arena_alloc(a, (s->n_allowed_ips + 1) * sizeof *d->allowed_ips);
 		if (!d->ports || !d->allowed_ips)
 			return -ENOMEM;
 		if (s->n_ports)
@@ -216,7 +163,7 @@ static const char *const preset_ro[] = { "GET", "HEAD", "OPTIONS" };
 static const char *const preset_rw[] = { "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH" };
 static const char *const preset_full[] = { "*" };
 
-static int expand_preset(struct gbc_arena *a, const char *access, const struct gb_l7_rule **out,
+static int expand_preset(struct gb_arena *a, const char *access, const struct gb_l7_rule **out,
                          size_t *n)
 {
 	const char *const *m;
@@ -233,7 +180,7 @@ static int expand_preset(struct gbc_arena *a, const char *access, const struct g
 	} else {
 		return -EINVAL; /* a typo must never change what is allowed */
 	}
-	struct gb_l7_rule *r = gbc_alloc(a, k * sizeof *r);
+	struct gb_l7_rule *r = gb_arena_alloc(a, k * sizeof *r);
 	if (!r)
 		return -ENOMEM;
 	for (size_t i = 0; i < k; i++) {
@@ -344,7 +291,7 @@ static int cmp_keyed(const void *a, const void *b)
 	return x->ep < y->ep ? -1 : x->ep > y->ep;
 }
 
-static int build_table(struct gbc_arena *a, struct keyed *k, size_t n, struct gbc_table *t)
+static int build_table(struct gb_arena *a, struct keyed *k, size_t n, struct gbc_table *t)
 {
 	if (!n)
 		return 0;
@@ -356,8 +303,8 @@ static int build_table(struct gbc_arena *a, struct keyed *k, size_t n, struct gb
 	size_t cap = 8;
 	while (cap < keys * 2)
 		cap <<= 1;
-	t->b = gbc_alloc(a, cap * sizeof *t->b);
-	t->idx = gbc_alloc(a, n * sizeof *t->idx);
+	t->b = gb_arena_alloc(a, cap * sizeof *t->b);
+	t->idx = gb_arena_alloc(a, n * sizeof *t->idx);
 	if (!t->b || !t->idx)
 		return -ENOMEM;
 	t->mask = cap - 1;
@@ -394,9 +341,9 @@ static int compile_endpoint(struct gb_policy_compiled *c, struct gbc_ep *ep,
                             struct keyed *exact, size_t *n_exact, struct keyed *wild,
                             size_t *n_wild, uint32_t id)
 {
-	struct gbc_arena *a = &c->arena;
+	struct gb_arena *a = &c->arena;
 	const struct gb_endpoint_spec *s = ep->spec;
-	uint16_t *ports = gbc_alloc(a, (s->n_ports + 1) * sizeof *ports);
+	uint16_t *ports = gb_arena_alloc(a, (s->n_ports + 1) * sizeof *ports);
 	if (!ports)
 		return -ENOMEM;
 	size_t np = 0;
@@ -436,7 +383,7 @@ static int compile_endpoint(struct gb_policy_compiled *c, struct gbc_ep *ep,
 	long hl = gbc_norm_host(s->host, buf, sizeof buf, &is_ip);
 	if (hl <= 0)
 		return -EINVAL;
-	ep->host = astr(a, buf);
+	ep->host = gb_arena_strdup(a, buf);
 	if (!ep->host)
 		return -ENOMEM;
 	if (is_ip || !strchr(buf, '*')) {
@@ -467,7 +414,8 @@ static void classify_bin(struct gbc_bin *b, const char *p)
 {
 	b->pat = p;
 	b->len = (uint32_t)strlen(p);
-	/* Reference §3: only '*' turns a binary entry into a glob. */
+	/* As in OpenShell, only '*' turns a binary entry into a glob: one
+	 * without it is compared exactly, '?' and '[' included. */
 	b->glob = strchr(p, '*') != NULL;
 	size_t lit = 0;
 	while (p[lit] && p[lit] != '*' && p[lit] != '?' && p[lit] != '[')
@@ -497,11 +445,11 @@ int gbc_build(const struct gb_net_entry *const *in, size_t n, struct gb_policy_c
 	for (size_t i = 0; i < n; i++)
 		n_eps += sorted[i]->n_endpoints;
 	c->n_entries = n;
-	c->model = gbc_alloc(&c->arena, (n + 1) * sizeof *c->model);
-	c->entries = gbc_alloc(&c->arena, (n + 1) * sizeof *c->entries);
-	c->eps = gbc_alloc(&c->arena, (n_eps + 1) * sizeof *c->eps);
-	c->hostless = gbc_alloc(&c->arena, (n_eps + 1) * sizeof *c->hostless);
-	c->generic = gbc_alloc(&c->arena, (n_eps + 1) * sizeof *c->generic);
+	c->model = gb_arena_alloc(&c->arena, (n + 1) * sizeof *c->model);
+	c->entries = gb_arena_alloc(&c->arena, (n + 1) * sizeof *c->entries);
+	c->eps = gb_arena_alloc(&c->arena, (n_eps + 1) * sizeof *c->eps);
+	c->hostless = gb_arena_alloc(&c->arena, (n_eps + 1) * sizeof *c->hostless);
+	c->generic = gb_arena_alloc(&c->arena, (n_eps + 1) * sizeof *c->generic);
 	exact = malloc((n_eps + 1) * sizeof *exact);
 	wild = malloc((n_eps + 1) * sizeof *wild);
 	if (!c->model || !c->entries || !c->eps || !c->hostless || !c->generic || !exact || !wild)
@@ -515,7 +463,7 @@ int gbc_build(const struct gb_net_entry *const *in, size_t n, struct gb_policy_c
 		struct gbc_entry *ce = &c->entries[i];
 		ce->m = m;
 		ce->n_bins = (uint32_t)m->n_binaries;
-		ce->bins = gbc_alloc(&c->arena, (m->n_binaries + 1) * sizeof *ce->bins);
+		ce->bins = gb_arena_alloc(&c->arena, (m->n_binaries + 1) * sizeof *ce->bins);
 		rc = -ENOMEM;
 		if (!ce->bins)
 			goto fail;
@@ -550,7 +498,7 @@ fail:
 	free(exact);
 	free(wild);
 	free(sorted);
-	gbc_arena_free(&c->arena);
+	gb_arena_free(&c->arena);
 	free(c);
 	return rc ? rc : -ENOMEM;
 }
@@ -580,7 +528,7 @@ void gb_policy_compiled_unref(struct gb_policy_compiled *c)
 	if (!c)
 		return;
 	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
-		gbc_arena_free(&c->arena);
+		gb_arena_free(&c->arena);
 		free(c);
 	}
 }

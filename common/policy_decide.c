@@ -1,4 +1,5 @@
-/* common/policy_decide.c — the one decision function (reference §3-4).
+/* common/policy_decide.c — the one decision function (docs/policy-engine.md,
+ * "Decision order").
  *
  * Order: (1) no entries at all -> no_policy; (2) collect the endpoints that
  * match host and port from the compiled indexes (exact table, wildcard
@@ -21,7 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common/policy_compiled.h"
+#include "common/policy_compiled_int.h"
 #include "common/policy_match.h"
 
 #define MAX_NOMATCH 8

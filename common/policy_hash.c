@@ -15,7 +15,7 @@
 #include <openssl/evp.h>
 
 #include "common/jsonw.h"
-#include "common/policy_parse.h"
+#include "common/policy.h"
 
 static int cmp_u16(const void *a, const void *b)
 {

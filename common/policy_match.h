@@ -1,5 +1,6 @@
-/* common/policy_match.h — the matcher's primitives (internal to the policy
- * engine, exposed for its tests, benchmark and `policy explain`).
+/* common/policy_match.h — the matcher's primitives: public, because the
+ * decision is not their only user (tests, the benchmark, and the L7 proxy,
+ * which canonicalises request paths the same way the policy matches them).
  *
  * Globs (policy_glob.c), request path canonicalisation (policy_path.c),
  * query matching (policy_query.c) and address classes (addr_class.c).  None
@@ -38,7 +39,9 @@ static inline bool gb_glob_has_meta(const char *s)
 	return false;
 }
 
-/* ---------------- request paths (reference §7) ---------------- */
+/* ---------------- request paths ----------------
+ * The rules: docs/policy-engine.md, "Decision order", step 4.  The proxy
+ * writes upstream exactly the canonical path the decision was made on. */
 
 enum gb_path_err {
 	GB_PATH_OK = 0,
@@ -75,7 +78,8 @@ bool gb_query_match(const char *query, const struct gb_query_match *m, size_t n,
  * length, or -1 when it does not fit. */
 long gb_pct_decode(const char *s, size_t n, bool plus_space, char *out, size_t outsz);
 
-/* ---------------- address classes (reference §5) ---------------- */
+/* ---------------- address classes ----------------
+ * The SSRF tiers: docs/policy-engine.md, end of "Decision order". */
 
 enum gb_addr_class {
 	GB_ADDR_PUBLIC = 0,
@@ -96,12 +100,5 @@ bool gb_cidr_contains(const struct gb_cidr *cidr, int family, const uint8_t *add
 /* Parse "1.2.3.4", "::1", "10.0.0.0/8" into a CIDR (host prefix when no
  * '/').  Returns 0 or -EINVAL. */
 int gb_cidr_parse(const char *s, struct gb_cidr *out);
-
-/* ---------------- compiled policy extras ---------------- */
-
-/* Hex SHA-256 of the compiled network section (entries in key order with
- * everything that affects a decision). */
-const char *gb_policy_compiled_hash(const struct gb_policy_compiled *c);
-size_t gb_policy_compiled_n_entries(const struct gb_policy_compiled *c);
 
 #endif

@@ -1,4 +1,5 @@
-/* common/policy_path.c — request path canonicalisation (reference §7).
+/* common/policy_path.c — request path canonicalisation (the rules:
+ * docs/policy-engine.md, "Decision order", step 4).
  *
  * The proxy writes upstream exactly the path the decision was made on, so
  * any ambiguity an upstream server might resolve differently (encoded dots,

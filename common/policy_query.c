@@ -1,6 +1,6 @@
 /* common/policy_query.c — query-string matching for L7 rules.
  *
- * Parameters are compared decoded (reference §2): "a%5Fb=x" is key "a_b".
+ * Parameters are compared percent-decoded: "a%5Fb=x" is key "a_b".
  * Allow rules need every value of a listed key to match (so a second
  * "?id=1&id=evil" cannot ride along on an allowed first one); deny rules
  * fire when some value matches.  A parameter too long to decode makes the

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/policy_parse.h"
+#include "common/policy.h"
 
 static int cmp_str(const void *a, const void *b)
 {

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/policy_compiled.h"
+#include "common/policy_compiled_int.h"
 #include "common/policy_match.h"
 
 #define N_SLOTS 128
@@ -37,7 +37,7 @@ struct static_copy {
 	bool include_workdir;
 	enum gb_landlock_compat landlock;
 	const char *user, *group;
-	struct gbc_arena arena;
+	struct gb_arena arena;
 };
 
 struct gb_policy_store {
@@ -61,21 +61,16 @@ static _Thread_local unsigned tl_hint;
 
 /* ---------------- static sections ---------------- */
 
-static const char **copy_list(struct gbc_arena *a, const char **v, size_t n)
+static const char **copy_list(struct gb_arena *a, const char **v, size_t n)
 {
-	const char **o = gbc_alloc(a, (n + 1) * sizeof *o);
-	for (size_t i = 0; o && i < n; i++) {
-		size_t l = strlen(v[i]);
-		char *p = gbc_alloc(a, l + 1);
-		if (!p)
+	const char **o = gb_arena_alloc(a, (n + 1) * sizeof *o);
+	for (size_t i = 0; o && i < n; i++)
+		if (!(o[i] = gb_arena_strdup(a, v[i])))
 			return NULL;
-		memcpy(p, v[i], l + 1);
-		o[i] = p;
-	}
 	return o;
 }
 
-static const char *copy_str(struct gbc_arena *a, const char *s)
+static const char *copy_str(struct gb_arena *a, const char *s)
 {
 	const char *v[1] = { s };
 	const char **o = s ? copy_list(a, v, 1) : NULL;
@@ -273,7 +268,7 @@ int gb_policy_store_new(const struct gb_policy *initial, struct gb_policy_store 
 	if (!rc)
 		rc = gb_policy_compile(initial, &c);
 	if (rc) {
-		gbc_arena_free(&s->st.arena);
+		gb_arena_free(&s->st.arena);
 		free(s);
 		return rc;
 	}
@@ -293,7 +288,7 @@ void gb_policy_store_free(struct gb_policy_store *s)
 		gb_policy_compiled_unref(s->retired[i]);
 	free(s->retired);
 	pthread_mutex_destroy(&s->wlock);
-	gbc_arena_free(&s->st.arena);
+	gb_arena_free(&s->st.arena);
 	free(s);
 }
 

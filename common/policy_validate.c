@@ -1,7 +1,8 @@
 /* common/policy_validate.c — what policy values mean: paths, identities,
- * hosts, CIDRs, binaries, L7 matchers and endpoint field combinations
- * (reference §6), plus the fields glassbox parses but does not enforce yet,
- * which refuse the endpoint instead of weakening it to a plain allow.
+ * hosts, CIDRs, binaries, L7 matchers and endpoint field combinations (the
+ * rules: docs/policy.md, "Validation rules"), plus the fields glassbox
+ * parses but does not enforce yet, which refuse the endpoint instead of
+ * weakening it to a plain allow.
  *
  * Every check reports at the offending node under the current field path
  * and never stops the walk, so one run lists every problem.
@@ -13,61 +14,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "common/policy_parse.h"
-
-#define N(a) (sizeof(a) / sizeof((a)[0]))
-
-/* ---------------- suggestions ---------------- */
-
-/* Optimal string alignment distance (Levenshtein plus adjacent
- * transpositions, so "hots" is one edit from "host"), case-insensitive. */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	size_t r0[65], r1[65], r2[65]; /* rows i-2, i-1, i */
-	size_t *pp = r0, *p = r1, *cur = r2;
-	if (la > 64 || lb > 64)
-		return (size_t)-1;
-	for (size_t j = 0; j <= lb; j++)
-		p[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = i;
-		int ca = tolower((unsigned char)a[i - 1]);
-		for (size_t j = 1; j <= lb; j++) {
-			int cb = tolower((unsigned char)b[j - 1]);
-			size_t v = p[j - 1] + (ca != cb);
-			if (p[j] + 1 < v)
-				v = p[j] + 1;
-			if (cur[j - 1] + 1 < v)
-				v = cur[j - 1] + 1;
-			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
-			    tolower((unsigned char)a[i - 2]) == cb && pp[j - 2] + 1 < v)
-				v = pp[j - 2] + 1;
-			cur[j] = v;
-		}
-		size_t *t = pp;
-		pp = p;
-		p = cur;
-		cur = t;
-	}
-	return p[lb];
-}
-
-const char *gb_suggest(const char *word, const char *const *valid, size_t n)
-{
-	const char *best = NULL;
-	size_t bd = (size_t)-1;
-	for (size_t i = 0; i < n; i++) {
-		size_t d = edit_distance(word, valid[i]);
-		if (d < bd) {
-			bd = d;
-			best = valid[i];
-		}
-	}
-	size_t len = strlen(word);
-	size_t limit = len <= 4 ? 1 : len <= 8 ? 2 : 3;
-	return best && bd <= limit ? best : NULL;
-}
+#include "common/array.h"
+#include "common/ip_literal.h"
+#include "common/policy_parse_int.h"
 
 /* A '[' class must be closed: an unclosed one would match literally in one
  * matcher and fail in another. */
@@ -107,49 +56,49 @@ static bool has_component(const char *p, const char *comp)
 	return false;
 }
 
-bool gb_validate_fs_path(struct gb_pctx *c, const struct gb_ynode *n, const char *path, bool rw)
+bool gb_validate_fs_path(struct gb_schema *c, const struct gb_ynode *n, const char *path, bool rw)
 {
 	size_t len = strlen(path);
 	if (len > GB_POLICY_MAX_PATH) {
-		gb_perr(c, n, NULL, "path is %zu characters long (at most %d)", len, GB_POLICY_MAX_PATH);
+		gb_schema_err(c, n, NULL, "path is %zu characters long (at most %d)", len, GB_POLICY_MAX_PATH);
 		return false;
 	}
 	if (path[0] != '/') {
-		gb_perr(c, n, NULL, "'%.200s' is not an absolute path (expected a path starting with /)", path);
+		gb_schema_err(c, n, NULL, "'%.200s' is not an absolute path (expected a path starting with /)", path);
 		return false;
 	}
 	if (has_component(path, "..")) {
-		gb_perr(c, n, NULL, "'%.200s' contains a '..' component (expected a normalised absolute path)", path);
+		gb_schema_err(c, n, NULL, "'%.200s' contains a '..' component (expected a normalised absolute path)", path);
 		return false;
 	}
 	if (rw && path[strspn(path, "/")] == 0) {
-		gb_perr(c, n, NULL, "read_write '%s' is overly broad: it makes the whole filesystem writable "
+		gb_schema_err(c, n, NULL, "read_write '%s' is overly broad: it makes the whole filesystem writable "
 		        "(expected specific directories such as /tmp)", path);
 		return false;
 	}
 	return true;
 }
 
-bool gb_validate_identity(struct gb_pctx *c, const struct gb_ynode *n, const char *v)
+bool gb_validate_identity(struct gb_schema *c, const struct gb_ynode *n, const char *v)
 {
 	if (!strcmp(v, "sandbox"))
 		return true;
 	if (!strcmp(v, "root")) {
-		gb_perr(c, n, NULL, "must not be root (expected 'sandbox' or a numeric id 1-4294967294)");
+		gb_schema_err(c, n, NULL, "must not be root (expected 'sandbox' or a numeric id 1-4294967294)");
 		return false;
 	}
 	size_t l = strlen(v);
 	if (l == 0 || l > 10 || strspn(v, "0123456789") != l) {
-		gb_perr(c, n, NULL, "'%.100s' is not allowed (expected 'sandbox' or a numeric id 1-4294967294)", v);
+		gb_schema_err(c, n, NULL, "'%.100s' is not allowed (expected 'sandbox' or a numeric id 1-4294967294)", v);
 		return false;
 	}
 	unsigned long long id = strtoull(v, NULL, 10);
 	if (id == 0) {
-		gb_perr(c, n, NULL, "must not be 0 (root) (expected 'sandbox' or a numeric id 1-4294967294)");
+		gb_schema_err(c, n, NULL, "must not be 0 (root) (expected 'sandbox' or a numeric id 1-4294967294)");
 		return false;
 	}
 	if (id >= 4294967295ULL) {
-		gb_perr(c, n, NULL, "%llu is out of range (expected a numeric id 1-4294967294)", id);
+		gb_schema_err(c, n, NULL, "%llu is out of range (expected a numeric id 1-4294967294)", id);
 		return false;
 	}
 	return true;
@@ -159,22 +108,16 @@ static const char *blocked_overlap(int family, const uint8_t *addr, unsigned pre
 
 /* ---------------- hosts ---------------- */
 
-bool gb_host_is_ip_literal(const char *host)
-{
-	unsigned char buf[16];
-	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
-}
-
-bool gb_validate_host(struct gb_pctx *c, const struct gb_ynode *n, const char *host, bool tcp)
+bool gb_validate_host(struct gb_schema *c, const struct gb_ynode *n, const char *host, bool tcp)
 {
 	size_t len = strlen(host);
 	if (!len) {
-		gb_perr(c, n, NULL, "empty host (expected a DNS name or IP address)");
+		gb_schema_err(c, n, NULL, "empty host (expected a DNS name or IP address)");
 		return false;
 	}
-	if (gb_host_is_ip_literal(host)) {
+	if (gb_ip_literal(host, NULL)) {
 		if (tcp) {
-			gb_perr(c, n, NULL, "protocol tcp needs a DNS host name, not the IP literal '%s'", host);
+			gb_schema_err(c, n, NULL, "protocol tcp needs a DNS host name, not the IP literal '%s'", host);
 			return false;
 		}
 		uint8_t a[16];
@@ -183,29 +126,29 @@ bool gb_validate_host(struct gb_pctx *c, const struct gb_ynode *n, const char *h
 			inet_pton(AF_INET6, host, a);
 		const char *w = blocked_overlap(v4 ? AF_INET : AF_INET6, a, v4 ? 32 : 128);
 		if (w)
-			gb_pwarn(c, n, NULL, "'%s' is %s, which is always blocked: this endpoint can never "
+			gb_schema_warn(c, n, NULL, "'%s' is %s, which is always blocked: this endpoint can never "
 			         "be reached", host, w);
 		return true;
 	}
 	if (host[0] == '[') {
-		gb_perr(c, n, NULL, "'%.100s': write IPv6 addresses without brackets", host);
+		gb_schema_err(c, n, NULL, "'%.100s': write IPv6 addresses without brackets", host);
 		return false;
 	}
 	bool dot = host[len - 1] == '.';
 	if (dot && tcp) {
-		gb_perr(c, n, NULL, "protocol tcp does not accept a trailing dot in '%.200s'", host);
+		gb_schema_err(c, n, NULL, "protocol tcp does not accept a trailing dot in '%.200s'", host);
 		return false;
 	}
 	size_t l = len - (dot ? 1 : 0);
 	if (l == 0 || l > 253) {
-		gb_perr(c, n, NULL, "host name must be 1-253 characters (got %zu)", l);
+		gb_schema_err(c, n, NULL, "host name must be 1-253 characters (got %zu)", l);
 		return false;
 	}
 	/* Wildcard shapes as OpenShell accepts them: the first label may be
 	 * `**` or contain `*` (`*`, `*-api`); a later label may only be `*`
 	 * as a whole (`*.s3.*.amazonaws.com`). */
 	if (!strcmp(host, "*") || !strcmp(host, "**")) {
-		gb_perr(c, n, NULL, "'%s' alone matches every host (expected a domain such as "
+		gb_schema_err(c, n, NULL, "'%s' alone matches every host (expected a domain such as "
 		        "*.example.com)", host);
 		return false;
 	}
@@ -217,11 +160,11 @@ bool gb_validate_host(struct gb_pctx *c, const struct gb_ynode *n, const char *h
 			j++;
 		size_t ll = j - i;
 		if (ll == 0) {
-			gb_perr(c, n, NULL, "'%.200s' has an empty label (expected labels separated by single dots)", host);
+			gb_schema_err(c, n, NULL, "'%.200s' has an empty label (expected labels separated by single dots)", host);
 			return false;
 		}
 		if (ll > 63) {
-			gb_perr(c, n, NULL, "'%.200s' has a label longer than 63 characters", host);
+			gb_schema_err(c, n, NULL, "'%.200s' has a label longer than 63 characters", host);
 			return false;
 		}
 		bool star = false;
@@ -230,7 +173,7 @@ bool gb_validate_host(struct gb_pctx *c, const struct gb_ynode *n, const char *h
 			if (ch == '*') {
 				star = wild = true;
 			} else if (!isalnum(ch) && ch != '-' && ch != '_') {
-				gb_perr(c, n, NULL, "'%.200s' contains the invalid character '%c%s' (expected "
+				gb_schema_err(c, n, NULL, "'%.200s' contains the invalid character '%c%s' (expected "
 				        "letters, digits, '-', '.' and wildcards)",
 				        host, isprint(ch) ? ch : '?', isprint(ch) ? "" : " (non-printable)");
 				return false;
@@ -238,11 +181,11 @@ bool gb_validate_host(struct gb_pctx *c, const struct gb_ynode *n, const char *h
 		}
 		bool has2 = memmem(host + i, ll, "**", 2) != NULL;
 		if (labels == 0 && has2 && ll != 2) {
-			gb_perr(c, n, NULL, "'%.200s': '**' must be the whole first label (e.g. **.example.com)", host);
+			gb_schema_err(c, n, NULL, "'%.200s': '**' must be the whole first label (e.g. **.example.com)", host);
 			return false;
 		}
 		if (labels > 0 && star && (has2 || ll != 1)) {
-			gb_perr(c, n, NULL, "'%.200s': a wildcard after the first label must be a whole label "
+			gb_schema_err(c, n, NULL, "'%.200s': a wildcard after the first label must be a whole label "
 			        "'*' (e.g. *.s3.*.amazonaws.com)", host);
 			return false;
 		}
@@ -250,7 +193,7 @@ bool gb_validate_host(struct gb_pctx *c, const struct gb_ynode *n, const char *h
 		i = j + 1;
 	}
 	if ((!strncmp(host, "*.", 2) || !strncmp(host, "**.", 3)) && labels <= 2) {
-		gb_perr(c, n, NULL, "'%.200s' is a top-level-domain wildcard (expected a subdomain wildcard "
+		gb_schema_err(c, n, NULL, "'%.200s' is a top-level-domain wildcard (expected a subdomain wildcard "
 		        "such as *.example.com)", host);
 		return false;
 	}
@@ -296,7 +239,7 @@ static const uint8_t embed[][12] = {
 
 static const char *blocked_overlap(int family, const uint8_t *addr, unsigned prefix)
 {
-	for (size_t i = 0; i < N(always_blocked); i++) {
+	for (size_t i = 0; i < GB_ARRAY_LEN(always_blocked); i++) {
 		const struct range *r = &always_blocked[i];
 		if (r->family != family)
 			continue;
@@ -305,7 +248,7 @@ static const char *blocked_overlap(int family, const uint8_t *addr, unsigned pre
 			return r->what;
 	}
 	if (family == AF_INET6)
-		for (size_t e = 0; e < N(embed); e++) {
+		for (size_t e = 0; e < GB_ARRAY_LEN(embed); e++) {
 			unsigned p = prefix < 96 ? prefix : 96;
 			if (!prefix_eq(addr, embed[e], p))
 				continue;
@@ -318,7 +261,7 @@ static const char *blocked_overlap(int family, const uint8_t *addr, unsigned pre
 	return NULL;
 }
 
-bool gb_validate_cidr(struct gb_pctx *c, const struct gb_ynode *n, const char *s, struct gb_cidr *out)
+bool gb_validate_cidr(struct gb_schema *c, const struct gb_ynode *n, const char *s, struct gb_cidr *out)
 {
 	char buf[64];
 	const char *slash = strchr(s, '/');
@@ -340,7 +283,7 @@ bool gb_validate_cidr(struct gb_pctx *c, const struct gb_ynode *n, const char *s
 		const char *p = slash + 1;
 		size_t pl = strlen(p);
 		if (!pl || pl > 3 || strspn(p, "0123456789") != pl || (unsigned)atoi(p) > maxp) {
-			gb_perr(c, n, NULL, "'%.100s' has an invalid prefix length (expected /0-/%u)", s, maxp);
+			gb_schema_err(c, n, NULL, "'%.100s' has an invalid prefix length (expected /0-/%u)", s, maxp);
 			return false;
 		}
 		r.prefix = (uint8_t)atoi(p);
@@ -350,17 +293,17 @@ bool gb_validate_cidr(struct gb_pctx *c, const struct gb_ynode *n, const char *s
 		r.addr[b / 8] &= (uint8_t) ~(0x80u >> (b % 8));
 	const char *w = blocked_overlap(r.family, r.addr, r.prefix);
 	if (w) {
-		gb_perr(c, n, NULL, "'%.100s' overlaps %s, which is always blocked (expected public or "
+		gb_schema_err(c, n, NULL, "'%.100s' overlaps %s, which is always blocked (expected public or "
 		        "private ranges only)", s, w);
 		return false;
 	}
 	if ((r.family == AF_INET && r.prefix < 16) || (r.family == AF_INET6 && r.prefix < 48))
-		gb_pwarn(c, n, NULL, "'%.100s' is broader than /%d: every address in it becomes reachable "
+		gb_schema_warn(c, n, NULL, "'%.100s' is broader than /%d: every address in it becomes reachable "
 		         "for this endpoint", s, r.family == AF_INET ? 16 : 48);
 	*out = r;
 	return true;
 bad:
-	gb_perr(c, n, NULL, "'%.100s' is not an IP address or CIDR (expected e.g. 10.0.0.0/8 or fd00::/8)", s);
+	gb_schema_err(c, n, NULL, "'%.100s' is not an IP address or CIDR (expected e.g. 10.0.0.0/8 or fd00::/8)", s);
 	return false;
 }
 
@@ -386,7 +329,7 @@ static bool in_list(const char *s, const char *const *v, size_t n)
 /* "python3.11" -> interpreter "python": prefix followed by digits/dots only. */
 static bool is_interpreter(const char *base)
 {
-	for (size_t i = 0; i < N(interp_prefixes); i++) {
+	for (size_t i = 0; i < GB_ARRAY_LEN(interp_prefixes); i++) {
 		size_t l = strlen(interp_prefixes[i]);
 		if (!strncmp(base, interp_prefixes[i], l) && strspn(base + l, "0123456789.") == strlen(base + l))
 			return true;
@@ -394,24 +337,24 @@ static bool is_interpreter(const char *base)
 	return false;
 }
 
-bool gb_validate_binary(struct gb_pctx *c, const struct gb_ynode *n, const char *path)
+bool gb_validate_binary(struct gb_schema *c, const struct gb_ynode *n, const char *path)
 {
 	size_t len = strlen(path);
 	if (len > GB_POLICY_MAX_PATH) {
-		gb_perr(c, n, NULL, "path is %zu characters long (at most %d)", len, GB_POLICY_MAX_PATH);
+		gb_schema_err(c, n, NULL, "path is %zu characters long (at most %d)", len, GB_POLICY_MAX_PATH);
 		return false;
 	}
 	if (path[0] != '/') {
-		gb_perr(c, n, NULL, "'%.200s' is not absolute (expected the executable's absolute path, "
+		gb_schema_err(c, n, NULL, "'%.200s' is not absolute (expected the executable's absolute path, "
 		        "or a glob starting with /)", path);
 		return false;
 	}
 	if (has_component(path, "..") || has_component(path, ".")) {
-		gb_perr(c, n, NULL, "'%.200s' contains a '.' or '..' component (expected the resolved path)", path);
+		gb_schema_err(c, n, NULL, "'%.200s' contains a '.' or '..' component (expected the resolved path)", path);
 		return false;
 	}
 	if (!brackets_ok(path)) {
-		gb_perr(c, n, NULL, "'%.200s' has an unclosed '[' character class", path);
+		gb_schema_err(c, n, NULL, "'%.200s' has an unclosed '[' character class", path);
 		return false;
 	}
 	const char *star = strchr(path, '*');
@@ -420,7 +363,7 @@ bool gb_validate_binary(struct gb_pctx *c, const struct gb_ynode *n, const char 
 		for (const char *s = path; s < star; s++)
 			slashes += *s == '/';
 		if (slashes <= 2)
-			gb_pwarn(c, n, "list the executables instead",
+			gb_schema_warn(c, n, "list the executables instead",
 			         "very broad binary glob '%.200s': it matches every executable below %.*s "
 			         "and every process they start", path, (int)(star - path), path);
 	}
@@ -433,14 +376,14 @@ bool gb_validate_binary(struct gb_pctx *c, const struct gb_ynode *n, const char 
 	b[bl] = 0;
 	bool glob = base[bl] != 0;
 	const char *kind = NULL;
-	if (!glob && in_list(b, shells, N(shells)))
+	if (!glob && in_list(b, shells, GB_ARRAY_LEN(shells)))
 		kind = "a shell";
-	else if (!glob && in_list(b, launchers, N(launchers)))
+	else if (!glob && in_list(b, launchers, GB_ARRAY_LEN(launchers)))
 		kind = "a program launcher";
 	else if (bl && (is_interpreter(b) || (glob && is_interpreter(b))))
 		kind = "an interpreter";
 	if (kind)
-		gb_pwarn(c, n, "list the programs that need the network instead",
+		gb_schema_warn(c, n, "list the programs that need the network instead",
 		         "'%.200s' is %s: entries match the executable or any ancestor, so every process "
 		         "it starts (and their descendants) inherits this entry", path, kind);
 	return true;
@@ -448,7 +391,7 @@ bool gb_validate_binary(struct gb_pctx *c, const struct gb_ynode *n, const char 
 
 /* ---------------- L7 ---------------- */
 
-bool gb_validate_method(struct gb_pctx *c, const struct gb_ynode *n, const char *m)
+bool gb_validate_method(struct gb_schema *c, const struct gb_ynode *n, const char *m)
 {
 	size_t l = strlen(m);
 	bool ok = l > 0 && l <= 32;
@@ -456,28 +399,28 @@ bool gb_validate_method(struct gb_pctx *c, const struct gb_ynode *n, const char 
 		for (const char *s = m; *s && ok; s++)
 			ok = isalnum((unsigned char)*s) || strchr("!#$%&'+.^_`|~-", *s);
 	if (!ok)
-		gb_perr(c, n, NULL, "'%.100s' is not an HTTP method (expected e.g. GET, POST, or * for any)", m);
+		gb_schema_err(c, n, NULL, "'%.100s' is not an HTTP method (expected e.g. GET, POST, or * for any)", m);
 	return ok;
 }
 
-bool gb_validate_rule_path(struct gb_pctx *c, const struct gb_ynode *n, const char *p)
+bool gb_validate_rule_path(struct gb_schema *c, const struct gb_ynode *n, const char *p)
 {
 	size_t l = strlen(p);
 	if (l > GB_POLICY_MAX_PATH) {
-		gb_perr(c, n, NULL, "path glob is %zu characters long (at most %d)", l, GB_POLICY_MAX_PATH);
+		gb_schema_err(c, n, NULL, "path glob is %zu characters long (at most %d)", l, GB_POLICY_MAX_PATH);
 		return false;
 	}
 	if (strcmp(p, "**") && strcmp(p, "*") && p[0] != '/') {
-		gb_perr(c, n, NULL, "'%.200s' must start with / (or be ** for any path)", p);
+		gb_schema_err(c, n, NULL, "'%.200s' must start with / (or be ** for any path)", p);
 		return false;
 	}
 	if (!brackets_ok(p)) {
-		gb_perr(c, n, NULL, "'%.200s' has an unclosed '[' character class", p);
+		gb_schema_err(c, n, NULL, "'%.200s' has an unclosed '[' character class", p);
 		return false;
 	}
 	for (const char *s = p; *s; s++)
 		if ((unsigned char)*s <= 0x20 || *s == 0x7f || *s == '#' || *s == '?') {
-			gb_perr(c, n, NULL, "'%.200s' contains '%s' (a path glob has no spaces, control "
+			gb_schema_err(c, n, NULL, "'%.200s' contains '%s' (a path glob has no spaces, control "
 			        "characters, '?' query or '#' fragment; use 'query' for parameters)", p,
 			        *s == '#' ? "#" : *s == '?' ? "?" : "a space or control character");
 			return false;
@@ -487,28 +430,19 @@ bool gb_validate_rule_path(struct gb_pctx *c, const struct gb_ynode *n, const ch
 
 /* ---------------- endpoint combinations ---------------- */
 
-static const struct gb_ynode *key_node(const struct gb_ynode *map, const char *key)
-{
-	size_t kl = strlen(key);
-	for (size_t i = 0; i < map->n; i++)
-		if (map->keys[i]->len == kl && !memcmp(map->keys[i]->str, key, kl))
-			return map->keys[i];
-	return NULL;
-}
-
-static void err_field(struct gb_pctx *c, const struct gb_ynode *at, const char *field,
+static void err_field(struct gb_schema *c, const struct gb_ynode *at, const char *field,
                       const char *hint, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void err_field(struct gb_pctx *c, const struct gb_ynode *at, const char *field,
+static void err_field(struct gb_schema *c, const struct gb_ynode *at, const char *field,
                       const char *hint, const char *fmt, ...)
 {
-	size_t m = gb_pctx_push(c, ".%s", field);
+	size_t m = gb_schema_push(c, ".%s", field);
 	char msg[768];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	gb_perr(c, at, hint, "%s", msg);
-	gb_pctx_pop(c, m);
+	gb_schema_err(c, at, hint, "%s", msg);
+	gb_schema_pop(c, m);
 }
 
 static bool truthy(const struct gb_ynode *v)
@@ -540,13 +474,13 @@ static const struct {
 	{ "json_rpc", false },
 };
 
-void gb_validate_endpoint(struct gb_pctx *c, const struct gb_ynode *ep, const struct gb_endpoint_spec *s)
+void gb_validate_endpoint(struct gb_schema *c, const struct gb_ynode *ep, const struct gb_endpoint_spec *s)
 {
 	const struct gb_ynode *hostn = gb_ymap_get(ep, "host"), *ips = gb_ymap_get(ep, "allowed_ips");
-	const struct gb_ynode *access = key_node(ep, "access"), *rules = key_node(ep, "rules"),
-	                      *deny = key_node(ep, "deny_rules"), *path = key_node(ep, "path"),
-	                      *aes = key_node(ep, "allow_encoded_slash"),
-	                      *enf = key_node(ep, "enforcement"), *proto = gb_ymap_get(ep, "protocol");
+	const struct gb_ynode *access = gb_ymap_key(ep, "access"), *rules = gb_ymap_key(ep, "rules"),
+	                      *deny = gb_ymap_key(ep, "deny_rules"), *path = gb_ymap_key(ep, "path"),
+	                      *aes = gb_ymap_key(ep, "allow_encoded_slash"),
+	                      *enf = gb_ymap_key(ep, "enforcement"), *proto = gb_ymap_get(ep, "protocol");
 	enum gb_l7_protocol pr = s->protocol;
 
 	if (!hostn && !ips)
@@ -557,18 +491,18 @@ void gb_validate_endpoint(struct gb_pctx *c, const struct gb_ynode *ep, const st
 		/* L7 fields on an L4 endpoint would never be checked: refuse. */
 		const struct gb_ynode *l7[] = { access, rules, deny, path, aes };
 		const char *names[] = { "access", "rules", "deny_rules", "path", "allow_encoded_slash" };
-		for (size_t i = 0; i < N(l7); i++)
+		for (size_t i = 0; i < GB_ARRAY_LEN(l7); i++)
 			if (l7[i] && !(i == 4 && !truthy(gb_ymap_get(ep, "allow_encoded_slash"))))
 				err_field(c, l7[i], names[i], "add 'protocol: rest'",
 				          "'%s' needs 'protocol' (without it the endpoint is an L4 passthrough "
 				          "and HTTP requests are never inspected)", names[i]);
 		if (enf)
-			gb_pwarn(c, enf, NULL, "'enforcement' has no effect on an endpoint without 'protocol'");
+			gb_schema_warn(c, enf, NULL, "'enforcement' has no effect on an endpoint without 'protocol'");
 	} else if (pr == GB_PROTO_TCP) {
 		const struct gb_ynode *l7[] = { access, rules, deny, path, aes, enf };
 		const char *names[] = { "access", "rules", "deny_rules", "path", "allow_encoded_slash",
 			                "enforcement" };
-		for (size_t i = 0; i < N(l7); i++)
+		for (size_t i = 0; i < GB_ARRAY_LEN(l7); i++)
 			if (l7[i])
 				err_field(c, l7[i], names[i], NULL,
 				          "protocol tcp does not inspect payloads; '%s' is not allowed", names[i]);
@@ -589,18 +523,19 @@ void gb_validate_endpoint(struct gb_pctx *c, const struct gb_ynode *ep, const st
 			err_field(c, deny, "deny_rules", NULL,
 			          "'deny_rules' need a base allow set ('rules' or 'access')");
 		if (s->tls == GB_TLS_SKIP)
-			gb_pwarn(c, key_node(ep, "tls"), NULL,
+			gb_schema_warn(c, gb_ymap_key(ep, "tls"), NULL,
 			         "'tls: skip' with protocol %s: HTTPS on this endpoint cannot be inspected, "
 			         "so its rules apply to plain HTTP only (an enforce-mode CONNECT is refused)",
 			         proto_names[pr]);
 		if (!s->enforcement_given && !enf)
-			gb_pwarn(c, ep, "add 'enforcement: enforce' to block violations",
+			gb_schema_warn(c, ep, "add 'enforcement: enforce' to block violations",
 			         "no 'enforcement': this L7 endpoint runs in audit mode, so requests its "
 			         "rules deny are logged but let through");
 	}
 
-	/* credential_signing combinations (reference §6). */
-	const struct gb_ynode *cs = key_node(ep, "credential_signing");
+	/* credential_signing needs signing_service and excludes
+	 * request_body_credential_rewrite (OpenShell's rule). */
+	const struct gb_ynode *cs = gb_ymap_key(ep, "credential_signing");
 	if (cs && !gb_ymap_get(ep, "signing_service"))
 		err_field(c, cs, "credential_signing", "add 'signing_service'",
 		          "'credential_signing' needs 'signing_service'");
@@ -621,8 +556,8 @@ void gb_validate_endpoint(struct gb_pctx *c, const struct gb_ynode *ep, const st
 		err_field(c, proto, "protocol", "use 'protocol: rest', or no protocol for an L4 allow",
 		          "protocol '%s' is not enforced by glassbox yet; the endpoint is refused "
 		          "rather than weakened", proto_names[pr]);
-	for (size_t i = 0; i < N(unenforced); i++) {
-		const struct gb_ynode *k = key_node(ep, unenforced[i].key);
+	for (size_t i = 0; i < GB_ARRAY_LEN(unenforced); i++) {
+		const struct gb_ynode *k = gb_ymap_key(ep, unenforced[i].key);
 		if (!k || (unenforced[i].bool_only && !truthy(gb_ymap_get(ep, unenforced[i].key))))
 			continue;
 		err_field(c, k, unenforced[i].key, NULL,

@@ -1,12 +1,13 @@
 /* common/record.c — binary encoding of the event records (contract:
- * record.h; wire layout: docs/record.md).
+ * record.h; the wire layout is below and in docs/architecture.md,
+ * "Records").
  *
  * Layout: u8 version, then the fields of the type in declaration order.
  * Integers little-endian; strings as u16 length, bytes, NUL; lists as a
  * count (u8) then elements.  The decoder checks every length against what
  * is left, every string for its terminating NUL and for embedded NULs, every
  * count against its limit, and that nothing is left over. */
-#include "record.h"
+#include "common/record.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -1,14 +1,13 @@
 /* common/record_names.c — stable names of the record enums (record.h), the
  * spelling used in records' text forms, refusal bodies and OCSF events. */
-#include "record.h"
-
-#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#include "common/array.h"
+#include "common/record.h"
 
 const char *gb_rec_type_name(int type)
 {
 	static const char *const names[] = { NULL, "NET_DECISION", "HTTP_DECISION", "PROC",
 		                             "FINDING", "CONFIG", "LIFECYCLE", "LOSS" };
-	return type > 0 && type < N(names) ? names[type] : NULL;
+	return type > 0 && (size_t)type < GB_ARRAY_LEN(names) ? names[type] : NULL;
 }
 
 const char *gb_reason_name(int reason)
@@ -19,7 +18,7 @@ const char *gb_reason_name(int reason)
 		"upstream_failed", "identity_failed", "binary_changed", "bad_request",
 		"audit_fail_closed", "limit", "l7_unsupported_protocol", "upstream_tls",
 	};
-	return reason >= 0 && reason < N(names) ? names[reason] : "unknown";
+	return reason >= 0 && (size_t)reason < GB_ARRAY_LEN(names) ? names[reason] : "unknown";
 }
 
 const char *gb_ssrf_tier_name(int tier)
@@ -28,5 +27,5 @@ const char *gb_ssrf_tier_name(int tier)
 		"none", "loopback", "link_local", "unspecified", "multicast",
 		"control_plane_port", "internal", "not_in_allowed_ips",
 	};
-	return tier >= 0 && tier < N(names) ? names[tier] : "unknown";
+	return tier >= 0 && (size_t)tier < GB_ARRAY_LEN(names) ? names[tier] : "unknown";
 }

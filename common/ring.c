@@ -12,8 +12,8 @@
  * and see sequences in order.  A drop (ring full) advances only the sequence:
  * the gap is how the consumer learns, exactly, which sequences were lost.
  */
-#include "ring.h"
-#include "record.h"
+#include "common/ring.h"
+#include "common/record.h"
 
 #include <errno.h>
 #include <fcntl.h>

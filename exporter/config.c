@@ -1,14 +1,20 @@
 /* exporter/config.c — loading /etc/glassbox/glassbox.yaml (contract:
- * config.h).  The YAML tree and the diagnostics are the policy loader's, so
- * config errors read exactly like policy errors. */
+ * config.h).  The YAML tree, the typed accessors and the diagnostics are the
+ * ones the policy loader uses (common/yaml.h, schema.h, diag.h), so config
+ * errors read like policy errors.  Each section of the file is a table of
+ * typed keys, stored at an offset of the struct the section fills. */
 #include "exporter/config.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/policy_parse.h"
+#include "common/array.h"
+#include "common/schema.h"
+#include "common/yaml.h"
 
 #define MAX_CONFIG_BYTES (1u << 20)
 
@@ -23,191 +29,234 @@ void gb_daemon_config_defaults(struct gb_daemon_config *c, const char *root)
 	c->journal.fsync = GB_FSYNC_GROUP;
 }
 
-static int scaled(const char *s, uint64_t *out, const char *const *units, const uint64_t *mult,
-                  size_t n)
-{
-	if (!s || !*s)
-		return -EINVAL;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
-		return -EINVAL;
-	while (*end == ' ')
-		end++;
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(end, units[i])) {
-			if (mult[i] && v > UINT64_MAX / mult[i])
-				return -EINVAL;
-			*out = v * mult[i];
-			return 0;
-		}
-	return -EINVAL;
-}
+/* ---------------- the schema ---------------- */
 
-int gb_parse_size(const char *s, uint64_t *out)
-{
-	static const char *const u[] = { "", "B", "KiB", "MiB", "GiB", "TiB", "KB", "MB", "GB", "TB" };
-	static const uint64_t m[] = { 1, 1, 1ull << 10, 1ull << 20, 1ull << 30, 1ull << 40,
-		                      1000, 1000000, 1000000000, 1000000000000ull };
-	return scaled(s, out, u, m, sizeof m / sizeof m[0]);
-}
-
-int gb_parse_duration_ms(const char *s, uint64_t *out)
-{
-	static const char *const u[] = { "ms", "s", "m", "h", "d" };
-	static const uint64_t m[] = { 1, 1000, 60000, 3600000, 86400000 };
-	return scaled(s, out, u, m, sizeof m / sizeof m[0]);
-}
-
-struct cctx {
-	const char *file;
-	struct gb_diags *d;
-	char path[256];
+enum ftype {
+	F_SKIP,    /* read by the section's own code */
+	F_PATH,    /* absolute path into char[size] */
+	F_STR,     /* string into char[size] */
+	F_URL,     /* http:// or https:// URL into char[size] */
+	F_SIZE,    /* uint64_t bytes, at least min */
+	F_MS,      /* uint32_t milliseconds, at least min, capped at max */
+	F_SECONDS, /* uint32_t seconds, at least min ms */
+	F_U32,     /* uint32_t in [min, max] */
+	F_ENUM,    /* int: vals[i] for names[i] (a NULL-terminated list) */
+	F_PROP,    /* kafka.NAME: passed to librdkafka verbatim */
+	F_SECTION, /* a nested map: sub */
+	F_SINKS,   /* the list of sinks */
 };
 
-__attribute__((format(printf, 4, 5))) static void cerr(struct cctx *c, const struct gb_ynode *n,
-                                                        const char *hint, const char *fmt, ...)
+/* One key of a section; a section is an array ending with { NULL }. */
+struct field {
+	const char *key;
+	enum ftype type;
+	size_t off, size; /* of the value in the struct the section fills */
+	uint64_t min, max;
+	const char *what; /* "expected %s" */
+	const char *const *names;
+	const int *vals;
+	unsigned sinks;   /* sink keys: the kinds that have it (1 << kind); 0 = all */
+	const struct field *sub;
+};
+
+#define AT(type, member) .off = offsetof(type, member), .size = sizeof(((type *)0)->member)
+#define CFG(member) AT(struct gb_daemon_config, member)
+#define SNK(member) AT(struct gb_sink_conf, member)
+#define FILE_ (1u << GB_SINK_FILE)
+#define HTTP_ (1u << GB_SINK_HTTP)
+#define KAFKA_ (1u << GB_SINK_KAFKA)
+_Static_assert(sizeof(enum gb_fsync_mode) == sizeof(int) && sizeof(enum gb_http_format) == sizeof(int),
+               "F_ENUM stores an int");
+
+static const char *const fsync_names[] = { "group", "always", "never", NULL };
+static const int fsync_vals[] = { GB_FSYNC_GROUP, GB_FSYNC_ALWAYS, GB_FSYNC_NEVER };
+static const char *const format_names[] = { "ndjson", "hec", "bulk", NULL };
+static const int format_vals[] = { GB_HTTP_NDJSON, GB_HTTP_HEC, GB_HTTP_BULK };
+static const char *const sink_kinds[] = { "kafka", "http", "file" };
+static const int sink_kind_vals[] = { GB_SINK_KAFKA, GB_SINK_HTTP, GB_SINK_FILE };
+
+static const struct field retention_keys[] = {
+	{ "max_size", F_SIZE, CFG(journal.retain_bytes), .min = 16u << 10 },
+	{ "max_age", F_SECONDS, CFG(journal.retain_age_s), .min = 60000 },
+	{ .key = NULL },
+};
+static const struct field journal_keys[] = {
+	{ "dir", F_PATH, CFG(journal_dir) },
+	{ "segment_size", F_SIZE, CFG(journal.segment_bytes), .min = 4096 },
+	{ "segment_age", F_SECONDS, CFG(journal.segment_age_s), .min = 1000 },
+	{ "fsync", F_ENUM, CFG(journal.fsync), .names = fsync_names, .vals = fsync_vals },
+	{ "fsync_interval", F_MS, CFG(journal.fsync_interval_ms), .min = 1, .max = 60000 },
+	{ .key = "retention", .type = F_SECTION, .sub = retention_keys },
+	{ .key = NULL },
+};
+static const struct field top_keys[] = {
+	{ "runtime_dir", F_PATH, CFG(runtime_dir) },
+	{ .key = "journal", .type = F_SECTION, .sub = journal_keys },
+	{ "cursor_dir", F_PATH, CFG(cursor_dir) },
+	{ .key = "sinks", .type = F_SINKS },
+	{ .key = NULL },
+};
+static const struct field sink_keys[] = {
+	{ .key = "name", .type = F_SKIP },
+	{ .key = "type", .type = F_SKIP },
+	{ "batch", F_U32, SNK(batch_max), .min = 1, .max = 100000, .what = "a batch size 1-100000" },
+	{ "backoff_max", F_MS, SNK(backoff_max_ms), .min = 100, .max = 3600000 },
+	{ "path", F_PATH, SNK(path), .sinks = FILE_ },
+	{ "rotate_size", F_SIZE, SNK(rotate_bytes), .min = 4096, .sinks = FILE_ },
+	{ "keep", F_U32, SNK(keep), .min = 1, .max = 1000, .what = "a count 1-1000", .sinks = FILE_ },
+	{ "url", F_URL, SNK(url), .what = "a URL", .sinks = HTTP_ },
+	{ "format", F_ENUM, SNK(format), .names = format_names, .vals = format_vals, .sinks = HTTP_ },
+	{ "auth_file", F_PATH, SNK(auth_file), .sinks = HTTP_ },
+	{ "ca_file", F_PATH, SNK(ca_file), .sinks = HTTP_ },
+	{ "index", F_STR, SNK(index), .what = "an index name", .sinks = HTTP_ },
+	{ "timeout", F_MS, SNK(timeout_ms), .min = 100, .max = 600000, .sinks = HTTP_ },
+	{ "brokers", F_STR, SNK(brokers), .what = "bootstrap servers host:port[,host:port]", .sinks = KAFKA_ },
+	{ "topic", F_STR, SNK(topic), .what = "a topic name", .sinks = KAFKA_ },
+	{ .key = "kafka.", .type = F_PROP, .sinks = KAFKA_ },
+	{ .key = NULL },
+};
+
+/* ---------------- the walk ---------------- */
+
+static void load_sinks(struct gb_schema *c, const struct gb_ynode *n, struct gb_daemon_config *cfg);
+static void load_map(struct gb_schema *c, const struct gb_ynode *m, const struct field *sec,
+                     void *base, struct gb_sink_conf *sink, struct gb_daemon_config *cfg);
+
+static size_t count(const char *const *v)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	gb_diag_vadd(c->d, GB_DIAG_ERROR, c->file, n ? n->line : 0, n ? n->column : 0, c->path, hint,
-	             fmt, ap);
-	va_end(ap);
+	size_t n = 0;
+	while (v[n])
+		n++;
+	return n;
 }
 
-static void set_path(struct cctx *c, const char *sect, const char *key)
+static void kafka_prop(struct gb_schema *c, const struct gb_ynode *k, const struct gb_ynode *v,
+                       struct gb_sink_conf *s)
 {
-	snprintf(c->path, sizeof c->path, "%s%s%s", sect ? sect : "", sect ? "." : "", key);
-}
-
-static const char *scalar(struct cctx *c, const struct gb_ynode *n, const char *what)
-{
-	if (n->kind != GB_Y_SCALAR || gb_ynode_is_null(n)) {
-		cerr(c, n, NULL, "expected %s", what);
-		return NULL;
+	/* librdkafka validates names and values when the sink starts */
+	const char *val = gb_schema_str(c, v, "a value for librdkafka");
+	if (s->n_props == GB_KAFKA_MAX_PROPS)
+		gb_schema_err(c, k, NULL, "at most %d kafka.* keys", GB_KAFKA_MAX_PROPS);
+	else if (val && (k->len - 6 >= sizeof s->props[0].key || strlen(val) >= sizeof s->props[0].value))
+		gb_schema_err(c, k, NULL, "kafka property name or value too long (or empty)");
+	else if (val) {
+		snprintf(s->props[s->n_props].key, sizeof s->props[0].key, "%s", k->str + 6);
+		snprintf(s->props[s->n_props++].value, sizeof s->props[0].value, "%s", val);
 	}
-	return n->str;
 }
 
-static void get_path(struct cctx *c, const struct gb_ynode *n, char *out, size_t len)
+/* A number into its field; the table's size must be the value's (a wrong
+ * F_ type would write over the next field: unit.config sets every one). */
+static void put(char *dst, const struct field *f, const void *v, size_t n)
 {
-	const char *s = scalar(c, n, "an absolute path");
-	if (!s)
-		return;
-	if (s[0] != '/' || strlen(s) >= len)
-		cerr(c, n, NULL, "expected an absolute path shorter than %zu bytes, got '%s'", len, s);
-	else
-		snprintf(out, len, "%s", s);
+	assert(f->size == n);
+	memcpy(dst, v, n);
 }
 
-static void get_size(struct cctx *c, const struct gb_ynode *n, uint64_t *out, uint64_t min)
+/* One value, converted as f says, stored at base + f->off. */
+static void set_field(struct gb_schema *c, const struct field *f, const struct gb_ynode *k,
+                      const struct gb_ynode *v, void *base, struct gb_daemon_config *cfg)
 {
-	const char *s = scalar(c, n, "a size such as 64MiB");
-	uint64_t v;
-	if (!s)
-		return;
-	if (gb_parse_size(s, &v) < 0)
-		cerr(c, n, "sizes are a number with B, KiB, MiB, GiB or KB, MB, GB", "'%s' is not a size", s);
-	else if (v < min)
-		cerr(c, n, NULL, "must be at least %llu bytes", (unsigned long long)min);
-	else
-		*out = v;
-}
-
-static void get_dur(struct cctx *c, const struct gb_ynode *n, uint64_t *ms, uint64_t min_ms)
-{
-	const char *s = scalar(c, n, "a duration such as 100ms or 1h");
-	uint64_t v;
-	if (!s)
-		return;
-	if (gb_parse_duration_ms(s, &v) < 0)
-		cerr(c, n, "durations are a number with ms, s, m, h or d", "'%s' is not a duration", s);
-	else if (v < min_ms)
-		cerr(c, n, NULL, "must be at least %llums", (unsigned long long)min_ms);
-	else
-		*ms = v;
-}
-
-/* Walk a map, handing each known key to fn; unknown keys get a hint. */
-static bool expect_map(struct cctx *c, const struct gb_ynode *n, const char *what)
-{
-	if (n->kind != GB_Y_MAP && !gb_ynode_is_null(n)) {
-		cerr(c, n, NULL, "expected a map of %s", what);
-		return false;
+	char *dst = (char *)base + f->off;
+	const char *s;
+	uint64_t x;
+	long long ll;
+	int e;
+	uint32_t u;
+	switch (f->type) {
+	case F_SKIP:
+		break;
+	case F_PATH:
+		if ((s = gb_schema_str(c, v, "an absolute path")) && (s[0] != '/' || strlen(s) >= f->size))
+			gb_schema_err(c, v, NULL, "expected an absolute path shorter than %zu bytes, got '%s'",
+			              f->size, s);
+		else if (s)
+			memcpy(dst, s, strlen(s) + 1);
+		break;
+	case F_STR:
+	case F_URL:
+		if (gb_schema_strbuf(c, v, f->what, dst, f->size) && f->type == F_URL &&
+		    strncmp(dst, "http://", 7) && strncmp(dst, "https://", 8))
+			gb_schema_err(c, v, NULL, "expected an http:// or https:// URL, got '%s'", dst);
+		break;
+	case F_SIZE:
+		if (gb_schema_size(c, v, f->min, &x))
+			put(dst, f, &x, sizeof x);
+		break;
+	case F_MS:
+	case F_SECONDS:
+		if (!gb_schema_duration_ms(c, v, f->min, &x))
+			break;
+		x = f->type == F_SECONDS ? x / 1000 : x;
+		u = (uint32_t)(f->max && x > f->max ? f->max : x > UINT32_MAX ? UINT32_MAX : x);
+		put(dst, f, &u, sizeof u);
+		break;
+	case F_U32:
+		if (gb_schema_int(c, v, (long long)f->min, (long long)f->max, f->what, &ll)) {
+			u = (uint32_t)ll;
+			put(dst, f, &u, sizeof u);
+		}
+		break;
+	case F_ENUM:
+		if ((e = gb_schema_enum(c, v, f->names, count(f->names))) >= 0)
+			put(dst, f, &f->vals[e], sizeof(int));
+		break;
+	case F_PROP:
+		kafka_prop(c, k, v, base);
+		break;
+	case F_SECTION:
+		if (!gb_ynode_is_null(v) && gb_schema_map(c, v, "a map of settings"))
+			load_map(c, v, f->sub, base, NULL, cfg);
+		break;
+	case F_SINKS:
+		load_sinks(c, v, cfg);
+		break;
 	}
-	return n->kind == GB_Y_MAP;
 }
 
-static void unknown(struct cctx *c, const char *sect, const struct gb_ynode *k,
-                    const char *const *valid, size_t n)
+/* The table entry for key k (F_PROP matches a prefix), or NULL. */
+static const struct field *find(const struct field *sec, const struct gb_ynode *k)
 {
-	set_path(c, sect, k->str);
-	char hint[96] = "";
-	const char *s = gb_suggest(k->str, valid, n);
-	if (s)
-		snprintf(hint, sizeof hint, "did you mean '%s'?", s);
-	cerr(c, k, s ? hint : NULL, "unknown key");
+	for (const struct field *f = sec; f->key; f++) {
+		size_t l = strlen(f->key);
+		if (f->type == F_PROP ? k->len > l && !strncmp(k->str, f->key, l)
+		                      : k->len == l && !memcmp(k->str, f->key, l))
+			return f;
+	}
+	return NULL;
 }
 
-static void load_retention(struct cctx *c, const struct gb_ynode *m, struct gb_daemon_config *cfg)
+static const char *kind_name(enum gb_sink_kind k)
 {
-	static const char *const keys[] = { "max_size", "max_age" };
-	if (!expect_map(c, m, "retention settings"))
-		return;
+	for (size_t i = 0; i < GB_ARRAY_LEN(sink_kinds); i++)
+		if (sink_kind_vals[i] == (int)k)
+			return sink_kinds[i];
+	return "?";
+}
+
+/* Every key of map m by the section's table; base is the struct it fills,
+ * sink the sink being read (NULL outside sinks). */
+static void load_map(struct gb_schema *c, const struct gb_ynode *m, const struct field *sec,
+                     void *base, struct gb_sink_conf *sink, struct gb_daemon_config *cfg)
+{
+	const char *names[24];
+	size_t nn = 0;
+	for (const struct field *f = sec; f->key && nn < GB_ARRAY_LEN(names); f++)
+		if (f->type != F_PROP)
+			names[nn++] = f->key;
 	for (size_t i = 0; i < m->n; i++) {
-		const char *k = m->keys[i]->str;
-		set_path(c, "journal.retention", k);
-		uint64_t v = 0;
-		if (!strcmp(k, "max_size")) {
-			get_size(c, m->vals[i], &v, 16u << 10);
-			cfg->journal.retain_bytes = v;
-		} else if (!strcmp(k, "max_age")) {
-			get_dur(c, m->vals[i], &v, 60000);
-			cfg->journal.retain_age_s = (uint32_t)(v / 1000 > UINT32_MAX ? UINT32_MAX : v / 1000);
-		} else
-			unknown(c, "journal.retention", m->keys[i], keys, 2);
-	}
-}
-
-static void load_journal(struct cctx *c, const struct gb_ynode *m, struct gb_daemon_config *cfg)
-{
-	static const char *const keys[] = { "dir", "segment_size", "segment_age", "fsync",
-		                            "fsync_interval", "retention" };
-	if (!expect_map(c, m, "journal settings"))
-		return;
-	for (size_t i = 0; i < m->n; i++) {
-		const char *k = m->keys[i]->str;
-		const struct gb_ynode *v = m->vals[i];
-		set_path(c, "journal", k);
-		uint64_t x = 0;
-		if (!strcmp(k, "dir"))
-			get_path(c, v, cfg->journal_dir, sizeof cfg->journal_dir);
-		else if (!strcmp(k, "segment_size")) {
-			get_size(c, v, &x, 4096);
-			cfg->journal.segment_bytes = x;
-		} else if (!strcmp(k, "segment_age")) {
-			get_dur(c, v, &x, 1000);
-			cfg->journal.segment_age_s = (uint32_t)(x / 1000 > UINT32_MAX ? UINT32_MAX : x / 1000);
-		} else if (!strcmp(k, "fsync")) {
-			const char *s = scalar(c, v, "group, always or never");
-			if (!s)
-				continue;
-			if (!strcmp(s, "group"))
-				cfg->journal.fsync = GB_FSYNC_GROUP;
-			else if (!strcmp(s, "always"))
-				cfg->journal.fsync = GB_FSYNC_ALWAYS;
-			else if (!strcmp(s, "never"))
-				cfg->journal.fsync = GB_FSYNC_NEVER;
-			else
-				cerr(c, v, NULL, "expected group, always or never, got '%s'", s);
-		} else if (!strcmp(k, "fsync_interval")) {
-			get_dur(c, v, &x, 1);
-			cfg->journal.fsync_interval_ms = (uint32_t)(x > 60000 ? 60000 : x);
-		} else if (!strcmp(k, "retention"))
-			load_retention(c, v, cfg);
+		const struct gb_ynode *k = m->keys[i];
+		const struct field *f = find(sec, k);
+		if (!f) {
+			gb_schema_unknown_key(c, k, names, nn);
+			continue;
+		}
+		size_t mark = gb_schema_field_node(c, k);
+		if (sink && sink->kind && f->sinks && !(f->sinks & 1u << sink->kind))
+			gb_schema_err(c, k, NULL, "not a key of a %s sink", kind_name(sink->kind));
 		else
-			unknown(c, "journal", m->keys[i], keys, sizeof keys / sizeof keys[0]);
+			set_field(c, f, k, m->vals[i], base, cfg);
+		gb_schema_pop(c, mark);
 	}
 }
 
@@ -223,234 +272,95 @@ static bool sink_name_ok(const char *n)
 	return true;
 }
 
-static void get_str(struct cctx *c, const struct gb_ynode *n, char *out, size_t len, const char *what)
+/* Name and type first: the type decides which other keys belong. */
+static void load_sink(struct gb_schema *c, const struct gb_ynode *m, struct gb_sink_conf *k,
+                      struct gb_daemon_config *cfg)
 {
-	const char *s = scalar(c, n, what);
-	if (!s)
+	if (!gb_schema_map(c, m, "a map with name and type"))
 		return;
-	if (strlen(s) >= len)
-		cerr(c, n, NULL, "longer than %zu bytes", len - 1);
-	else
-		snprintf(out, len, "%s", s);
-}
-
-static void get_u32(struct cctx *c, const struct gb_ynode *n, uint32_t *out, uint32_t min, uint32_t max)
-{
-	const char *s = scalar(c, n, "a number");
-	if (!s)
-		return;
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || *end || end == s || *s == '-' || v < min || v > max)
-		cerr(c, n, NULL, "expected a number from %u to %u, got '%s'", min, max, s);
-	else
-		*out = (uint32_t)v;
-}
-
-static void load_sink(struct cctx *c, const struct gb_ynode *m, struct gb_sink_conf *k, size_t idx)
-{
-	static const char *const keys[] = { "name", "type", "batch", "backoff_max", "path", "rotate_size",
-		                            "keep", "url", "format", "auth_file", "ca_file", "index",
-		                            "timeout", "brokers", "topic" };
-	char sect[32];
-	snprintf(sect, sizeof sect, "sinks[%zu]", idx);
-	if (m->kind != GB_Y_MAP) {
-		set_path(c, NULL, sect);
-		cerr(c, m, NULL, "expected a map with name and type");
-		return;
-	}
-	const struct gb_ynode *type = gb_ymap_get(m, "type"), *name = gb_ymap_get(m, "name");
-	set_path(c, sect, "name");
+	const struct gb_ynode *name = gb_ymap_get(m, "name"), *type = gb_ymap_get(m, "type");
+	size_t mark = gb_schema_field(c, "name");
 	if (!name)
-		cerr(c, m, NULL, "a sink needs a name");
-	else {
-		get_str(c, name, k->name, sizeof k->name, "a sink name");
-		if (k->name[0] && !sink_name_ok(k->name))
-			cerr(c, name, NULL, "'%s': a sink name is 1-63 of [A-Za-z0-9._-], not starting with '.' or '-'",
-			     k->name);
-	}
-	set_path(c, sect, "type");
-	const char *t = type ? scalar(c, type, "kafka, http or file") : NULL;
-	if (!type)
-		cerr(c, m, NULL, "a sink needs a type (kafka, http or file)");
-	else if (t && !strcmp(t, "http"))
-		k->kind = GB_SINK_HTTP;
-	else if (t && !strcmp(t, "file"))
-		k->kind = GB_SINK_FILE;
-	else if (t && !strcmp(t, "kafka"))
-		k->kind = GB_SINK_KAFKA;
-	else if (t) {
-		static const char *const kinds[] = { "kafka", "http", "file" };
-		const char *near = gb_suggest(t, kinds, 3);
-		char hint[64] = "";
+		gb_schema_err(c, m, NULL, "a sink needs a name");
+	else if (gb_schema_strbuf(c, name, "a sink name", k->name, sizeof k->name) && !sink_name_ok(k->name))
+		gb_schema_err(c, name, NULL,
+		              "'%s': a sink name is 1-63 of [A-Za-z0-9._-], not starting with '.' or '-'", k->name);
+	gb_schema_pop(c, mark);
+	mark = gb_schema_field(c, "type");
+	const char *t = type ? gb_schema_str(c, type, "kafka, http or file") : NULL;
+	if (!type) {
+		gb_schema_err(c, m, NULL, "a sink needs a type (kafka, http or file)");
+	} else if (t) {
+		for (size_t i = 0; i < GB_ARRAY_LEN(sink_kinds); i++)
+			if (!strcmp(t, sink_kinds[i]))
+				k->kind = (enum gb_sink_kind)sink_kind_vals[i];
+		const char *near = k->kind ? NULL : gb_suggest(t, sink_kinds, GB_ARRAY_LEN(sink_kinds));
+		char hint[64];
 		if (near)
 			snprintf(hint, sizeof hint, "did you mean '%s'?", near);
-		cerr(c, type, near ? hint : NULL, "'%s' is not a sink type (kafka, http, file)", t);
+		if (!k->kind)
+			gb_schema_err(c, type, near ? hint : NULL, "'%s' is not a sink type (kafka, http, file)", t);
 	}
-	for (size_t i = 0; i < m->n; i++) {
-		const char *key = m->keys[i]->str;
-		const struct gb_ynode *v = m->vals[i];
-		set_path(c, sect, key);
-		uint64_t x = 0;
-		bool http_only = !strcmp(key, "url") || !strcmp(key, "format") || !strcmp(key, "auth_file") ||
-		                 !strcmp(key, "ca_file") || !strcmp(key, "index") || !strcmp(key, "timeout");
-		bool file_only = !strcmp(key, "path") || !strcmp(key, "rotate_size") || !strcmp(key, "keep");
-		bool kafka_only = !strcmp(key, "brokers") || !strcmp(key, "topic") || !strncmp(key, "kafka.", 6);
-		if (k->kind && ((http_only && k->kind != GB_SINK_HTTP) || (file_only && k->kind != GB_SINK_FILE) ||
-		                (kafka_only && k->kind != GB_SINK_KAFKA))) {
-			cerr(c, m->keys[i], NULL, "not a key of a %s sink",
-			     k->kind == GB_SINK_FILE ? "file" : k->kind == GB_SINK_HTTP ? "http" : "kafka");
-			continue;
-		}
-		if (!strncmp(key, "kafka.", 6)) {
-			/* passed to librdkafka verbatim; it validates names and values
-			 * when the sink starts */
-			if (k->n_props == GB_KAFKA_MAX_PROPS) {
-				cerr(c, m->keys[i], NULL, "at most %d kafka.* keys", GB_KAFKA_MAX_PROPS);
-				continue;
-			}
-			const char *val = scalar(c, v, "a value for librdkafka");
-			if (!val)
-				continue;
-			if (strlen(key + 6) >= sizeof k->props[0].key || strlen(val) >= sizeof k->props[0].value ||
-			    !key[6]) {
-				cerr(c, m->keys[i], NULL, "kafka property name or value too long (or empty)");
-				continue;
-			}
-			snprintf(k->props[k->n_props].key, sizeof k->props[0].key, "%s", key + 6);
-			snprintf(k->props[k->n_props].value, sizeof k->props[0].value, "%s", val);
-			k->n_props++;
-			continue;
-		}
-		if (!strcmp(key, "name") || !strcmp(key, "type"))
-			continue;
-		else if (!strcmp(key, "batch"))
-			get_u32(c, v, &k->batch_max, 1, 100000);
-		else if (!strcmp(key, "backoff_max")) {
-			get_dur(c, v, &x, 100);
-			k->backoff_max_ms = (uint32_t)(x > 3600000 ? 3600000 : x);
-		} else if (!strcmp(key, "path"))
-			get_path(c, v, k->path, sizeof k->path);
-		else if (!strcmp(key, "rotate_size"))
-			get_size(c, v, &k->rotate_bytes, 4096);
-		else if (!strcmp(key, "keep"))
-			get_u32(c, v, &k->keep, 1, 1000);
-		else if (!strcmp(key, "url")) {
-			get_str(c, v, k->url, sizeof k->url, "a URL");
-			if (k->url[0] && strncmp(k->url, "http://", 7) && strncmp(k->url, "https://", 8))
-				cerr(c, v, NULL, "expected an http:// or https:// URL, got '%s'", k->url);
-		} else if (!strcmp(key, "format")) {
-			const char *f = scalar(c, v, "ndjson, hec or bulk");
-			if (f && !strcmp(f, "ndjson"))
-				k->format = GB_HTTP_NDJSON;
-			else if (f && !strcmp(f, "hec"))
-				k->format = GB_HTTP_HEC;
-			else if (f && !strcmp(f, "bulk"))
-				k->format = GB_HTTP_BULK;
-			else if (f)
-				cerr(c, v, NULL, "expected ndjson, hec or bulk, got '%s'", f);
-		} else if (!strcmp(key, "auth_file"))
-			get_path(c, v, k->auth_file, sizeof k->auth_file);
-		else if (!strcmp(key, "ca_file"))
-			get_path(c, v, k->ca_file, sizeof k->ca_file);
-		else if (!strcmp(key, "index"))
-			get_str(c, v, k->index, sizeof k->index, "an index name");
-		else if (!strcmp(key, "timeout")) {
-			get_dur(c, v, &x, 100);
-			k->timeout_ms = (uint32_t)(x > 600000 ? 600000 : x);
-		} else if (!strcmp(key, "brokers"))
-			get_str(c, v, k->brokers, sizeof k->brokers, "bootstrap servers host:port[,host:port]");
-		else if (!strcmp(key, "topic"))
-			get_str(c, v, k->topic, sizeof k->topic, "a topic name");
-		else
-			unknown(c, sect, m->keys[i], keys, sizeof keys / sizeof keys[0]);
+	gb_schema_pop(c, mark);
+	load_map(c, m, sink_keys, k, k, cfg);
+	const char *need = NULL, *what = NULL;
+	if (k->kind == GB_SINK_KAFKA && (!k->brokers[0] || !k->topic[0]))
+		need = k->brokers[0] ? "topic" : "brokers", what = "a kafka sink needs brokers and a topic";
+	else if (k->kind == GB_SINK_HTTP && !k->url[0])
+		need = "url", what = "an http sink needs a url";
+	else if (k->kind == GB_SINK_FILE && !k->path[0])
+		need = "path", what = "a file sink needs a path";
+	if (need) {
+		mark = gb_schema_field(c, need);
+		gb_schema_err(c, m, NULL, "%s", what);
+		gb_schema_pop(c, mark);
 	}
-	if (k->kind == GB_SINK_KAFKA) {
-		set_path(c, sect, k->brokers[0] ? "topic" : "brokers");
-		if (!k->brokers[0] || !k->topic[0])
-			cerr(c, m, NULL, "a kafka sink needs brokers and a topic");
-		return;
-	}
-	set_path(c, sect, k->kind == GB_SINK_HTTP ? "url" : "path");
-	if (k->kind == GB_SINK_HTTP && !k->url[0])
-		cerr(c, m, NULL, "an http sink needs a url");
-	if (k->kind == GB_SINK_FILE && !k->path[0])
-		cerr(c, m, NULL, "a file sink needs a path");
 }
 
-static void load_sinks(struct cctx *c, const struct gb_ynode *n, struct gb_daemon_config *cfg)
+static void load_sinks(struct gb_schema *c, const struct gb_ynode *n, struct gb_daemon_config *cfg)
 {
-	if (n->kind != GB_Y_SEQ) {
-		if (!gb_ynode_is_null(n))
-			cerr(c, n, NULL, "expected a list of sinks");
+	if (!gb_schema_seq(c, n, "a list of sinks"))
 		return;
-	}
 	for (size_t i = 0; i < n->n; i++) {
 		if (cfg->n_sinks == GB_MAX_SINKS) {
-			cerr(c, n->vals[i], NULL, "at most %d sinks", GB_MAX_SINKS);
+			gb_schema_err(c, n->vals[i], NULL, "at most %d sinks", GB_MAX_SINKS);
 			break;
 		}
 		struct gb_sink_conf *k = &cfg->sinks[cfg->n_sinks];
 		memset(k, 0, sizeof *k);
-		load_sink(c, n->vals[i], k, i);
+		size_t mark = gb_schema_push(c, "[%zu]", i);
+		load_sink(c, n->vals[i], k, cfg);
 		for (size_t j = 0; j < cfg->n_sinks; j++)
 			if (k->name[0] && !strcmp(cfg->sinks[j].name, k->name)) {
-				char sect[32];
-				snprintf(sect, sizeof sect, "sinks[%zu]", i);
-				set_path(c, sect, "name");
-				cerr(c, n->vals[i], NULL, "sink name '%s' is used twice (cursors are per name)",
-				     k->name);
+				size_t m2 = gb_schema_field(c, "name");
+				gb_schema_err(c, n->vals[i], NULL, "sink name '%s' is used twice (cursors are per name)",
+				              k->name);
+				gb_schema_pop(c, m2);
 			}
+		gb_schema_pop(c, mark);
 		cfg->n_sinks++;
 	}
 }
 
 int gb_daemon_config_load(struct gb_daemon_config *cfg, const char *file, int required, struct gb_diags *d)
 {
-	FILE *f = fopen(file, "re");
-	if (!f) {
-		int e = errno;
-		if (e == ENOENT && !required)
-			return 0;
-		gb_diag_add(d, GB_DIAG_ERROR, file, 0, 0, NULL, NULL, "cannot open: %s", strerror(e));
-		return -e;
-	}
-	char *buf = malloc(MAX_CONFIG_BYTES + 1);
-	size_t len = buf ? fread(buf, 1, MAX_CONFIG_BYTES + 1, f) : 0;
-	fclose(f);
-	if (!buf)
-		return -ENOMEM;
-	if (len > MAX_CONFIG_BYTES) {
-		free(buf);
-		gb_diag_add(d, GB_DIAG_ERROR, file, 0, 0, NULL, NULL, "larger than %u bytes", MAX_CONFIG_BYTES);
-		return -EINVAL;
-	}
-	size_t before = d->errors;
+	char *buf;
+	size_t len;
+	int rc = gb_yaml_read_file(file, MAX_CONFIG_BYTES, "config", !required, &buf, &len, d);
+	if (rc)
+		return rc == -ENOENT && !required ? 0 : rc;
+	size_t before = d->errors, n0 = d->n, counted0 = d->errors + d->warnings;
 	struct gb_ydoc doc;
-	int rc = gb_yaml_parse(file, buf, len, &doc, d);
+	rc = gb_yaml_parse(file, buf, len, &doc, d);
 	free(buf);
+	/* quoted numbers and the terse unknown-key message: schema.h says why */
+	struct gb_schema c = { .file = file, .d = d, .quoted_numbers = true, .unknown_key_terse = true };
+	if (!rc && doc.root && !gb_ynode_is_null(doc.root) && gb_schema_map(&c, doc.root, "a map of settings"))
+		load_map(&c, doc.root, top_keys, cfg, NULL, cfg);
+	gb_yaml_free(&doc);
+	gb_diags_finish(d, n0, counted0, file);
+	cfg->journal.dir = cfg->journal_dir;
 	if (rc < 0)
 		return rc;
-	struct cctx c = { .file = file, .d = d };
-	static const char *const keys[] = { "runtime_dir", "journal", "cursor_dir", "sinks" };
-	const struct gb_ynode *root = doc.root;
-	if (root && expect_map(&c, root, "settings"))
-		for (size_t i = 0; i < root->n; i++) {
-			const char *k = root->keys[i]->str;
-			set_path(&c, NULL, k);
-			if (!strcmp(k, "runtime_dir"))
-				get_path(&c, root->vals[i], cfg->runtime_dir, sizeof cfg->runtime_dir);
-			else if (!strcmp(k, "journal"))
-				load_journal(&c, root->vals[i], cfg);
-			else if (!strcmp(k, "cursor_dir"))
-				get_path(&c, root->vals[i], cfg->cursor_dir, sizeof cfg->cursor_dir);
-			else if (!strcmp(k, "sinks"))
-				load_sinks(&c, root->vals[i], cfg);
-			else
-				unknown(&c, NULL, root->keys[i], keys, sizeof keys / sizeof keys[0]);
-		}
-	gb_yaml_free(&doc);
-	cfg->journal.dir = cfg->journal_dir;
 	return d->errors > before ? -EINVAL : 0;
 }

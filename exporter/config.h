@@ -29,7 +29,7 @@
  *       keep: 5
  *
  * Sizes take B, KiB, MiB, GiB (or KB/MB/GB as powers of 1000); durations
- * ms, s, m, h, d.  Relative defaults are placed under --root.  Every error
+ * ms, s, m, h, d (common/units.h).  Relative defaults are placed under --root.  Every error
  * names file, line, column and field, and an unknown key gets the nearest
  * valid one as a hint; all errors are reported, not only the first.
  *
@@ -40,7 +40,7 @@
 
 #include <stdint.h>
 
-#include "common/policy.h" /* struct gb_diags */
+#include "common/diag.h"
 #include "exporter/journal.h"
 #include "exporter/sink.h" /* GB_MAX_SINKS */
 
@@ -60,9 +60,5 @@ void gb_daemon_config_defaults(struct gb_daemon_config *c, const char *root);
  * `required` (an explicit --config).  Returns 0, -EINVAL (diags say why),
  * or -errno. */
 int gb_daemon_config_load(struct gb_daemon_config *c, const char *file, int required, struct gb_diags *d);
-
-/* "64MiB" -> bytes, "100ms" -> ms; -EINVAL when malformed. */
-int gb_parse_size(const char *s, uint64_t *out);
-int gb_parse_duration_ms(const char *s, uint64_t *out);
 
 #endif

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdio.h>
 
+#include "common/array.h"
 #include "exporter/dl_load.h"
 
 static struct gb_curl_api api;
@@ -21,7 +22,7 @@ static void load(void)
 		{ "curl_slist_append", &api.slist_append }, { "curl_slist_free_all", &api.slist_free_all },
 		{ "curl_global_init", &global_init },
 	};
-	if (gb_dl_load("libcurl.so.4", syms, sizeof syms / sizeof syms[0], why, sizeof why) < 0)
+	if (gb_dl_load("libcurl.so.4", syms, GB_ARRAY_LEN(syms), why, sizeof why) < 0)
 		return;
 	if (global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(why, sizeof why, "curl_global_init failed");

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "common/array.h"
 #include "exporter/ocsf_int.h"
 
 void ocsf_file(struct gb_jsonw *w, const char *path, const char *sha256, bool deleted)
@@ -144,7 +145,7 @@ void ocsf_identity_flags(struct gb_jsonw *w, uint32_t flags)
 		{ GB_ID_ANCESTORS_CUT, "ancestors_cut" },
 	};
 	gb_jw_arr_begin(w);
-	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+	for (size_t i = 0; i < GB_ARRAY_LEN(t); i++)
 		if (flags & t[i].f)
 			gb_jw_str(w, t[i].name);
 	gb_jw_arr_end(w);
@@ -153,7 +154,7 @@ void ocsf_identity_flags(struct gb_jsonw *w, uint32_t flags)
 void ocsf_endpoint(struct gb_jsonw *w, const char *key, const struct gb_endpoint *ep, bool always)
 {
 	const char *host = ep->host ? ep->host : "", *ip = ep->ip ? ep->ip : "";
-	bool host_is_ip = ocsf_is_ip(host, NULL), ip_ok = ocsf_is_ip(ip, NULL);
+	bool host_is_ip = gb_ip_literal(host, NULL), ip_ok = gb_ip_literal(ip, NULL);
 
 	if (!always && !*host && !*ip && !ep->port)
 		return;
@@ -193,7 +194,7 @@ void ocsf_connection_info(struct ocsf_ev *ev, uint64_t conn_id, const struct gb_
 	ocsf_kstr(w, "direction", "Outbound");
 	ocsf_kstr(w, "protocol_name", "tcp");
 	ocsf_kuint(w, "protocol_num", 6);
-	if (ocsf_is_ip(dst->ip, &fam) || ocsf_is_ip(dst->host, &fam)) {
+	if (gb_ip_literal(dst->ip, &fam) || gb_ip_literal(dst->host, &fam)) {
 		ocsf_kuint(w, "protocol_ver_id", (uint64_t)fam);
 		ocsf_kstr(w, "protocol_ver", fam == 4 ? "Internet Protocol version 4 (IPv4)"
 		                                       : "Internet Protocol version 6 (IPv6)");

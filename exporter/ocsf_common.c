@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "exporter/ocsf_int.h"
 
 struct ocsf_class {
@@ -30,15 +31,14 @@ static const char *const act_config[] = { "Unknown", "Log", "Collect" };
 static const char *const act_lifecycle[] = { "Unknown", "Install", "Remove", "Start", "Stop", "Restart", "Enable", "Disable", "Update" };
 static const char *const act_event_log[] = { "Unknown", "Clear", "Delete", "Export", "Archive", "Rotate", "Start", "Stop", "Restart", "Enable", "Disable" };
 
-#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 static const struct ocsf_class classes[] = {
-	{ OCSF_NET, "Network Activity", 4, "Network Activity", act_net, N(act_net) },
-	{ OCSF_HTTP, "HTTP Activity", 4, "Network Activity", act_http, N(act_http) },
-	{ OCSF_PROC, "Process Activity", 1, "System Activity", act_proc, N(act_proc) },
-	{ OCSF_FINDING, "Detection Finding", 2, "Findings", act_finding, N(act_finding) },
-	{ OCSF_CONFIG, "Device Config State Change", 5, "Discovery", act_config, N(act_config) },
-	{ OCSF_LIFECYCLE, "Application Lifecycle", 6, "Application Activity", act_lifecycle, N(act_lifecycle) },
-	{ OCSF_EVENT_LOG, "Event Log Activity", 1, "System Activity", act_event_log, N(act_event_log) },
+	{ OCSF_NET, "Network Activity", 4, "Network Activity", act_net, (int)GB_ARRAY_LEN(act_net) },
+	{ OCSF_HTTP, "HTTP Activity", 4, "Network Activity", act_http, (int)GB_ARRAY_LEN(act_http) },
+	{ OCSF_PROC, "Process Activity", 1, "System Activity", act_proc, (int)GB_ARRAY_LEN(act_proc) },
+	{ OCSF_FINDING, "Detection Finding", 2, "Findings", act_finding, (int)GB_ARRAY_LEN(act_finding) },
+	{ OCSF_CONFIG, "Device Config State Change", 5, "Discovery", act_config, (int)GB_ARRAY_LEN(act_config) },
+	{ OCSF_LIFECYCLE, "Application Lifecycle", 6, "Application Activity", act_lifecycle, (int)GB_ARRAY_LEN(act_lifecycle) },
+	{ OCSF_EVENT_LOG, "Event Log Activity", 1, "System Activity", act_event_log, (int)GB_ARRAY_LEN(act_event_log) },
 };
 
 static const char *const severities[] = { "Unknown", "Informational", "Low", "Medium", "High", "Critical", "Fatal" };
@@ -59,11 +59,11 @@ static const char *caption(const char *const *t, int n, int id)
 	return (id >= 0 && id < n) ? t[id] : "Unknown";
 }
 
-const char *ocsf_severity_caption(int id) { return caption(severities, N(severities), id); }
+const char *ocsf_severity_caption(int id) { return caption(severities, (int)GB_ARRAY_LEN(severities), id); }
 
 static const struct ocsf_class *find_class(int uid)
 {
-	for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+	for (size_t i = 0; i < GB_ARRAY_LEN(classes); i++)
 		if (classes[i].uid == uid)
 			return &classes[i];
 	return NULL;
@@ -92,10 +92,10 @@ static void envelope(struct ocsf_ev *ev, const struct ocsf_class *c, int activit
 	ocsf_send(w);
 	ocsf_kuint(w, "time", ev->rec->ts_ns / 1000000u);
 	ocsf_kuint(w, "severity_id", (uint64_t)severity_id);
-	ocsf_kstr(w, "severity", caption(severities, N(severities), severity_id));
+	ocsf_kstr(w, "severity", caption(severities, (int)GB_ARRAY_LEN(severities), severity_id));
 	if (status_id) {
 		ocsf_kuint(w, "status_id", (uint64_t)status_id);
-		ocsf_kstr(w, "status", caption(statuses, N(statuses), status_id));
+		ocsf_kstr(w, "status", caption(statuses, (int)GB_ARRAY_LEN(statuses), status_id));
 	}
 }
 
@@ -119,11 +119,11 @@ void ocsf_action(struct ocsf_ev *ev, int action_id, int disposition_id)
 	struct gb_jsonw *w = &ev->w;
 	if (action_id) {
 		ocsf_kuint(w, "action_id", (uint64_t)action_id);
-		ocsf_kstr(w, "action", caption(actions, N(actions), action_id));
+		ocsf_kstr(w, "action", caption(actions, (int)GB_ARRAY_LEN(actions), action_id));
 	}
 	if (disposition_id) {
 		ocsf_kuint(w, "disposition_id", (uint64_t)disposition_id);
-		ocsf_kstr(w, "disposition", caption(dispositions, N(dispositions), disposition_id));
+		ocsf_kstr(w, "disposition", caption(dispositions, (int)GB_ARRAY_LEN(dispositions), disposition_id));
 	}
 	ev->profiles |= OCSF_P_SECURITY_CONTROL;
 }
@@ -270,24 +270,6 @@ const char *ocsf_basename(const char *path)
 {
 	const char *s = strrchr(path, '/');
 	return (s && s[1]) ? s + 1 : path;
-}
-
-bool ocsf_is_ip(const char *s, int *family)
-{
-	unsigned char tmp[16];
-	if (!s || !*s)
-		return false;
-	if (inet_pton(AF_INET, s, tmp) == 1) {
-		if (family)
-			*family = 4;
-		return true;
-	}
-	if (inet_pton(AF_INET6, s, tmp) == 1) {
-		if (family)
-			*family = 6;
-		return true;
-	}
-	return false;
 }
 
 /* --- entry point ---------------------------------------------------------- */

@@ -108,7 +108,7 @@ int ocsf_finding(struct ocsf_ev *ev)
 				ocsf_kstr(w, "type", "Unknown");
 				gb_jw_obj_end(w);
 			} else if ((f->kind == GB_F_SSRF_BLOCKED || f->kind == GB_F_BYPASS_ATTEMPT) &&
-			           ocsf_is_ip(subject, &fam)) {
+			           gb_ip_literal(subject, &fam)) {
 				ocsf_key(w, "dst_endpoint");
 				gb_jw_obj_begin(w);
 				ocsf_kstr(w, "ip", subject);

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "exporter/ocsf_int.h"
 
 /* OCSF http_activity activity ids; index = id. */
@@ -22,7 +23,7 @@ static const char *const methods[] = { NULL, "CONNECT", "DELETE", "GET", "HEAD",
 
 static int method_activity(const char *m)
 {
-	for (int i = 1; i < (int)(sizeof methods / sizeof methods[0]); i++)
+	for (int i = 1; i < (int)GB_ARRAY_LEN(methods); i++)
 		if (strcmp(m, methods[i]) == 0)
 			return i;
 	return 99;

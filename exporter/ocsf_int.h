@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/ip_literal.h"
 #include "common/jsonw.h"
 #include "exporter/ocsf.h"
 
@@ -103,7 +104,6 @@ uint32_t ocsf_identity_unmapped_flags(const struct gb_identity *id);
 /* network_endpoint object: "key": {hostname, ip, port}; nothing when the
  * endpoint is empty unless always. */
 void ocsf_endpoint(struct gb_jsonw *w, const char *key, const struct gb_endpoint *ep, bool always);
-bool ocsf_is_ip(const char *s, int *family);
 /* connection_info shared by NET and HTTP events (same uid). */
 void ocsf_connection_info(struct ocsf_ev *ev, uint64_t conn_id, const struct gb_endpoint *dst);
 

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 
+#include "common/array.h"
 #include "exporter/ocsf_int.h"
 
 int ocsf_lifecycle(struct ocsf_ev *ev)
@@ -57,7 +58,7 @@ int ocsf_lifecycle(struct ocsf_ev *ev)
 		{ GB_LAYER_NETNS, "netns" }, { GB_LAYER_LANDLOCK, "landlock" }, { GB_LAYER_SECCOMP, "seccomp" },
 		{ GB_LAYER_PRIVDROP, "privdrop" }, { GB_LAYER_PROXY, "proxy" },
 	};
-	for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++)
+	for (size_t i = 0; i < GB_ARRAY_LEN(layers); i++)
 		if (l->layers & layers[i].bit)
 			gb_jw_str(w, layers[i].name);
 	gb_jw_arr_end(w);

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdio.h>
 
+#include "common/array.h"
 #include "exporter/dl_load.h"
 
 static struct gb_rdkafka_api api;
@@ -16,7 +17,7 @@ static void load(void)
 #define GB_RDK_SYM(field, sym) { #sym, &api.field },
 	const struct gb_dl_sym syms[] = { GB_RDKAFKA_FUNCS(GB_RDK_SYM) };
 #undef GB_RDK_SYM
-	if (gb_dl_load("librdkafka.so.1", syms, sizeof syms / sizeof syms[0], why, sizeof why) == 0)
+	if (gb_dl_load("librdkafka.so.1", syms, GB_ARRAY_LEN(syms), why, sizeof why) == 0)
 		loaded = &api;
 }
 

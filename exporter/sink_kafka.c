@@ -16,7 +16,6 @@
 #include "exporter/sink_int.h"
 
 #include <errno.h>
-#include "exporter/rdkafka_lazy.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,7 +23,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/array.h"
 #include "common/log.h"
+#include "exporter/rdkafka_lazy.h"
 #include "exporter/ocsf.h"
 
 #define WINDOW_DEFAULT 65536u
@@ -94,7 +95,7 @@ static int kafka_open(struct sink *s)
 		 * this long */
 		{ "linger.ms", "5" },
 	};
-	for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
+	for (size_t i = 0; i < GB_ARRAY_LEN(base); i++)
 		if (k->rd->conf_set(conf, base[i].k, base[i].v, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
 			snprintf(s->err, sizeof s->err, "%s: %s", base[i].k, errstr);
 			k->rd->conf_destroy(conf);

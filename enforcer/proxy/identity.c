@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/array.h"
+
 #define HASH_SLOTS 1024 /* exe hash cache: bounded, replaced round-robin */
 #define TOFU_SLOTS 1024
 #define MRU_SLOTS 8    /* latest socket holders, searched first */
@@ -281,7 +283,7 @@ static bool fd_search(const char *proc, int pid, const char *want, size_t wl, st
 		 * (one readlinkat instead of one per descriptor). */
 		uint16_t at[sizeof buf / 20];
 		size_t k = 0;
-		for (ssize_t off = 0; off < n && k < sizeof at / sizeof at[0];) {
+		for (ssize_t off = 0; off < n && k < GB_ARRAY_LEN(at);) {
 			const struct dirent64 *d = (const void *)(buf + off);
 			if (d->d_name[0] != '.')
 				at[k++] = (uint16_t)off;
@@ -591,7 +593,7 @@ static bool interpreter(const char *exe)
 	static const char *const names[] = { "python", "node", "nodejs", "bash", "sh", "dash", "zsh",
 	                                     "ksh", "perl", "ruby", "php", "lua", "deno", "bun",
 	                                     "tclsh", "Rscript", "osascript", "pwsh" };
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+	for (size_t i = 0; i < GB_ARRAY_LEN(names); i++) {
 		size_t n = strlen(names[i]);
 		/* python3, python3.11, perl5.36, ruby3.1 ... */
 		if (!strncmp(b, names[i], n) && (b[n] == '\0' || isdigit((unsigned char)b[n])))

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/array.h"
 #include "common/jsonw.h"
 
 static bool tchar(int c)
@@ -213,7 +214,7 @@ static bool hop_header(const char *name, size_t n)
 	static const char *const hop[] = { "connection", "proxy-connection", "keep-alive",
 		                           "proxy-authorization", "proxy-authenticate", "te",
 		                           "trailer", "upgrade" };
-	for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
+	for (size_t i = 0; i < GB_ARRAY_LEN(hop); i++)
 		if (strlen(hop[i]) == n && !strncasecmp(name, hop[i], n))
 			return true;
 	return false;

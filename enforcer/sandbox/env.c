@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "enforcer/sandbox/netns.h"
 
 extern char **environ;
@@ -107,14 +108,14 @@ int gb_env_build(struct gb_env *e, const char *name, const struct gb_ident *id,
 	}
 	static const char *const proxy_vars[] = { "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
 		                                      "http_proxy", "https_proxy", "all_proxy" };
-	for (size_t i = 0; i < sizeof proxy_vars / sizeof proxy_vars[0] && rc == 0; i++)
+	for (size_t i = 0; i < GB_ARRAY_LEN(proxy_vars) && rc == 0; i++)
 		rc = gb_env_set(e, proxy_vars[i], PROXY_URL);
 	if (rc == 0)
 		rc = gb_env_set(e, "NO_PROXY", "localhost,127.0.0.1");
 	if (rc == 0)
 		rc = gb_env_set(e, "no_proxy", "localhost,127.0.0.1");
 	const char *bundle = NULL;
-	for (size_t i = 0; i < sizeof ca_bundles / sizeof ca_bundles[0] && !bundle; i++)
+	for (size_t i = 0; i < GB_ARRAY_LEN(ca_bundles) && !bundle; i++)
 		if (access(ca_bundles[i], R_OK) == 0)
 			bundle = ca_bundles[i];
 	if (bundle && rc == 0) /* until the sandbox CA exists (gb_env_set_trust) */

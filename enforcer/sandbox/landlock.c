@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/record.h"
 
 #ifndef LANDLOCK_ACCESS_FS_TRUNCATE
@@ -79,7 +80,7 @@ void gb_landlock_rights_text(uint64_t fs, uint64_t scoped, char *buf, size_t len
 {
 	size_t o = 0;
 	buf[0] = 0;
-	for (size_t i = 0; i < sizeof right_names / sizeof right_names[0]; i++)
+	for (size_t i = 0; i < GB_ARRAY_LEN(right_names); i++)
 		if (fs & (1ULL << i) && o < len)
 			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "," : "", right_names[i]);
 	if (scoped & LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET && o < len)

@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/array.h"
+
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -48,7 +50,7 @@ static int create_default_user(char *err, size_t errlen)
 {
 	static const char *const paths[] = { "/usr/sbin/useradd", "/sbin/useradd" };
 	const char *bin = NULL;
-	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+	for (size_t i = 0; i < GB_ARRAY_LEN(paths); i++)
 		if (access(paths[i], X_OK) == 0)
 			bin = paths[i];
 	if (!bin)

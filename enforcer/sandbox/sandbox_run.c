@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/log.h"
 #include "common/record.h"
 #include "enforcer/sandbox/netns.h"
@@ -227,7 +228,7 @@ _Noreturn void gb_sandbox_child(const struct gb_sandbox_plan *p)
 	sigset_t set;
 	sigemptyset(&set);
 	int fwd[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
-	for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
+	for (size_t i = 0; i < GB_ARRAY_LEN(fwd); i++)
 		sigaddset(&set, fwd[i]);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	int pp[2];

@@ -13,6 +13,8 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 
+#include "common/array.h"
+
 #ifndef CLONE_NEWUSER
 #define CLONE_NEWUSER 0x10000000
 #endif
@@ -89,7 +91,7 @@ int gb_seccomp_prelude(int tsync, char *err, size_t errlen)
 		seccomp_release(ctx);
 		return -ENOTSUP;
 	}
-	int rc = deny_names(ctx, prelude_calls, sizeof prelude_calls / sizeof prelude_calls[0], err,
+	int rc = deny_names(ctx, prelude_calls, GB_ARRAY_LEN(prelude_calls), err,
 	                    errlen);
 	if (rc < 0) {
 		seccomp_release(ctx);
@@ -141,10 +143,10 @@ int gb_seccomp_runtime(int log, char *err, size_t errlen)
 		seccomp_release(ctx);
 		return -ENOTSUP;
 	}
-	rc = deny_names(ctx, prelude_calls, sizeof prelude_calls / sizeof prelude_calls[0], err,
+	rc = deny_names(ctx, prelude_calls, GB_ARRAY_LEN(prelude_calls), err,
 	                    errlen);
 	if (rc == 0)
-		rc = deny_names(ctx, runtime_calls, sizeof runtime_calls / sizeof runtime_calls[0], err,
+		rc = deny_names(ctx, runtime_calls, GB_ARRAY_LEN(runtime_calls), err,
 		                errlen);
 	if (rc < 0) {
 		seccomp_release(ctx);
@@ -156,7 +158,7 @@ int gb_seccomp_runtime(int log, char *err, size_t errlen)
 	 * reads the low 32 bits; any value with high bits set compares >= 11
 	 * here and is refused too. */
 	static const int low_refused[] = { 0, 3, 4, 5, 6, 7, 8, 9 };
-	for (size_t i = 0; i < sizeof low_refused / sizeof low_refused[0]; i++)
+	for (size_t i = 0; i < GB_ARRAY_LEN(low_refused); i++)
 		RULE(eperm, socket, 1, cmp(0, SCMP_CMP_EQ, (scmp_datum_t)low_refused[i], 0));
 	RULE(eperm, socket, 1, cmp(0, SCMP_CMP_GE, 11, 0));
 	/* Raw and packet sockets (need CAP_NET_RAW anyway). */

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/policy.h"
 #include "common/log.h"
 #include "common/record.h"
@@ -499,7 +500,7 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 	/* An ignored signal is discarded even while blocked, and shells start
 	 * background jobs with SIGINT/SIGQUIT ignored: take them back. */
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
-	for (size_t i = 0; i < sizeof fwd_signals / sizeof fwd_signals[0]; i++) {
+	for (size_t i = 0; i < GB_ARRAY_LEN(fwd_signals); i++) {
 		sigaddset(&set, fwd_signals[i]);
 		sigaction(fwd_signals[i], &dfl, NULL);
 	}

@@ -163,7 +163,9 @@ def strip(o):
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
-    ap.add_argument("--official", default=os.environ.get("GB_OCSF_SCHEMA", "/work/shared/ocsf/schema-1.8.0.json"))
+    # The shared folder sits beside the checkout: <repo>/../shared.
+    shared = os.path.join(here, "..", "..", "..", "shared", "ocsf", "schema-1.8.0.json")
+    ap.add_argument("--official", default=os.environ.get("GB_OCSF_SCHEMA", os.path.normpath(shared)))
     ap.add_argument("--out", default=here)
     a = ap.parse_args()
     with open(a.official) as f:

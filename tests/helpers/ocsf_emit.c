@@ -53,7 +53,7 @@ static struct gb_identity full_id(const char *exe)
 	struct gb_identity id = { .pid = 4242, .uid = 1000, .flags = GB_ID_INTERPRETER | GB_ID_LD_PRELOAD,
 	                          .exe = exe,
 	                          .sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-	                          .script = "/work/app.py", .n_ancestors = 3 };
+	                          .script = "/srv/app.py", .n_ancestors = 3 };
 	id.ancestor_pids[0] = 4200, id.ancestors[0] = "/bin/bash";
 	id.ancestor_pids[1] = 4100, id.ancestors[1] = "/usr/bin/node";
 	id.ancestor_pids[2] = 0, id.ancestors[2] = "/usr/bin/glassbox";

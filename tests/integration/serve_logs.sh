@@ -49,9 +49,10 @@ echo "ok   filters and usage errors"
 
 # 3. Every event is valid OCSF 1.8.0.
 G logs s1 --json >"$T/s1.jsonl"
-full=${GB_OCSF_SCHEMA:-/work/shared/ocsf/schema-1.8.0.json}
-if [[ -r $full ]]; then
-	python3 "$GB_SOURCE_DIR/tests/ocsf_validate.py" --official "$full" "$T/s1.jsonl"
+. "$(dirname "$0")/lib/ocsf_lib.sh"
+ocsf_full_schema || fail "the official OCSF export is missing"
+if [[ -n $OCSF_FULL ]]; then
+	python3 "$GB_SOURCE_DIR/tests/ocsf_validate.py" --official "$OCSF_FULL" "$T/s1.jsonl"
 else
 	python3 "$GB_SOURCE_DIR/tests/ocsf_validate.py" "$T/s1.jsonl"
 fi

@@ -337,6 +337,7 @@ print(len(recs), "records checked")
 PY
 kill -TERM "$proxy_pid"; wait "$proxy_pid" 2>/dev/null || true
 grep -q 'leaves minted' "$tmp/proxy.log" || fail "no tls stats"
+! grep -q 'Sanitizer' "$tmp/proxy.log" || fail "sanitizer report: $(grep -A20 Sanitizer "$tmp/proxy.log" | head -40)"
 minted=$(sed -n 's/.*tls: \([0-9]*\) leaves minted, \([0-9]*\) reused.*/\1/p' "$tmp/proxy.log")
 reused=$(sed -n 's/.*tls: \([0-9]*\) leaves minted, \([0-9]*\) reused.*/\2/p' "$tmp/proxy.log")
 (( minted <= 8 && reused >= 20 )) || fail "leaf cache: $minted minted, $reused reused"

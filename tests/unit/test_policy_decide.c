@@ -1,6 +1,6 @@
 /* tests/unit/test_policy_decide.c — the decision engine, table-driven.
  * Every policy is real YAML through the real loader and compiler; every case
- * states the verdict and the reason it expects (reference §2–5, §7). */
+ * states the verdict and the reason it expects (docs/policy-engine.md, "Decision order"). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

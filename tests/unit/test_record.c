@@ -18,7 +18,7 @@ static char big[GB_STR_MAX + 1];
 static struct gb_identity full_identity(void)
 {
 	struct gb_identity id = { .pid = 4242, .uid = 1000, .flags = GB_ID_INTERPRETER | GB_ID_LD_PRELOAD,
-		                  .exe = "/usr/bin/python3.11", .sha256 = "ab12", .script = "/work/x.py",
+		                  .exe = "/usr/bin/python3.11", .sha256 = "ab12", .script = "/srv/x.py",
 		                  .n_ancestors = GB_MAX_ANCESTORS };
 	static char names[GB_MAX_ANCESTORS][32];
 	for (int i = 0; i < GB_MAX_ANCESTORS; i++) {

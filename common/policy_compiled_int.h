@@ -1,4 +1,4 @@
-/* common/policy_compiled.h — layout of a compiled policy, shared by the
+/* common/policy_compiled_int.h — layout of a compiled policy, shared by the
  * compiler (policy_compile.c), the decision (policy_decide.c) and the
  * revision store (policy_store.c).  Nothing outside the policy engine may
  * include it.
@@ -8,21 +8,13 @@
  * order, which is how "the lexicographically smallest key" is reported)
  * and every index over them.  It is immutable once built; only `refs`
  * changes. */
-#ifndef GB_COMMON_POLICY_COMPILED_H
-#define GB_COMMON_POLICY_COMPILED_H
+#ifndef GB_COMMON_POLICY_COMPILED_INT_H
+#define GB_COMMON_POLICY_COMPILED_INT_H
 
 #include <stdatomic.h>
 
+#include "common/arena.h"
 #include "common/policy.h"
-
-struct gbc_chunk;
-
-struct gbc_arena {
-	struct gbc_chunk *head;
-	int err;
-};
-void *gbc_alloc(struct gbc_arena *a, size_t n);
-void gbc_arena_free(struct gbc_arena *a);
 
 struct gbc_bin {
 	const char *pat;
@@ -83,7 +75,7 @@ struct gb_policy_compiled {
 	size_t n_hostless;
 	uint32_t *generic;         /* odd wildcard shapes, matched by full glob */
 	size_t n_generic;
-	struct gbc_arena arena;
+	struct gb_arena arena;
 };
 
 uint64_t gbc_hash(const char *s, size_t n);

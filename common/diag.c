@@ -1,12 +1,14 @@
-/* common/policy_diag.c — the diagnostics list of the policy loader: every
- * problem with file, line, column, field path, message and hint, printed in
- * compiler style.  Each diag owns one block holding copies of its strings
- * (gb_diag.owned_), so callers may pass temporaries. */
+/* common/diag.c — the diagnostics list (contract: diag.h): every problem
+ * with file, line, column, field path, message and hint, printed in
+ * compiler style, and the "did you mean" suggestion for a mistyped word.
+ * Each diag owns one block holding copies of its strings (gb_diag.owned_),
+ * so callers may pass temporaries. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/policy_parse.h"
+#include "common/diag.h"
 
 static int grow(struct gb_diags *d)
 {
@@ -146,4 +148,54 @@ void gb_diags_finish(struct gb_diags *d, size_t from, size_t counted_before, con
 		         counted - kept, counted - kept == 1 ? "" : "s", kept);
 		push(d, GB_DIAG_ERROR, file, 0, 0, NULL, NULL, msg);
 	}
+}
+
+/* Optimal string alignment distance (Levenshtein plus adjacent
+ * transpositions, so "hots" is one edit from "host"), case-insensitive. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t r0[65], r1[65], r2[65]; /* rows i-2, i-1, i */
+	size_t *pp = r0, *p = r1, *cur = r2;
+	if (la > 64 || lb > 64)
+		return (size_t)-1;
+	for (size_t j = 0; j <= lb; j++)
+		p[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		int ca = tolower((unsigned char)a[i - 1]);
+		for (size_t j = 1; j <= lb; j++) {
+			int cb = tolower((unsigned char)b[j - 1]);
+			size_t v = p[j - 1] + (ca != cb);
+			if (p[j] + 1 < v)
+				v = p[j] + 1;
+			if (cur[j - 1] + 1 < v)
+				v = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb && pp[j - 2] + 1 < v)
+				v = pp[j - 2] + 1;
+			cur[j] = v;
+		}
+		size_t *t = pp;
+		pp = p;
+		p = cur;
+		cur = t;
+	}
+	return p[lb];
+}
+
+const char *gb_suggest(const char *word, const char *const *valid, size_t n)
+{
+	const char *best = NULL;
+	size_t bd = (size_t)-1;
+	for (size_t i = 0; i < n; i++) {
+		size_t d = edit_distance(word, valid[i]);
+		if (d < bd) {
+			bd = d;
+			best = valid[i];
+		}
+	}
+	size_t len = strlen(word);
+	size_t limit = len <= 4 ? 1 : len <= 8 ? 2 : 3;
+	return best && bd <= limit ? best : NULL;
 }

@@ -1,21 +1,15 @@
-/* common/policy_yaml.c — libyaml events -> a small node tree with source
- * marks, so the schema walker can name line, column and field path for
- * every problem.
- *
- * Hostile input is bounded here, once: nesting depth, node count with
- * aliases expanded (a "billion laughs" file stops at GB_YAML_MAX_NODES
- * without allocating for the expansion, because aliases share the anchored
- * node), anchor count, and one document per file.  Duplicate keys are
- * errors (YAML says keys are unique; silently keeping the first or the last
- * would let a reviewer read a different policy than the one enforced).
- */
+/* common/yaml.c — libyaml events -> the node tree of yaml.h, with the
+ * bounds that keep hostile files from exhausting memory or time. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
-#include "common/policy_parse.h"
+#include "common/yaml.h"
 
 #define MAX_ANCHORS 1024
 
@@ -87,7 +81,7 @@ static struct gb_ynode *new_node(struct builder *b, enum gb_ykind k, const yaml_
 		b->failed = true;
 		return NULL;
 	}
-	struct gb_ynode *n = gb_parena_alloc(&b->doc->arena, sizeof *n);
+	struct gb_ynode *n = gb_arena_alloc(&b->doc->arena, sizeof *n);
 	if (!n) {
 		b->failed = true;
 		return NULL;
@@ -213,9 +207,9 @@ static void end_collection(struct builder *b, int line, int col)
 		check_dup_keys(b, f);
 	n->n = f->n;
 	if (f->n) {
-		n->vals = gb_parena_alloc(&b->doc->arena, f->n * sizeof *n->vals);
+		n->vals = gb_arena_alloc(&b->doc->arena, f->n * sizeof *n->vals);
 		if (n->kind == GB_Y_MAP)
-			n->keys = gb_parena_alloc(&b->doc->arena, f->n * sizeof *n->keys);
+			n->keys = gb_arena_alloc(&b->doc->arena, f->n * sizeof *n->keys);
 		if (!n->vals || (n->kind == GB_Y_MAP && !n->keys)) {
 			b->failed = true;
 			n->n = 0;
@@ -246,7 +240,7 @@ static void on_event(struct builder *b, yaml_event_t *ev)
 	switch (ev->type) {
 	case YAML_DOCUMENT_START_EVENT:
 		if (++b->docs > 1) {
-			berr(b, line, col, "only one YAML document is allowed in a policy file");
+			berr(b, line, col, "only one YAML document is allowed in a file");
 			b->failed = true;
 		}
 		break;
@@ -278,7 +272,7 @@ static void on_event(struct builder *b, yaml_event_t *ev)
 		if (!n)
 			return;
 		n->len = ev->data.scalar.length;
-		n->str = gb_parena_strndup(&b->doc->arena, (const char *)ev->data.scalar.value, n->len);
+		n->str = gb_arena_strndup(&b->doc->arena, (const char *)ev->data.scalar.value, n->len);
 		if (!n->str) {
 			b->failed = true;
 			return;
@@ -391,9 +385,88 @@ int gb_yaml_parse(const char *file, const char *buf, size_t len, struct gb_ydoc 
 	return rc;
 }
 
+static int read_fail(int rc, int fd, char *buf, struct gb_diags *d, const char *path, const char *fmt,
+                     ...) __attribute__((format(printf, 6, 7)));
+static int read_fail(int rc, int fd, char *buf, struct gb_diags *d, const char *path, const char *fmt,
+                     ...)
+{
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		gb_diag_vadd(d, GB_DIAG_ERROR, path, 0, 0, NULL, NULL, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+int gb_yaml_read_file(const char *path, size_t max, const char *what, bool missing_ok, char **out,
+                      size_t *outlen, struct gb_diags *d)
+{
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (it is then
+	 * refused as not regular); reads of a regular file ignore the flag */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT && missing_ok)
+			return -ENOENT;
+		return read_fail(-e, -1, NULL, d, path, "cannot open: %s", strerror(e));
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		return read_fail(-e, fd, NULL, d, path, "cannot stat: %s", strerror(e));
+	}
+	if (!S_ISREG(st.st_mode))
+		return read_fail(-EINVAL, fd, NULL, d, path, "not a regular file");
+	if ((unsigned long long)st.st_size > max)
+		return read_fail(-EINVAL, fd, NULL, d, path, "file too large: %lld bytes (a %s may be at most %zu bytes)",
+		                 (long long)st.st_size, what, max);
+	size_t cap = (size_t)st.st_size + 1, len = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		return read_fail(-ENOMEM, fd, NULL, d, path, NULL);
+	/* Read to EOF (the file may grow between fstat and read); bounded. */
+	for (;;) {
+		if (len == cap) {
+			if (cap > max)
+				return read_fail(-EINVAL, fd, buf, d, path, "file too large (a %s may be at most %zu bytes)",
+				                 what, max);
+			char *nb = realloc(buf, cap * 2);
+			if (!nb)
+				return read_fail(-ENOMEM, fd, buf, d, path, NULL);
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			return read_fail(-e, fd, buf, d, path, "read: %s", strerror(e));
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	if (len == cap) { /* room for the NUL */
+		char *nb = realloc(buf, cap + 1);
+		if (!nb)
+			return read_fail(-ENOMEM, -1, buf, d, path, NULL);
+		buf = nb;
+	}
+	buf[len] = 0;
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
 void gb_yaml_free(struct gb_ydoc *doc)
 {
-	gb_parena_free(&doc->arena);
+	gb_arena_free(&doc->arena);
 	doc->root = NULL;
 }
 
@@ -407,13 +480,25 @@ bool gb_ynode_is_null(const struct gb_ynode *n)
 	       !strcmp(n->str, "Null") || !strcmp(n->str, "NULL");
 }
 
-struct gb_ynode *gb_ymap_get(const struct gb_ynode *map, const char *key)
+static struct gb_ynode *const *map_slot(const struct gb_ynode *map, const char *key)
 {
 	if (!map || map->kind != GB_Y_MAP)
 		return NULL;
 	size_t kl = strlen(key);
 	for (size_t i = 0; i < map->n; i++)
 		if (map->keys[i]->len == kl && !memcmp(map->keys[i]->str, key, kl))
-			return map->vals[i];
+			return &map->keys[i];
 	return NULL;
+}
+
+struct gb_ynode *gb_ymap_get(const struct gb_ynode *map, const char *key)
+{
+	struct gb_ynode *const *k = map_slot(map, key);
+	return k ? map->vals[k - map->keys] : NULL;
+}
+
+struct gb_ynode *gb_ymap_key(const struct gb_ynode *map, const char *key)
+{
+	struct gb_ynode *const *k = map_slot(map, key);
+	return k ? *k : NULL;
 }

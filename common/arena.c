@@ -1,11 +1,11 @@
-/* common/policy_arena.c — the bump allocator that owns a loaded policy and
- * a YAML tree: many small allocations, one free. */
+/* common/arena.c — a bump allocator (contract: arena.h): many small
+ * allocations, one free.  A loaded policy and a YAML tree each live in one. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/policy_parse.h"
+#include "common/arena.h"
 
 /* Under AddressSanitizer every allocation is followed by a poisoned red
  * zone, so an overrun inside a block is reported like a heap overflow
@@ -28,15 +28,15 @@
 #define UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-struct gb_parena_blk {
-	struct gb_parena_blk *next;
+struct gb_arena_blk {
+	struct gb_arena_blk *next;
 	size_t used, cap;
 	max_align_t data[]; /* aligned for anything */
 };
 
 #define BLK_MIN (16u * 1024u)
 
-void *gb_parena_alloc(struct gb_parena *a, size_t n)
+void *gb_arena_alloc(struct gb_arena *a, size_t n)
 {
 	const size_t al = _Alignof(max_align_t);
 	if (a->err || n > SIZE_MAX / 2)
@@ -46,7 +46,7 @@ void *gb_parena_alloc(struct gb_parena *a, size_t n)
 	if (!n)
 		n = al;
 	n += REDZONE;
-	struct gb_parena_blk *b = a->head;
+	struct gb_arena_blk *b = a->head;
 	if (!b || b->cap - b->used < n) {
 		size_t cap = n > BLK_MIN ? n : BLK_MIN;
 		b = malloc(sizeof *b + cap);
@@ -75,22 +75,22 @@ fail:
 	return NULL;
 }
 
-char *gb_parena_strndup(struct gb_parena *a, const char *s, size_t n)
+char *gb_arena_strndup(struct gb_arena *a, const char *s, size_t n)
 {
-	char *p = gb_parena_alloc(a, n + 1);
+	char *p = gb_arena_alloc(a, n + 1);
 	if (p && n)
 		memcpy(p, s, n);
 	return p;
 }
 
-char *gb_parena_strdup(struct gb_parena *a, const char *s)
+char *gb_arena_strdup(struct gb_arena *a, const char *s)
 {
-	return s ? gb_parena_strndup(a, s, strlen(s)) : NULL;
+	return s ? gb_arena_strndup(a, s, strlen(s)) : NULL;
 }
 
-void gb_parena_free(struct gb_parena *a)
+void gb_arena_free(struct gb_arena *a)
 {
-	struct gb_parena_blk *b = a->head, *nx;
+	struct gb_arena_blk *b = a->head, *nx;
 	for (; b; b = nx) {
 		nx = b->next;
 		UNPOISON(b->data, b->cap);
