@@ -314,6 +314,15 @@ static const char *const shells[] = { "sh", "bash", "dash", "zsh", "ksh", "mksh"
 static const char *const launchers[] = { "env", "nohup", "sudo", "doas", "su", "runuser", "xargs",
 	                                 "timeout", "nice", "ionice", "setsid", "stdbuf", "chroot",
 	                                 "unshare", "nsenter", "strace", "ltrace", "script", "time" };
+/* Programs that run what their configuration or input names: git (aliases,
+ * hooks, credential helpers, core.sshCommand), make (recipes), npm/npx/
+ * yarn/pnpm (package scripts), ssh (ProxyCommand, LocalCommand). */
+static const char *const general_launchers[] = { "git", "make", "gmake", "npm", "npx", "yarn", "pnpm",
+	                                         "ssh", "cargo", "gradle", "mvn", "rake", "just" };
+/* Directories a sandboxed program (or any user) can usually write: a binary
+ * there can be replaced, and trust on first use is per sandbox. */
+static const char *const writable_dirs[] = { "/tmp/", "/var/tmp/", "/dev/shm/", "/home/", "/root/",
+	                                     "/run/user/", "/sandbox/", "/workspace/", "/var/lib/glassbox/" };
 static const char *const interp_prefixes[] = { "python", "node", "nodejs", "perl", "ruby", "php",
 	                                       "lua", "luajit", "deno", "bun", "tclsh", "pwsh",
 	                                       "java", "Rscript", "julia" };
@@ -382,10 +391,20 @@ bool gb_validate_binary(struct gb_schema *c, const struct gb_ynode *n, const cha
 		kind = "a program launcher";
 	else if (bl && (is_interpreter(b) || (glob && is_interpreter(b))))
 		kind = "an interpreter";
+	else if (!glob && in_list(b, general_launchers, GB_ARRAY_LEN(general_launchers)))
+		kind = "a general launcher (it runs configured commands: aliases, hooks, scripts, "
+		       "recipes, ProxyCommand)";
 	if (kind)
 		gb_schema_warn(c, n, "list the programs that need the network instead",
 		         "'%.200s' is %s: entries match the executable or any ancestor, so every process "
 		         "it starts (and their descendants) inherits this entry", path, kind);
+	for (size_t i = 0; i < GB_ARRAY_LEN(writable_dirs); i++)
+		if (!strncmp(path, writable_dirs[i], strlen(writable_dirs[i]))) {
+			gb_schema_warn(c, n, "install the binary under a read-only path such as /usr/local/bin",
+			         "'%.200s' is under %s, which is usually writable: the file can be replaced, "
+			         "and its first-use hash is only remembered per sandbox", path, writable_dirs[i]);
+			break;
+		}
 	return true;
 }
 

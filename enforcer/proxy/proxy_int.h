@@ -34,7 +34,7 @@ struct ep_tag {
 	struct proxy_conn *c;
 };
 
-enum conn_state { C_HEAD, C_RESOLVING, C_CONNECTING, C_RELAY, C_REFUSING, C_DONE };
+enum conn_state { C_HEAD, C_HASHING, C_RESOLVING, C_CONNECTING, C_RELAY, C_REFUSING, C_DONE };
 
 struct http_req {
 	int kind;            /* GB_NET_CONNECT or GB_NET_FORWARD */
@@ -78,12 +78,15 @@ struct proxy_conn {
 	bool body_done;     /* the forward request's body was read whole */
 	struct http_req req;
 
-	struct gb_ident_buf ident;
-	bool ident_ok;
+	struct gb_ident_buf ident;   /* at the head (or at accept, when unchanged) */
+	struct gb_ident_buf *early;  /* at accept, when the head's differs; or NULL */
+	bool ident_ok, ident_tried, ident_final;
+	int64_t hash_until_ms; /* C_HASHING: give up waiting for the exe's hash */
 	const struct gb_policy_compiled *pol; /* held from decision to dest check */
 	struct gb_decision dec;
 	char entry[256];
 	int ssrf_tier;
+	int addr_class;    /* gb_addr_class of the address connected to */
 	bool opened;       /* an allow OPEN record was written: write CLOSE too */
 	bool inspected;
 
