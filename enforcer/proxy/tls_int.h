@@ -19,7 +19,8 @@ struct gb_tls {
 	EVP_PKEY *ca_key;
 	X509 *ca_cert;
 	char ca_path[4096], bundle_path[4096], key_path[4096];
-	SSL_CTX *up_ctx;
+	SSL_CTX *up_ctx;          /* made on first use (tls_upstream.c), under smu */
+	char up_ca[4096];
 
 	pthread_mutex_t mu; /* the leaf cache */
 	size_t cap, n;

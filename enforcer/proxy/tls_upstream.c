@@ -16,11 +16,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 #include <strings.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+
+#include "common/log.h"
 
 static int new_session(SSL *s, SSL_SESSION *sess)
 {
@@ -52,7 +55,10 @@ void tls_upstream_fini(struct gb_tls *t)
 	}
 }
 
-int tls_upstream_init(struct gb_tls *t, const char *extra_ca, char *err, size_t errlen)
+/* Made on first use: loading the system store parses every CA in it
+ * (tens of ms), which a sandbox that never makes an inspected connection
+ * should not wait for at start. */
+static int make_ctx(struct gb_tls *t, const char *extra_ca, char *err, size_t errlen)
 {
 	SSL_CTX *c = SSL_CTX_new(TLS_client_method());
 	if (!c) {
@@ -68,7 +74,7 @@ int tls_upstream_init(struct gb_tls *t, const char *extra_ca, char *err, size_t 
 		return -EIO;
 	}
 	if (extra_ca && SSL_CTX_load_verify_locations(c, extra_ca, NULL) != 1) {
-		snprintf(err, errlen, "upstream TLS: CA file %s could not be loaded", extra_ca);
+		snprintf(err, errlen, "upstream TLS: CA file %.300s could not be loaded", extra_ca);
 		SSL_CTX_free(c);
 		ERR_clear_error();
 		return -EINVAL;
@@ -82,14 +88,33 @@ int tls_upstream_init(struct gb_tls *t, const char *extra_ca, char *err, size_t 
 	return 0;
 }
 
+int tls_upstream_init(struct gb_tls *t, const char *extra_ca, char *err, size_t errlen)
+{
+	if (extra_ca && access(extra_ca, R_OK) < 0) {
+		snprintf(err, errlen, "upstream TLS: CA file %s: %s", extra_ca, strerror(errno));
+		return -errno;
+	}
+	snprintf(t->up_ca, sizeof t->up_ca, "%s", extra_ca ? extra_ca : "");
+	return 0;
+}
+
 SSL_CTX *gb_tls_upstream_ctx(struct gb_tls *t)
 {
-	return t->up_ctx;
+	pthread_mutex_lock(&t->smu);
+	if (!t->up_ctx) {
+		char err[400];
+		if (make_ctx(t, t->up_ca[0] ? t->up_ca : NULL, err, sizeof err) < 0)
+			gb_log_error("proxy", "%s", err); /* tried again by the next connection */
+	}
+	SSL_CTX *c = t->up_ctx;
+	pthread_mutex_unlock(&t->smu);
+	return c;
 }
 
 SSL *gb_tls_upstream_ssl(struct gb_tls *t, int fd, const char *host)
 {
-	SSL *s = SSL_new(t->up_ctx);
+	SSL_CTX *ctx = gb_tls_upstream_ctx(t);
+	SSL *s = ctx ? SSL_new(ctx) : NULL;
 	if (!s)
 		return NULL;
 	unsigned char ip[16];
