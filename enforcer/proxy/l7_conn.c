@@ -207,10 +207,10 @@ static enum gb_peek_kind peek(struct l7 *l, unsigned char *pb, size_t *pn)
 	size_t want = 24;
 	for (;;) {
 		int64_t left = until - proxy_now_ms();
-		if (left <= 0)
+		if (left <= 0 || atomic_load(&l->p->l7_stopping))
 			return GB_PEEK_NEED_MORE;
 		struct pollfd pf = { .fd = l->s[L7_CLIENT].fd, .events = POLLIN };
-		if (poll(&pf, 1, (int)left) <= 0)
+		if (poll(&pf, 1, (int)(left < 100 ? left : 100)) <= 0)
 			continue;
 		ssize_t n = recv(pf.fd, pb, PEEK_MAX, MSG_PEEK | MSG_DONTWAIT);
 		if (n <= 0) {
@@ -454,7 +454,7 @@ int l7_start(struct proxy_conn *c)
 		return -ENOMEM;
 	}
 	pthread_mutex_lock(&p->l7_mu);
-	if (p->l7_stopping) {
+	if (atomic_load(&p->l7_stopping)) {
 		pthread_mutex_unlock(&p->l7_mu);
 		l7_free(l);
 		return -ESHUTDOWN;
@@ -488,7 +488,7 @@ int l7_start(struct proxy_conn *c)
 void l7_stop_all(struct gb_proxy *p)
 {
 	pthread_mutex_lock(&p->l7_mu);
-	p->l7_stopping = true;
+	atomic_store(&p->l7_stopping, true);
 	for (struct l7 *l = p->l7_list; l; l = l->next) {
 		shutdown(l->s[L7_CLIENT].fd, SHUT_RDWR);
 		shutdown(l->s[L7_UPSTREAM].fd, SHUT_RDWR);

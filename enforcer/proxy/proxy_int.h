@@ -135,7 +135,7 @@ struct gb_proxy {
 	pthread_cond_t l7_cv;
 	struct l7 *l7_list;
 	int n_l7;
-	bool l7_stopping;
+	atomic_bool l7_stopping;
 };
 
 int64_t proxy_now_ms(void);

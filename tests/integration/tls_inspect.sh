@@ -335,7 +335,25 @@ sk = [r for r in net if r["host"] == "skip.test" and r["verdict"] == "allow"]
 assert sk and all(r["inspected"] == 0 for r in sk), sk
 print(len(recs), "records checked")
 PY
+# stopping with tunnels in every state (a partial first line, an idle TLS
+# connection) ends them instead of waiting for their timeouts
+C python3 -c '
+import socket, ssl, sys, time
+a = socket.create_connection(("127.0.0.1", 3128)); a.sendall(b"CONNECT api.test:443 HTTP/1.1\r\nHost: api.test:443\r\n\r\n")
+time.sleep(0.3); a.sendall(b"GET /")
+b = socket.create_connection(("127.0.0.1", 3128)); b.sendall(b"CONNECT api.test:443 HTTP/1.1\r\nHost: api.test:443\r\n\r\n")
+h = b""
+while b"\r\n\r\n" not in h: h += b.recv(1)
+t = ssl.create_default_context(cafile=sys.argv[1]).wrap_socket(b, server_hostname="api.test")
+time.sleep(30)' "$B" & stalled=$!
+pids+=($stalled)
+sleep 1
+t0=$(date +%s%N)
 kill -TERM "$proxy_pid"; wait "$proxy_pid" 2>/dev/null || true
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+kill "$stalled" 2>/dev/null || true
+(( ms < 5000 )) || fail "the proxy hung on stalled tunnels when stopped ($ms ms; the header timeout is 10 s)"
+
 grep -q 'leaves minted' "$tmp/proxy.log" || fail "no tls stats"
 ! grep -q 'Sanitizer' "$tmp/proxy.log" || fail "sanitizer report: $(grep -A20 Sanitizer "$tmp/proxy.log" | head -40)"
 minted=$(sed -n 's/.*tls: \([0-9]*\) leaves minted, \([0-9]*\) reused.*/\1/p' "$tmp/proxy.log")
