@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/policy.h"
 #include "common/policy_match.h"
 
@@ -103,13 +104,6 @@ static bool naive_decide(const struct gb_policy *p, const struct query *q)
 		}
 	}
 	return false;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -197,9 +191,9 @@ static int one_size(int entries, long nq)
 		const struct query *q = &qs[(i * 8) % NQ];
 		struct gb_decide_in in = { .host = q->host, .port = q->port, .exe = q->exe };
 		struct gb_decision dec;
-		uint64_t a = now_ns();
+		uint64_t a = gb_now_ns(CLOCK_MONOTONIC);
 		gb_policy_decide(c, &in, &dec);
-		uint64_t d = now_ns() - a;
+		uint64_t d = gb_now_ns(CLOCK_MONOTONIC) - a;
 		lat[i] = d > timer_cost ? d - timer_cost : 0;
 	}
 	qsort(lat, (size_t)ns, sizeof *lat, cmp_u64);
@@ -245,7 +239,7 @@ static void *swap_reader(void *arg)
 		uint64_t rev = gb_policy_compiled_revision(c);
 		gb_policy_store_put(r->s, c);
 		if (rev > atomic_load_explicit(&r->seen_rev, memory_order_relaxed)) {
-			atomic_store_explicit(&r->seen_ns, now_ns(), memory_order_relaxed);
+			atomic_store_explicit(&r->seen_ns, gb_now_ns(CLOCK_MONOTONIC), memory_order_relaxed);
 			atomic_store_explicit(&r->seen_rev, rev, memory_order_release);
 		}
 	}
@@ -266,10 +260,10 @@ static void swap_visibility(void)
 	uint64_t rev = 1;
 	for (int i = 0; i < SWAPS; i++) {
 		struct gb_diags d = { 0 };
-		uint64_t t0 = now_ns();
+		uint64_t t0 = gb_now_ns(CLOCK_MONOTONIC);
 		if (gb_policy_store_set(r.s, p, &rev, &d) != 0)
 			exit(1);
-		uint64_t t1 = now_ns();
+		uint64_t t1 = gb_now_ns(CLOCK_MONOTONIC);
 		gb_diags_free(&d);
 		while (atomic_load_explicit(&r.seen_rev, memory_order_acquire) < rev)
 			;
@@ -297,8 +291,8 @@ int main(int argc, char **argv)
 		nq = 200000;
 	uint64_t t = 0;
 	for (int i = 0; i < 1000; i++) {
-		uint64_t a = now_ns();
-		t += now_ns() - a;
+		uint64_t a = gb_now_ns(CLOCK_MONOTONIC);
+		t += gb_now_ns(CLOCK_MONOTONIC) - a;
 	}
 	timer_cost = t / 1000;
 	printf("compiled matcher vs linear walk of the model, same queries (clock cost %llu ns "

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/ring.h"
 
 #define SAMPLE_EVERY 16
@@ -30,13 +31,6 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static uint64_t timer_cost;
@@ -142,7 +136,7 @@ static void *producer(void *arg)
 	for (long i = 0; i < c->per_producer; i++) {
 		memcpy(rec, &i, sizeof i);
 		int timed = (i % SAMPLE_EVERY) == 0;
-		uint64_t t0 = timed ? now_ns() : 0;
+		uint64_t t0 = timed ? gb_now_ns(CLOCK_MONOTONIC) : 0;
 		if (c->use_ring) {
 			if (gb_ring_write(c->prod, 1, 0, rec, c->len, GB_RING_WAIT, 60000, NULL) < 0) {
 				fprintf(stderr, "bench_ring: write failed\n");
@@ -151,7 +145,7 @@ static void *producer(void *arg)
 		} else
 			mq_push(&c->q, rec, (uint32_t)c->len);
 		if (timed) {
-			uint64_t d = now_ns() - t0;
+			uint64_t d = gb_now_ns(CLOCK_MONOTONIC) - t0;
 			w->samples[w->n_samples++] = d > timer_cost ? d - timer_cost : 0;
 		}
 	}
@@ -249,8 +243,8 @@ int main(int argc, char **argv)
 	const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 	uint64_t t = 0;
 	for (int i = 0; i < 1000; i++) {
-		uint64_t a = now_ns();
-		t += now_ns() - a;
+		uint64_t a = gb_now_ns(CLOCK_MONOTONIC);
+		t += gb_now_ns(CLOCK_MONOTONIC) - a;
 	}
 	timer_cost = t / 1000;
 	printf("ring vs mutex+condvar queue (same 16 MiB capacity), consumer thread draining;\n"

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "common/paths.h"
 #include "exporter/config.h"
 #include "exporter/journal.h"
 #include "common/log.h"
@@ -15,7 +16,7 @@ static void usage(FILE *f)
 	           "  Check every sealed segment against its SHA-256, the chain of previous-segment\n"
 	           "  hashes, head.json and its frame index.  Exit 0 intact, 1 problems found\n"
 	           "  (each printed), 2 usage error or unreadable journal.\n"
-	           "  --journal  journal directory (default <root>/var/lib/glassbox/journal)\n");
+	           "  --journal  journal directory (default <root>/" GB_REL_JOURNAL ")\n");
 }
 
 static void report(void *arg, const char *text)

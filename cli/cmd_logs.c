@@ -13,6 +13,8 @@
 #include "cli/commands.h"
 #include "common/array.h"
 #include "common/buf.h"
+#include "common/clock.h"
+#include "common/paths.h"
 #include "common/units.h"
 #include "exporter/config.h"
 #include "exporter/journal.h"
@@ -32,16 +34,14 @@ static void usage(FILE *f)
 	        "  --level    minimum severity: info, low, medium (or warn), high, critical, fatal\n"
 	        "  --class    only this OCSF class_uid (e.g. 4001 network, 4002 http)\n"
 	        "  --json     the OCSF JSON lines as stored, instead of shorthand\n"
-	        "  --journal  journal directory (default <root>/var/lib/glassbox/journal)\n");
+	        "  --journal  journal directory (default <root>/" GB_REL_JOURNAL ")\n");
 }
 
 static int parse_when(const char *s, int64_t *out)
 {
 	uint64_t ms;
 	if (gb_parse_duration_ms(s, &ms) == 0) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		*out = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - (int64_t)ms;
+		*out = gb_now_ms(CLOCK_REALTIME) - (int64_t)ms;
 		return 0;
 	}
 	char *end;

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "common/array.h"
+#include "common/paths.h"
 #include "enforcer/sandbox/supervisor.h"
 #include "common/log.h"
 
@@ -21,7 +22,7 @@ static void run_usage(FILE *f)
 	    "Exits with CMD's status, 128+N when CMD was killed by signal N, 125 when the\n"
 	    "sandbox could not be set up, 126/127 when CMD could not be run / was not found.\n"
 	    "\n"
-	    "  --name N        sandbox name (default: generated); state in <root>/run/glassbox/sandboxes/N\n"
+	    "  --name N        sandbox name (default: generated); state in <root>/" GB_REL_SANDBOXES "/N\n"
 	    "  --policy FILE   policy (default: policies/default.yaml of the installation)\n"
 	    "  --workdir DIR   working directory of CMD, writable when include_workdir (default: .)\n"
 	    "  --hosts FILE    hosts file the proxy consults before DNS (default: /etc/hosts)\n"

@@ -10,9 +10,10 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "common/log.h"
+#include "common/paths.h"
 #include "exporter/config.h"
 #include "exporter/serve.h"
-#include "common/log.h"
 
 static void usage(FILE *f)
 {
@@ -22,16 +23,37 @@ static void usage(FILE *f)
 	        "  Run the host daemon until SIGINT or SIGTERM: find every sandbox's event\n"
 	        "  ring, map each record to OCSF 1.8.0, append it to the journal and deliver\n"
 	        "  the journal to the configured sinks.\n"
-	        "  --config       daemon config (default <root>/etc/glassbox/glassbox.yaml;\n"
+	        "  --config       daemon config (default <root>/" GB_REL_CONFIG ";\n"
 	        "                 a missing default file means built-in defaults)\n"
-	        "  --journal      journal directory (default <root>/var/lib/glassbox/journal)\n"
-	        "  --runtime-dir  where sandboxes appear (default <root>/run/glassbox/sandboxes)\n"
+	        "  --journal      journal directory (default <root>/" GB_REL_JOURNAL ")\n"
+	        "  --runtime-dir  where sandboxes appear: always <root>/" GB_REL_SANDBOXES ",\n"
+	        "                 because `glassbox run` finds the daemon from --root alone;\n"
+	        "                 accepted only when it names that directory (move it with\n"
+	        "                 the global --root)\n"
 	        "  --metrics      counters as JSON (events, lost, per sink sent/failed/retried/\n"
 	        "                 lag), rewritten every 5 s and on SIGUSR1\n"
-	        "                 (default <root>/run/glassbox/metrics.json)\n"
+	        "                 (default <root>/" GB_REL_RUNTIME "/" GB_METRICS_FILE ")\n"
 	        "  --check-config validate the config, print every error, exit 0 or 1\n"
 	        "  -q, --quiet    only errors on stderr (no start/stop lines, no retries)\n"
 	        "  -v, --verbose  also debug lines (each ring attached and detached)\n");
+}
+
+/* The sandboxes directory is where supervisors put their rings and, one
+ * level up, where they look for serve.lock; they know only --root.  A
+ * different directory here would drain nothing and, worse, hold a lock no
+ * supervisor sees, so they would stop waiting for the drain at exit.  So
+ * the flag and the config key may only restate it. */
+static int runtime_mismatch(const char *given, const char *what)
+{
+	char want[GB_PATH_MAX];
+	if (!given || !*given)
+		return 0;
+	if (gb_path_sandboxes(want, sizeof want, gb_globals.root) == 0 && gb_path_same(given, want))
+		return 0;
+	gb_log_error("serve", "%s %s: sandboxes are always in %s (glassbox run finds them, and "
+	             "serve.lock, from --root alone); to move them use the global --root",
+	             what, given, want);
+	return 1;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -80,23 +102,28 @@ int cmd_serve(int argc, char **argv)
 	}
 	struct gb_daemon_config cfg;
 	gb_daemon_config_defaults(&cfg, gb_globals.root);
-	char defpath[4096];
-	snprintf(defpath, sizeof defpath, "%s/etc/glassbox/glassbox.yaml",
-	         gb_globals.root ? gb_globals.root : "");
+	char defpath[GB_PATH_MAX];
+	if (gb_path_config(defpath, sizeof defpath, gb_globals.root) < 0) {
+		gb_log_error("serve", "--root %s: %s", gb_globals.root ? gb_globals.root : "/",
+		             strerror(ENAMETOOLONG));
+		return 2;
+	}
 	struct gb_diags d = { 0 };
 	int rc = gb_daemon_config_load(&cfg, config ? config : defpath, config != NULL, &d);
 	gb_diags_print(&d, stderr);
 	gb_diags_free(&d);
 	if (rc < 0)
 		return 1;
+	if (runtime_mismatch(runtime, "--runtime-dir") ||
+	    runtime_mismatch(cfg.runtime_dir, "runtime_dir (config)"))
+		return 2;
 	if (check_only) {
 		printf("%s: ok\n", config ? config : defpath);
 		return 0;
 	}
 	if (journal)
 		snprintf(cfg.journal_dir, sizeof cfg.journal_dir, "%s", journal);
-	if (runtime)
-		snprintf(cfg.runtime_dir, sizeof cfg.runtime_dir, "%s", runtime);
+	gb_path_sandboxes(cfg.runtime_dir, sizeof cfg.runtime_dir, gb_globals.root);
 
 	/* Signals are taken synchronously by this thread; the workers inherit
 	 * the blocked mask. */
@@ -106,13 +133,13 @@ int cmd_serve(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	char mpath[4096];
+	char mpath[GB_PATH_MAX];
 	if (metrics)
 		snprintf(mpath, sizeof mpath, "%s", metrics);
 	else
-		snprintf(mpath, sizeof mpath, "%s/run/glassbox/metrics.json", gb_globals.root ? gb_globals.root : "");
+		gb_path_metrics(mpath, sizeof mpath, gb_globals.root);
 
-	struct gb_serve_opts o = { .runtime_dir = cfg.runtime_dir, .journal = cfg.journal,
+	struct gb_serve_opts o = { .root = gb_globals.root, .journal = cfg.journal,
 		                   .sinks = cfg.sinks, .n_sinks = cfg.n_sinks, .cursor_dir = cfg.cursor_dir };
 	struct gb_serve *s;
 	char err[512];

@@ -21,6 +21,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/fsutil.h"
 #include "common/policy_compiled_int.h"
 #include "common/policy_match.h"
 
@@ -269,8 +270,7 @@ static int hash_model(const struct gb_net_entry *m, size_t n, char out[65])
 	EVP_MD_CTX_free(h.ctx);
 	if (ok != 1 || ml != 32)
 		return -EIO;
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	gb_hex(md, 32, out);
 	return 0;
 }
 

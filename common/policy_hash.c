@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <openssl/evp.h>
 
+#include "common/fsutil.h"
 #include "common/jsonw.h"
 #include "common/policy.h"
 
@@ -153,11 +154,6 @@ int gb_policy_hash_network(const struct gb_policy *p, char out[65])
 	gb_buf_free(&b);
 	if (rc)
 		return rc;
-	static const char hex[] = "0123456789abcdef";
-	for (unsigned i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = 0;
+	gb_hex(md, 32, out);
 	return 0;
 }

@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+
 /* ThreadSanitizer cannot see synchronisation that goes through another
  * process: a producer thread reuses space that another thread of its
  * process published, after the consumer (elsewhere) freed it.  Tell TSan
@@ -154,13 +156,6 @@ static struct rec_hdr *hdr_at(const struct gb_ring *r, uint64_t pos)
 	return (struct rec_hdr *)(void *)(r->data + (pos & r->mask));
 }
 
-static uint64_t now_ns(clockid_t c)
-{
-	struct timespec ts;
-	clock_gettime(c, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- 16-byte claim word ---- */
 
 /* One 16-byte compare-and-swap.  On x86-64 it is the instruction itself,
@@ -237,8 +232,7 @@ static void futex_wait(_Atomic uint32_t *w, uint32_t val, int timeout_ms)
 {
 	struct timespec ts, *tp = NULL;
 	if (timeout_ms >= 0) {
-		ts.tv_sec = timeout_ms / 1000;
-		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+		ts = gb_ms_ts(timeout_ms);
 		tp = &ts;
 	}
 	/* Shared (not PRIVATE) futex: producers live in other processes. */
@@ -495,7 +489,7 @@ int gb_ring_reserve(struct gb_ring *r, uint16_t type, uint16_t flags, size_t len
 			continue;
 		}
 		if (wflags & GB_RING_WAIT) {
-			uint64_t now = now_ns(CLOCK_MONOTONIC);
+			uint64_t now = gb_now_ns(CLOCK_MONOTONIC);
 			if (!deadline)
 				deadline = now + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ull;
 			if (now < deadline) {
@@ -536,7 +530,7 @@ int gb_ring_reserve(struct gb_ring *r, uint16_t type, uint16_t flags, size_t len
 	h->type = type;
 	h->flags = flags;
 	h->seq = cur.seq;
-	h->ts_ns = now_ns(CLOCK_REALTIME);
+	h->ts_ns = gb_now_ns(CLOCK_REALTIME);
 	h->pid = my_pid();
 	h->check = hdr_check(h);
 	atomic_store_explicit(&h->mark, tag_of(gen, pos) << 2 | ST_RESERVED, memory_order_release);
@@ -641,9 +635,7 @@ static bool stuck_too_long(struct gb_ring *r, uint64_t pos)
 		r->stuck_since = now;
 		return false;
 	}
-	int64_t ms = (int64_t)(now.tv_sec - r->stuck_since.tv_sec) * 1000 +
-	             (now.tv_nsec - r->stuck_since.tv_nsec) / 1000000;
-	return ms >= r->abandon_ms;
+	return gb_ts_diff_ms(&r->stuck_since, &now) >= r->abandon_ms;
 }
 
 /* A producer died between its CAS and writing the header: the length is
@@ -881,7 +873,7 @@ int gb_ring_next(struct gb_ring *r, struct gb_ring_entry *e, int timeout_ms)
 		return -EPERM;
 	uint64_t deadline = 0;
 	if (timeout_ms > 0)
-		deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000ull;
+		deadline = gb_now_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000ull;
 	for (;;) {
 		enum next_rc rc = try_next(r, e);
 		if (rc == NEXT_AGAIN)
@@ -898,7 +890,7 @@ int gb_ring_next(struct gb_ring *r, struct gb_ring_entry *e, int timeout_ms)
 		if (r->stuck_pos != UINT64_MAX && slice > 10)
 			slice = 10;
 		if (timeout_ms > 0) {
-			uint64_t now = now_ns(CLOCK_MONOTONIC);
+			uint64_t now = gb_now_ns(CLOCK_MONOTONIC);
 			if (now >= deadline)
 				return 0;
 			uint64_t left = (deadline - now + 999999) / 1000000ull;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/array.h"
+#include "common/paths.h"
 #include "common/schema.h"
 #include "common/yaml.h"
 
@@ -21,10 +22,11 @@
 void gb_daemon_config_defaults(struct gb_daemon_config *c, const char *root)
 {
 	memset(c, 0, sizeof *c);
-	const char *r = root && *root ? root : "";
-	snprintf(c->runtime_dir, sizeof c->runtime_dir, "%s/run/glassbox/sandboxes", r);
-	snprintf(c->journal_dir, sizeof c->journal_dir, "%s/var/lib/glassbox/journal", r);
-	snprintf(c->cursor_dir, sizeof c->cursor_dir, "%s/var/lib/glassbox/cursors", r);
+	/* paths.h: the same builders `run` and the CLI use (a root too long
+	 * for them leaves "", which every later open reports) */
+	gb_path_sandboxes(c->runtime_dir, sizeof c->runtime_dir, root);
+	gb_path_journal(c->journal_dir, sizeof c->journal_dir, root);
+	gb_path_cursors(c->cursor_dir, sizeof c->cursor_dir, root);
 	c->journal.dir = c->journal_dir;
 	c->journal.fsync = GB_FSYNC_GROUP;
 }

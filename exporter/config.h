@@ -1,6 +1,8 @@
 /* exporter/config.h — the daemon config, /etc/glassbox/glassbox.yaml.
  *
- *   runtime_dir: /run/glassbox/sandboxes      # where sandboxes' rings appear
+ *   runtime_dir: /run/glassbox/sandboxes      # where sandboxes' rings appear;
+ *                                             # only <root>/run/glassbox/sandboxes
+ *                                             # is accepted (glassbox serve)
  *   journal:
  *     dir: /var/lib/glassbox/journal
  *     segment_size: 64MiB                     # rotate at this size
@@ -41,13 +43,14 @@
 #include <stdint.h>
 
 #include "common/diag.h"
+#include "common/paths.h"
 #include "exporter/journal.h"
 #include "exporter/sink.h" /* GB_MAX_SINKS */
 
 struct gb_daemon_config {
-	char runtime_dir[4096];
-	char journal_dir[4096];
-	char cursor_dir[4096];
+	char runtime_dir[GB_PATH_MAX]; /* must be gb_path_sandboxes(root): only a check */
+	char journal_dir[GB_PATH_MAX];
+	char cursor_dir[GB_PATH_MAX];
 	struct gb_journal_opts journal; /* .dir points at journal_dir */
 	struct gb_sink_conf sinks[GB_MAX_SINKS];
 	size_t n_sinks;

@@ -143,6 +143,20 @@ void gb_jreader_close(struct gb_jreader *r);
 /* Index fields of one OCSF JSON line (sandbox is copied into sbuf). */
 int gb_jmeta_parse(const char *line, size_t len, struct gb_jmeta *m, char *sbuf, size_t sbuflen);
 
+/* ---- positions (journal_pos.c) ---- */
+
+/* How far pos is behind the journal's end: *segments from pos's segment to
+ * the newest (0 = in the newest), *bytes uncompressed bytes after pos
+ * (sealed segments' sizes from their index, the active one's file size).
+ * 0 or -errno (both counts are then 0). */
+int gb_journal_lag(const char *dir, const struct gb_jpos *pos, uint64_t *segments,
+                   uint64_t *bytes);
+/* How many events of pos->segment start before pos->offset (what a sink
+ * whose cursor is pos has delivered of that segment).  For a sealed
+ * segment the index's per-frame line counts answer all but the frame
+ * holding the offset, which alone is decoded.  0 or -errno. */
+int gb_journal_lines_before(const char *dir, const struct gb_jpos *pos, uint64_t *lines);
+
 /* ---- verification ---- */
 
 /* Check the chain: every sealed segment's SHA-256 matches its index and the

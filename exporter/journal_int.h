@@ -6,12 +6,15 @@
 
 #include "exporter/journal.h"
 
+#include "common/clock.h"
+#include "common/fsutil.h"
+#include "common/paths.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define J_NAME_DIGITS 12
-#define J_PATH 4096
 
 /* One segment found on disk. */
 struct jseg {
@@ -63,15 +66,6 @@ int jidx_read(const char *path, struct jidx *x);
 /* head.json / chain.json: {"segment": N, "sha256": "..."} */
 int jchain_write(const char *dir, const char *file, uint64_t segment, const char *sha);
 int jchain_read(const char *dir, const char *file, uint64_t *segment, char sha[65]);
-
-/* write(2) until all of p[0..n) is written; 0 or -errno. */
-int j_write_all(int fd, const void *p, size_t n);
-/* Write a whole file via a temporary name, fsync, rename, fsync the dir. */
-int j_write_file_atomic(const char *path, const void *data, size_t len);
-int j_fsync_dir(const char *path_in_dir);
-int64_t j_now_ms(void);
-/* n bytes as lowercase hex into out (2n + 1 bytes). */
-void j_hex(const unsigned char *d, size_t n, char *out);
 
 /* Seal: compress the .jsonl of segment s into .zst frames cut at line
  * boundaries, finish x (frames, sha256; prev_sha256 must be set), write the

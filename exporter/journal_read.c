@@ -71,7 +71,7 @@ static void watch_days(struct gb_jreader *r)
 	size_t n;
 	if (jseg_list(r->dir, &v, &n) < 0)
 		return;
-	char p[J_PATH];
+	char p[GB_PATH_MAX];
 	for (size_t i = 0; i < n; i++)
 		if (i == 0 || strcmp(v[i].day, v[i - 1].day)) {
 			snprintf(p, sizeof p, "%s/%s", r->dir, v[i].day);
@@ -129,7 +129,7 @@ static int start_segment(struct gb_jreader *r)
 		i++;
 	for (; i < n; i++) {
 		struct jseg *s = &v[i];
-		char p[J_PATH];
+		char p[GB_PATH_MAX];
 		r->seg = *s;
 		uint64_t skip = s->n == r->from.segment ? r->from.offset : 0;
 		if (!s->active && s->sealed && s->has_idx) {

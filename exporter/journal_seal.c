@@ -63,7 +63,7 @@ static int compress_frames(int fd, const char *data, size_t len, struct jidx *x,
 			rc = -EIO;
 			goto out;
 		}
-		if ((rc = j_write_all(fd, buf, c)) < 0)
+		if ((rc = gb_write_all(fd, buf, c)) < 0)
 			goto out;
 		EVP_DigestUpdate(md, buf, c);
 		if (nf == fcap) {
@@ -85,7 +85,7 @@ static int compress_frames(int fd, const char *data, size_t len, struct jidx *x,
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned dl = 0;
 	EVP_DigestFinal_ex(md, d, &dl);
-	j_hex(d, dl, x->sha256);
+	gb_hex(d, dl, x->sha256);
 	free(x->frames);
 	x->frames = frames;
 	x->n_frames = nf;
@@ -100,7 +100,7 @@ out:
 
 int jseal(const char *dir, const struct jseg *s, struct jidx *x, uint32_t frame_bytes, int level)
 {
-	char src[J_PATH], dst[J_PATH], tmp[J_PATH], idx[J_PATH];
+	char src[GB_PATH_MAX], dst[GB_PATH_MAX], tmp[GB_PATH_MAX], idx[GB_PATH_MAX];
 	if (jseg_path(src, sizeof src, dir, s, ".jsonl") < 0 ||
 	    jseg_path(dst, sizeof dst, dir, s, ".jsonl.zst") < 0 ||
 	    jseg_path(tmp, sizeof tmp, dir, s, ".jsonl.zst.tmp") < 0 ||
@@ -154,5 +154,5 @@ int jseal(const char *dir, const struct jseg *s, struct jidx *x, uint32_t frame_
 		return rc;
 	if (unlink(src) < 0 && errno != ENOENT)
 		return -errno;
-	return j_fsync_dir(src);
+	return gb_fsync_dir(src);
 }

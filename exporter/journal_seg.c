@@ -14,23 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int64_t j_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void j_hex(const unsigned char *d, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
 int jseg_path(char *buf, size_t len, const char *dir, const struct jseg *s, const char *suffix)
 {
 	int n = snprintf(buf, len, "%s/%s/%0*llu%s", dir, s->day, J_NAME_DIGITS,
@@ -105,7 +88,7 @@ int jseg_list(const char *dir, struct jseg **out, size_t *count)
 	while (rc == 0 && (e = readdir(d))) {
 		if (!is_day(e->d_name))
 			continue;
-		char sub[J_PATH];
+		char sub[GB_PATH_MAX];
 		snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
 		DIR *dd = opendir(sub);
 		if (!dd)
@@ -229,67 +212,6 @@ bool jidx_may_match(const struct jidx *x, const struct gb_jfilter *f)
 	return true;
 }
 
-int j_fsync_dir(const char *path_in_dir)
-{
-	char d[J_PATH];
-	snprintf(d, sizeof d, "%s", path_in_dir);
-	char *slash = strrchr(d, '/');
-	if (!slash)
-		return -EINVAL;
-	*slash = 0;
-	int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
-	return rc;
-}
-
-int j_write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (w == 0)
-			return -EIO;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-int j_write_file_atomic(const char *path, const void *data, size_t len)
-{
-	char tmp[J_PATH];
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-		return -ENAMETOOLONG;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return -errno;
-	int rc = j_write_all(fd, data, len);
-	if (rc < 0) {
-		close(fd);
-		unlink(tmp);
-		return rc;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		int e = -errno;
-		unlink(tmp);
-		return e;
-	}
-	if (rename(tmp, path) < 0) {
-		int e = -errno;
-		unlink(tmp);
-		return e;
-	}
-	return j_fsync_dir(path);
-}
-
 int jidx_write(const char *path, const struct jidx *x)
 {
 	json_t *o = json_object(), *sb = json_object(), *cl = json_object(), *sv = json_object(),
@@ -332,7 +254,7 @@ int jidx_write(const char *path, const struct jidx *x)
 		return -ENOMEM;
 	size_t n = strlen(s);
 	s[n] = '\n'; /* the NUL goes; write n + 1 bytes */
-	int rc = j_write_file_atomic(path, s, n + 1);
+	int rc = gb_write_file_atomic(path, s, n + 1, 0640, 0);
 	free(s);
 	return rc;
 }
@@ -426,16 +348,16 @@ int jidx_read(const char *path, struct jidx *x)
 
 int jchain_write(const char *dir, const char *file, uint64_t segment, const char *sha)
 {
-	char path[J_PATH], body[160];
+	char path[GB_PATH_MAX], body[160];
 	snprintf(path, sizeof path, "%s/%s", dir, file);
 	int n = snprintf(body, sizeof body, "{\"segment\":%llu,\"sha256\":\"%s\"}\n",
 	                 (unsigned long long)segment, sha);
-	return j_write_file_atomic(path, body, (size_t)n);
+	return gb_write_file_atomic(path, body, (size_t)n, 0640, 0);
 }
 
 int jchain_read(const char *dir, const char *file, uint64_t *segment, char sha[65])
 {
-	char path[J_PATH];
+	char path[GB_PATH_MAX];
 	snprintf(path, sizeof path, "%s/%s", dir, file);
 	json_error_t je;
 	json_t *o = json_load_file(path, 0, &je);

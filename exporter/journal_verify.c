@@ -65,7 +65,7 @@ static void check_body(struct vctx *v, const char *path, const struct jidx *x, c
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned dl = 0;
 	EVP_Digest(m ? m : (const unsigned char *)"", len, d, &dl, EVP_sha256(), NULL);
-	j_hex(d, dl, sha);
+	gb_hex(d, dl, sha);
 
 	ZSTD_DCtx *dc = ZSTD_createDCtx();
 	char *buf = NULL;
@@ -154,7 +154,7 @@ int gb_journal_verify(const char *dir, void (*report)(void *arg, const char *tex
 			prev_sha[0] = 0;
 			continue;
 		}
-		char p[J_PATH];
+		char p[GB_PATH_MAX];
 		jseg_path(p, sizeof p, dir, s, ".idx.json");
 		struct jidx x;
 		if (jidx_read(p, &x) < 0) {

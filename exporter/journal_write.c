@@ -35,24 +35,6 @@ struct gb_journal {
 
 static void snapshot(struct gb_journal *j);
 
-static int mkdirs(const char *path)
-{
-	char p[J_PATH];
-	if (snprintf(p, sizeof p, "%s", path) >= (int)sizeof p)
-		return -ENAMETOOLONG;
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0750) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(p, 0750) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static void day_of(int64_t ms, char out[11])
 {
 	time_t t = (time_t)(ms / 1000);
@@ -129,7 +111,7 @@ static int recover(struct gb_journal *j, uint64_t *torn, char *err, size_t errle
 	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct jseg *s = &v[i];
-		char p[J_PATH];
+		char p[GB_PATH_MAX];
 		j->next_n = s->n + 1;
 		if (!s->active) {
 			if (s->has_jsonl && jseg_path(p, sizeof p, j->dir, s, ".jsonl") == 0)
@@ -146,7 +128,7 @@ static int recover(struct gb_journal *j, uint64_t *torn, char *err, size_t errle
 		if ((rc = jseg_path(p, sizeof p, j->dir, s, ".jsonl")) < 0)
 			break;
 		struct jidx x;
-		jidx_init(&x, s->n, j_now_ms());
+		jidx_init(&x, s->n, gb_now_ms(CLOCK_REALTIME));
 		if ((rc = rebuild(p, &x, torn)) < 0) {
 			snprintf(err, errlen, "recovering %s: %s", p, strerror(-rc));
 			jidx_free(&x);
@@ -212,8 +194,8 @@ int gb_journal_open(const struct gb_journal_opts *o, struct gb_journal **out, ch
 	}
 	j->fd = -1;
 	j->lock_fd = -1;
-	int rc = mkdirs(j->dir);
-	char p[J_PATH];
+	int rc = gb_mkdir_p(j->dir, 0750, 0750);
+	char p[GB_PATH_MAX];
 	if (rc == 0) {
 		snprintf(p, sizeof p, "%s/.lock", j->dir);
 		j->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
@@ -233,7 +215,7 @@ int gb_journal_open(const struct gb_journal_opts *o, struct gb_journal **out, ch
 		gb_journal_close(j);
 		return rc;
 	}
-	j->last_sync_ms = j_now_ms();
+	j->last_sync_ms = gb_now_ms(CLOCK_REALTIME);
 	if (j->fd >= 0)
 		snapshot(j);
 	*out = j;
@@ -242,13 +224,13 @@ int gb_journal_open(const struct gb_journal_opts *o, struct gb_journal **out, ch
 
 static int open_new(struct gb_journal *j)
 {
-	int64_t now = j_now_ms();
+	int64_t now = gb_now_ms(CLOCK_REALTIME);
 	memset(&j->cur, 0, sizeof j->cur);
 	j->cur.n = j->next_n;
 	day_of(now, j->cur.day);
-	char p[J_PATH];
+	char p[GB_PATH_MAX];
 	snprintf(p, sizeof p, "%s/%s", j->dir, j->cur.day);
-	int rc = mkdirs(p);
+	int rc = gb_mkdir_p(p, 0750, 0750);
 	if (rc < 0)
 		return rc;
 	if ((rc = jseg_path(p, sizeof p, j->dir, &j->cur, ".jsonl")) < 0)
@@ -259,7 +241,7 @@ static int open_new(struct gb_journal *j)
 	j->next_n++;
 	j->cur.active = j->cur.has_jsonl = true;
 	jidx_init(&j->x, j->cur.n, now);
-	return j_fsync_dir(p);
+	return gb_fsync_dir(p);
 }
 
 static void snapshot(struct gb_journal *j)
@@ -277,7 +259,7 @@ int gb_journal_flush(struct gb_journal *j)
 		return 0;
 	}
 	off_t base = (off_t)(j->x.bytes - j->wlen);
-	int rc = j_write_all(j->fd, j->wbuf, j->wlen);
+	int rc = gb_write_all(j->fd, j->wbuf, j->wlen);
 	if (rc < 0) {
 		/* Undo the whole batch: cut the file back, restore the counters. */
 		if (ftruncate(j->fd, base) < 0)
@@ -337,7 +319,7 @@ int gb_journal_append(struct gb_journal *j, const char *line, size_t len,
 {
 	if (!len || memchr(line, '\n', len))
 		return -EINVAL; /* one event is one line */
-	int64_t now = j_now_ms();
+	int64_t now = gb_now_ms(CLOCK_REALTIME);
 	int rc;
 	if (j->fd >= 0 && j->x.events &&
 	    (j->x.bytes + len + 1 > j->o.segment_bytes ||
@@ -403,7 +385,7 @@ int gb_journal_append(struct gb_journal *j, const char *line, size_t len,
 
 int gb_journal_tick(struct gb_journal *j)
 {
-	int64_t now = j_now_ms();
+	int64_t now = gb_now_ms(CLOCK_REALTIME);
 	int rc = gb_journal_flush(j);
 	if (rc == 0)
 		rc = sync_due(j, now, 0);
@@ -437,17 +419,17 @@ int gb_journal_retain(struct gb_journal *j,
 	if (rc < 0)
 		return rc;
 	uint64_t total = 0;
-	char p[J_PATH];
+	char p[GB_PATH_MAX];
 	for (size_t i = 0; i < n; i++)
 		if (v[i].sealed && v[i].has_idx && !v[i].active &&
 		    jseg_path(p, sizeof p, j->dir, &v[i], ".jsonl.zst") == 0)
 			total += file_size(p);
-	int64_t cutoff = j->o.retain_age_s ? j_now_ms() - (int64_t)j->o.retain_age_s * 1000 : 0;
+	int64_t cutoff = j->o.retain_age_s ? gb_now_ms(CLOCK_REALTIME) - (int64_t)j->o.retain_age_s * 1000 : 0;
 	for (size_t i = 0; i < n; i++) {
 		struct jseg *s = &v[i];
 		if (!s->sealed || !s->has_idx || s->active)
 			break; /* never past the active segment */
-		char zst[J_PATH], idx[J_PATH];
+		char zst[GB_PATH_MAX], idx[GB_PATH_MAX];
 		if (jseg_path(zst, sizeof zst, j->dir, s, ".jsonl.zst") < 0 ||
 		    jseg_path(idx, sizeof idx, j->dir, s, ".idx.json") < 0)
 			break;

@@ -19,12 +19,14 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
+#include "common/fsutil.h"
 #include "common/log.h"
+#include "common/paths.h"
 #include "common/record.h"
 #include "common/ring.h"
 #include "exporter/ocsf.h"
 
-#define RING_FILE "events.ring"
 #define TICK_MS 100
 #define RESCAN_MS 2000  /* safety net behind inotify (e.g. a missed IN_Q_OVERFLOW) */
 #define BATCH_MAX 1024  /* records acknowledged per journal write, at most */
@@ -34,7 +36,7 @@ struct drainer {
 	struct gb_serve *s;
 	struct drainer *next;
 	char name[64];
-	char path[4096];
+	char path[GB_PATH_MAX];
 	dev_t dev;
 	ino_t ino;
 	pthread_t thread;
@@ -42,19 +44,20 @@ struct drainer {
 };
 
 struct gb_serve {
-	char *runtime_dir;
+	char *root;                  /* NULL = "/" */
+	char sandboxes[GB_PATH_MAX]; /* gb_path_sandboxes(root) */
 	char hostname[256];
 	int abandon_ms;
 	struct gb_journal *j;
 	pthread_mutex_t jlock; /* the journal writer is single-threaded */
 	pthread_t disc;
 	int ino, stopfd;
-	int lock_fd; /* serve.lock next to the runtime dir: one daemon per root */
+	int lock_fd; /* gb_path_serve_lock(root): one daemon per root */
 	atomic_bool stopping;
 	struct drainer *drainers; /* discovery thread only, until stop */
 	struct gb_sinks *sinks;
 	/* for retention: which sinks may lose events, and where their cursors are */
-	char journal_dir[4096], cursor_dir[4096];
+	char journal_dir[GB_PATH_MAX], cursor_dir[GB_PATH_MAX];
 	char sink_names[GB_MAX_SINKS][64];
 	size_t n_sinks;
 	atomic_uint_fast64_t n_rings, n_active, n_events, n_lost, n_errors, n_events_retried;
@@ -62,7 +65,7 @@ struct gb_serve {
 
 static void sleep_ms(int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = gb_ms_ts(ms);
 	nanosleep(&ts, NULL);
 }
 
@@ -176,12 +179,7 @@ static void entry_to_record(struct drain *dr, const struct gb_ring_entry *e, str
 	}
 	rec->seq = e->seq;
 	/* A loss happens now; a record keeps the time its producer gave it. */
-	if (rec->type == GB_REC_LOSS) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		rec->ts_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	} else
-		rec->ts_ns = e->ts_ns;
+	rec->ts_ns = rec->type == GB_REC_LOSS ? gb_now_ns(CLOCK_REALTIME) : e->ts_ns;
 }
 
 /* Map one entry and append it to the journal batch.  Returns 0 when the
@@ -307,8 +305,8 @@ static void reap(struct gb_serve *s, bool all)
 
 static void attach(struct gb_serve *s, const char *name)
 {
-	char path[4096];
-	if ((size_t)snprintf(path, sizeof path, "%s/%s/%s", s->runtime_dir, name, RING_FILE) >= sizeof path)
+	char path[GB_PATH_MAX];
+	if (gb_path_ring(path, sizeof path, s->root, name) < 0)
 		return;
 	struct stat st;
 	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
@@ -337,7 +335,7 @@ static void attach(struct gb_serve *s, const char *name)
 
 static void scan(struct gb_serve *s)
 {
-	DIR *dir = opendir(s->runtime_dir);
+	DIR *dir = opendir(s->sandboxes);
 	if (!dir)
 		return;
 	struct dirent *e;
@@ -346,27 +344,14 @@ static void scan(struct gb_serve *s)
 			continue;
 		if (s->ino >= 0) {
 			/* watch each sandbox directory for its ring file */
-			char p[4096];
-			snprintf(p, sizeof p, "%s/%s", s->runtime_dir, e->d_name);
+			char p[GB_PATH_MAX];
+			if (gb_path_sandbox(p, sizeof p, s->root, e->d_name) < 0)
+				continue;
 			inotify_add_watch(s->ino, p, IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
 		}
 		attach(s, e->d_name);
 	}
 	closedir(dir);
-}
-
-static int mkdirs(const char *path)
-{
-	char p[4096];
-	snprintf(p, sizeof p, "%s", path);
-	for (char *c = p + 1; *c; c++)
-		if (*c == '/') {
-			*c = 0;
-			if (mkdir(p, 0755) < 0 && errno != EEXIST)
-				return -errno;
-			*c = '/';
-		}
-	return mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
 }
 
 /* ---- retention and the loss it causes to sinks ---- */
@@ -377,38 +362,24 @@ struct retain_ctx {
 	uint64_t first_seg[GB_MAX_SINKS], last_seg[GB_MAX_SINKS];
 };
 
-/* Events of `segment` at offsets below `offset` (the sink delivered them). */
-static uint64_t lines_before(const char *dir, uint64_t segment, uint64_t offset)
-{
-	struct gb_jreader *r;
-	struct gb_jpos from = { segment, 0 };
-	if (gb_jreader_open(dir, NULL, &from, &r) < 0)
-		return 0;
-	uint64_t n = 0;
-	const char *l;
-	size_t len;
-	struct gb_jpos pos;
-	while (gb_jreader_next(r, &l, &len, &pos) == 1 && pos.segment == segment && pos.offset < offset)
-		n++;
-	gb_jreader_close(r);
-	return n;
-}
-
 static void on_segment_deleted(void *arg, uint64_t segment, uint64_t events)
 {
 	struct retain_ctx *rc = arg;
 	struct gb_serve *s = rc->s;
 	for (size_t i = 0; i < s->n_sinks; i++) {
-		char p[4200];
-		snprintf(p, sizeof p, "%s/%s", s->cursor_dir, s->sink_names[i]);
+		char p[GB_PATH_MAX];
 		struct gb_jpos cur = { 0, 0 };
-		if (gb_cursor_load(p, &cur) < 0)
+		if (gb_path_cursor(p, sizeof p, s->cursor_dir, s->sink_names[i]) < 0 ||
+		    gb_cursor_load(p, &cur) < 0)
 			cur = (struct gb_jpos){ 0, 0 }; /* never delivered anything */
 		uint64_t lost = 0;
 		if (cur.segment < segment)
 			lost = events;
-		else if (cur.segment == segment)
-			lost = events - lines_before(s->journal_dir, segment, cur.offset);
+		else if (cur.segment == segment) {
+			uint64_t delivered = 0;
+			gb_journal_lines_before(s->journal_dir, &cur, &delivered);
+			lost = events > delivered ? events - delivered : 0;
+		}
 		if (!lost)
 			continue;
 		if (!rc->lost[i])
@@ -443,9 +414,7 @@ static void retention_pass(struct gb_serve *s)
 		memset(&rec, 0, sizeof rec);
 		rec.type = GB_REC_LOSS;
 		rec.seq = rc.last_seg[i];
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		rec.ts_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		rec.ts_ns = gb_now_ns(CLOCK_REALTIME);
 		rec.u.loss = (struct gb_loss){ .cause = GB_LOSS_RETENTION, .count = rc.lost[i], .detail = detail };
 		b.len = 0;
 		struct gb_ocsf_meta om;
@@ -482,17 +451,14 @@ static void *disc_main(void *arg)
 		}
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		long since = (now.tv_sec - last_scan.tv_sec) * 1000 + (now.tv_nsec - last_scan.tv_nsec) / 1000000;
-		if (changed || since >= RESCAN_MS) {
+		if (changed || gb_ts_diff_ms(&last_scan, &now) >= RESCAN_MS) {
 			scan(s);
 			last_scan = now;
 		}
 		reap(s, false);
 		pthread_mutex_lock(&s->jlock);
 		int rc = gb_journal_tick(s->j);
-		long since_retain = (now.tv_sec - last_retain.tv_sec) * 1000 +
-		                    (now.tv_nsec - last_retain.tv_nsec) / 1000000;
-		if (since_retain >= RETAIN_MS) {
+		if (gb_ts_diff_ms(&last_retain, &now) >= RETAIN_MS) {
 			retention_pass(s);
 			last_retain = now;
 		}
@@ -512,7 +478,7 @@ int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *e
 		return -E2BIG;
 	}
 	struct gb_serve *s = calloc(1, sizeof *s);
-	if (!s || !(s->runtime_dir = strdup(o->runtime_dir))) {
+	if (!s || (o->root && !(s->root = strdup(o->root)))) {
 		free(s);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -525,19 +491,21 @@ int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *e
 	else if (gethostname(s->hostname, sizeof s->hostname - 1) < 0)
 		snprintf(s->hostname, sizeof s->hostname, "unknown");
 	pthread_mutex_init(&s->jlock, NULL);
-	int rc = mkdirs(s->runtime_dir);
+	char lock[GB_PATH_MAX];
+	int rc = gb_path_sandboxes(s->sandboxes, sizeof s->sandboxes, s->root);
+	if (rc == 0)
+		rc = gb_path_serve_lock(lock, sizeof lock, s->root);
 	if (rc < 0) {
-		snprintf(err, errlen, "creating %s: %s", s->runtime_dir, strerror(-rc));
+		snprintf(err, errlen, "root %s: %s", s->root ? s->root : "/", strerror(-rc));
+		goto fail;
+	}
+	if ((rc = gb_mkdir_p(s->sandboxes, 0755, 0755)) < 0) {
+		snprintf(err, errlen, "creating %s: %s", s->sandboxes, strerror(-rc));
 		goto fail;
 	}
 	/* Supervisors look at this lock to know a daemon will drain their ring,
-	 * and wait for it before removing the ring at exit. */
-	char lock[4200];
-	snprintf(lock, sizeof lock, "%s", s->runtime_dir);
-	char *slash = strrchr(lock, '/');
-	if (slash)
-		*slash = 0;
-	strncat(lock, "/serve.lock", sizeof lock - strlen(lock) - 1);
+	 * and wait for it before removing the ring at exit (sandbox_out.c finds
+	 * it through the same gb_path_serve_lock). */
 	s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		rc = -errno;
@@ -562,9 +530,9 @@ int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *e
 	s->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (s->stopfd < 0 || s->ino < 0 ||
-	    inotify_add_watch(s->ino, s->runtime_dir, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR) < 0) {
+	    inotify_add_watch(s->ino, s->sandboxes, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR) < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "watching %s: %s", s->runtime_dir, strerror(-rc));
+		snprintf(err, errlen, "watching %s: %s", s->sandboxes, strerror(-rc));
 		goto fail;
 	}
 	if (pthread_create(&s->disc, NULL, disc_main, s) != 0) {
@@ -584,7 +552,7 @@ fail:
 	if (s->stopfd >= 0)
 		close(s->stopfd);
 	pthread_mutex_destroy(&s->jlock);
-	free(s->runtime_dir);
+	free(s->root);
 	free(s);
 	return rc;
 }
@@ -619,6 +587,6 @@ void gb_serve_stop(struct gb_serve *s)
 	close(s->stopfd);
 	close(s->lock_fd);
 	pthread_mutex_destroy(&s->jlock);
-	free(s->runtime_dir);
+	free(s->root);
 	free(s);
 }

@@ -2,9 +2,10 @@
  * sandbox's ring, drain it, turn each record into an OCSF event and append
  * it to the journal.
  *
- * Discovery: inotify on the runtime directory (<root>/run/glassbox/sandboxes)
- * and on each sandbox directory in it, plus a scan at start, so rings that
- * exist before the daemon and rings that appear later are both found.  Each
+ * Discovery: inotify on the sandboxes directory (gb_path_sandboxes: the
+ * root's run/glassbox/sandboxes) and on each sandbox directory in it, plus
+ * a scan at start, so rings that exist before the daemon and rings that
+ * appear later are both found.  Each
  * ring gets a drain thread that sleeps on the ring's futex; when the ring
  * file disappears (the sandbox ended) the thread drains what is left and
  * ends.
@@ -28,7 +29,11 @@
 #include "exporter/sink.h"
 
 struct gb_serve_opts {
-	const char *runtime_dir;        /* where sandbox directories appear */
+	/* --root (NULL = "/").  The sandboxes directory and serve.lock come from
+	 * it through common/paths.h, exactly as the supervisors derive them:
+	 * they are not separately configurable, or supervisors would stop
+	 * finding the lock that tells them to wait for the drain. */
+	const char *root;
 	struct gb_journal_opts journal; /* journal.dir required */
 	const char *hostname;           /* device.hostname; NULL = gethostname() */
 	int abandon_ms;                 /* ring abandon window; 0 = ring default */

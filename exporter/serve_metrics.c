@@ -3,14 +3,11 @@
  * agent can read them while `glassbox serve` runs. */
 #include "exporter/serve.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
+#include "common/fsutil.h"
 #include "common/jsonw.h"
 #include "exporter/config.h"
 
@@ -20,12 +17,10 @@ int gb_serve_metrics_json(struct gb_serve *s, struct gb_buf *out)
 	gb_serve_stats(s, &st);
 	struct gb_sink_metrics m[GB_MAX_SINKS];
 	size_t n = gb_serve_sink_metrics(s, m, GB_MAX_SINKS);
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
 	struct gb_jsonw w;
 	gb_jw_init(&w, out);
 	gb_jw_obj_begin(&w);
-	gb_jw_kint(&w, "time_ms", (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	gb_jw_kint(&w, "time_ms", gb_now_ms(CLOCK_REALTIME));
 	gb_jw_kuint(&w, "rings", st.rings);
 	gb_jw_kuint(&w, "rings_active", st.active);
 	gb_jw_kuint(&w, "events", st.events);
@@ -53,21 +48,10 @@ int gb_serve_metrics_write(struct gb_serve *s, const char *path)
 {
 	struct gb_buf b = GB_BUF_INIT;
 	int rc = gb_serve_metrics_json(s, &b);
-	char tmp[4200];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	int fd = rc < 0 ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (rc == 0 && fd < 0)
-		rc = -errno;
-	if (fd >= 0) {
-		/* no fsync: a view of counters, rewritten every few seconds */
-		if (write(fd, b.data, b.len) != (ssize_t)b.len)
-			rc = -EIO;
-		close(fd);
-		if (rc == 0 && rename(tmp, path) < 0)
-			rc = -errno;
-		if (rc < 0)
-			unlink(tmp);
-	}
+	/* no fsync: a view of counters, rewritten every few seconds; readers
+	 * still see the old file or the new one, never half of one */
+	if (rc == 0)
+		rc = gb_write_file_atomic(path, b.data, b.len, 0644, GB_ATOMIC_NO_FSYNC);
 	gb_buf_free(&b);
 	return rc;
 }

@@ -2,7 +2,6 @@
  * batch from the journal at the cursor, deliver it, move and persist the
  * cursor only on acknowledgement, back off with jitter on failure. */
 #include "exporter/sink_int.h"
-#include "exporter/journal_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fsutil.h"
 #include "common/log.h"
 
 struct gb_sinks {
@@ -40,20 +40,12 @@ int gb_cursor_load(const char *path, struct gb_jpos *pos)
 
 int gb_cursor_save(const char *path, const struct gb_jpos *pos)
 {
-	char tmp[4300], body[64];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	char body[64];
 	int n = snprintf(body, sizeof body, "%llu %llu\n", (unsigned long long)pos->segment,
 	                 (unsigned long long)pos->offset);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return -errno;
-	int rc = write(fd, body, (size_t)n) == n && fsync(fd) == 0 ? 0 : -errno;
-	close(fd);
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
+	/* all or nothing, and durable: sink.h promises a cursor that survives a
+	 * crash and never points into the middle of what it delivered */
+	return gb_write_file_atomic(path, body, (size_t)n, 0640, 0);
 }
 
 void sink_sleep_ms(long ms, atomic_bool *stop)
@@ -76,40 +68,6 @@ long sink_jitter(long ms)
 	return ms / 2 + (long)(r % (unsigned)(ms / 2 + 1));
 }
 
-/* How far the cursor is behind the journal's end: segments from the
- * cursor's to the newest, and uncompressed bytes (sealed segments' sizes
- * from their index, the active one's file size). */
-static void lag_of(const char *dir, const struct gb_jpos *cur, uint64_t *segs, uint64_t *bytes)
-{
-	struct jseg *v;
-	size_t n;
-	*segs = *bytes = 0;
-	if (jseg_list(dir, &v, &n) < 0 || !n)
-		return;
-	uint64_t newest = v[n - 1].n, total = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].n < cur->segment)
-			continue;
-		uint64_t size = 0;
-		char p[J_PATH];
-		struct jidx x;
-		struct stat st;
-		if (v[i].sealed && v[i].has_idx && !v[i].active) {
-			if (jseg_path(p, sizeof p, dir, &v[i], ".idx.json") == 0 && jidx_read(p, &x) == 0) {
-				size = x.bytes;
-				jidx_free(&x);
-			}
-		} else if (jseg_path(p, sizeof p, dir, &v[i], ".jsonl") == 0 && stat(p, &st) == 0)
-			size = (uint64_t)st.st_size;
-		if (v[i].n == cur->segment)
-			size = size > cur->offset ? size - cur->offset : 0;
-		total += size;
-	}
-	free(v);
-	*segs = newest > cur->segment ? newest - cur->segment : 0;
-	*bytes = total;
-}
-
 void sink_update_lag(struct sink *s, const struct gb_jpos *cur, time_t *lag_at)
 {
 	/* at most once a second: it reads the index of every segment behind
@@ -119,7 +77,7 @@ void sink_update_lag(struct sink *s, const struct gb_jpos *cur, time_t *lag_at)
 	if (tn.tv_sec == *lag_at)
 		return;
 	uint64_t lseg, lbytes;
-	lag_of(s->journal_dir, cur, &lseg, &lbytes);
+	gb_journal_lag(s->journal_dir, cur, &lseg, &lbytes);
 	atomic_store(&s->lag_segments, lseg);
 	atomic_store(&s->lag_bytes, lbytes);
 	*lag_at = tn.tv_sec;
@@ -244,20 +202,6 @@ static void *sink_main(void *arg)
 	return NULL;
 }
 
-static int mkdir_p(const char *path)
-{
-	char p[4096];
-	snprintf(p, sizeof p, "%s", path);
-	for (char *c = p + 1; *c; c++)
-		if (*c == '/') {
-			*c = 0;
-			if (mkdir(p, 0750) < 0 && errno != EEXIST)
-				return -errno;
-			*c = '/';
-		}
-	return mkdir(p, 0750) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 int gb_sinks_start(const struct gb_sink_conf *conf, size_t n, const char *journal_dir,
                    const char *cursor_dir, struct gb_sinks **out, char *err, size_t errlen)
 {
@@ -270,9 +214,15 @@ int gb_sinks_start(const struct gb_sink_conf *conf, size_t n, const char *journa
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	int rc = n ? mkdir_p(cursor_dir) : 0;
-	if (rc < 0) {
+	int rc = n ? gb_mkdir_p(cursor_dir, 0750, 0750) : 0;
+	if (rc < 0)
 		snprintf(err, errlen, "creating %s: %s", cursor_dir, strerror(-rc));
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if ((rc = gb_path_cursor(ss->v[i].cursor_path, sizeof ss->v[i].cursor_path, cursor_dir,
+		                         conf[i].name)) < 0)
+			snprintf(err, errlen, "sink %s: no cursor file of that name in %s: %s", conf[i].name,
+			         cursor_dir, strerror(-rc));
+	if (rc < 0) {
 		free(ss->journal_dir);
 		free(ss->v);
 		free(ss);
@@ -283,7 +233,6 @@ int gb_sinks_start(const struct gb_sink_conf *conf, size_t n, const char *journa
 		s->c = conf[i];
 		s->journal_dir = ss->journal_dir;
 		s->stop = &ss->stop;
-		snprintf(s->cursor_path, sizeof s->cursor_path, "%s/%s", cursor_dir, s->c.name);
 		if (pthread_create(&s->thread, NULL, sink_main, s) != 0) {
 			atomic_store(&ss->stop, true);
 			for (size_t j = 0; j < i; j++)

@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/paths.h"
 #include "exporter/journal.h"
 
 enum gb_sink_kind { GB_SINK_FILE = 1, GB_SINK_HTTP, GB_SINK_KAFKA };
@@ -47,14 +48,14 @@ struct gb_sink_conf {
 	                          * flight, 0 = 65536) */
 	uint32_t backoff_max_ms; /* retry delay cap; 0 = 30000 */
 	/* file */
-	char path[4096];         /* NAME.jsonl is written here (a file path) */
+	char path[GB_PATH_MAX];  /* NAME.jsonl is written here (a file path) */
 	uint64_t rotate_bytes;   /* 0 = 64 MiB */
 	uint32_t keep;           /* rotated files kept; 0 = 5 */
 	/* http */
 	char url[2048];
 	enum gb_http_format format;
-	char auth_file[4096];    /* one line: "Header-Name: value"; "" = none */
-	char ca_file[4096];      /* "" = the system CAs */
+	char auth_file[GB_PATH_MAX]; /* one line: "Header-Name: value"; "" = none */
+	char ca_file[GB_PATH_MAX];   /* "" = the system CAs */
 	char index[256];         /* _bulk index name; "" = "glassbox" */
 	uint32_t timeout_ms;     /* per request; 0 = 10000 */
 	/* kafka */

@@ -42,7 +42,7 @@ static int file_open(struct sink *s)
 static int rotate(struct sink *s, struct file_state *f)
 {
 	uint32_t keep = s->c.keep ? s->c.keep : 5;
-	char from[4200], to[4200];
+	char from[GB_PATH_MAX + 16], to[GB_PATH_MAX + 16]; /* PATH.N */
 	for (uint32_t i = keep; i >= 1; i--) {
 		if (i == 1)
 			snprintf(from, sizeof from, "%s", s->c.path);

@@ -9,18 +9,19 @@
 #include <time.h>
 
 #include "common/buf.h"
+#include "common/paths.h"
 #include "exporter/journal.h"
 #include "exporter/sink.h"
 
 struct sink {
 	struct gb_sink_conf c;
-	char cursor_path[4200];
+	char cursor_path[GB_PATH_MAX];
 	const char *journal_dir;
 	pthread_t thread;
 	atomic_bool *stop;
 	atomic_uint_fast64_t sent, failed, retried, lag_segments, lag_bytes;
 	void *priv; /* the kind's state */
-	char err[9000]; /* room for a path or URL and a reason */
+	char err[2 * GB_PATH_MAX]; /* room for two paths (or a URL) and a reason */
 };
 
 /* A batch kind (file, HTTP): the loop in sink.c reads a batch from the

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "common/array.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "exporter/rdkafka_lazy.h"
 #include "exporter/ocsf.h"
@@ -139,13 +140,6 @@ static void kafka_close(struct sink *s)
 	free(k->redo);
 	free(k);
 	s->priv = NULL;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* Hand one event to librdkafka, waiting for queue room (polling, which also
@@ -335,7 +329,7 @@ void sink_kafka_run(struct sink *s, const struct gb_jpos *from)
 		}
 		/* 3. the cursor: the highest contiguous acknowledged event */
 		moved |= advance_acked(k, &cur);
-		uint64_t now = now_ms();
+		uint64_t now = (uint64_t)gb_now_ms(CLOCK_MONOTONIC);
 		if (moved && (now - saved_at >= SAVE_EVERY_MS || k->head == k->tail)) {
 			sink_save_cursor(s, &cur);
 			saved_at = now;

@@ -24,7 +24,6 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -37,6 +36,9 @@
 #include <unistd.h>
 
 #include "common/array.h"
+#include "common/clock.h"
+#include "common/fsutil.h"
+#include "common/paths.h"
 
 #define HASH_SLOTS 1024 /* exe hash cache: bounded, replaced round-robin */
 #define TOFU_SLOTS 1024
@@ -372,7 +374,7 @@ static bool ancestor_holds(struct gb_identity_ctx *c, int pid, uint32_t inode, c
 	if (gb_proc_sockets_lacks(c->pc, pid, inode, holder_seen_ns))
 		return false;
 	struct sockset set;
-	uint64_t t = gb_proc_now_ns();
+	uint64_t t = gb_now_ns(CLOCK_MONOTONIC);
 	bool hit = fd_search(c->proc, pid, want, wl, &set);
 	if (set.complete)
 		gb_proc_sockets_note(c->pc, pid, set.v, set.n, t);
@@ -801,34 +803,6 @@ static bool foreign_code(const char *proc, int pid, const char *exe, const char 
 
 /* ---------------- 4. hashing ---------------- */
 
-static int sha256_fd(int fd, char hex[65])
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	if (!md)
-		return -ENOMEM;
-	int rc = 0;
-	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-		rc = -EIO;
-	} else {
-		unsigned char buf[65536];
-		ssize_t n;
-		while ((n = read(fd, buf, sizeof buf)) > 0)
-			EVP_DigestUpdate(md, buf, (size_t)n);
-		if (n < 0)
-			rc = -errno;
-		unsigned char dig[32];
-		unsigned dl = 0;
-		if (!rc && EVP_DigestFinal_ex(md, dig, &dl) == 1) {
-			for (unsigned i = 0; i < 32; i++)
-				snprintf(hex + 2 * i, 3, "%02x", dig[i]);
-		} else if (!rc) {
-			rc = -EIO;
-		}
-	}
-	EVP_MD_CTX_free(md);
-	return rc;
-}
-
 static bool ts_eq(struct timespec a, struct timespec b)
 {
 	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
@@ -879,7 +853,7 @@ static void *hash_thread(void *arg)
 		c->hbusy = j.st;
 		pthread_mutex_unlock(&c->cache_lock);
 		char hex[65] = "";
-		if (sha256_fd(j.fd, hex) < 0)
+		if (gb_sha256_fd(j.fd, hex) < 0)
 			hex[0] = '\0'; /* a failed job: an empty hash, so waiters stop waiting */
 		close(j.fd);
 		pthread_mutex_lock(&c->cache_lock);
@@ -970,7 +944,7 @@ static int hash_exe(struct gb_identity_ctx *c, int pid, const char *path, bool d
 		} else if (defer && c->async_hash && st.st_size > SYNC_HASH_MAX && hash_later(c, fd, &st) == 0) {
 			*key = st;
 			return -EINPROGRESS; /* fd is the hash thread's now */
-		} else if (!(rc = sha256_fd(fd, hex))) {
+		} else if (!(rc = gb_sha256_fd(fd, hex))) {
 			pthread_mutex_lock(&c->cache_lock);
 			cache_put(c, &st, hex);
 			pthread_mutex_unlock(&c->cache_lock);
@@ -1008,7 +982,7 @@ int gb_identity_hash_poll(struct gb_identity_ctx *c, struct gb_ident_buf *b)
 int gb_identity_hash_exe(struct gb_identity_ctx *c, int pid, char hex[65], int *mismatch,
                          char prev_hex[65])
 {
-	char path[4096];
+	char path[GB_PATH_MAX];
 	bool deleted = false;
 	if (read_exe(c->proc, pid, path, sizeof path, &deleted) < 0)
 		path[0] = '\0';
@@ -1065,7 +1039,7 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	struct sbuf sb = { .p = out->store, .left = sizeof out->store };
 	id->exe = id->sha256 = id->script = "";
 	uint32_t inode = 0;
-	char want[64], raw[4096], path[4096];
+	char want[64], raw[4096], path[GB_PATH_MAX];
 	int rc = sock_inode(c, peer, local, &inode);
 	int wl = snprintf(want, sizeof want, "socket:[%u]", inode);
 	/* Holders besides the first, to be decided too: in a sandbox all of
@@ -1210,7 +1184,7 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 		memcpy(out->prev_sha256, prev, 65);
 	}
 	if (interpreter(h->exe)) {
-		char script[4096];
+		char script[GB_PATH_MAX];
 		script_of(c->proc, pid, script, sizeof script);
 		id->flags |= GB_ID_INTERPRETER;
 		id->script = sb_put(&sb, script);

@@ -202,11 +202,11 @@ static void refuse_tunnel(struct l7 *l, int reason, bool answer, const char *fmt
 /* Peek until the first bytes say what the tunnel is (nothing consumed). */
 static enum gb_peek_kind peek(struct l7 *l, unsigned char *pb, size_t *pn)
 {
-	int64_t until = proxy_now_ms() + l->p->o.header_timeout_ms;
+	int64_t until = gb_now_ms(CLOCK_MONOTONIC) + l->p->o.header_timeout_ms;
 	enum gb_peek_kind k = GB_PEEK_NEED_MORE;
 	size_t want = 24;
 	for (;;) {
-		int64_t left = until - proxy_now_ms();
+		int64_t left = until - gb_now_ms(CLOCK_MONOTONIC);
 		if (left <= 0 || atomic_load(&l->p->l7_stopping))
 			return GB_PEEK_NEED_MORE;
 		struct pollfd pf = { .fd = l->s[L7_CLIENT].fd, .events = POLLIN };

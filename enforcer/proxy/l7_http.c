@@ -242,7 +242,7 @@ void l7_serve(struct l7 *l)
 		if (rc <= 0)
 			return;
 		const struct gb_http1_head *h = gb_http1_head(l->h1);
-		q.t0_ns = proxy_now_ns();
+		q.t0_ns = gb_now_ns(CLOCK_MONOTONIC);
 		snprintf(q.method, sizeof q.method, "%s", h->method);
 		q.bytes_req = h->head_len;
 		const char *why = NULL;

@@ -208,7 +208,7 @@ void l7_rec_http(struct l7 *l, const struct l7_req *q, const struct gb_decision 
 	h->policy_entry = entry;
 	h->bytes_req = q->bytes_req;
 	h->bytes_resp = q->bytes_resp;
-	h->latency_ns = q->status ? proxy_now_ns() - q->t0_ns : 0;
+	h->latency_ns = q->status ? gb_now_ns(CLOCK_MONOTONIC) - q->t0_ns : 0;
 	h->tls = l->terminated ? GB_HTTP_TLS_TERMINATED : GB_HTTP_TLS_NONE;
 	h->sni = l->ch.sni;
 	h->tls_version = l->tls_version ? l->tls_version : "";

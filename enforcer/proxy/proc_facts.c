@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+
 int gb_proc_status(const char *proc, int pid, struct gb_pstatus *st)
 {
 	char p[320], buf[4096];
@@ -125,13 +127,6 @@ static bool alive(int pidfd)
 	return poll(&p, 1, 0) == 0; /* readable = exited */
 }
 
-uint64_t gb_proc_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The live entry of pid, or NULL.  Called with the lock held. */
 static struct ent *find(struct gb_proc_cache *pc, int pid)
 {
@@ -205,7 +200,7 @@ int gb_proc_facts(struct gb_proc_cache *pc, int pid, struct gb_pstatus *st, char
 	/* Pin first, read second, check last: what was read belongs to the
 	 * process the pidfd holds if it is still alive afterwards. */
 	int pidfd = pidfd_open(pid, 0);
-	uint64_t t0 = gb_proc_now_ns(); /* after pinning: the process was alive */
+	uint64_t t0 = gb_now_ns(CLOCK_MONOTONIC); /* after pinning: the process was alive */
 	rc = gb_proc_status(pc->proc, pid, st);
 	if (rc == 0)
 		rc = read_link(pc->proc, pid, exe, len);

@@ -58,7 +58,4 @@ void gb_proc_sockets_note(struct gb_proc_cache *pc, int pid, const uint32_t *ino
                           uint64_t t_ns);
 int gb_proc_sockets_lacks(struct gb_proc_cache *pc, int pid, uint32_t inode, uint64_t seen_ns);
 
-/* CLOCK_MONOTONIC in ns: the clock of seen_ns and t_ns. */
-uint64_t gb_proc_now_ns(void);
-
 #endif

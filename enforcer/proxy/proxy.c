@@ -29,20 +29,6 @@
 #define SWEEP_MS 250
 #define EMFILE_PAUSE_MS 100
 
-int64_t proxy_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-uint64_t proxy_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 int proxy_ep_set(struct proxy_worker *w, struct ep_tag *t, unsigned events, bool add)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = t };
@@ -199,7 +185,7 @@ static void do_accept(struct proxy_worker *w)
 				 * than spin on a socket that stays readable. */
 				proxy_ep_del(w, p->lfd);
 				w->listening = false;
-				w->accept_paused_until = proxy_now_ms() + EMFILE_PAUSE_MS;
+				w->accept_paused_until = gb_now_ms(CLOCK_MONOTONIC) + EMFILE_PAUSE_MS;
 			}
 			return; /* EAGAIN: another worker took it, or nothing left */
 		}
@@ -266,10 +252,10 @@ static void *worker_main(void *arg)
 {
 	struct proxy_worker *w = arg;
 	struct epoll_event evs[64];
-	int64_t next_sweep = proxy_now_ms() + SWEEP_MS;
+	int64_t next_sweep = gb_now_ms(CLOCK_MONOTONIC) + SWEEP_MS;
 	for (;;) {
 		sync_resolver(w);
-		int64_t now = proxy_now_ms();
+		int64_t now = gb_now_ms(CLOCK_MONOTONIC);
 		int tmo = (int)(next_sweep > now ? next_sweep - now : 0);
 		if (w->res_timeout_ms >= 0 && w->res_timeout_ms < tmo)
 			tmo = w->res_timeout_ms;
@@ -298,7 +284,7 @@ static void *worker_main(void *arg)
 		}
 		if (stop)
 			break;
-		now = proxy_now_ms();
+		now = gb_now_ms(CLOCK_MONOTONIC);
 		if (!res_ran && w->res_timeout_ms >= 0 && n == 0)
 			gb_resolve_process(w->res, -1, 0); /* resolver timeouts */
 		if (!w->listening && now >= w->accept_paused_until) {

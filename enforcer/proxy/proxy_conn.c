@@ -117,7 +117,7 @@ static void rec_close(struct proxy_conn *c)
 	r.u.net.reason = (uint16_t)c->dec.reason;
 	r.u.net.bytes_up = c->up.bytes;
 	r.u.net.bytes_down = c->down.bytes;
-	r.u.net.duration_ns = proxy_now_ns() - c->t_start_ns;
+	r.u.net.duration_ns = gb_now_ns(CLOCK_MONOTONIC) - c->t_start_ns;
 	proxy_emit(c, &r);
 }
 
@@ -303,7 +303,7 @@ struct proxy_conn *conn_new(struct proxy_worker *w, int cfd)
 	c->ufd = -1;
 	c->up.pipe_r = c->up.pipe_w = c->down.pipe_r = c->down.pipe_w = -1;
 	c->id = atomic_fetch_add(&p->next_id, 1) + 1;
-	c->t_start_ns = proxy_now_ns();
+	c->t_start_ns = gb_now_ns(CLOCK_MONOTONIC);
 	socklen_t l = sizeof c->peer;
 	getpeername(cfd, (struct sockaddr *)&c->peer, &l);
 	l = sizeof c->local;
@@ -312,7 +312,7 @@ struct proxy_conn *conn_new(struct proxy_worker *w, int cfd)
 	c->tc = (struct ep_tag){ .kind = TAG_CLIENT, .fd = cfd, .c = c };
 	c->tu = (struct ep_tag){ .kind = TAG_UPSTREAM, .fd = -1, .c = c };
 	c->st = C_HEAD;
-	c->deadline_ms = proxy_now_ms() + p->o.header_timeout_ms;
+	c->deadline_ms = gb_now_ms(CLOCK_MONOTONIC) + p->o.header_timeout_ms;
 	if (proxy_ep_set(w, &c->tc, EPOLLIN, true) < 0) {
 		gb_http1_free(c->h1);
 		free(c->head);
@@ -411,7 +411,7 @@ static void refuse(struct proxy_conn *c, int status, const char *error, int reas
 	http_refusal(&c->out, status, error, c->dec.reason_text, gb_reason_name(reason), c->entry,
 	             c->ident.id.exe, dest);
 	c->st = C_REFUSING;
-	c->deadline_ms = proxy_now_ms() + REFUSE_LINGER_MS;
+	c->deadline_ms = gb_now_ms(CLOCK_MONOTONIC) + REFUSE_LINGER_MS;
 	shutdown(c->cfd, SHUT_RD); /* nothing more is read from a refused client */
 	proxy_ep_set(c->w, &c->tc, EPOLLOUT, false);
 }
@@ -433,7 +433,7 @@ static void relay_step(struct proxy_conn *c)
 		conn_free(c);
 		return;
 	}
-	c->deadline_ms = proxy_now_ms() + c->w->p->o.idle_timeout_ms;
+	c->deadline_ms = gb_now_ms(CLOCK_MONOTONIC) + c->w->p->o.idle_timeout_ms;
 	relay_interest(c);
 }
 
@@ -572,7 +572,7 @@ static void on_resolved(void *arg, const struct gb_resolve_result *r)
 		return;
 	}
 	c->st = C_CONNECTING;
-	c->deadline_ms = proxy_now_ms() + c->w->p->o.connect_timeout_ms;
+	c->deadline_ms = gb_now_ms(CLOCK_MONOTONIC) + c->w->p->o.connect_timeout_ms;
 }
 
 /* ---------------- the decision ---------------- */
@@ -717,8 +717,8 @@ static void on_head(struct proxy_conn *c)
 		 * the identity's thread: this connection waits (polled by the
 		 * sweep), the worker serves the others meanwhile. */
 		c->st = C_HASHING;
-		c->hash_until_ms = proxy_now_ms() + HASH_WAIT_MS;
-		c->deadline_ms = proxy_now_ms() + 1;
+		c->hash_until_ms = gb_now_ms(CLOCK_MONOTONIC) + HASH_WAIT_MS;
+		c->deadline_ms = gb_now_ms(CLOCK_MONOTONIC) + 1;
 		return;
 	}
 	decide(c);
@@ -885,12 +885,12 @@ void conn_timeout(struct proxy_conn *c)
 		if (r == 1) {
 			c->deadline_ms = 0;
 			decide(c);
-		} else if (r < 0 || proxy_now_ms() >= c->hash_until_ms) {
+		} else if (r < 0 || gb_now_ms(CLOCK_MONOTONIC) >= c->hash_until_ms) {
 			refuse(c, 403, "identity_failed", GB_R_IDENTITY_FAILED,
 			       "the executable %s could not be hashed%s", c->ident.id.exe,
 			       r < 0 ? "" : " in time");
 		} else {
-			c->deadline_ms = proxy_now_ms() + 1; /* poll at the next sweep */
+			c->deadline_ms = gb_now_ms(CLOCK_MONOTONIC) + 1; /* poll at the next sweep */
 		}
 		break;
 	}

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/policy.h"
 #include "enforcer/proxy/http1.h"
 #include "enforcer/proxy/identity.h"
@@ -137,9 +138,6 @@ struct gb_proxy {
 	int n_l7;
 	atomic_bool l7_stopping;
 };
-
-int64_t proxy_now_ms(void);
-uint64_t proxy_now_ns(void);
 
 /* proxy.c */
 int proxy_ep_set(struct proxy_worker *w, struct ep_tag *t, unsigned events, bool add);

@@ -168,7 +168,7 @@ int relay_pump(struct proxy_conn *c)
 		if (r < 0)
 			return r;
 	}
-	c->last_io_ms = proxy_now_ms();
+	c->last_io_ms = gb_now_ms(CLOCK_MONOTONIC);
 	return c->up.shut && c->down.shut ? 1 : 0;
 }
 

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 #ifndef AUDIT_SECCOMP
@@ -60,13 +61,6 @@ struct gb_ll_audit {
 	unsigned overflowed; /* ENOBUFS seen: records were dropped */
 	struct event ev[MAX_EVENTS];
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int query_enabled(int fd)
 {
@@ -275,7 +269,7 @@ static struct event *event_for(struct gb_ll_audit *a, uint64_t serial, gb_ll_den
 	memset(fresh, 0, sizeof *fresh);
 	fresh->used = 1;
 	fresh->serial = serial;
-	fresh->born_ns = mono_ns();
+	fresh->born_ns = gb_now_ns(CLOCK_MONOTONIC);
 	return fresh;
 }
 
@@ -376,7 +370,7 @@ void gb_ll_audit_read(struct gb_ll_audit *a, gb_ll_denial_fn fn, void *ctx)
 		handle(a, h->nlmsg_type, text, fn, ctx);
 	}
 	/* Events that never got an end marker (no syscall context). */
-	uint64_t now = mono_ns();
+	uint64_t now = gb_now_ns(CLOCK_MONOTONIC);
 	for (int i = 0; i < MAX_EVENTS; i++)
 		if (a->ev[i].used && now - a->ev[i].born_ns > EVENT_TIMEOUT_NS)
 			report(a, &a->ev[i], fn, ctx);

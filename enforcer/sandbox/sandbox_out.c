@@ -10,38 +10,33 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "common/record.h"
 #include "common/ring.h"
 
-int gb_sbx_out_open(struct gb_sbx_out *ev, const struct gb_statedir *sd, const char *name)
+int gb_sbx_out_open(struct gb_sbx_out *ev, const char *root, const struct gb_statedir *sd,
+                    const char *name)
 {
 	memset(ev, 0, sizeof *ev);
 	ev->netns_fd = -1;
 	ev->name = name;
-	char path[4200];
-	int rc = gb_statedir_file(sd, "events.ring", path, sizeof path);
+	char path[GB_PATH_MAX];
+	int rc = gb_statedir_file(sd, GB_RING_FILE, path, sizeof path);
+	/* the lock glassbox serve holds, built as serve builds it (paths.h) */
+	if (rc == 0)
+		rc = gb_path_serve_lock(ev->daemon_lock, sizeof ev->daemon_lock, root);
 	if (rc < 0)
 		return rc;
-	/* <root>/run/glassbox/sandboxes/NAME -> <root>/run/glassbox/serve.lock */
-	snprintf(ev->daemon_lock, sizeof ev->daemon_lock, "%s", sd->path);
-	for (int up = 0; up < 2; up++) {
-		char *slash = strrchr(ev->daemon_lock, '/');
-		if (slash)
-			*slash = 0;
-	}
-	strncat(ev->daemon_lock, "/serve.lock", sizeof ev->daemon_lock - strlen(ev->daemon_lock) - 1);
 	/* A fresh id per run: the name is reused, but metadata.uid (id:seq)
 	 * must never repeat, or a SIEM deduplicating on it drops real events. */
 	unsigned char rnd[8];
 	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		uint64_t v = ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) ^ ((uint64_t)getpid() << 40);
+		uint64_t v = gb_now_ns(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 40);
 		memcpy(rnd, &v, sizeof rnd);
 	}
-	for (int i = 0; i < 8; i++)
-		snprintf(ev->id + 2 * i, 3, "%02x", rnd[i]);
+	gb_hex(rnd, sizeof rnd, ev->id);
 	struct gb_ring_opts o = { .size = 0, .sandbox_id = ev->id };
 	rc = gb_ring_create(path, &o, &ev->ring);
 	if (rc < 0) {

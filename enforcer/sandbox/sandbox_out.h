@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/paths.h"
 #include "common/policy.h"
 #include "enforcer/sandbox/statedir.h"
 
@@ -33,10 +34,12 @@ struct gb_sbx_out {
 	const char *name;
 	uint64_t lost;
 	char id[17];              /* this run's sandbox id (ring header, metadata.uid) */
-	char daemon_lock[4200];   /* <runtime>/serve.lock: held while glassbox serve runs */
+	char daemon_lock[GB_PATH_MAX]; /* gb_path_serve_lock(root): held while glassbox serve runs */
 };
 
-int gb_sbx_out_open(struct gb_sbx_out *ev, const struct gb_statedir *sd, const char *name);
+/* root: --root (NULL = "/"), the same one sd was claimed under. */
+int gb_sbx_out_open(struct gb_sbx_out *ev, const char *root, const struct gb_statedir *sd,
+                    const char *name);
 void gb_sbx_out_close(struct gb_sbx_out *ev);
 
 void gb_sbx_ev_finding(struct gb_sbx_out *ev, int kind, int severity, const char *subject,

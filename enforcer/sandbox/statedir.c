@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fsutil.h"
+
 int gb_sandbox_name_valid(const char *name)
 {
 	size_t n = strlen(name);
@@ -23,22 +25,6 @@ int gb_sandbox_name_valid(const char *name)
 			return 0;
 	}
 	return 1;
-}
-
-static int mkdir_p(char *path, mode_t mode)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		int rc = mkdir(path, 0755);
-		*p = '/';
-		if (rc < 0 && errno != EEXIST)
-			return -errno;
-	}
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 /* Remove every entry but the lock file (flat directory: we create no
@@ -61,8 +47,7 @@ static void clean_dir(const char *path, const char *keep)
 
 int gb_statedir_file(const struct gb_statedir *sd, const char *file, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "%s/%s", sd->path, file);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	return gb_path_join(buf, len, sd->path, file);
 }
 
 int gb_statedir_claim(const char *root, const char *name, struct gb_statedir *sd,
@@ -72,16 +57,14 @@ int gb_statedir_claim(const char *root, const char *name, struct gb_statedir *sd
 	sd->lock_fd = -1;
 	if (!gb_sandbox_name_valid(name))
 		return -EINVAL;
-	int n = snprintf(sd->path, sizeof sd->path, "%s/run/glassbox/sandboxes/%s",
-	                 root && strcmp(root, "/") ? root : "", name);
-	if (n < 0 || (size_t)n >= sizeof sd->path)
-		return -ENAMETOOLONG;
-	char lockp[4200];
-	int rc = gb_statedir_file(sd, "supervisor.pid", lockp, sizeof lockp);
+	char lockp[GB_PATH_MAX];
+	int rc = gb_path_sandbox(sd->path, sizeof sd->path, root, name);
+	if (rc == 0)
+		rc = gb_statedir_file(sd, GB_SUPERVISOR_LOCK, lockp, sizeof lockp);
 	if (rc < 0)
 		return rc;
 	for (int attempt = 0; attempt < 8; attempt++) {
-		rc = mkdir_p(sd->path, 0700);
+		rc = gb_mkdir_p(sd->path, 0755, 0700);
 		if (rc < 0)
 			return rc;
 		int fd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -113,7 +96,7 @@ int gb_statedir_claim(const char *root, const char *name, struct gb_statedir *sd
 		if (r > 0) {
 			/* Locked by nobody but not removed: its supervisor died. */
 			*stale_pid = old > 0 ? old : -1;
-			clean_dir(sd->path, "supervisor.pid");
+			clean_dir(sd->path, GB_SUPERVISOR_LOCK);
 		}
 		char pid[32];
 		int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());

@@ -17,15 +17,17 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "common/paths.h"
+
 struct gb_statedir {
-	char path[4096];
+	char path[GB_PATH_MAX]; /* gb_path_sandbox(root, name) */
 	int lock_fd;
 };
 
 /* 1..63 of [A-Za-z0-9._-], not starting with '.' or '-'. */
 int gb_sandbox_name_valid(const char *name);
 
-/* root may be NULL ("/").  Returns 0, -EBUSY when a live supervisor holds
+/* root may be NULL ("/"); the directory is gb_path_sandbox(root, name).  Returns 0, -EBUSY when a live supervisor holds
  * the name (*stale_pid = its pid), other -errno.  *stale_pid > 0 on success
  * means stale state of that dead supervisor was cleaned. */
 int gb_statedir_claim(const char *root, const char *name, struct gb_statedir *sd,

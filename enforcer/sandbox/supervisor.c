@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -22,6 +21,8 @@
 #include <unistd.h>
 
 #include "common/array.h"
+#include "common/clock.h"
+#include "common/fsutil.h"
 #include "common/policy.h"
 #include "common/log.h"
 #include "common/record.h"
@@ -39,34 +40,6 @@
 
 
 static const int fwd_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
-
-static uint64_t now_ns(int clock)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void sha256_file(const char *path, char hex[65])
-{
-	hex[0] = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char buf[65536], md[32];
-	unsigned mdlen = 0;
-	ssize_t n = 0;
-	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		while ((n = read(fd, buf, sizeof buf)) > 0)
-			EVP_DigestUpdate(ctx, buf, (size_t)n);
-		if (n == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen == 32)
-			for (int i = 0; i < 32; i++)
-				snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	}
-	EVP_MD_CTX_free(ctx);
-	close(fd);
-}
 
 /* ---- the run ---- */
 
@@ -143,7 +116,7 @@ static void handle_msg(struct run *r, const struct gb_sbx_msg *m, int fd, pid_t 
 		r->payload_pid = pid;
 		break;
 	case GB_MSG_EXEC:
-		r->started_ns = now_ns(CLOCK_MONOTONIC);
+		r->started_ns = gb_now_ns(CLOCK_MONOTONIC);
 		if (m->a && m->b == 1) {
 			gb_log_error(NULL, "workdir %s: cannot enter it as user %s: %s", r->workdir,
 			        r->ident.user, strerror(m->a));
@@ -160,7 +133,7 @@ static void handle_msg(struct run *r, const struct gb_sbx_msg *m, int fd, pid_t 
 		r->exit_signal = m->b;
 		gb_sbx_ev_proc_exit(&r->ev, r->payload_pid, r->ident.uid, r->ident.gid, r->exe,
 		                    r->sha256, m->a, m->b,
-		                    r->started_ns ? now_ns(CLOCK_MONOTONIC) - r->started_ns : 0);
+		                    r->started_ns ? gb_now_ns(CLOCK_MONOTONIC) - r->started_ns : 0);
 		break;
 	}
 	if (fd >= 0)
@@ -341,7 +314,7 @@ static int prepare(struct run *r)
 	} else {
 		uint32_t rnd = 0;
 		if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
-			rnd = (uint32_t)getpid() ^ (uint32_t)now_ns(CLOCK_REALTIME);
+			rnd = (uint32_t)getpid() ^ (uint32_t)gb_now_ns(CLOCK_REALTIME);
 		snprintf(r->name, sizeof r->name, "gb-%08x", rnd);
 	}
 	if (o->workdir) {
@@ -359,7 +332,7 @@ static int prepare(struct run *r)
 		r->status = 127;
 		return rc;
 	}
-	sha256_file(r->exe, r->sha256);
+	gb_sha256_file(r->exe, r->sha256); /* "" when unreadable: the record says so */
 	if ((rc = load_policy(r)) < 0)
 		return rc;
 	char err[512];
@@ -396,7 +369,7 @@ static int prepare(struct run *r)
 	if (stale)
 		gb_log_info(NULL, "removed stale state of sandbox '%s' (supervisor pid %d is gone)", r->name,
 		    (int)stale);
-	rc = gb_sbx_out_open(&r->ev, &r->sd, r->name);
+	rc = gb_sbx_out_open(&r->ev, o->root, &r->sd, r->name);
 	if (rc < 0)
 		return rc;
 	/* HTTPS inspection: without a CA the sandbox still runs, and the proxy
@@ -439,10 +412,10 @@ static void drain_audit(struct run *r)
 {
 	if (!r->audit)
 		return;
-	uint64_t until = now_ns(CLOCK_MONOTONIC) + 500000000u;
+	uint64_t until = gb_now_ns(CLOCK_MONOTONIC) + 500000000u;
 	int quiet_ms = 0;
 	gb_ll_audit_read(r->audit, on_denial, r);
-	while (gb_ll_audit_domain_state(r->audit) != 1 && now_ns(CLOCK_MONOTONIC) < until) {
+	while (gb_ll_audit_domain_state(r->audit) != 1 && gb_now_ns(CLOCK_MONOTONIC) < until) {
 		struct pollfd p = { .fd = gb_ll_audit_fd(r->audit), .events = POLLIN };
 		int n = poll(&p, 1, 10);
 		if (n > 0) {

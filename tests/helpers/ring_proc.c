@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/ring.h"
 
 struct msg {
@@ -81,13 +82,6 @@ static int die_reserved(const char *path)
 	return 1;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int consume(const char *path, const char *out, int idle_ms)
 {
 	/* what an earlier run already wrote */
@@ -111,18 +105,18 @@ static int consume(const char *path, const char *out, int idle_ms)
 	if (rc < 0)
 		return die(path, rc);
 	gb_ring_consumer_set(r, &(struct gb_ring_consumer_opts){ .abandon_ms = 100 });
-	long long idle_since = now_ms();
+	long long idle_since = gb_now_ms(CLOCK_MONOTONIC);
 	for (;;) {
 		struct gb_ring_entry e;
 		rc = gb_ring_next(r, &e, 100);
 		if (rc < 0)
 			return die("next", rc);
 		if (rc == 0) {
-			if (now_ms() - idle_since >= idle_ms)
+			if (gb_now_ms(CLOCK_MONOTONIC) - idle_since >= idle_ms)
 				break;
 			continue;
 		}
-		idle_since = now_ms();
+		idle_since = gb_now_ms(CLOCK_MONOTONIC);
 		char line[128];
 		int n;
 		long long hi = e.is_loss ? (long long)e.last_seq : (long long)e.seq;

@@ -19,15 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/record.h"
 #include "common/ring.h"
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int main(int argc, char **argv)
 {
@@ -36,17 +30,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	long long end = now_ms() + atoll(argv[2]);
+	long long end = gb_now_ms(CLOCK_MONOTONIC) + atoll(argv[2]);
 	struct gb_ring *r = NULL;
 	while (gb_ring_open_consumer(argv[1], &r) < 0) {
-		if (now_ms() > end) {
+		if (gb_now_ms(CLOCK_MONOTONIC) > end) {
 			fprintf(stderr, "sbx_ring_follow: %s never appeared\n", argv[1]);
 			return 1;
 		}
 		usleep(2000);
 	}
 	int stopped = 0;
-	while (!stopped && now_ms() < end) {
+	while (!stopped && gb_now_ms(CLOCK_MONOTONIC) < end) {
 		struct gb_ring_entry e;
 		int rc = gb_ring_next(r, &e, 50);
 		if (rc < 0) {

@@ -21,20 +21,14 @@
 #include <unistd.h>
 
 #include "exporter/journal.h"
+#include "unit/tmpdir.h"
 
 static char dir[256];
-
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st, (void)flag, (void)f;
-	return remove(p);
-}
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/gb-journal-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(gb_tmpdir_make(dir, sizeof dir, "journal"), 0);
 	strcat(dir, "/j");
 	return 0;
 }
@@ -44,7 +38,7 @@ static int teardown(void **state)
 	(void)state;
 	char *slash = strrchr(dir, '/');
 	*slash = 0;
-	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	gb_tmpdir_remove(dir);
 	return 0;
 }
 

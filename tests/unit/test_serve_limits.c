@@ -24,7 +24,7 @@ static void t_too_many_sinks(void **state)
 	snprintf(top, sizeof top, "/tmp/gb-serve-XXXXXX");
 	assert_non_null(mkdtemp(top));
 	char run[128], jdir[128], cdir[128];
-	snprintf(run, sizeof run, "%s/run", top);
+	snprintf(run, sizeof run, "%s/run", top); /* where the root's sandboxes would go */
 	snprintf(jdir, sizeof jdir, "%s/journal", top);
 	snprintf(cdir, sizeof cdir, "%s/cursors", top);
 	static struct gb_sink_conf sinks[GB_MAX_SINKS + 1];
@@ -33,7 +33,7 @@ static void t_too_many_sinks(void **state)
 		snprintf(sinks[i].name, sizeof sinks[i].name, "s%d", i);
 		snprintf(sinks[i].path, sizeof sinks[i].path, "%s/out%d", top, i);
 	}
-	struct gb_serve_opts o = { .runtime_dir = run, .journal = { .dir = jdir }, .sinks = sinks,
+	struct gb_serve_opts o = { .root = top, .journal = { .dir = jdir }, .sinks = sinks,
 		                   .n_sinks = GB_MAX_SINKS + 1, .cursor_dir = cdir };
 	struct gb_serve *s = (struct gb_serve *)1;
 	char err[256] = "";

@@ -1,7 +1,8 @@
 /* tests/unit/test_sink_cursor.c — the sink cursor and loop (sink.h) on a
  * real journal with the real file sink: cursor file round trip, refusal of
- * damaged cursors, no temporary left behind; delivery of every event in
- * journal order across batches and segments; a stopped sink resumes at its
+ * damaged cursors, no temporary left behind, a cursor write cut short by
+ * the kernel returns the error and leaves the previous cursor whole;
+ * delivery of every event in journal order across batches and segments; a stopped sink resumes at its
  * cursor (no repeat, no gap) including events that arrive while it runs;
  * rotation by size keeps exactly `keep` old files; an unwritable
  * destination counts failures and retries and delivers once it is back;
@@ -16,39 +17,28 @@
 #include <errno.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "exporter/journal.h"
 #include "exporter/sink.h"
+#include "unit/tmpdir.h"
 
 static char top[256], jdir[300], cdir[300], out[300];
 
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st, (void)flag, (void)f;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
-	(void)state;
-	snprintf(top, sizeof top, "/tmp/gb-sink-XXXXXX");
-	assert_non_null(mkdtemp(top));
+	*state = top;
+	assert_int_equal(gb_tmpdir_make(top, sizeof top, "sink"), 0);
 	snprintf(jdir, sizeof jdir, "%s/journal", top);
 	snprintf(cdir, sizeof cdir, "%s/cursors", top);
 	snprintf(out, sizeof out, "%s/out.jsonl", top);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	nftw(top, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	return 0;
 }
 
@@ -190,6 +180,43 @@ static void t_cursor_file(void **state)
 	assert_true(gb_cursor_save(p, &c) < 0);
 }
 
+/* The cursor write fails halfway for real: RLIMIT_FSIZE below the new
+ * cursor's size (SIGXFSZ ignored) makes write(2) store a prefix and return
+ * a short count.  The save must return the error, and the previous cursor
+ * must survive whole: a truncated cursor renamed into place would point a
+ * restarted sink into the middle of what it delivered (or be refused as
+ * garbage and lose the position).  No temporary is left. */
+static void t_cursor_short_write(void **state)
+{
+	(void)state;
+	assert_int_equal(mkdir(cdir, 0755), 0);
+	char p[400], t[420];
+	snprintf(p, sizeof p, "%s/k", cdir);
+	snprintf(t, sizeof t, "%s.tmp", p);
+	struct gb_jpos old = { 3, 4096 }, big = { 123456789012ull, 987654321098ull }, d;
+	assert_int_equal(gb_cursor_save(p, &old), 0); /* "3 4096\n": 7 bytes */
+	void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+	struct rlimit was, lim;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
+	lim = (struct rlimit){ 10, was.rlim_max }; /* the new one needs 26 */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	/* errno as a fresh sink thread has it: a save that reads errno after
+	 * a short write (which sets none) would take it for success */
+	errno = 0;
+	int rc = gb_cursor_save(p, &big);
+	setrlimit(RLIMIT_FSIZE, &was);
+	signal(SIGXFSZ, prev);
+	assert_int_equal(rc, -EFBIG);
+	assert_int_equal(gb_cursor_load(p, &d), 0);
+	assert_int_equal(d.segment, 3);
+	assert_int_equal(d.offset, 4096);
+	assert_int_equal(access(t, F_OK), -1);
+	/* and once the disk has room again, the save goes through */
+	assert_int_equal(gb_cursor_save(p, &big), 0);
+	assert_int_equal(gb_cursor_load(p, &d), 0);
+	assert_memory_equal(&big, &d, sizeof big);
+}
+
 static void t_deliver_resume(void **state)
 {
 	(void)state;
@@ -327,11 +354,12 @@ static void t_lag_while_stuck(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(t_cursor_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_deliver_resume, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_rotation_keeps_n, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_destination_down_then_back, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_lag_while_stuck, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_cursor_file, setup, gb_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(t_cursor_short_write, setup, gb_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(t_deliver_resume, setup, gb_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(t_rotation_keeps_n, setup, gb_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(t_destination_down_then_back, setup, gb_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(t_lag_while_stuck, setup, gb_tmpdir_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
