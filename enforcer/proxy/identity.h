@@ -73,6 +73,15 @@ struct gb_ident_buf {
 int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
                        const struct sockaddr *local, struct gb_ident_buf *out);
 
+/* gb_identity_lookup with a bounded search: at most 64 descriptors read
+ * per process (newest first), and on the host only the latest holders
+ * (no walk of every process).  For the accept-time view: a client that
+ * opens sockets faster than the proxy accepts them (a thousand half-open
+ * heads) must not make every accept cost a walk of its whole table or of
+ * the host.  A miss is -ESRCH like any failed lookup. */
+int gb_identity_lookup_quick(struct gb_identity_ctx *c, const struct sockaddr *peer,
+                             const struct sockaddr *local, struct gb_ident_buf *out);
+
 /* Is the identity found earlier still the whole story?  1 when every holder
  * in prev still holds the socket and runs the same exe, 0 when one exec'd,
  * closed or exited (look again, and decide on both), negative errno.  Costs

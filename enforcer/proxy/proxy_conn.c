@@ -342,8 +342,12 @@ static void lookup(struct proxy_conn *c, struct gb_ident_buf *b, bool *ok)
  * the socket over and close its copy. */
 static void identify_at_accept(struct proxy_conn *c)
 {
-	lookup(c, &c->ident, &c->ident_ok);
-	c->ident_tried = true;
+	int rc = gb_identity_lookup_quick(c->w->p->ident, (struct sockaddr *)&c->peer,
+	                                  (struct sockaddr *)&c->local, &c->ident);
+	c->ident_ok = rc == 0;
+	if (!c->ident.id.exe)
+		c->ident.id.exe = c->ident.id.sha256 = c->ident.id.script = "";
+	c->ident_tried = c->ident_ok; /* a quick miss: the head-time lookup is the whole story */
 }
 
 /* When the request is complete: who holds the socket now.  On the host the
