@@ -18,14 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
 #include "enforcer/proxy/identity.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* How much the /proc walk has to look at. */
 static void count_proc(long *procs, long *fds)
@@ -85,13 +79,13 @@ int main(int argc, char **argv)
 			}
 			struct sockaddr_in peer, local;
 			socklen_t pl = sizeof peer, ll = sizeof local;
-			double a0 = now_s();
+			double a0 = bench_now();
 			int s2 = accept4(ls, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
-			double b0 = now_s();
+			double b0 = bench_now();
 			getsockname(s2, (struct sockaddr *)&local, &ll);
-			double b2 = now_s();
+			double b2 = bench_now();
 			int rc = gb_identity_lookup(ctx, (struct sockaddr *)&peer, (struct sockaddr *)&local, &ib);
-			double e = now_s();
+			double e = bench_now();
 			if (rc < 0 || ib.id.pid != getpid()) {
 				fprintf(stderr, "bench_identity: lookup %ld gave rc=%d pid=%d (want %d)\n", i, rc,
 				        ib.id.pid, (int)getpid());
@@ -99,12 +93,12 @@ int main(int argc, char **argv)
 			}
 			/* the proxy re-checks the holders when the head is complete
 			 * (host scope; a sandbox looks up again) */
-			double r0 = now_s();
+			double r0 = bench_now();
 			if (gb_identity_recheck(ctx, &ib) != 1) {
 				fprintf(stderr, "bench_identity: recheck %ld failed\n", i);
 				return 1;
 			}
-			t_recheck += now_s() - r0;
+			t_recheck += bench_now() - r0;
 			t_accept += b0 - a0;
 			t_lookup += e - b2;
 			close(s2);
