@@ -34,7 +34,7 @@
 #include "enforcer/proxy/l7.h"
 
 #define REFUSE_LINGER_MS 5000
-#define HASH_WAIT_MS 60000 /* longest wait for an executable's first hash */
+#define HASH_WAIT_MS 300000 /* longest wait for an executable's first hash (4 GiB on a loaded VM: minutes) */
 
 static void list_remove(struct proxy_conn *c)
 {
