@@ -56,6 +56,42 @@ static bool has_component(const char *p, const char *comp)
 	return false;
 }
 
+/* Host directories that hold unix sockets: a path listed here (or a parent
+ * of one, or a path inside one) puts the D-Bus system bus, systemd-resolved,
+ * nscd or docker.sock in the sandbox's root — and Landlock does not mediate
+ * connect() on pathname sockets, so they would be a way out that bypasses
+ * the proxy. */
+static const char *const socket_dirs[] = { "/run", "/var/run", "/tmp/.X11-unix", "/var/lib/docker" };
+
+static bool related(const char *a, const char *b) /* a == b, or one contains the other */
+{
+	size_t la = strlen(a), lb = strlen(b);
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	if (la == 1 && a[0] == '/')
+		return true;
+	size_t l = la < lb ? la : lb;
+	return !strncmp(a, b, l) && (la == lb || (la < lb ? b[la] : a[lb]) == '/');
+}
+
+static void warn_socket_dir(struct gb_schema *c, const struct gb_ynode *n, const char *path)
+{
+	/* The sandbox's /tmp, /var/tmp, /dev/shm and /sandbox are private tmpfs,
+	 * not the host's: listing them brings no host socket in. */
+	static const char *const private_dirs[] = { "/tmp", "/var/tmp", "/dev/shm", "/sandbox" };
+	for (size_t i = 0; i < sizeof private_dirs / sizeof private_dirs[0]; i++)
+		if (!strcmp(path, private_dirs[i]))
+			return;
+	for (size_t i = 0; i < sizeof socket_dirs / sizeof socket_dirs[0]; i++)
+		if (related(path, socket_dirs[i])) {
+			gb_schema_warn(c, n, "list the specific files the program needs instead",
+			         "'%.200s' brings the host's socket directory %s into the sandbox: a unix "
+			         "socket there (D-Bus, systemd-resolved, nscd, docker.sock) is reachable "
+			         "without the proxy", path, socket_dirs[i]);
+			return;
+		}
+}
+
 bool gb_validate_fs_path(struct gb_schema *c, const struct gb_ynode *n, const char *path, bool rw)
 {
 	size_t len = strlen(path);
@@ -76,6 +112,7 @@ bool gb_validate_fs_path(struct gb_schema *c, const struct gb_ynode *n, const ch
 		        "(expected specific directories such as /tmp)", path);
 		return false;
 	}
+	warn_socket_dir(c, n, path);
 	return true;
 }
 

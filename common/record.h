@@ -192,6 +192,8 @@ enum gb_finding_kind {
 	GB_F_SECCOMP_DENIED,
 	GB_F_SSRF_BLOCKED,
 	GB_F_POLICY_WARNING,
+	GB_F_CONTAINMENT_DEGRADED, /* private root / cgroup / uid not (fully) set up */
+	GB_F_RESOURCE_LIMIT,       /* a cgroup limit was hit: OOM kill, pids.max */
 	GB_F_OTHER = 99,
 };
 enum gb_severity { /* OCSF severity_id values */
@@ -227,6 +229,9 @@ enum gb_lifecycle_activity { GB_LC_CREATED = 1, GB_LC_STARTED, GB_LC_STOPPED };
 #define GB_LAYER_SECCOMP 0x04u
 #define GB_LAYER_PRIVDROP 0x08u
 #define GB_LAYER_PROXY 0x10u
+#define GB_LAYER_ROOTFS 0x20u  /* private root (pivot_root into the policy's paths) */
+#define GB_LAYER_CGROUP 0x40u  /* resource limits */
+#define GB_LAYER_OWN_UID 0x80u /* a uid of its own for this sandbox */
 struct gb_lifecycle {
 	uint8_t activity;
 	uint32_t layers; /* GB_LAYER_* active */
@@ -245,6 +250,7 @@ enum gb_loss_cause {
 	GB_LOSS_RETENTION,     /* the journal deleted what a sink had not delivered */
 	GB_LOSS_GENERATION,    /* the ring was re-created with records unread */
 	GB_LOSS_MALFORMED,     /* a record in the ring did not decode */
+	GB_LOSS_JOURNAL_DAMAGED, /* journal bytes that no longer decode (reader side) */
 };
 struct gb_loss {
 	uint8_t cause;

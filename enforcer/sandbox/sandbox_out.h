@@ -33,6 +33,7 @@ struct gb_sbx_out {
 	char tls_dir[4096];       /* where its certificates are, "" when none */
 	const char *name;
 	uint64_t lost;
+	const struct gb_statedir *sd; /* where the ring lives (open .. close) */
 	char id[17];              /* this run's sandbox id (ring header, metadata.uid) */
 	char daemon_lock[GB_PATH_MAX]; /* gb_path_serve_lock(root): held while glassbox serve runs */
 };
@@ -40,6 +41,11 @@ struct gb_sbx_out {
 /* root: --root (NULL = "/"), the same one sd was claimed under. */
 int gb_sbx_out_open(struct gb_sbx_out *ev, const char *root, const struct gb_statedir *sd,
                     const char *name);
+/* Waits (up to 5 s) for a running glassbox serve to drain the ring.  A ring
+ * that still holds undrained records (no daemon, or one stuck on a full
+ * disk) is never deleted: it moves to <root>/run/glassbox/leftover/ where
+ * the next serve journals it (gb_statedir_keep_ring), and a warning says how
+ * many records wait there. */
 void gb_sbx_out_close(struct gb_sbx_out *ev);
 
 void gb_sbx_ev_finding(struct gb_sbx_out *ev, int kind, int severity, const char *subject,
@@ -55,8 +61,9 @@ void gb_sbx_ev_lifecycle(struct gb_sbx_out *ev, int activity, uint32_t layers, u
                          const char *user, const char *workdir);
 void gb_sbx_ev_proc_launch(struct gb_sbx_out *ev, pid_t pid, uint32_t uid, uint32_t gid,
                            const char *exe, const char *sha256, char *const *argv);
+/* reason: why it ended when a limit did it ("oom_kill: ..."), else "". */
 void gb_sbx_ev_proc_exit(struct gb_sbx_out *ev, pid_t pid, uint32_t uid, uint32_t gid,
                          const char *exe, const char *sha256, int32_t code, int32_t sig,
-                         uint64_t duration_ns);
+                         uint64_t duration_ns, const char *reason);
 
 #endif

@@ -5,8 +5,8 @@
  * CA) go to <root>/run/glassbox/ca/NAME/, world-readable; the key goes into
  * the sandbox's state directory (0700, root) as ca.key (0600) and is never
  * visible inside.  The child's trust variables are pointed at the files
- * (env.h gb_env_set_trust).  Until the sandbox has a private root the files
- * are read at their host path; with one they must be bind-mounted read-only.
+ * (env.h gb_env_set_trust); the supervisor binds both files read-only into
+ * the private root at the same paths (rootfs.h extra_ro).
  *
  * Ownership: ev->tls (sandbox_out.h) is made by start and freed by stop,
  * which also removes the certificate directory; the proxy borrows it and is

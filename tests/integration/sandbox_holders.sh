@@ -81,7 +81,7 @@ if w == 0:  # W: connect, hand over, then talk through our own copy
         d = s.recv(65536)
         if not d: break
         data += d
-    print(data.split(b"\r\n")[0].decode())
+    print(data.split(b"\r\n")[0].decode(), flush=True)  # os._exit does not flush
     os._exit(0)
 a.close(); b.close()
 os.waitpid(w, 0); os.waitpid(h, 0)

@@ -171,4 +171,7 @@ check "node https through the tunnel" /repos/n/issues "$(cat "$T/node.out")"
 # the CA: key never readable inside, certificates are
 sbx key /usr/bin/sh -c 'cat "$(dirname "$SSL_CERT_FILE")"/ca.key; cat '"$ROOT"'/run/glassbox/sandboxes/key/ca.key; test -r "$NODE_EXTRA_CA_CERTS" && echo readable'
 check "CA key not readable, certificate readable" readable "$(tail -1 "$T/key.out")"
+# ... and bound read-only: the workload cannot swap the bundle for one of its own
+sbx certro /usr/bin/sh -c 'echo x >>"$SSL_CERT_FILE" 2>/dev/null && echo written; rm -f "$NODE_EXTRA_CA_CERTS" 2>/dev/null && echo removed; test -s "$SSL_CERT_FILE" && echo intact'
+check "CA certificates read-only inside" intact "$(cat "$T/certro.out")"
 finish
