@@ -30,11 +30,59 @@ static void usage(FILE *f)
 	        "  --source   sandbox (the only source today: every event the sandbox caused)\n"
 	        "  -f, --tail keep printing new events as they arrive (until interrupted)\n"
 	        "  --since, --until  a duration ago (30s, 10m, 2h, 1d), epoch milliseconds,\n"
-	        "             or a UTC time 2026-11-24T10:00:00Z\n"
+	        "             or an RFC 3339 time (2026-11-24T10:00:00Z, 2026-11-24T10:00:00.250+01:00)\n"
 	        "  --level    minimum severity: info, low, medium (or warn), high, critical, fatal\n"
 	        "  --class    only this OCSF class_uid (e.g. 4001 network, 4002 http)\n"
 	        "  --json     the OCSF JSON lines as stored, instead of shorthand\n"
 	        "  --journal  journal directory (default <root>/" GB_REL_JOURNAL ")\n");
+}
+
+/* RFC 3339 date-time: 2026-11-24T10:00:00[.fraction](Z|+hh:mm|-hh:mm); 't',
+ * 'z' and a space for the 'T' are allowed (RFC 3339 5.6), and so is no zone
+ * at all (read as UTC, as before).  Milliseconds are kept, finer digits
+ * dropped. */
+static int parse_rfc3339(const char *s, int64_t *out)
+{
+	char buf[64];
+	if (strlen(s) >= sizeof buf)
+		return -EINVAL;
+	snprintf(buf, sizeof buf, "%s", s);
+	if (strlen(buf) > 10 && (buf[10] == 't' || buf[10] == ' '))
+		buf[10] = 'T';
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	const char *end = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end || strlen(buf) < 19 || end != buf + 19)
+		return -EINVAL; /* strptime takes 1-digit fields: insist on the full form */
+	int64_t ms = 0;
+	if (*end == '.') {
+		int digits = 0;
+		for (end++; *end >= '0' && *end <= '9'; end++, digits++)
+			if (digits < 3)
+				ms = ms * 10 + (*end - '0');
+		if (!digits)
+			return -EINVAL;
+		for (; digits < 3; digits++)
+			ms *= 10;
+	}
+	int64_t off_s = 0;
+	if (*end == 'Z' || *end == 'z')
+		end++;
+	else if (*end == '+' || *end == '-') {
+		int sign = *end == '-' ? -1 : 1;
+		if (!(end[1] >= '0' && end[1] <= '9' && end[2] >= '0' && end[2] <= '9' && end[3] == ':' &&
+		      end[4] >= '0' && end[4] <= '9' && end[5] >= '0' && end[5] <= '9'))
+			return -EINVAL;
+		int hh = (end[1] - '0') * 10 + (end[2] - '0'), mm = (end[4] - '0') * 10 + (end[5] - '0');
+		if (hh > 23 || mm > 59)
+			return -EINVAL;
+		off_s = sign * (hh * 3600 + mm * 60);
+		end += 6;
+	}
+	if (*end)
+		return -EINVAL;
+	*out = ((int64_t)timegm(&tm) - off_s) * 1000 + ms;
+	return 0;
 }
 
 static int parse_when(const char *s, int64_t *out)
@@ -50,14 +98,7 @@ static int parse_when(const char *s, int64_t *out)
 		*out = v;
 		return 0;
 	}
-	struct tm tm;
-	memset(&tm, 0, sizeof tm);
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end && (!strcmp(end, "Z") || !*end)) {
-		*out = (int64_t)timegm(&tm) * 1000;
-		return 0;
-	}
-	return -EINVAL;
+	return parse_rfc3339(s, out);
 }
 
 static int parse_level(const char *s)
@@ -70,6 +111,23 @@ static int parse_level(const char *s)
 		if (!strcasecmp(s, lv[i].n))
 			return lv[i].v;
 	return -1;
+}
+
+/* Does the journal hold any event of this sandbox?  (Segments whose index
+ * lacks it are skipped unread.) */
+static int sandbox_has_events(const char *journal, const char *name)
+{
+	struct gb_jfilter f = { .sandbox = name };
+	struct gb_jreader *r;
+	if (gb_jreader_open(journal, &f, NULL, &r) < 0)
+		return 0;
+	const char *line;
+	size_t len;
+	int rc;
+	while ((rc = gb_jreader_next(r, &line, &len, NULL)) == 2)
+		; /* damage is no event of the sandbox */
+	gb_jreader_close(r);
+	return rc == 1;
 }
 
 static volatile sig_atomic_t stop;
@@ -116,8 +174,8 @@ int cmd_logs(int argc, char **argv)
 		} else if (!strcmp(a, "--since") || !strcmp(a, "--until")) {
 			int64_t *t = a[2] == 's' ? &f.since_ms : &f.until_ms;
 			if (parse_when(v, t) < 0) {
-				gb_log_error("logs", "%s: '%s' is not a time (10m, 2h, epoch ms, 2026-11-24T10:00:00Z)", a,
-				             v);
+				gb_log_error("logs", "%s: '%s' is not a time (10m, 2h, epoch ms, 2026-11-24T10:00:00.5Z)",
+				             a, v);
 				return 2;
 			}
 		} else if (!strcmp(a, "--level")) {
@@ -179,6 +237,20 @@ int cmd_logs(int argc, char **argv)
 			status = 1;
 			break;
 		}
+		if (rc == 2) {
+			/* damage skipped: shown in place (a LOSS event) and on stderr */
+			char msg[600] = "";
+			const char *m = memmem(line, len, "\"message\":\"", 11);
+			if (m) {
+				m += 11;
+				const char *q = memchr(m, '"', len - (size_t)(m - line));
+				snprintf(msg, sizeof msg, "%.*s", q ? (int)(q - m) : 0, m);
+			}
+			gb_log_error("logs", "FINDING: the journal is damaged, skipped: %s (run glassbox "
+			             "journal verify)", msg);
+			status = 1;
+			rc = 1;
+		}
 		if (rc == 1) {
 			shown++;
 			if (json) {
@@ -200,8 +272,16 @@ int cmd_logs(int argc, char **argv)
 		gb_jreader_wait(r, 1000);
 	}
 	fflush(stdout);
-	if (!shown && !follow && status == 0)
-		gb_log_info("logs", "no events for sandbox '%s' in %s", name, journal);
+	if (!shown && !follow && status == 0) {
+		/* Nothing shown: an unknown sandbox (an error) or a filter that
+		 * matched none of its events (an answer). */
+		if (sandbox_has_events(journal, name)) {
+			gb_log_info("logs", "none of the events of sandbox '%s' match the filter", name);
+		} else {
+			gb_log_error("logs", "no events for sandbox '%s' in %s", name, journal);
+			status = 1;
+		}
+	}
 	gb_buf_free(&b);
 	gb_jreader_close(r);
 	return status;
