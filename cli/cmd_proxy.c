@@ -16,12 +16,14 @@
 #include "common/ring.h"
 #include "enforcer/proxy/proxy.h"
 #include "common/log.h"
+#include "enforcer/proxy/tls.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: glassbox proxy --policy FILE [--listen ADDR:PORT] [--ring PATH]\n"
 	        "                      [--hosts FILE] [--workers N] [--fail-closed]\n"
+	        "                      [--tls-dir DIR [--upstream-ca FILE]]\n"
 	        "                      [--internal-needs-allowed-ips]\n"
 	        "  Run the egress proxy until SIGINT or SIGTERM.\n"
 	        "  --listen   address to listen on (default 127.0.0.1:3128; [::1]:3128 for IPv6)\n"
@@ -29,6 +31,9 @@ static void usage(FILE *f)
 	        "  --hosts    hosts file consulted before DNS (default /etc/hosts)\n"
 	        "  --workers  event-loop threads (default: one per CPU)\n"
 	        "  --fail-closed  deny connections whose records cannot be written\n"
+	        "  --tls-dir  inspect HTTPS to endpoints with a protocol: a new CA is written there\n"
+	        "             (ca.pem, ca-bundle.pem for clients; ca.key 0600)\n"
+	        "  --upstream-ca  CA file trusted for upstream servers besides the system store\n"
 	        "  --internal-needs-allowed-ips  use an internal address only when the endpoint's\n"
 	        "                 allowed_ips covers it, also for an exactly named host\n");
 }
@@ -36,6 +41,7 @@ static void usage(FILE *f)
 int cmd_proxy(int argc, char **argv)
 {
 	const char *policy = NULL, *listen = "127.0.0.1:3128", *ring_path = NULL, *hosts = NULL;
+	const char *tls_dir = NULL, *upstream_ca = NULL;
 	int workers = 0;
 	bool fail_closed = false, internal_strict = false;
 	for (int i = 1; i < argc; i++) {
@@ -63,6 +69,10 @@ int cmd_proxy(int argc, char **argv)
 			ring_path = v;
 		else if (!strcmp(a, "--hosts"))
 			hosts = v;
+		else if (!strcmp(a, "--tls-dir"))
+			tls_dir = v;
+		else if (!strcmp(a, "--upstream-ca"))
+			upstream_ca = v;
 		else if (!strcmp(a, "--workers")) {
 			workers = atoi(v);
 			if (workers < 1 || workers > 256) {
@@ -125,10 +135,23 @@ int cmd_proxy(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	struct gb_tls *tls = NULL;
+	if (tls_dir) {
+		char key[4200], err[512];
+		snprintf(key, sizeof key, "%s/ca.key", tls_dir);
+		struct gb_tls_opts to = { .dir = tls_dir, .key_path = key, .upstream_ca = upstream_ca };
+		rc = gb_tls_new(&to, &tls, err, sizeof err);
+		if (rc < 0) {
+			gb_log_error("proxy", "--tls-dir: %s", err);
+			gb_ring_close(ring);
+			gb_policy_store_free(store);
+			return 1;
+		}
+	}
 	struct gb_proxy_opts o = { .listen = listen, .listen_fd = -1, .netns_fd = -1, .workers = workers,
 		                   .store = store, .ring = ring, .fail_closed = fail_closed,
 		                   .internal_needs_allowed_ips = internal_strict,
-		                   .hosts_file = hosts };
+		                   .hosts_file = hosts, .tls = tls };
 	struct gb_proxy *px = NULL;
 	rc = gb_proxy_new(&o, &px);
 	if (rc == 0)
@@ -136,6 +159,7 @@ int cmd_proxy(int argc, char **argv)
 	if (rc < 0) {
 		gb_log_error("proxy", "listen %s: %s", listen, strerror(-rc));
 		gb_proxy_free(px);
+		gb_tls_free(tls);
 		gb_ring_close(ring);
 		gb_policy_store_free(store);
 		return 1;
@@ -149,7 +173,14 @@ int cmd_proxy(int argc, char **argv)
 	gb_log_info("proxy", "%s: %llu accepted, %llu allowed, %llu denied, %llu records dropped",
 	            strsignal(sig), (unsigned long long)st.accepted, (unsigned long long)st.allowed,
 	            (unsigned long long)st.denied, (unsigned long long)st.records_dropped);
+	if (tls) {
+		struct gb_tls_stats ts;
+		gb_tls_stats(tls, &ts);
+		gb_log_info("proxy", "tls: %llu leaves minted, %llu reused from the cache",
+		            (unsigned long long)ts.leaves_minted, (unsigned long long)ts.leaf_hits);
+	}
 	gb_proxy_free(px);
+	gb_tls_free(tls); /* after the proxy: it borrowed the CA */
 	gb_ring_close(ring);
 	gb_policy_store_free(store);
 	return 0;

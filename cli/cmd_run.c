@@ -31,6 +31,7 @@ static void run_usage(FILE *f)
 	    "  --policy FILE   policy (default: policies/default.yaml of the installation)\n"
 	    "  --workdir DIR   working directory of CMD, writable when include_workdir (default: .)\n"
 	    "  --hosts FILE    hosts file the proxy consults before DNS (default: /etc/hosts)\n"
+	    "  --upstream-ca FILE  CA file trusted for upstream HTTPS servers besides the system store\n"
 	    "  --env NAME[=VALUE]  add NAME to CMD's environment (bare NAME: the caller's value);\n"
 	    "                  the environment otherwise starts empty but for PATH, LANG, LC_*,\n"
 	    "                  TERM, COLORTERM, TZ, COLUMNS, LINES, NO_COLOR (see docs/sandbox.md)\n"
@@ -106,6 +107,8 @@ int cmd_run(int argc, char **argv)
 			o.workdir = v;
 		} else if ((v = opt_value(argc, argv, &i, "--hosts"))) {
 			o.hosts_file = v;
+		} else if ((v = opt_value(argc, argv, &i, "--upstream-ca"))) {
+			o.upstream_ca = v;
 		} else if ((v = opt_value(argc, argv, &i, "--env-file"))) {
 			env_files[o.n_env_files++] = v;
 		} else if ((v = opt_value(argc, argv, &i, "--env"))) {
@@ -162,6 +165,10 @@ int cmd_run(int argc, char **argv)
 	/* Checked here for a clear message; the proxy reads it at start. */
 	if (o.hosts_file && access(o.hosts_file, R_OK) < 0) {
 		gb_log_error("run", "--hosts %s: %s", o.hosts_file, strerror(errno));
+		goto out;
+	}
+	if (o.upstream_ca && access(o.upstream_ca, R_OK) < 0) {
+		gb_log_error("run", "--upstream-ca %s: %s", o.upstream_ca, strerror(errno));
 		goto out;
 	}
 	if (!o.policy_path) {

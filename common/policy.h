@@ -177,6 +177,8 @@ struct gb_decision {
 	enum gb_mode mode;    /* enforcement of the matched endpoint */
 	bool l7;              /* matched endpoint inspects HTTP (protocol set) */
 	bool audited;         /* L7 violation let through because of audit mode */
+	bool tls_skip;        /* matched endpoint says `tls: skip` (no termination) */
+	enum gb_l7_protocol protocol; /* of the matched endpoint */
 	char canonical_path[GB_STR_MAX]; /* for L7 decisions */
 	/* for gb_policy_dest_check(): */
 	enum gb_host_kind host_kind;

@@ -47,10 +47,11 @@ struct dctx {
 	uint32_t nomatch[MAX_NOMATCH];     /* entries whose endpoint matched, binary not */
 	size_t n_nomatch;
 	bool nomatch_more;
-	uint32_t best, best_l4;           /* connection level */
+	uint32_t best, best_l4, best_l7;  /* connection level */
 	bool l7_enforce;
 	/* request level */
 	uint32_t allow_ep;
+	uint32_t allow_l4;                /* an L4 pair's grant: only without any L7 pair */
 	const struct gb_l7_rule *allow_rule;
 	uint32_t considered_min, unselected_min, badpath_ep;
 	size_t n_considered;
@@ -151,11 +152,8 @@ static void eval_request(struct dctx *x, uint32_t id, const struct gbc_ep *ep)
 		}
 		return;
 	}
-	if (!ep->l7) { /* L4 passthrough: the whole connection is granted */
-		if (id < x->allow_ep) {
-			x->allow_ep = id;
-			x->allow_rule = NULL;
-		}
+	if (!ep->l7) { /* L4 passthrough: grants the request unless an L7 pair judges it */
+		x->allow_l4 = umin(x->allow_l4, id);
 		return;
 	}
 	const char *sel = ep->spec->path;
@@ -201,10 +199,12 @@ static void candidate(struct dctx *x, uint32_t id)
 		return;
 	}
 	x->best = umin(x->best, id);
-	if (!ep->l7)
+	if (!ep->l7) {
 		x->best_l4 = umin(x->best_l4, id);
-	else
+	} else {
+		x->best_l7 = umin(x->best_l7, id);
 		x->l7_enforce |= ep->mode == GB_MODE_ENFORCE;
+	}
 	if (x->in->method)
 		eval_request(x, id, ep);
 }
@@ -294,6 +294,8 @@ static void set_endpoint(struct gb_decision *out, const struct gbc_ep *ep, uint1
 	out->n_allowed_ips = ep->spec->n_allowed_ips;
 	out->mode = ep->mode;
 	out->l7 = ep->l7;
+	out->tls_skip = ep->spec->tls == GB_TLS_SKIP;
+	out->protocol = ep->spec->protocol;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -332,6 +334,8 @@ void gb_policy_decide(const struct gb_policy_compiled *c, const struct gb_decide
 	out->mode = GB_MODE_ENFORCE;
 	out->l7 = false;
 	out->audited = false;
+	out->tls_skip = false;
+	out->protocol = GB_PROTO_NONE;
 	out->canonical_path[0] = '\0';
 	out->host_kind = GB_HOST_NONE;
 	out->allowed_ips = NULL;
@@ -352,7 +356,7 @@ void gb_policy_decide(const struct gb_policy_compiled *c, const struct gb_decide
 	x.any_ep = false;
 	x.n_nomatch = 0;
 	x.nomatch_more = false;
-	x.first_ep_nobin = x.best = x.best_l4 = x.allow_ep = NO_EP;
+	x.first_ep_nobin = x.best = x.best_l4 = x.best_l7 = x.allow_ep = x.allow_l4 = NO_EP;
 	x.considered_min = x.unselected_min = x.badpath_ep = NO_EP;
 	x.allow_rule = NULL;
 	x.n_considered = 0;
@@ -395,18 +399,23 @@ void gb_policy_decide(const struct gb_policy_compiled *c, const struct gb_decide
 	}
 
 	if (!in->method) { /* connection level */
-		uint32_t rep = x.best_l4 != NO_EP ? x.best_l4 : x.best;
+		/* An L4 grant for the same host, port and binary never turns an
+		 * inspected endpoint into a blind tunnel: any L7 pair means the
+		 * connection is inspected and its requests judged. */
+		uint32_t rep = x.best_l7 != NO_EP ? x.best_l7 : x.best_l4;
 		const struct gbc_ep *ep = &c->eps[rep];
 		out->verdict = GB_VERDICT_ALLOW;
 		out->reason = GB_R_NONE;
 		out->entry = c->entries[ep->entry].m->key;
 		set_endpoint(out, ep, in->port);
-		if (x.best_l4 == NO_EP) /* only inspection can apply the rules */
+		if (x.best_l7 != NO_EP) /* only inspection can apply the rules */
 			out->mode = x.l7_enforce ? GB_MODE_ENFORCE : GB_MODE_AUDIT;
 		return;
 	}
 
 	const char *m = in->method;
+	if (x.allow_ep == NO_EP && x.allow_l4 != NO_EP && x.best_l7 == NO_EP)
+		x.allow_ep = x.allow_l4; /* L4 only: the whole connection is granted */
 	if (x.allow_ep != NO_EP) {
 		const struct gbc_ep *ep = &c->eps[x.allow_ep];
 		out->verdict = GB_VERDICT_ALLOW;

@@ -195,7 +195,7 @@ static bool parse_matcher(struct gb_schema *c, const struct gb_ynode *n, enum gb
 	gb_schema_check_keys(c, n, keys, GB_ARRAY_LEN(keys));
 	bool ok = true;
 	r->line = n->line;
-	if (proto != GB_PROTO_REST && proto != GB_PROTO_NONE) {
+	if (proto != GB_PROTO_REST && proto != GB_PROTO_WEBSOCKET && proto != GB_PROTO_NONE) {
 		/* the endpoint is refused for its protocol; do not pile the
 		 * protocol's own matchers or REST requirements on top */
 		return false;

@@ -599,8 +599,16 @@ void gb_validate_endpoint(struct gb_schema *c, const struct gb_ynode *ep, const 
 		err_field(c, cs, "credential_signing", NULL,
 		          "'credential_signing' and 'request_body_credential_rewrite' are mutually exclusive");
 
-	/* Refuse what glassbox cannot enforce yet, naming the field. */
-	if (pr != GB_PROTO_NONE && pr != GB_PROTO_REST)
+	/* Refuse what glassbox cannot enforce yet, naming the field.  rest and
+	 * websocket are inspected (TLS terminated, each request decided; after a
+	 * websocket upgrade the frames relay uninspected, so read-only — which
+	 * forbids client messages — would be weakened); tcp is authorised like
+	 * an L4 endpoint. */
+	if (pr == GB_PROTO_WEBSOCKET && s->access && !strcmp(s->access, "read-only"))
+		err_field(c, access, "access", "use 'access: read-write' or explicit 'rules'",
+		          "websocket 'read-only' forbids client messages, which glassbox does not "
+		          "inspect yet; the endpoint is refused rather than weakened");
+	if (pr != GB_PROTO_NONE && pr != GB_PROTO_REST && pr != GB_PROTO_WEBSOCKET && pr != GB_PROTO_TCP)
 		err_field(c, proto, "protocol", "use 'protocol: rest', or no protocol for an L4 allow",
 		          "protocol '%s' is not enforced by glassbox yet; the endpoint is refused "
 		          "rather than weakened", proto_names[pr]);

@@ -146,6 +146,12 @@ int gb_rec_encode(const struct gb_record *rec, void *buf, size_t cap, uint16_t *
 		put_str(&w, h->rule);
 		put_str(&w, h->reason_text);
 		put_str(&w, h->policy_entry);
+		put_u64(&w, h->bytes_req);
+		put_u64(&w, h->bytes_resp);
+		put_u64(&w, h->latency_ns);
+		put_u8(&w, h->tls);
+		put_str(&w, h->sni);
+		put_str(&w, h->tls_version);
 		break;
 	}
 	case GB_REC_PROC: {
@@ -361,6 +367,12 @@ int gb_rec_decode(int type, const void *payload, size_t len, struct gb_record *o
 		h->rule = get_str(&r);
 		h->reason_text = get_str(&r);
 		h->policy_entry = get_str(&r);
+		h->bytes_req = get_u64(&r);
+		h->bytes_resp = get_u64(&r);
+		h->latency_ns = get_u64(&r);
+		h->tls = get_u8(&r);
+		h->sni = get_str(&r);
+		h->tls_version = get_str(&r);
 		break;
 	}
 	case GB_REC_PROC: {

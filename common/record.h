@@ -99,6 +99,8 @@ enum gb_reason {
 	GB_R_BAD_REQUEST,         /* malformed proxy request */
 	GB_R_AUDIT_FAIL_CLOSED,   /* records cannot be written and audit_mode is fail_closed */
 	GB_R_LIMIT,               /* connection/header limit reached */
+	GB_R_L7_UNSUPPORTED,      /* not HTTP/1.x (h2c preface, other bytes) on an inspected endpoint */
+	GB_R_UPSTREAM_TLS,        /* upstream certificate or TLS handshake refused */
 };
 const char *gb_reason_name(int reason); /* "no_endpoint", ... stable, snake_case */
 
@@ -154,7 +156,15 @@ struct gb_http_decision {
 	const char *rule;   /* matched rule description, or "" */
 	const char *reason_text;
 	const char *policy_entry;
+	/* request by request inside a tunnel (0/"" for plain forward requests
+	 * decided before any response) */
+	uint64_t bytes_req, bytes_resp; /* request and response bytes, heads included */
+	uint64_t latency_ns;            /* request head read -> response complete */
+	uint8_t tls;                    /* gb_http_tls */
+	const char *sni;                /* ClientHello server name, or "" */
+	const char *tls_version;        /* "TLSv1.3", ... or "" */
 };
+enum gb_http_tls { GB_HTTP_TLS_NONE = 0, GB_HTTP_TLS_TERMINATED = 1 };
 
 /* PROC: launch, exit and privilege-drop of sandboxed processes. */
 enum gb_proc_activity { GB_PROC_LAUNCH = 1, GB_PROC_EXIT = 2, GB_PROC_PRIV_DROP = 3 };

@@ -16,7 +16,7 @@ const char *gb_reason_name(int reason)
 		"none", "no_policy", "no_endpoint", "binary_not_allowed", "l7_deny_rule",
 		"l7_not_permitted", "l7_bad_path", "l7_needs_inspection", "ssrf", "dns_failed",
 		"upstream_failed", "identity_failed", "binary_changed", "bad_request",
-		"audit_fail_closed", "limit",
+		"audit_fail_closed", "limit", "l7_unsupported_protocol", "upstream_tls",
 	};
 	return reason >= 0 && (size_t)reason < GB_ARRAY_LEN(names) ? names[reason] : "unknown";
 }

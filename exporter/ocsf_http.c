@@ -6,6 +6,11 @@
  * Activity events of its connection, so a SIEM can join request, process
  * and connection.  Audit mode (the request would have been denied but was
  * let through) is Allowed/Detected at Low severity, never a plain "Allowed".
+ *
+ * Requests inside an inspected tunnel also carry their sizes (http_request
+ * / http_response length, traffic), the latency from request head to the
+ * end of the response (http_response.latency and duration, ms) and the TLS
+ * facts of the client side (tls.sni, tls.version; unmapped.tls_terminated).
  */
 #include <errno.h>
 #include <string.h>
@@ -104,11 +109,35 @@ int ocsf_http(struct ocsf_ev *ev)
 	url_string(w, h, host);
 	ocsf_send(w);
 	gb_jw_obj_end(w);
+	if (h->bytes_req)
+		ocsf_kuint(w, "length", h->bytes_req);
 	gb_jw_obj_end(w);
+	uint64_t latency_ms = h->latency_ns / 1000000u;
 	if (h->status) {
 		ocsf_key(w, "http_response");
 		gb_jw_obj_begin(w);
 		ocsf_kuint(w, "code", h->status);
+		if (h->bytes_resp)
+			ocsf_kuint(w, "length", h->bytes_resp);
+		if (h->latency_ns)
+			ocsf_kuint(w, "latency", latency_ms);
+		gb_jw_obj_end(w);
+	}
+	if (h->bytes_req || h->bytes_resp) {
+		ocsf_key(w, "traffic");
+		gb_jw_obj_begin(w);
+		ocsf_kuint(w, "bytes_out", h->bytes_req);
+		ocsf_kuint(w, "bytes_in", h->bytes_resp);
+		ocsf_kuint(w, "bytes", h->bytes_req + h->bytes_resp);
+		gb_jw_obj_end(w);
+	}
+	if (h->latency_ns)
+		ocsf_kuint(w, "duration", latency_ms);
+	if (h->tls == GB_HTTP_TLS_TERMINATED) {
+		ocsf_key(w, "tls");
+		gb_jw_obj_begin(w);
+		ocsf_kstr_opt(w, "sni", h->sni);
+		ocsf_kstr(w, "version", h->tls_version && *h->tls_version ? h->tls_version : "unknown");
 		gb_jw_obj_end(w);
 	}
 
@@ -129,6 +158,8 @@ int ocsf_http(struct ocsf_ev *ev)
 	ocsf_key(w, "unmapped");
 	gb_jw_obj_begin(w);
 	ocsf_kstr(w, "mode", h->mode == GB_MODE_AUDIT ? "audit" : "enforce");
+	if (h->tls == GB_HTTP_TLS_TERMINATED)
+		gb_jw_kbool(w, "tls_terminated", true);
 	if (act == 99 && *method)
 		ocsf_kstr(w, "http_method", method); /* not in OCSF's method enum */
 	uint32_t f = ocsf_identity_unmapped_flags(&h->id);

@@ -10,6 +10,7 @@
  * on a listening socket that stays readable.
  */
 #include "enforcer/proxy/proxy_int.h"
+#include "enforcer/proxy/l7.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -101,6 +102,8 @@ int gb_proxy_new(const struct gb_proxy_opts *o, struct gb_proxy **out)
 	if (!p)
 		return -ENOMEM;
 	p->o = *o;
+	pthread_mutex_init(&p->l7_mu, NULL);
+	pthread_cond_init(&p->l7_cv, NULL);
 	if (!p->o.max_conns)
 		p->o.max_conns = 4096;
 	if (!p->o.header_timeout_ms)
@@ -329,6 +332,7 @@ void gb_proxy_stop(struct gb_proxy *p)
 			pthread_join(p->threads[i], NULL);
 		p->started = false;
 	}
+	l7_stop_all(p); /* after the workers: none can start another */
 }
 
 void gb_proxy_free(struct gb_proxy *p)
@@ -347,6 +351,9 @@ void gb_proxy_free(struct gb_proxy *p)
 		if (w->ep >= 0)
 			close(w->ep);
 	}
+	l7_stop_all(p);
+	pthread_cond_destroy(&p->l7_cv);
+	pthread_mutex_destroy(&p->l7_mu);
 	free(p->workers);
 	free(p->threads);
 	gb_identity_ctx_free(p->ident);

@@ -26,6 +26,7 @@
 #include "common/ring.h"
 
 struct gb_proxy;
+struct gb_tls;
 
 struct gb_proxy_opts {
 	const char *listen;      /* "127.0.0.1:3128" when listen_fd < 0 */
@@ -42,6 +43,8 @@ struct gb_proxy_opts {
 	                          * exactly named host (default: allowed, recorded) */
 	const char *hosts_file;  /* resolver override; NULL = /etc/hosts */
 	const char *resolv_conf; /* NULL = system */
+	struct gb_tls *tls;      /* HTTPS inspection (tls.h), borrowed; NULL = tunnels to
+	                          * inspected endpoints cannot be inspected */
 	/* limits and timeouts; 0 = defaults */
 	int max_conns;           /* default 4096 */
 	int header_timeout_ms;   /* default 10000 */

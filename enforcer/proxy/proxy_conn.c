@@ -31,6 +31,7 @@
 #include "common/policy_match.h"
 #include "common/record.h"
 #include "common/ring.h"
+#include "enforcer/proxy/l7.h"
 
 #define REFUSE_LINGER_MS 5000
 #define HASH_WAIT_MS 300000 /* longest wait for an executable's first hash (4 GiB on a loaded VM: minutes) */
@@ -65,7 +66,7 @@ static void addr_text(const struct sockaddr_storage *ss, char *out, size_t n, ui
 
 /* ---------------- records ---------------- */
 
-static void emit(struct proxy_conn *c, struct gb_record *r)
+void proxy_emit(struct proxy_conn *c, struct gb_record *r)
 {
 	struct gb_proxy *p = c->w->p;
 	if (!p->o.ring)
@@ -99,13 +100,13 @@ static void fill_net(struct proxy_conn *c, struct gb_net_decision *n, int phase)
 	n->inspected = c->inspected;
 }
 
-static void rec_open(struct proxy_conn *c, int verdict, int reason)
+void conn_rec_open(struct proxy_conn *c, int verdict, int reason)
 {
 	struct gb_record r = { .type = GB_REC_NET_DECISION };
 	fill_net(c, &r.u.net, GB_NET_OPEN);
 	r.u.net.verdict = (uint8_t)verdict;
 	r.u.net.reason = (uint16_t)reason;
-	emit(c, &r);
+	proxy_emit(c, &r);
 }
 
 static void rec_close(struct proxy_conn *c)
@@ -117,7 +118,7 @@ static void rec_close(struct proxy_conn *c)
 	r.u.net.bytes_up = c->up.bytes;
 	r.u.net.bytes_down = c->down.bytes;
 	r.u.net.duration_ns = gb_now_ns(CLOCK_MONOTONIC) - c->t_start_ns;
-	emit(c, &r);
+	proxy_emit(c, &r);
 }
 
 static void rec_http(struct proxy_conn *c, int verdict, int reason, int status)
@@ -163,7 +164,7 @@ static void rec_http(struct proxy_conn *c, int verdict, int reason, int status)
 	h->rule = c->dec.rule;
 	h->reason_text = c->dec.reason_text;
 	h->policy_entry = c->entry;
-	emit(c, &r);
+	proxy_emit(c, &r);
 }
 
 static void rec_finding(struct proxy_conn *c, int kind, int sev, const char *title, const char *detail,
@@ -178,7 +179,7 @@ static void rec_finding(struct proxy_conn *c, int kind, int sev, const char *tit
 	f->title = title;
 	f->detail = detail;
 	f->subject = subject;
-	emit(c, &r);
+	proxy_emit(c, &r);
 }
 
 /* ---------------- life ---------------- */
@@ -251,6 +252,34 @@ void conn_free(struct proxy_conn *c)
 	if (c->resolving)
 		return; /* the resolver still holds it: its callback frees it */
 	defer_free(c);
+}
+
+void conn_detach(struct proxy_conn *c)
+{
+	proxy_ep_del(c->w, c->cfd);
+	if (c->ufd >= 0)
+		proxy_ep_del(c->w, c->ufd);
+	list_remove(c);
+	c->w->n_conns--;
+}
+
+void conn_finish_detached(struct proxy_conn *c)
+{
+	struct gb_proxy *p = c->w->p;
+	if (c->opened) {
+		rec_close(c);
+		atomic_fetch_add(&p->s_bytes_up, c->up.bytes);
+		atomic_fetch_add(&p->s_bytes_down, c->down.bytes);
+		c->opened = false;
+	}
+	release_policy(c);
+	if (c->cfd >= 0)
+		close(c->cfd);
+	if (c->ufd >= 0)
+		close(c->ufd);
+	relay_close(c);
+	atomic_fetch_sub(&p->n_conns, 1);
+	really_free(c);
 }
 
 static void identify_at_accept(struct proxy_conn *c);
@@ -388,7 +417,7 @@ static void refuse(struct proxy_conn *c, int status, const char *error, int reas
 	c->dec.verdict = GB_VERDICT_DENY;
 	c->dec.reason = (enum gb_reason)reason;
 	close_upstream(c);
-	rec_open(c, GB_VERDICT_DENY, reason);
+	conn_rec_open(c, GB_VERDICT_DENY, reason);
 	if (c->req.kind == GB_NET_FORWARD)
 		rec_http(c, GB_VERDICT_DENY, reason, (uint16_t)status);
 	atomic_fetch_add(&p->s_denied, 1);
@@ -428,6 +457,14 @@ static void relay_step(struct proxy_conn *c)
 static void start_relay(struct proxy_conn *c)
 {
 	struct gb_proxy *p = c->w->p;
+	/* An inspected endpoint's tunnel is read request by request (l7.h). */
+	if (c->req.kind == GB_NET_CONNECT && c->inspected && p->o.tls) {
+		int rc = l7_start(c);
+		if (rc == 0)
+			return;
+		refuse(c, 503, "proxy_error", GB_R_LIMIT, "no inspection thread: %s", strerror(-rc));
+		return;
+	}
 	if (relay_init(c) < 0) {
 		refuse(c, 502, "proxy_error", GB_R_UPSTREAM_FAILED, "out of pipes");
 		return;
@@ -447,7 +484,7 @@ static void start_relay(struct proxy_conn *c)
 		}
 	}
 	gb_buf_append(&c->pre, early, early_n); /* bytes the client sent ahead */
-	rec_open(c, GB_VERDICT_ALLOW, c->dec.reason);
+	conn_rec_open(c, GB_VERDICT_ALLOW, c->dec.reason);
 	if (c->req.kind == GB_NET_FORWARD)
 		rec_http(c, GB_VERDICT_ALLOW, c->dec.reason, 0);
 	c->opened = true;
@@ -772,14 +809,17 @@ static void decide(struct proxy_conn *c)
 	if (decide_other_holders(c, &in) < 0)
 		return;
 	if (c->req.kind == GB_NET_CONNECT && c->dec.l7) {
-		if (c->dec.mode == GB_MODE_ENFORCE) {
+		if (p->o.tls) {
+			c->inspected = 1; /* TLS terminated (or plain HTTP read) request by request */
+		} else if (c->dec.mode == GB_MODE_ENFORCE) {
 			refuse(c, 403, "inspection_required", GB_R_L7_NEEDS_INSPECTION,
 			       "endpoint %s enforces HTTP rules, which a CONNECT tunnel would bypass; "
-			       "TLS inspection is not available yet, so the tunnel is refused",
+			       "this proxy has no CA to inspect TLS with, so the tunnel is refused",
 			       c->dec.endpoint);
 			return;
+		} else {
+			c->inspected = 0; /* audit without a CA: relayed, recorded as uninspected */
 		}
-		c->inspected = 0; /* audit: relayed, recorded as uninspected */
 	} else {
 		c->inspected = c->dec.l7;
 	}

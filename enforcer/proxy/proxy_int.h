@@ -7,10 +7,12 @@
  *                  relay or refusal; its records
  *   proxy_http.c   request-head parsing, the upstream request, refusals
  *   proxy_relay.c  splice() relay with half-close and backpressure
+ *   l7*.c          HTTPS inspection of tunnels to inspected endpoints (l7.h)
  */
 #ifndef GB_ENFORCER_PROXY_INT_H
 #define GB_ENFORCER_PROXY_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -130,6 +132,12 @@ struct gb_proxy {
 	atomic_uint_fast64_t next_id;
 	atomic_int n_conns;
 	atomic_uint_fast64_t s_accepted, s_allowed, s_denied, s_bytes_up, s_bytes_down, s_rec_dropped;
+	/* HTTPS inspection threads (l7.h) */
+	pthread_mutex_t l7_mu;
+	pthread_cond_t l7_cv;
+	struct l7 *l7_list;
+	int n_l7;
+	atomic_bool l7_stopping;
 };
 
 /* proxy.c */
@@ -143,6 +151,13 @@ void conn_timeout(struct proxy_conn *c);
 void conn_free(struct proxy_conn *c);
 /* Free the connections closed during the last epoll batch. */
 void proxy_reap(struct proxy_worker *w);
+/* Records (thread-safe: the L7 threads write through these too). */
+void proxy_emit(struct proxy_conn *c, struct gb_record *r);
+void conn_rec_open(struct proxy_conn *c, int verdict, int reason);
+/* Take c out of its worker (epoll, list, timers) for an L7 thread; the fds
+ * stay open.  conn_finish_detached() is the thread's conn_free(). */
+void conn_detach(struct proxy_conn *c);
+void conn_finish_detached(struct proxy_conn *c);
 
 /* proxy_http.c */
 /* Parse a complete head in buf[0..len) (ends with CRLFCRLF).  Returns 0, or

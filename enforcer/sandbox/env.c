@@ -58,6 +58,38 @@ void gb_env_free(struct gb_env *e)
 	free(e->v);
 }
 
+/* Clients that replace their trust store read the bundle (system CAs + the
+ * sandbox CA); Node and Deno add to their built-in store and read the CA
+ * alone (the bundle there would duplicate their own store at every start). */
+static const char *const bundle_vars[] = {
+	"SSL_CERT_FILE",      /* OpenSSL: python ssl, curl's OpenSSL, git, wget, ruby */
+	"REQUESTS_CA_BUNDLE", /* python requests */
+	"CURL_CA_BUNDLE",     /* curl */
+	"GIT_SSL_CAINFO",     /* git */
+	"PIP_CERT",           /* pip (vendored requests ignores SSL_CERT_FILE) */
+	"npm_config_cafile",  /* npm: replaces its CA list, so the whole bundle */
+	"AWS_CA_BUNDLE",      /* AWS CLI and SDKs */
+	"CARGO_HTTP_CAINFO",  /* cargo */
+	"HTTPLIB2_CA_CERTS",  /* httplib2 */
+	"CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE", /* gcloud */
+	"GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",   /* gRPC */
+	"NIX_SSL_CERT_FILE",  /* nix-built programs */
+};
+static const char *const ca_vars[] = {
+	"NODE_EXTRA_CA_CERTS", /* node: added to its built-in roots */
+	"DENO_CERT",           /* deno */
+};
+
+int gb_env_set_trust(struct gb_env *e, const char *ca_file, const char *bundle)
+{
+	int rc = 0;
+	for (size_t i = 0; i < sizeof bundle_vars / sizeof bundle_vars[0] && rc == 0; i++)
+		rc = gb_env_set(e, bundle_vars[i], bundle);
+	for (size_t i = 0; i < sizeof ca_vars / sizeof ca_vars[0] && rc == 0; i++)
+		rc = gb_env_set(e, ca_vars[i], ca_file);
+	return rc;
+}
+
 /* What the caller's environment may pass on by itself: locale, terminal,
  * time zone and the search path.  Everything else (credentials, agent
  * sockets, tokens) stays outside unless --env / --env-file names it. */
@@ -91,16 +123,24 @@ static int name_valid(const char *k, size_t kl)
  * so the workload can never be pointed at another proxy or trust store. */
 static const char *const forced[] = {
 	"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
-	"NO_PROXY", "no_proxy", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
-	"NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO", "PIP_CERT", "DENO_CERT", "GLASSBOX_SANDBOX",
+	"NO_PROXY", "no_proxy", "GLASSBOX_SANDBOX",
 };
 
-static int is_forced(const char *k, size_t kl)
+static int name_is(const char *k, size_t kl, const char *const *v, size_t n)
 {
-	for (size_t i = 0; i < sizeof forced / sizeof forced[0]; i++)
-		if (strlen(forced[i]) == kl && !strncmp(k, forced[i], kl))
+	for (size_t i = 0; i < n; i++)
+		if (strlen(v[i]) == kl && !strncmp(k, v[i], kl))
 			return 1;
 	return 0;
+}
+
+/* The proxy variables, GLASSBOX_SANDBOX and every trust variable
+ * gb_env_set_trust() sets (bundle_vars, ca_vars above). */
+static int is_forced(const char *k, size_t kl)
+{
+	return name_is(k, kl, forced, GB_ARRAY_LEN(forced)) ||
+	       name_is(k, kl, bundle_vars, GB_ARRAY_LEN(bundle_vars)) ||
+	       name_is(k, kl, ca_vars, GB_ARRAY_LEN(ca_vars));
 }
 
 /* NAME=VALUE sets, NAME alone copies the caller's value (absent: nothing). */
@@ -227,13 +267,8 @@ int gb_env_build(struct gb_env *e, const char *name, const struct gb_ident *id,
 	for (size_t i = 0; i < GB_ARRAY_LEN(ca_bundles) && !bundle; i++)
 		if (access(ca_bundles[i], R_OK) == 0)
 			bundle = ca_bundles[i];
-	if (bundle) {
-		static const char *const ca_vars[] = { "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE",
-			                                   "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS",
-			                                   "GIT_SSL_CAINFO", "PIP_CERT", "DENO_CERT" };
-		for (size_t i = 0; i < GB_ARRAY_LEN(ca_vars) && rc == 0; i++)
-			rc = gb_env_set(e, ca_vars[i], bundle);
-	}
+	if (bundle && rc == 0) /* until the sandbox CA exists (gb_env_set_trust) */
+		rc = gb_env_set_trust(e, bundle, bundle);
 	if (rc == 0)
 		rc = gb_env_set(e, "GLASSBOX_SANDBOX", name);
 	if (rc == 0 && errlen)

@@ -49,6 +49,13 @@ int gb_env_add_file(struct gb_env *e, const char *path, char *err, size_t errlen
 int gb_env_build(struct gb_env *e, const char *name, const struct gb_ident *id,
                  const char *workdir, const struct gb_env_opts *o, char *err, size_t errlen);
 
+/* Point the clients' trust variables (SSL_CERT_FILE, REQUESTS_CA_BUNDLE,
+ * CURL_CA_BUNDLE, GIT_SSL_CAINFO, PIP_CERT, npm_config_cafile, ... -> the
+ * bundle; NODE_EXTRA_CA_CERTS, DENO_CERT -> the CA file alone).  gb_env_build
+ * points them at the system bundle; the supervisor calls this again once the
+ * sandbox CA exists.  0 or -ENOMEM. */
+int gb_env_set_trust(struct gb_env *e, const char *ca_file, const char *bundle);
+
 /* The file execve will run for argv[0] `cmd`: a path (relative to workdir)
  * as given, else the first executable match in $PATH.  0, -ENOENT or
  * -ENAMETOOLONG. */

@@ -22,12 +22,15 @@
 struct gb_ring;
 struct gb_proxy;
 struct gb_policy_store;
+struct gb_tls;
 
 struct gb_sbx_out {
 	struct gb_ring *ring;
 	struct gb_proxy *proxy;
 	struct gb_policy_store *store;
 	int netns_fd;
+	struct gb_tls *tls;       /* the sandbox CA (sandbox_tls.h), or NULL: no termination */
+	char tls_dir[4096];       /* where its certificates are, "" when none */
 	const char *name;
 	uint64_t lost;
 	const struct gb_statedir *sd; /* where the ring lives (open .. close) */

@@ -35,6 +35,8 @@
 #include "enforcer/sandbox/sandbox_proxy.h"
 #include "enforcer/sandbox/sandbox_msg.h"
 #include "enforcer/sandbox/sandbox_run.h"
+#include "enforcer/proxy/tls.h"
+#include "enforcer/sandbox/sandbox_tls.h"
 #include "enforcer/sandbox/seccomp.h"
 #include "enforcer/sandbox/statedir.h"
 #include "enforcer/sandbox/uidalloc.h"
@@ -411,14 +413,14 @@ static int spawn(struct run *r)
 	long pid = syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
 	                                  CLONE_NEWUTS | SIGCHLD,
 	                   NULL, NULL, NULL, 0);
+	if (pid == 0)
+		gb_sandbox_child(&plan);
 	if (pid < 0) {
 		int e = errno;
 		close(sp[0]);
 		close(sp[1]);
 		return -e;
 	}
-	if (pid == 0)
-		gb_sandbox_child(&plan);
 	close(sp[1]);
 	r->ctl = sp[0];
 	r->init_pid = (pid_t)pid;
@@ -522,7 +524,25 @@ static int prepare(struct run *r)
 		gb_log_error(NULL, "state directory for '%s': root: %s", r->name, strerror(errno));
 		return -errno;
 	}
-	return gb_sbx_out_open(&r->ev, o->root, &r->sd, r->name);
+	rc = gb_sbx_out_open(&r->ev, o->root, &r->sd, r->name);
+	if (rc < 0)
+		return rc;
+	/* HTTPS inspection: without a CA the sandbox still runs, and the proxy
+	 * refuses the tunnels it would have had to inspect. */
+	char terr[512];
+	if (gb_sbx_tls_start(&r->ev, r->o->root, &r->sd, r->name, r->o->upstream_ca, &r->env, terr,
+	                     sizeof terr) < 0) {
+		gb_log_warn(NULL, "HTTPS inspection is off: %s", terr);
+		gb_sbx_ev_finding(&r->ev, GB_F_OTHER, GB_SEV_MEDIUM, "tls", terr);
+	} else {
+		/* The certificates the trust variables name, read-only at the same
+		 * path inside the private root; the key (state directory) is not
+		 * bound, so it does not exist there. */
+		const char *certs[] = { gb_tls_ca_file(r->ev.tls), gb_tls_bundle_file(r->ev.tls) };
+		for (size_t i = 0; i < GB_ARRAY_LEN(certs); i++)
+			r->extra_ro[r->n_extra_ro++] = (struct gb_bind){ .src = certs[i], .dst = certs[i] };
+	}
+	return 0;
 }
 
 /* Join the audit stream before the workload can be denied anything. */
@@ -702,6 +722,7 @@ out_wait:
 	drain_audit(&r);
 	record_limits(&r);
 	gb_sbx_proxy_stop(&r.ev);
+	gb_sbx_tls_stop(&r.ev); /* after the proxy: it borrowed the CA */
 	gb_sbx_ev_lifecycle(&r.ev, GB_LC_STOPPED, layers_of(&r),
 	                    (uint32_t)r.posture.b, r.ident.uid, r.ident.gid, r.posture.text,
 	                    GB_SECCOMP_MODE_TEXT, r.ident.user, r.workdir);
@@ -714,6 +735,7 @@ out_mask:
 	if (r.listen_fd >= 0)
 		close(r.listen_fd);
 	gb_ll_audit_close(r.audit);
+	gb_sbx_tls_stop(&r.ev); /* idempotent: also on the early exits */
 	gb_sbx_out_close(&r.ev);
 	gb_statedir_release(&r.sd);
 	gb_policy_free(r.policy);

@@ -28,6 +28,7 @@ struct gb_supervisor_opts {
 	const char *policy_path; /* required (the CLI supplies the default) */
 	const char *workdir;     /* NULL = current directory */
 	const char *hosts_file;  /* proxy resolver override; NULL = /etc/hosts */
+	const char *upstream_ca; /* extra CA file for upstream TLS (inspected HTTPS), or NULL */
 	char *const *argv;       /* CMD ARG..., NULL-terminated, argv[0] required */
 	int quiet;               /* no informational messages on stderr */
 	const char *const *env_args;  /* --env NAME[=VALUE], in order (env.h) */

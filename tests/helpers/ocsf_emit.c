@@ -131,6 +131,14 @@ static int http(void)
 		h->rule = "POST /repos/**";
 		h->reason_text = h->reason ? "no rule permits it" : "";
 		h->policy_entry = "github";
+		if (i % 2) { /* inside a terminated tunnel: sizes, latency, TLS facts */
+			h->bytes_req = 310 + i;
+			h->bytes_resp = i % 3 == 1 ? 0 : 5120;
+			h->latency_ns = 1234567 * (i + 1);
+			h->tls = GB_HTTP_TLS_TERMINATED;
+			h->sni = i % 4 == 1 ? "api.github.com" : "";
+			h->tls_version = i % 4 == 3 ? "" : "TLSv1.3";
+		}
 		rc |= emit(&r);
 	}
 	struct gb_record r = { .type = GB_REC_HTTP_DECISION };
@@ -330,7 +338,10 @@ static int random_records(unsigned long n)
 			                                      .conn_id = rnd(), .policy_rev = rnd(), .src = rep(), .dst = rep(),
 			                                      .id = rident(), .method = rstr(), .scheme = rstr(),
 			                                      .path = rstr(), .query = rstr(), .rule = rstr(),
-			                                      .reason_text = rstr(), .policy_entry = rstr() };
+			                                      .reason_text = rstr(), .policy_entry = rstr(),
+			                                      .bytes_req = rnd() >> 8, .bytes_resp = rnd() >> 8,
+			                                      .latency_ns = rnd() >> 8, .tls = (uint8_t)rn(2),
+			                                      .sni = rstr(), .tls_version = rstr() };
 			break;
 		case GB_REC_PROC:
 			r.u.proc = (struct gb_proc){ .activity = (uint8_t)(1 + rn(3)), .pid = (int32_t)rn(99999) - 5,

@@ -1,7 +1,9 @@
 /* tests/helpers/ring_dump.c — print every record waiting in a ring as one
  * JSON object per line (decoded fields, not OCSF), for integration tests to
  * assert on.  Consumes what it prints.
- * usage: ring_dump RING [WAIT_MS]   (waits up to WAIT_MS for the first record) */
+ * usage: ring_dump RING [WAIT_MS [OCSF_FILE]]   (waits up to WAIT_MS for the
+ * first record; with OCSF_FILE, each record's OCSF event is written there too,
+ * one per line, for tests/ocsf_validate.py) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "common/jsonw.h"
 #include "common/record.h"
 #include "common/ring.h"
+#include "exporter/ocsf.h"
 
 static void ident(struct gb_jsonw *w, const struct gb_identity *id)
 {
@@ -32,6 +35,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int wait_ms = argc > 2 ? atoi(argv[2]) : 0;
+	FILE *ocsf = argc > 3 ? fopen(argv[3], "w") : NULL;
+	struct gb_ocsf_ctx octx = { "ring_dump", "ring-dump", "localhost", NULL };
+	struct gb_buf ob = GB_BUF_INIT;
 	struct gb_ring *r;
 	int rc = gb_ring_open_consumer(argv[1], &r);
 	if (rc < 0) {
@@ -56,6 +62,16 @@ int main(int argc, char **argv)
 			if (gb_rec_decode(e.type, e.data, e.len, &rec) < 0) {
 				gb_jw_kstr(&w, "type", "UNDECODABLE");
 			} else {
+				if (ocsf) {
+					rec.seq = e.seq;
+					rec.ts_ns = e.ts_ns;
+					rec.flags = e.flags;
+					gb_buf_reset(&ob);
+					if (gb_ocsf_format(&octx, &rec, &ob, NULL) == 0)
+						fprintf(ocsf, "%.*s\n", (int)ob.len, ob.data);
+					else
+						fprintf(ocsf, "{\"error\": \"format failed\"}\n");
+				}
 				gb_jw_kstr(&w, "type", gb_rec_type_name(e.type));
 				if (e.type == GB_REC_NET_DECISION) {
 					const struct gb_net_decision *n = &rec.u.net;
@@ -83,6 +99,17 @@ int main(int argc, char **argv)
 					gb_jw_kstr(&w, "query", h->query);
 					gb_jw_kuint(&w, "conn_id", h->conn_id);
 					gb_jw_kstr(&w, "host", h->dst.host);
+					gb_jw_kstr(&w, "mode", h->mode == GB_MODE_AUDIT ? "audit" : "enforce");
+					gb_jw_kuint(&w, "status", h->status);
+					gb_jw_kstr(&w, "scheme", h->scheme);
+					gb_jw_kstr(&w, "rule", h->rule);
+					gb_jw_kstr(&w, "reason_text", h->reason_text);
+					gb_jw_kuint(&w, "bytes_req", h->bytes_req);
+					gb_jw_kuint(&w, "bytes_resp", h->bytes_resp);
+					gb_jw_kuint(&w, "latency_ns", h->latency_ns);
+					gb_jw_kuint(&w, "tls", h->tls);
+					gb_jw_kstr(&w, "sni", h->sni);
+					gb_jw_kstr(&w, "tls_version", h->tls_version);
 					ident(&w, &h->id);
 				} else if (e.type == GB_REC_FINDING) {
 					gb_jw_kuint(&w, "kind", rec.u.finding.kind);
@@ -96,6 +123,9 @@ int main(int argc, char **argv)
 		gb_ring_consume(r);
 	}
 	gb_buf_free(&b);
+	gb_buf_free(&ob);
+	if (ocsf)
+		fclose(ocsf);
 	gb_ring_close(r);
 	return 0;
 }

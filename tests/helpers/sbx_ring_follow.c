@@ -8,7 +8,8 @@
  *   NET <open|close> <connect|forward> verdict=<allow|deny> reason=<..> tier=<..>
  *       host=<..> ip=<..> port=<n> entry=<..> conn=<n> up=<n> down=<n>
  *       pid=<n> uid=<n> exe=<..> ancestors=<exe,exe,..> apids=<n,n,..>  (one line)
- *   HTTP verdict=<..> reason=<..> method=<..> path=<..> conn=<n> pid=<n> exe=<..>
+ *   HTTP verdict=<..> reason=<..> method=<..> path=<..> conn=<n> pid=<n> exe=<..> scheme=<..>
+ *        status=<n> tls=<0|1>
  *   LOSS count=<n>
  * Exit 0 when the stopped record was seen, 1 otherwise. */
 #include <errno.h>
@@ -113,9 +114,11 @@ int main(int argc, char **argv)
 		}
 		case GB_REC_HTTP_DECISION: {
 			const struct gb_http_decision *h = &rec.u.http;
-			printf("HTTP verdict=%s reason=%s method=%s path=%s conn=%llu pid=%d exe=%s\n",
+			printf("HTTP verdict=%s reason=%s method=%s path=%s conn=%llu pid=%d exe=%s scheme=%s "
+			       "status=%u tls=%u\n",
 			       h->verdict == GB_VERDICT_ALLOW ? "allow" : "deny", gb_reason_name(h->reason),
-			       h->method, h->path, (unsigned long long)h->conn_id, h->id.pid, h->id.exe);
+			       h->method, h->path, (unsigned long long)h->conn_id, h->id.pid, h->id.exe,
+			       h->scheme, h->status, h->tls);
 			break;
 		}
 		default:

@@ -67,12 +67,13 @@ for v in HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy; do
 	check "env $v" "$v=http://127.0.0.1:3128" "$(echo "$env_out" | grep "^$v=")"
 done
 check "env NO_PROXY" "NO_PROXY=localhost,127.0.0.1" "$(echo "$env_out" | grep '^NO_PROXY=')"
-if [ -r /etc/ssl/certs/ca-certificates.crt ]; then
-	for v in SSL_CERT_FILE REQUESTS_CA_BUNDLE CURL_CA_BUNDLE NODE_EXTRA_CA_CERTS GIT_SSL_CAINFO \
-	         PIP_CERT DENO_CERT; do
-		check "env $v" "$v=/etc/ssl/certs/ca-certificates.crt" "$(echo "$env_out" | grep "^$v=")"
-	done
-fi
+# trust variables: the sandbox CA's bundle, or the CA alone for node and deno
+for v in SSL_CERT_FILE REQUESTS_CA_BUNDLE CURL_CA_BUNDLE GIT_SSL_CAINFO PIP_CERT npm_config_cafile; do
+	check "env $v" yes "$(echo "$env_out" | grep -qE "^$v=$ROOT/run/glassbox/ca/[^/]+/ca-bundle.pem$" && echo yes || echo no)"
+done
+for v in NODE_EXTRA_CA_CERTS DENO_CERT; do
+	check "env $v" yes "$(echo "$env_out" | grep -qE "^$v=$ROOT/run/glassbox/ca/[^/]+/ca.pem$" && echo yes || echo no)"
+done
 check "env USER" "USER=sandbox" "$(echo "$env_out" | grep '^USER=')"
 check "hostname = sandbox name" "probe-host" \
 	"$(gbrun --name probe-host -- /bin/cat /proc/sys/kernel/hostname)"
@@ -88,6 +89,7 @@ check "same name refused while running" 125 $?
 kill -TERM "$sup"
 wait "$sup"
 check "state dir removed" "absent" "$([ -e "$sd" ] && echo present || echo absent)"
+check "CA directory removed" "absent" "$([ -e "$ROOT/run/glassbox/ca/st1" ] && echo present || echo absent)"
 
 # Supervisor killed with SIGKILL: the sandbox dies with it, and the next run
 # with that name cleans the stale state.

@@ -114,8 +114,11 @@ static void env_args_and_files(void **state)
 static void forced_cannot_be_overridden(void **state)
 {
 	(void)state;
-	const char *bad[] = { "HTTPS_PROXY=http://evil:1", "SSL_CERT_FILE=/tmp/evil.pem", "no_proxy" };
-	for (size_t i = 0; i < 3; i++) {
+	/* the proxy, and every trust variable gb_env_set_trust() sets */
+	const char *bad[] = { "HTTPS_PROXY=http://evil:1", "SSL_CERT_FILE=/tmp/evil.pem", "no_proxy",
+		                  "npm_config_cafile=/tmp/evil.pem", "AWS_CA_BUNDLE=/tmp/evil.pem",
+		                  "NODE_EXTRA_CA_CERTS=/tmp/evil.pem", "NIX_SSL_CERT_FILE" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct gb_env_opts o = { .args = &bad[i], .n_args = 1 };
 		struct gb_ident id = ident();
 		struct gb_env e = { 0 };

@@ -1,0 +1,87 @@
+/* enforcer/proxy/l7_resp.c — where an upstream response ends.
+ *
+ * http1.h frames requests only; a response's framing rules differ (no body
+ * for HEAD, 1xx, 204, 304; close-delimited bodies), so the library's
+ * HTTP_RESPONSE mode frames them.  Nothing is rewritten: the bytes that
+ * belong to the response are forwarded as received.  Interim 1xx responses
+ * (100 Continue) are forwarded and the parser goes on to the final one.
+ * The parser pauses at the end of the final response, so bytes after it
+ * (which a server may not send before the next request) are never taken
+ * as part of it. */
+#include "enforcer/proxy/l7.h"
+
+#include <errno.h>
+#include <string.h>
+
+static int on_headers(http_parser *hp)
+{
+	struct l7_resp *r = hp->data;
+	if (!r->first_status)
+		r->first_status = hp->status_code;
+	if (hp->status_code / 100 == 1 && hp->status_code != 101)
+		return 0; /* interim: no body, the final response follows */
+	r->status = hp->status_code;
+	if (hp->status_code == 101) {
+		r->upgrade = true;
+		return 1;
+	}
+	return r->head_req ? 1 : 0; /* 1 = no body (the answer to a HEAD) */
+}
+
+static int on_complete(http_parser *hp)
+{
+	struct l7_resp *r = hp->data;
+	if (hp->status_code / 100 == 1 && hp->status_code != 101)
+		return 0;
+	r->done = true;
+	r->keep_alive = http_should_keep_alive(hp) != 0;
+	http_parser_pause(hp, 1);
+	return 0;
+}
+
+void l7_resp_init(struct l7_resp *r, bool head_request)
+{
+	memset(r, 0, sizeof *r);
+	http_parser_init(&r->hp, HTTP_RESPONSE);
+	r->hp.data = r;
+	r->cb.on_headers_complete = on_headers;
+	r->cb.on_message_complete = on_complete;
+	r->head_req = head_request;
+}
+
+int l7_resp_feed(struct l7_resp *r, const char *b, size_t n, size_t *used)
+{
+	*used = 0;
+	if (r->done)
+		return 0;
+	size_t k = http_parser_execute(&r->hp, &r->cb, b, n);
+	enum http_errno e = HTTP_PARSER_ERRNO(&r->hp);
+	if (e == HPE_PAUSED) {
+		*used = k;
+		return 0;
+	}
+	if (r->upgrade && r->done)
+		return 0;
+	if (e != HPE_OK) {
+		r->err = http_errno_description(e);
+		return -EBADMSG;
+	}
+	*used = k;
+	if (r->upgrade) { /* 101: what follows is the upgraded protocol */
+		r->done = true;
+		*used = k;
+	}
+	return 0;
+}
+
+int l7_resp_eof(struct l7_resp *r)
+{
+	if (r->done)
+		return 0;
+	http_parser_execute(&r->hp, &r->cb, NULL, 0);
+	if (!r->done) {
+		r->err = "upstream closed before the response was complete";
+		return -EPIPE;
+	}
+	return 0;
+}
