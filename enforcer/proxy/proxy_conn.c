@@ -371,6 +371,19 @@ static void identify(struct proxy_conn *c)
 	if (c->ident_ok && (c->early = malloc(sizeof *c->early)))
 		gb_ident_copy(c->early, &c->ident);
 	lookup(c, &c->ident, &c->ident_ok);
+	if (!c->ident_ok && c->early) {
+		/* Nobody holds the socket any more: its last holder wrote the
+		 * request and exited before the head was read (a client that
+		 * connects, execs a tool that writes and exits).  What was seen
+		 * at accept is still true of who connected, so it is decided
+		 * on — never allowed (decide: holders_gone) — and recorded,
+		 * rather than an anonymous identity_failed. */
+		gb_ident_copy(&c->ident, c->early);
+		free(c->early);
+		c->early = NULL;
+		c->ident_ok = c->holders_gone = true;
+		return;
+	}
 	if (c->early && c->ident_ok && c->early->n_holders == c->ident.n_holders &&
 	    c->early->id.pid == c->ident.id.pid && !strcmp(c->early->id.exe, c->ident.id.exe)) {
 		free(c->early); /* the same view: nothing more to decide */
@@ -644,6 +657,35 @@ static int decide_other_holders(struct proxy_conn *c, const struct gb_decide_in 
 	return -1;
 }
 
+/* No process held the socket when the head was complete (identify):
+ * whoever wrote the request exited, so it cannot be decided.  Fail closed
+ * under the accept-time identity's own verdict when that is a denial (the
+ * record names who connected), identity_failed otherwise; a FINDING says
+ * who held the socket at accept. */
+static void refuse_holders_gone(struct proxy_conn *c)
+{
+	bool denied = c->dec.verdict != GB_VERDICT_ALLOW;
+	char detail[1024];
+	size_t dl = (size_t)snprintf(detail, sizeof detail, "pid %d %s (%s)", (int)c->ident.id.pid,
+	                             c->ident.id.exe, denied ? gb_reason_name(c->dec.reason) : "allowed");
+	for (unsigned i = 0; i < c->ident.n_others && dl < sizeof detail; i++)
+		dl += (size_t)snprintf(detail + dl, sizeof detail - dl, "; pid %d %s", (int)c->ident.others[i].pid,
+		                       c->ident.others[i].exe);
+	if (dl < sizeof detail)
+		snprintf(detail + dl, sizeof detail - dl,
+		         " held the socket at accept; no process held it when the request was complete");
+	rec_finding(c, denied ? GB_F_BYPASS_ATTEMPT : GB_F_OTHER, denied ? GB_SEV_HIGH : GB_SEV_MEDIUM,
+	            "Connection socket's holders exited before the request was decided", detail,
+	            c->ident.id.exe);
+	if (denied)
+		refuse(c, 403, "policy_denied", c->dec.reason, NULL);
+	else
+		refuse(c, 403, "identity_failed", GB_R_IDENTITY_FAILED,
+		       "no process held the connection's socket when the request was complete "
+		       "(pid %d %s held it at accept); the writer cannot be identified",
+		       (int)c->ident.id.pid, c->ident.id.exe);
+}
+
 /* The Host header must name what is decided: a front end that routes by
  * Host would otherwise serve a host nobody decided on (a second Host is
  * refused by http1.c).  Port: absent means the target's default. */
@@ -756,6 +798,10 @@ static void decide(struct proxy_conn *c)
 	gb_policy_decide(c->pol, &in, &c->dec);
 	snprintf(c->entry, sizeof c->entry, "%s", c->dec.entry ? c->dec.entry : "");
 	c->dec.entry = NULL; /* points into the compiled policy: use c->entry */
+	if (c->holders_gone) {
+		refuse_holders_gone(c);
+		return;
+	}
 	if (c->dec.verdict != GB_VERDICT_ALLOW) {
 		refuse(c, 403, "policy_denied", c->dec.reason, NULL);
 		return;

@@ -82,6 +82,7 @@ struct proxy_conn {
 	struct gb_ident_buf ident;   /* at the head (or at accept, when unchanged) */
 	struct gb_ident_buf *early;  /* at accept, when the head's differs; or NULL */
 	bool ident_ok, ident_tried, ident_final;
+	bool holders_gone; /* no process held the socket at head time: decided on the accept view */
 	int64_t hash_until_ms; /* C_HASHING: give up waiting for the exe's hash */
 	const struct gb_policy_compiled *pol; /* held from decision to dest check */
 	struct gb_decision dec;

@@ -1,8 +1,8 @@
 /* tests/unit/test_identity.c — enforcer/identity.h on real loopback
  * connections and real processes: the holder of the client socket, its
  * exe and ancestors, a socket shared through fork (topmost holder,
- * several-owners flag), the sandbox scope, a tuple nobody holds, and an
- * identity too long for its buffer. */
+ * several-owners flag), the sandbox scope, a tuple nobody holds, an
+ * identity too long for its buffer, and an exec after connect. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -367,6 +367,82 @@ static void test_many_children(void **state)
 }
 
 /* A 4-tuple that no socket has. */
+/* Exec after connect, with one context across the accept-time and the
+ * head-time lookups (so every cache and memo of the first is there for the
+ * second): a child connects (the socket O_CLOEXEC at a high fd), is looked
+ * up, then dup2()s the socket to fd 1 and execs /usr/bin/sleep.  The
+ * recheck must see the change and the fresh lookup must name the new
+ * binary under the same pid; once the child is gone, nobody holds the
+ * socket and the lookup fails (the proxy then decides on the accept view). */
+static void test_exec_after_connect(void **state)
+{
+	(void)state;
+	struct sockaddr_in sa;
+	int ls = listener(&sa);
+	int go[2], ready[2];
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(ready), 0);
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		close(go[1]);
+		close(ready[0]);
+		int s = dial(&sa);
+		char b = 0;
+		if (write(ready[1], &b, 1) != 1 || read(go[0], &b, 1) != 1 || dup2(s, 1) < 0)
+			_exit(1);
+		execl("/usr/bin/sleep", "sleep", "20", (char *)NULL);
+		_exit(1);
+	}
+	close(go[0]);
+	close(ready[1]);
+	char b;
+	assert_int_equal(read(ready[0], &b, 1), 1);
+	struct sockaddr_in peer, local;
+	socklen_t pl = sizeof peer, ll = sizeof local;
+	int s = accept4(ls, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
+	assert_true(s >= 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&local, &ll), 0);
+	struct gb_identity_ctx *ctx;
+	struct gb_identity_opts o = { .proc_root = "/proc", .netns_fd = -1 };
+	assert_int_equal(gb_identity_ctx_new(&o, &ctx), 0);
+	static struct gb_ident_buf at_accept, at_head;
+	char me[4096];
+	self_exe(me, sizeof me);
+	/* the first, full lookup fills the MRU list, the process cache and
+	 * the memo; the quick one is what the proxy does at accept */
+	assert_int_equal(gb_identity_lookup(ctx, (struct sockaddr *)&peer, (struct sockaddr *)&local, &at_head), 0);
+	assert_int_equal(gb_identity_lookup_quick(ctx, (struct sockaddr *)&peer, (struct sockaddr *)&local,
+	                                          &at_accept), 0);
+	assert_int_equal(at_accept.id.pid, kid);
+	assert_string_equal(at_accept.id.exe, me);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	/* wait (bounded: 10 s) until the exec is done: the exe link names sleep */
+	char lp[64], tgt[4096] = "";
+	snprintf(lp, sizeof lp, "/proc/%d/exe", (int)kid);
+	for (int i = 0; i < 1000; i++) {
+		ssize_t n = readlink(lp, tgt, sizeof tgt - 1);
+		tgt[n > 0 ? n : 0] = '\0';
+		if (strstr(tgt, "sleep"))
+			break;
+		usleep(10000);
+	}
+	assert_non_null(strstr(tgt, "sleep"));
+	assert_int_equal(gb_identity_recheck(ctx, &at_accept), 0);
+	assert_int_equal(gb_identity_lookup(ctx, (struct sockaddr *)&peer, (struct sockaddr *)&local, &at_head), 0);
+	assert_int_equal(at_head.id.pid, kid);
+	assert_string_equal(at_head.id.exe, tgt);
+	kill(kid, SIGKILL);
+	assert_int_equal(waitpid(kid, NULL, 0), kid);
+	assert_true(gb_identity_lookup(ctx, (struct sockaddr *)&peer, (struct sockaddr *)&local, &at_head) < 0);
+	assert_true(at_head.id.flags & GB_ID_LOOKUP_FAILED);
+	gb_identity_ctx_free(ctx);
+	close(go[1]);
+	close(ready[0]);
+	close(s);
+	close(ls);
+}
+
 static void test_nobody(void **state)
 {
 	(void)state;
@@ -455,7 +531,7 @@ int main(void)
 		cmocka_unit_test(test_inherited_socket), cmocka_unit_test(test_scope),
 		cmocka_unit_test(test_memo_and_inheritance), cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_many_children), cmocka_unit_test(test_nobody),
-		cmocka_unit_test(test_store_full_is_marked),
+		cmocka_unit_test(test_store_full_is_marked), cmocka_unit_test(test_exec_after_connect),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
