@@ -37,29 +37,6 @@ static void usage(FILE *f)
 	        "  --journal  journal directory (default <root>/" GB_REL_JOURNAL ")\n");
 }
 
-static int parse_when(const char *s, int64_t *out)
-{
-	uint64_t ms;
-	if (gb_parse_duration_ms(s, &ms) == 0) {
-		*out = gb_now_ms(CLOCK_REALTIME) - (int64_t)ms;
-		return 0;
-	}
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	if (*s && !*end && v > 0) {
-		*out = v;
-		return 0;
-	}
-	struct tm tm;
-	memset(&tm, 0, sizeof tm);
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end && (!strcmp(end, "Z") || !*end)) {
-		*out = (int64_t)timegm(&tm) * 1000;
-		return 0;
-	}
-	return -EINVAL;
-}
-
 static int parse_level(const char *s)
 {
 	static const struct { const char *n; int v; } lv[] = {
@@ -115,7 +92,7 @@ int cmd_logs(int argc, char **argv)
 			}
 		} else if (!strcmp(a, "--since") || !strcmp(a, "--until")) {
 			int64_t *t = a[2] == 's' ? &f.since_ms : &f.until_ms;
-			if (parse_when(v, t) < 0) {
+			if (gb_cli_parse_when(v, t) < 0) {
 				gb_log_error("logs", "%s: '%s' is not a time (10m, 2h, epoch ms, 2026-11-24T10:00:00Z)", a,
 				             v);
 				return 2;

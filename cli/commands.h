@@ -27,6 +27,13 @@ int cmd_proxy(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_journal(int argc, char **argv);
+int cmd_journal_key(int argc, char **argv); /* argv[0] = "key" */
+/* After the chain check: what the signed checkpoints prove (cmd_journal_sign.c).
+ * keyfile NULL = <root>/var/lib/glassbox/keys/journal.pub.  Exit status. */
+#include <stdint.h>
+int journal_verify_signed(const char *journal, const char *keyfile, int64_t since_ms);
+/* "10m" ago, epoch ms or 2026-11-24T10:00:00Z -> epoch ms (cli/when.c). */
+int gb_cli_parse_when(const char *s, int64_t *out);
 
 
 #endif

@@ -14,7 +14,7 @@ static int cmd_version(int argc, char **argv);
 
 /* Keep this table sorted; --help prints it in this order. */
 static const struct gb_command commands[] = {
-	{ "journal", "verify the journal's integrity chain", cmd_journal },
+	{ "journal", "verify the journal (chain, signed checkpoints); print its key", cmd_journal },
 	{ "logs", "show a sandbox's events from the journal", cmd_logs },
 	{ "policy", "check a policy file, or explain a decision", cmd_policy },
 	{ "proxy", "run the egress proxy alone (tests, host use)", cmd_proxy },
