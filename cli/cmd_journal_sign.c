@@ -90,9 +90,17 @@ int journal_verify_signed(const char *journal, const char *keyfile, int64_t sinc
 		return 2;
 	}
 	if (k || explicit_key)
-		printf("checkpoints: %" PRIu64 " found, %" PRIu64 " valid (key %s), %" PRIu64
-		       " invalid, %" PRIu64 " by other keys\n",
-		       res.checkpoints, res.valid, res.key_id, res.invalid, res.other_key);
+		journal_print_proof(&res, rc);
+	gb_ckpt_result_free(&res);
+	return rc > 0 ? 1 : 0;
+}
+
+void journal_print_proof(const struct gb_ckpt_result *r, int problems)
+{
+	const struct gb_ckpt_result res = *r;
+	printf("checkpoints: %" PRIu64 " found, %" PRIu64 " valid (key %s), %" PRIu64
+	       " invalid, %" PRIu64 " by other keys\n",
+	       res.checkpoints, res.valid, res.key_id, res.invalid, res.other_key);
 	/* One line per run of segments in the same state. */
 	uint64_t unproven = 0;
 	for (size_t i = 0; i < res.n_segs; i++) {
@@ -134,8 +142,6 @@ int journal_verify_signed(const char *journal, const char *keyfile, int64_t sinc
 			unproven += g->events;
 		}
 	}
-	if (!unproven && rc == 0 && res.n_segs)
+	if (!unproven && problems == 0 && res.n_segs)
 		printf("unproven: none\n");
-	gb_ckpt_result_free(&res);
-	return rc > 0 ? 1 : 0;
 }

@@ -32,6 +32,10 @@ int cmd_journal_key(int argc, char **argv); /* argv[0] = "key" */
  * keyfile NULL = <root>/var/lib/glassbox/keys/journal.pub.  Exit status. */
 #include <stdint.h>
 int journal_verify_signed(const char *journal, const char *keyfile, int64_t since_ms);
+/* The proven / unproven / broken lines of a checkpoint result. */
+struct gb_ckpt_result;
+void journal_print_proof(const struct gb_ckpt_result *res, int problems);
+int cmd_evidence(int argc, char **argv);
 /* "10m" ago, epoch ms or 2026-11-24T10:00:00Z -> epoch ms (cli/when.c). */
 int gb_cli_parse_when(const char *s, int64_t *out);
 

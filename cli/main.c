@@ -14,6 +14,7 @@ static int cmd_version(int argc, char **argv);
 
 /* Keep this table sorted; --help prints it in this order. */
 static const struct gb_command commands[] = {
+	{ "evidence", "export or verify an offline-verifiable evidence bundle", cmd_evidence },
 	{ "journal", "verify the journal (chain, signed checkpoints); print its key", cmd_journal },
 	{ "logs", "show a sandbox's events from the journal", cmd_logs },
 	{ "policy", "check a policy file, or explain a decision", cmd_policy },
