@@ -36,6 +36,7 @@ int journal_verify_signed(const char *journal, const char *keyfile, int64_t sinc
 struct gb_ckpt_result;
 void journal_print_proof(const struct gb_ckpt_result *res, int problems);
 int cmd_evidence(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 /* "10m" ago, epoch ms or 2026-11-24T10:00:00Z -> epoch ms (cli/when.c). */
 int gb_cli_parse_when(const char *s, int64_t *out);
 

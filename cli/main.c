@@ -19,6 +19,7 @@ static const struct gb_command commands[] = {
 	{ "logs", "show a sandbox's events from the journal", cmd_logs },
 	{ "policy", "check a policy file, or explain a decision", cmd_policy },
 	{ "proxy", "run the egress proxy alone (tests, host use)", cmd_proxy },
+	{ "report", "the audit report (html, md, json) over a period", cmd_report },
 	{ "run", "run a command in a new sandbox", cmd_run },
 	{ "serve", "the host daemon: rings -> OCSF -> journal", cmd_serve },
 	{ "version", "print the version", cmd_version },
