@@ -74,8 +74,20 @@ static int die_reserved(const char *path)
 	struct gb_ring *r;
 	struct gb_ring_slot s;
 	int rc = gb_ring_open_producer(path, &r);
-	if (rc < 0 || (rc = gb_ring_reserve(r, 1, 0, sizeof(struct msg), 0, 0, &s)) < 0)
+	if (rc < 0)
 		return die(path, rc);
+	/* The ring may be full for a moment (the consumer was just restarted,
+	 * and on a loaded machine it catches up slowly): a full ring drops the
+	 * claim, so try again, bounded, until a slot is really reserved. */
+	for (int tries = 0; (rc = gb_ring_reserve(r, 1, 0, sizeof(struct msg), 0, 0, &s)) == -ENOBUFS &&
+	                    tries < 1000; tries++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (rc < 0) {
+		gb_ring_close(r);
+		return die(path, rc);
+	}
 	printf("reserved %llu\n", (unsigned long long)s.seq);
 	fflush(stdout);
 	raise(SIGKILL);
