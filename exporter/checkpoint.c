@@ -115,7 +115,9 @@ int gb_ckpt_format(const struct gb_ocsf_ctx *ctx, const struct gb_ckpt *c, struc
 	rec.seq = (uint64_t)c->time_ms;
 	rec.ts_ns = (uint64_t)c->time_ms * 1000000u;
 	struct gb_ocsf_ctx cx = *ctx;
-	cx.sandbox_name = NULL;
+	/* metadata.log_name "glassbox": glassbox's own stream (`glassbox logs
+	 * glassbox` shows checkpoints; the Kafka key is the same word) */
+	cx.sandbox_name = "glassbox";
 	cx.sandbox_id = "checkpoint";
 	struct ocsf_ev ev;
 	memset(&ev, 0, sizeof ev);

@@ -112,3 +112,19 @@ G report --format pdf >/dev/null 2>&1; [[ $? == 2 ]] || fail "bad --format accep
 G report --since yesterday >/dev/null 2>&1; [[ $? == 2 ]] || fail "bad --since accepted"
 set -e
 echo "ok   usage"
+
+# Headless Chromium renders it with no console message and loads nothing but
+# the page itself; it runs in a network namespace of its own with no
+# interface up, so it cannot reach anything.  Screenshot:
+# <build>/artefacts/report.png.
+command -v chromium >/dev/null || fail "chromium is missing (scripts/bootstrap installs it)"
+A=${GB_BUILD_DIR:-$T}/artefacts
+mkdir -p "$A"
+rm -f "$A/report.png"
+timeout 120 unshare -n chromium --headless --no-sandbox --disable-gpu --user-data-dir="$T/chromium" \
+	--enable-logging=stderr --v=1 --window-size=1000,2400 --screenshot="$A/report.png" \
+	"file://$T/r.html" 2>"$T/chromium.log" || fail "chromium: $(tail -5 "$T/chromium.log")"
+[[ -s $A/report.png ]] || fail "no screenshot"
+grep 'INFO:CONSOLE' "$T/chromium.log" && fail "console messages while rendering the report"
+grep -o 'FileURLLoader::Start: [^ ]*' "$T/chromium.log" | grep -v "file://$T/r.html\$" && fail "the page loaded another resource"
+echo "ok   headless chromium renders the HTML without console errors ($A/report.png)"

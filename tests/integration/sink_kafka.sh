@@ -36,7 +36,8 @@ sleep 1
 echo up >&7
 run k3
 
-journal() { for n in k1 k2 k3; do "$GLASSBOX" --root "$ROOT" logs "$n" --json; done; }
+# glassbox: the daemon's own signed checkpoints are delivered too
+journal() { for n in k1 k2 k3 glassbox; do "$GLASSBOX" --root "$ROOT" logs "$n" --json; done; }
 # delivered GOT.tsv JOURNAL.jsonl: every journaled event is on the topic
 # (by metadata.uid), each message keyed by its sandbox
 delivered() {
