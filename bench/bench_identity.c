@@ -16,14 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
 #include "enforcer/proxy/identity.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* How much the /proc walk has to look at. */
 static void count_proc(long *procs, long *fds)
@@ -83,13 +77,13 @@ int main(int argc, char **argv)
 			}
 			struct sockaddr_in peer, local;
 			socklen_t pl = sizeof peer, ll = sizeof local;
-			double a0 = now_s();
+			double a0 = bench_now();
 			int s2 = accept4(ls, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
-			double b0 = now_s();
+			double b0 = bench_now();
 			getsockname(s2, (struct sockaddr *)&local, &ll);
-			double b2 = now_s();
+			double b2 = bench_now();
 			int rc = gb_identity_lookup(ctx, (struct sockaddr *)&peer, (struct sockaddr *)&local, &ib);
-			double e = now_s();
+			double e = bench_now();
 			if (rc < 0 || ib.id.pid != getpid()) {
 				fprintf(stderr, "bench_identity: lookup %ld gave rc=%d pid=%d (want %d)\n", i, rc,
 				        ib.id.pid, (int)getpid());

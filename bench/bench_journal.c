@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
 #include "common/buf.h"
 #include "common/record.h"
 #include "common/ring.h"
@@ -36,13 +37,6 @@
 #define SHA "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
 static const struct gb_ocsf_ctx ctx = { "bench", "0123456789abcdef", "host1", "0.1.0" };
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A realistic mix: mostly connection opens/closes, some HTTP decisions. */
 static void record(struct gb_record *r, uint64_t i)
@@ -74,19 +68,12 @@ static void record(struct gb_record *r, uint64_t i)
 		h->id = id;
 		return;
 	}
-	r->type = GB_REC_NET_DECISION;
+	bench_net_open(r, i);
 	struct gb_net_decision *n = &r->u.net;
 	n->phase = i % 4 == 2 ? GB_NET_CLOSE : GB_NET_OPEN;
-	n->kind = GB_NET_CONNECT;
 	n->verdict = i % 16 == 5 ? GB_VERDICT_DENY : GB_VERDICT_ALLOW;
-	n->conn_id = i;
-	n->policy_rev = 3;
 	n->src = (struct gb_endpoint){ "", "127.0.0.1", 40000 };
-	n->dst = (struct gb_endpoint){ "api.github.com", "198.18.0.10", 443 };
 	n->id = id;
-	n->reason_text = "";
-	n->policy_entry = "github";
-	n->endpoint = "api.github.com:443";
 	n->bytes_up = 1234;
 	n->bytes_down = 56789;
 }
@@ -151,7 +138,7 @@ int main(int argc, char **argv)
 
 	/* 1. serialise alone (one reused buffer, as serve does) */
 	struct gb_buf one = GB_BUF_INIT;
-	double t0 = now();
+	double t0 = bench_now();
 	for (long i = 0; i < n; i++) {
 		struct gb_record r;
 		record(&r, (uint64_t)i);
@@ -161,23 +148,19 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	double t_ser = now() - t0;
+	double t_ser = bench_now() - t0;
 	gb_buf_free(&one);
 	/* the lines for the append run, made untimed */
 	struct gb_buf all = GB_BUF_INIT;
-	size_t *ends = malloc((size_t)n * sizeof *ends);
-	for (long i = 0; i < n; i++) {
-		struct gb_record r;
-		record(&r, (uint64_t)i);
-		gb_ocsf_format(&ctx, &r, &all, NULL);
-		ends[i] = all.len;
-	}
+	size_t *ends = bench_format_all(&ctx, record, n, &all);
+	if (!ends)
+		return 1;
 	double avg = (double)all.len / (double)n;
 
 	/* 2. append pre-made lines, then seal (zstd) */
 	struct gb_journal *j = open_journal(jdir1, 0);
 	struct gb_jmeta m = { .time_ms = 1787313600000, .sandbox = "bench", .class_uid = 4001, .severity_id = 1 };
-	t0 = now();
+	t0 = bench_now();
 	size_t start = 0;
 	for (long i = 0; i < n; i++) {
 		if (gb_journal_append(j, all.data + start, ends[i] - start, &m, NULL) < 0) {
@@ -186,9 +169,9 @@ int main(int argc, char **argv)
 		}
 		start = ends[i];
 	}
-	double t_app_only = now() - t0;
+	double t_app_only = bench_now() - t0;
 	gb_journal_rotate(j);
-	double t_app = now() - t0;
+	double t_app = bench_now() - t0;
 	gb_journal_close(j);
 
 	/* 3. the pipeline, per-record acknowledgement and batched (as serve) */
@@ -210,7 +193,7 @@ int main(int argc, char **argv)
 		struct gb_buf b = GB_BUF_INIT;
 		unsigned batch = 0;
 		got = 0;
-		t0 = now();
+		t0 = bench_now();
 		pthread_create(&th, NULL, producer, &p);
 		while (got < n) {
 			struct gb_ring_entry e;
@@ -253,7 +236,7 @@ int main(int argc, char **argv)
 			gb_ring_commit(cr);
 		}
 		gb_journal_rotate(j);
-		t_pipe[batched] = now() - t0;
+		t_pipe[batched] = bench_now() - t0;
 		pthread_join(th, NULL);
 		gb_journal_close(j);
 		gb_ring_close(pr);

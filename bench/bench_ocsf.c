@@ -13,40 +13,22 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include "exporter/ocsf.h"
 
 #define SHA "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
 static const struct gb_ocsf_ctx ctx = { "demo", "sbx-0001", "host1", "0.1.0" };
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void record(struct gb_record *r, uint64_t seq)
 {
-	memset(r, 0, sizeof *r);
-	r->type = GB_REC_NET_DECISION;
-	r->seq = seq;
-	r->ts_ns = 1787313600000000000ull + seq * 1000;
+	bench_net_open(r, seq);
 	struct gb_net_decision *n = &r->u.net;
-	n->phase = GB_NET_OPEN;
-	n->kind = GB_NET_CONNECT;
-	n->verdict = GB_VERDICT_ALLOW;
-	n->conn_id = seq;
-	n->policy_rev = 3;
 	n->src = (struct gb_endpoint){ "", "10.200.0.2", 40000 };
-	n->dst = (struct gb_endpoint){ "api.github.com", "198.18.0.10", 443 };
 	n->id = (struct gb_identity){ .pid = 4242, .uid = 1000, .exe = "/usr/bin/python3.11", .sha256 = SHA,
 	                              .script = "", .n_ancestors = 2 };
 	n->id.ancestor_pids[0] = 4200, n->id.ancestors[0] = "/bin/bash";
 	n->id.ancestor_pids[1] = 4100, n->id.ancestors[1] = "/usr/bin/node";
-	n->reason_text = "";
-	n->policy_entry = "github";
-	n->endpoint = "api.github.com:443";
 }
 
 static const char *base(const char *p)
@@ -145,7 +127,7 @@ int main(int argc, char **argv)
 	free(js);
 
 	size_t bytes = 0;
-	double t0 = now();
+	double t0 = bench_now();
 	for (long i = 0; i < n; i++) {
 		record(&r, (uint64_t)i + 1);
 		gb_buf_reset(&b);
@@ -153,7 +135,7 @@ int main(int argc, char **argv)
 			return 1;
 		bytes += b.len;
 	}
-	double tw = now() - t0;
+	double tw = bench_now() - t0;
 	if (writer_only) {
 		printf("bench_ocsf: writer only: %.0f events/s\n", (double)n / tw);
 		gb_buf_free(&b);
@@ -161,14 +143,14 @@ int main(int argc, char **argv)
 	}
 
 	size_t jbytes = 0;
-	t0 = now();
+	t0 = bench_now();
 	for (long i = 0; i < n; i++) {
 		record(&r, (uint64_t)i + 1);
 		char *s = jansson_event(&r);
 		jbytes += strlen(s);
 		free(s);
 	}
-	double tj = now() - t0;
+	double tj = bench_now() - t0;
 
 	double ew = (double)n / tw, ej = (double)n / tj;
 	printf("bench_ocsf: %ld NET_DECISION events, %zu bytes/event\n", n, bytes / (size_t)n);

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include "common/clock.h"
 #include "common/policy.h"
 #include "common/policy_match.h"
@@ -30,13 +31,6 @@
 
 static int N_EXACT, N_WILD; /* per run */
 static uint64_t timer_cost;
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void gen(struct gb_buf *b)
 {
@@ -159,10 +153,10 @@ static int one_size(int entries, long nq)
 	struct gb_buf y = GB_BUF_INIT;
 	struct gb_policy *p = load_policy(entries, &y);
 	struct gb_policy_compiled *c = NULL;
-	double t0 = now();
+	double t0 = bench_now();
 	if (gb_policy_compile(p, &c) != 0)
 		return 1;
-	double t_compile = now() - t0;
+	double t_compile = bench_now() - t0;
 	make_queries();
 	/* the two must agree before they are timed */
 	for (int i = 0; i < NQ; i++) {
@@ -175,7 +169,7 @@ static int one_size(int entries, long nq)
 		}
 	}
 	long allowed = 0;
-	t0 = now();
+	t0 = bench_now();
 	for (long i = 0; i < nq; i++) {
 		const struct query *q = &qs[i % NQ];
 		struct gb_decide_in in = { .host = q->host, .port = q->port, .exe = q->exe };
@@ -183,7 +177,7 @@ static int one_size(int entries, long nq)
 		gb_policy_decide(c, &in, &dec);
 		allowed += dec.verdict == GB_VERDICT_ALLOW;
 	}
-	double tc = now() - t0;
+	double tc = bench_now() - t0;
 	/* latency: every 8th decision timed alone, in a separate pass */
 	long ns = nq / 8 > 0 ? nq / 8 : 1;
 	uint64_t *lat = malloc((size_t)ns * sizeof *lat);
@@ -201,11 +195,11 @@ static int one_size(int entries, long nq)
 	long nb = entries >= 10000 ? nq / 400 : entries >= 1000 ? nq / 40 : nq;
 	if (nb < 50)
 		nb = 50;
-	t0 = now();
+	t0 = bench_now();
 	long allowed_b = 0;
 	for (long i = 0; i < nb; i++)
 		allowed_b += naive_decide(p, &qs[i % NQ]);
-	double tb = now() - t0;
+	double tb = bench_now() - t0;
 	double rc = (double)nq / tc, rb = (double)nb / tb;
 	printf("%6d entries  compile %7.2f ms  compiled %9.0f/s p50 %4llu ns p99 %5llu ns   "
 	       "linear %9.0f/s   ratio %7.1fx\n", entries, t_compile * 1e3, rc,
@@ -289,12 +283,7 @@ int main(int argc, char **argv)
 	long nq = argc > 1 ? atol(argv[1]) : 200000;
 	if (nq <= 0 || nq > 100000000)
 		nq = 200000;
-	uint64_t t = 0;
-	for (int i = 0; i < 1000; i++) {
-		uint64_t a = gb_now_ns(CLOCK_MONOTONIC);
-		t += gb_now_ns(CLOCK_MONOTONIC) - a;
-	}
-	timer_cost = t / 1000;
+	timer_cost = bench_timer_cost();
 	printf("compiled matcher vs linear walk of the model, same queries (clock cost %llu ns "
 	       "subtracted from latencies)\n", (unsigned long long)timer_cost);
 	static const int sizes[] = { 10, 1000, 10000 };

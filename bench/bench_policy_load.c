@@ -10,14 +10,8 @@
 #include <time.h>
 #include <yaml.h>
 
+#include "bench/bench_util.h"
 #include "common/policy.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void gen(struct gb_buf *b, int n)
 {
@@ -67,11 +61,11 @@ int main(void)
 		gen(&b, sizes[s]);
 		int iters = sizes[s] >= 10000 ? 5 : sizes[s] >= 1000 ? 30 : 2000;
 		volatile int sink = 0;
-		double t0 = now();
+		double t0 = bench_now();
 		for (int i = 0; i < iters; i++)
 			sink += scan_only(b.data, b.len);
-		double scan = (now() - t0) / iters;
-		t0 = now();
+		double scan = (bench_now() - t0) / iters;
+		t0 = bench_now();
 		for (int i = 0; i < iters; i++) {
 			struct gb_diags d = { 0 };
 			struct gb_policy *p = NULL;
@@ -84,7 +78,7 @@ int main(void)
 			gb_policy_free(p);
 			gb_diags_free(&d);
 		}
-		double load = (now() - t0) / iters;
+		double load = (bench_now() - t0) / iters;
 		printf("%-8d %10zu %12.3f %12.3f %8.2f\n", sizes[s], b.len, scan * 1e3, load * 1e3,
 		       load / scan);
 		(void)sink;

@@ -39,22 +39,19 @@ B=${PROXY_LOAD:-$(pick "$here/build/release/tests/proxy_load" "$here/build/debug
 case "$G" in *debug*) echo "note: $G looks like a Debug (ASan) build; use Release for figures" ;; esac
 B=$(readlink -f "$B")
 
-tag=$$
-CNS=gbpc$tag UNS=gbpu$tag
+CNS= UNS=
 T=$(mktemp -d /tmp/gb-bench-proxy.XXXXXX)
 chmod 0755 "$T"
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	ip netns del "$CNS" 2>/dev/null
-	ip netns del "$UNS" 2>/dev/null
+	[ -n "$CNS" ] && netns_teardown
 	rm -rf "$T"
 }
 trap cleanup EXIT
 die() { echo "bench_proxy: $*" >&2; for f in "$T"/*.log; do [ -s "$f" ] && tail -5 "$f" >&2; done; exit 1; }
-C() { ip netns exec "$CNS" "$@"; }
-U() { ip netns exec "$UNS" "$@"; }
+NETNS_LIB_EMBED=1 . "$here/tests/integration/lib/netns_lib.sh"
 wait_port() { # NS IP PORT
 	for _ in $(seq 100); do
 		ip netns exec "$1" bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null && return 0
@@ -63,17 +60,7 @@ wait_port() { # NS IP PORT
 	die "nothing listens on $2:$3 in $1"
 }
 
-ip netns add "$CNS" && ip netns add "$UNS" || die "ip netns add"
-ip link add "vpc$tag" type veth peer name "vpu$tag" || die "veth"
-ip link set "vpc$tag" netns "$CNS"
-ip link set "vpu$tag" netns "$UNS"
-C ip link set lo up
-U ip link set lo up
-C ip addr add 198.18.0.2/24 dev "vpc$tag"
-U ip addr add 198.18.0.10/24 dev "vpu$tag"
-C ip link set "vpc$tag" up
-U ip link set "vpu$tag" up
-if C ip route | grep -q '^default'; then die "client namespace has a default route"; fi
+netns_setup gbp || die "cannot make the network namespaces"
 TARGET=198.18.0.10:9000
 
 # ---- upstream server and the three proxies ----

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
 #include "common/clock.h"
 #include "common/ring.h"
 
@@ -241,12 +242,7 @@ int main(int argc, char **argv)
 	}
 	/* /dev/shm when present: the daemon's rings live on tmpfs (/run) */
 	const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	uint64_t t = 0;
-	for (int i = 0; i < 1000; i++) {
-		uint64_t a = gb_now_ns(CLOCK_MONOTONIC);
-		t += gb_now_ns(CLOCK_MONOTONIC) - a;
-	}
-	timer_cost = t / 1000;
+	timer_cost = bench_timer_cost();
 	printf("ring vs mutex+condvar queue (same 16 MiB capacity), consumer thread draining;\n"
 	       "latency = one whole publish, every %dth timed, clock cost %llu ns subtracted\n\n",
 	       SAMPLE_EVERY, (unsigned long long)timer_cost);

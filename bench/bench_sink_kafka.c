@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
 #include "common/buf.h"
 #include "common/record.h"
 #include "common/ring.h"
@@ -27,33 +28,15 @@
 #include "exporter/ocsf.h"
 #include "exporter/sink.h"
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static const struct gb_ocsf_ctx ctx = { "bench", "0123456789abcdef", "host1", "0.1.0" };
 
 static void record(struct gb_record *r, uint64_t i)
 {
-	memset(r, 0, sizeof *r);
-	r->type = GB_REC_NET_DECISION;
-	r->seq = i;
-	r->ts_ns = 1787313600000000000ull + i * 1000;
+	bench_net_open(r, i);
 	struct gb_net_decision *n = &r->u.net;
-	n->phase = GB_NET_OPEN;
-	n->kind = GB_NET_CONNECT;
 	n->verdict = i % 7 ? GB_VERDICT_ALLOW : GB_VERDICT_DENY;
-	n->conn_id = i;
-	n->policy_rev = 3;
 	n->src = (struct gb_endpoint){ "", "127.0.0.1", 40000 };
-	n->dst = (struct gb_endpoint){ "api.github.com", "198.18.0.10", 443 };
 	n->id = (struct gb_identity){ .pid = 4242, .uid = 1000, .exe = "/usr/bin/curl", .sha256 = "", .script = "" };
-	n->reason_text = "";
-	n->policy_entry = "github";
-	n->endpoint = "api.github.com:443";
 }
 
 static long delivered;
@@ -78,7 +61,7 @@ static double plain_producer(const char *brokers, const struct gb_buf *all, cons
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
 	rd_kafka_topic_t *t = rd_kafka_topic_new(rk, "plain", NULL);
 	delivered = 0;
-	double t0 = now();
+	double t0 = bench_now();
 	size_t start = 0;
 	for (long i = 0; i < n; i++) {
 		while (rd_kafka_produce(t, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, all->data + start,
@@ -88,7 +71,7 @@ static double plain_producer(const char *brokers, const struct gb_buf *all, cons
 		rd_kafka_poll(rk, 0);
 	}
 	rd_kafka_flush(rk, 60000);
-	double dt = now() - t0;
+	double dt = bench_now() - t0;
 	rd_kafka_topic_destroy(t);
 	rd_kafka_destroy(rk);
 	if (delivered != n)
@@ -99,13 +82,13 @@ static double plain_producer(const char *brokers, const struct gb_buf *all, cons
 /* Until the sink has delivered n events (bounded: 120 s). */
 static void wait_sent(struct gb_sinks *ss, long n, struct gb_sink_metrics *m)
 {
-	double deadline = now() + 120;
+	double deadline = bench_now() + 120;
 	do {
 		gb_sinks_metrics(ss, m, 1);
 		if ((long)m->sent >= n)
 			return;
 		usleep(2000);
-	} while (now() < deadline);
+	} while (bench_now() < deadline);
 }
 
 static int rm_cb(const char *p, const struct stat *st, int f, struct FTW *w)
@@ -168,13 +151,9 @@ int main(int argc, char **argv)
 
 	/* the same OCSF lines for the baseline */
 	struct gb_buf all = GB_BUF_INIT;
-	size_t *ends = malloc((size_t)n * sizeof *ends);
-	for (long i = 0; i < n; i++) {
-		struct gb_record r;
-		record(&r, (uint64_t)i);
-		gb_ocsf_format(&ctx, &r, &all, NULL);
-		ends[i] = all.len;
-	}
+	size_t *ends = bench_format_all(&ctx, record, n, &all);
+	if (!ends)
+		return 1;
 	if (dumpf && dump(dumpf, &all, ends, n) != 0) {
 		perror("bench_sink_kafka: --dump");
 		return 1;
@@ -202,7 +181,7 @@ int main(int argc, char **argv)
 	if (gb_ring_create(ringp, &ro, &pr) < 0 || gb_ring_open_consumer(ringp, &cr) < 0)
 		return 1;
 	gb_ring_consumer_set(cr, &(struct gb_ring_consumer_opts){ .deferred_commit = 1 });
-	double t0 = now();
+	double t0 = bench_now();
 	unsigned char buf[4096];
 	struct gb_buf b = GB_BUF_INIT;
 	long produced = 0, consumed = 0;
@@ -243,7 +222,7 @@ int main(int argc, char **argv)
 	}
 	struct gb_sink_metrics met;
 	wait_sent(sinks, n, &met);
-	double dt = now() - t0;
+	double dt = bench_now() - t0;
 	double r_pipe = (double)met.sent / dt;
 	printf("%ld OCSF events of %.0f bytes to librdkafka's mock cluster (1 broker, %s), zstd, acks=all\n",
 	       n, (double)all.len / (double)n, ext ? "its own process" : "in this process");
@@ -258,14 +237,14 @@ int main(int argc, char **argv)
 	snprintf(sc.name, sizeof sc.name, "alone");
 	snprintf(sc.topic, sizeof sc.topic, "glassbox");
 	struct gb_sinks *alone;
-	double t1 = now();
+	double t1 = bench_now();
 	if (gb_sinks_start(&sc, 1, jdir, cdir, &alone, err, sizeof err) < 0) {
 		fprintf(stderr, "bench_sink_kafka: %s\n", err);
 		return 1;
 	}
 	struct gb_sink_metrics am;
 	wait_sent(alone, n, &am);
-	double r_alone = (double)am.sent / (now() - t1);
+	double r_alone = (double)am.sent / (bench_now() - t1);
 	gb_sinks_stop(alone);
 	printf("Kafka sink alone, journal already written      :    %9.0f events/s (%llu delivered)\n",
 	       r_alone, (unsigned long long)am.sent);

@@ -117,6 +117,17 @@ void gb_hex(const unsigned char *d, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
+int gb_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int gb_sha256_fd(int fd, char hex[65])
 {
 	hex[0] = 0;

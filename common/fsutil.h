@@ -43,6 +43,8 @@ int gb_mkdir_p(const char *path, mode_t parents, mode_t leaf);
 
 /* n bytes as lowercase hex into out (2n + 1 bytes, NUL-terminated). */
 void gb_hex(const unsigned char *d, size_t n, char *out);
+/* The value of one hex digit (either case), or -1. */
+int gb_hex_digit(char c);
 
 /* SHA-256 (OpenSSL EVP) of everything readable from fd, from its current
  * offset, as 64 hex digits + NUL.  On error hex is "". */

@@ -7,6 +7,7 @@
  * here once or refused. */
 #include <string.h>
 
+#include "common/fsutil.h"
 #include "common/policy_match.h"
 
 const char *gb_path_err_text(enum gb_path_err e)
@@ -26,17 +27,6 @@ const char *gb_path_err_text(enum gb_path_err e)
 	return "invalid request path";
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool unreserved(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -52,9 +42,9 @@ static enum gb_path_err norm_segment(const char *s, size_t n, bool allow_encoded
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == '%') {
-			if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+			if (i + 2 >= n || gb_hex_digit(s[i + 1]) < 0 || gb_hex_digit(s[i + 2]) < 0)
 				return GB_PATH_BAD_ESCAPE;
-			unsigned char d = (unsigned char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			unsigned char d = (unsigned char)(gb_hex_digit(s[i + 1]) * 16 + gb_hex_digit(s[i + 2]));
 			i += 2;
 			if (d < 0x20 || d == 0x7f)
 				return GB_PATH_CONTROL;

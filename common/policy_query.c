@@ -7,27 +7,17 @@
  * query unmatchable for allows and matching for denies: it fails closed. */
 #include <string.h>
 
+#include "common/fsutil.h"
 #include "common/policy_match.h"
-
-static int hv(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 long gb_pct_decode(const char *s, size_t n, bool plus_space, char *out, size_t outsz)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		if (c == '%' && i + 2 < n && hv(s[i + 1]) >= 0 &&
-		    hv(s[i + 2]) >= 0) {
-			c = (char)(hv(s[i + 1]) * 16 + hv(s[i + 2]));
+		if (c == '%' && i + 2 < n && gb_hex_digit(s[i + 1]) >= 0 &&
+		    gb_hex_digit(s[i + 2]) >= 0) {
+			c = (char)(gb_hex_digit(s[i + 1]) * 16 + gb_hex_digit(s[i + 2]));
 			i += 2;
 		} else if (c == '+' && plus_space) {
 			c = ' ';

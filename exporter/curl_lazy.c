@@ -1,16 +1,14 @@
 /* exporter/curl_lazy.c — see curl_lazy.h. */
 #include "exporter/curl_lazy.h"
 
-#include <pthread.h>
 #include <stdio.h>
 
 #include "common/array.h"
 #include "exporter/dl_load.h"
 
 static struct gb_curl_api api;
-static const struct gb_curl_api *loaded;
-static char why[256];
-static pthread_once_t once = PTHREAD_ONCE_INIT;
+static void load(void);
+static struct gb_dl_lazy lib = GB_DL_LAZY_INIT(load);
 
 static void load(void)
 {
@@ -22,19 +20,16 @@ static void load(void)
 		{ "curl_slist_append", &api.slist_append }, { "curl_slist_free_all", &api.slist_free_all },
 		{ "curl_global_init", &global_init },
 	};
-	if (gb_dl_load("libcurl.so.4", syms, GB_ARRAY_LEN(syms), why, sizeof why) < 0)
+	if (gb_dl_load("libcurl.so.4", syms, GB_ARRAY_LEN(syms), lib.why, sizeof lib.why) < 0)
 		return;
 	if (global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(why, sizeof why, "curl_global_init failed");
+		snprintf(lib.why, sizeof lib.why, "curl_global_init failed");
 		return;
 	}
-	loaded = &api;
+	lib.loaded = &api;
 }
 
 const struct gb_curl_api *gb_curl(char *err, size_t errlen)
 {
-	pthread_once(&once, load);
-	if (!loaded)
-		snprintf(err, errlen, "%s", why);
-	return loaded;
+	return gb_dl_lazy_get(&lib, err, errlen);
 }

@@ -24,3 +24,11 @@ int gb_dl_load(const char *lib, const struct gb_dl_sym *syms, size_t n, char *wh
 	}
 	return 0;
 }
+
+const void *gb_dl_lazy_get(struct gb_dl_lazy *l, char *err, size_t errlen)
+{
+	pthread_once(&l->once, l->load);
+	if (!l->loaded)
+		snprintf(err, errlen, "%s", l->why);
+	return l->loaded;
+}

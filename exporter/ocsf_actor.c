@@ -73,10 +73,7 @@ void ocsf_identity_process(struct ocsf_ev *ev, const char *key, const struct gb_
 		ocsf_kstr(w, "path", exe);
 		ocsf_file(w, exe, id->sha256, id->flags & GB_ID_EXE_DELETED);
 	}
-	ocsf_key(w, "user");
-	gb_jw_obj_begin(w);
-	ocsf_kstr_u64(w, "uid", id->uid);
-	gb_jw_obj_end(w);
+	ocsf_kobj_str_u64(w, "user", "uid", id->uid);
 	if (sname && *sname)
 		ocsf_kstr(w, "sandbox", sname);
 	if (n) {
@@ -115,11 +112,7 @@ void ocsf_actor(struct ocsf_ev *ev, const struct gb_identity *id, bool required)
 		if (!required)
 			return;
 		/* Nobody identifiable: the actor is glassbox itself. */
-		ocsf_key(w, "actor");
-		gb_jw_obj_begin(w);
-		ocsf_kstr(w, "app_name", "glassbox");
-		gb_jw_obj_end(w);
-		ev->profiles |= OCSF_P_HOST;
+		ocsf_glassbox_actor(ev, 0);
 		return;
 	}
 	ocsf_key(w, "actor");

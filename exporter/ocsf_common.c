@@ -266,6 +266,42 @@ void ocsf_kstr_opt(struct gb_jsonw *w, const char *key, const char *s)
 		ocsf_kstr(w, key, s);
 }
 
+void ocsf_sadd_opt(struct gb_jsonw *w, const char *sep, const char *s)
+{
+	if (s && *s) {
+		ocsf_sadd(w, sep);
+		ocsf_sadd(w, s);
+	}
+}
+
+void ocsf_kobj_str_u64(struct gb_jsonw *w, const char *key, const char *field, uint64_t v)
+{
+	ocsf_key(w, key);
+	gb_jw_obj_begin(w);
+	ocsf_kstr_u64(w, field, v);
+	gb_jw_obj_end(w);
+}
+
+void ocsf_kpid(struct gb_jsonw *w, const char *key, uint64_t pid)
+{
+	ocsf_key(w, key);
+	gb_jw_obj_begin(w);
+	ocsf_kuint(w, "pid", pid);
+	gb_jw_obj_end(w);
+}
+
+void ocsf_glassbox_actor(struct ocsf_ev *ev, int32_t pid)
+{
+	struct gb_jsonw *w = &ev->w;
+	ocsf_key(w, "actor");
+	gb_jw_obj_begin(w);
+	ocsf_kstr(w, "app_name", "glassbox");
+	if (pid > 0)
+		ocsf_kpid(w, "process", (uint64_t)pid);
+	gb_jw_obj_end(w);
+	ev->profiles |= OCSF_P_HOST;
+}
+
 const char *ocsf_basename(const char *path)
 {
 	const char *s = strrchr(path, '/');

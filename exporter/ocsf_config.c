@@ -47,21 +47,11 @@ int ocsf_config(struct ocsf_ev *ev)
 	ocsf_sadd(w, " (revision ");
 	ocsf_sadd_u64(w, c->revision);
 	ocsf_sadd(w, ")");
-	if (c->source && *c->source) {
-		ocsf_sadd(w, " from ");
-		ocsf_sadd(w, c->source);
-	}
-	if (c->detail && *c->detail) {
-		ocsf_sadd(w, ": ");
-		ocsf_sadd(w, c->detail);
-	}
+	ocsf_sadd_opt(w, " from ", c->source);
+	ocsf_sadd_opt(w, ": ", c->detail);
 	ocsf_send(w);
 
-	ocsf_key(w, "actor");
-	gb_jw_obj_begin(w);
-	ocsf_kstr(w, "app_name", "glassbox");
-	gb_jw_obj_end(w);
-	ev->profiles |= OCSF_P_HOST;
+	ocsf_glassbox_actor(ev, 0);
 
 	ocsf_key(w, "policy");
 	gb_jw_obj_begin(w);

@@ -59,10 +59,7 @@ int ocsf_finding(struct ocsf_ev *ev)
 
 	ocsf_sbegin(w, "message");
 	ocsf_sadd(w, f->title && *f->title ? f->title : kind);
-	if (*subject) {
-		ocsf_sadd(w, ": ");
-		ocsf_sadd(w, subject);
-	}
+	ocsf_sadd_opt(w, ": ", subject);
 	ocsf_send(w);
 	ocsf_kstr(w, "status_detail", kind);
 

@@ -90,6 +90,16 @@ void ocsf_sadd_u64(struct gb_jsonw *w, uint64_t v);
 void ocsf_send(struct gb_jsonw *w);
 /* Write "key": s only when s is non-empty. */
 void ocsf_kstr_opt(struct gb_jsonw *w, const char *key, const char *s);
+/* Inside ocsf_sbegin/ocsf_send: sep then s, only when s is non-empty (a
+ * message's optional tail, e.g. ": detail"). */
+void ocsf_sadd_opt(struct gb_jsonw *w, const char *sep, const char *s);
+/* "key": {"field": "<v as a string>"} (user and group objects). */
+void ocsf_kobj_str_u64(struct gb_jsonw *w, const char *key, const char *field, uint64_t v);
+/* "key": {"pid": pid} (a process known by its pid alone). */
+void ocsf_kpid(struct gb_jsonw *w, const char *key, uint64_t pid);
+/* "actor": {"app_name": "glassbox"} — glassbox itself acting — with
+ * "process": {"pid": pid} inside when pid > 0; sets the host profile. */
+void ocsf_glassbox_actor(struct ocsf_ev *ev, int32_t pid);
 
 /* actor.process (and friends) from an identity.  Writes "key": {...}. */
 void ocsf_identity_process(struct ocsf_ev *ev, const char *key, const struct gb_identity *id);

@@ -34,10 +34,7 @@ int ocsf_lifecycle(struct ocsf_ev *ev)
 	ocsf_sadd(w, "Sandbox ");
 	ocsf_sadd(w, name);
 	ocsf_sadd(w, act == 1 ? " created" : act == 3 ? " started" : " stopped");
-	if (l->detail && *l->detail) {
-		ocsf_sadd(w, ": ");
-		ocsf_sadd(w, l->detail);
-	}
+	ocsf_sadd_opt(w, ": ", l->detail);
 	ocsf_send(w);
 
 	ocsf_key(w, "app");

@@ -63,10 +63,7 @@ int ocsf_loss(struct ocsf_ev *ev)
 	}
 	ocsf_sadd(w, ": ");
 	ocsf_sadd(w, cause);
-	if (l->detail && *l->detail) {
-		ocsf_sadd(w, ", ");
-		ocsf_sadd(w, l->detail);
-	}
+	ocsf_sadd_opt(w, ", ", l->detail);
 	ocsf_send(w);
 
 	ocsf_kuint(w, "count", l->count);
@@ -75,11 +72,7 @@ int ocsf_loss(struct ocsf_ev *ev)
 	ocsf_kstr(w, "log_provider", "glassbox");
 	ocsf_kuint(w, "log_type_id", 2);
 	ocsf_kstr(w, "log_type", "Application");
-	ocsf_key(w, "actor");
-	gb_jw_obj_begin(w);
-	ocsf_kstr(w, "app_name", "glassbox");
-	gb_jw_obj_end(w);
-	ev->profiles |= OCSF_P_HOST;
+	ocsf_glassbox_actor(ev, 0);
 
 	ocsf_key(w, "unmapped");
 	gb_jw_obj_begin(w);

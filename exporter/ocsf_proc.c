@@ -87,24 +87,11 @@ int ocsf_proc(struct ocsf_ev *ev)
 			ocsf_sadd_u64(w, (uint64_t)(p->exit_code < 0 ? -(int64_t)p->exit_code : p->exit_code));
 		}
 	}
-	if (p->detail && *p->detail) {
-		ocsf_sadd(w, ": ");
-		ocsf_sadd(w, p->detail);
-	}
+	ocsf_sadd_opt(w, ": ", p->detail);
 	ocsf_send(w);
 
 	/* Who did it: the supervisor (our parent of the sandboxed process). */
-	ocsf_key(w, "actor");
-	gb_jw_obj_begin(w);
-	ocsf_kstr(w, "app_name", "glassbox");
-	if (p->ppid > 0) {
-		ocsf_key(w, "process");
-		gb_jw_obj_begin(w);
-		ocsf_kuint(w, "pid", (uint64_t)p->ppid);
-		gb_jw_obj_end(w);
-	}
-	gb_jw_obj_end(w);
-	ev->profiles |= OCSF_P_HOST;
+	ocsf_glassbox_actor(ev, p->ppid);
 
 	ocsf_key(w, "process");
 	gb_jw_obj_begin(w);
@@ -116,14 +103,8 @@ int ocsf_proc(struct ocsf_ev *ev)
 	}
 	if (argc)
 		cmd_line(w, p, argc);
-	ocsf_key(w, "user");
-	gb_jw_obj_begin(w);
-	ocsf_kstr_u64(w, "uid", p->uid);
-	gb_jw_obj_end(w);
-	ocsf_key(w, "group");
-	gb_jw_obj_begin(w);
-	ocsf_kstr_u64(w, "uid", p->gid);
-	gb_jw_obj_end(w);
+	ocsf_kobj_str_u64(w, "user", "uid", p->uid);
+	ocsf_kobj_str_u64(w, "group", "uid", p->gid);
 	ev->profiles |= OCSF_P_LINUX_USERS;
 	if (sname && *sname)
 		ocsf_kstr(w, "sandbox", sname);
@@ -134,12 +115,8 @@ int ocsf_proc(struct ocsf_ev *ev)
 	} else if (act == 1) {
 		ocsf_kuint(w, "created_time", t_ms);
 	}
-	if (p->ppid > 0) {
-		ocsf_key(w, "parent_process");
-		gb_jw_obj_begin(w);
-		ocsf_kuint(w, "pid", (uint64_t)p->ppid);
-		gb_jw_obj_end(w);
-	}
+	if (p->ppid > 0)
+		ocsf_kpid(w, "parent_process", (uint64_t)p->ppid);
 	gb_jw_obj_end(w);
 
 	if (act == 1) {

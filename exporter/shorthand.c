@@ -174,42 +174,39 @@ static void upper(struct gb_buf *b, const char *s)
 	}
 }
 
+/* The first of p.KEYS[] that is a string (escaped), else the missing mark,
+ * then p.NUM wrapped in open/close when it is an integer: "name(pid)",
+ * "host:port". */
+static void name_num(struct gb_buf *b, json_t *ev, const char *p, const char *const keys[], char missing,
+                     const char *num, const char *open, const char *close)
+{
+	char k[64];
+	const char *s = NULL;
+	for (size_t i = 0; keys[i] && !s; i++) {
+		snprintf(k, sizeof k, "%s.%s", p, keys[i]);
+		s = str(ev, k);
+	}
+	if (s)
+		esc(b, s, slen(ev, k), ESC_CTX);
+	else
+		gb_buf_putc(b, missing);
+	json_int_t v;
+	snprintf(k, sizeof k, "%s.%s", p, num);
+	if (has_int(ev, k, &v))
+		gb_buf_printf(b, "%s%lld%s", open, (long long)v, close);
+}
+
 /* "name(pid)" of actor.process. */
 static void actor(struct gb_buf *b, json_t *ev, const char *p)
 {
-	char k[64];
-	json_int_t pid = 0;
-	snprintf(k, sizeof k, "%s.name", p);
-	const char *name = str(ev, k);
-	if (name)
-		esc(b, name, slen(ev, k), ESC_CTX);
-	else
-		gb_buf_putc(b, '-');
-	snprintf(k, sizeof k, "%s.pid", p);
-	if (has_int(ev, k, &pid))
-		gb_buf_printf(b, "(%lld)", (long long)pid);
+	static const char *const keys[] = { "name", NULL };
+	name_num(b, ev, p, keys, '-', "pid", "(", ")");
 }
 
 static void endpoint(struct gb_buf *b, json_t *ev, const char *p)
 {
-	char k[64];
-	json_int_t port;
-	const char *h;
-	snprintf(k, sizeof k, "%s.hostname", p);
-	if (!(h = str(ev, k))) {
-		snprintf(k, sizeof k, "%s.ip", p);
-		if (!(h = str(ev, k))) {
-			snprintf(k, sizeof k, "%s.name", p);
-			h = str(ev, k);
-		}
-	}
-	if (h)
-		esc(b, h, slen(ev, k), ESC_CTX);
-	else
-		gb_buf_putc(b, '?');
-	snprintf(k, sizeof k, "%s.port", p);
-	if (has_int(ev, k, &port))
-		gb_buf_printf(b, ":%lld", (long long)port);
+	static const char *const keys[] = { "hostname", "ip", "name", NULL };
+	name_num(b, ev, p, keys, '?', "port", ":", "");
 }
 
 static const char *sev_tag(json_int_t s)
@@ -269,6 +266,17 @@ static void reason(struct gb_buf *b, json_t *ev)
 	gb_buf_putc(b, ']');
 }
 
+/* " name(pid) -> " when the event names an acting process, else " ". */
+static void actor_arrow(struct gb_buf *b, json_t *ev)
+{
+	if (path(ev, "actor.process")) {
+		gb_buf_putc(b, ' ');
+		actor(b, ev, "actor.process");
+		gb_buf_puts(b, " ->");
+	}
+	gb_buf_putc(b, ' ');
+}
+
 static void net(struct gb_buf *b, json_t *ev, json_int_t act)
 {
 	int first = 1;
@@ -276,12 +284,7 @@ static void net(struct gb_buf *b, json_t *ev, json_int_t act)
 		gb_buf_puts(b, " CLOSED");
 	else
 		action_word(b, ev);
-	if (path(ev, "actor.process")) {
-		gb_buf_putc(b, ' ');
-		actor(b, ev, "actor.process");
-		gb_buf_puts(b, " ->");
-	}
-	gb_buf_putc(b, ' ');
+	actor_arrow(b, ev);
 	endpoint(b, ev, "dst_endpoint");
 	gb_buf_puts(b, "/tcp");
 	ctx_kv(b, &first, "policy", ev, "firewall_rule.name");
@@ -303,12 +306,7 @@ static void http(struct gb_buf *b, json_t *ev)
 {
 	int first = 1;
 	action_word(b, ev);
-	if (path(ev, "actor.process")) {
-		gb_buf_putc(b, ' ');
-		actor(b, ev, "actor.process");
-		gb_buf_puts(b, " ->");
-	}
-	gb_buf_putc(b, ' ');
+	actor_arrow(b, ev);
 	const char *m = str(ev, "http_request.http_method");
 	if (!m)
 		m = str(ev, "unmapped.http_method");

@@ -160,6 +160,14 @@ def strip(o):
     return o
 
 
+def write_json(path, obj, indent):
+    """Writes obj sorted, to a temporary file renamed over path (a reader never sees half a file)."""
+    with open(path + ".tmp", "w") as f:
+        json.dump(obj, f, indent=indent, sort_keys=True)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
@@ -176,10 +184,7 @@ def main():
         if jsonschema:
             jsonschema.Draft202012Validator.check_schema(sch)
         path = os.path.join(a.out, f"{stem}.schema.json")
-        with open(path + ".tmp", "w") as f:
-            json.dump(sch, f, indent=1, sort_keys=True)
-            f.write("\n")
-        os.replace(path + ".tmp", path)
+        write_json(path, sch, indent=1)
         print(f"{path}: {len(sch['$defs'])} objects")
     # The official definitions the validator checks against, cut to what
     # our classes can reach and without prose, so the repository is
@@ -193,10 +198,7 @@ def main():
         "objects": s["objects"],
     })
     path = os.path.join(a.out, f"ocsf-{s['version']}-subset.json")
-    with open(path + ".tmp", "w") as f:
-        json.dump(sub, f, indent=0, sort_keys=True)
-        f.write("\n")
-    os.replace(path + ".tmp", path)
+    write_json(path, sub, indent=0)
     print(f"{path}: official definitions of {len(CLASSES)} classes, {len(sub['objects'])} objects")
     with open(os.path.join(a.out, "VERSION"), "w") as f:
         f.write(s["version"] + "\n")

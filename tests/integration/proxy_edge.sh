@@ -141,8 +141,13 @@ start_proxy --nofile=64
 C python3 "$tmp/slow.py" 200 4 >"$tmp/slow.out" 2>&1 &
 SLOW=$!
 pids+=("$SLOW")
-sleep 1
-nfd=$(ls "/proc/$PROXY/fd" | wc -l)
+# wait (bounded) until the clients have filled the proxy's descriptor table:
+# on a loaded machine 200 connects take longer than any fixed sleep
+for _ in $(seq 100); do
+	nfd=$(ls "/proc/$PROXY/fd" | wc -l)
+	[[ $nfd -ge 60 ]] && break
+	sleep 0.1
+done
 [[ $nfd -ge 60 ]] || fail "the proxy never ran out of descriptors ($nfd open)"
 t0=$(awk '{print $14 + $15}' "/proc/$PROXY/stat")
 sleep 2

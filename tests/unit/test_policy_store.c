@@ -86,6 +86,17 @@ static const char UPD_USER_CHANGED[] =
 	"    endpoints: [{host: d.test, port: 443}]\n"
 	"    binaries: [{path: /usr/bin/curl}]\n";
 
+/* Loads yaml and hands it to op (gb_policy_store_set or _update); returns
+ * op's result, the new revision in *rev. */
+typedef int (*store_op)(struct gb_policy_store *, const struct gb_policy *, uint64_t *, struct gb_diags *);
+static int apply(struct gb_policy_store *s, store_op op, const char *yaml, uint64_t *rev, struct gb_diags *d)
+{
+	struct gb_policy *p = load(yaml);
+	int r = op(s, p, rev, d);
+	gb_policy_free(p);
+	return r;
+}
+
 static void test_revisions(void **state)
 {
 	(void)state;
@@ -104,11 +115,9 @@ static void test_revisions(void **state)
 	gb_policy_store_put(s, c1);
 
 	/* update merges by entry name */
-	struct gb_policy *pb = load(UPD_B);
 	struct gb_diags d = { 0 };
-	assert_int_equal(gb_policy_store_update(s, pb, &rev, &d), 0);
+	assert_int_equal(apply(s, gb_policy_store_update, UPD_B, &rev, &d), 0);
 	assert_int_equal(rev, 2);
-	gb_policy_free(pb);
 	assert_int_equal(decide(s, "a.test", 443, &rev), GB_VERDICT_ALLOW);
 	assert_int_equal(rev, 2);
 	assert_int_equal(decide(s, "b.test", 443, NULL), GB_VERDICT_ALLOW);
@@ -118,19 +127,15 @@ static void test_revisions(void **state)
 	gb_policy_store_put(s, c2);
 
 	/* update of an existing name replaces that entry only */
-	struct gb_policy *pa2 = load(UPD_A2);
-	assert_int_equal(gb_policy_store_update(s, pa2, &rev, &d), 0);
+	assert_int_equal(apply(s, gb_policy_store_update, UPD_A2, &rev, &d), 0);
 	assert_int_equal(rev, 3);
-	gb_policy_free(pa2);
 	assert_int_equal(decide(s, "a.test", 443, NULL), GB_VERDICT_DENY);
 	assert_int_equal(decide(s, "a.test", 8443, NULL), GB_VERDICT_ALLOW);
 	assert_int_equal(decide(s, "b.test", 443, NULL), GB_VERDICT_ALLOW);
 
 	/* set replaces the whole network section */
-	struct gb_policy *pc = load(SET_C);
-	assert_int_equal(gb_policy_store_set(s, pc, &rev, &d), 0);
+	assert_int_equal(apply(s, gb_policy_store_set, SET_C, &rev, &d), 0);
 	assert_int_equal(rev, 4);
-	gb_policy_free(pc);
 	assert_int_equal(decide(s, "a.test", 8443, NULL), GB_VERDICT_DENY);
 	assert_int_equal(decide(s, "b.test", 443, NULL), GB_VERDICT_DENY);
 	assert_int_equal(decide(s, "c.test", 443, NULL), GB_VERDICT_ALLOW);
@@ -140,19 +145,15 @@ static void test_revisions(void **state)
 	char h4[65];
 	snprintf(h4, sizeof h4, "%s", gb_policy_compiled_hash(c4));
 	gb_policy_store_put(s, c4);
-	pc = load(SET_C);
-	assert_int_equal(gb_policy_store_set(s, pc, &rev, &d), 0);
+	assert_int_equal(apply(s, gb_policy_store_set, SET_C, &rev, &d), 0);
 	assert_int_equal(rev, 5);
-	gb_policy_free(pc);
 	const struct gb_policy_compiled *c5 = gb_policy_store_get(s);
 	assert_string_equal(h4, gb_policy_compiled_hash(c5));
 	gb_policy_store_put(s, c5);
 
 	/* static sections cannot change: refused, nothing replaced */
-	struct gb_policy *ps = load(SET_STATIC_CHANGED);
 	rev = 0;
-	assert_int_equal(gb_policy_store_set(s, ps, &rev, &d), -EPERM);
-	gb_policy_free(ps);
+	assert_int_equal(apply(s, gb_policy_store_set, SET_STATIC_CHANGED, &rev, &d), -EPERM);
 	assert_true(d.errors >= 1);
 	int found = 0;
 	for (size_t i = 0; i < d.n; i++)
@@ -161,9 +162,7 @@ static void test_revisions(void **state)
 	assert_true(found);
 	gb_diags_free(&d);
 	memset(&d, 0, sizeof d);
-	struct gb_policy *pu = load(UPD_USER_CHANGED);
-	assert_int_equal(gb_policy_store_update(s, pu, &rev, &d), -EPERM);
-	gb_policy_free(pu);
+	assert_int_equal(apply(s, gb_policy_store_update, UPD_USER_CHANGED, &rev, &d), -EPERM);
 	gb_diags_free(&d);
 	assert_int_equal(decide(s, "c.test", 443, &rev), GB_VERDICT_ALLOW);
 	assert_int_equal(rev, 5);

@@ -11,19 +11,20 @@
 # Sourced as is, it sets everything up for a proxy test (set -e, $tmp, the
 # trap, the network).  With NETNS_LIB_EMBED=1 it only defines the functions
 # (netns_setup, netns_teardown, nft_counter_setup, counter, C, U), for a
-# test with its own setup (sandbox_net.sh).
+# test or benchmark with its own setup (sandbox_net.sh, bench/bench_proxy.sh).
 
 C() { ip netns exec "$CNS" "$@"; }
 U() { ip netns exec "$UNS" "$@"; }
 
-# netns_setup: the two namespaces and the veth; fails if the client side
-# has a default route.
+# netns_setup [PREFIX]: the two namespaces (PREFIXc$$, PREFIXu$$; default
+# prefix gb) and the veth; returns 1 when they cannot be made (callers
+# without set -e check it), exits 1 if the client side has a default route.
 netns_setup() {
 	tag=$$
-	CNS=gbc$tag UNS=gbu$tag
-	ip netns add "$CNS"
-	ip netns add "$UNS"
-	ip link add "vc$tag" type veth peer name "vu$tag"
+	CNS=${1:-gb}c$tag UNS=${1:-gb}u$tag
+	ip netns add "$CNS" || return 1
+	ip netns add "$UNS" || return 1
+	ip link add "vc$tag" type veth peer name "vu$tag" || return 1
 	ip link set "vc$tag" netns "$CNS"
 	ip link set "vu$tag" netns "$UNS"
 	C ip link set lo up
