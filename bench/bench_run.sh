@@ -1,13 +1,17 @@
 #!/bin/bash
 # bench/bench_run.sh — sandbox start-up latency: `glassbox run -- /bin/true`
-# against bubblewrap and firejail doing the same with comparable isolation,
-# in the same invocation.  Prints median and mean wall time per tool and
+# (private root, cgroup, own uid) against bubblewrap given the same binds and
+# namespaces, bubblewrap binding the host read-only, and firejail, in the
+# same invocation.  Prints median and mean wall time per tool and
 # the ratios to bwrap (the baseline).  Needs root (glassbox run does).
 #
-#   GLASSBOX=path/to/glassbox bench/bench_run.sh [RUNS]
+#   GLASSBOX=path/to/glassbox [GLASSBOX_BASE=path/to/older/glassbox] bench/bench_run.sh [RUNS]
+#
+# GLASSBOX_BASE adds another glassbox build (e.g. one before a change) as
+# "glassbox-base", run the same way, for a before/after figure.
 #
 # Uses hyperfine when installed, else a timed loop (each run timed alone,
-# median of RUNS).  Bounded: RUNS (default 50) runs per tool, 3 warm-ups.
+# the tools interleaved run by run, median of RUNS).  Bounded: RUNS (default 50) runs per tool, 3 warm-ups.
 set -u
 RUNS=${1:-50}
 [ "$RUNS" -ge 1 ] && [ "$RUNS" -le 1000 ] || { echo "RUNS must be 1..1000" >&2; exit 2; }
@@ -35,17 +39,33 @@ fi
 trap 'rm -rf "$T" "$R"' EXIT
 echo "state root: $R ($(stat -f -c %T "$R"))"
 
-# Same program, same working directory; each tool with its closest
-# equivalent of glassbox's isolation (new mount/pid/net/ipc/uts namespaces,
-# read-only system, no network).
+# Same program, same working directory.  glassbox runs with its default
+# policy: a private root (tmpfs + pivot_root) holding read-only binds of
+# /usr /etc /var/log (and the merged-/usr symlinks), a fresh /proc, a
+# minimal /dev, private /tmp and /var/tmp, the workdir read-write; new
+# mount/pid/net/ipc/uts namespaces; a cgroup (pids, memory); its own uid.
+# bwrap gets the same binds and namespaces (the baseline); bwrap-root the
+# old comparison that binds the whole host read-only; firejail its closest.
 declare -A CMD
 CMD[glassbox]="$G --root $R run --quiet --workdir $T -- /bin/true"
-command -v bwrap >/dev/null &&
-	CMD[bwrap]="bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --die-with-parent /bin/true"
+[ -n "${GLASSBOX_BASE:-}" ] && CMD[glassbox-base]="$GLASSBOX_BASE --root $R run --quiet --workdir $T -- /bin/true"
+if command -v bwrap >/dev/null; then
+	b="bwrap --unshare-all --die-with-parent"
+	for p in /usr /bin /sbin /lib /lib64 /etc /var/log /app; do
+		if [ -L "$p" ]; then
+			b="$b --symlink $(readlink "$p") $p"
+		elif [ -e "$p" ]; then
+			b="$b --ro-bind $p $p"
+		fi
+	done
+	CMD[bwrap]="$b --proc /proc --dev /dev --tmpfs /tmp --tmpfs /var/tmp --bind $T $T --chdir $T /bin/true"
+	CMD[bwrap-root]="bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --die-with-parent /bin/true"
+fi
 command -v firejail >/dev/null &&
 	CMD[firejail]="firejail --quiet --noprofile --net=none /bin/true"
 order=(glassbox)
-[ -n "${CMD[bwrap]:-}" ] && order+=(bwrap)
+[ -n "${CMD[glassbox-base]:-}" ] && order+=(glassbox-base)
+[ -n "${CMD[bwrap]:-}" ] && order+=(bwrap bwrap-root)
 [ -n "${CMD[firejail]:-}" ] && order+=(firejail)
 
 # Every command must work before it is timed.
@@ -69,25 +89,31 @@ import json,sys
 for r in json.load(open(sys.argv[1]))["results"]:
     print(r["command"], r["median"]*1000, r["mean"]*1000)' "$T/h.json")
 else
+	# Interleaved (each run times every tool once, in turn) so that a load
+	# that changes during the benchmark weighs on every tool alike.
 	for t in "${order[@]}"; do
 		for _ in 1 2 3; do ${CMD[$t]} >/dev/null 2>&1; done
 		: >"$T/$t.times"
-		for _ in $(seq "$RUNS"); do
+	done
+	for _ in $(seq "$RUNS"); do
+		for t in "${order[@]}"; do
 			s=$(date +%s%N)
 			${CMD[$t]} >/dev/null 2>&1
 			e=$(date +%s%N)
 			echo $(((e - s) / 1000)) >>"$T/$t.times"
 		done
+	done
+	for t in "${order[@]}"; do
 		MED[$t]=$(sort -n "$T/$t.times" | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f", m / 1000 }')
 		MEAN[$t]=$(awk '{ s += $1 } END { printf "%.2f", s / NR / 1000 }' "$T/$t.times")
 	done
 fi
 
 echo "sandbox start-up: /bin/true, $RUNS runs each ($(command -v hyperfine >/dev/null && echo hyperfine || echo timed loop))"
-printf "%-10s %12s %12s %14s\n" tool "median ms" "mean ms" "median/bwrap"
+printf "%-14s %12s %12s %14s\n" tool "median ms" "mean ms" "median/bwrap"
 base=${MED[bwrap]:-}
 for t in "${order[@]}"; do
 	r="-"
 	[ -n "$base" ] && r=$(awk -v a="${MED[$t]}" -v b="$base" 'BEGIN { printf "%.2fx", a / b }')
-	printf "%-10s %12.2f %12.2f %14s\n" "$t" "${MED[$t]}" "${MEAN[$t]}" "$r"
+	printf "%-14s %12.2f %12.2f %14s\n" "$t" "${MED[$t]}" "${MEAN[$t]}" "$r"
 done

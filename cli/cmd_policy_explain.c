@@ -42,29 +42,6 @@ static int parse_port(const char *s, uint16_t *out)
 	return 0;
 }
 
-/* For an allowed IP-literal host: the SSRF tier that refuses it, or 0. */
-static int literal_tier(const struct gb_decision *d, const char *host, uint16_t port)
-{
-	if (d->verdict != GB_VERDICT_ALLOW)
-		return 0;
-	char h[64];
-	size_t n = strlen(host);
-	if (n >= sizeof h)
-		return 0;
-	if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
-		memcpy(h, host + 1, n - 2);
-		h[n - 2] = 0;
-	} else
-		memcpy(h, host, n + 1);
-	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(port) };
-	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
-	if (inet_pton(AF_INET, h, &a4.sin_addr) == 1)
-		return gb_policy_dest_check(d, (struct sockaddr *)&a4, port);
-	if (inet_pton(AF_INET6, h, &a6.sin6_addr) == 1)
-		return gb_policy_dest_check(d, (struct sockaddr *)&a6, port);
-	return 0;
-}
-
 static const char *verdict_word(const struct gb_decision *d)
 {
 	if (d->verdict == GB_VERDICT_DENY)
@@ -241,15 +218,20 @@ int cmd_policy_explain(int argc, char **argv)
 	}
 	struct gb_decision d;
 	gb_policy_decide(c, &in, &d);
-	int tier = literal_tier(&d, in.host, in.port);
+	int tier = gb_policy_dest_check_static(&d, in.host, in.port);
 	if (tier > 0) {
-		/* An IP-literal host needs no DNS answer: apply the destination
-		 * tiers now, exactly as the proxy will before connecting. */
+		/* What needs no DNS answer (an IP literal, a control-plane port)
+		 * is applied now, exactly as the proxy does before resolving. */
 		d.verdict = GB_VERDICT_DENY;
 		d.reason = GB_R_SSRF;
-		snprintf(d.reason_text, sizeof d.reason_text,
-		         "destination %s is refused: %s addresses are never reachable through this endpoint",
-		         in.host, gb_ssrf_tier_name(tier));
+		if (tier == GB_SSRF_CONTROL_PLANE_PORT)
+			snprintf(d.reason_text, sizeof d.reason_text,
+			         "port %u is a cluster control-plane port (2379, 2380, 6443, 10250, 10255): "
+			         "never reachable through the proxy", in.port);
+		else
+			snprintf(d.reason_text, sizeof d.reason_text,
+			         "destination %s is refused: %s addresses are never reachable through this endpoint",
+			         in.host, gb_ssrf_tier_name(tier));
 	}
 	if (json)
 		print_json(&d, &in, c, tier);

@@ -22,19 +22,22 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: glassbox proxy --policy FILE [--listen ADDR:PORT] [--ring PATH]\n"
 	        "                      [--hosts FILE] [--workers N] [--fail-closed]\n"
+	        "                      [--internal-needs-allowed-ips]\n"
 	        "  Run the egress proxy until SIGINT or SIGTERM.\n"
 	        "  --listen   address to listen on (default 127.0.0.1:3128; [::1]:3128 for IPv6)\n"
 	        "  --ring     write decision records into this ring (created if missing)\n"
 	        "  --hosts    hosts file consulted before DNS (default /etc/hosts)\n"
 	        "  --workers  event-loop threads (default: one per CPU)\n"
-	        "  --fail-closed  deny connections whose records cannot be written\n");
+	        "  --fail-closed  deny connections whose records cannot be written\n"
+	        "  --internal-needs-allowed-ips  use an internal address only when the endpoint's\n"
+	        "                 allowed_ips covers it, also for an exactly named host\n");
 }
 
 int cmd_proxy(int argc, char **argv)
 {
 	const char *policy = NULL, *listen = "127.0.0.1:3128", *ring_path = NULL, *hosts = NULL;
 	int workers = 0;
-	bool fail_closed = false;
+	bool fail_closed = false, internal_strict = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -42,6 +45,8 @@ int cmd_proxy(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--fail-closed")) {
 			fail_closed = true;
+		} else if (!strcmp(a, "--internal-needs-allowed-ips")) {
+			internal_strict = true;
 			continue;
 		}
 		if (!v || a[0] != '-') {
@@ -122,6 +127,7 @@ int cmd_proxy(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	struct gb_proxy_opts o = { .listen = listen, .listen_fd = -1, .netns_fd = -1, .workers = workers,
 		                   .store = store, .ring = ring, .fail_closed = fail_closed,
+		                   .internal_needs_allowed_ips = internal_strict,
 		                   .hosts_file = hosts };
 	struct gb_proxy *px = NULL;
 	rc = gb_proxy_new(&o, &px);

@@ -1,13 +1,17 @@
 /* cli/cmd_run.c — `glassbox run [--name N] [--policy FILE] [--workdir DIR]
- * [--hosts FILE] [--quiet] [--] CMD [ARG...]`.  All the work is in enforcer/supervisor.c. */
+ * [--hosts FILE] [--env NAME[=VALUE]]... [--env-file FILE]... [--quiet] [--] CMD [ARG...]`.
+ * All the work is in enforcer/sandbox/supervisor.c. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
 #include "common/array.h"
 #include "common/paths.h"
+#include "enforcer/sandbox/cgroup.h"
 #include "enforcer/sandbox/supervisor.h"
 #include "common/log.h"
 
@@ -15,7 +19,8 @@ static void run_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: glassbox run [--name N] [--policy FILE] [--workdir DIR] [--hosts FILE] [--quiet]\n"
-	    "                    [--] CMD [ARG...]\n"
+	    "                    [--env NAME[=VALUE]]... [--env-file FILE]... [--memory SIZE]\n"
+	    "                    [--pids N] [--cpus N] [--uid-range FIRST-LAST] [--] CMD [ARG...]\n"
 	    "\n"
 	    "Run CMD in a new sandbox (mount, pid, net, ipc, uts namespaces; unprivileged user;\n"
 	    "Landlock; seccomp) whose only way out is the policy proxy at 127.0.0.1:3128.\n"
@@ -26,6 +31,15 @@ static void run_usage(FILE *f)
 	    "  --policy FILE   policy (default: policies/default.yaml of the installation)\n"
 	    "  --workdir DIR   working directory of CMD, writable when include_workdir (default: .)\n"
 	    "  --hosts FILE    hosts file the proxy consults before DNS (default: /etc/hosts)\n"
+	    "  --env NAME[=VALUE]  add NAME to CMD's environment (bare NAME: the caller's value);\n"
+	    "                  the environment otherwise starts empty but for PATH, LANG, LC_*,\n"
+	    "                  TERM, COLORTERM, TZ, COLUMNS, LINES, NO_COLOR (see docs/sandbox.md)\n"
+	    "  --env-file FILE NAME=VALUE lines ('#' comments) added before the --env options\n"
+	    "  --memory SIZE   memory limit of the sandbox's cgroup, swap off (e.g. 512M; max: none;\n"
+	    "                  default 4G)\n"
+	    "  --pids N        process limit (max: none; default 1024)\n"
+	    "  --cpus N        CPU limit in CPUs, e.g. 1.5 (default: none)\n"
+	    "  --uid-range FIRST-LAST  uids/gids given to sandboxes (default 1879048192-1879113727)\n"
 	    "  --quiet         no informational messages\n");
 }
 
@@ -43,43 +57,98 @@ static const char *default_policy(void)
 	return NULL;
 }
 
+/* `--opt VALUE` or `--opt=VALUE`: the value, advancing *i; NULL when a
+ * does not name opt. */
+static const char *opt_value(int argc, char **argv, int *i, const char *opt)
+{
+	const char *a = argv[*i];
+	size_t l = strlen(opt);
+	if (strncmp(a, opt, l))
+		return NULL;
+	if (a[l] == '=')
+		return a + l + 1;
+	if (a[l] == 0 && *i + 1 < argc)
+		return argv[++*i];
+	return NULL;
+}
+
 int cmd_run(int argc, char **argv)
 {
-	struct gb_supervisor_opts o = { .root = gb_globals.root };
+	struct gb_supervisor_opts o = { .root = gb_globals.root, .memory_max = -1, .pids_max = -1,
+		                            .cpus = -1 };
+	/* At most argc of each list. */
+	const char **env_args = calloc((size_t)argc + 1, sizeof *env_args);
+	const char **env_files = calloc((size_t)argc + 1, sizeof *env_files);
+	int rc = 2;
+	if (!env_args || !env_files) {
+		gb_log_error("run", "out of memory");
+		goto out;
+	}
+	o.env_args = env_args;
+	o.env_files = env_files;
 	int i = 1;
 	for (; i < argc; i++) {
-		const char *a = argv[i];
+		const char *a = argv[i], *v;
 		if (!strcmp(a, "--")) {
 			i++;
 			break;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			run_usage(stdout);
-			return 0;
+			rc = 0;
+			goto out;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			o.quiet = 1;
-		} else if ((!strcmp(a, "--name") || !strcmp(a, "--policy") || !strcmp(a, "--workdir") ||
-		            !strcmp(a, "--hosts")) && i + 1 < argc) {
-			const char *v = argv[++i];
-			if (a[2] == 'n')
-				o.name = v;
-			else if (a[2] == 'p')
-				o.policy_path = v;
-			else if (a[2] == 'h')
-				o.hosts_file = v;
-			else
-				o.workdir = v;
-		} else if (!strncmp(a, "--name=", 7)) {
-			o.name = a + 7;
-		} else if (!strncmp(a, "--policy=", 9)) {
-			o.policy_path = a + 9;
-		} else if (!strncmp(a, "--workdir=", 10)) {
-			o.workdir = a + 10;
-		} else if (!strncmp(a, "--hosts=", 8)) {
-			o.hosts_file = a + 8;
+		} else if ((v = opt_value(argc, argv, &i, "--name"))) {
+			o.name = v;
+		} else if ((v = opt_value(argc, argv, &i, "--policy"))) {
+			o.policy_path = v;
+		} else if ((v = opt_value(argc, argv, &i, "--workdir"))) {
+			o.workdir = v;
+		} else if ((v = opt_value(argc, argv, &i, "--hosts"))) {
+			o.hosts_file = v;
+		} else if ((v = opt_value(argc, argv, &i, "--env-file"))) {
+			env_files[o.n_env_files++] = v;
+		} else if ((v = opt_value(argc, argv, &i, "--env"))) {
+			env_args[o.n_env_args++] = v;
+		} else if ((v = opt_value(argc, argv, &i, "--memory"))) {
+			uint64_t b;
+			if (gb_cgroup_parse_size(v, &b) < 0 || b > INT64_MAX) {
+				gb_log_error("run", "--memory %s: expected a size (512M, 2G) or max", v);
+				goto out;
+			}
+			o.memory_max = (int64_t)b;
+		} else if ((v = opt_value(argc, argv, &i, "--pids"))) {
+			char *end;
+			long long n = strtoll(v, &end, 10);
+			if (!strcmp(v, "max")) {
+				n = 0;
+			} else if (*end || end == v || n < 0) {
+				gb_log_error("run", "--pids %s: expected a number or max", v);
+				goto out;
+			}
+			o.pids_max = n;
+		} else if ((v = opt_value(argc, argv, &i, "--cpus"))) {
+			char *end;
+			double c = strtod(v, &end);
+			if (*end || end == v || !(c >= 0) || c > 4096) {
+				gb_log_error("run", "--cpus %s: expected a number of CPUs (1.5)", v);
+				goto out;
+			}
+			o.cpus = c;
+		} else if ((v = opt_value(argc, argv, &i, "--uid-range"))) {
+			unsigned long lo, hi;
+			char dash;
+			if (sscanf(v, "%lu%c%lu", &lo, &dash, &hi) != 3 || dash != '-' || lo == 0 || hi < lo ||
+			    hi > 4294967294UL) {
+				gb_log_error("run", "--uid-range %s: expected FIRST-LAST (ids > 0)", v);
+				goto out;
+			}
+			o.uid_first = (unsigned)lo;
+			o.uid_count = (unsigned)(hi - lo + 1);
 		} else if (a[0] == '-') {
 			gb_log_error("run", "unknown option '%s' (or missing value)", a);
 			run_usage(stderr);
-			return 2;
+			goto out;
 		} else {
 			break;
 		}
@@ -87,21 +156,26 @@ int cmd_run(int argc, char **argv)
 	if (i >= argc) {
 		gb_log_error("run", "no command given");
 		run_usage(stderr);
-		return 2;
+		goto out;
 	}
 	o.argv = argv + i;
 	/* Checked here for a clear message; the proxy reads it at start. */
 	if (o.hosts_file && access(o.hosts_file, R_OK) < 0) {
 		gb_log_error("run", "--hosts %s: %s", o.hosts_file, strerror(errno));
-		return 2;
+		goto out;
 	}
 	if (!o.policy_path) {
 		o.policy_path = default_policy();
 		if (!o.policy_path) {
 			gb_log_error("run", "no --policy given and no default policy found in %s or %s",
 			             GB_INSTALL_DATADIR "/policies", GB_SOURCE_DATADIR "/policies");
-			return 1;
+			rc = 1;
+			goto out;
 		}
 	}
-	return gb_supervisor_run(&o);
+	rc = gb_supervisor_run(&o);
+out:
+	free(env_args);
+	free(env_files);
+	return rc;
 }

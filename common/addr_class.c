@@ -223,3 +223,27 @@ int gb_policy_dest_check(const struct gb_decision *d, const struct sockaddr *sa,
 		return GB_SSRF_INTERNAL;
 	return GB_SSRF_NONE;
 }
+
+int gb_policy_dest_check_static(const struct gb_decision *d, const char *host, uint16_t port)
+{
+	if (d->verdict != GB_VERDICT_ALLOW || !host)
+		return GB_SSRF_NONE;
+	char h[64];
+	size_t n = strlen(host);
+	if (n < sizeof h) {
+		if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
+			memcpy(h, host + 1, n - 2);
+			h[n - 2] = 0;
+		} else {
+			memcpy(h, host, n + 1);
+		}
+		struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(port) };
+		struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+		if (inet_pton(AF_INET, h, &a4.sin_addr) == 1)
+			return gb_policy_dest_check(d, (struct sockaddr *)&a4, port);
+		if (inet_pton(AF_INET6, h, &a6.sin6_addr) == 1)
+			return gb_policy_dest_check(d, (struct sockaddr *)&a6, port);
+	}
+	/* a name: what it resolves to is not known yet, its port is */
+	return gb_port_is_control_plane(port) ? GB_SSRF_CONTROL_PLANE_PORT : GB_SSRF_NONE;
+}

@@ -194,6 +194,11 @@ void gb_policy_decide(const struct gb_policy_compiled *c, const struct gb_decide
  * the tier that refuses it (record.h gb_ssrf_tier).  addr is a sockaddr_in
  * or sockaddr_in6. */
 int gb_policy_dest_check(const struct gb_decision *d, const struct sockaddr *addr, uint16_t port);
+/* The destination rules that need no DNS answer, for an allowed decision:
+ * an IP-literal host gets the whole check above, a name the port rules
+ * (control-plane ports).  The proxy applies it before resolving and
+ * `policy explain` applies it, so the two never disagree. */
+int gb_policy_dest_check_static(const struct gb_decision *d, const char *host, uint16_t port);
 
 /* ---------------- revisions ---------------- */
 

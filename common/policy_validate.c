@@ -56,6 +56,42 @@ static bool has_component(const char *p, const char *comp)
 	return false;
 }
 
+/* Host directories that hold unix sockets: a path listed here (or a parent
+ * of one, or a path inside one) puts the D-Bus system bus, systemd-resolved,
+ * nscd or docker.sock in the sandbox's root — and Landlock does not mediate
+ * connect() on pathname sockets, so they would be a way out that bypasses
+ * the proxy. */
+static const char *const socket_dirs[] = { "/run", "/var/run", "/tmp/.X11-unix", "/var/lib/docker" };
+
+static bool related(const char *a, const char *b) /* a == b, or one contains the other */
+{
+	size_t la = strlen(a), lb = strlen(b);
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	if (la == 1 && a[0] == '/')
+		return true;
+	size_t l = la < lb ? la : lb;
+	return !strncmp(a, b, l) && (la == lb || (la < lb ? b[la] : a[lb]) == '/');
+}
+
+static void warn_socket_dir(struct gb_schema *c, const struct gb_ynode *n, const char *path)
+{
+	/* The sandbox's /tmp, /var/tmp, /dev/shm and /sandbox are private tmpfs,
+	 * not the host's: listing them brings no host socket in. */
+	static const char *const private_dirs[] = { "/tmp", "/var/tmp", "/dev/shm", "/sandbox" };
+	for (size_t i = 0; i < sizeof private_dirs / sizeof private_dirs[0]; i++)
+		if (!strcmp(path, private_dirs[i]))
+			return;
+	for (size_t i = 0; i < sizeof socket_dirs / sizeof socket_dirs[0]; i++)
+		if (related(path, socket_dirs[i])) {
+			gb_schema_warn(c, n, "list the specific files the program needs instead",
+			         "'%.200s' brings the host's socket directory %s into the sandbox: a unix "
+			         "socket there (D-Bus, systemd-resolved, nscd, docker.sock) is reachable "
+			         "without the proxy", path, socket_dirs[i]);
+			return;
+		}
+}
+
 bool gb_validate_fs_path(struct gb_schema *c, const struct gb_ynode *n, const char *path, bool rw)
 {
 	size_t len = strlen(path);
@@ -76,6 +112,7 @@ bool gb_validate_fs_path(struct gb_schema *c, const struct gb_ynode *n, const ch
 		        "(expected specific directories such as /tmp)", path);
 		return false;
 	}
+	warn_socket_dir(c, n, path);
 	return true;
 }
 
@@ -314,6 +351,15 @@ static const char *const shells[] = { "sh", "bash", "dash", "zsh", "ksh", "mksh"
 static const char *const launchers[] = { "env", "nohup", "sudo", "doas", "su", "runuser", "xargs",
 	                                 "timeout", "nice", "ionice", "setsid", "stdbuf", "chroot",
 	                                 "unshare", "nsenter", "strace", "ltrace", "script", "time" };
+/* Programs that run what their configuration or input names: git (aliases,
+ * hooks, credential helpers, core.sshCommand), make (recipes), npm/npx/
+ * yarn/pnpm (package scripts), ssh (ProxyCommand, LocalCommand). */
+static const char *const general_launchers[] = { "git", "make", "gmake", "npm", "npx", "yarn", "pnpm",
+	                                         "ssh", "cargo", "gradle", "mvn", "rake", "just" };
+/* Directories a sandboxed program (or any user) can usually write: a binary
+ * there can be replaced, and trust on first use is per sandbox. */
+static const char *const writable_dirs[] = { "/tmp/", "/var/tmp/", "/dev/shm/", "/home/", "/root/",
+	                                     "/run/user/", "/sandbox/", "/workspace/", "/var/lib/glassbox/" };
 static const char *const interp_prefixes[] = { "python", "node", "nodejs", "perl", "ruby", "php",
 	                                       "lua", "luajit", "deno", "bun", "tclsh", "pwsh",
 	                                       "java", "Rscript", "julia" };
@@ -382,10 +428,20 @@ bool gb_validate_binary(struct gb_schema *c, const struct gb_ynode *n, const cha
 		kind = "a program launcher";
 	else if (bl && (is_interpreter(b) || (glob && is_interpreter(b))))
 		kind = "an interpreter";
+	else if (!glob && in_list(b, general_launchers, GB_ARRAY_LEN(general_launchers)))
+		kind = "a general launcher (it runs configured commands: aliases, hooks, scripts, "
+		       "recipes, ProxyCommand)";
 	if (kind)
 		gb_schema_warn(c, n, "list the programs that need the network instead",
 		         "'%.200s' is %s: entries match the executable or any ancestor, so every process "
 		         "it starts (and their descendants) inherits this entry", path, kind);
+	for (size_t i = 0; i < GB_ARRAY_LEN(writable_dirs); i++)
+		if (!strncmp(path, writable_dirs[i], strlen(writable_dirs[i]))) {
+			gb_schema_warn(c, n, "install the binary under a read-only path such as /usr/local/bin",
+			         "'%.200s' is under %s, which is usually writable: the file can be replaced, "
+			         "and its first-use hash is only remembered per sandbox", path, writable_dirs[i]);
+			break;
+		}
 	return true;
 }
 

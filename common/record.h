@@ -55,7 +55,7 @@ enum gb_mode { GB_MODE_ENFORCE = 0, GB_MODE_AUDIT = 1 };
 
 /* Identity confidence flags (gb_identity.flags). */
 #define GB_ID_INTERPRETER 0x0001u   /* exe is an interpreter; see script */
-#define GB_ID_LD_PRELOAD 0x0002u    /* LD_PRELOAD/LD_LIBRARY_PATH set in environ */
+#define GB_ID_LD_PRELOAD 0x0002u    /* code mapped from outside the system library dirs (maps) */
 #define GB_ID_EXE_DELETED 0x0004u   /* /proc/PID/exe target was deleted */
 #define GB_ID_MULTI_OWNER 0x0008u   /* several processes hold the socket */
 #define GB_ID_LOOKUP_FAILED 0x0010u /* no owning process found -> deny */
@@ -182,6 +182,8 @@ enum gb_finding_kind {
 	GB_F_SECCOMP_DENIED,
 	GB_F_SSRF_BLOCKED,
 	GB_F_POLICY_WARNING,
+	GB_F_CONTAINMENT_DEGRADED, /* private root / cgroup / uid not (fully) set up */
+	GB_F_RESOURCE_LIMIT,       /* a cgroup limit was hit: OOM kill, pids.max */
 	GB_F_OTHER = 99,
 };
 enum gb_severity { /* OCSF severity_id values */
@@ -217,6 +219,9 @@ enum gb_lifecycle_activity { GB_LC_CREATED = 1, GB_LC_STARTED, GB_LC_STOPPED };
 #define GB_LAYER_SECCOMP 0x04u
 #define GB_LAYER_PRIVDROP 0x08u
 #define GB_LAYER_PROXY 0x10u
+#define GB_LAYER_ROOTFS 0x20u  /* private root (pivot_root into the policy's paths) */
+#define GB_LAYER_CGROUP 0x40u  /* resource limits */
+#define GB_LAYER_OWN_UID 0x80u /* a uid of its own for this sandbox */
 struct gb_lifecycle {
 	uint8_t activity;
 	uint32_t layers; /* GB_LAYER_* active */

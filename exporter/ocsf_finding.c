@@ -24,6 +24,8 @@ static const char *kind_name(int k)
 	case GB_F_SECCOMP_DENIED: return "seccomp_denied";
 	case GB_F_SSRF_BLOCKED: return "ssrf_blocked";
 	case GB_F_POLICY_WARNING: return "policy_warning";
+	case GB_F_CONTAINMENT_DEGRADED: return "containment_degraded";
+	case GB_F_RESOURCE_LIMIT: return "resource_limit";
 	case GB_F_OTHER: return "other";
 	default: return NULL;
 	}

@@ -54,6 +54,7 @@ int ocsf_lifecycle(struct ocsf_ev *ev)
 	static const struct { uint32_t bit; const char *name; } layers[] = {
 		{ GB_LAYER_NETNS, "netns" }, { GB_LAYER_LANDLOCK, "landlock" }, { GB_LAYER_SECCOMP, "seccomp" },
 		{ GB_LAYER_PRIVDROP, "privdrop" }, { GB_LAYER_PROXY, "proxy" },
+		{ GB_LAYER_ROOTFS, "rootfs" }, { GB_LAYER_CGROUP, "cgroup" }, { GB_LAYER_OWN_UID, "own_uid" },
 	};
 	for (size_t i = 0; i < GB_ARRAY_LEN(layers); i++)
 		if (l->layers & layers[i].bit)

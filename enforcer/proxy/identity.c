@@ -7,7 +7,8 @@
  *    happens once, in a short-lived thread, at ctx creation).
  * 2. /proc walk: every process with an fd linking to socket:[inode].
  * 3. For the owner: exe from /proc/PID/exe (kernel-resolved, never argv),
- *    uid, the PPid chain, the script of an interpreter, LD_PRELOAD.
+ *    uid, the PPid chain, the script of an interpreter, foreign code mapped
+ *    (/proc/PID/maps); paths as the workload sees them (its root).
  * 4. SHA-256 of the exe read through /proc/PID/exe, cached by file identity;
  *    first hash per path remembered (trust on first use).
  */
@@ -43,6 +44,12 @@
 #define TOFU_SLOTS 1024
 #define MRU_SLOTS 8    /* latest socket holders, searched first */
 #define PROC_SLOTS 128 /* processes whose status/exe are cached */
+#define HASH_QUEUE 32  /* executables waiting for the hash thread */
+#define FC_SLOTS 64    /* processes whose mapped-code check is remembered */
+/* Hashed on the spot below this size (SHA-256 runs at ~0.5-1.5 GB/s here:
+ * at most a few ms); larger files go to the hash thread, so a 4 GiB
+ * executable cannot hold a proxy worker for seconds. */
+#define SYNC_HASH_MAX (8 * 1024 * 1024)
 
 struct hash_ent {
 	dev_t dev;
@@ -71,6 +78,20 @@ struct gb_identity_ctx {
 	unsigned hash_next;
 	struct tofu_ent tofu[TOFU_SLOTS];
 	size_t n_tofu;
+	/* Hashing of large executables off the caller's thread (async_hash):
+	 * one thread, a bounded queue of open descriptors; results land in
+	 * hashes[] (a failed job as an entry with an empty hex). */
+	/* foreign_code() results, keyed by (pid, the proc cache's seen_ns):
+	 * valid exactly as long as that process's cached facts are. */
+	struct fc_ent { int pid; uint64_t seen; bool foreign; } fc[FC_SLOTS];
+	unsigned fc_next;
+	bool async_hash;
+	pthread_t hthread;
+	bool hthread_up, hstop;
+	pthread_cond_t hcond;
+	struct hjob { int fd; struct stat st; } hq[HASH_QUEUE];
+	size_t hq_n;
+	struct stat hbusy; /* the job being hashed now (st_ino 0: none) */
 };
 
 /* ---------------- netlink socket in the clients' netns ---------------- */
@@ -109,6 +130,7 @@ int gb_identity_ctx_new(const struct gb_identity_opts *o, struct gb_identity_ctx
 		return -ENOMEM;
 	snprintf(c->proc, sizeof c->proc, "%s", o && o->proc_root ? o->proc_root : "/proc");
 	c->root_pid = o ? o->root_pid : 0;
+	c->async_hash = o && o->async_hash;
 	struct mk_nl m = { .netns_fd = o ? o->netns_fd : -1 };
 	pthread_t t;
 	if (pthread_create(&t, NULL, mk_nl_thread, &m) != 0) {
@@ -135,6 +157,7 @@ int gb_identity_ctx_new(const struct gb_identity_opts *o, struct gb_identity_ctx
 	}
 	pthread_mutex_init(&c->nl_lock, NULL);
 	pthread_mutex_init(&c->cache_lock, NULL);
+	pthread_cond_init(&c->hcond, NULL);
 	*out = c;
 	return 0;
 }
@@ -143,10 +166,20 @@ void gb_identity_ctx_free(struct gb_identity_ctx *c)
 {
 	if (!c)
 		return;
+	if (c->hthread_up) {
+		pthread_mutex_lock(&c->cache_lock);
+		c->hstop = true;
+		pthread_cond_signal(&c->hcond);
+		pthread_mutex_unlock(&c->cache_lock);
+		pthread_join(c->hthread, NULL);
+	}
+	for (size_t i = 0; i < c->hq_n; i++)
+		close(c->hq[i].fd);
 	mnl_socket_close(c->nl);
 	gb_proc_cache_free(c->pc);
 	for (size_t i = 0; i < c->n_tofu; i++)
 		free(c->tofu[i].path);
+	pthread_cond_destroy(&c->hcond);
 	pthread_mutex_destroy(&c->nl_lock);
 	pthread_mutex_destroy(&c->cache_lock);
 	free(c);
@@ -258,8 +291,12 @@ struct sockset {
  * every process searched.  With `set`, the whole table is read and its
  * socket inodes collected (for the memo in proc_facts.h); without, the
  * search stops at the first match. */
+/* > 0: at most this many readlinkat per descriptor table (quick lookups). */
+static _Thread_local int fd_budget;
+
 static bool fd_search(const char *proc, int pid, const char *want, size_t wl, struct sockset *set)
 {
+	int links = 0;
 	char fddir[300];
 	snprintf(fddir, sizeof fddir, "%s/%d/fd", proc, pid);
 	if (set)
@@ -267,32 +304,47 @@ static bool fd_search(const char *proc, int pid, const char *want, size_t wl, st
 	int dfd = open(fddir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return false; /* gone, or not ours to read */
-	_Alignas(struct dirent64) char buf[8192];
+	/* Up to 64 KiB of listing (~2700 descriptors) is read before any
+	 * readlinkat, so "newest first" holds across the whole table and not
+	 * only within one getdents batch: a client holding a thousand
+	 * connections costs one readlinkat for its newest, not a thousand. */
+	static _Thread_local _Alignas(struct dirent64) char buf[65536];
+	static _Thread_local uint32_t at[65536 / 20];
 	bool hit = false, last = false;
 	while ((!hit || set) && !last) {
-		ssize_t n = getdents64(dfd, buf, sizeof buf);
-		if (n <= 0) {
-			last = n == 0;
-			break;
+		ssize_t n = 0;
+		while (!last && sizeof buf - (size_t)n >= 8192) {
+			ssize_t r = getdents64(dfd, buf + n, 8192);
+			if (r <= 0) {
+				last = r == 0 || n > 0;
+				if (r < 0 && n == 0)
+					goto out;
+				break;
+			}
+			n += r;
+			/* procfs fills the buffer while descriptors remain: a batch
+			 * that left room for more was the last one, and the empty
+			 * read that would confirm it is skipped. */
+			last = (size_t)r < 8192 - 512;
 		}
-		/* procfs fills the buffer while descriptors remain: a batch that
-		 * left room for more was the last one, and the empty read that
-		 * would confirm it is skipped. */
-		last = (size_t)n < sizeof buf - 512;
+		if (n == 0)
+			break;
 		/* Newest descriptors first: procfs lists them in ascending
-		 * order, and the socket just connected is usually the highest
-		 * (one readlinkat instead of one per descriptor). */
-		uint16_t at[sizeof buf / 20];
+		 * order, and the socket just connected is usually the highest. */
 		size_t k = 0;
 		for (ssize_t off = 0; off < n && k < GB_ARRAY_LEN(at);) {
 			const struct dirent64 *d = (const void *)(buf + off);
 			if (d->d_name[0] != '.')
-				at[k++] = (uint16_t)off;
+				at[k++] = (uint32_t)off;
 			off += d->d_reclen;
 		}
 		while (k > 0 && (!hit || set)) {
 			const struct dirent64 *d = (const void *)(buf + at[--k]);
 			char tgt[64];
+			if (fd_budget > 0 && ++links > fd_budget) {
+				last = false; /* not read whole: no memo */
+				goto out_set;
+			}
 			ssize_t l = readlinkat(dfd, d->d_name, tgt, sizeof tgt - 1);
 			if (l < 0 && (errno == EACCES || errno == EPERM))
 				goto out; /* the same refusal for every descriptor of it */
@@ -309,6 +361,7 @@ static bool fd_search(const char *proc, int pid, const char *want, size_t wl, st
 			}
 		}
 	}
+out_set:
 	if (set)
 		set->complete = last;
 out:
@@ -476,6 +529,8 @@ static int find_holder(struct gb_identity_ctx *c, const char *want, size_t wl)
 				mru_push(c, mru[i]);
 			return mru[i];
 		}
+	if (fd_budget > 0)
+		return 0; /* quick: the host's other processes are the head-time lookup's */
 	int *cand = NULL, k, found = 0;
 	if (c->root_pid > 0) {
 		/* A sandbox: its processes only — a handful, not the host's
@@ -499,16 +554,47 @@ static int find_holder(struct gb_identity_ctx *c, const char *want, size_t wl)
 	return found;
 }
 
-/* How many of pid's descendants also hold the socket (inherited at fork). */
-static int descendant_holders(struct gb_identity_ctx *c, int pid, const char *want, size_t wl)
+/* pid's descendants that also hold the socket (inherited at fork), into
+ * out[0..max); returns how many hold it (may exceed max). */
+static int descendant_holders(struct gb_identity_ctx *c, int pid, const char *want, size_t wl, int *out,
+                              int max)
 {
 	int *tree = malloc(MAX_FAMILY * sizeof *tree), n = 0;
 	if (!tree)
 		return 0;
 	int k = descendants(c->proc, pid, tree, MAX_FAMILY);
 	for (int i = 1; i < k; i++) /* tree[0] is pid itself */
-		n += holds(c->proc, tree[i], want, wl);
+		if (holds(c->proc, tree[i], want, wl)) {
+			if (n < max)
+				out[n] = tree[i];
+			n++;
+		}
 	free(tree);
+	return n;
+}
+
+/* In a sandbox, every process of it that holds the socket, newest first,
+ * into out[0..max); returns how many hold it (may exceed max), or negative
+ * errno.  Every process is searched, not only the first holder's family: a
+ * descriptor passed over a unix socket lands in any process, and the
+ * request may come from any of them.  A sandbox has a handful of
+ * processes, so this costs what the first-holder search cost there. */
+static int scope_holders(struct gb_identity_ctx *c, const char *want, size_t wl, int *out, int max)
+{
+	int *cand = malloc(MAX_TREE * sizeof *cand);
+	if (!cand)
+		return -ENOMEM;
+	int k = descendants(c->proc, c->root_pid, cand, MAX_TREE), n = 0;
+	qsort(cand, (size_t)k, sizeof *cand, cmp_desc);
+	for (int i = 0; i < k; i++)
+		if (holds(c->proc, cand[i], want, wl)) {
+			if (n < max)
+				out[n] = cand[i];
+			n++;
+		}
+	free(cand);
+	if (n)
+		mru_push(c, out[0]);
 	return n;
 }
 
@@ -634,22 +720,95 @@ static void script_of(const char *proc, int pid, char *out, size_t outsz)
 	}
 }
 
-/* Is a dynamic-loader override set (non-empty) in the environment? */
-static bool has_preload(const char *proc, int pid)
+/* ---- the workload's view of paths ---- */
+
+/* The workload's root as this process sees it ("" for our own "/").  The
+ * kernel renders /proc/PID/exe and maps relative to the *reader's* root: a
+ * process chrooted to /srv/r, or in a mount namespace whose root we cannot
+ * reach (a copy made by unshare, a pivot_root), shows /srv/r/usr/bin/curl
+ * where it runs /usr/bin/curl — and the policy names paths as the workload
+ * sees them. */
+static size_t workload_root(const char *proc, int pid, char *out, size_t sz)
 {
-	static const char *const vars[] = { "LD_PRELOAD=", "LD_LIBRARY_PATH=", "LD_AUDIT=" };
-	char *buf = malloc(65536);
-	if (!buf)
+	char lp[320];
+	snprintf(lp, sizeof lp, "%s/%d/root", proc, pid);
+	ssize_t n = readlink(lp, out, sz - 1);
+	if (n <= 1) { /* "/" (or unreadable: take paths as they are) */
+		out[0] = '\0';
+		return 0;
+	}
+	out[n] = '\0';
+	return (size_t)n;
+}
+
+/* path without the root prefix, when it has it. */
+static const char *strip_root(const char *path, const char *root, size_t rl)
+{
+	if (rl && !strncmp(path, root, rl) && path[rl] == '/')
+		return path + rl;
+	return path;
+}
+
+/* The exe path of pid as the workload sees it: the kernel's path with the
+ * workload's root taken off, kept only if that path, resolved inside the
+ * workload's root (/proc/PID/root/...), is the very file that runs (same
+ * device and inode).  Otherwise the kernel's path is kept as it is. */
+static void exe_as_seen(const char *proc, int pid, const char *root, size_t rl, char *path, size_t sz)
+{
+	if (!rl)
+		return;
+	const char *in = strip_root(path, root, rl);
+	if (in == path)
+		return;
+	char p[4400];
+	struct stat run, named;
+	snprintf(p, sizeof p, "%s/%d/exe", proc, pid);
+	if (stat(p, &run) < 0)
+		return;
+	snprintf(p, sizeof p, "%s/%d/root%s", proc, pid, in);
+	if (stat(p, &named) < 0 || named.st_dev != run.st_dev || named.st_ino != run.st_ino)
+		return;
+	memmove(path, in, strlen(in) + 1);
+	(void)sz;
+}
+
+/* Is code mapped that the system did not put there?  Read from the kernel's
+ * own record of executable mappings (/proc/PID/maps), not the environment:
+ * a preloaded library can wipe LD_PRELOAD from environ, it cannot unmap
+ * itself while it runs.  An executable file mapping other than the exe
+ * itself outside the system library directories (a preloaded or
+ * LD_LIBRARY_PATH/LD_AUDIT library, code from a memfd) sets the flag. */
+static bool foreign_code(const char *proc, int pid, const char *exe, const char *root, size_t rl)
+{
+	static const char *const sys[] = { "/usr/lib/", "/lib/", "/lib64/", "/usr/lib64/", "/usr/lib32/",
+		                           "/lib32/", "/usr/libexec/" };
+	char p[320];
+	snprintf(p, sizeof p, "%s/%d/maps", proc, pid);
+	FILE *f = fopen(p, "re");
+	if (!f)
 		return false;
-	ssize_t n = read_nul_file(proc, pid, "environ", buf, 65536);
+	char line[4608];
 	bool hit = false;
-	for (ssize_t i = 0; n > 0 && i < n && !hit; i += (ssize_t)strlen(buf + i) + 1)
-		for (size_t v = 0; v < 3; v++) {
-			size_t l = strlen(vars[v]);
-			if (!strncmp(buf + i, vars[v], l) && buf[i + (ssize_t)l] != '\0')
-				hit = true;
-		}
-	free(buf);
+	while (!hit && fgets(line, sizeof line, f)) {
+		/* addr perms offset dev inode path */
+		char perms[8];
+		int off = 0;
+		if (sscanf(line, "%*s %7s %*s %*s %*s %n", perms, &off) < 1 || perms[2] != 'x' || !off)
+			continue;
+		char *path = line + off;
+		path[strcspn(path, "\n")] = '\0';
+		if (path[0] != '/')
+			continue; /* [vdso], anonymous (JIT) */
+		const char *in = strip_root(path, root, rl);
+		if (!strcmp(in, exe) || !strcmp(path, exe))
+			continue;
+		bool system = false;
+		for (size_t i = 0; i < sizeof sys / sizeof sys[0] && !system; i++)
+			system = !strncmp(in, sys[i], strlen(sys[i]));
+		if (!system)
+			hit = true;
+	}
+	fclose(f);
 	return hit;
 }
 
@@ -676,41 +835,77 @@ static bool cached_hash(struct gb_identity_ctx *c, const struct stat *st, char h
 	return hit;
 }
 
-/* The hash of what pid runs, whose exe path (for trust on first use) is
- * `path` ("" or deleted: no TOFU). */
-static int hash_exe(struct gb_identity_ctx *c, int pid, const char *path, bool deleted,
-                    char hex[65], int *mismatch, char prev_hex[65])
+static bool same_file(const struct stat *a, const struct stat *b)
 {
-	char p[320];
-	*mismatch = 0;
-	snprintf(p, sizeof p, "%s/%d/exe", c->proc, pid);
-	/* Through /proc/PID/exe: the file that runs, even when the path now
-	 * names another file or none.  stat() first: a known file costs one
-	 * call; only an unknown one is opened and read. */
-	struct stat st;
-	if (stat(p, &st) < 0)
-		return -errno;
-	int rc = 0;
-	if (!cached_hash(c, &st, hex)) {
-		int fd = open(p, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		/* the fd's own identity: the exe may have changed since stat */
-		if (fstat(fd, &st) < 0)
-			rc = -errno;
-		else if (!cached_hash(c, &st, hex) && !(rc = gb_sha256_fd(fd, hex))) {
-			pthread_mutex_lock(&c->cache_lock);
-			struct hash_ent *h = &c->hashes[c->hash_next++ % HASH_SLOTS];
-			*h = (struct hash_ent){ .dev = st.st_dev, .ino = st.st_ino, .size = st.st_size,
-				                .mtime = st.st_mtim, .ctime = st.st_ctim, .used = true };
-			memcpy(h->hex, hex, 65);
-			pthread_mutex_unlock(&c->cache_lock);
-		}
-		close(fd);
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       ts_eq(a->st_mtim, b->st_mtim) && ts_eq(a->st_ctim, b->st_ctim);
+}
+
+/* cache_lock held */
+static void cache_put(struct gb_identity_ctx *c, const struct stat *st, const char *hex)
+{
+	struct hash_ent *h = &c->hashes[c->hash_next++ % HASH_SLOTS];
+	*h = (struct hash_ent){ .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
+		                .mtime = st->st_mtim, .ctime = st->st_ctim, .used = true };
+	memcpy(h->hex, hex, 65);
+}
+
+static void *hash_thread(void *arg)
+{
+	struct gb_identity_ctx *c = arg;
+	pthread_mutex_lock(&c->cache_lock);
+	for (;;) {
+		while (!c->hq_n && !c->hstop)
+			pthread_cond_wait(&c->hcond, &c->cache_lock);
+		if (c->hstop)
+			break;
+		struct hjob j = c->hq[0];
+		memmove(c->hq, c->hq + 1, --c->hq_n * sizeof c->hq[0]);
+		c->hbusy = j.st;
+		pthread_mutex_unlock(&c->cache_lock);
+		char hex[65] = "";
+		if (gb_sha256_fd(j.fd, hex) < 0)
+			hex[0] = '\0'; /* a failed job: an empty hash, so waiters stop waiting */
+		close(j.fd);
+		pthread_mutex_lock(&c->cache_lock);
+		cache_put(c, &j.st, hex);
+		c->hbusy = (struct stat){ 0 };
 	}
-	if (rc || !path[0] || deleted)
-		return rc;
-	/* Trust on first use, per path. */
+	pthread_mutex_unlock(&c->cache_lock);
+	return NULL;
+}
+
+/* Hand fd (of the file st) to the hash thread; takes fd.  0, or negative
+ * errno (queue full: the caller hashes itself). */
+static int hash_later(struct gb_identity_ctx *c, int fd, const struct stat *st)
+{
+	int rc = 0;
+	pthread_mutex_lock(&c->cache_lock);
+	bool queued = c->hbusy.st_ino && same_file(&c->hbusy, st);
+	for (size_t i = 0; i < c->hq_n && !queued; i++)
+		queued = same_file(&c->hq[i].st, st);
+	if (queued) {
+		close(fd);
+	} else if (c->hq_n == HASH_QUEUE) {
+		rc = -EAGAIN;
+	} else {
+		if (!c->hthread_up && pthread_create(&c->hthread, NULL, hash_thread, c) == 0)
+			c->hthread_up = true;
+		if (!c->hthread_up) {
+			rc = -EAGAIN;
+		} else {
+			c->hq[c->hq_n++] = (struct hjob){ .fd = fd, .st = *st };
+			pthread_cond_signal(&c->hcond);
+		}
+	}
+	pthread_mutex_unlock(&c->cache_lock);
+	return rc;
+}
+
+/* Trust on first use, per path: sets *mismatch (and prev_hex) when path was
+ * first seen with another hash. */
+static void tofu(struct gb_identity_ctx *c, const char *path, const char *hex, int *mismatch, char prev_hex[65])
+{
 	pthread_mutex_lock(&c->cache_lock);
 	size_t i;
 	for (i = 0; i < c->n_tofu; i++)
@@ -729,7 +924,70 @@ static int hash_exe(struct gb_identity_ctx *c, int pid, const char *path, bool d
 		}
 	}
 	pthread_mutex_unlock(&c->cache_lock);
+}
+
+/* The hash of what pid runs, whose exe path (for trust on first use) is
+ * `path` ("" or deleted: no TOFU).  With defer (and async_hash), a large
+ * unknown file goes to the hash thread: -EINPROGRESS, *key = the file to
+ * poll for (gb_identity_hash_poll). */
+static int hash_exe(struct gb_identity_ctx *c, int pid, const char *path, bool deleted,
+                    char hex[65], int *mismatch, char prev_hex[65], bool defer, struct stat *key)
+{
+	char p[320];
+	*mismatch = 0;
+	snprintf(p, sizeof p, "%s/%d/exe", c->proc, pid);
+	/* Through /proc/PID/exe: the file that runs, even when the path now
+	 * names another file or none.  stat() first: a known file costs one
+	 * call; only an unknown one is opened and read. */
+	struct stat st;
+	if (stat(p, &st) < 0)
+		return -errno;
+	int rc = 0;
+	if (!cached_hash(c, &st, hex)) {
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		/* the fd's own identity: the exe may have changed since stat */
+		if (fstat(fd, &st) < 0) {
+			rc = -errno;
+		} else if (cached_hash(c, &st, hex)) {
+			rc = 0;
+		} else if (defer && c->async_hash && st.st_size > SYNC_HASH_MAX && hash_later(c, fd, &st) == 0) {
+			*key = st;
+			return -EINPROGRESS; /* fd is the hash thread's now */
+		} else if (!(rc = gb_sha256_fd(fd, hex))) {
+			pthread_mutex_lock(&c->cache_lock);
+			cache_put(c, &st, hex);
+			pthread_mutex_unlock(&c->cache_lock);
+		}
+		close(fd);
+	}
+	if (!rc && !hex[0])
+		rc = -EIO; /* a failed background hash */
+	if (rc || !path[0] || deleted)
+		return rc;
+	tofu(c, path, hex, mismatch, prev_hex);
 	return 0;
+}
+
+int gb_identity_hash_poll(struct gb_identity_ctx *c, struct gb_ident_buf *b)
+{
+	if (!b->hash_pending)
+		return 1;
+	char hex[65];
+	if (!cached_hash(c, &b->hash_key, hex))
+		return 0;
+	b->hash_pending = false;
+	if (!hex[0])
+		return -EIO;
+	memcpy(b->hash_hex, hex, 65);
+	b->id.sha256 = b->hash_hex;
+	int mismatch = 0;
+	if (b->id.exe[0] && !(b->id.flags & GB_ID_EXE_DELETED))
+		tofu(c, b->id.exe, hex, &mismatch, b->prev_sha256);
+	if (mismatch)
+		b->id.flags |= GB_ID_HASH_MISMATCH;
+	return 1;
 }
 
 int gb_identity_hash_exe(struct gb_identity_ctx *c, int pid, char hex[65], int *mismatch,
@@ -739,7 +997,7 @@ int gb_identity_hash_exe(struct gb_identity_ctx *c, int pid, char hex[65], int *
 	bool deleted = false;
 	if (read_exe(c->proc, pid, path, sizeof path, &deleted) < 0)
 		path[0] = '\0';
-	return hash_exe(c, pid, path, deleted, hex, mismatch, prev_hex);
+	return hash_exe(c, pid, path, deleted, hex, mismatch, prev_hex, false, NULL);
 }
 
 /* ---------------- lookup ---------------- */
@@ -753,12 +1011,41 @@ struct link {
 	const char *exe;
 };
 
+/* The ancestor chain of pid (exe paths as the workload sees them), with
+ * the boundary rules of gb_identity_lookup, for a holder other than the
+ * primary identity. */
+static void other_chain(struct gb_identity_ctx *c, int pid, const struct gb_pstatus *st, const char *root,
+                        size_t rl, struct sbuf *sb, struct gb_holder *h)
+{
+	char raw[4096], path[4096];
+	h->n_ancestors = 0;
+	int cur = (st->nspid == 1 || (c->root_pid > 0 && pid == c->root_pid)) ? 0 : st->ppid;
+	while (cur > 0 && h->n_ancestors < GB_MAX_ANCESTORS) {
+		struct gb_pstatus as;
+		bool deleted;
+		if (gb_proc_facts(c->pc, cur, &as, raw, sizeof raw, NULL) < 0 || as.nspid == 1 ||
+		    as.depth < st->depth)
+			break;
+		if (raw[0]) {
+			exe_clean(raw, path, sizeof path, &deleted);
+			exe_as_seen(c->proc, cur, root, rl, path, sizeof path);
+			h->ancestors[h->n_ancestors++] = sb_put(sb, path);
+		}
+		if (c->root_pid > 0 && cur == c->root_pid)
+			break;
+		cur = as.ppid;
+	}
+}
+
 int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
                        const struct sockaddr *local, struct gb_ident_buf *out)
 {
 	memset(&out->id, 0, sizeof out->id);
 	out->prev_sha256[0] = '\0';
 	out->truncated = false;
+	out->hash_pending = false;
+	out->n_holders = out->n_others = 0;
+	out->inode = 0;
 	struct gb_identity *id = &out->id;
 	struct sbuf sb = { .p = out->store, .left = sizeof out->store };
 	id->exe = id->sha256 = id->script = "";
@@ -766,7 +1053,21 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	char want[64], raw[4096], path[GB_PATH_MAX];
 	int rc = sock_inode(c, peer, local, &inode);
 	int wl = snprintf(want, sizeof want, "socket:[%u]", inode);
-	int found = rc == 0 ? find_holder(c, want, (size_t)wl) : rc;
+	/* Holders besides the first, to be decided too: in a sandbox all of
+	 * its processes that hold it; on the host the first holder's family. */
+	int more[GB_ID_MAX_OTHERS + 2 * (GB_MAX_ANCESTORS + 2)], n_more = 0, n_scope = 0;
+	int found;
+	if (rc < 0) {
+		found = rc;
+	} else if (c->root_pid > 0) {
+		int sc[GB_ID_MAX_OTHERS + 1];
+		n_scope = scope_holders(c, want, (size_t)wl, sc, GB_ID_MAX_OTHERS + 1);
+		found = n_scope > 0 ? sc[0] : n_scope;
+		for (int i = 1; i < n_scope && i <= GB_ID_MAX_OTHERS; i++)
+			more[n_more++] = sc[i];
+	} else {
+		found = find_holder(c, want, (size_t)wl);
+	}
 	struct gb_pstatus st;
 	uint64_t seen = 0; /* when the holder was known alive (0: unknown) */
 	if (found > 0 && (gb_proc_facts(c->pc, found, &st, raw, sizeof raw, &seen) < 0 || !raw[0]))
@@ -775,10 +1076,17 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 		id->flags |= GB_ID_LOOKUP_FAILED;
 		return found < 0 ? found : -ESRCH;
 	}
+	out->inode = inode;
 	struct link chain[GB_MAX_ANCESTORS + 2];
 	int n = 0, top = 0, holders = 1;
+	/* Paths as the workload sees them: one readlink, and more only for a
+	 * workload whose root is not ours.  The holder's root is taken for
+	 * its ancestors too (a chroot inside the sandbox is the rare case). */
+	char root[4096];
+	size_t rl = workload_root(c->proc, found, root, sizeof root);
 	chain[n] = (struct link){ .pid = found, .uid = st.uid, .holds = true };
 	exe_clean(raw, path, sizeof path, &chain[n].deleted);
+	exe_as_seen(c->proc, found, root, rl, path, sizeof path);
 	chain[n++].exe = sb_put(&sb, path);
 	/* The chain above the holder, inside its pid namespace and short of
 	 * the namespace's init: a sandboxed process's chain ends below the
@@ -806,22 +1114,43 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 		}
 		if (raw[0]) { /* kernel threads have no exe and are skipped */
 			struct link *l = &chain[n++];
+			/* in a sandbox the scope search already saw every holder */
 			*l = (struct link){ .pid = cur, .uid = as.uid,
-				            .holds = ancestor_holds(c, cur, inode, want, (size_t)wl, seen) };
+				            .holds = c->root_pid > 0
+				                             ? false
+				                             : ancestor_holds(c, cur, inode, want, (size_t)wl, seen) };
+			for (int i = 0; i < n_more && !l->holds; i++)
+				l->holds = more[i] == cur;
 			exe_clean(raw, path, sizeof path, &l->deleted);
+			exe_as_seen(c->proc, cur, root, rl, path, sizeof path);
 			l->exe = sb_put(&sb, path);
 			if (l->holds) {
 				top = n - 1;
-				holders++;
+				if (c->root_pid <= 0)
+					holders++;
 			}
 		}
 		if (c->root_pid > 0 && cur == c->root_pid)
 			break;
 		cur = as.ppid;
 	}
-	holders += descendant_holders(c, found, want, (size_t)wl);
+	if (c->root_pid > 0) {
+		holders = n_scope;
+	} else {
+		int d[GB_ID_MAX_OTHERS];
+		int nd = descendant_holders(c, found, want, (size_t)wl, d, GB_ID_MAX_OTHERS);
+		holders += nd;
+		for (int i = 0; i < nd && i < GB_ID_MAX_OTHERS; i++)
+			more[n_more++] = d[i];
+		for (int i = 1; i < n; i++) /* holders between found and the top */
+			if (chain[i].holds && i != top)
+				more[n_more++] = chain[i].pid;
+	}
+	if (top != 0)
+		more[n_more++] = found; /* the first holder is not the identity */
 	if (holders > 1)
 		id->flags |= GB_ID_MULTI_OWNER;
+	out->n_holders = (unsigned)holders;
 	const struct link *h = &chain[top];
 	int pid = h->pid;
 	id->pid = pid;
@@ -837,10 +1166,30 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 		id->ancestor_pids[id->n_ancestors] = chain[i].pid;
 		id->ancestors[id->n_ancestors++] = chain[i].exe;
 	}
+	/* Every other holder, with its own exe and chain, for its own decision. */
+	for (int i = 0; i < n_more && out->n_others < GB_ID_MAX_OTHERS; i++) {
+		bool dup = more[i] == pid;
+		for (unsigned j = 0; j < out->n_others && !dup; j++)
+			dup = out->others[j].pid == more[i];
+		struct gb_pstatus os;
+		bool deleted;
+		if (dup || gb_proc_facts(c->pc, more[i], &os, raw, sizeof raw, NULL) < 0 || !raw[0])
+			continue;
+		struct gb_holder *o = &out->others[out->n_others++];
+		o->pid = more[i];
+		o->uid = os.uid;
+		exe_clean(raw, path, sizeof path, &deleted);
+		exe_as_seen(c->proc, more[i], root, rl, path, sizeof path);
+		o->exe = sb_put(&sb, path);
+		other_chain(c, more[i], &os, root, rl, &sb, o);
+	}
 	char hex[65], prev[65];
 	int mismatch = 0;
-	if (hash_exe(c, pid, h->exe, h->deleted, hex, &mismatch, prev) == 0)
+	int hr = hash_exe(c, pid, h->exe, h->deleted, hex, &mismatch, prev, true, &out->hash_key);
+	if (hr == 0)
 		id->sha256 = sb_put(&sb, hex);
+	else if (hr == -EINPROGRESS)
+		out->hash_pending = true; /* the caller polls gb_identity_hash_poll */
 	if (mismatch) {
 		id->flags |= GB_ID_HASH_MISMATCH;
 		memcpy(out->prev_sha256, prev, 65);
@@ -851,8 +1200,89 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 		id->flags |= GB_ID_INTERPRETER;
 		id->script = sb_put(&sb, script);
 	}
-	if (has_preload(c->proc, pid))
+	/* Reading maps costs ~5 times a status read (the kernel renders every
+	 * mapping): it is read once per process, for as long as the process
+	 * cache vouches for the process (same pidfd, same exe link). */
+	bool foreign = false, known = false;
+	if (pid == found && seen) {
+		pthread_mutex_lock(&c->cache_lock);
+		for (unsigned i = 0; i < FC_SLOTS && !known; i++)
+			if (c->fc[i].pid == pid && c->fc[i].seen == seen) {
+				known = true;
+				foreign = c->fc[i].foreign;
+			}
+		pthread_mutex_unlock(&c->cache_lock);
+	}
+	if (!known) {
+		foreign = foreign_code(c->proc, pid, h->exe, root, rl);
+		if (pid == found && seen) {
+			pthread_mutex_lock(&c->cache_lock);
+			c->fc[c->fc_next++ % FC_SLOTS] = (struct fc_ent){ .pid = pid, .seen = seen, .foreign = foreign };
+			pthread_mutex_unlock(&c->cache_lock);
+		}
+	}
+	if (foreign)
 		id->flags |= GB_ID_LD_PRELOAD;
 	out->truncated = sb.cut;
 	return 0;
+}
+
+/* Does pid still hold the socket and run the exe recorded for it? */
+static bool same_holder(struct gb_identity_ctx *c, int pid, const char *exe, const char *want, size_t wl)
+{
+	char raw[4096], path[4096], root[4096];
+	struct gb_pstatus st;
+	bool deleted;
+	if (!holds(c->proc, pid, want, wl) || gb_proc_facts(c->pc, pid, &st, raw, sizeof raw, NULL) < 0)
+		return false;
+	exe_clean(raw, path, sizeof path, &deleted);
+	size_t rl = strcmp(path, exe) ? workload_root(c->proc, pid, root, sizeof root) : 0;
+	if (rl)
+		exe_as_seen(c->proc, pid, root, rl, path, sizeof path);
+	return !strcmp(path, exe);
+}
+
+int gb_identity_recheck(struct gb_identity_ctx *c, const struct gb_ident_buf *prev)
+{
+	if (!prev->inode || prev->id.pid <= 0)
+		return 0;
+	char want[64];
+	int wl = snprintf(want, sizeof want, "socket:[%u]", prev->inode);
+	if (!same_holder(c, prev->id.pid, prev->id.exe, want, (size_t)wl))
+		return 0;
+	for (unsigned i = 0; i < prev->n_others; i++)
+		if (!same_holder(c, prev->others[i].pid, prev->others[i].exe, want, (size_t)wl))
+			return 0;
+	return 1;
+}
+
+static const char *rebase(const char *p, const struct gb_ident_buf *from, struct gb_ident_buf *to)
+{
+	if (p >= from->store && p < from->store + sizeof from->store)
+		return to->store + (p - from->store);
+	return p; /* a static "" */
+}
+
+void gb_ident_copy(struct gb_ident_buf *dst, const struct gb_ident_buf *src)
+{
+	memcpy(dst, src, sizeof *dst);
+	dst->id.exe = rebase(src->id.exe, src, dst);
+	dst->id.sha256 = src->id.sha256 == src->hash_hex ? dst->hash_hex : rebase(src->id.sha256, src, dst);
+	dst->id.script = rebase(src->id.script, src, dst);
+	for (uint32_t i = 0; i < src->id.n_ancestors; i++)
+		dst->id.ancestors[i] = rebase(src->id.ancestors[i], src, dst);
+	for (unsigned i = 0; i < src->n_others; i++) {
+		dst->others[i].exe = rebase(src->others[i].exe, src, dst);
+		for (uint32_t j = 0; j < src->others[i].n_ancestors; j++)
+			dst->others[i].ancestors[j] = rebase(src->others[i].ancestors[j], src, dst);
+	}
+}
+
+int gb_identity_lookup_quick(struct gb_identity_ctx *c, const struct sockaddr *peer,
+                             const struct sockaddr *local, struct gb_ident_buf *out)
+{
+	fd_budget = 64;
+	int rc = gb_identity_lookup(c, peer, local, out);
+	fd_budget = 0;
+	return rc;
 }

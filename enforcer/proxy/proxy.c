@@ -133,7 +133,8 @@ int gb_proxy_new(const struct gb_proxy_opts *o, struct gb_proxy **out)
 		goto fail;
 	}
 	struct gb_identity_opts io = { .proc_root = NULL, .netns_fd = o->netns_fd,
-		                       .root_pid = o->clients_root_pid };
+		                       .root_pid = o->clients_root_pid,
+		                       .async_hash = true };
 	if ((rc = gb_identity_ctx_new(&io, &p->ident)) < 0)
 		goto fail;
 	p->workers = calloc((size_t)p->n_workers, sizeof *p->workers);

@@ -37,6 +37,9 @@ struct gb_proxy_opts {
 	struct gb_policy_store *store;
 	struct gb_ring *ring;    /* NULL = no records (tests only) */
 	bool fail_closed;        /* audit_mode fail_closed: deny when records can't be written */
+	bool internal_needs_allowed_ips; /* an internal address is used only when the
+	                          * endpoint's allowed_ips covers it, even for an
+	                          * exactly named host (default: allowed, recorded) */
 	const char *hosts_file;  /* resolver override; NULL = /etc/hosts */
 	const char *resolv_conf; /* NULL = system */
 	/* limits and timeouts; 0 = defaults */

@@ -24,13 +24,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "common/policy_match.h"
 #include "common/record.h"
 #include "common/ring.h"
 
 #define REFUSE_LINGER_MS 5000
+#define HASH_WAIT_MS 300000 /* longest wait for an executable's first hash (4 GiB on a loaded VM: minutes) */
 
 static void list_remove(struct proxy_conn *c)
 {
@@ -192,6 +195,8 @@ static void really_free(struct proxy_conn *c)
 {
 	gb_buf_free(&c->pre);
 	gb_buf_free(&c->out);
+	gb_http1_free(c->h1);
+	free(c->early);
 	free(c->head);
 	free(c);
 }
@@ -248,6 +253,8 @@ void conn_free(struct proxy_conn *c)
 	defer_free(c);
 }
 
+static void identify_at_accept(struct proxy_conn *c);
+
 struct proxy_conn *conn_new(struct proxy_worker *w, int cfd)
 {
 	struct gb_proxy *p = w->p;
@@ -255,7 +262,10 @@ struct proxy_conn *conn_new(struct proxy_worker *w, int cfd)
 	if (!c)
 		return NULL;
 	c->head = malloc((size_t)p->o.max_header_bytes + 1);
-	if (!c->head) {
+	c->h1 = gb_http1_new(&(struct gb_http1_opts){ .max_head = (size_t)p->o.max_header_bytes });
+	if (!c->head || !c->h1) {
+		gb_http1_free(c->h1);
+		free(c->head);
 		free(c);
 		return NULL;
 	}
@@ -275,6 +285,7 @@ struct proxy_conn *conn_new(struct proxy_worker *w, int cfd)
 	c->st = C_HEAD;
 	c->deadline_ms = gb_now_ms(CLOCK_MONOTONIC) + p->o.header_timeout_ms;
 	if (proxy_ep_set(w, &c->tc, EPOLLIN, true) < 0) {
+		gb_http1_free(c->h1);
 		free(c->head);
 		free(c);
 		return NULL;
@@ -285,19 +296,57 @@ struct proxy_conn *conn_new(struct proxy_worker *w, int cfd)
 	w->conns = c;
 	w->n_conns++;
 	atomic_fetch_add(&p->n_conns, 1);
+	identify_at_accept(c);
 	return c;
 }
 
-/* Identify once; failures are kept in the flags and decided on later. */
-static void identify(struct proxy_conn *c)
+static void lookup(struct proxy_conn *c, struct gb_ident_buf *b, bool *ok)
 {
-	if (c->ident_ok || (c->ident.id.flags & GB_ID_LOOKUP_FAILED))
-		return;
 	int rc = gb_identity_lookup(c->w->p->ident, (struct sockaddr *)&c->peer,
-	                            (struct sockaddr *)&c->local, &c->ident);
+	                            (struct sockaddr *)&c->local, b);
+	*ok = rc == 0;
+	if (!b->id.exe)
+		b->id.exe = b->id.sha256 = b->id.script = "";
+}
+
+/* At accept: who connected, seen before it can exec another binary or hand
+ * the socket over and close its copy. */
+static void identify_at_accept(struct proxy_conn *c)
+{
+	int rc = gb_identity_lookup_quick(c->w->p->ident, (struct sockaddr *)&c->peer,
+	                                  (struct sockaddr *)&c->local, &c->ident);
 	c->ident_ok = rc == 0;
 	if (!c->ident.id.exe)
 		c->ident.id.exe = c->ident.id.sha256 = c->ident.id.script = "";
+	c->ident_tried = c->ident_ok; /* a quick miss: the head-time lookup is the whole story */
+}
+
+/* When the request is complete: who holds the socket now.  On the host the
+ * accept-time holders are re-checked (one descriptor search and readlink
+ * each) and looked up again only if one changed; in a sandbox, whose few
+ * processes are all searched, it is always looked up again (a sibling may
+ * have received the socket meanwhile).  When the two views differ, both
+ * are decided on.  Failures are kept in the flags and decided on later. */
+static void identify(struct proxy_conn *c)
+{
+	struct gb_proxy *p = c->w->p;
+	if (c->ident_final)
+		return;
+	c->ident_final = true;
+	if (!c->ident_tried) {
+		lookup(c, &c->ident, &c->ident_ok);
+		return;
+	}
+	if (c->ident_ok && p->o.clients_root_pid <= 0 && gb_identity_recheck(p->ident, &c->ident) == 1)
+		return;
+	if (c->ident_ok && (c->early = malloc(sizeof *c->early)))
+		gb_ident_copy(c->early, &c->ident);
+	lookup(c, &c->ident, &c->ident_ok);
+	if (c->early && c->ident_ok && c->early->n_holders == c->ident.n_holders &&
+	    c->early->id.pid == c->ident.id.pid && !strcmp(c->early->id.exe, c->ident.id.exe)) {
+		free(c->early); /* the same view: nothing more to decide */
+		c->early = NULL;
+	}
 }
 
 static void dest_text(struct proxy_conn *c, char *out, size_t n)
@@ -370,8 +419,11 @@ static void start_relay(struct proxy_conn *c)
 		refuse(c, 502, "proxy_error", GB_R_UPSTREAM_FAILED, "out of pipes");
 		return;
 	}
-	const char *early = c->head + c->req.head_len;
-	size_t early_n = c->hlen - c->req.head_len;
+	/* A tunnel carries whatever the client sent ahead; a forward request
+	 * carries exactly its body, and a pipelined request after it is never
+	 * sent (the connection closes after this answer). */
+	const char *early = c->head + c->head_end;
+	size_t early_n = c->req.kind == GB_NET_CONNECT ? c->hlen - c->head_end : c->body_early;
 	if (c->req.kind == GB_NET_CONNECT) {
 		gb_buf_puts(&c->out, "HTTP/1.1 200 Connection established\r\n\r\n");
 	} else {
@@ -406,6 +458,13 @@ static void connected(struct proxy_conn *c)
 	start_relay(c);
 }
 
+static enum gb_addr_class addr_class(const struct sockaddr_storage *a)
+{
+	if (a->ss_family == AF_INET)
+		return gb_addr_classify(AF_INET, (const uint8_t *)&((const struct sockaddr_in *)(const void *)a)->sin_addr);
+	return gb_addr_classify(AF_INET6, ((const struct sockaddr_in6 *)(const void *)a)->sin6_addr.s6_addr);
+}
+
 static void on_resolved(void *arg, const struct gb_resolve_result *r)
 {
 	struct proxy_conn *c = arg;
@@ -431,7 +490,12 @@ static void on_resolved(void *arg, const struct gb_resolve_result *r)
 		else
 			((struct sockaddr_in6 *)&a)->sin6_port = htons(c->req.port);
 		int tier = gb_policy_dest_check(&c->dec, (struct sockaddr *)&a, c->req.port);
+		enum gb_addr_class cls = addr_class(&a);
+		if (tier == GB_SSRF_NONE && cls == GB_ADDR_INTERNAL && c->w->p->o.internal_needs_allowed_ips &&
+		    !c->dec.n_allowed_ips)
+			tier = GB_SSRF_INTERNAL; /* the operator asked for allowed_ips here */
 		if (tier == GB_SSRF_NONE) {
+			c->addr_class = cls;
 			c->upstream = a;
 			pick = &c->upstream;
 		} else if (!first_tier) {
@@ -451,6 +515,11 @@ static void on_resolved(void *arg, const struct gb_resolve_result *r)
 		return;
 	}
 	addr_text(&c->upstream, c->up_ip, sizeof c->up_ip, NULL);
+	if (c->addr_class != GB_ADDR_PUBLIC && !c->dec.reason_text[0])
+		/* allowed (an exactly named host may resolve internally), but the
+		 * record says which class of address it reached */
+		snprintf(c->dec.reason_text, sizeof c->dec.reason_text, "address class %s: %s",
+		         gb_addr_class_name(c->addr_class), c->up_ip);
 	int fd = socket(c->upstream.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		refuse(c, 502, "upstream_failed", GB_R_UPSTREAM_FAILED, "socket: %s", strerror(errno));
@@ -475,22 +544,157 @@ static void on_resolved(void *arg, const struct gb_resolve_result *r)
 
 /* ---------------- the decision ---------------- */
 
+/* Every other process that holds the client socket — now or at accept
+ * (a process that exec'd since is decided as both binaries) — is decided
+ * as if it had asked: any of them could have written the request, so one
+ * that is not allowed denies the connection.  All of them are recorded in
+ * a FINDING.  Returns 0 (all allowed) or -1 (refused). */
+static int decide_other_holders(struct proxy_conn *c, const struct gb_decide_in *in0)
+{
+	const struct gb_holder *h[2 * (GB_ID_MAX_OTHERS + 1)];
+	struct gb_holder early_id;
+	size_t n = 0;
+	for (unsigned i = 0; i < c->ident.n_others; i++)
+		h[n++] = &c->ident.others[i];
+	if (c->early) {
+		const struct gb_identity *e = &c->early->id;
+		early_id = (struct gb_holder){ .pid = e->pid, .uid = e->uid, .exe = e->exe,
+			                       .n_ancestors = e->n_ancestors };
+		memcpy(early_id.ancestors, e->ancestors, sizeof early_id.ancestors);
+		h[n++] = &early_id;
+		for (unsigned i = 0; i < c->early->n_others; i++)
+			h[n++] = &c->early->others[i];
+	}
+	char detail[1024];
+	size_t dl = (size_t)snprintf(detail, sizeof detail, "pid %d %s (allowed)", (int)c->ident.id.pid,
+	                             c->ident.id.exe);
+	const struct gb_holder *denied = NULL;
+	struct gb_decision d, first_deny;
+	size_t listed = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool seen = h[i]->pid == c->ident.id.pid && !strcmp(h[i]->exe, c->ident.id.exe);
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = h[j]->pid == h[i]->pid && !strcmp(h[j]->exe, h[i]->exe);
+		if (seen)
+			continue;
+		struct gb_decide_in in = *in0;
+		in.exe = h[i]->exe;
+		in.ancestors = (const char *const *)h[i]->ancestors;
+		in.n_ancestors = h[i]->n_ancestors;
+		in.script = "";
+		gb_policy_decide(c->pol, &in, &d);
+		bool ok = d.verdict == GB_VERDICT_ALLOW;
+		if (!ok && !denied) {
+			denied = h[i];
+			first_deny = d;
+		}
+		listed++;
+		if (dl < sizeof detail)
+			dl += (size_t)snprintf(detail + dl, sizeof detail - dl, "; pid %d %s (%s)", (int)h[i]->pid,
+			                       h[i]->exe, ok ? "allowed" : gb_reason_name(d.reason));
+	}
+	if (!listed)
+		return 0;
+	if (!denied) {
+		rec_finding(c, GB_F_OTHER, GB_SEV_LOW, "Connection socket held by several processes", detail,
+		            c->ident.id.exe);
+		return 0;
+	}
+	rec_finding(c, GB_F_BYPASS_ATTEMPT, GB_SEV_HIGH,
+	            "Connection socket held by a process that is not allowed", detail, denied->exe);
+	refuse(c, 403, "policy_denied", first_deny.reason, "socket also held by pid %d (%s): %s", (int)denied->pid,
+	       denied->exe, first_deny.reason_text);
+	return -1;
+}
+
+/* The Host header must name what is decided: a front end that routes by
+ * Host would otherwise serve a host nobody decided on (a second Host is
+ * refused by http1.c).  Port: absent means the target's default. */
+static int check_host(struct proxy_conn *c)
+{
+	const struct gb_http1_head *h = gb_http1_head(c->h1);
+	if (!h || !h->n_host)
+		return 0;
+	char host[256];
+	uint16_t port = 0;
+	int ok = http_parse_host(h->host, h->host_len, host, sizeof host, &port);
+	bool same = ok == 0 && !strcasecmp(host, c->req.host);
+	if (same && port)
+		same = port == c->req.port;
+	else if (same && c->req.kind == GB_NET_FORWARD)
+		same = c->req.port == 80;
+	if (same)
+		return 0;
+	char dest[300];
+	dest_text(c, dest, sizeof dest);
+	refuse(c, 400, "bad_request", GB_R_BAD_REQUEST,
+	       "Host header '%.*s' differs from the decided destination %s", (int)(h->host_len > 200 ? 200 : h->host_len),
+	       h->host, dest);
+	return -1;
+}
+
+/* A forward request's body is framed now, as far as it has arrived: a
+ * smuggling shape (RFC 9112 §6.3) is refused before anything goes upstream,
+ * and bytes after the body (a pipelined request) are never sent. */
+static int frame_early_body(struct proxy_conn *c)
+{
+	if (c->req.kind != GB_NET_FORWARD)
+		return 0;
+	size_t off = c->head_end;
+	for (;;) {
+		size_t used = 0;
+		enum gb_http1_event ev = gb_http1_feed(c->h1, c->head + off, c->hlen - off, &used);
+		off += used;
+		if (ev == GB_HTTP1_ERROR) {
+			refuse(c, 400, "bad_request", GB_R_BAD_REQUEST, "%s", gb_http1_error(c->h1));
+			return -1;
+		}
+		if (ev == GB_HTTP1_END) {
+			c->body_done = true;
+			break;
+		}
+		if (ev == GB_HTTP1_MORE || off == c->hlen)
+			break;
+	}
+	c->body_early = off - c->head_end;
+	return 0;
+}
+
+static void decide(struct proxy_conn *c);
+
 static void on_head(struct proxy_conn *c)
 {
-	struct gb_proxy *p = c->w->p;
 	proxy_ep_set(c->w, &c->tc, 0, false); /* read nothing more until decided */
 	identify(c);
 	const char *why = NULL;
-	if (http_parse_head(c->head, c->hlen, &c->req, &why) < 0) {
+	if (http_parse_head(c->head, c->head_end, &c->req, &why) < 0) {
 		refuse(c, 400, "bad_request", GB_R_BAD_REQUEST, "%s", why);
 		return;
 	}
+	if (check_host(c) < 0 || frame_early_body(c) < 0)
+		return;
 	if (!c->ident_ok) {
 		refuse(c, 403, "identity_failed", GB_R_IDENTITY_FAILED,
 		       "the process that opened this connection could not be identified; "
 		       "connections from unidentified processes are denied");
 		return;
 	}
+	if (c->ident.hash_pending) {
+		/* A large executable seen for the first time is being hashed by
+		 * the identity's thread: this connection waits (polled by the
+		 * sweep), the worker serves the others meanwhile. */
+		c->st = C_HASHING;
+		c->hash_until_ms = gb_now_ms(CLOCK_MONOTONIC) + HASH_WAIT_MS;
+		c->deadline_ms = gb_now_ms(CLOCK_MONOTONIC) + 1;
+		return;
+	}
+	decide(c);
+}
+
+/* The decision, once the identity (and its hash) is known. */
+static void decide(struct proxy_conn *c)
+{
+	struct gb_proxy *p = c->w->p;
 	if (c->ident.id.flags & GB_ID_HASH_MISMATCH) {
 		char detail[600];
 		snprintf(detail, sizeof detail, "%s changed since first use: sha256 %s, first seen %s",
@@ -519,6 +723,8 @@ static void on_head(struct proxy_conn *c)
 		refuse(c, 403, "policy_denied", c->dec.reason, NULL);
 		return;
 	}
+	if (decide_other_holders(c, &in) < 0)
+		return;
 	if (c->req.kind == GB_NET_CONNECT && c->dec.l7) {
 		if (c->dec.mode == GB_MODE_ENFORCE) {
 			refuse(c, 403, "inspection_required", GB_R_L7_NEEDS_INSPECTION,
@@ -530,6 +736,16 @@ static void on_head(struct proxy_conn *c)
 		c->inspected = 0; /* audit: relayed, recorded as uninspected */
 	} else {
 		c->inspected = c->dec.l7;
+	}
+	int tier = gb_policy_dest_check_static(&c->dec, c->req.host, c->req.port);
+	if (tier != GB_SSRF_NONE) { /* needs no DNS answer: refused before any query */
+		c->ssrf_tier = tier;
+		char detail[400];
+		snprintf(detail, sizeof detail, "%s port %u refused by the %s check", c->req.host, c->req.port,
+		         gb_ssrf_tier_name(tier));
+		rec_finding(c, GB_F_SSRF_BLOCKED, GB_SEV_HIGH, "Destination refused", detail, c->req.host);
+		refuse(c, 403, "ssrf_blocked", GB_R_SSRF, "%s", detail);
+		return;
 	}
 	c->st = C_RESOLVING;
 	c->resolving = true;
@@ -562,10 +778,19 @@ static void read_head(struct proxy_conn *c)
 			conn_free(c);
 			return;
 		}
-		size_t from = c->hlen > 3 ? c->hlen - 3 : 0;
+		size_t at = c->hlen, used = 0;
 		c->hlen += (size_t)n;
 		c->head[c->hlen] = '\0';
-		if (memmem(c->head + from, c->hlen - from, "\r\n\r\n", 4)) {
+		enum gb_http1_event ev = gb_http1_feed(c->h1, c->head + at, (size_t)n, &used);
+		if (ev == GB_HTTP1_ERROR) {
+			identify(c);
+			int st = gb_http1_status(c->h1);
+			refuse(c, 400, "bad_request", st == 431 ? GB_R_LIMIT : GB_R_BAD_REQUEST, "%s",
+			       gb_http1_error(c->h1));
+			return;
+		}
+		if (ev == GB_HTTP1_HEAD) {
+			c->head_end = at + used;
 			on_head(c);
 			return;
 		}
@@ -579,6 +804,7 @@ void conn_event(struct proxy_conn *c, enum tag_kind which, unsigned events)
 		if (which == TAG_CLIENT)
 			read_head(c);
 		break;
+	case C_HASHING:
 	case C_RESOLVING:
 		if (which == TAG_CLIENT && (events & (EPOLLHUP | EPOLLERR)))
 			conn_free(c); /* the client gave up */
@@ -618,6 +844,20 @@ void conn_timeout(struct proxy_conn *c)
 		refuse(c, 400, "bad_request", GB_R_BAD_REQUEST, "request head not complete within %d ms",
 		       c->w->p->o.header_timeout_ms);
 		break;
+	case C_HASHING: {
+		int r = gb_identity_hash_poll(c->w->p->ident, &c->ident);
+		if (r == 1) {
+			c->deadline_ms = 0;
+			decide(c);
+		} else if (r < 0 || gb_now_ms(CLOCK_MONOTONIC) >= c->hash_until_ms) {
+			refuse(c, 403, "identity_failed", GB_R_IDENTITY_FAILED,
+			       "the executable %s could not be hashed%s", c->ident.id.exe,
+			       r < 0 ? "" : " in time");
+		} else {
+			c->deadline_ms = gb_now_ms(CLOCK_MONOTONIC) + 1; /* poll at the next sweep */
+		}
+		break;
+	}
 	case C_RESOLVING:
 		c->ssrf_tier = 0;
 		refuse(c, 504, "dns_timeout", GB_R_DNS_FAILED, "%s did not resolve in time", c->req.host);

@@ -76,6 +76,16 @@ static int parse_authority(const char *s, size_t n, char *host, size_t hsz, uint
 	return 0;
 }
 
+int http_parse_host(const char *s, size_t n, char *host, size_t hsz, uint16_t *port)
+{
+	const char *rb = n && s[0] == '[' ? memchr(s, ']', n) : NULL;
+	bool has_port = rb ? (rb + 1 < s + n) : memchr(s, ':', n) != NULL;
+	int r = parse_authority(s, n, host, hsz, port, 80);
+	if (!has_port)
+		*port = 0;
+	return r;
+}
+
 int http_parse_head(const char *buf, size_t len, struct http_req *r, const char **why)
 {
 	memset(r, 0, sizeof *r);

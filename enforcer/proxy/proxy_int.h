@@ -19,6 +19,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/policy.h"
+#include "enforcer/proxy/http1.h"
 #include "enforcer/proxy/identity.h"
 #include "enforcer/proxy/proxy.h"
 #include "enforcer/proxy/resolve.h"
@@ -32,7 +33,7 @@ struct ep_tag {
 	struct proxy_conn *c;
 };
 
-enum conn_state { C_HEAD, C_RESOLVING, C_CONNECTING, C_RELAY, C_REFUSING, C_DONE };
+enum conn_state { C_HEAD, C_HASHING, C_RESOLVING, C_CONNECTING, C_RELAY, C_REFUSING, C_DONE };
 
 struct http_req {
 	int kind;            /* GB_NET_CONNECT or GB_NET_FORWARD */
@@ -68,14 +69,23 @@ struct proxy_conn {
 
 	char *head; /* request head buffer (max_header_bytes + 1) */
 	size_t hlen;
+	/* HTTP/1.1 framing of what the client sends (http1.h): the head, then
+	 * for a forward request exactly its declared body, nothing after it. */
+	struct gb_http1 *h1;
+	size_t head_end;    /* bytes of c->head that are the head */
+	size_t body_early;  /* bytes after the head that belong to the body */
+	bool body_done;     /* the forward request's body was read whole */
 	struct http_req req;
 
-	struct gb_ident_buf ident;
-	bool ident_ok;
+	struct gb_ident_buf ident;   /* at the head (or at accept, when unchanged) */
+	struct gb_ident_buf *early;  /* at accept, when the head's differs; or NULL */
+	bool ident_ok, ident_tried, ident_final;
+	int64_t hash_until_ms; /* C_HASHING: give up waiting for the exe's hash */
 	const struct gb_policy_compiled *pol; /* held from decision to dest check */
 	struct gb_decision dec;
 	char entry[256];
 	int ssrf_tier;
+	int addr_class;    /* gb_addr_class of the address connected to */
 	bool opened;       /* an allow OPEN record was written: write CLOSE too */
 	bool inspected;
 
@@ -137,6 +147,9 @@ void proxy_reap(struct proxy_worker *w);
 /* Parse a complete head in buf[0..len) (ends with CRLFCRLF).  Returns 0, or
  * -EINVAL with *why set to a static text. */
 int http_parse_head(const char *buf, size_t len, struct http_req *r, const char **why);
+/* A Host header value: host, host:port or [v6]:port; *port = 0 when none
+ * is given.  Returns 0 or -EINVAL. */
+int http_parse_host(const char *s, size_t n, char *host, size_t hsz, uint16_t *port);
 /* Origin-form request for upstream: request line rewritten, hop-by-hop and
  * proxy headers dropped, Connection: close added. */
 int http_upstream_head(const char *buf, size_t len, const struct http_req *r, const char *canon_path,

@@ -98,6 +98,51 @@ static int pump_dir(struct relay_dir *d, int src, int dst)
 	return 0;
 }
 
+/* A forward request: the client's bytes go upstream only as far as the
+ * request's declared body, framed by http1.c; then nothing more is read from
+ * the client.  The upstream was told "Connection: close", so the next
+ * request comes on a new connection and is decided on its own: a pipelined
+ * request can never follow a decided one upstream.  User space, not splice:
+ * the framing must see the bytes (a chunked body's sizes). */
+static int pump_body(struct proxy_conn *c)
+{
+	struct relay_dir *d = &c->up;
+	char buf[16384];
+	for (int rounds = 0; rounds < 16 && !c->body_done; rounds++) {
+		if (c->pre_off < c->pre.len)
+			return 0; /* upstream full: wait for EPOLLOUT */
+		gb_buf_reset(&c->pre);
+		c->pre_off = 0;
+		ssize_t n = recv(c->cfd, buf, sizeof buf, MSG_DONTWAIT);
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+		if (n == 0)
+			return -ECONNRESET; /* EOF inside the body: the request is incomplete */
+		size_t off = 0;
+		while (off < (size_t)n && !c->body_done) {
+			size_t used = 0;
+			enum gb_http1_event ev = gb_http1_feed(c->h1, buf + off, (size_t)n - off, &used);
+			if (ev == GB_HTTP1_ERROR)
+				return -EPROTO; /* e.g. a bad chunk size mid-body: close both sides */
+			gb_buf_append(&c->pre, buf + off, used);
+			off += used;
+			if (ev == GB_HTTP1_END)
+				c->body_done = true;
+			else if (ev != GB_HTTP1_BODY)
+				break;
+		}
+		/* off < n now: bytes after the body, dropped */
+		size_t before = c->pre_off;
+		int r = proxy_send_buf(c->ufd, &c->pre, &c->pre_off);
+		d->bytes += c->pre_off - before;
+		if (r < 0)
+			return r;
+	}
+	if (c->body_done && c->pre_off == c->pre.len)
+		d->eof = d->shut = true; /* no shutdown(): some servers take a FIN as an abort */
+	return 0;
+}
+
 int relay_pump(struct proxy_conn *c)
 {
 	/* What the proxy sends upstream on the client's behalf (a forward
@@ -114,7 +159,7 @@ int relay_pump(struct proxy_conn *c)
 		return r;
 	bool out_done = r == 1;
 	if (pre_done) {
-		r = pump_dir(&c->up, c->cfd, c->ufd);
+		r = c->req.kind == GB_NET_FORWARD ? pump_body(c) : pump_dir(&c->up, c->cfd, c->ufd);
 		if (r < 0)
 			return r;
 	}

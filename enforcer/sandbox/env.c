@@ -58,22 +58,163 @@ void gb_env_free(struct gb_env *e)
 	free(e->v);
 }
 
+/* What the caller's environment may pass on by itself: locale, terminal,
+ * time zone and the search path.  Everything else (credentials, agent
+ * sockets, tokens) stays outside unless --env / --env-file names it. */
+static const char *const allow_exact[] = { "PATH", "LANG", "LANGUAGE", "TERM", "COLORTERM",
+	                                       "TZ", "COLUMNS", "LINES", "NO_COLOR" };
+
+static int allowed(const char *k, size_t kl)
+{
+	if (kl > 3 && !strncmp(k, "LC_", 3))
+		return 1;
+	for (size_t i = 0; i < sizeof allow_exact / sizeof allow_exact[0]; i++)
+		if (strlen(allow_exact[i]) == kl && !strncmp(k, allow_exact[i], kl))
+			return 1;
+	return 0;
+}
+
+static int name_valid(const char *k, size_t kl)
+{
+	if (kl == 0 || kl > 255 || (k[0] >= '0' && k[0] <= '9'))
+		return 0;
+	for (size_t i = 0; i < kl; i++) {
+		char c = k[i];
+		if (!(c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9')))
+			return 0;
+	}
+	return 1;
+}
+
+/* The variables glassbox sets itself: an --env of one of them is refused,
+ * so the workload can never be pointed at another proxy or trust store. */
+static const char *const forced[] = {
+	"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
+	"NO_PROXY", "no_proxy", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+	"NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO", "PIP_CERT", "DENO_CERT", "GLASSBOX_SANDBOX",
+};
+
+static int is_forced(const char *k, size_t kl)
+{
+	for (size_t i = 0; i < sizeof forced / sizeof forced[0]; i++)
+		if (strlen(forced[i]) == kl && !strncmp(k, forced[i], kl))
+			return 1;
+	return 0;
+}
+
+/* NAME=VALUE sets, NAME alone copies the caller's value (absent: nothing). */
+static int add_one(struct gb_env *e, const char *s, size_t len, const char *where, char *err,
+                   size_t errlen)
+{
+	const char *eq = memchr(s, '=', len);
+	size_t kl = eq ? (size_t)(eq - s) : len;
+	char k[256];
+	if (!name_valid(s, kl)) {
+		snprintf(err, errlen, "%s: '%.*s' is not a variable name (letters, digits, _)", where,
+		         (int)(kl > 64 ? 64 : kl), s);
+		return -EINVAL;
+	}
+	if (is_forced(s, kl)) {
+		snprintf(err, errlen, "%s: %.*s is set by glassbox and cannot be overridden", where,
+		         (int)kl, s);
+		return -EPERM;
+	}
+	memcpy(k, s, kl);
+	k[kl] = 0;
+	if (!eq) {
+		const char *v = getenv(k);
+		return v ? gb_env_set(e, k, v) : 0;
+	}
+	size_t vl = len - kl - 1;
+	char *v = malloc(vl + 1);
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, eq + 1, vl);
+	v[vl] = 0;
+	int rc = gb_env_set(e, k, v);
+	free(v);
+	return rc;
+}
+
+int gb_env_add_arg(struct gb_env *e, const char *arg, char *err, size_t errlen)
+{
+	return add_one(e, arg, strlen(arg), "--env", err, errlen);
+}
+
+int gb_env_add_file(struct gb_env *e, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		int rc = -errno;
+		snprintf(err, errlen, "--env-file %s: %s", path, strerror(errno));
+		return rc;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	unsigned lineno = 0;
+	int rc = 0;
+	while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = 0;
+		const char *s = line;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s || *s == '#')
+			continue;
+		if (!strncmp(s, "export ", 7))
+			s += 7;
+		char where[4200];
+		snprintf(where, sizeof where, "%s:%u", path, lineno);
+		if (!strchr(s, '=')) {
+			snprintf(err, errlen, "%s: expected NAME=VALUE", where);
+			rc = -EINVAL;
+			break;
+		}
+		rc = add_one(e, s, strlen(s), where, err, errlen);
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
 int gb_env_build(struct gb_env *e, const char *name, const struct gb_ident *id,
-                     const char *workdir)
+                 const char *workdir, const struct gb_env_opts *o, char *err, size_t errlen)
 {
 	int rc = 0;
+	snprintf(err, errlen, "out of memory");
 	for (char **p = environ; *p && rc == 0; p++) {
 		char *eq = strchr(*p, '=');
-		if (!eq || !strncmp(*p, "GLASSBOX_", 9))
-			continue; /* supervisor-only settings stay outside */
+		if (!eq || !allowed(*p, (size_t)(eq - *p)))
+			continue;
 		char k[256];
 		size_t kl = (size_t)(eq - *p);
-		if (kl >= sizeof k)
-			continue;
 		memcpy(k, *p, kl);
 		k[kl] = 0;
 		rc = gb_env_set(e, k, eq + 1);
 	}
+	if (rc == 0 && !getenv("PATH"))
+		rc = gb_env_set(e, "PATH", "/usr/local/bin:/usr/bin:/bin");
+	struct stat st;
+	const char *home = stat(id->home, &st) == 0 && S_ISDIR(st.st_mode) ? id->home : workdir;
+	if (rc == 0)
+		rc = gb_env_set(e, "HOME", home);
+	if (rc == 0)
+		rc = gb_env_set(e, "USER", id->user);
+	if (rc == 0)
+		rc = gb_env_set(e, "LOGNAME", id->user);
+	if (rc < 0)
+		return rc;
+	/* The operator's additions: files first, then --env (later wins). */
+	for (size_t i = 0; o && i < o->n_files; i++)
+		if ((rc = gb_env_add_file(e, o->files[i], err, errlen)) < 0)
+			return rc;
+	for (size_t i = 0; o && i < o->n_args; i++)
+		if ((rc = gb_env_add_arg(e, o->args[i], err, errlen)) < 0)
+			return rc;
+	snprintf(err, errlen, "out of memory");
 	static const char *const proxy_vars[] = { "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
 		                                      "http_proxy", "https_proxy", "all_proxy" };
 	for (size_t i = 0; i < GB_ARRAY_LEN(proxy_vars) && rc == 0; i++)
@@ -93,16 +234,10 @@ int gb_env_build(struct gb_env *e, const char *name, const struct gb_ident *id,
 		for (size_t i = 0; i < GB_ARRAY_LEN(ca_vars) && rc == 0; i++)
 			rc = gb_env_set(e, ca_vars[i], bundle);
 	}
-	struct stat st;
-	const char *home = stat(id->home, &st) == 0 && S_ISDIR(st.st_mode) ? id->home : workdir;
-	if (rc == 0)
-		rc = gb_env_set(e, "HOME", home);
-	if (rc == 0)
-		rc = gb_env_set(e, "USER", id->user);
-	if (rc == 0)
-		rc = gb_env_set(e, "LOGNAME", id->user);
 	if (rc == 0)
 		rc = gb_env_set(e, "GLASSBOX_SANDBOX", name);
+	if (rc == 0 && errlen)
+		err[0] = 0;
 	return rc;
 }
 

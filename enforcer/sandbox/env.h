@@ -1,9 +1,18 @@
 /* enforcer/sandbox/env.h — what the workload is started with: its
- * environment (proxy and trust variables, identity, the caller's variables
- * minus the supervisor's own) and the executable its argv[0] names.
+ * environment and the executable its argv[0] names.
+ *
+ * The environment starts empty, not inherited.  From the caller only the
+ * allowlist passes (PATH, LANG, LANGUAGE, LC_*, TERM, COLORTERM, TZ,
+ * COLUMNS, LINES, NO_COLOR); glassbox sets HOME, USER, LOGNAME; then the
+ * operator's additions (every --env-file in order, then every --env:
+ * NAME=VALUE sets, a bare NAME copies the caller's value when it has one);
+ * last the variables glassbox forces — the proxy (HTTP_PROXY ...,
+ * NO_PROXY), the trust store (SSL_CERT_FILE ...) and GLASSBOX_SANDBOX —
+ * which an addition may not name (an error, not a silent override).
  *
  * Ownership: struct gb_env owns its strings and the NULL-terminated vector
- * v; gb_env_free releases both (safe on a zeroed struct).
+ * v; gb_env_free releases both (safe on a zeroed struct).  The option
+ * arrays are the caller's.
  */
 #ifndef GB_ENFORCER_SANDBOX_ENV_H
 #define GB_ENFORCER_SANDBOX_ENV_H
@@ -17,14 +26,28 @@ struct gb_env {
 	size_t n, cap;
 };
 
+/* What `--env` and `--env-file` asked for. */
+struct gb_env_opts {
+	const char *const *args;  /* "NAME=VALUE" or "NAME" */
+	size_t n_args;
+	const char *const *files; /* env files: NAME=VALUE lines, '#' comments, optional "export " */
+	size_t n_files;
+};
+
 /* Set (or replace) NAME=VALUE.  0 or -ENOMEM. */
 int gb_env_set(struct gb_env *e, const char *name, const char *value);
 void gb_env_free(struct gb_env *e);
 
-/* The workload's environment for sandbox `name` running as `id`; HOME is
- * the user's home when it exists, else workdir.  0 or -ENOMEM. */
+/* One --env argument / one --env-file.  0, or negative errno with the
+ * reason in err ("FILE:LINE: ..." for a file). */
+int gb_env_add_arg(struct gb_env *e, const char *arg, char *err, size_t errlen);
+int gb_env_add_file(struct gb_env *e, const char *path, char *err, size_t errlen);
+
+/* The workload's environment for sandbox `name` running as `id` (see
+ * above); HOME is the user's home when it exists, else workdir.  o may be
+ * NULL.  0, or negative errno with the reason in err. */
 int gb_env_build(struct gb_env *e, const char *name, const struct gb_ident *id,
-                 const char *workdir);
+                 const char *workdir, const struct gb_env_opts *o, char *err, size_t errlen);
 
 /* The file execve will run for argv[0] `cmd`: a path (relative to workdir)
  * as given, else the first executable match in $PATH.  0, -ENOENT or

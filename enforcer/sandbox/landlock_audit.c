@@ -54,6 +54,7 @@ struct gb_ll_audit {
 	int fd;
 	pid_t init_pid;
 	char pidns[64];  /* readlink of the init's /proc/PID/ns/pid */
+	uint32_t own_uid; /* the sandbox's own uid (uidalloc.h), 0 when shared */
 	uint64_t domains[MAX_DOMAINS];
 	int n_domains;
 	int dealloc_seen;
@@ -146,6 +147,12 @@ static int pidns_of(pid_t pid, char *out, size_t len)
 		return -1;
 	out[n] = 0;
 	return 0;
+}
+
+void gb_ll_audit_own_uid(struct gb_ll_audit *a, uint32_t uid)
+{
+	if (a)
+		a->own_uid = uid;
 }
 
 void gb_ll_audit_watch(struct gb_ll_audit *a, pid_t init_pid)
@@ -284,10 +291,14 @@ static void handle(struct gb_ll_audit *a, int type, const char *rec, gb_ll_denia
 	if (a->init_pid <= 0)
 		return;
 	if (type == AUDIT_SECCOMP) {
-		/* Ours if the process is in our pid namespace (look now: it may go). */
+		/* Ours if it ran as the sandbox's own uid (no other process has it,
+		 * and the record holds even when the process is already gone), or
+		 * if the process is in our pid namespace (look now: it may go). */
 		pid_t pid = (pid_t)field_u64(rec, "pid", 10);
 		char ns[64], exe[1024], comm[64], sc[16];
-		if (!a->pidns[0] || pidns_of(pid, ns, sizeof ns) < 0 || strcmp(ns, a->pidns))
+		int by_uid = a->own_uid && field_u64(rec, "uid", 10) == a->own_uid;
+		if (!by_uid &&
+		    (!a->pidns[0] || pidns_of(pid, ns, sizeof ns) < 0 || strcmp(ns, a->pidns)))
 			return;
 		field(rec, "exe", exe, sizeof exe, 1);
 		field(rec, "comm", comm, sizeof comm, 1);

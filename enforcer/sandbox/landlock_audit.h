@@ -54,6 +54,9 @@ int gb_ll_audit_open(struct gb_ll_audit **out, int *enabled);
 /* The sandbox to watch: its init's host pid (creator of the Landlock domain,
  * pid 1 of the sandbox's pid namespace).  Records before this are dropped. */
 void gb_ll_audit_watch(struct gb_ll_audit *a, pid_t init_pid);
+/* A uid only this sandbox runs as (uidalloc.h): seccomp records with it are
+ * ours even when their process is gone before the record is read. */
+void gb_ll_audit_own_uid(struct gb_ll_audit *a, uint32_t uid);
 int gb_ll_audit_fd(const struct gb_ll_audit *a);
 /* Read everything available (non-blocking) and report completed denials. */
 void gb_ll_audit_read(struct gb_ll_audit *a, gb_ll_denial_fn fn, void *ctx);

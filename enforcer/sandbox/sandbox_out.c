@@ -123,6 +123,8 @@ static const char *finding_title(int kind)
 	case GB_F_LANDLOCK_DEGRADED: return "Landlock degraded";
 	case GB_F_LANDLOCK_DENIED: return "Landlock denied access";
 	case GB_F_SECCOMP_DENIED: return "seccomp denied a system call";
+	case GB_F_CONTAINMENT_DEGRADED: return "Containment degraded";
+	case GB_F_RESOURCE_LIMIT: return "Resource limit reached";
 	default: return "sandbox";
 	}
 }
@@ -197,7 +199,7 @@ void gb_sbx_ev_proc_launch(struct gb_sbx_out *ev, pid_t pid, uint32_t uid, uint3
 
 void gb_sbx_ev_proc_exit(struct gb_sbx_out *ev, pid_t pid, uint32_t uid, uint32_t gid,
                          const char *exe, const char *sha256, int32_t code, int32_t sig,
-                         uint64_t duration_ns)
+                         uint64_t duration_ns, const char *reason)
 {
 	struct gb_record rec = { .type = GB_REC_PROC };
 	struct gb_proc *p = &rec.u.proc;
@@ -206,6 +208,6 @@ void gb_sbx_ev_proc_exit(struct gb_sbx_out *ev, pid_t pid, uint32_t uid, uint32_
 	p->exit_code = sig ? -1 : code;
 	p->signal = sig;
 	p->duration_ns = duration_ns;
-	p->detail = "";
+	p->detail = reason ? reason : "";
 	emit(ev, &rec);
 }

@@ -52,8 +52,9 @@ void gb_sbx_ev_lifecycle(struct gb_sbx_out *ev, int activity, uint32_t layers, u
                          const char *user, const char *workdir);
 void gb_sbx_ev_proc_launch(struct gb_sbx_out *ev, pid_t pid, uint32_t uid, uint32_t gid,
                            const char *exe, const char *sha256, char *const *argv);
+/* reason: why it ended when a limit did it ("oom_kill: ..."), else "". */
 void gb_sbx_ev_proc_exit(struct gb_sbx_out *ev, pid_t pid, uint32_t uid, uint32_t gid,
                          const char *exe, const char *sha256, int32_t code, int32_t sig,
-                         uint64_t duration_ns);
+                         uint64_t duration_ns, const char *reason);
 
 #endif

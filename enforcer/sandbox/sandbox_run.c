@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/record.h"
 #include "enforcer/sandbox/netns.h"
+#include "enforcer/sandbox/rootfs.h"
 #include "enforcer/sandbox/sandbox_msg.h"
 #include "enforcer/sandbox/seccomp.h"
 
@@ -48,13 +49,21 @@ static void report(void *ctx, int kind, int severity, const char *subject, const
 	gb_sbx_send(ctl, &m, -1);
 }
 
-static void keep_only_ctl(void)
+static void keep_only(int a, int b)
 {
 	/* Lock file, ring, terminal-less leftovers: nothing of the supervisor's
-	 * but stdio and the control socket crosses into the sandbox. */
-	if (ctl > 3)
-		syscall(SYS_close_range, 3, ctl - 1, 0);
-	syscall(SYS_close_range, ctl + 1, ~0U, 0);
+	 * but stdio, the control socket and the workdir's idmapping (closed
+	 * once the root is built) crosses into the sandbox. */
+	if (b >= 0 && b < a) {
+		int t = a;
+		a = b;
+		b = t;
+	}
+	if (a > 3)
+		syscall(SYS_close_range, 3, a - 1, 0);
+	if (b > a + 1)
+		syscall(SYS_close_range, a + 1, b - 1, 0);
+	syscall(SYS_close_range, (b > a ? b : a) + 1, ~0U, 0);
 }
 
 static void die_with_supervisor(void)
@@ -68,16 +77,19 @@ static void die_with_supervisor(void)
 		_exit(GB_EXIT_SETUP);
 }
 
-static void setup_mounts(const char *hostname)
+/* 1 when the sandbox has its private root, 0 on the host's tree. */
+static int setup_mounts(const struct gb_sandbox_plan *p)
 {
-	/* Nothing we mount may propagate back to the host. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		die("making / private: %s", strerror(errno));
-	/* A procfs of the new pid namespace: shows only sandbox processes. */
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		die("mounting /proc: %s", strerror(errno));
-	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
+	char err[600];
+	int rc = p->rootfs.dir ? gb_rootfs_setup(&p->rootfs, report, NULL, err, sizeof err)
+	                       : gb_rootfs_host_tree(err, sizeof err);
+	if (p->rootfs.workdir_userns >= 0)
+		close(p->rootfs.workdir_userns);
+	if (rc < 0)
+		die("%s", err);
+	if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
 		die("sethostname: %s", strerror(errno));
+	return rc == 1;
 }
 
 static void setup_network(void)
@@ -172,11 +184,14 @@ _Noreturn void gb_sandbox_child(const struct gb_sandbox_plan *p)
 {
 	char err[512];
 	ctl = p->ctl_fd;
-	keep_only_ctl();
+	keep_only(ctl, p->rootfs.workdir_userns);
 	die_with_supervisor();
+	/* Into the cgroup before anything can fork (and while /sys is visible). */
+	if (p->cgroup && gb_cgroup_join_self(p->cgroup, err, sizeof err) < 0)
+		die("%s", err);
 
 	/* 1. privileged setup */
-	setup_mounts(p->hostname);
+	int private_root = setup_mounts(p);
 	setup_network();
 	struct gb_landlock_plan ll;
 	if (gb_landlock_prepare(&p->landlock, report, NULL, &ll, err, sizeof err) < 0)
@@ -196,7 +211,7 @@ _Noreturn void gb_sandbox_child(const struct gb_sandbox_plan *p)
 		die("hardening: %s", err);
 
 	/* 5. Landlock */
-	uint32_t layers = 0x01u /* netns */ | 0x08u /* privdrop */;
+	uint32_t layers = GB_LAYER_NETNS | GB_LAYER_PRIVDROP | (private_root ? GB_LAYER_ROOTFS : 0);
 	int ll_abi = ll.abi;
 	uint64_t ll_fs = ll.handled_fs, ll_scoped = ll.scoped;
 	size_t ll_rules = ll.rules;
@@ -208,12 +223,12 @@ _Noreturn void gb_sandbox_child(const struct gb_sandbox_plan *p)
 		ll_active = 0;
 	}
 	if (ll_active)
-		layers |= 0x02u;
+		layers |= GB_LAYER_LANDLOCK;
 
 	/* 6. runtime seccomp */
 	if (gb_seccomp_runtime(p->seccomp_log, err, sizeof err) < 0)
 		die("%s", err);
-	layers |= 0x04u;
+	layers |= GB_LAYER_SECCOMP;
 
 	struct gb_sbx_msg m = { .type = GB_MSG_POSTURE, .a = (int32_t)layers, .b = ll_abi,
 	                        .c = (int32_t)ll_rules, .u1 = ll_active ? ll_fs : 0,

@@ -3,7 +3,8 @@
  * namespace, until the workload runs.  Order (docs/sandbox.md says why):
  *
  *   1. namespaces + privileged setup (root): die with the supervisor,
- *      private mount propagation, fresh /proc, hostname, `lo` up, proxy
+ *      private root (rootfs.h: tmpfs, binds, fresh /proc, minimal /dev,
+ *      pivot_root), hostname, `lo` up, proxy
  *      listening socket handed to the supervisor, Landlock ruleset built
  *   2. prelude seccomp
  *   3. privilege drop + verification (fail closed)
@@ -24,8 +25,10 @@
 #ifndef GB_ENFORCER_SANDBOX_RUN_H
 #define GB_ENFORCER_SANDBOX_RUN_H
 
+#include "enforcer/sandbox/cgroup.h"
 #include "enforcer/sandbox/landlock.h"
 #include "enforcer/sandbox/privdrop.h"
+#include "enforcer/sandbox/rootfs.h"
 
 /* Exit status of init when setup failed (like `docker run`). */
 #define GB_EXIT_SETUP 125
@@ -38,6 +41,8 @@ struct gb_sandbox_plan {
 	const char *workdir;
 	struct gb_ident ident;
 	struct gb_landlock_spec landlock;
+	struct gb_rootfs_spec rootfs; /* private root; rootfs.dir NULL = the host's tree */
+	const struct gb_cgroup *cgroup; /* v1: init joins it first thing (cgroup.h) */
 	int ctl_fd;             /* control socket (sandbox_msg.h) */
 	int seccomp_log;        /* log refusals to audit (only while auditing is on) */
 };

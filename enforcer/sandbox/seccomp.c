@@ -2,6 +2,7 @@
 #include "enforcer/sandbox/seccomp.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
@@ -175,6 +176,41 @@ int gb_seccomp_runtime(int log, char *err, size_t errlen)
 	/* No further filters (a workload filter could hide or fake behaviour). */
 	RULE(eperm, seccomp, 1, cmp(0, SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER, 0));
 	RULE(eperm, prctl, 1, cmp(0, SCMP_CMP_EQ, PR_SET_SECCOMP, 0));
+
+	/* No setuid/setgid bits: files in an idmapped workdir belong to its
+	 * owner on the host, so a set-id file made here would run as that
+	 * owner there.  chmod family (the mode argument) and file creation
+	 * with a set-id mode; openat2 hides its mode behind a pointer, so it
+	 * reports ENOSYS and callers fall back to openat. */
+	for (scmp_datum_t bit = S_ISGID; bit <= S_ISUID; bit <<= 1) {
+		RULE(eperm, chmod, 1, cmp(1, SCMP_CMP_MASKED_EQ, bit, bit));
+		RULE(eperm, fchmod, 1, cmp(1, SCMP_CMP_MASKED_EQ, bit, bit));
+		RULE(eperm, fchmodat, 1, cmp(2, SCMP_CMP_MASKED_EQ, bit, bit));
+		RULE(eperm, creat, 1, cmp(1, SCMP_CMP_MASKED_EQ, bit, bit));
+		RULE(eperm, mknod, 1, cmp(1, SCMP_CMP_MASKED_EQ, bit, bit));
+		RULE(eperm, mknodat, 1, cmp(2, SCMP_CMP_MASKED_EQ, bit, bit));
+		RULE(eperm, open, 2, cmp(1, SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT),
+		     cmp(2, SCMP_CMP_MASKED_EQ, bit, bit));
+		RULE(eperm, openat, 2, cmp(2, SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT),
+		     cmp(3, SCMP_CMP_MASKED_EQ, bit, bit));
+	}
+	{
+		int rc_ = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0);
+		if (rc_ < 0) {
+			snprintf(err, errlen, "seccomp rule openat2: %s", strerror(-rc_));
+			seccomp_release(ctx);
+			return rc_;
+		}
+		/* fchmodat2 (6.6) has the mode in arg 2 like fchmodat; libseccomp
+		 * may not know it yet, so it is looked up by name. */
+		int nr = seccomp_syscall_resolve_name("fchmodat2");
+		for (scmp_datum_t bit = S_ISGID; nr >= 0 && bit <= S_ISUID; bit <<= 1)
+			if ((rc_ = seccomp_rule_add(ctx, eperm, nr, 1, cmp(2, SCMP_CMP_MASKED_EQ, bit, bit))) < 0) {
+				snprintf(err, errlen, "seccomp rule fchmodat2: %s", strerror(-rc_));
+				seccomp_release(ctx);
+				return rc_;
+			}
+	}
 
 	/* Terminal input injection into the user's shell. */
 	RULE(eperm, ioctl, 1, cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI));

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "common/policy.h"
 #include "common/log.h"
 #include "common/record.h"
+#include "enforcer/sandbox/cgroup.h"
 #include "enforcer/sandbox/env.h"
 #include "enforcer/sandbox/landlock_audit.h"
 #include "enforcer/sandbox/netns.h"
@@ -35,6 +37,8 @@
 #include "enforcer/sandbox/sandbox_run.h"
 #include "enforcer/sandbox/seccomp.h"
 #include "enforcer/sandbox/statedir.h"
+#include "enforcer/sandbox/uidalloc.h"
+#include "enforcer/sandbox/limits.h"
 
 
 
@@ -52,7 +56,17 @@ struct run {
 	char exe[PATH_MAX];
 	char workdir[PATH_MAX];
 	char sha256[65];
-	const char **rw;      /* read_write + workdir */
+	const char **rw;      /* read_write + workdir + dev_always (Landlock) */
+	size_t n_rw;
+	const char **ro;      /* read_only + the extra binds' destinations */
+	/* Host files bound read-only into the private root, at dst (e.g. the
+	 * sandbox CA bundle for TLS termination); Landlock grants them read. */
+	struct gb_bind extra_ro[8];
+	size_t n_extra_ro;
+	char rootdir[4200];   /* the private root's mount point (state directory) */
+	struct gb_uid_claim uid; /* the sandbox's own uid/gid (default user) */
+	struct gb_cgroup cg;  /* resource limits */
+	int workdir_userns;   /* idmapping of the workdir, or -1 */
 	struct gb_env env;
 	int ctl;              /* our end */
 	int sfd;              /* signalfd */
@@ -72,9 +86,54 @@ struct run {
 	int cancel_sig;       /* signal that arrived before CMD started */
 };
 
+/* The sandbox's minimal /dev (rootfs.h) is usable whatever the policy says:
+ * Landlock grants these on top of the policy's read_write paths. */
+static const char *const dev_always[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+	                                      "/dev/urandom", "/dev/tty", "/dev/pts", "/dev/ptmx" };
+
 /* Denials printed on stderr before only the records carry them. */
 #define MAX_DENIALS_SHOWN 20
 
+
+static int is_default_user(const char *u)
+{
+	return !u || !*u || !strcmp(u, GB_SANDBOX_USER);
+}
+
+/* The default `sandbox` user: a uid/gid of its own for this sandbox
+ * (uidalloc.h), named "sandbox" inside through the private root's
+ * /etc/passwd.  The workdir is idmapped so that its owner's files are the
+ * sandbox's inside and what it writes stays its owner's — unless the owner
+ * is root (a root-owned set-id file is never made by a sandbox). */
+static int claim_identity(struct run *r, char *err, size_t errlen)
+{
+	uid_t first = r->o->uid_first ? r->o->uid_first : GB_UID_FIRST;
+	uid_t count = r->o->uid_count ? r->o->uid_count : GB_UID_COUNT;
+	int rc = gb_uid_claim(r->name, first, count, &r->uid, err, errlen);
+	if (rc < 0)
+		return rc;
+	memset(&r->ident, 0, sizeof r->ident);
+	r->ident.uid = r->uid.id;
+	r->ident.gid = (gid_t)r->uid.id;
+	snprintf(r->ident.user, sizeof r->ident.user, "%s", GB_SANDBOX_USER);
+	snprintf(r->ident.home, sizeof r->ident.home, "/nonexistent");
+	struct stat st;
+	if (r->policy->include_workdir && stat(r->workdir, &st) == 0 && st.st_uid != 0) {
+		/* The root group is never handed out: a root-group workdir maps the
+		 * owner's primary group instead (none: no idmapping). */
+		gid_t g = st.st_gid;
+		if (g == 0) {
+			struct passwd *pw = getpwuid(st.st_uid);
+			g = pw ? pw->pw_gid : 0;
+		}
+		int fd = g ? gb_uid_idmap_userns(st.st_uid, g, r->ident.uid, r->ident.gid) : -EPERM;
+		if (fd >= 0)
+			r->workdir_userns = fd;
+		else
+			gb_log_debug(NULL, "workdir idmapping: %s", strerror(-fd));
+	}
+	return 0;
+}
 
 static int load_policy(struct run *r)
 {
@@ -88,6 +147,68 @@ static int load_policy(struct run *r)
 	}
 	gb_diags_free(&d);
 	return rc;
+}
+
+/* Why CMD ended, when a cgroup limit had a hand in it ("" otherwise). */
+static void exit_reason(struct run *r, int sig, char *buf, size_t len)
+{
+	struct gb_cgroup_events e;
+	gb_cgroup_read_events(&r->cg, &e);
+	buf[0] = 0;
+	if (e.oom_kills && sig == SIGKILL)
+		snprintf(buf, len, "oom_kill: killed at the memory limit (%llu bytes)",
+		         (unsigned long long)r->cg.lim.memory_max);
+	else if (e.pids_max)
+		snprintf(buf, len, "pids_max: %llu fork(s) refused at the process limit (%llu)",
+		         (unsigned long long)e.pids_max, (unsigned long long)r->cg.lim.pids_max);
+}
+
+/* After the sandbox: a FINDING for every limit that stopped something. */
+static void record_limits(struct run *r)
+{
+	struct gb_cgroup_events e;
+	char d[300];
+	gb_cgroup_read_events(&r->cg, &e);
+	if (e.oom_kills) {
+		snprintf(d, sizeof d, "memory limit reached: %llu process(es) killed by the OOM killer "
+		         "(memory.max %llu bytes, swap off)", (unsigned long long)e.oom_kills,
+		         (unsigned long long)r->cg.lim.memory_max);
+		gb_sbx_ev_finding(&r->ev, GB_F_RESOURCE_LIMIT, GB_SEV_MEDIUM, "memory.max", d);
+		gb_log_warn(NULL, "%s", d);
+	}
+	if (e.pids_max) {
+		snprintf(d, sizeof d, "process limit reached: %llu fork(s) refused (pids.max %llu)",
+		         (unsigned long long)e.pids_max, (unsigned long long)r->cg.lim.pids_max);
+		gb_sbx_ev_finding(&r->ev, GB_F_RESOURCE_LIMIT, GB_SEV_MEDIUM, "pids.max", d);
+		gb_log_warn(NULL, "%s", d);
+	}
+}
+
+/* The cgroup, before the sandbox exists.  A limit the operator asked for
+ * (or hard_requirement) must hold; the defaults degrade to a FINDING. */
+static int make_cgroup(struct run *r)
+{
+	const struct gb_supervisor_opts *o = r->o;
+	struct gb_cgroup_limits l = {
+		.memory_max = o->memory_max < 0 ? GB_DEFAULT_MEMORY_MAX : (uint64_t)o->memory_max,
+		.pids_max = o->pids_max < 0 ? GB_DEFAULT_PIDS_MAX : (uint64_t)o->pids_max,
+		.cpus = o->cpus < 0 ? GB_DEFAULT_CPUS : o->cpus,
+	};
+	char err[700];
+	int rc = gb_cgroup_create(r->name, &l, &r->cg, err, sizeof err);
+	if (rc == 0)
+		return 0;
+	int explicit = o->memory_max >= 0 || o->pids_max >= 0 || o->cpus >= 0 ||
+	               r->policy->landlock == GB_LL_HARD_REQUIREMENT;
+	if (explicit) {
+		gb_log_error(NULL, "resource limits: %s", err);
+		return rc;
+	}
+	char d[800];
+	snprintf(d, sizeof d, "no cgroup (%s): processes, memory and CPU are not bounded", err);
+	gb_sbx_ev_finding(&r->ev, GB_F_CONTAINMENT_DEGRADED, GB_SEV_HIGH, "cgroup", d);
+	gb_log_warn(NULL, "%s", d);
+	return 0;
 }
 
 static void handle_msg(struct run *r, const struct gb_sbx_msg *m, int fd, pid_t pid)
@@ -126,14 +247,17 @@ static void handle_msg(struct run *r, const struct gb_sbx_msg *m, int fd, pid_t 
 			                      r->sha256, r->o->argv);
 		}
 		break;
-	case GB_MSG_EXIT:
+	case GB_MSG_EXIT: {
 		r->got_exit = 1;
 		r->exit_code = m->a;
 		r->exit_signal = m->b;
+		char reason[200];
+		exit_reason(r, m->b, reason, sizeof reason);
 		gb_sbx_ev_proc_exit(&r->ev, r->payload_pid, r->ident.uid, r->ident.gid, r->exe,
 		                    r->sha256, m->a, m->b,
-		                    r->started_ns ? gb_now_ns(CLOCK_MONOTONIC) - r->started_ns : 0);
+		                    r->started_ns ? gb_now_ns(CLOCK_MONOTONIC) - r->started_ns : 0, reason);
 		break;
+	}
 	}
 	if (fd >= 0)
 		close(fd);
@@ -245,11 +369,14 @@ static int spawn(struct run *r)
 		return -errno;
 	int one = 1;
 	setsockopt(sp[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+	size_t nro = r->policy->n_read_only;
+	for (size_t i = 0; i < r->n_extra_ro; i++)
+		r->ro[nro + i] = r->extra_ro[i].dst;
 	struct gb_landlock_spec ll = {
-		.read_only = r->policy->read_only,
-		.n_read_only = r->policy->n_read_only,
+		.read_only = r->ro,
+		.n_read_only = nro + r->n_extra_ro,
 		.read_write = r->rw,
-		.n_read_write = r->policy->n_read_write + (r->policy->include_workdir ? 1 : 0),
+		.n_read_write = r->n_rw,
 		.hard = r->policy->landlock == GB_LL_HARD_REQUIREMENT,
 	};
 	struct gb_sandbox_plan plan = {
@@ -260,6 +387,23 @@ static int spawn(struct run *r)
 		.workdir = r->workdir,
 		.ident = r->ident,
 		.landlock = ll,
+		.rootfs = {
+			.dir = r->rootdir[0] ? r->rootdir : NULL,
+			.read_only = (const char *const *)r->policy->read_only,
+			.n_read_only = r->policy->n_read_only,
+			.read_write = r->rw,
+			.n_read_write = r->policy->n_read_write,
+			.bind_workdir = r->policy->include_workdir,
+			.workdir_userns = r->workdir_userns,
+			.extra_ro = r->extra_ro,
+			.n_extra_ro = r->n_extra_ro,
+			.workdir = r->workdir,
+			.uid = r->ident.uid,
+			.gid = r->ident.gid,
+			.user = r->ident.user,
+			.hard = ll.hard,
+		},
+		.cgroup = &r->cg,
 		.ctl_fd = sp[1],
 		.seccomp_log = r->audit != NULL,
 	};
@@ -321,8 +465,12 @@ static int prepare(struct run *r)
 	if ((rc = load_policy(r)) < 0)
 		return rc;
 	char err[512];
-	rc = gb_privdrop_resolve(r->policy->run_as_user, r->policy->run_as_group, &r->ident, err,
-	                         sizeof err);
+	if (is_default_user(r->policy->run_as_user) && is_default_user(r->policy->run_as_group)) {
+		rc = claim_identity(r, err, sizeof err);
+	} else {
+		rc = gb_privdrop_resolve(r->policy->run_as_user, r->policy->run_as_group, &r->ident, err,
+		                         sizeof err);
+	}
 	if (rc < 0) {
 		gb_log_error(NULL, "%s", err);
 		return rc;
@@ -330,15 +478,28 @@ static int prepare(struct run *r)
 	if (r->ident.created)
 		gb_log_info(NULL, "created system user '%s' (uid %u)", r->ident.user, r->ident.uid);
 	size_t nrw = r->policy->n_read_write;
-	r->rw = calloc(nrw + 2, sizeof *r->rw);
+	r->rw = calloc(nrw + 2 + sizeof dev_always / sizeof dev_always[0], sizeof *r->rw);
 	if (!r->rw)
 		return -ENOMEM;
 	for (size_t i = 0; i < nrw; i++)
 		r->rw[i] = r->policy->read_write[i];
 	if (r->policy->include_workdir)
-		r->rw[nrw] = r->workdir;
-	if ((rc = gb_env_build(&r->env, r->name, &r->ident, r->workdir)) < 0)
+		r->rw[nrw++] = r->workdir;
+	for (size_t i = 0; i < sizeof dev_always / sizeof dev_always[0]; i++)
+		r->rw[nrw++] = dev_always[i];
+	r->n_rw = nrw;
+	r->ro = calloc(r->policy->n_read_only + sizeof r->extra_ro / sizeof r->extra_ro[0] + 1,
+	               sizeof *r->ro);
+	if (!r->ro)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->policy->n_read_only; i++)
+		r->ro[i] = r->policy->read_only[i];
+	struct gb_env_opts eo = { .args = o->env_args, .n_args = o->n_env_args,
+		                      .files = o->env_files, .n_files = o->n_env_files };
+	if ((rc = gb_env_build(&r->env, r->name, &r->ident, r->workdir, &eo, err, sizeof err)) < 0) {
+		gb_log_error(NULL, "%s", err);
 		return rc;
+	}
 
 	pid_t stale = 0;
 	rc = gb_statedir_claim(o->root, r->name, &r->sd, &stale);
@@ -354,6 +515,13 @@ static int prepare(struct run *r)
 	if (stale)
 		gb_log_info(NULL, "removed stale state of sandbox '%s' (supervisor pid %d is gone)", r->name,
 		    (int)stale);
+	/* The private root is mounted here, in the sandbox's mount namespace
+	 * only: on the host it stays an empty directory (removed with the rest). */
+	if (gb_statedir_file(&r->sd, "root", r->rootdir, sizeof r->rootdir) < 0 ||
+	    (mkdir(r->rootdir, 0700) < 0 && errno != EEXIST)) {
+		gb_log_error(NULL, "state directory for '%s': root: %s", r->name, strerror(errno));
+		return -errno;
+	}
 	return gb_sbx_out_open(&r->ev, o->root, &r->sd, r->name);
 }
 
@@ -402,9 +570,18 @@ static void drain_audit(struct run *r)
 	gb_ll_audit_flush(r->audit, on_denial, r);
 }
 
+/* The layers the sandbox reported, plus those the supervisor set up. */
+static uint32_t layers_of(const struct run *r)
+{
+	if (!r->have_posture)
+		return 0;
+	return (uint32_t)r->posture.a | (r->cg.version ? GB_LAYER_CGROUP : 0) |
+	       (r->uid.lock_fd >= 0 ? GB_LAYER_OWN_UID : 0);
+}
+
 static void finish_posture(struct run *r)
 {
-	uint32_t layers = r->have_posture ? (uint32_t)r->posture.a : 0;
+	uint32_t layers = layers_of(r);
 	gb_sbx_ev_lifecycle(&r->ev, GB_LC_STARTED, layers, (uint32_t)r->posture.b,
 	                    r->ident.uid, r->ident.gid, r->posture.text, GB_SECCOMP_MODE_TEXT,
 	                    r->ident.user, r->workdir);
@@ -426,7 +603,8 @@ static void ensure_stdio(void)
 
 int gb_supervisor_run(const struct gb_supervisor_opts *o)
 {
-	struct run r = { .o = o, .ctl = -1, .sfd = -1, .listen_fd = -1, .status = GB_EXIT_SETUP };
+	struct run r = { .o = o, .ctl = -1, .sfd = -1, .listen_fd = -1, .status = GB_EXIT_SETUP,
+		             .workdir_userns = -1, .uid = { .lock_fd = -1 } };
 	sigset_t set, old;
 	int child_done = 0;
 	char err[512];
@@ -435,23 +613,27 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 	ensure_stdio();
 	if (o->quiet)
 		gb_log_set_level(GB_LOG_ERROR);
-	int rc = prepare(&r);
-	if (rc < 0)
-		goto out;
-	gb_sbx_ev_lifecycle(&r.ev, GB_LC_CREATED, 0, 0, r.ident.uid, r.ident.gid, "", "",
-	                    r.ident.user, r.workdir);
-	gb_sbx_ev_config_loaded(&r.ev, o->policy_path, r.policy->sha256);
-
+	/* First thing, so that a signal during the (uid, cgroup, policy)
+	 * preparation stays pending and cancels the start instead of being
+	 * lost.  An ignored signal is discarded even while blocked, and shells
+	 * start background jobs with SIGINT/SIGQUIT ignored: take them back. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
-	/* An ignored signal is discarded even while blocked, and shells start
-	 * background jobs with SIGINT/SIGQUIT ignored: take them back. */
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	for (size_t i = 0; i < GB_ARRAY_LEN(fwd_signals); i++) {
 		sigaddset(&set, fwd_signals[i]);
 		sigaction(fwd_signals[i], &dfl, NULL);
 	}
 	sigprocmask(SIG_BLOCK, &set, &old);
+	int rc = prepare(&r);
+	if (rc < 0)
+		goto out_mask;
+	gb_sbx_ev_lifecycle(&r.ev, GB_LC_CREATED, 0, 0, r.ident.uid, r.ident.gid, "", "",
+	                    r.ident.user, r.workdir);
+	gb_sbx_ev_config_loaded(&r.ev, o->policy_path, r.policy->sha256);
+	if ((rc = make_cgroup(&r)) < 0)
+		goto out_mask;
+
 	r.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (r.sfd < 0) {
 		gb_log_error(NULL, "signalfd: %s", strerror(errno));
@@ -462,8 +644,22 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		gb_log_error(NULL, "creating the sandbox namespaces: %s", strerror(-rc));
 		goto out_mask;
 	}
-	if (r.audit)
+	/* Init is in the cgroup before it can fork (v2: moved here; v1: it
+	 * joins itself first thing): CMD and all its descendants are inside,
+	 * the supervisor never is. */
+	if (gb_cgroup_add(&r.cg, r.init_pid, err, sizeof err) < 0) {
+		gb_log_error(NULL, "%s", err);
+		kill(r.init_pid, SIGKILL);
+		while (!child_done)
+			wait_msg(&r, 0, &child_done);
+		r.status = GB_EXIT_SETUP;
+		goto out_mask;
+	}
+	if (r.audit) {
 		gb_ll_audit_watch(r.audit, r.init_pid);
+		if (r.uid.lock_fd >= 0)
+			gb_ll_audit_own_uid(r.audit, r.ident.uid);
+	}
 	int ready = wait_msg(&r, GB_MSG_READY, &child_done);
 	if (r.cancel_sig)
 		goto out_wait;
@@ -504,15 +700,15 @@ out_wait:
 	else if (r.cancel_sig)
 		r.status = 128 + r.cancel_sig;
 	drain_audit(&r);
+	record_limits(&r);
 	gb_sbx_proxy_stop(&r.ev);
-	gb_sbx_ev_lifecycle(&r.ev, GB_LC_STOPPED, r.have_posture ? (uint32_t)r.posture.a : 0,
+	gb_sbx_ev_lifecycle(&r.ev, GB_LC_STOPPED, layers_of(&r),
 	                    (uint32_t)r.posture.b, r.ident.uid, r.ident.gid, r.posture.text,
 	                    GB_SECCOMP_MODE_TEXT, r.ident.user, r.workdir);
 out_mask:
 	if (r.sfd >= 0)
 		close(r.sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-out:
 	if (r.ctl >= 0)
 		close(r.ctl);
 	if (r.listen_fd >= 0)
@@ -522,6 +718,11 @@ out:
 	gb_statedir_release(&r.sd);
 	gb_policy_free(r.policy);
 	free(r.rw);
+	free(r.ro);
+	if (r.workdir_userns >= 0)
+		close(r.workdir_userns);
+	gb_uid_release(&r.uid);
+	gb_cgroup_destroy(&r.cg);
 	gb_env_free(&r.env);
 	return r.status;
 }

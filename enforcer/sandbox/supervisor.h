@@ -2,8 +2,9 @@
  *
  * gb_supervisor_run() claims the sandbox's state directory (cleaning stale
  * state of a dead supervisor), loads the policy, resolves the sandbox user,
+ * claims the sandbox's own uid (uidalloc.h), creates its cgroup (cgroup.h),
  * clones the sandbox child into new mount, pid, net, ipc and uts namespaces
- * (sandbox_run.h), receives the proxy's listening socket from inside the
+ * (sandbox_run.h) and moves it into the cgroup, receives the proxy's listening socket from inside the
  * namespace, installs its own prelude seccomp filter, lets the workload
  * start, forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2 to it,
  * and returns once the sandbox is gone with the status to exit with:
@@ -18,6 +19,9 @@
 #ifndef GB_ENFORCER_SUPERVISOR_H
 #define GB_ENFORCER_SUPERVISOR_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 struct gb_supervisor_opts {
 	const char *root;        /* --root, or NULL */
 	const char *name;        /* NULL = generated "gb-XXXXXXXX" */
@@ -26,6 +30,16 @@ struct gb_supervisor_opts {
 	const char *hosts_file;  /* proxy resolver override; NULL = /etc/hosts */
 	char *const *argv;       /* CMD ARG..., NULL-terminated, argv[0] required */
 	int quiet;               /* no informational messages on stderr */
+	const char *const *env_args;  /* --env NAME[=VALUE], in order (env.h) */
+	size_t n_env_args;
+	const char *const *env_files; /* --env-file FILE, in order */
+	size_t n_env_files;
+	unsigned uid_first, uid_count; /* --uid-range; 0 = limits.h defaults */
+	/* --memory / --pids / --cpus: -1 = the default of limits.h, 0 = no
+	 * limit.  An explicit limit that cannot be applied fails the start. */
+	int64_t memory_max;      /* bytes */
+	int64_t pids_max;
+	double cpus;
 };
 
 int gb_supervisor_run(const struct gb_supervisor_opts *o);

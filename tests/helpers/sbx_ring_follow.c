@@ -3,7 +3,7 @@
  * one line per record until a LIFECYCLE stopped record (or the timeout):
  *   LIFECYCLE <activity> layers=<hex> abi=<n> uid=<n> rights=<..> seccomp=<..> name=<..>
  *   PROC launch pid=<n> uid=<n> exe=<..> sha256=<..> argv=<a b c>
- *   PROC exit pid=<n> code=<n> signal=<n> duration_ns=<n>
+ *   PROC exit pid=<n> code=<n> signal=<n> duration_ns=<n>[ reason=<..>]
  *   FINDING kind=<n> sev=<n> subject=<..> pid=<n> uid=<n> exe=<..> detail=<..>
  *   NET <open|close> <connect|forward> verdict=<allow|deny> reason=<..> tier=<..>
  *       host=<..> ip=<..> port=<n> entry=<..> conn=<n> up=<n> down=<n>
@@ -79,8 +79,9 @@ int main(int argc, char **argv)
 					printf("%s%s", i ? " " : "", p->argv[i]);
 				printf("\n");
 			} else {
-				printf("PROC exit pid=%d code=%d signal=%d duration_ns=%llu\n", p->pid,
-				       p->exit_code, p->signal, (unsigned long long)p->duration_ns);
+				printf("PROC exit pid=%d code=%d signal=%d duration_ns=%llu%s%s\n", p->pid,
+				       p->exit_code, p->signal, (unsigned long long)p->duration_ns,
+				       p->detail && *p->detail ? " reason=" : "", p->detail ? p->detail : "");
 			}
 			break;
 		}

@@ -34,18 +34,19 @@ check "two sandboxes at once" "3 4" "$ra $rb"
 
 # Signals sent to the supervisor reach CMD.
 for sig in INT TERM HUP; do
-	"${GBRUN[@]}" -- /bin/sleep 30 &
+	"${GBRUN[@]}" -- /bin/sleep 30.$$ &
 	sup=$!
-	sleep 0.3
+	for _ in $(seq 100); do pgrep -fx "/bin/sleep 30.$$" >/dev/null && break; sleep 0.05; done
 	kill -"$sig" "$sup"
 	wait "$sup"
 	rc=$?
 	check "SIG$sig forwarded" $((128 + $(kill -l "$sig"))) "$rc"
 done
 # A CMD that handles the signal decides its own exit status.
-"${GBRUN[@]}" -- /bin/sh -c 'trap "exit 9" TERM; sleep 30 & wait' &
+# (The signal is sent once the sleep runs, i.e. after the trap is set.)
+"${GBRUN[@]}" -- /bin/sh -c "trap 'exit 9' TERM; sleep 30.$$ & wait" &
 sup=$!
-sleep 0.3
+for _ in $(seq 100); do pgrep -fx "sleep 30.$$" >/dev/null && break; sleep 0.05; done
 kill -TERM "$sup"
 wait "$sup"
 check "SIGTERM handled by CMD" 9 $?

@@ -24,11 +24,11 @@ check "exit status" 3 $?
 wait "$fol"
 check "follower saw the stopped record" 0 $?
 sed 's/^/  rec: /' "$T/records"
-uid=$(id -u sandbox)
+uid=$SBX_UID_RE # each sandbox has its own uid
 r=$(cat "$T/records")
 has() { if echo "$r" | grep -qE "$2"; then check "$1" yes yes; else check "$1" "line matching $2" "none"; fi; }
 has "LIFECYCLE created" '^LIFECYCLE created .* name=rec1$'
-has "LIFECYCLE started with posture" "^LIFECYCLE started layers=1f abi=[0-9]+ uid=$uid rights=execute,.*truncate.* seccomp=filter.* name=rec1$"
+has "LIFECYCLE started with posture" "^LIFECYCLE started layers=ff abi=[0-9]+ uid=$uid rights=execute,.*truncate.* seccomp=filter.* name=rec1$"
 has "PROC launch" "^PROC launch pid=[0-9]+ uid=$uid exe=/bin/sh sha256=[0-9a-f]{64} argv=/bin/sh -c sleep 0.5; exit 3$"
 has "PROC exit" '^PROC exit pid=[0-9]+ code=3 signal=0 duration_ns=[0-9]{9,}$'
 has "FINDING missing path" "^FINDING kind=2 sev=2 subject=/nonexistent-gb-$$ "

@@ -296,7 +296,7 @@ static void test_static_diff(void **state)
 	assert_int_equal(gb_policy_static_diff(a, b, &d), 0); /* order, dups, default user */
 	assert_int_equal(d.n, 0);
 	struct gb_policy *c = load_ok("version: 1\nfilesystem_policy: {read_only: [/usr, /etc], "
-	                              "read_write: [/tmp, /var]}\nlandlock: {compatibility: "
+	                              "read_write: [/tmp, /srv]}\nlandlock: {compatibility: "
 	                              "hard_requirement}\nprocess: {run_as_group: \"1000\"}\n", &d);
 	unsigned diff = gb_policy_static_diff(a, c, &d);
 	assert_int_equal(diff, GB_STATIC_FILESYSTEM | GB_STATIC_LANDLOCK | GB_STATIC_PROCESS);

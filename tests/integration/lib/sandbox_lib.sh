@@ -20,6 +20,19 @@ trap 'rm -rf "$T"' EXIT
 # An array, not a function: `"${GBRUN[@]}" ... &` leaves $! = the supervisor.
 GBRUN=("$GLASSBOX" --root "$ROOT" run --quiet --workdir "$W")
 gbrun() { "${GBRUN[@]}" "$@"; }
+# Each sandbox runs as a uid of its own from the range of
+# enforcer/sandbox/limits.h (GB_UID_FIRST, GB_UID_COUNT).
+SBX_UID_RE='18[0-9]{8}'
+# A workdir owned by a non-root account is idmapped into the sandbox: the
+# sandbox can write it and its files stay this owner's.
+SBX_OWNER=4242:4242
+sbx_uid() { # prints yes when $1 is a sandbox uid
+	if [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge 1879048192 ] && [ "$1" -lt 1879113728 ]; then
+		echo yes
+	else
+		echo "not a sandbox uid: '$1'"
+	fi
+}
 check() { # check NAME EXPECTED ACTUAL
 	if [ "$2" = "$3" ]; then
 		echo "ok   $1"
