@@ -30,7 +30,7 @@ static void usage(FILE *f)
 	        "  --source   sandbox (the only source today: every event the sandbox caused)\n"
 	        "  -f, --tail keep printing new events as they arrive (until interrupted)\n"
 	        "  --since, --until  a duration ago (30s, 10m, 2h, 1d), epoch milliseconds,\n"
-	        "             or a UTC time 2026-11-24T10:00:00Z\n"
+	        "             or an RFC 3339 time (2026-11-24T10:00:00Z, 2026-11-24T10:00:00.250+01:00)\n"
 	        "  --level    minimum severity: info, low, medium (or warn), high, critical, fatal\n"
 	        "  --class    only this OCSF class_uid (e.g. 4001 network, 4002 http)\n"
 	        "  --json     the OCSF JSON lines as stored, instead of shorthand\n"
@@ -47,6 +47,23 @@ static int parse_level(const char *s)
 		if (!strcasecmp(s, lv[i].n))
 			return lv[i].v;
 	return -1;
+}
+
+/* Does the journal hold any event of this sandbox?  (Segments whose index
+ * lacks it are skipped unread.) */
+static int sandbox_has_events(const char *journal, const char *name)
+{
+	struct gb_jfilter f = { .sandbox = name };
+	struct gb_jreader *r;
+	if (gb_jreader_open(journal, &f, NULL, &r) < 0)
+		return 0;
+	const char *line;
+	size_t len;
+	int rc;
+	while ((rc = gb_jreader_next(r, &line, &len, NULL)) == 2)
+		; /* damage is no event of the sandbox */
+	gb_jreader_close(r);
+	return rc == 1;
 }
 
 static volatile sig_atomic_t stop;
@@ -93,8 +110,8 @@ int cmd_logs(int argc, char **argv)
 		} else if (!strcmp(a, "--since") || !strcmp(a, "--until")) {
 			int64_t *t = a[2] == 's' ? &f.since_ms : &f.until_ms;
 			if (gb_cli_parse_when(v, t) < 0) {
-				gb_log_error("logs", "%s: '%s' is not a time (10m, 2h, epoch ms, 2026-11-24T10:00:00Z)", a,
-				             v);
+				gb_log_error("logs", "%s: '%s' is not a time (10m, 2h, epoch ms, 2026-11-24T10:00:00.5Z)",
+				             a, v);
 				return 2;
 			}
 		} else if (!strcmp(a, "--level")) {
@@ -156,6 +173,20 @@ int cmd_logs(int argc, char **argv)
 			status = 1;
 			break;
 		}
+		if (rc == 2) {
+			/* damage skipped: shown in place (a LOSS event) and on stderr */
+			char msg[600] = "";
+			const char *m = memmem(line, len, "\"message\":\"", 11);
+			if (m) {
+				m += 11;
+				const char *q = memchr(m, '"', len - (size_t)(m - line));
+				snprintf(msg, sizeof msg, "%.*s", q ? (int)(q - m) : 0, m);
+			}
+			gb_log_error("logs", "FINDING: the journal is damaged, skipped: %s (run glassbox "
+			             "journal verify)", msg);
+			status = 1;
+			rc = 1;
+		}
 		if (rc == 1) {
 			shown++;
 			if (json) {
@@ -177,8 +208,16 @@ int cmd_logs(int argc, char **argv)
 		gb_jreader_wait(r, 1000);
 	}
 	fflush(stdout);
-	if (!shown && !follow && status == 0)
-		gb_log_info("logs", "no events for sandbox '%s' in %s", name, journal);
+	if (!shown && !follow && status == 0) {
+		/* Nothing shown: an unknown sandbox (an error) or a filter that
+		 * matched none of its events (an answer). */
+		if (sandbox_has_events(journal, name)) {
+			gb_log_info("logs", "none of the events of sandbox '%s' match the filter", name);
+		} else {
+			gb_log_error("logs", "no events for sandbox '%s' in %s", name, journal);
+			status = 1;
+		}
+	}
 	gb_buf_free(&b);
 	gb_jreader_close(r);
 	return status;

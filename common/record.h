@@ -240,6 +240,7 @@ enum gb_loss_cause {
 	GB_LOSS_RETENTION,     /* the journal deleted what a sink had not delivered */
 	GB_LOSS_GENERATION,    /* the ring was re-created with records unread */
 	GB_LOSS_MALFORMED,     /* a record in the ring did not decode */
+	GB_LOSS_JOURNAL_DAMAGED, /* journal bytes that no longer decode (reader side) */
 };
 struct gb_loss {
 	uint8_t cause;

@@ -35,6 +35,10 @@
 #include <stdint.h>
 
 #define GB_RING_DEFAULT_SIZE (16u << 20) /* data area bytes; power of two */
+/* A finished sandbox whose ring still holds undrained records leaves it as
+ * <root>/run/glassbox/GB_RING_LEFTOVER_DIR/NAME@TAG.ring (NAME never holds
+ * '@'); glassbox serve drains it and removes it once journaled. */
+#define GB_RING_LEFTOVER_DIR "leftover"
 
 struct gb_ring;
 

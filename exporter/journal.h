@@ -132,9 +132,17 @@ struct gb_jreader;
 int gb_jreader_open(const char *dir, const struct gb_jfilter *f, const struct gb_jpos *from,
                     struct gb_jreader **out);
 /* Next matching event: 1 with *line and *len (valid until the next call, no
- * newline) and *pos (may be NULL), 0 at the current end, -errno on error
- * (-EBADMSG: a sealed segment does not decode). */
+ * newline) and *pos (may be NULL), 0 at the current end, -errno on error.
+ * 2: damage was skipped (a sealed frame that does not decode, a sealed
+ * segment whose index is unreadable): *line is an OCSF LOSS event (Event
+ * Log Activity, status_detail "journal_damaged", count = the events the
+ * index puts there, the positions in its message) to deliver like any
+ * event, returned whatever the filter, *pos is where the damage starts;
+ * reading continues after it.  Damage never makes next() fail. */
 int gb_jreader_next(struct gb_jreader *r, const char **line, size_t *len, struct gb_jpos *pos);
+/* Where reading continues after what next() returned last (for an event,
+ * pos.offset + len + 1; after damage, its end): what a cursor stores. */
+struct gb_jpos gb_jreader_tell(const struct gb_jreader *r);
 /* Sleep until the journal may have grown (inotify, no polling) or
  * timeout_ms passes (-1 = forever).  Returns 1 woken, 0 timeout, -errno. */
 int gb_jreader_wait(struct gb_jreader *r, int timeout_ms);

@@ -15,6 +15,10 @@
 #include <stdint.h>
 
 #define J_NAME_DIGITS 12
+/* Largest uncompressed frame a reader accepts (frames are ~frame_bytes,
+ * 1 MiB by default, cut at line ends): bounds what a damaged index can make
+ * a reader allocate. */
+#define J_FRAME_MAX (256ull << 20)
 
 /* One segment found on disk. */
 struct jseg {

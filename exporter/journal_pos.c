@@ -62,9 +62,10 @@ static int count_from(const char *dir, const struct gb_jpos *pos, uint64_t from,
 	const char *l;
 	size_t len;
 	struct gb_jpos at;
-	while ((rc = gb_jreader_next(r, &l, &len, &at)) == 1 && at.segment == pos->segment &&
+	/* damage (rc 2, a LOSS in its place) is no event before the position */
+	while ((rc = gb_jreader_next(r, &l, &len, &at)) >= 1 && at.segment == pos->segment &&
 	       at.offset < pos->offset)
-		(*lines)++;
+		*lines += rc == 1;
 	gb_jreader_close(r);
 	return rc < 0 ? rc : 0;
 }

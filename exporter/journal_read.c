@@ -5,14 +5,16 @@
  * when the writer seals that segment the .jsonl is unlinked, but the open
  * file still holds every line, and the writer only starts segment N+1 after
  * N is complete.  So "EOF on N and N+1 exists" means N is done.
- * Following uses inotify on the journal and day directories; events queue
- * from the moment the reader opens, so a line written between the last read
- * and the wait is never missed. */
+ * Following uses inotify on the journal and day directories, set up at the
+ * first wait (which returns at once so the caller reads again); events queue
+ * from then on, so a line written between a read and the next wait is never
+ * missed. */
 #include "exporter/journal_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +22,12 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <time.h>
 #include <zstd.h>
+
+#include "common/buf.h"
+#include "common/record.h"
+#include "exporter/ocsf.h"
 
 enum mode { M_NONE, M_ACTIVE, M_SEALED };
 
@@ -46,7 +53,110 @@ struct gb_jreader {
 	uint64_t base;
 	int ino;
 	char sbuf[64];
+	struct gb_jpos tell; /* just after what next() returned last */
+	/* damage skipped and not yet handed out */
+	bool dmg;
+	struct gb_jpos dmg_at, dmg_end;
+	uint64_t dmg_events;
+	bool dmg_counted;
+	int64_t dmg_ms;
+	char dmg_what[256];
+	struct gb_buf loss;
+	char host[256];
 };
+
+/* Stream-decode a sealed segment whose index is unreadable, only to say how
+ * many events the skipped segment holds.  -EBADMSG when it does not decode. */
+static int count_zst_lines(const char *path, uint64_t *lines)
+{
+	*lines = 0;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	ZSTD_DStream *ds = ZSTD_createDStream();
+	size_t inl = ZSTD_DStreamInSize(), outl = ZSTD_DStreamOutSize();
+	char *in = malloc(inl), *out = malloc(outl);
+	int rc = ds && in && out ? 0 : -ENOMEM;
+	size_t last = 0, got;
+	while (rc == 0 && (got = fread(in, 1, inl, f)) > 0) {
+		ZSTD_inBuffer ib = { in, got, 0 };
+		while (ib.pos < ib.size) {
+			ZSTD_outBuffer ob = { out, outl, 0 };
+			last = ZSTD_decompressStream(ds, &ob, &ib);
+			if (ZSTD_isError(last)) {
+				rc = -EBADMSG;
+				break;
+			}
+			for (const char *p = out; (p = memchr(p, '\n', (size_t)(out + ob.pos - p))); p++)
+				(*lines)++;
+		}
+	}
+	if (rc == 0 && last != 0)
+		rc = -EBADMSG; /* ends inside a frame */
+	free(in);
+	free(out);
+	ZSTD_freeDStream(ds);
+	fclose(f);
+	return rc;
+}
+
+__attribute__((format(printf, 7, 8))) static void damage(struct gb_jreader *r, uint64_t seg,
+                                                          uint64_t from, struct gb_jpos end,
+                                                          uint64_t events, bool counted,
+                                                          const char *fmt, ...)
+{
+	r->dmg = true;
+	r->dmg_at = (struct gb_jpos){ seg, from };
+	r->dmg_end = end;
+	r->dmg_events = events;
+	r->dmg_counted = counted;
+	r->dmg_ms = r->x.last_ms;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->dmg_what, sizeof r->dmg_what, fmt, ap);
+	va_end(ap);
+}
+
+/* The pending damage as one OCSF LOSS event (Event Log Activity). */
+static int damage_line(struct gb_jreader *r, const char **line, size_t *len, struct gb_jpos *pos)
+{
+	char detail[512], id[64], end[32] = "end";
+	if (r->dmg_end.segment == r->dmg_at.segment)
+		snprintf(end, sizeof end, "%llu", (unsigned long long)r->dmg_end.offset);
+	snprintf(detail, sizeof detail, "journal segment %llu, offsets %llu-%s: %s%s",
+	         (unsigned long long)r->dmg_at.segment, (unsigned long long)r->dmg_at.offset, end,
+	         r->dmg_what, r->dmg_counted ? "" : " (count unknown)");
+	/* metadata.uid journal-SEGMENT:OFFSET: the same damage read again
+	 * (a restarted sink) carries the same uid */
+	snprintf(id, sizeof id, "journal-%llu", (unsigned long long)r->dmg_at.segment);
+	struct gb_ocsf_ctx ctx = { .sandbox_name = NULL, .sandbox_id = id, .hostname = r->host,
+		                   .product_version = GB_VERSION };
+	struct gb_record rec;
+	memset(&rec, 0, sizeof rec);
+	rec.type = GB_REC_LOSS;
+	rec.seq = r->dmg_at.offset;
+	int64_t ms = r->dmg_ms;
+	if (ms <= 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	}
+	rec.ts_ns = (uint64_t)ms * 1000000u;
+	/* no ring sequence range: first > last says so */
+	rec.u.loss = (struct gb_loss){ .cause = GB_LOSS_JOURNAL_DAMAGED, .count = r->dmg_events,
+		                       .first_seq = 1, .last_seq = 0, .detail = detail };
+	r->loss.len = 0;
+	int rc = gb_ocsf_format(&ctx, &rec, &r->loss, NULL);
+	if (rc < 0)
+		return rc;
+	r->dmg = false;
+	*line = r->loss.data;
+	*len = r->loss.len;
+	if (pos)
+		*pos = r->dmg_at;
+	r->tell = r->dmg_end;
+	return 2;
+}
 
 static void end_segment(struct gb_jreader *r)
 {
@@ -105,13 +215,17 @@ int gb_jreader_open(const char *dir, const struct gb_jfilter *f, const struct gb
 		r->from = *from;
 		r->next_n = from->segment;
 	}
+	r->tell = r->from;
+	if (gethostname(r->host, sizeof r->host - 1) < 0)
+		snprintf(r->host, sizeof r->host, "unknown");
 	r->dctx = ZSTD_createDCtx();
-	r->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (!r->dctx) {
 		gb_jreader_close(r);
 		return -ENOMEM;
 	}
-	watch_days(r);
+	/* inotify only for a reader that waits (gb_jreader_wait): closing an
+	 * inotify instance costs the kernel a grace period (~1-15 ms), too much
+	 * for the many short reads (logs, sinks' re-reads, retention counts). */
 	*out = r;
 	return 0;
 }
@@ -134,7 +248,19 @@ static int start_segment(struct gb_jreader *r)
 		uint64_t skip = s->n == r->from.segment ? r->from.offset : 0;
 		if (!s->active && s->sealed && s->has_idx) {
 			if (jseg_path(p, sizeof p, r->dir, s, ".idx.json") < 0 || jidx_read(p, &r->x) < 0) {
-				rc = -EBADMSG; /* `glassbox journal verify` says more */
+				/* Skip the segment, say so (`glassbox journal verify`
+				 * says more).  Its events are counted from the data when
+				 * that still decodes. */
+				memset(&r->x, 0, sizeof r->x);
+				uint64_t lines = 0;
+				char z[GB_PATH_MAX];
+				/* a cursor inside it: what is left cannot be counted */
+				bool counted = !skip && jseg_path(z, sizeof z, r->dir, s, ".jsonl.zst") == 0 &&
+				               count_zst_lines(z, &lines) == 0;
+				r->next_n = s->n + 1;
+				damage(r, s->n, skip, (struct gb_jpos){ s->n + 1, 0 }, lines, counted,
+				       "the index %s is unreadable", p);
+				rc = 3;
 				break;
 			}
 			if (!jidx_may_match(&r->x, r->filtering ? &r->f : NULL) ||
@@ -230,13 +356,32 @@ static int refill(struct gb_jreader *r)
 		if (r->frame >= r->x.n_frames)
 			return 2;
 		const struct jidx_frame *fr = &r->x.frames[r->frame];
-		if (fr->c_off + fr->c_len > r->zlen)
-			return -EBADMSG;
-		if (grow(r, (size_t)fr->u_len) < 0)
-			return -ENOMEM;
-		size_t d = ZSTD_decompressDCtx(r->dctx, r->buf, r->cap, r->zmap + fr->c_off, (size_t)fr->c_len);
-		if (ZSTD_isError(d) || d != fr->u_len)
-			return -EBADMSG;
+		const char *bad = NULL;
+		size_t d = 0;
+		if (fr->c_off > r->zlen || fr->c_len > r->zlen - fr->c_off)
+			bad = "it lies beyond the end of the file";
+		else if (fr->u_len > J_FRAME_MAX ||
+		         ZSTD_getFrameContentSize(r->zmap + fr->c_off, (size_t)fr->c_len) != fr->u_len)
+			/* checked before allocating: an index (or frame header) that
+			 * claims a huge frame must not make the reader allocate it */
+			bad = "its header and the index disagree on its length";
+		else {
+			if (grow(r, (size_t)fr->u_len) < 0)
+				return -ENOMEM;
+			d = ZSTD_decompressDCtx(r->dctx, r->buf, r->cap, r->zmap + fr->c_off, (size_t)fr->c_len);
+			if (ZSTD_isError(d))
+				bad = ZSTD_getErrorName(d);
+			else if (d != fr->u_len)
+				bad = "it decodes to the wrong length";
+		}
+		if (bad) {
+			damage(r, r->seg.n, fr->u_off, (struct gb_jpos){ r->seg.n, fr->u_off + fr->u_len },
+			       fr->lines, true, "frame %zu does not decode (%s)", r->frame, bad);
+			r->base = fr->u_off + fr->u_len;
+			r->len = r->pos = 0;
+			r->frame++;
+			return 3;
+		}
 		r->base = fr->u_off;
 		r->len = d;
 		r->pos = 0;
@@ -277,32 +422,37 @@ static int refill(struct gb_jreader *r)
 	return 2;
 }
 
-static bool wanted(struct gb_jreader *r, const char *line, size_t len)
+/* 1 wanted, 0 filtered out, -1 not an event (a filter cannot judge it). */
+static int wanted(struct gb_jreader *r, const char *line, size_t len)
 {
 	if (!r->filtering)
-		return true;
+		return 1;
 	struct gb_jmeta m;
 	if (gb_jmeta_parse(line, len, &m, r->sbuf, sizeof r->sbuf) < 0)
-		return false;
+		return -1;
 	const struct gb_jfilter *f = &r->f;
 	if (f->since_ms && m.time_ms < f->since_ms)
-		return false;
+		return 0;
 	if (f->until_ms && m.time_ms > f->until_ms)
-		return false;
+		return 0;
 	if (f->sandbox && strcmp(f->sandbox, m.sandbox))
-		return false;
+		return 0;
 	if (f->class_uid && f->class_uid != m.class_uid)
-		return false;
+		return 0;
 	if (f->min_severity && m.severity_id != 99 && m.severity_id < f->min_severity)
-		return false;
-	return true;
+		return 0;
+	return 1;
 }
 
 int gb_jreader_next(struct gb_jreader *r, const char **line, size_t *len, struct gb_jpos *pos)
 {
 	for (;;) {
+		if (r->dmg)
+			return damage_line(r, line, len, pos);
 		if (r->mode == M_NONE) {
 			int rc = start_segment(r);
+			if (rc == 3)
+				continue; /* the damage is handed out first */
 			if (rc <= 0)
 				return rc;
 		}
@@ -314,10 +464,20 @@ int gb_jreader_next(struct gb_jreader *r, const char **line, size_t *len, struct
 			r->pos += n + 1;
 			if (r->from.offset && r->seg.n == r->from.segment && off < r->from.offset)
 				continue;
-			if (!wanted(r, l, n))
+			int w = wanted(r, l, n);
+			if (w < 0) {
+				/* A broken line (the active segment is not checksummed):
+				 * never dropped silently — it is handed out as damage. */
+				damage(r, r->seg.n, off, (struct gb_jpos){ r->seg.n, off + n + 1 }, 1, true,
+				       "a line of %zu bytes is not an OCSF event", n);
+				r->dmg_ms = 0;
+				continue;
+			}
+			if (!w)
 				continue;
 			*line = l;
 			*len = n;
+			r->tell = (struct gb_jpos){ r->seg.n, off + n + 1 };
 			if (pos) {
 				pos->segment = r->seg.n;
 				pos->offset = off;
@@ -334,10 +494,24 @@ int gb_jreader_next(struct gb_jreader *r, const char **line, size_t *len, struct
 	}
 }
 
+struct gb_jpos gb_jreader_tell(const struct gb_jreader *r)
+{
+	return r->tell;
+}
+
 int gb_jreader_wait(struct gb_jreader *r, int timeout_ms)
 {
-	if (r->ino < 0)
-		return -ENOSYS;
+	if (r->ino < 0) {
+		/* First wait: watch from now on, and say "may have grown" once so
+		 * the caller reads again — a line written between its last read
+		 * and this moment is then found by that read, and every later one
+		 * wakes the watch. */
+		r->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (r->ino < 0)
+			return -errno;
+		watch_days(r);
+		return 1;
+	}
 	struct pollfd p = { .fd = r->ino, .events = POLLIN };
 	int n = poll(&p, 1, timeout_ms);
 	if (n < 0)
@@ -367,6 +541,7 @@ void gb_jreader_close(struct gb_jreader *r)
 		close(r->ino);
 	ZSTD_freeDCtx(r->dctx);
 	free(r->buf);
+	gb_buf_free(&r->loss);
 	free(r->sandbox);
 	free(r->dir);
 	free(r);

@@ -10,7 +10,11 @@
  *  - head.json against the newest sealed segment: a deleted or replaced
  *    last segment;
  *  - every frame decodes to the bytes and lines its index promises, and the
- *    lines total the index's event count: a truncated or spliced file. */
+ *    lines total the index's event count: a truncated or spliced file;
+ *  - the active segment (no hash yet: it is still growing): every line is
+ *    a whole OCSF event (a JSON object with class_uid and metadata.uid),
+ *    and the file ends at a line end — a broken or cut line, which a
+ *    filtered reader would otherwise have to drop. */
 #include "exporter/journal_int.h"
 
 #include <errno.h>
@@ -77,6 +81,12 @@ static void check_body(struct vctx *v, const char *path, const struct jidx *x, c
 			problem(v, "segment %llu: frame %zu is not where the index says", (unsigned long long)x->segment, i);
 			break;
 		}
+		if (f->u_len > J_FRAME_MAX ||
+		    ZSTD_getFrameContentSize(m + f->c_off, (size_t)f->c_len) != f->u_len) {
+			problem(v, "segment %llu: frame %zu: its header and the index disagree on its length",
+			        (unsigned long long)x->segment, i);
+			break;
+		}
 		if (f->u_len > cap) {
 			char *nb = realloc(buf, (size_t)f->u_len);
 			if (!nb)
@@ -115,6 +125,55 @@ static void check_body(struct vctx *v, const char *path, const struct jidx *x, c
 		munmap((void *)m, len);
 }
 
+/* Each line of the active segment must be an OCSF event. */
+static void check_active(struct vctx *v, const char *dir, const struct jseg *s)
+{
+	char p[GB_PATH_MAX];
+	if (jseg_path(p, sizeof p, dir, s, ".jsonl") < 0)
+		return;
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (errno != ENOENT) /* sealed meanwhile: nothing left to check here */
+			problem(v, "segment %llu (active): %s: %s", (unsigned long long)s->n, p, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	size_t len = (size_t)st.st_size;
+	const char *m = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+	close(fd);
+	if (m == MAP_FAILED) {
+		problem(v, "segment %llu (active): cannot map %s", (unsigned long long)s->n, p);
+		return;
+	}
+	uint64_t bad = 0;
+	size_t off = 0;
+	while (off < len) {
+		const char *nl = memchr(m + off, '\n', len - off);
+		if (!nl) {
+			problem(v, "segment %llu (active): the last line is cut (%zu bytes at offset %zu, no "
+			        "line end)", (unsigned long long)s->n, len - off, off);
+			break;
+		}
+		size_t l = (size_t)(nl - (m + off));
+		struct gb_jmeta meta;
+		char sb[64];
+		if (gb_jmeta_parse(m + off, l, &meta, sb, sizeof sb) < 0 || !meta.class_uid ||
+		    !memmem(m + off, l, "\"uid\":", 6)) {
+			if (bad++ < 20)
+				problem(v, "segment %llu (active): the line at offset %zu (%zu bytes) is not an OCSF "
+				        "event", (unsigned long long)s->n, off, l);
+		}
+		off += l + 1;
+	}
+	if (bad > 20)
+		problem(v, "segment %llu (active): %llu lines in all are not OCSF events",
+		        (unsigned long long)s->n, (unsigned long long)bad);
+	if (m)
+		munmap((void *)m, len);
+}
+
 int gb_journal_verify(const char *dir, void (*report)(void *arg, const char *text), void *arg,
                       uint64_t *segments_checked)
 {
@@ -139,6 +198,10 @@ int gb_journal_verify(const char *dir, void (*report)(void *arg, const char *tex
 	for (size_t i = 0; i < n; i++) {
 		struct jseg *s = &segs[i];
 		if (s->active) {
+			if (!first && !seen_active && s->n != prev_n + 1)
+				problem(&v, "segments %llu..%llu are missing", (unsigned long long)prev_n + 1,
+				        (unsigned long long)s->n - 1);
+			check_active(&v, dir, s);
 			seen_active = true;
 			prev_n = s->n;
 			continue;

@@ -1,6 +1,7 @@
 /* exporter/journal_write.c — the journal's single writer: append, group
  * commit, rotation, retention and crash recovery (contract: journal.h). */
 #include "exporter/journal_int.h"
+#include "common/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -70,8 +71,11 @@ static int rebuild(const char *path, struct jidx *x, uint64_t *torn)
 			size_t l = (size_t)(nl - (m + off));
 			struct gb_jmeta meta;
 			char sb[64];
-			if (gb_jmeta_parse(m + off, l, &meta, sb, sizeof sb) < 0)
+			if (gb_jmeta_parse(m + off, l, &meta, sb, sizeof sb) < 0) {
 				memset(&meta, 0, sizeof meta); /* kept, counted as class 0 */
+				gb_log_warn("journal", "%s: the line at offset %zu (%zu bytes) is not an OCSF "
+				            "event (kept; glassbox journal verify lists such lines)", path, off, l);
+			}
 			jidx_count(x, &meta, l + 1);
 			off += l + 1;
 			good = off;
@@ -84,6 +88,11 @@ static int rebuild(const char *path, struct jidx *x, uint64_t *torn)
 		 * acknowledged to anyone, so cutting it loses nothing delivered. */
 		if (torn)
 			(*torn)++;
+		/* Said aloud: the cut is right for a torn write, but a line cut by
+		 * anything else (disk, a person) held an acknowledged event. */
+		gb_log_warn("journal", "%s: cut a truncated last line (%zu bytes at offset %zu, no line "
+		            "end); a record that was never acknowledged is re-read from its ring, an "
+		            "acknowledged one is lost", path, len - good, good);
 		if (ftruncate(fd, (off_t)good) < 0 || fsync(fd) < 0)
 			rc = -errno;
 	}

@@ -8,7 +8,9 @@
  * log_type, which tell a SOC which stream has the gap, and `count`.
  *   RETENTION            -> 2 Delete (records were deleted undelivered)
  *   RING_FULL, ABANDONED,
- *   GENERATION           -> 99 Other, activity_name "Drop"
+ *   GENERATION,
+ *   JOURNAL_DAMAGED      -> 99 Other, activity_name "Drop" (the last one is made by
+ *                           a journal reader for bytes that no longer decode)
  * status Failure; severity High (an audit trail has a hole).  The lost
  * sequence range has no OCSF attribute: unmapped.first_seq/last_seq.
  */
@@ -31,6 +33,7 @@ static const char *cause_name(int c)
 	case GB_LOSS_RETENTION: return "retention";
 	case GB_LOSS_GENERATION: return "generation";
 	case GB_LOSS_MALFORMED: return "malformed";
+	case GB_LOSS_JOURNAL_DAMAGED: return "journal_damaged";
 	default: return NULL;
 	}
 }

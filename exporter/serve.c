@@ -42,11 +42,13 @@ struct drainer {
 	ino_t ino;
 	pthread_t thread;
 	atomic_bool done;
+	bool leftover; /* a finished sandbox's ring in leftover/: removed once journaled */
 };
 
 struct gb_serve {
 	char *root;                  /* NULL = "/" */
 	char sandboxes[GB_PATH_MAX]; /* gb_path_sandboxes(root) */
+	char leftover_dir[GB_PATH_MAX]; /* <root>/run/glassbox/leftover (GB_RING_LEFTOVER_DIR) */
 	char hostname[256];
 	int abandon_ms;
 	struct gb_journal *j;
@@ -63,6 +65,11 @@ struct gb_serve {
 	char sink_names[GB_MAX_SINKS][64];
 	size_t n_sinks;
 	atomic_uint_fast64_t n_rings, n_active, n_events, n_lost, n_errors, n_events_retried;
+	/* journal write failures (the non-atomic fields under jlock) */
+	atomic_uint_fast64_t n_jerrors;
+	atomic_int jfailing;
+	uint64_t jfail_first_ms, jfail_count;
+	char jerr[160];
 };
 
 static void sleep_ms(int ms)
@@ -70,6 +77,8 @@ static void sleep_ms(int ms)
 	struct timespec ts = gb_ms_ts(ms);
 	nanosleep(&ts, NULL);
 }
+
+static void journal_failed(struct gb_serve *s, const char *who, int rc);
 
 /* Append one event into the journal's batch buffer, indexed with what the
  * mapper classified.  Returns 0 or -errno (the batch is lost and must be
@@ -82,8 +91,74 @@ static int journal_event(struct drainer *d, const struct gb_buf *b, const struct
 		              .class_uid = om->class_uid, .severity_id = om->severity_id };
 	pthread_mutex_lock(&s->jlock);
 	int rc = gb_journal_append(s->j, b->data, b->len, &m, NULL);
+	if (rc < 0)
+		journal_failed(s, d->name, rc);
 	pthread_mutex_unlock(&s->jlock);
 	return rc;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A journal write failed (the batch is re-read from the ring): count it,
+ * and the first failure of an episode is a FINDING on the operator's log —
+ * it cannot be journaled while the journal fails.  Caller holds jlock. */
+static void journal_failed(struct gb_serve *s, const char *who, int rc)
+{
+	atomic_fetch_add(&s->n_errors, 1);
+	atomic_fetch_add(&s->n_jerrors, 1);
+	snprintf(s->jerr, sizeof s->jerr, "writing for %s: %s", who, strerror(-rc));
+	s->jfail_count++;
+	if (atomic_load(&s->jfailing))
+		return;
+	atomic_store(&s->jfailing, 1);
+	s->jfail_first_ms = now_ms();
+	gb_log_error("serve", "FINDING: the journal is failing (%s): events wait in their rings, "
+	             "unacknowledged, and are retried", s->jerr);
+}
+
+/* Writes work (again): after an episode of failures, say so and journal a
+ * FINDING that tells every reader how long the journal could not write and
+ * why.  Caller holds jlock, with the journal's buffer empty. */
+static void journal_ok(struct gb_serve *s)
+{
+	if (!atomic_load(&s->jfailing))
+		return;
+	char detail[400];
+	snprintf(detail, sizeof detail, "%llu journal writes failed over %lld ms (%s); the events "
+	         "waited in their rings and were journaled when writes resumed",
+	         (unsigned long long)s->jfail_count, (long long)(now_ms() - s->jfail_first_ms), s->jerr);
+	gb_log_warn("serve", "journal writes resumed: %s", detail);
+	struct gb_record rec;
+	memset(&rec, 0, sizeof rec);
+	rec.type = GB_REC_FINDING;
+	rec.seq = (uint64_t)s->jfail_first_ms; /* metadata.uid glassbox-journal:START_MS */
+	rec.ts_ns = (uint64_t)now_ms() * 1000000u;
+	rec.u.finding = (struct gb_finding){ .kind = GB_F_OTHER, .severity = GB_SEV_HIGH,
+		                             .title = "journal writes failed", .detail = detail,
+		                             .subject = s->journal_dir };
+	struct gb_ocsf_ctx ctx = { .sandbox_name = NULL, .sandbox_id = "glassbox-journal",
+		                   .hostname = s->hostname, .product_version = GB_VERSION };
+	struct gb_buf b = GB_BUF_INIT;
+	struct gb_ocsf_meta om;
+	int rc = gb_ocsf_format(&ctx, &rec, &b, &om);
+	if (rc == 0) {
+		struct gb_jmeta m = { .time_ms = (int64_t)(rec.ts_ns / 1000000u), .sandbox = "glassbox",
+			              .class_uid = om.class_uid, .severity_id = om.severity_id };
+		rc = gb_journal_append(s->j, b.data, b.len, &m, NULL);
+		if (rc == 0)
+			rc = gb_journal_flush(s->j);
+	}
+	gb_buf_free(&b);
+	if (rc < 0)
+		return; /* still failing after all: the next success tries again */
+	atomic_store(&s->jfailing, 0);
+	s->jfail_count = 0;
+	s->jerr[0] = 0;
 }
 
 /* Make the batch durable in the journal, then acknowledge it in the ring.
@@ -94,9 +169,13 @@ static int flush_commit(struct drainer *d, struct gb_ring *r, uint64_t rollbacks
 	struct gb_serve *s = d->s;
 	pthread_mutex_lock(&s->jlock);
 	int rc = gb_journal_flush(s->j);
+	if (rc < 0)
+		journal_failed(s, d->name, rc);
 	/* Someone else's failed flush may have dropped our buffered events. */
 	if (rc == 0 && gb_journal_rollbacks(s->j) != rollbacks_at_start)
 		rc = -EAGAIN;
+	if (rc == 0)
+		journal_ok(s);
 	pthread_mutex_unlock(&s->jlock);
 	if (rc == 0) {
 		gb_ring_commit(r);
@@ -122,6 +201,9 @@ struct drain {
 	unsigned batch;    /* entries consumed since the last commit */
 	uint64_t rb_start; /* journal rollbacks when the batch began */
 	int failures;      /* journal failures in a row */
+	/* counted into the metrics only when their batch is written: a batch
+	 * that fails is read again, and must not count twice */
+	uint64_t b_events, b_lost;
 };
 
 /* Open the ring as its consumer.  The supervisor creates the file, then
@@ -166,7 +248,7 @@ static void entry_to_record(struct drain *dr, const struct gb_ring_entry *e, str
 		rec->type = GB_REC_LOSS;
 		rec->u.loss = (struct gb_loss){ .cause = e->loss_cause, .count = e->count,
 			                        .first_seq = e->first_seq, .last_seq = e->last_seq };
-		atomic_fetch_add(&s->n_lost, e->count);
+		dr->b_lost += e->count;
 	} else if (gb_rec_decode(e->type, e->data, e->len, rec) < 0) {
 		snprintf(detail, detail_len, "record type %u of %zu bytes did not decode", (unsigned)e->type,
 		         e->len);
@@ -204,7 +286,7 @@ static int journal_entry(struct drain *dr, const struct gb_ring_entry *e)
 	}
 	if ((rc = journal_event(d, &dr->b, &meta, rec.ts_ns)) < 0)
 		return rc;
-	atomic_fetch_add(&d->s->n_events, 1);
+	dr->b_events++;
 	return 0;
 }
 
@@ -217,6 +299,7 @@ static bool batch_failed(struct drain *dr, int rc)
 {
 	struct gb_serve *s = dr->d->s;
 	dr->batch = 0;
+	dr->b_events = dr->b_lost = 0;
 	atomic_fetch_add(&s->n_events_retried, 1);
 	if (dr->failures++ == 0)
 		gb_log_warn("serve", "journal write for %s: %s (retrying)", dr->d->name, strerror(-rc));
@@ -226,15 +309,38 @@ static bool batch_failed(struct drain *dr, int rc)
 	return false;
 }
 
+/* The batch is written and acknowledged: now it counts. */
+static void batch_counted(struct drain *dr)
+{
+	atomic_fetch_add(&dr->d->s->n_events, dr->b_events);
+	atomic_fetch_add(&dr->d->s->n_lost, dr->b_lost);
+	dr->b_events = dr->b_lost = 0;
+}
+
 /* Commit the batch.  True when the drainer should give up. */
 static bool end_batch(struct drain *dr)
 {
 	int rc = flush_commit(dr->d, dr->r, dr->rb_start);
 	if (rc < 0)
 		return batch_failed(dr, rc);
+	batch_counted(dr);
 	dr->batch = 0;
 	dr->failures = 0;
 	return false;
+}
+
+/* A leftover ring (its sandbox has ended) goes once every record in it was
+ * journaled and acknowledged: only then is nothing lost by removing it. */
+static bool leftover_done(const struct drainer *d, struct gb_ring *r)
+{
+	struct gb_ring_stats st;
+	gb_ring_stats(r, &st);
+	if (st.read_seq < st.next_seq)
+		return false;
+	if (unlink(d->path) == 0)
+		gb_log_info("serve", "journaled leftover ring of sandbox '%s' (%llu records): removed %s",
+		            d->name, (unsigned long long)st.next_seq, d->path);
+	return true;
 }
 
 static void *drain_main(void *arg)
@@ -264,6 +370,8 @@ static void *drain_main(void *arg)
 			/* Empty.  Leave when the sandbox is gone or we are stopping. */
 			if (atomic_load(&s->stopping) || !ring_still_there(d))
 				break;
+			if (d->leftover && leftover_done(d, dr.r))
+				break;
 			continue;
 		}
 		if (dr.batch == 0) {
@@ -280,8 +388,8 @@ static void *drain_main(void *arg)
 		gb_ring_consume(dr.r);
 		dr.batch++;
 	}
-	if (dr.batch)
-		flush_commit(d, dr.r, dr.rb_start);
+	if (dr.batch && flush_commit(d, dr.r, dr.rb_start) == 0)
+		batch_counted(&dr);
 	gb_ring_close(dr.r);
 	gb_log_debug("serve", "%s: detached", d->path);
 out:
@@ -305,11 +413,8 @@ static void reap(struct gb_serve *s, bool all)
 	}
 }
 
-static void attach(struct gb_serve *s, const char *name)
+static void attach_path(struct gb_serve *s, const char *name, const char *path, bool leftover)
 {
-	char path[GB_PATH_MAX];
-	if (gb_path_ring(path, sizeof path, s->root, name) < 0)
-		return;
 	struct stat st;
 	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
 		return;
@@ -324,6 +429,7 @@ static void attach(struct gb_serve *s, const char *name)
 	snprintf(d->path, sizeof d->path, "%s", path);
 	d->dev = st.st_dev;
 	d->ino = st.st_ino;
+	d->leftover = leftover;
 	atomic_fetch_add(&s->n_active, 1);
 	if (pthread_create(&d->thread, NULL, drain_main, d) != 0) {
 		atomic_fetch_sub(&s->n_active, 1);
@@ -335,8 +441,39 @@ static void attach(struct gb_serve *s, const char *name)
 	s->drainers = d;
 }
 
+static void attach(struct gb_serve *s, const char *name)
+{
+	char path[GB_PATH_MAX];
+	if (gb_path_ring(path, sizeof path, s->root, name) < 0)
+		return;
+	attach_path(s, name, path, false);
+}
+
+/* Rings that finished sandboxes left undrained: NAME@TAG.ring. */
+static void scan_leftover(struct gb_serve *s)
+{
+	DIR *dir = opendir(s->leftover_dir);
+	if (!dir)
+		return;
+	struct dirent *e;
+	while ((e = readdir(dir))) {
+		const char *at = strchr(e->d_name, '@');
+		size_t nl = strlen(e->d_name);
+		if (e->d_name[0] == '.' || !at || at == e->d_name || at - e->d_name >= 64 || nl < 5 ||
+		    strcmp(e->d_name + nl - 5, ".ring"))
+			continue;
+		char name[64], path[GB_PATH_MAX];
+		snprintf(name, sizeof name, "%.*s", (int)(at - e->d_name), e->d_name);
+		if ((size_t)snprintf(path, sizeof path, "%s/%s", s->leftover_dir, e->d_name) >= sizeof path)
+			continue;
+		attach_path(s, name, path, true);
+	}
+	closedir(dir);
+}
+
 static void scan(struct gb_serve *s)
 {
+	scan_leftover(s);
 	DIR *dir = opendir(s->sandboxes);
 	if (!dir)
 		return;
@@ -499,6 +636,9 @@ int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *e
 	int rc = gb_path_sandboxes(s->sandboxes, sizeof s->sandboxes, s->root);
 	if (rc == 0)
 		rc = gb_path_serve_lock(lock, sizeof lock, s->root);
+	if (rc == 0)
+		rc = gb_path_under_root(s->leftover_dir, sizeof s->leftover_dir, s->root,
+		                        GB_REL_RUNTIME "/" GB_RING_LEFTOVER_DIR);
 	if (rc < 0) {
 		snprintf(err, errlen, "root %s: %s", s->root ? s->root : "/", strerror(-rc));
 		goto fail;
@@ -549,6 +689,9 @@ int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *e
 		snprintf(err, errlen, "watching %s: %s", s->sandboxes, strerror(-rc));
 		goto fail;
 	}
+	/* Rings moved there while we run are picked up at once (rescan anyway). */
+	if (mkdir(s->leftover_dir, 0700) == 0 || errno == EEXIST)
+		inotify_add_watch(s->ino, s->leftover_dir, IN_MOVED_TO | IN_ONLYDIR);
 	if (pthread_create(&s->disc, NULL, disc_main, s) != 0) {
 		rc = -EAGAIN;
 		snprintf(err, errlen, "cannot start a thread");
@@ -584,6 +727,11 @@ void gb_serve_stats(struct gb_serve *s, struct gb_serve_stats *st)
 	st->events = atomic_load(&s->n_events);
 	st->lost = atomic_load(&s->n_lost);
 	st->errors = atomic_load(&s->n_errors);
+	st->journal_errors = atomic_load(&s->n_jerrors);
+	st->journal_failing = atomic_load(&s->jfailing);
+	pthread_mutex_lock(&s->jlock);
+	snprintf(st->journal_error, sizeof st->journal_error, "%s", s->jerr);
+	pthread_mutex_unlock(&s->jlock);
 }
 
 void gb_serve_stop(struct gb_serve *s)

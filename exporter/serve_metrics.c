@@ -26,6 +26,9 @@ int gb_serve_metrics_json(struct gb_serve *s, struct gb_buf *out)
 	gb_jw_kuint(&w, "events", st.events);
 	gb_jw_kuint(&w, "lost", st.lost);
 	gb_jw_kuint(&w, "errors", st.errors);
+	gb_jw_kuint(&w, "journal_errors", st.journal_errors);
+	gb_jw_kuint(&w, "journal_failing", (uint64_t)st.journal_failing);
+	gb_jw_kstr(&w, "journal_error", st.journal_error);
 	gb_jw_key(&w, "sinks");
 	gb_jw_arr_begin(&w);
 	for (size_t i = 0; i < n; i++) {
@@ -33,6 +36,7 @@ int gb_serve_metrics_json(struct gb_serve *s, struct gb_buf *out)
 		gb_jw_kstr(&w, "name", m[i].name);
 		gb_jw_kuint(&w, "sent", m[i].sent);
 		gb_jw_kuint(&w, "failed", m[i].failed);
+		gb_jw_kuint(&w, "damaged", m[i].damaged);
 		gb_jw_kuint(&w, "retried", m[i].retried);
 		gb_jw_kuint(&w, "lag_segments", m[i].lag_segments);
 		gb_jw_kuint(&w, "lag_bytes", m[i].lag_bytes);

@@ -2,6 +2,7 @@
  * batch from the journal at the cursor, deliver it, move and persist the
  * cursor only on acknowledgement, back off with jitter on failure. */
 #include "exporter/sink_int.h"
+#include "common/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,6 +84,18 @@ void sink_update_lag(struct sink *s, const struct gb_jpos *cur, time_t *lag_at)
 	*lag_at = tn.tv_sec;
 }
 
+void sink_damage(struct sink *s, const char *loss, size_t len)
+{
+	const char *c = memmem(loss, len, "\"count\":", 8);
+	uint64_t n = c ? strtoull(c + 8, NULL, 10) : 0;
+	atomic_fetch_add(&s->damaged, n);
+	const char *m = memmem(loss, len, "\"message\":\"", 11);
+	const char *q = m ? memchr(m + 11, '"', len - (size_t)(m + 11 - loss)) : NULL;
+	gb_log_error("serve", "FINDING: sink %s: the journal is damaged, delivered a LOSS event "
+	             "instead: %.*s (run glassbox journal verify)", s->c.name,
+	             q ? (int)(q - m - 11) : 0, m ? m + 11 : "");
+}
+
 bool sink_open(struct sink *s, int (*open)(struct sink *s))
 {
 	if (open(s) == 0)
@@ -158,13 +171,17 @@ static void batch_loop(struct sink *s, const struct sink_batch_kind *k, struct g
 		size_t len;
 		struct gb_jpos pos;
 		int rc = 0;
-		while (n < max && (rc = gb_jreader_next(r, &line, &len, &pos)) == 1) {
+		while (n < max && (rc = gb_jreader_next(r, &line, &len, &pos)) >= 1) {
+			if (rc == 2)
+				sink_damage(s, line, len);
 			gb_buf_append(&batch, line, len);
 			gb_buf_append(&batch, "\n", 1);
-			next = (struct gb_jpos){ pos.segment, pos.offset + len + 1 };
+			next = gb_jreader_tell(r);
 			n++;
 		}
 		if (rc < 0) {
+			atomic_fetch_add(&s->failed, 1); /* stuck here: the metrics say so */
+			sink_update_lag(s, &cur, &lag_at);
 			gb_log_error("serve", "sink %s: reading the journal: %s", s->c.name, strerror(-rc));
 			gb_jreader_close(r);
 			r = NULL;
@@ -257,6 +274,7 @@ size_t gb_sinks_metrics(struct gb_sinks *ss, struct gb_sink_metrics *m, size_t m
 		snprintf(m[k].name, sizeof m[k].name, "%s", s->c.name);
 		m[k].sent = atomic_load(&s->sent);
 		m[k].failed = atomic_load(&s->failed);
+		m[k].damaged = atomic_load(&s->damaged);
 		m[k].retried = atomic_load(&s->retried);
 		m[k].lag_segments = atomic_load(&s->lag_segments);
 		m[k].lag_bytes = atomic_load(&s->lag_bytes);

@@ -69,6 +69,8 @@ struct gb_sink_metrics {
 	char name[64];
 	uint64_t sent;     /* events acknowledged */
 	uint64_t failed;   /* deliveries that failed */
+	uint64_t damaged;  /* events skipped as unreadable journal damage (each
+	                    * range delivered as a LOSS event) */
 	uint64_t retried;  /* retries after a failure */
 	uint64_t lag_segments; /* journal segments from the cursor's to the newest
 	                        * (0 = caught up, or in the newest segment) */

@@ -20,6 +20,7 @@ struct sink {
 	pthread_t thread;
 	atomic_bool *stop;
 	atomic_uint_fast64_t sent, failed, retried, lag_segments, lag_bytes;
+	atomic_uint_fast64_t damaged; /* events the journal could not give (damage skipped) */
 	void *priv; /* the kind's state */
 	char err[2 * GB_PATH_MAX]; /* room for two paths (or a URL) and a reason */
 };
@@ -47,6 +48,8 @@ void sink_kafka_run(struct sink *s, const struct gb_jpos *from);
 /* Shared by the loops (sink.c). */
 void sink_sleep_ms(long ms, atomic_bool *stop); /* in slices: a stop cuts it short */
 long sink_jitter(long ms);                      /* a delay between ms/2 and ms */
+/* Count and report journal damage the reader skipped (loss = its LOSS line). */
+void sink_damage(struct sink *s, const char *loss, size_t len);
 void sink_update_lag(struct sink *s, const struct gb_jpos *cur, time_t *lag_at);
 /* Open the destination with open(s).  On failure count it (a sink that
  * cannot open is stuck, and its metrics must say so), say why (s->err) and

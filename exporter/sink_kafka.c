@@ -199,9 +199,10 @@ static void resend(struct sink *s, struct kafka_state *k)
 	for (size_t i = 0; i < m; i++) {
 		uint64_t seq = v[i];
 		struct flight *f = &k->w[seq & k->mask];
-		while (rc == 1 && pos_before(at, f->start))
+		while (rc >= 1 && pos_before(at, f->start))
 			rc = gb_jreader_next(r, &line, &len, &at);
-		if (rc == 1 && at.segment == f->start.segment && at.offset == f->start.offset) {
+		/* rc 2: a LOSS event for damage, at the same position as before */
+		if (rc >= 1 && at.segment == f->start.segment && at.offset == f->start.offset) {
 			f->state = F_PENDING;
 			if (produce(s, k, line, len, seq) == 0)
 				atomic_fetch_add(&s->retried, 1);
@@ -286,9 +287,11 @@ void sink_kafka_run(struct sink *s, const struct gb_jpos *from)
 				r = NULL;
 				break;
 			}
+			if (rc == 2)
+				sink_damage(s, line, len);
 			uint64_t seq = k->tail;
 			struct flight *f = &k->w[seq & k->mask];
-			*f = (struct flight){ pos, { pos.segment, pos.offset + len + 1 }, F_PENDING };
+			*f = (struct flight){ pos, gb_jreader_tell(r), F_PENDING };
 			k->tail++;
 			fill = f->end;
 			have = true;

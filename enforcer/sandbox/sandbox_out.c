@@ -22,6 +22,7 @@ int gb_sbx_out_open(struct gb_sbx_out *ev, const char *root, const struct gb_sta
 	memset(ev, 0, sizeof *ev);
 	ev->netns_fd = -1;
 	ev->name = name;
+	ev->sd = sd;
 	char path[GB_PATH_MAX];
 	int rc = gb_statedir_file(sd, GB_RING_FILE, path, sizeof path);
 	/* the lock glassbox serve holds, built as serve builds it (paths.h) */
@@ -67,7 +68,7 @@ static void wait_consumer(struct gb_ring *r, int max_ms)
 	struct gb_ring_stats s;
 	gb_ring_stats(r, &s);
 	if (s.read_seq == 0 && max_ms < 5000)
-		return; /* nobody is reading this ring */
+		return; /* nobody is reading this ring: it is kept for the next serve */
 	for (int waited = 0; waited < max_ms; waited += 5) {
 		gb_ring_stats(r, &s);
 		if (s.read_seq >= s.next_seq)
@@ -82,8 +83,21 @@ void gb_sbx_out_close(struct gb_sbx_out *ev)
 	if (!ev->ring)
 		return;
 	wait_consumer(ev->ring, daemon_alive(ev->daemon_lock) ? 5000 : 1000);
+	struct gb_ring_stats st;
+	gb_ring_stats(ev->ring, &st);
 	gb_ring_close(ev->ring);
 	ev->ring = NULL;
+	if (st.read_seq >= st.next_seq || !ev->sd)
+		return; /* all journaled: the directory (and ring) may go */
+	char kept[GB_PATH_MAX];
+	int rc = gb_statedir_keep_ring(ev->sd, GB_RING_FILE, ev->id, kept, sizeof kept);
+	unsigned long long n = (unsigned long long)(st.next_seq - st.read_seq);
+	if (rc < 0)
+		gb_log_error(NULL, "sandbox '%s': %llu events not journaled and the ring cannot be kept: %s",
+		             ev->name, n, strerror(-rc));
+	else
+		gb_log_warn(NULL, "sandbox '%s': %llu events not journaled yet (glassbox serve is not "
+		            "draining this root); kept in %s for the next glassbox serve", ev->name, n, kept);
 }
 
 static void emit(struct gb_sbx_out *ev, struct gb_record *rec)

@@ -30,6 +30,7 @@ struct gb_sbx_out {
 	int netns_fd;
 	const char *name;
 	uint64_t lost;
+	const struct gb_statedir *sd; /* where the ring lives (open .. close) */
 	char id[17];              /* this run's sandbox id (ring header, metadata.uid) */
 	char daemon_lock[GB_PATH_MAX]; /* gb_path_serve_lock(root): held while glassbox serve runs */
 };
@@ -37,6 +38,11 @@ struct gb_sbx_out {
 /* root: --root (NULL = "/"), the same one sd was claimed under. */
 int gb_sbx_out_open(struct gb_sbx_out *ev, const char *root, const struct gb_statedir *sd,
                     const char *name);
+/* Waits (up to 5 s) for a running glassbox serve to drain the ring.  A ring
+ * that still holds undrained records (no daemon, or one stuck on a full
+ * disk) is never deleted: it moves to <root>/run/glassbox/leftover/ where
+ * the next serve journals it (gb_statedir_keep_ring), and a warning says how
+ * many records wait there. */
 void gb_sbx_out_close(struct gb_sbx_out *ev);
 
 void gb_sbx_ev_finding(struct gb_sbx_out *ev, int kind, int severity, const char *subject,

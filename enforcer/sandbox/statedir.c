@@ -8,9 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "common/ring.h"
 #include "common/fsutil.h"
 
 int gb_sandbox_name_valid(const char *name)
@@ -48,6 +51,35 @@ static void clean_dir(const char *path, const char *keep)
 int gb_statedir_file(const struct gb_statedir *sd, const char *file, char *buf, size_t len)
 {
 	return gb_path_join(buf, len, sd->path, file);
+}
+
+int gb_statedir_keep_ring(const struct gb_statedir *sd, const char *file, const char *tag,
+                          char *dst, size_t len)
+{
+	char src[4200], base[4096];
+	int rc = gb_statedir_file(sd, file, src, sizeof src);
+	if (rc < 0)
+		return rc;
+	/* <root>/run/glassbox/sandboxes/NAME -> <root>/run/glassbox + NAME */
+	snprintf(base, sizeof base, "%s", sd->path);
+	char *slash = strrchr(base, '/');
+	if (!slash)
+		return -EINVAL;
+	const char *name = slash + 1;
+	*slash = 0;
+	slash = strrchr(base, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = 0;
+	int n = snprintf(dst, len, "%s/%s", base, GB_RING_LEFTOVER_DIR);
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	if (mkdir(dst, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	n = snprintf(dst, len, "%s/%s/%s@%s.ring", base, GB_RING_LEFTOVER_DIR, name, tag);
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	return rename(src, dst) < 0 ? -errno : 0;
 }
 
 int gb_statedir_claim(const char *root, const char *name, struct gb_statedir *sd,
@@ -96,6 +128,15 @@ int gb_statedir_claim(const char *root, const char *name, struct gb_statedir *sd
 		if (r > 0) {
 			/* Locked by nobody but not removed: its supervisor died. */
 			*stale_pid = old > 0 ? old : -1;
+			/* Its ring may hold records no daemon has journaled yet. */
+			unsigned char rnd[8];
+			char tag[40];
+			snprintf(tag, sizeof tag, "stale%d-%ld", (int)old, (long)time(NULL));
+			if (getrandom(rnd, sizeof rnd, 0) == (ssize_t)sizeof rnd)
+				for (int i = 0; i < 8; i++)
+					snprintf(tag + 2 * i, 3, "%02x", rnd[i]);
+			char kept[4200];
+			gb_statedir_keep_ring(sd, GB_RING_FILE, tag, kept, sizeof kept);
 			clean_dir(sd->path, GB_SUPERVISOR_LOCK);
 		}
 		char pid[32];

@@ -6,7 +6,9 @@
  * child), so "is the sandbox alive" is "is the lock held" — no pid reuse
  * guesswork.  A directory whose lock can be taken belongs to a supervisor
  * that died (kill -9, crash): gb_statedir_claim() removes its leftovers,
- * says so in *stale_pid, and takes the name over.
+ * says so in *stale_pid, and takes the name over; its ring is not removed but
+ * kept for glassbox serve (gb_statedir_keep_ring), which journals what the
+ * dead supervisor's sandbox recorded.
  *
  * Ownership: struct gb_statedir is the caller's; gb_statedir_release()
  * removes the directory and drops the lock.
@@ -33,6 +35,14 @@ int gb_sandbox_name_valid(const char *name);
 int gb_statedir_claim(const char *root, const char *name, struct gb_statedir *sd,
                       pid_t *stale_pid);
 void gb_statedir_release(struct gb_statedir *sd);
+
+/* Move FILE (a ring) out of the directory to
+ * <root>/run/glassbox/leftover/NAME@TAG.ring so that removing the directory
+ * or reusing the name cannot delete records nobody has drained yet.
+ * Returns 0 (dst holds the new path), -ENOENT when there is no such file,
+ * other -errno. */
+int gb_statedir_keep_ring(const struct gb_statedir *sd, const char *file, const char *tag,
+                          char *dst, size_t len);
 
 /* path of a file in the directory into buf; -ENAMETOOLONG when it does not fit */
 int gb_statedir_file(const struct gb_statedir *sd, const char *file, char *buf, size_t len);

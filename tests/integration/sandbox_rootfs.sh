@@ -129,7 +129,7 @@ check "symlink out of the root: named" 1 \
 # A policy that reads the whole host ("/") still gets the sandbox's own
 # /etc/passwd line, /proc, /dev and private /tmp on top, read-only below.
 printf 'version: 1\nfilesystem_policy:\n  read_only: [/]\n  read_write: [/tmp]\n' >"$T/all.yaml"
-out=$("$GLASSBOX" --root "$ROOT" run --workdir "$W" --policy "$T/all.yaml" -- /bin/sh -c \
+out=$("$GLASSBOX" --root "$ROOT" run --quiet --workdir "$W" --policy "$T/all.yaml" -- /bin/sh -c \
 	'whoami; ls -A /tmp; touch /usr/gb-x 2>/dev/null || echo ro' 2>&1)
 # (the private /tmp holds only the way to the workdir)
 check "read_only /: named sandbox, private /tmp, read-only" "sandbox $(basename "$T") ro" "$(echo $out)"

@@ -316,6 +316,147 @@ static void t_verify_detects_tampering(void **state)
 	assert_true(gb_journal_verify(dir, NULL, NULL, NULL) > 0);
 }
 
+
+/* Read everything; damage (rc 2) is counted through its LOSS event. */
+static int read_with_damage(const struct gb_jfilter *f, uint64_t *lost, int *losses, int *last_i,
+                            struct gb_jpos *after_first_loss)
+{
+	struct gb_jreader *r;
+	assert_int_equal(gb_jreader_open(dir, f, NULL, &r), 0);
+	const char *l;
+	size_t n;
+	int count = 0, rc, prev = -1;
+	struct gb_jpos pos;
+	*lost = 0;
+	*losses = 0;
+	while ((rc = gb_jreader_next(r, &l, &n, &pos)) >= 1) {
+		if (rc == 2) {
+			assert_non_null(strstr(l, "\"status_detail\":\"journal_damaged\""));
+			assert_null(memchr(l, '\n', n));
+			const char *c = strstr(l, "\"count\":");
+			assert_non_null(c);
+			*lost += strtoull(c + 8, NULL, 10);
+			if ((*losses)++ == 0 && after_first_loss)
+				*after_first_loss = gb_jreader_tell(r);
+			continue;
+		}
+		const char *m = strstr(l, "\"message\":\"event ");
+		assert_non_null(m);
+		int i = atoi(m + 17);
+		assert_true(i > prev);
+		prev = i;
+		struct gb_jpos t = gb_jreader_tell(r);
+		assert_true(t.segment == pos.segment && t.offset == pos.offset + n + 1);
+		count++;
+	}
+	assert_int_equal(rc, 0); /* damage never makes the reader fail */
+	*last_i = prev;
+	gb_jreader_close(r);
+	return count;
+}
+
+/* Issue 20, defect 2: a damaged sealed frame, then an unreadable index: the
+ * reader skips each with a LOSS event whose count is exactly what cannot be
+ * read, everything after is read, and a reader reopened after the damage
+ * (a sink's cursor) continues without it. */
+static void t_damage_skipped(void **state)
+{
+	(void)state;
+	struct gb_journal *j = open_small();
+	append_n(j, 0, 400, "alpha");
+	gb_journal_close(j);
+	char p[512];
+	assert_int_equal(seg_file(3, ".jsonl.zst", p, sizeof p), 0);
+	int fd = open(p, O_RDWR);
+	char c;
+	assert_int_equal(pread(fd, &c, 1, 40), 1);
+	c ^= 0x20;
+	assert_int_equal(pwrite(fd, &c, 1, 40), 1);
+	close(fd);
+	uint64_t lost;
+	int losses, last;
+	struct gb_jpos after = { 0, 0 };
+	int got = read_with_damage(NULL, &lost, &losses, &last, &after);
+	assert_int_equal(losses, 1);
+	assert_true(lost > 0);
+	assert_int_equal((uint64_t)got + lost, 400);
+	assert_int_equal(last, 399);
+	assert_int_equal(after.segment, 3);
+	/* filtered readers see the damage too */
+	struct gb_jfilter f = { .sandbox = "alpha" };
+	assert_int_equal(read_with_damage(&f, &lost, &losses, &last, NULL), got);
+	assert_int_equal(losses, 1);
+	/* from the position after the damage: nothing skipped, no LOSS again */
+	struct gb_jreader *r;
+	assert_int_equal(gb_jreader_open(dir, NULL, &after, &r), 0);
+	const char *l;
+	size_t n;
+	int rest = 0, rc;
+	while ((rc = gb_jreader_next(r, &l, &n, NULL)) == 1)
+		rest++;
+	assert_int_equal(rc, 0);
+	gb_jreader_close(r);
+	assert_true(rest > 0 && rest < got);
+	/* an unreadable index: the whole segment is skipped, counted from its data */
+	char idx[512];
+	assert_int_equal(seg_file(5, ".idx.json", idx, sizeof idx), 0);
+	FILE *fi = fopen(idx, "w");
+	assert_non_null(fi);
+	fputs("{\"segment\": 5, garbage", fi);
+	fclose(fi);
+	int got2 = read_with_damage(NULL, &lost, &losses, &last, NULL);
+	assert_int_equal(losses, 2);
+	assert_int_equal((uint64_t)got2 + lost, 400);
+	assert_true(got2 < got);
+	assert_int_equal(last, 399);
+	assert_true(gb_journal_verify(dir, NULL, NULL, NULL) > 0);
+}
+
+/* A damaged index that claims a huge frame (fuzz_journal_read): the reader
+ * and verify check the length against the frame's own header before
+ * allocating, and report the frame as damage. */
+static void t_index_huge_frame(void **state)
+{
+	(void)state;
+	struct gb_journal *j = open_small();
+	append_n(j, 0, 200, "alpha");
+	gb_journal_close(j);
+	char idx[512];
+	assert_int_equal(seg_file(2, ".idx.json", idx, sizeof idx), 0);
+	FILE *f = fopen(idx, "r");
+	assert_non_null(f);
+	char body[65536];
+	size_t n = fread(body, 1, sizeof body - 1, f);
+	fclose(f);
+	body[n] = 0;
+	char *u = strstr(body, "\"u_len\":");
+	assert_non_null(u);
+	char *e = u + 8;
+	while (*e == ' ')
+		e++;
+	while (*e >= '0' && *e <= '9')
+		e++;
+	char out[70000];
+	snprintf(out, sizeof out, "%.*s\"u_len\": 1073741824%s", (int)(u - body), body, e);
+	f = fopen(idx, "w");
+	fputs(out, f);
+	fclose(f);
+	struct gb_jreader *r;
+	assert_int_equal(gb_jreader_open(dir, NULL, NULL, &r), 0);
+	const char *l;
+	size_t len;
+	int rc, damaged = 0;
+	while ((rc = gb_jreader_next(r, &l, &len, NULL)) >= 1)
+		if (rc == 2) {
+			damaged++;
+			assert_non_null(strstr(l, "disagree on its length"));
+		}
+	assert_int_equal(rc, 0);
+	assert_int_equal(damaged, 1);
+	gb_jreader_close(r);
+	assert_true(gb_journal_verify(dir, NULL, NULL, NULL) > 0);
+}
+
 static uint64_t deleted_events;
 static void on_delete(void *arg, uint64_t seg, uint64_t events)
 {
@@ -460,6 +601,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_recover_torn_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_recover_interrupted_seal, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_verify_detects_tampering, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_damage_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_index_huge_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_follow_across_seals, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_buffered_flush_and_rollback, setup, teardown),

@@ -2,6 +2,7 @@
  * applied in a forked child (they are irreversible) and checked from there:
  * privilege drop + verification, hardening, Landlock, both seccomp filters,
  * the state directory claim.  Needs root; skips otherwise. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -300,6 +301,21 @@ static void test_statedir(void **state)
 	assert_int_equal(gb_statedir_claim(root, "unit", &sd, &stale), 0);
 	assert_int_equal(stale, dead);
 	assert_int_equal(access(junk, F_OK), -1);
+	/* ... but its ring is kept for glassbox serve (issue 20, defect 1) */
+	char lo[256];
+	snprintf(lo, sizeof lo, "%s/run/glassbox/leftover", root);
+	DIR *ld = opendir(lo);
+	assert_non_null(ld);
+	int kept = 0;
+	struct dirent *de;
+	while ((de = readdir(ld)))
+		if (!strncmp(de->d_name, "unit@", 5)) {
+			kept++;
+			assert_int_equal(unlinkat(dirfd(ld), de->d_name, 0), 0);
+		}
+	closedir(ld);
+	assert_int_equal(kept, 1);
+	assert_int_equal(rmdir(lo), 0);
 
 	/* a live owner keeps the name */
 	assert_int_equal(in_child(claim_busy, &a), 0);
