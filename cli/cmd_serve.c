@@ -159,7 +159,8 @@ int cmd_serve(int argc, char **argv)
 		gb_path_metrics(mpath, sizeof mpath, gb_globals.root);
 
 	struct gb_serve_opts o = { .root = gb_globals.root, .journal = cfg.journal,
-		                   .sinks = cfg.sinks, .n_sinks = cfg.n_sinks, .cursor_dir = cfg.cursor_dir };
+		                   .sinks = cfg.sinks, .n_sinks = cfg.n_sinks, .cursor_dir = cfg.cursor_dir,
+		                   .checkpoint_interval_s = cfg.checkpoint_interval_s };
 	struct gb_serve *s;
 	char err[512];
 	if ((rc = gb_serve_start(&o, &s, err, sizeof err)) < 0) {

@@ -31,6 +31,19 @@ int cmd_logs(int argc, char **argv);
 int cmd_journal(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_advisor(int argc, char **argv);
+int cmd_journal_key(int argc, char **argv); /* argv[0] = "key" */
+/* After the chain check: what the signed checkpoints prove (cmd_journal_sign.c).
+ * keyfile NULL = <root>/var/lib/glassbox/keys/journal.pub.  Exit status. */
+#include <stdint.h>
+int journal_verify_signed(const char *journal, const char *keyfile, int64_t since_ms);
+/* The proven / unproven / broken lines of a checkpoint result. */
+struct gb_ckpt_result;
+void journal_print_proof(const struct gb_ckpt_result *res, int problems);
+int cmd_evidence(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+/* "10m" ago, epoch ms or RFC 3339 (2026-11-24T10:00:00.5+01:00) -> epoch ms
+ * (cli/when.c); shared by logs, journal verify, evidence and report. */
+int gb_cli_parse_when(const char *s, int64_t *out);
 
 
 #endif

@@ -15,11 +15,13 @@ static int cmd_version(int argc, char **argv);
 /* Keep this table sorted; --help prints it in this order. */
 static const struct gb_command commands[] = {
 	{ "advisor", "review rules proposed from a sandbox's denials", cmd_advisor },
-	{ "journal", "verify the journal's integrity chain", cmd_journal },
+	{ "evidence", "export or verify an offline-verifiable evidence bundle", cmd_evidence },
+	{ "journal", "verify the journal (chain, signed checkpoints); print its key", cmd_journal },
 	{ "logs", "show a sandbox's events (from the daemon, or the journal)", cmd_logs },
 	{ "ls", "list the sandboxes, their state and policy revision", cmd_ls },
 	{ "policy", "check or explain a policy; get, set, update, history live", cmd_policy },
 	{ "proxy", "run the egress proxy alone (tests, host use)", cmd_proxy },
+	{ "report", "the audit report (html, md, json) over a period", cmd_report },
 	{ "run", "run a command in a new sandbox", cmd_run },
 	{ "serve", "the host daemon: rings -> OCSF -> journal -> sinks; the REST API", cmd_serve },
 	{ "version", "print the version", cmd_version },

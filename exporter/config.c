@@ -88,6 +88,7 @@ static const struct field journal_keys[] = {
 	{ "segment_age", F_SECONDS, CFG(journal.segment_age_s), .min = 1000 },
 	{ "fsync", F_ENUM, CFG(journal.fsync), .names = fsync_names, .vals = fsync_vals },
 	{ "fsync_interval", F_MS, CFG(journal.fsync_interval_ms), .min = 1, .max = 60000 },
+	{ "checkpoint_interval", F_SECONDS, CFG(checkpoint_interval_s), .min = 1000 },
 	{ .key = "retention", .type = F_SECTION, .sub = retention_keys },
 	{ .key = NULL },
 };

@@ -9,6 +9,7 @@
  *     segment_age: 1h                         # ... or this age
  *     fsync: group                            # group | always | never
  *     fsync_interval: 100ms                   # group commit period
+ *     checkpoint_interval: 10m                # signed checkpoints (checkpoint.h)
  *     retention:
  *       max_size: 10GiB                       # sealed segments kept
  *       max_age: 30d
@@ -52,6 +53,7 @@ struct gb_daemon_config {
 	char journal_dir[GB_PATH_MAX];
 	char cursor_dir[GB_PATH_MAX];
 	struct gb_journal_opts journal; /* .dir points at journal_dir */
+	uint32_t checkpoint_interval_s; /* journal.checkpoint_interval; 0 = 10 min */
 	struct gb_sink_conf sinks[GB_MAX_SINKS];
 	size_t n_sinks;
 };

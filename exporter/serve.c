@@ -25,6 +25,7 @@
 #include "common/paths.h"
 #include "common/record.h"
 #include "common/ring.h"
+#include "exporter/checkpoint.h"
 #include "exporter/ocsf.h"
 #include "exporter/serve_hook.h"
 
@@ -59,6 +60,7 @@ struct gb_serve {
 	atomic_bool stopping;
 	struct drainer *drainers; /* discovery thread only, until stop */
 	struct gb_sinks *sinks;
+	struct gb_ckpt_signer *signer; /* signed checkpoints; under jlock */
 	/* for retention: which sinks may lose events, and where their cursors are */
 	char journal_dir[GB_PATH_MAX], cursor_dir[GB_PATH_MAX];
 	char sink_names[GB_MAX_SINKS][64];
@@ -597,6 +599,8 @@ static void *disc_main(void *arg)
 		reap(s, false);
 		pthread_mutex_lock(&s->jlock);
 		int rc = gb_journal_tick(s->j);
+		if (rc == 0 && s->signer && (rc = gb_ckpt_signer_tick(s->signer, s->j, false)) > 0)
+			rc = 0;
 		if (gb_ts_diff_ms(&last_retain, &now) >= RETAIN_MS) {
 			retention_pass(s);
 			last_retain = now;
@@ -661,6 +665,16 @@ int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *e
 	if ((rc = gb_journal_open(&jo, &s->j, err, errlen)) < 0)
 		goto fail;
 	snprintf(s->journal_dir, sizeof s->journal_dir, "%s", o->journal.dir);
+	char keys[GB_PATH_MAX];
+	if (o->keys_dir)
+		snprintf(keys, sizeof keys, "%s", o->keys_dir);
+	else if ((rc = gb_path_keys(keys, sizeof keys, s->root)) < 0) {
+		snprintf(err, errlen, "keys directory: %s", strerror(-rc));
+		goto fail;
+	}
+	if ((rc = gb_ckpt_signer_open(keys, s->journal_dir, o->checkpoint_interval_s, s->hostname,
+	                              &s->signer, err, errlen)) < 0)
+		goto fail;
 	snprintf(s->cursor_dir, sizeof s->cursor_dir, "%s", o->cursor_dir ? o->cursor_dir : "");
 	for (size_t i = 0; i < o->n_sinks; i++)
 		snprintf(s->sink_names[s->n_sinks++], sizeof s->sink_names[0], "%s", o->sinks[i].name);
@@ -689,6 +703,7 @@ int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *e
 	return 0;
 fail:
 	gb_sinks_stop(s->sinks);
+	gb_ckpt_signer_close(s->signer);
 	gb_journal_close(s->j);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
@@ -731,6 +746,10 @@ void gb_serve_stop(struct gb_serve *s)
 	pthread_join(s->disc, NULL);
 	atomic_store(&s->stopping, true);
 	reap(s, true); /* each drains to empty, then ends */
+	/* a last tail checkpoint: a cleanly stopped journal is proven to its end */
+	if (gb_ckpt_signer_tick(s->signer, s->j, true) < 0)
+		gb_log_error("serve", "cannot journal the final checkpoint");
+	gb_ckpt_signer_close(s->signer);
 	gb_journal_close(s->j);
 	gb_sinks_stop(s->sinks); /* their cursors stay where delivery got to */
 	close(s->ino);

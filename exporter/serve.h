@@ -40,6 +40,8 @@ struct gb_serve_opts {
 	const struct gb_sink_conf *sinks; /* delivered from the journal (sink.h) */
 	size_t n_sinks;                 /* at most GB_MAX_SINKS (else -E2BIG) */
 	const char *cursor_dir;         /* the sinks' durable cursors */
+	const char *keys_dir;           /* checkpoint signing key; NULL = gb_path_keys(root) */
+	uint32_t checkpoint_interval_s; /* tail checkpoints (checkpoint.h); 0 = 600 */
 };
 
 struct gb_serve_stats {

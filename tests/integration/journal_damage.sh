@@ -23,7 +23,19 @@ for k in 1 2 3 4; do
 	run_sandbox r "for i in 1 2 3 4 5; do curl -s -m 2 http://h$k-\$i.example/ >/dev/null; done"
 done
 kill "$SERVE"; wait "$SERVE" 2>/dev/null || true
-total=$(G logs r --json | wc -l)
+# The journal holds r's events and the daemon's signed checkpoints (log_name
+# glassbox, unmapped.checkpoint); a damaged frame's LOSS count covers both.
+G logs r --json >"$T/pre.jsonl"
+G logs glassbox --json >>"$T/pre.jsonl"
+total=$(python3 - "$T/pre.jsonl" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+other = [e for e in ev if e["metadata"]["log_name"] != "r" and "checkpoint" not in e.get("unmapped", {})]
+assert not other, other  # nothing else to account for
+assert any(e["metadata"]["log_name"] == "glassbox" for e in ev), "no checkpoint events"
+print(len(ev))
+PY
+) || fail "journal before the damage"
 mapfile -t zst < <(find "$J" -name '*.jsonl.zst' | sort)
 [[ ${#zst[@]} -ge 3 ]] || fail "want >= 3 sealed segments, have ${#zst[@]}"
 python3 - "${zst[1]}" <<'PY'
@@ -36,24 +48,33 @@ PY
 set +e
 G journal verify >"$T/verify.txt"; vrc=$?
 G logs r --json >"$T/logs.jsonl" 2>"$T/logs.err"; lrc=$?
+G logs glassbox --json >"$T/logs_ck.jsonl" 2>/dev/null
 set -e
 [[ $vrc == 1 ]] || fail "verify exit $vrc on a damaged segment"
 [[ $lrc == 1 ]] || fail "logs exit $lrc on a damaged segment"
 grep -q 'FINDING: the journal is damaged' "$T/logs.err" || fail "logs did not report the damage: $(cat "$T/logs.err")"
-python3 - "$T/logs.jsonl" "$total" <<'PY' || fail "logs across the damage"
+python3 - "$T/logs.jsonl" "$total" "$T/logs_ck.jsonl" >"$T/lost" <<'PY' || fail "logs across the damage"
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 total = int(sys.argv[2])
+ck = [json.loads(l) for l in open(sys.argv[3])]
 loss = [e for e in ev if e.get("status_detail") == "journal_damaged"]
 assert len(loss) == 1, loss
 lost = loss[0]["count"]
 assert lost > 0
 rest = [e for e in ev if e not in loss]
-assert len(rest) + lost == total, (len(rest), lost, total)
+# the checkpoints readable past the damage (their reader hands out the same LOSS)
+ck_loss = [e for e in ck if e.get("status_detail") == "journal_damaged"]
+assert all(e["metadata"]["uid"] == loss[0]["metadata"]["uid"] for e in ck_loss), ck_loss
+ck_rest = [e for e in ck if e not in ck_loss]
+assert all("checkpoint" in e["unmapped"] for e in ck_rest), ck_rest
+assert len(rest) + len(ck_rest) + lost == total, (len(rest), len(ck_rest), lost, total)
 # events after the damage are there: the last run's stop is the last event
 assert rest[-1]["class_uid"] != 1008 and ev.index(loss[0]) < len(ev) - 1
-print("logs:", len(rest), "shown +", lost, "lost =", total)
+print(lost)
+print("logs:", len(rest), "+", len(ck_rest), "checkpoints shown +", lost, "lost =", total, file=sys.stderr)
 PY
+lost=$(cat "$T/lost")
 echo "ok   verify and logs report the damage; logs reads past it with an exact count"
 
 conf "sinks:
@@ -61,26 +82,31 @@ conf "sinks:
     type: file
     path: $T/out.jsonl"
 start_serve
-want=$((total + 1))
+want=$((total - lost + 1)) # what is readable, plus the LOSS event
 for _ in $(seq 200); do
 	[[ -f $T/out.jsonl && $(wc -l <"$T/out.jsonl") -ge $want ]] && break
 	sleep 0.05
 done
 sleep 1.2 # lag is measured at most once a second
 kill -USR1 "$SERVE"; sleep 0.3
-python3 - "$T/out.jsonl" "$total" "$ROOT/run/glassbox/metrics.json" <<'PY' || fail "sink across the damage: $(tail -5 "$T/serve.log")"
+python3 - "$T/out.jsonl" "$total" "$ROOT/run/glassbox/metrics.json" "$T/pre.jsonl" <<'PY' || fail "sink across the damage: $(tail -5 "$T/serve.log")"
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 total = int(sys.argv[2])
 m = json.load(open(sys.argv[3]))
+pre = {json.loads(l)["metadata"]["uid"] for l in open(sys.argv[4])}
 loss = [e for e in ev if e.get("status_detail") == "journal_damaged"]
 assert len(loss) == 1, len(loss)
 lost = loss[0]["count"]
-assert len(ev) - 1 + lost == total, (len(ev), lost, total)
+# this daemon's own checkpoints (journaled since it started) are delivered too
+old = [e for e in ev if e["metadata"]["uid"] in pre]
+new = [e for e in ev if e not in loss and e not in old]
+assert all(e["metadata"]["log_name"] == "glassbox" and "checkpoint" in e["unmapped"] for e in new), new
+assert len(old) + lost == total, (len(old), lost, total)
 s = m["sinks"][0]
 assert s["damaged"] == lost and s["failed"] == 0, s
 assert s["lag_bytes"] == 0 and s["lag_segments"] == 0, s
-print("sink:", len(ev) - 1, "delivered +", lost, "lost =", total, s)
+print("sink:", len(old), "delivered +", lost, "lost =", total, "(and", len(new), "new checkpoints)", s)
 PY
 grep -q 'FINDING: sink out: the journal is damaged' "$T/serve.log" || fail "serve did not report the damage"
 echo "ok   a sink delivers past the damage with one LOSS event; metrics count it; not stuck"
@@ -94,13 +120,25 @@ sed -i 's/segment_size: 4KiB/segment_size: 1MiB/' "$ROOT/etc/glassbox/glassbox.y
 start_serve
 run_sandbox r 'for i in 1 2 3 4 5; do curl -s -m 2 http://late-$i.example/ >/dev/null; done'
 kill "$SERVE"; wait "$SERVE" 2>/dev/null || true
-total=$( (G logs r --json 2>/dev/null || true) | python3 -c '
+# tally FILE...: the events these readings account for, each once (the
+# same LOSS event, by metadata.uid, in r's and the checkpoints' reading): the
+# shown ones plus the counts of the LOSS events.
+tally() {
+	python3 - "$@" <<'PY'
 import json, sys
-n = 0
-for l in sys.stdin:
-    e = json.loads(l)
-    n += e["count"] if e.get("status_detail") == "journal_damaged" else 1
-print(n)')
+seen = {}
+for p in sys.argv[1:]:
+    for l in open(p):
+        e = json.loads(l)
+        seen[e["metadata"]["uid"]] = e
+print(sum(e["count"] if e.get("status_detail") == "journal_damaged" else 1 for e in seen.values()))
+PY
+}
+set +e
+G logs r --json >"$T/pre2.jsonl" 2>/dev/null
+G logs glassbox --json >>"$T/pre2.jsonl" 2>/dev/null
+set -e
+total=$(tally "$T/pre2.jsonl")
 act=$(find "$J" -name '*.jsonl' | sort | tail -1)
 [[ -n $act ]] || fail "no active segment"
 G journal verify >/dev/null 2>&1 && fail "verify intact with a damaged sealed segment"
@@ -115,6 +153,7 @@ PY
 set +e
 G journal verify >"$T/verify2.txt"; vrc=$?
 G logs r --json >"$T/logs2.jsonl" 2>"$T/logs2.err"; lrc=$?
+G logs glassbox --json >"$T/logs2_ck.jsonl" 2>/dev/null
 set -e
 [[ $vrc == 1 ]] || fail "verify exit $vrc"
 grep -q '(active): the line at offset [0-9]* ([0-9]* bytes) is not an OCSF event' "$T/verify2.txt" ||
@@ -123,16 +162,16 @@ grep -q '(active): the last line is cut' "$T/verify2.txt" || fail "verify missed
 [[ $lrc == 1 ]] || fail "logs exit $lrc"
 [[ $(grep -c 'FINDING: the journal is damaged' "$T/logs2.err") == 2 ]] ||
 	fail "logs did not report both damaged places: $(cat "$T/logs2.err")"
-python3 - "$T/logs2.jsonl" "$total" <<'PY' || fail "logs across active damage"
+python3 - "$T/logs2.jsonl" <<'PY' || fail "logs across active damage"
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 loss = [e for e in ev if e.get("status_detail") == "journal_damaged"]
 assert len(loss) == 2 and "not an OCSF event" in loss[1]["message"], loss
-lost = sum(e["count"] for e in loss)
+PY
 # one line replaced (counted as lost); the appended cut line is not a line
 # yet: readers stop before it
-assert len(ev) - len(loss) + lost == int(sys.argv[2]), (len(ev), lost, sys.argv[2])
-PY
+after=$(tally "$T/logs2.jsonl" "$T/logs2_ck.jsonl")
+[[ $after == "$total" ]] || fail "logs across active damage: $after shown + lost, $total journaled"
 echo "ok   verify covers the active segment; logs reports a broken line in it"
 start_serve
 grep -q 'cut a truncated last line (40 bytes' "$T/serve.log" || fail "restart did not report the cut line"

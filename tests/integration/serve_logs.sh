@@ -111,7 +111,7 @@ kill "$SERVE"
 wait "$SERVE" 2>/dev/null || true
 n_zst=$(find "$J" -name '*.jsonl.zst' | wc -l)
 [[ $n_zst -ge 2 ]] || fail "expected sealed segments, found $n_zst"
-G journal verify | grep -q 'intact' || fail "journal not intact"
+G journal verify >"$T/verify.txt" 2>&1 || true; grep -q 'intact' "$T/verify.txt" || fail "journal not intact: $(tail -5 "$T/verify.txt")"
 seg=$(find "$J" -name '*.jsonl.zst' | sort | head -1)
 python3 - "$seg" <<'PY'
 import sys
