@@ -20,9 +20,7 @@ chown sandbox "$W"
 netns_setup
 mkdir -p "$T/www"
 echo "hello" >"$T/www/hello.txt"
-(cd "$T/www" && exec ip netns exec "$UNS" python3 -m http.server 80 --bind 198.18.0.10 >"$T/http.log" 2>&1) &
-pids+=($!)
-for _ in $(seq 50); do U bash -c 'exec 3<>/dev/tcp/198.18.0.10/80' 2>/dev/null && break; sleep 0.1; done
+upstream_http "$T/www" "$T/http.log"
 echo "198.18.0.10 allowed.test other.test" >"$T/hosts"
 "$GLASSBOX" --root "$ROOT" serve >"$T/serve.log" 2>&1 &
 pids+=($!)

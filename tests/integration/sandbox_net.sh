@@ -42,9 +42,7 @@ git -C "$T/src" -c user.email=t@t -c user.name=t commit -q -m first
 git -C "$T/src" push -q "$T/www/repo.git" HEAD:refs/heads/main 2>/dev/null
 git -C "$T/www/repo.git" symbolic-ref HEAD refs/heads/main
 git -C "$T/www/repo.git" update-server-info
-(cd "$T/www" && exec ip netns exec "$UNS" python3 -m http.server 80 --bind 198.18.0.10 >"$T/http80.log" 2>&1) &
-pids+=($!)
-for _ in $(seq 50); do U bash -c 'exec 3<>/dev/tcp/198.18.0.10/80' 2>/dev/null && break; sleep 0.1; done
+upstream_http "$T/www" "$T/http80.log"
 
 cat >"$T/hosts" <<'H'
 198.18.0.10 allowed.test git.test nothere.test anc.test

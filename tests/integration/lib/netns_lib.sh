@@ -38,6 +38,17 @@ netns_setup() {
 		exit 1
 	fi
 }
+# upstream_http DIR LOG: python3's http.server on 198.18.0.10:80 in $UNS,
+# serving DIR, its output in LOG; its pid joins pids (cleanup ends it); waits
+# (bounded, 5 s) until it accepts.
+upstream_http() {
+	(cd "$1" && exec ip netns exec "$UNS" python3 -m http.server 80 --bind 198.18.0.10 >"$2" 2>&1) &
+	pids+=($!)
+	for _ in $(seq 50); do U bash -c 'exec 3<>/dev/tcp/198.18.0.10/80' 2>/dev/null && return 0; sleep 0.1; done
+	echo "upstream_http: 198.18.0.10:80 never accepted" >&2
+	return 1
+}
+
 netns_teardown() {
 	ip netns del "$CNS" 2>/dev/null || true
 	ip netns del "$UNS" 2>/dev/null || true
