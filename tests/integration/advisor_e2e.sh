@@ -17,8 +17,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-id -u sandbox >/dev/null 2>&1 || gbrun -- /bin/true
-chown sandbox "$W"
+chown "$SBX_OWNER" "$W" # a user-owned workdir: idmapped, writable inside
 netns_setup
 mkdir -p "$T/www"
 echo "hello" >"$T/www/hello.txt"

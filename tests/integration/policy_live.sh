@@ -20,8 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 F="$GB_HELPER_DIR/sbx_ring_follow"
-id -u sandbox >/dev/null 2>&1 || gbrun -- /bin/true
-chown sandbox "$W"
+chown "$SBX_OWNER" "$W" # a user-owned workdir: idmapped, writable inside
 netns_setup
 mkdir -p "$T/www"
 echo "hello from upstream" >"$T/www/hello.txt"

@@ -20,8 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 H=$GB_SOURCE_DIR/tests/helpers
-uid=$(id -u sandbox 2>/dev/null) || { gbrun -- /bin/true; uid=$(id -u sandbox); }
-chown sandbox "$W"
+chown "$SBX_OWNER" "$W" # a user-owned workdir: idmapped, writable inside
 netns_setup
 
 # ---- upstream content: a git repo, a PEP 503 index, an npm registry ----
