@@ -15,14 +15,7 @@
 . "$(dirname "$0")/lib/sandbox_lib.sh"
 
 NETNS_LIB_EMBED=1 . "$(dirname "$0")/lib/netns_lib.sh"
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	netns_teardown
-	rm -rf "$T"
-}
-trap cleanup EXIT
+netns_trap
 F="$GB_HELPER_DIR/sbx_ring_follow"
 chown "$SBX_OWNER" "$W" # a user-owned workdir: idmapped, writable inside
 netns_setup

@@ -38,6 +38,19 @@ netns_setup() {
 		exit 1
 	fi
 }
+# netns_trap: for a sandbox test on this network — pids=() (bg jobs go
+# there) and an EXIT trap ending them by pid, then the namespaces and $T.
+netns_cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	netns_teardown
+	rm -rf "$T"
+}
+netns_trap() {
+	pids=()
+	trap netns_cleanup EXIT
+}
+
 # upstream_http DIR LOG: python3's http.server on 198.18.0.10:80 in $UNS,
 # serving DIR, its output in LOG; its pid joins pids (cleanup ends it); waits
 # (bounded, 5 s) until it accepts.
