@@ -8,7 +8,13 @@
  * Following uses inotify on the journal and day directories, set up at the
  * first wait (which returns at once so the caller reads again); events queue
  * from then on, so a line written between a read and the next wait is never
- * missed. */
+ * missed.
+ *
+ * A filtered reader skips what the indexes rule out without reading it:
+ * whole segments (idx.json), frames of a sealed segment (their time range
+ * and sandbox sets in idx.json) and blocks of the active segment (the same,
+ * from its NNNN.blk.json sidecar, journal_blk.c) — a time-window query
+ * decodes only the frames that overlap the window. */
 #include "exporter/journal_int.h"
 
 #include <errno.h>
@@ -42,7 +48,8 @@ struct gb_jreader {
 	enum mode mode;
 	struct jseg seg;
 	int fd;
-	struct jidx x;
+	struct jidx x;     /* a sealed segment's index, or the active one's blocks */
+	size_t blk;        /* active: the block holding the next line */
 	const unsigned char *zmap;
 	size_t zlen;
 	size_t frame;
@@ -212,7 +219,8 @@ int gb_jreader_open(const char *dir, const struct gb_jfilter *f, const struct gb
 			}
 			r->f.sandbox = r->sandbox;
 		}
-		r->filtering = f->since_ms || f->until_ms || f->sandbox || f->min_severity || f->class_uid;
+		r->filtering = f->since_ms || f->until_ms || f->sandbox || f->min_severity ||
+		               f->class_uid || f->action_id;
 	}
 	if (from) {
 		r->from = *from;
@@ -334,6 +342,16 @@ static int start_segment(struct gb_jreader *r)
 				r->fd = -1;
 				break;
 			}
+			if (r->filtering) {
+				/* its blocks (a hint: a missing or short sidecar only
+				 * means more is read) */
+				struct stat st;
+				jidx_init(&r->x, s->n, 0);
+				if (fstat(r->fd, &st) == 0 &&
+				    jblk_read(r->dir, s, (uint64_t)st.st_size, &r->x) < 0)
+					jidx_free(&r->x);
+				r->blk = 0;
+			}
 			r->mode = M_ACTIVE;
 			r->base = skip;
 			r->len = r->pos = 0;
@@ -365,6 +383,9 @@ static int grow(struct gb_jreader *r, size_t need)
 static int refill(struct gb_jreader *r)
 {
 	if (r->mode == M_SEALED) {
+		while (r->filtering && r->frame < r->x.n_frames &&
+		       !jidx_frame_may_match(&r->x, &r->x.frames[r->frame], &r->f))
+			r->frame++;
 		if (r->frame >= r->x.n_frames)
 			return 2;
 		const struct jidx_frame *fr = &r->x.frames[r->frame];
@@ -399,6 +420,25 @@ static int refill(struct gb_jreader *r)
 		r->pos = 0;
 		r->frame++;
 		return 1;
+	}
+	/* active: past the blocks the filter rules out (base + pos is where
+	 * the next line starts, and a block holds whole lines) */
+	if (r->filtering && r->blk < r->x.n_frames) {
+		uint64_t o = r->base + r->pos, to = o;
+		const struct jidx_frame *b = r->x.frames;
+		while (r->blk < r->x.n_frames && b[r->blk].u_off + b[r->blk].u_len <= to)
+			r->blk++;
+		while (r->blk < r->x.n_frames && b[r->blk].u_off <= to &&
+		       !jidx_frame_may_match(&r->x, &b[r->blk], &r->f)) {
+			to = b[r->blk].u_off + b[r->blk].u_len;
+			r->blk++;
+		}
+		if (to != o) {
+			if (lseek(r->fd, (off_t)to, SEEK_SET) < 0)
+				return -errno;
+			r->base = to;
+			r->len = r->pos = 0;
+		}
 	}
 	/* active: keep the unfinished tail, read more after it */
 	if (r->pos) {
@@ -452,6 +492,8 @@ static int wanted(struct gb_jreader *r, const char *line, size_t len)
 	if (f->class_uid && f->class_uid != m.class_uid)
 		return 0;
 	if (f->min_severity && m.severity_id != 99 && m.severity_id < f->min_severity)
+		return 0;
+	if (f->action_id && f->action_id != m.action_id)
 		return 0;
 	return 1;
 }
@@ -557,6 +599,60 @@ void gb_jreader_close(struct gb_jreader *r)
 	free(r->sandbox);
 	free(r->dir);
 	free(r);
+}
+
+int gb_journal_tail(const char *dir, struct gb_jpos *end)
+{
+	struct jseg *v;
+	size_t n;
+	int rc = jseg_list(dir, &v, &n);
+	if (rc < 0)
+		return rc;
+	if (!n) {
+		free(v);
+		return -ENOENT;
+	}
+	struct jseg s = v[n - 1];
+	free(v);
+	*end = (struct gb_jpos){ s.n + 1, 0 }; /* sealed: the next segment's start */
+	if (!s.active)
+		return 0;
+	char p[GB_PATH_MAX];
+	if ((rc = jseg_path(p, sizeof p, dir, &s, ".jsonl")) < 0)
+		return rc;
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno; /* sealed meanwhile: N+1 */
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	/* Just after the last line end: a write in progress can have made the
+	 * size end inside a line.  Backwards in 64 KiB steps, bounded by the
+	 * file. */
+	uint64_t at = (uint64_t)st.st_size, found = 0;
+	char buf[65536];
+	while (at > 0 && !found) {
+		size_t k = at < sizeof buf ? (size_t)at : sizeof buf;
+		ssize_t got = pread(fd, buf, k, (off_t)(at - k));
+		if (got <= 0) {
+			rc = got < 0 ? -errno : -EIO;
+			break;
+		}
+		for (ssize_t i = got - 1; i >= 0; i--)
+			if (buf[i] == '\n') {
+				found = at - k + (uint64_t)i + 1;
+				break;
+			}
+		at -= k;
+	}
+	close(fd);
+	if (rc < 0)
+		return rc;
+	*end = (struct gb_jpos){ s.n, found };
+	return 0;
 }
 
 int gb_jreader_gap(struct gb_jreader *r, uint64_t *first, uint64_t *n)
