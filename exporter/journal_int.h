@@ -39,6 +39,8 @@ int jseg_path(char *buf, size_t len, const char *dir, const struct jseg *s, cons
 /* Counters kept per segment and written to its index. */
 #define J_MAX_SANDBOXES 64
 #define J_MAX_CLASSES 16
+#define J_FRAME_SBX 4
+#define J_ST_MANY 0xff
 /* A frame of a sealed segment, or a block of the active one (the same
  * cut: the first line end at or after frame_bytes, so a block becomes the
  * frame of the same bytes at seal).  The time range and the sandbox sets
@@ -52,6 +54,11 @@ struct jidx_frame {
 	bool has_meta;
 	int64_t min_ms, max_ms;        /* event times (0 = events without time) */
 	uint64_t sbx, deny, allow;     /* sandboxes with events, denied, allowed */
+	/* each sandbox's own time range (a frame mixes a drain thread's late
+	 * batch with others' current ones: the frame's range alone is wide);
+	 * n_st = J_ST_MANY when more sandboxes than fit, or unknown */
+	uint8_t n_st;
+	struct jidx_st { uint8_t bit; int64_t min_ms, max_ms; } st[J_FRAME_SBX];
 };
 struct jidx {
 	uint64_t segment;
@@ -103,6 +110,9 @@ int jidx_frame_meta_parse(json_t *f, const struct jidx *x, struct jidx_frame *fr
 void jidx_frame_meta(const struct jidx *x, struct jidx_frame *fr, const char *data, size_t len);
 int jidx_write(const char *path, const struct jidx *x);
 int jidx_read(const char *path, struct jidx *x);
+/* The same through a per-process cache of sealed indexes, keyed by the
+ * file's identity (journal_cache.c; thread-safe).  For readers only. */
+int jidx_read_cached(const char *path, struct jidx *x);
 
 /* head.json / chain.json: {"segment": N, "sha256": "..."} */
 int jchain_write(const char *dir, const char *file, uint64_t segment, const char *sha);

@@ -92,12 +92,12 @@ static int compress_frames(int fd, const char *data, size_t len, struct jidx *x,
 		else if (x->blk.u_off == off && end == len && x->blk.lines == lines)
 			m = &x->blk; /* the open block is the last frame */
 		if (m && m->lines == lines) {
+			*fr = *m; /* its meta; the offsets are the frame's */
+			fr->c_off = c_off;
+			fr->c_len = c;
+			fr->u_off = off;
+			fr->u_len = ulen;
 			fr->has_meta = true;
-			fr->min_ms = m->min_ms;
-			fr->max_ms = m->max_ms;
-			fr->sbx = m->sbx;
-			fr->deny = m->deny;
-			fr->allow = m->allow;
 		} else {
 			jidx_frame_meta(x, fr, data + off, ulen);
 		}

@@ -165,6 +165,18 @@ void jidx_frame_meta_json(json_t *f, const struct jidx *x, const struct jidx_fra
 				json_array_append_new(a, json_string(x->sbx[i].name));
 		json_object_set_new(f, keys[k], a);
 	}
+	/* each sandbox's [min, max], in the order of "sbx" */
+	if (fr->n_st == J_ST_MANY || x->sbx_overflow ||
+	    (size_t)__builtin_popcountll(fr->sbx) != fr->n_st)
+		return;
+	json_t *t = json_array();
+	for (size_t i = 0; i < x->n_sbx; i++)
+		if (fr->sbx & (1ull << i))
+			for (uint8_t e = 0; e < fr->n_st; e++)
+				if (fr->st[e].bit == i)
+					json_array_append_new(t, json_pack("[II]", (json_int_t)fr->st[e].min_ms,
+					                                   (json_int_t)fr->st[e].max_ms));
+	json_object_set_new(f, "sbx_t", t);
 }
 
 /* The inverse against x's table; a name missing from it, or "*", means
@@ -195,6 +207,25 @@ int jidx_frame_meta_parse(json_t *f, const struct jidx *x, struct jidx_frame *fr
 		json_t *v;
 		json_array_foreach(a, i, v)
 			*masks[k] |= x->sbx_overflow ? ~0ull : sbx_bit(x, json_string_value(v));
+	}
+	fr->n_st = J_ST_MANY;
+	json_t *names = json_object_get(f, "sbx"), *t = json_object_get(f, "sbx_t");
+	size_t nn = json_array_size(names);
+	if (json_is_array(t) && json_array_size(t) == nn && nn <= J_FRAME_SBX && !x->sbx_overflow) {
+		fr->n_st = 0;
+		for (size_t i = 0; i < nn; i++) {
+			uint64_t bit = sbx_bit(x, json_string_value(json_array_get(names, i)));
+			json_t *mn2 = json_array_get(json_array_get(t, i), 0),
+			       *mx2 = json_array_get(json_array_get(t, i), 1);
+			if (bit == ~0ull || !json_is_integer(mn2) || !json_is_integer(mx2)) {
+				fr->n_st = J_ST_MANY;
+				break;
+			}
+			fr->st[fr->n_st].bit = (uint8_t)__builtin_ctzll(bit);
+			fr->st[fr->n_st].min_ms = json_integer_value(mn2);
+			fr->st[fr->n_st].max_ms = json_integer_value(mx2);
+			fr->n_st++;
+		}
 	}
 	fr->has_meta = true;
 	return 0;
@@ -228,8 +259,36 @@ int jidx_copy_frames(struct jidx *dst, const struct jidx *src)
 	return 0;
 }
 
+/* The st entry of a one-bit mask, created if there is room; NULL: the
+ * frame has more sandboxes than fit, or the bit is not one sandbox. */
+static struct jidx_st *st_entry(struct jidx_frame *fr, uint64_t bit)
+{
+	if (fr->n_st == J_ST_MANY || !bit || (bit & (bit - 1)))
+		return NULL;
+	uint8_t b = (uint8_t)__builtin_ctzll(bit);
+	for (uint8_t i = 0; i < fr->n_st; i++)
+		if (fr->st[i].bit == b)
+			return &fr->st[i];
+	if (fr->n_st == J_FRAME_SBX)
+		return NULL;
+	fr->st[fr->n_st].bit = b;
+	fr->st[fr->n_st].min_ms = fr->st[fr->n_st].max_ms = 0;
+	return &fr->st[fr->n_st++];
+}
+
 static void frame_add(struct jidx_frame *fr, uint64_t bit, const struct gb_jmeta *m)
 {
+	if (fr->n_st != J_ST_MANY) {
+		struct jidx_st *e = st_entry(fr, bit);
+		if (!e)
+			fr->n_st = J_ST_MANY;
+		else if (m->time_ms) {
+			if (!e->min_ms || m->time_ms < e->min_ms)
+				e->min_ms = m->time_ms;
+			if (m->time_ms > e->max_ms)
+				e->max_ms = m->time_ms;
+		}
+	}
 	if (m->time_ms) {
 		if (!fr->min_ms || m->time_ms < fr->min_ms)
 			fr->min_ms = m->time_ms;
@@ -267,6 +326,7 @@ void jidx_frame_meta(const struct jidx *x, struct jidx_frame *fr, const char *da
 {
 	fr->min_ms = fr->max_ms = 0;
 	fr->sbx = fr->deny = fr->allow = 0;
+	fr->n_st = 0;
 	uint64_t lines = fr->lines;
 	fr->lines = 0;
 	for (size_t off = 0; off < len;) {
@@ -373,7 +433,26 @@ bool jidx_frame_may_match(const struct jidx *x, const struct jidx_frame *fr,
 		return false;
 	if (f->until_ms && fr->min_ms && fr->min_ms > f->until_ms)
 		return false;
-	uint64_t want = f->sandbox ? (x->sbx_overflow ? ~0ull : sbx_bit(x, f->sandbox)) : ~0ull;
+	uint64_t want = ~0ull;
+	if (f->sandbox && !x->sbx_overflow) {
+		want = sbx_bit(x, f->sandbox);
+		/* not in the table: no frame names it, only an all-bits ("*")
+		 * frame may hold it — bit 63, which a table of fewer than 64
+		 * names never gives a sandbox */
+		if (want == ~0ull && x->n_sbx < 64)
+			want = 1ull << 63;
+	}
+	/* the sandbox's own time range in this frame, when it is known */
+	if (want != ~0ull && (want & (want - 1)) == 0 && fr->n_st != J_ST_MANY) {
+		uint8_t b = (uint8_t)__builtin_ctzll(want);
+		for (uint8_t i = 0; i < fr->n_st; i++)
+			if (fr->st[i].bit == b) {
+				if (f->since_ms && fr->st[i].max_ms && fr->st[i].max_ms < f->since_ms)
+					return false;
+				if (f->until_ms && fr->st[i].min_ms && fr->st[i].min_ms > f->until_ms)
+					return false;
+			}
+	}
 	uint64_t have = f->action_id == 2 ? fr->deny : f->action_id == 1 ? fr->allow : fr->sbx;
 	return (want & have) != 0;
 }

@@ -56,8 +56,15 @@ static void check_meta(struct vctx *v, const struct jidx *x, const char *what, s
 		return;
 	struct jidx_frame t = *f;
 	jidx_frame_meta(x, &t, data, len);
+	bool short_st = false; /* a sandbox's own range leaves out some of its events */
+	for (uint8_t a = 0; f->n_st != J_ST_MANY && t.n_st != J_ST_MANY && a < t.n_st; a++)
+		for (uint8_t b = 0; b < f->n_st; b++)
+			if (f->st[b].bit == t.st[a].bit &&
+			    ((t.st[a].min_ms && (!f->st[b].min_ms || f->st[b].min_ms > t.st[a].min_ms)) ||
+			     t.st[a].max_ms > f->st[b].max_ms))
+				short_st = true;
 	if ((t.min_ms && (!f->min_ms || f->min_ms > t.min_ms)) || t.max_ms > f->max_ms ||
-	    (t.sbx & ~f->sbx) || (t.deny & ~f->deny) || (t.allow & ~f->allow))
+	    (t.sbx & ~f->sbx) || (t.deny & ~f->deny) || (t.allow & ~f->allow) || short_st)
 		problem(v, "segment %llu: %s %zu: the index's time range or sandboxes do not cover its "
 		        "events (readers would skip some)", (unsigned long long)x->segment, what, i);
 }

@@ -6,15 +6,19 @@
  * without the sidecar, after recovery); damage inside a ruled-out frame or
  * block is never read; a sidecar that does not continue or lies past the
  * file is not believed; an index or sidecar that lies about its events is
- * named by verify; the tail a follower starts from. */
+ * named by verify; the cheap scans before the parse are not fooled by a
+ * nested "time", "action_id" or "log_name"; the tail a follower starts
+ * from. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,10 +63,13 @@ static int event(char *buf, size_t len, int i)
 	char act[32] = "";
 	if (i % 3 < 2)
 		snprintf(act, sizeof act, "\"action_id\":%d,", i % 3 == 0 ? 2 : 1);
+	/* every 7th: a nested object first whose "time", "action_id" and
+	 * "log_name" are not the event's (the cheap scans must not be fooled) */
+	const char *decoy = i % 7 == 3 ? "\"x\":{\"time\":1,\"action_id\":2,\"log_name\":\"s4\"}," : "";
 	return snprintf(buf, len,
-	                "{\"class_uid\":4001,\"severity_id\":1,%s\"time\":%lld,\"metadata\":{"
+	                "{\"class_uid\":4001,%s\"severity_id\":1,%s\"time\":%lld,\"metadata\":{"
 	                "\"log_name\":\"s%d\",\"uid\":\"x:%d\"},\"message\":\"event %d\"}",
-	                act, (long long)ev_time(i), (i / 37) % 5, i, i);
+	                decoy, act, (long long)ev_time(i), (i / 37) % 5, i, i);
 }
 
 static struct gb_journal *open_seg(uint32_t buffer, uint64_t segment_bytes)
@@ -404,6 +411,42 @@ static void t_verify_lying_meta(void **state)
 	assert_true(gb_journal_verify(dir, no_report, NULL, &segs) >= 1);
 }
 
+/* Readers on several threads share the index cache (the API's connection
+ * threads): each still gets exactly its answer (Tsan build: no race). */
+static void *reader_thread(void *arg)
+{
+	int sb = (int)(intptr_t)arg;
+	char name[8];
+	snprintf(name, sizeof name, "s%d", sb);
+	struct gb_jfilter f = { .sandbox = name, .since_ms = T0 + 5000, .until_ms = T0 + 20000 };
+	int *got = calloc(N_EV, sizeof *got), bad = 0;
+	for (int round = 0; round < 5; round++) {
+		int n = read_ids(&f, NULL, got, N_EV, NULL), k = 0;
+		for (int i = 0; i < N_EV; i++)
+			if (wanted(&f, i))
+				bad += k >= n || got[k++] != i;
+		bad += k != n;
+	}
+	free(got);
+	return (void *)(intptr_t)bad;
+}
+
+static void t_threads_share_cache(void **state)
+{
+	(void)state;
+	struct gb_journal *j = open_j(0);
+	append_range(j, 0, N_EV);
+	gb_journal_close(j);
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, reader_thread, (void *)(intptr_t)i), 0);
+	for (int i = 0; i < 4; i++) {
+		void *bad;
+		assert_int_equal(pthread_join(t[i], &bad), 0);
+		assert_int_equal((intptr_t)bad, 0);
+	}
+}
+
 static void t_tail(void **state)
 {
 	(void)state;
@@ -454,6 +497,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_skipped_unread, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_sidecar_not_believed, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_verify_lying_meta, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_threads_share_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_tail, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
