@@ -85,8 +85,45 @@ static void record(struct l7 *l, struct inf_req *r, int verdict, int reason, con
 	else if (rt)
 		snprintf(d.reason_text, sizeof d.reason_text, "inference.local -> %s (%s) model %s",
 		         rt->provider, gb_inf_type_name(rt->type), rt->model);
-	snprintf(d.rule, sizeof d.rule, "inference %s %.200s", r->q.method, r->q.path);
-	l7_rec_http(l, &r->q, &d, "inference.local", verdict, reason);
+	char rule[300];
+	snprintf(rule, sizeof rule, "inference %s %.200s", r->q.method, r->q.path);
+	struct proxy_conn *c = l->c;
+	struct gb_record rec = { .type = GB_REC_HTTP_DECISION };
+	struct gb_http_decision *h = &rec.u.http;
+	h->verdict = (uint8_t)verdict;
+	h->mode = GB_MODE_ENFORCE;
+	h->reason = (uint16_t)reason;
+	h->status = (uint16_t)r->q.status;
+	h->conn_id = c->id;
+	h->src = (struct gb_endpoint){ .host = "", .ip = c->peer_ip, .port = c->peer_port };
+	h->dst = (struct gb_endpoint){ .host = GB_INFERENCE_HOST, .ip = "", .port = c->req.port };
+	h->id = c->ident.id;
+	h->method = r->q.method;
+	h->scheme = l->terminated ? "https" : "http";
+	h->path = r->q.path;
+	char rq[2048] = "";
+	if (r->q.has_query)
+		l7_redact_query(r->q.query, rq, sizeof rq);
+	h->query = rq;
+	h->rule = rule;
+	h->reason_text = d.reason_text;
+	h->policy_entry = GB_INFERENCE_HOST;
+	h->bytes_req = r->q.bytes_req;
+	h->bytes_resp = r->q.bytes_resp;
+	h->latency_ns = gb_now_ns(CLOCK_MONOTONIC) - r->q.t0_ns;
+	h->tls = l->terminated ? GB_HTTP_TLS_TERMINATED : GB_HTTP_TLS_NONE;
+	h->sni = l->ch.sni;
+	h->tls_version = l->tls_version ? l->tls_version : "";
+	/* every request to inference.local is an inference request, routed or
+	 * not: the provider is "none" when no route answered */
+	h->ai_provider = rt ? rt->provider : "none";
+	h->ai_type = rt ? gb_inf_type_name(rt->type) : "";
+	h->ai_model = rt ? rt->model : "";
+	h->ai_ttfb_ns = r->ttfb_ns;
+	h->ai_tokens_in = r->usage.input_tokens;
+	h->ai_tokens_out = r->usage.output_tokens;
+	h->ai_stream = r->stream;
+	proxy_emit(c, &rec);
 }
 
 /* Answer with a refusal of the proxy's own, record it. */

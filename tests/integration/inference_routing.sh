@@ -140,6 +140,10 @@ out["done"] = True
 save(); wait("go4")
 PY
 
+# the daemon journals the events: the secret must not reach the journal either
+"$GLASSBOX" --root "$ROOT" serve >"$T/serve.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q watching "$T/serve.log" 2>/dev/null && break; sleep 0.05; done
 F="$GB_HELPER_DIR/sbx_ring_follow"
 "$F" "$ROOT/run/glassbox/sandboxes/inf/events.ring" 60000 >"$T/inf.rec" &
 fol=$!
@@ -234,7 +238,16 @@ check "records: HTTP decisions for inference.local" yes \
 inf clear >/dev/null
 check "inference clear (host default)" no "$([[ -e $ROOT/etc/glassbox/inference.json ]] && echo yes || echo no)"
 
-# the secrets never appear in the state root, the records or the workload's output
-check "no secret in the state root, records, output" 0 \
-	"$(grep -rl -e "$SECRET" -e "$ASECRET" "$ROOT" "$W" "$T/inf.rec" "$T/inf.out" "$T/inf.err" "$T"/*.json 2>/dev/null | wc -l)"
+# the secrets never appear in the state root, the journal's events, the
+# records, the logs or the workload's output
+for _ in $(seq 50); do
+	"$GLASSBOX" --root "$ROOT" logs inf --json >"$T/journal.jsonl" 2>/dev/null || true
+	[[ $(jq -s '[.[] | select(.class_uid == 6003)] | length' "$T/journal.jsonl" 2>/dev/null || echo 0) -ge 14 ]] && break
+	sleep 0.1
+done
+check "journal: API Activity events for the inference requests" yes \
+	"$([[ $(jq -s '[.[] | select(.class_uid == 6003)] | length' "$T/journal.jsonl") -ge 14 ]] && echo yes || echo no)"
+check "no secret in the state root, journal, records, logs, output" 0 \
+	"$(grep -rl -e "$SECRET" -e "$ASECRET" "$ROOT" "$W" "$T/inf.rec" "$T/inf.out" "$T/inf.err" "$T"/*.json \
+	   "$T/journal.jsonl" "$T/serve.log" 2>/dev/null | wc -l)"
 finish
