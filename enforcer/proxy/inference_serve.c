@@ -331,6 +331,15 @@ static int one(struct l7 *l, struct body_acc *acc)
 		              "upgrades are not served by inference.local");
 	gb_buf_reset(&acc->b);
 	acc->over = false;
+	const struct gb_http1_field *ex = gb_http1_field(h, "expect");
+	if (ex && h->body != GB_HTTP1_BODY_NONE && ex->value_len == 12 &&
+	    !strncasecmp(ex->value, "100-continue", 12)) {
+		/* the body is read here, before the provider is asked: curl waits a
+		 * second for this otherwise */
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		if (l7_write(l, L7_CLIENT, cont, sizeof cont - 1) < 0)
+			return 1;
+	}
 	if (read_body(l, h) < 0) {
 		wipe(&acc->b);
 		return 1;

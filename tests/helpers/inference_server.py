@@ -17,6 +17,8 @@ body, only "model" is replaced):
   gb_break: true      the stream stops after two chunks without its end
   gb_sleep_ms: N      wait N ms before the response head
   gb_big: N           a non-streamed body of N bytes
+  gb_echo_key: true   a 401 that quotes the credential it received (as a
+                      careless provider might)
 """
 import argparse
 import json
@@ -95,6 +97,11 @@ class H(BaseHTTPRequestHandler):
         self.note(body, problem or "ok")
         if problem:
             return self.send_json(401, {"error": {"message": problem, "type": "auth"}})
+        if body.get("gb_echo_key"):
+            h = {k.lower(): v for k, v in self.headers.items()}
+            got = h.get("authorization", "").replace("Bearer ", "") or h.get("x-api-key", "")
+            return self.send_json(401, {"error": {"message": f"Incorrect API key provided: {got}.",
+                                                  "type": "invalid_request_error"}})
         if body.get("gb_sleep_ms"):
             time.sleep(body["gb_sleep_ms"] / 1000)
         path = self.path.split("?")[0]

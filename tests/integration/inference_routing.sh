@@ -80,6 +80,9 @@ save(); wait("go1")
 # 2: the route: plain http, the caller's keys, the model replaced
 st, b = fwd("POST", "http://inference.local/v1/chat/completions", {"model": "agent-model", "messages": []}, caller)
 out["plain"] = [st, json.loads(b).get("model"), json.loads(b).get("server")]
+# a provider error that quotes the key it received
+st, b = fwd("POST", "http://inference.local/v1/chat/completions", {"model": "m", "gb_echo_key": True})
+out["echo"] = [st, json.loads(b)["error"]["message"]]
 # 3: https through CONNECT, keep-alive: two requests on one connection, then another host
 c = tunnel()
 c.request("POST", "/v1/chat/completions", body=json.dumps({"model": "x"}), headers=caller)
@@ -175,6 +178,8 @@ check "inference set --sandbox" 0 "$?"
 touch "$W/go1"
 step broken
 check "plain http: 200, the route's model, the provider" '[200,"host-model","openai-1"]' "$(r .plain)"
+check "a provider quoting the key: the sandbox sees it masked" \
+	"[401,\"Incorrect API key provided: $(printf '%*s' ${#SECRET} '' | tr ' ' '*').\"]" "$(r .echo)"
 check "https (CONNECT, sandbox CA): 200, model replaced" '[200,"host-model"]' "$(r .tls1)"
 check "keep-alive: a second request on the tunnel" '[200,"openai-1"]' "$(r .tls2)"
 check "unsupported path: 404" '[404,"not_found_error"]' "$(r .tls_404)"
