@@ -106,6 +106,11 @@ int gb_inference_set(struct gb_inference *inf, struct gb_inf_route *r, bool scop
  * Failures {"ok":false,"error":"bad_request"|"invalid"|"credential","detail"}. */
 json_t *gb_inference_control(struct gb_inference *inf, json_t *req);
 
+/* The CONFIG record's text for a control op and its answer: 1 = a change
+ * applied, 0 = refused or kept, -1 = nothing to record (a get).  Names the
+ * route and the credential's file, never the secret. */
+int gb_inference_describe(json_t *req, json_t *answer, char *out, size_t n);
+
 /* The host default route file: <root>/etc/glassbox/inference.json. */
 int gb_inference_default_path(char *out, size_t len, const char *root);
 /* Load the host default into inf (a missing file is no route: 0).  A file

@@ -454,6 +454,44 @@ json_t *gb_inference_control(struct gb_inference *inf, json_t *req)
 	return fail("bad_request", "unknown inference op (inference_get, inference_set, inference_clear)");
 }
 
+static const char *js(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "";
+}
+
+int gb_inference_describe(json_t *req, json_t *answer, char *out, size_t n)
+{
+	const char *op = json_string_value(json_object_get(req, "op"));
+	const char *scope = json_string_value(json_object_get(req, "scope"));
+	if (!op || !strcmp(op, "inference_get"))
+		return -1;
+	bool set = !strcmp(op, "inference_set");
+	const char *sc = scope ? scope : "sandbox";
+	if (!json_is_true(json_object_get(answer, "ok"))) {
+		snprintf(out, n, "inference route %s (%s) refused: %s", set ? "set" : "clear", sc,
+		         js(answer, "detail"));
+		return 0;
+	}
+	if (!json_is_true(json_object_get(answer, "applied"))) {
+		snprintf(out, n, "inference route %s (default) not applied: the sandbox has its own route",
+		         set ? "set" : "clear");
+		return 0;
+	}
+	json_t *r = json_object_get(answer, "route");
+	if (!json_is_object(r)) {
+		snprintf(out, n, "inference route cleared (%s): inference.local answers 503", sc);
+		return 1;
+	}
+	snprintf(out, n, "inference route set (%s): provider %s (%s) %s model %s, credential file %s",
+	         sc, js(r, "provider"),
+	         js(r, "type"),
+	         js(r, "base_url"),
+	         js(r, "model"),
+	         js(r, "credential_file"));
+	return 1;
+}
+
 int gb_inference_default_path(char *out, size_t len, const char *root)
 {
 	return gb_path_under_root(out, len, root, "etc/glassbox/inference.json");

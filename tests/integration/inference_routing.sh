@@ -252,6 +252,8 @@ for _ in $(seq 50); do
 done
 check "journal: API Activity events for the inference requests" yes \
 	"$([[ $(jq -s '[.[] | select(.class_uid == 6003)] | length' "$T/journal.jsonl") -ge 14 ]] && echo yes || echo no)"
+check "journal: route changes are CONFIG records (set, kept default, clear)" 5 \
+	"$(jq -s '[.[] | select(.class_uid == 5019 and .policy.name == "inference_route" and (.message | startswith("Inference route ")))] | length' "$T/journal.jsonl")"
 check "no secret in the state root, journal, records, logs, output" 0 \
 	"$(grep -rl -e "$SECRET" -e "$ASECRET" "$ROOT" "$W" "$T/inf.rec" "$T/inf.out" "$T/inf.err" "$T"/*.json \
 	   "$T/journal.jsonl" "$T/serve.log" 2>/dev/null | wc -l)"
