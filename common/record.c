@@ -152,6 +152,7 @@ int gb_rec_encode(const struct gb_record *rec, void *buf, size_t cap, uint16_t *
 		put_u8(&w, h->tls);
 		put_str(&w, h->sni);
 		put_str(&w, h->tls_version);
+		put_str(&w, h->credentials);
 		break;
 	}
 	case GB_REC_PROC: {
@@ -373,6 +374,7 @@ int gb_rec_decode(int type, const void *payload, size_t len, struct gb_record *o
 		h->tls = get_u8(&r);
 		h->sni = get_str(&r);
 		h->tls_version = get_str(&r);
+		h->credentials = get_str(&r);
 		break;
 	}
 	case GB_REC_PROC: {
