@@ -73,6 +73,11 @@ void l7_stop_all(struct gb_proxy *p);
 /* Read what is available (blocking up to the idle timeout) into the side's
  * buffer.  >0 bytes added, 0 EOF, negative errno. */
 ssize_t l7_fill(struct l7 *l, int side);
+/* The same once l7_wait() said the side is readable, without blocking:
+ * -EAGAIN when what arrived held no data (a TLS 1.3 session ticket: a
+ * blocking SSL_read would wait for the response while the request body is
+ * not relayed). */
+ssize_t l7_fill_ready(struct l7 *l, int side);
 int l7_write(struct l7 *l, int side, const void *b, size_t n);
 /* Which sides have bytes to read (1 << side), buffered bytes included;
  * 0 on timeout, negative errno. */

@@ -176,8 +176,13 @@ static int exchange(struct l7 *l, struct l7_req *q, const struct gb_http1_head *
 		if (r <= 0)
 			return -1;
 		if (r & 1) {
-			if (cl->off == cl->len && l7_fill(l, L7_CLIENT) <= 0)
+			ssize_t got = cl->off == cl->len ? l7_fill_ready(l, L7_CLIENT) : 1;
+			if (got == -EAGAIN)
+				r &= ~1; /* no data in what came: wait again */
+			else if (got <= 0)
 				return -1; /* the client left in the middle of its body */
+		}
+		if (r & 1) {
 			enum gb_http1_event ev =
 				gb_http1_feed(l->h1, cl->buf + cl->off, cl->len - cl->off, &used);
 			if (ev == GB_HTTP1_ERROR) {
@@ -194,7 +199,9 @@ static int exchange(struct l7 *l, struct l7_req *q, const struct gb_http1_head *
 		}
 		if (r & 2) {
 			if (up->off == up->len) {
-				ssize_t n = l7_fill(l, L7_UPSTREAM);
+				ssize_t n = l7_fill_ready(l, L7_UPSTREAM);
+				if (n == -EAGAIN)
+					continue; /* a session ticket, no response bytes yet */
 				if (n < 0)
 					return -1;
 				if (n == 0) {
