@@ -24,11 +24,13 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 int gb_cred_name_check(const char *name, char *err, size_t errlen)
 {
 	size_t l = strlen(name);
-	if (!l || l >= GB_CRED_NAME_MAX || name[0] == '-')
-		return fail(err, errlen, "credential name '%.64s': 1-63 of [A-Za-z0-9_-], not starting with '-'", name);
+	/* a letter or '_' first: the default variable (NAME upper-cased) must
+	 * be a variable name */
+	if (!l || l >= GB_CRED_NAME_MAX || !(isalpha((unsigned char)name[0]) || name[0] == '_'))
+		return fail(err, errlen, "credential name '%.64s': 1-63 of [A-Za-z0-9_-], starting with a letter or '_'", name);
 	for (size_t i = 0; i < l; i++)
 		if (!isalnum((unsigned char)name[i]) && name[i] != '_' && name[i] != '-')
-			return fail(err, errlen, "credential name '%.64s': 1-63 of [A-Za-z0-9_-], not starting with '-'",
+			return fail(err, errlen, "credential name '%.64s': 1-63 of [A-Za-z0-9_-], starting with a letter or '_'",
 			            name);
 	return 0;
 }

@@ -8,7 +8,7 @@
  * only the description and its syntax checks, so the config loader (which
  * does not link the proxy) reports errors at the line they are on.
  *
- *   name   1-63 of [A-Za-z0-9_-], not starting with '-'
+ *   name   1-63 of [A-Za-z0-9_-], starting with a letter or '_'
  *   env    a variable name ([A-Za-z_][A-Za-z0-9_]*, 1-127); default: name
  *          when that is one, else NAME upper-cased with '-' -> '_'
  *   hosts  "HOST[:PORT]": an exact DNS name or "*." + a name (any name

@@ -361,19 +361,24 @@ static void load_cred(struct gb_schema *c, const struct gb_ynode *m, struct gb_c
 	gb_schema_check_keys(c, m, keys, GB_ARRAY_LEN(keys));
 	char err[400];
 	const struct gb_ynode *v;
-	size_t mark = gb_schema_field(c, "name");
-	if (!(v = gb_ymap_get(m, "name")))
+	size_t mark;
+	if (!(v = gb_ymap_get(m, "name"))) {
 		gb_schema_missing(c, m, "name", "the credential's name");
-	else if (gb_schema_strbuf(c, v, "a credential name", k->name, sizeof k->name) &&
-	         gb_cred_name_check(k->name, err, sizeof err) < 0)
-		gb_schema_err(c, v, NULL, "%s", err);
-	gb_schema_pop(c, mark);
-	mark = gb_schema_field(c, "file");
-	if (!(v = gb_ymap_get(m, "file")))
+	} else {
+		mark = gb_schema_field(c, "name");
+		if (gb_schema_strbuf(c, v, "a credential name", k->name, sizeof k->name) &&
+		    gb_cred_name_check(k->name, err, sizeof err) < 0)
+			gb_schema_err(c, v, NULL, "%s", err);
+		gb_schema_pop(c, mark);
+	}
+	if (!(v = gb_ymap_get(m, "file"))) {
 		gb_schema_missing(c, m, "file", "the root-owned 0600 file holding the secret");
-	else if (gb_schema_strbuf(c, v, "an absolute path", k->file, sizeof k->file) && k->file[0] != '/')
-		gb_schema_err(c, v, NULL, "expected an absolute path, got '%s'", k->file);
-	gb_schema_pop(c, mark);
+	} else {
+		mark = gb_schema_field(c, "file");
+		if (gb_schema_strbuf(c, v, "an absolute path", k->file, sizeof k->file) && k->file[0] != '/')
+			gb_schema_err(c, v, NULL, "expected an absolute path, got '%s'", k->file);
+		gb_schema_pop(c, mark);
+	}
 	mark = gb_schema_field(c, "env");
 	if ((v = gb_ymap_get(m, "env"))) {
 		if (gb_schema_strbuf(c, v, "a variable name", k->env, sizeof k->env) &&
@@ -383,10 +388,12 @@ static void load_cred(struct gb_schema *c, const struct gb_ynode *m, struct gb_c
 		gb_cred_env_default(k->name, k->env, sizeof k->env);
 	}
 	gb_schema_pop(c, mark);
-	mark = gb_schema_field(c, "hosts");
 	if (!(v = gb_ymap_get(m, "hosts"))) {
 		gb_schema_missing(c, m, "hosts", "the hosts the credential may be sent to");
-	} else if (gb_schema_seq(c, v, "a list of HOST[:PORT]")) {
+		return;
+	}
+	mark = gb_schema_field(c, "hosts");
+	if (gb_schema_seq(c, v, "a list of HOST[:PORT]")) {
 		for (size_t i = 0; i < v->n; i++) {
 			size_t m2 = gb_schema_push(c, "[%zu]", i);
 			const char *s = gb_schema_str(c, v->vals[i], "HOST[:PORT]");
@@ -399,7 +406,7 @@ static void load_cred(struct gb_schema *c, const struct gb_ynode *m, struct gb_c
 			gb_schema_pop(c, m2);
 		}
 	}
-	if (v && !k->n_hosts)
+	if (!k->n_hosts)
 		gb_schema_err(c, v, NULL, "a credential needs at least one host");
 	gb_schema_pop(c, mark);
 }

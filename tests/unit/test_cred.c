@@ -42,7 +42,7 @@ static void spec_parse(void **state)
 	assert_int_equal(gb_cred_spec_parse_arg("gh:GH_TOKEN=/a@b/c@api.github.com", &s, err, sizeof err), 0);
 	assert_string_equal(s.env, "GH_TOKEN");
 	assert_string_equal(s.file, "/a@b/c"); /* FILE ends at the last '@' */
-	const char *bad[] = { "x=/f", "x=rel@h", "-x=/f@h", "x:1A=/f@h", "x=/f@", "x=/f@h:0",
+	const char *bad[] = { "x=/f", "x=rel@h", "-x=/f@h", "1x=/f@h", "x:1A=/f@h", "x=/f@", "x=/f@h:0",
 		              "x=/f@h:70000", "x=/f@bad host", "x=/f@a*.b", "x=/f@*", "x y=/f@h" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(gb_cred_spec_parse_arg(bad[i], &s, err, sizeof err), -EINVAL);
