@@ -17,7 +17,11 @@
 
 #include <cmocka.h>
 
-#include "enforcer/proxy/cred.h"
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "enforcer/proxy/cred_int.h"
 #include "unit/tmpdir.h"
 
 #define SECRET "sk-test-0123456789abcdef+/="
@@ -253,6 +257,51 @@ static void rewrite(void **state)
 	gb_creds_free(c);
 }
 
+/* The VmFlags of the mapping that holds addr, from /proc/self/smaps. */
+static void vmflags(const void *addr, char *out, size_t n)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	assert_non_null(f);
+	char line[512];
+	int in = 0;
+	out[0] = 0;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+			in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+		else if (in && !strncmp(line, "VmFlags:", 8))
+			snprintf(out, n, "%s", line + 8);
+	}
+	fclose(f);
+}
+
+/* The secrets are in memory a core dump leaves out and a fork does not
+ * copy, and the holder is not dumpable. */
+static void secrets_not_dumped_nor_inherited(void **state)
+{
+	if (geteuid() != 0)
+		skip();
+	struct gb_creds *c = two_creds(*state);
+	char fl[512];
+	vmflags(c->secret[0], fl, sizeof fl);
+	assert_non_null(strstr(fl, " dd")); /* MADV_DONTDUMP */
+	assert_non_null(strstr(fl, " dc")); /* MADV_DONTFORK */
+	assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL); /* cmocka's handler would go on running tests here */
+		signal(SIGBUS, SIG_DFL);
+		volatile char x = c->secret[0][0]; /* not mapped in the child */
+		(void)x;
+		_exit(0);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_false(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	gb_creds_free(c);
+}
+
 static void has_placeholder(void **state)
 {
 	(void)state;
@@ -270,6 +319,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(load_checks, setup, gb_tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(rewrite, setup, gb_tmpdir_teardown),
 		cmocka_unit_test(has_placeholder),
+		cmocka_unit_test_setup_teardown(secrets_not_dumped_nor_inherited, setup, gb_tmpdir_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
