@@ -36,6 +36,8 @@
 #include "enforcer/sandbox/sandbox_proxy.h"
 #include "enforcer/sandbox/sandbox_msg.h"
 #include "enforcer/sandbox/sandbox_run.h"
+#include "enforcer/proxy/inference.h"
+#include "enforcer/proxy/cred.h"
 #include "enforcer/proxy/tls.h"
 #include "enforcer/sandbox/sandbox_tls.h"
 #include "enforcer/sandbox/seccomp.h"
@@ -70,6 +72,7 @@ struct run {
 	struct gb_uid_claim uid; /* the sandbox's own uid/gid (default user) */
 	struct gb_cgroup cg;  /* resource limits */
 	int workdir_userns;   /* idmapping of the workdir, or -1 */
+	int idmap_err;        /* why there is none for a user-owned workdir (-errno), or 0 */
 	struct gb_env env;
 	int ctl;              /* our end */
 	int sfd;              /* signalfd */
@@ -130,13 +133,31 @@ static int claim_identity(struct run *r, char *err, size_t errlen)
 			struct passwd *pw = getpwuid(st.st_uid);
 			g = pw ? pw->pw_gid : 0;
 		}
-		int fd = g ? gb_uid_idmap_userns(st.st_uid, g, r->ident.uid, r->ident.gid) : -EPERM;
+		int fd = g ? gb_uid_idmap_userns(st.st_uid, g, r->ident.uid, r->ident.gid) : -ENODATA;
 		if (fd >= 0)
 			r->workdir_userns = fd;
 		else
-			gb_log_debug(NULL, "workdir idmapping: %s", strerror(-fd));
+			r->idmap_err = fd;
 	}
 	return 0;
+}
+
+/* A user-owned workdir that cannot be idmapped is bound as it is: the
+ * sandbox's uid may write there only what the permissions grant others.
+ * The usual cause is a chroot, inside which the kernel creates no user
+ * namespace (EPERM), and so no idmapping either. */
+static void report_no_idmap(struct run *r)
+{
+	char d[PATH_MAX + 400];
+	const char *why = r->idmap_err == -ENODATA ? "its owner has no group but root's to map"
+	                  : r->idmap_err == -EPERM ? "no user namespace: inside a chroot the kernel "
+	                                             "makes none"
+	                                           : strerror(-r->idmap_err);
+	snprintf(d, sizeof d, "workdir %s: no idmapping (%s): the sandbox (uid %u) may write there "
+	         "only what the directory's permissions grant others, and what it writes is its "
+	         "uid's on the host", r->workdir, why, (unsigned)r->ident.uid);
+	gb_log_warn(NULL, "%s", d);
+	gb_sbx_ev_finding(&r->ev, GB_F_CONTAINMENT_DEGRADED, GB_SEV_MEDIUM, "workdir", d);
 }
 
 static int load_policy(struct run *r)
@@ -432,6 +453,8 @@ static int spawn(struct run *r)
 	return 0;
 }
 
+static int load_creds(struct run *r);
+
 static int prepare(struct run *r)
 {
 	const struct gb_supervisor_opts *o = r->o;
@@ -532,6 +555,8 @@ static int prepare(struct run *r)
 	rc = gb_sbx_out_open(&r->ev, o->root, &r->sd, r->name);
 	if (rc < 0)
 		return rc;
+	if (r->idmap_err)
+		report_no_idmap(r);
 	/* HTTPS inspection: without a CA the sandbox still runs, and the proxy
 	 * refuses the tunnels it would have had to inspect. */
 	char terr[512];
@@ -547,7 +572,26 @@ static int prepare(struct run *r)
 		for (size_t i = 0; i < GB_ARRAY_LEN(certs); i++)
 			r->extra_ro[r->n_extra_ro++] = (struct gb_bind){ .src = certs[i], .dst = certs[i] };
 	}
-	return 0;
+	return load_creds(r);
+}
+
+/* Provider credentials: the secrets stay here (the proxy rewrites
+ * placeholders), the workload's variables get placeholders. */
+static int load_creds(struct run *r)
+{
+	char err[600];
+	int rc = gb_creds_load(r->o->creds, r->o->n_creds, &r->ev.creds, err, sizeof err);
+	for (size_t i = 0; rc == 0 && i < gb_creds_count(r->ev.creds); i++) {
+		char ph[GB_CRED_NAME_MAX + 32];
+		gb_creds_placeholder(r->ev.creds, i, ph, sizeof ph);
+		rc = gb_env_set_placeholder(&r->env, gb_creds_spec(r->ev.creds, i)->env, ph, err, sizeof err);
+	}
+	if (rc < 0)
+		gb_log_error(NULL, "%s", err);
+	else if (r->o->n_creds)
+		gb_log_info(NULL, "%zu credential(s) held by the proxy; the sandbox sees placeholders",
+		            r->o->n_creds);
+	return rc;
 }
 
 /* Join the audit stream before the workload can be denied anything. */
@@ -703,6 +747,10 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		kill(r.init_pid, SIGKILL);
 		goto out_wait;
 	}
+	char ierr[700];
+	if (gb_inference_new(&r.ev.inference) == 0 &&
+	    gb_inference_load_default(r.ev.inference, o->root, ierr, sizeof ierr) < 0)
+		gb_log_warn("inference", "the host default route is not used: %s", ierr);
 	rc = gb_sbx_proxy_start(&r.ev, r.listen_fd, r.init_pid, r.policy, o->hosts_file);
 	r.listen_fd = -1; /* owned by the proxy now (closed on failure) */
 	if (rc < 0) {
@@ -746,6 +794,8 @@ out_mask:
 		close(r.listen_fd);
 	gb_ll_audit_close(r.audit);
 	gb_sbx_tls_stop(&r.ev); /* idempotent: also on the early exits */
+	gb_creds_free(r.ev.creds); /* after the proxy, which borrowed them; wipes the secrets */
+	r.ev.creds = NULL;
 	gb_sbx_out_close(&r.ev);
 	gb_statedir_release(&r.sd);
 	gb_policy_free(r.policy);
