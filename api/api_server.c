@@ -456,10 +456,14 @@ int gb_api_start(const struct gb_api_opts *o, struct gb_api **out, char *err, si
 	}
 	snprintf(a->journal_dir, sizeof a->journal_dir, "%s", o->journal_dir);
 	snprintf(a->runtime_dir, sizeof a->runtime_dir, "%s", o->runtime_dir);
-	if (!o->unix_path)
-		snprintf(a->unix_path, sizeof a->unix_path, "%s/run/glassbox/api.sock",
-		         o->root ? o->root : "");
-	else
+	if (!o->unix_path) {
+		if (gb_path_api_sock(a->unix_path, sizeof a->unix_path, o->root) < 0) {
+			snprintf(err, errlen, "the API socket path under %s is too long",
+			         o->root ? o->root : "/");
+			free(a);
+			return -ENAMETOOLONG;
+		}
+	} else
 		snprintf(a->unix_path, sizeof a->unix_path, "%s", o->unix_path);
 	unsigned max = o->max_connections ? o->max_connections : 64;
 	int rc = 0;
