@@ -250,10 +250,34 @@ static int needs_json(const struct query *q)
 	return q->binary[0] || q->host[0] || q->policy[0];
 }
 
+/* A value the mapper writes into the JSON text unchanged (printable ASCII
+ * without '"' or '\\'): its absence from the line settles the match. */
+static int plain(const char *v)
+{
+	for (; *v; v++)
+		if ((unsigned char)*v < 0x20 || (unsigned char)*v > 0x7e || *v == '"' || *v == '\\')
+			return 0;
+	return 1;
+}
+
+static int has_ci(const char *line, size_t len, const char *v)
+{
+	size_t n = strlen(v);
+	for (size_t i = 0; n && i + n <= len; i++)
+		if (!strncasecmp(line + i, v, n))
+			return 1;
+	return 0;
+}
+
 static int matches(const struct query *q, const char *line, size_t len)
 {
 	if (!needs_json(q))
 		return 1;
+	/* a cheap look first: the parse costs tens of microseconds a line */
+	if ((q->binary[0] && plain(q->binary) && !memmem(line, len, q->binary, strlen(q->binary))) ||
+	    (q->policy[0] && plain(q->policy) && !memmem(line, len, q->policy, strlen(q->policy))) ||
+	    (q->host[0] && plain(q->host) && !has_ci(line, len, q->host)))
+		return 0;
 	json_t *o = json_loadb(line, len, 0, NULL);
 	if (!o)
 		return 0;
