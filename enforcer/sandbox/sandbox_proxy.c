@@ -29,6 +29,7 @@ int gb_sbx_proxy_start(struct gb_sbx_out *ev, int listen_fd, pid_t init_pid,
 		.ring = ev->ring,
 		.hosts_file = hosts_file,
 		.tls = ev->tls, /* NULL when the CA could not be made */
+		.learn = ev->learn,
 	};
 	rc = gb_proxy_new(&o, &ev->proxy);
 	if (rc < 0) {

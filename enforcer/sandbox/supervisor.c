@@ -703,6 +703,11 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		kill(r.init_pid, SIGKILL);
 		goto out_wait;
 	}
+	r.ev.learn = o->learn;
+	if (o->learn)
+		gb_log_warn(NULL, "learn mode: network denials a rule could fix are let through and "
+		            "recorded as audit (would deny); `glassbox advisor %s --export FILE` writes "
+		            "the policy they need", r.name);
 	rc = gb_sbx_proxy_start(&r.ev, r.listen_fd, r.init_pid, r.policy, o->hosts_file);
 	r.listen_fd = -1; /* owned by the proxy now (closed on failure) */
 	if (rc < 0) {

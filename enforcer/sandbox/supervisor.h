@@ -41,6 +41,8 @@ struct gb_supervisor_opts {
 	int64_t memory_max;      /* bytes */
 	int64_t pids_max;
 	double cpus;
+	int learn;               /* --learn: network denials a rule could fix are let through,
+	                          * recorded as audit (would deny), for the advisor's export */
 };
 
 int gb_supervisor_run(const struct gb_supervisor_opts *o);
