@@ -19,7 +19,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-chown "$SBX_OWNER" "$W" # a user-owned workdir: idmapped, writable inside
+sbx_user_workdir "$W" # a user-owned workdir: idmapped, writable inside
 netns_setup
 U ip addr add 198.18.0.11/24 dev "vu$tag"
 mkdir -p "$T/www" "$T/www2"
@@ -47,7 +47,6 @@ printf 'version: 1\nfilesystem_policy:\n  read_only: [/usr, /bin, /lib, /lib64, 
 # The workload: each client writes one line to codes; $1 = extra host to try.
 cat >"$W/work.sh" <<'SH'
 cd "$(dirname "$0")"
-rm -rf clone codes
 export HOME=$PWD
 curl -s -o /dev/null -m 5 -w 'curl %{http_code}\n' http://a.test/hello.txt >>codes
 python3 -c 'import urllib.request
@@ -120,6 +119,7 @@ check "export: no loopback, no metadata address" "0" "$(grep -cE '169\.254|127\.
 # 3. the same workload enforced under the export: zero denials; a new
 # destination (a name the learned run never used) is denied
 E=enf$$
+rm -rf "$W/clone" "$W/codes" "$W/git.err" # another sandbox uid when not idmapped (chroot)
 C "${GBRUN[@]}" --name "$E" --policy "$T/learned.yaml" --hosts "$T/hosts" -- \
 	/bin/bash "$W/work.sh" new.test >"$T/out2" 2>"$T/err2"
 check "enforced run: exit 0" 0 $?
