@@ -79,6 +79,9 @@ static void show(json_t *p, int full)
 	       json_string_value(json_object_get(p, "rule_name")));
 	size_t i;
 	json_t *v;
+	if (!strcmp(json_string_value(json_object_get(p, "author")) ?: "", "agent"))
+		printf("       author:    the agent (policy.local): a rule it wrote, not one derived "
+		       "from denials\n");
 	json_array_foreach(json_object_get(p, "binaries"), i, v)
 		printf("       binary:    %s\n", json_string_value(v));
 	printf("       endpoint:  %s:%lld %s\n", json_string_value(json_object_get(p, "host")),

@@ -1,5 +1,5 @@
 /* cli/cmd_run.c — `glassbox run [--name N] [--policy FILE] [--workdir DIR]
- * [--hosts FILE] [--env NAME[=VALUE]]... [--env-file FILE]... [--quiet] [--serve] [--learn] [--] CMD
+ * [--hosts FILE] [--env NAME[=VALUE]]... [--env-file FILE]... [--quiet] [--serve] [--learn] [--policy-local] [--] CMD
  * [ARG...]`.
  * All the work is in enforcer/sandbox/supervisor.c. */
 #include <errno.h>
@@ -26,7 +26,7 @@ static void run_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: glassbox run [--name N] [--policy FILE] [--workdir DIR] [--hosts FILE] [--quiet]\n"
-	    "                    [--serve] [--learn] [--env NAME[=VALUE]]... [--env-file FILE]... [--memory SIZE]\n"
+	    "                    [--serve] [--learn] [--policy-local] [--env NAME[=VALUE]]... [--env-file FILE]... [--memory SIZE]\n"
 	    "                    [--pids N] [--cpus N] [--uid-range FIRST-LAST] [--] CMD [ARG...]\n"
 	    "\n"
 	    "Run CMD in a new sandbox (mount, pid, net, ipc, uts namespaces; unprivileged user;\n"
@@ -51,6 +51,9 @@ static void run_usage(FILE *f)
 	    "  --learn         learn mode: network denials a rule could fix are let through and\n"
 	    "                  recorded as audit (would deny); then `glassbox advisor N --export\n"
 	    "                  FILE` writes the minimal policy (SSRF refusals still hold)\n"
+	    "  --policy-local  the agent may propose rules: network_policies entries written to\n"
+	    "                  <workdir>/.glassbox/policy.local.yaml become advisor proposals\n"
+	    "                  (agent-authored, reviewed like any other; never applied alone)\n"
 	    "  --quiet         no informational messages\n"
 	    "  --serve         start the host daemon (glassbox serve) for this run when none is\n"
 	    "                  running, so events reach the journal with no second terminal\n");
@@ -193,6 +196,8 @@ int cmd_run(int argc, char **argv)
 			serve = 1;
 		} else if (!strcmp(a, "--learn")) {
 			o.learn = 1;
+		} else if (!strcmp(a, "--policy-local")) {
+			o.policy_local = 1;
 		} else if ((v = opt_value(argc, argv, &i, "--name"))) {
 			o.name = v;
 		} else if ((v = opt_value(argc, argv, &i, "--policy"))) {

@@ -41,6 +41,8 @@ struct gb_supervisor_opts {
 	int64_t memory_max;      /* bytes */
 	int64_t pids_max;
 	double cpus;
+	int policy_local;        /* --policy-local: the agent may propose rules in
+	                          * <workdir>/.glassbox/policy.local.yaml (policy_local.h) */
 	int learn;               /* --learn: network denials a rule could fix are let through,
 	                          * recorded as audit (would deny), for the advisor's export */
 };
