@@ -13,7 +13,18 @@
  * (the journal's per-event work it adds to).  Bounded: at most 20 000
  * denials per rate, 4 s per rate.
  *
+ * Journal slowdown: serve's journal write path as a drain thread runs it —
+ * gb_ocsf_format, gb_journal_append into a real journal (1 MiB batch
+ * buffer, group fsync, as serve opens it), a flush per 512 events, then
+ * gb_serve_hook_call — at 10 000 distinct denials per second for 1 s, with
+ * the hook off and on (the advisor thread committing to SQLite meanwhile,
+ * on the same two cores), alternated three times in the same run.  Prints
+ * the busy time per event of each round, the on/off ratio of their medians
+ * (the brief: at most 1.10), whether the pace was held, and what the
+ * advisor dropped.  Bounded: 10 000 events per round, 6 rounds.
+ *
  * usage: bench_advisor [DIR]   (default a mkdtemp under /tmp, removed) */
+#include <ftw.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -26,7 +37,9 @@
 #include "api/advisor.h"
 #include "common/buf.h"
 #include "common/record.h"
+#include "exporter/journal.h"
 #include "exporter/ocsf.h"
+#include "exporter/serve_hook.h"
 
 #define MAX_N 20000
 
@@ -167,6 +180,95 @@ static void hook_cost(struct gb_advisor *a)
 	gb_buf_free(&b);
 }
 
+/* One round of the journal write path at `rate` events/s; returns the busy
+ * ns per event (the paced waits excluded), *late the events that started
+ * more than 1 ms behind their schedule. */
+static double journal_round(struct gb_journal *j, struct gb_ocsf_ctx *ctx, int hook, int rate,
+                            int n, int *late)
+{
+	struct gb_buf b = GB_BUF_INIT;
+	struct gb_ocsf_meta om;
+	struct gb_record r;
+	char host[64];
+	int64_t start = now_ns(), gap = 1000000000 / rate, busy = 0;
+	*late = 0;
+	for (int i = 0; i < n; i++) {
+		int64_t due = start + (int64_t)i * gap, t;
+		while ((t = now_ns()) < due) {
+			if (due - t > 200000)
+				usleep((useconds_t)((due - t) / 2000));
+		}
+		if (t - due > 1000000)
+			(*late)++;
+		make_rec(&r, host, sizeof host, base_host + i);
+		b.len = 0;
+		if (gb_ocsf_format(ctx, &r, &b, &om) == 0) {
+			struct gb_jmeta m = { .time_ms = (int64_t)(r.ts_ns / 1000000u), .sandbox = "bench",
+				              .class_uid = om.class_uid, .severity_id = om.severity_id };
+			gb_journal_append(j, b.data, b.len, &m, NULL);
+		}
+		if (i % 512 == 511)
+			gb_journal_flush(j);
+		if (hook)
+			gb_serve_hook_call("bench", &r);
+		busy += now_ns() - t;
+	}
+	gb_journal_flush(j);
+	gb_buf_free(&b);
+	base_host += n;
+	return (double)busy / n;
+}
+
+static int cmpd(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static void journal_slowdown(struct gb_advisor *a, const char *dir)
+{
+	char jdir[2100];
+	snprintf(jdir, sizeof jdir, "%s/journal", dir);
+	struct gb_journal_opts jo = { .dir = jdir, .fsync = GB_FSYNC_GROUP, .buffer_bytes = 1u << 20 };
+	struct gb_journal *j;
+	char err[256];
+	if (gb_journal_open(&jo, &j, err, sizeof err) < 0) {
+		fprintf(stderr, "journal: %s\n", err);
+		return;
+	}
+	struct gb_ocsf_ctx ctx = { .sandbox_name = "bench", .sandbox_id = "bench",
+		                   .hostname = "bench-host" };
+	const int rate = 10000, n = 10000, rounds = 3;
+	double off[3], on[3];
+	uint64_t drop0 = gb_advisor_dropped(a);
+	gb_serve_hook_set(gb_advisor_observe, a);
+	for (int k = 0; k < rounds; k++) {
+		int late_off, late_on;
+		off[k] = journal_round(j, &ctx, 0, rate, n, &late_off);
+		int64_t t0 = now_ns();
+		on[k] = journal_round(j, &ctx, 1, rate, n, &late_on);
+		int64_t t1 = now_ns();
+		gb_advisor_sync(a); /* the advisor's backlog when the round ended */
+		printf("journal at %d/s: round %d  hook off %7.0f ns/event (late %d)  hook on %7.0f "
+		       "ns/event (late %d)  advisor caught up %.0f ms after the round\n", rate, k + 1,
+		       off[k], late_off, on[k], late_on, (now_ns() - t1) / 1e6);
+		(void)t0;
+	}
+	gb_serve_hook_set(NULL, NULL);
+	gb_journal_close(j);
+	qsort(off, rounds, sizeof off[0], cmpd);
+	qsort(on, rounds, sizeof on[0], cmpd);
+	printf("journal write path at %d denials/s: median hook off %.0f ns/event (baseline), hook on "
+	       "%.0f ns/event, ratio %.3f (target <= 1.10); advisor dropped %llu\n", rate, off[1],
+	       on[1], on[1] / off[1], (unsigned long long)(gb_advisor_dropped(a) - drop0));
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st, (void)flag, (void)f;
+	return remove(p);
+}
+
 int main(int argc, char **argv)
 {
 	char dir[2048];
@@ -191,6 +293,7 @@ int main(int argc, char **argv)
 	run_rate(a, 100, 2);
 	run_rate(a, 10000, 1);
 	hook_cost(a);
+	journal_slowdown(a, dir);
 	gb_advisor_close(a);
 	if (own) {
 		char p[4200];
@@ -199,6 +302,8 @@ int main(int argc, char **argv)
 			snprintf(p, sizeof p, "%s%s", db_path, sfx[i]);
 			unlink(p);
 		}
+		snprintf(p, sizeof p, "%s/journal", dir); /* the journal's tree */
+		nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 		rmdir(dir);
 	}
 	return 0;
