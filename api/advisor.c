@@ -27,6 +27,14 @@ static void cpy(char *dst, size_t n, const char *s)
 	snprintf(dst, n, "%s", s ? s : "");
 }
 
+/* cpy on the drain thread's path: the same bounded copy without printf */
+static void put(char *dst, size_t n, const char *s)
+{
+	size_t l = s ? strnlen(s, n - 1) : 0;
+	memcpy(dst, s ? s : "", l);
+	dst[l] = 0;
+}
+
 /* An entry the agent proposed through policy.local, validated by the
  * supervisor (enforcer/sandbox/policy_local.h): queued for the thread. */
 static void observe_agent(struct gb_advisor *a, const char *sandbox, const struct gb_record *rec)
@@ -90,18 +98,22 @@ void gb_advisor_observe(void *ctx, const char *sandbox, const struct gb_record *
 		return;
 	}
 	struct adv_denial *d = &a->q[(a->q_head + a->q_len) % ADV_QUEUE];
-	cpy(d->sandbox, sizeof d->sandbox, sandbox);
-	cpy(d->binary, sizeof d->binary, id->exe);
-	cpy(d->host, sizeof d->host, dst->host);
-	cpy(d->ip, sizeof d->ip, dst->ip);
-	cpy(d->method, sizeof d->method, method);
-	cpy(d->path, sizeof d->path, path);
+	put(d->sandbox, sizeof d->sandbox, sandbox);
+	put(d->binary, sizeof d->binary, id->exe);
+	put(d->host, sizeof d->host, dst->host);
+	put(d->ip, sizeof d->ip, dst->ip);
+	put(d->method, sizeof d->method, method);
+	put(d->path, sizeof d->path, path);
 	d->port = dst->port;
 	d->ts_ns = rec->ts_ns;
 	d->seq = rec->seq;
-	a->q_len++;
+	/* The thread takes everything queued once woken and looks again
+	 * before it waits, so only the push into an empty queue wakes it: no
+	 * futex call per denial on the drain thread. */
+	bool wake = a->q_len++ == 0 && a->aq_len == 0;
 	a->q_in++;
-	pthread_cond_signal(&a->q_cv);
+	if (wake)
+		pthread_cond_signal(&a->q_cv);
 	pthread_mutex_unlock(&a->q_mu);
 }
 
