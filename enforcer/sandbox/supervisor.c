@@ -730,10 +730,14 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		goto out_wait;
 	}
 	r.ev.learn = o->learn;
-	if (o->learn)
+	if (o->learn) {
 		gb_log_warn(NULL, "learn mode: network denials a rule could fix are let through and "
 		            "recorded as audit (would deny); `glassbox advisor %s --export FILE` writes "
 		            "the policy they need", r.name);
+		gb_sbx_ev_finding(&r.ev, GB_F_CONTAINMENT_DEGRADED, GB_SEV_MEDIUM, "learn mode",
+		                  "network policy not enforced: denials a rule could fix are let through "
+		                  "and recorded as audit (would deny); SSRF refusals still hold");
+	}
 	rc = gb_sbx_proxy_start(&r.ev, r.listen_fd, r.init_pid, r.policy, o->hosts_file);
 	r.listen_fd = -1; /* owned by the proxy now (closed on failure) */
 	if (rc < 0) {

@@ -30,7 +30,7 @@ echo "198.18.0.10 api.test" >"$T/hosts"
 S=$ROOT/run/glassbox/api.sock
 "$GLASSBOX" --root "$ROOT" serve >>"$T/serve.log" 2>&1 &
 serve_pid=$!
-for _ in $(seq 200); do [ -S "$S" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -S "$S" ] && break; sleep 0.05; done # 30 s: a loaded machine
 cat >"$T/policy.yaml" <<'Y'
 version: 1
 filesystem_policy:
@@ -64,7 +64,7 @@ C "${GBRUN[@]}" --name "$NAME" --policy "$T/policy.yaml" --hosts "$T/hosts" --up
 	-- /bin/bash "$W/steps.sh" >"$T/out" 2>"$T/err" &
 sup=$!
 pids+=($sup)
-for _ in $(seq 100); do [ -S "$ROOT/run/glassbox/sandboxes/$NAME/control.sock" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -S "$ROOT/run/glassbox/sandboxes/$NAME/control.sock" ] && break; sleep 0.05; done
 N=0
 step() { # step METHOD PATH...: one request per pair; CODE = the statuses curl got
 	CODE=
@@ -81,7 +81,7 @@ js() { python3 -c "import json,sys; d=json.load(open('$T/body')); print($1)"; }
 A=/v1/sandboxes/$NAME/advisor
 # the newest pending DELETE proposal once it covers N paths: "ID RULES"
 pending_delete() {
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		api "$A/suggestions?status=pending" >/dev/null
 		r=$(js "' '.join('%d %s' % (p['id'], ','.join(p['path_rules'])) for p in d['suggestions'] if p['method']=='DELETE' and len(p['paths'])==$1)")
 		[ -n "$r" ] && { echo "$r"; return 0; }
@@ -129,7 +129,7 @@ check "after approval: another method on the same path is still denied" 403 "$CO
 step GET /echo/config
 check "after approval: GET still allowed" 200 "$CODE"
 ok=0
-for _ in $(seq 60); do
+for _ in $(seq 200); do
 	api "/v1/sandboxes/$NAME/logs?class=4002&limit=1000" >/dev/null
 	[ "$(js "sum(1 for e in d['events'] if e.get('action_id')==1 and e['http_request']['http_method']=='DELETE' and e.get('firewall_rule',{}).get('name','').startswith('allow_api_test_443_delete'))")" = 4 ] && { ok=1; break; }
 	sleep 0.05

@@ -41,7 +41,7 @@ printf '198.18.0.10 a.test git.test new.test\n198.18.0.11 b.test\n' >"$T/hosts"
 S=$ROOT/run/glassbox/api.sock
 "$GLASSBOX" --root "$ROOT" serve >>"$T/serve.log" 2>&1 &
 serve_pid=$!
-for _ in $(seq 200); do [ -S "$S" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -S "$S" ] && break; sleep 0.05; done # 30 s: a loaded machine
 
 printf 'version: 1\nfilesystem_policy:\n  read_only: [/usr, /bin, /lib, /lib64, /etc, /proc, /dev/urandom]\n  read_write: [/tmp, /dev/null]\n  include_workdir: true\nlandlock:\n  compatibility: best_effort\nnetwork_policies: {}\n' >"$T/deny.yaml"
 # The workload: each client writes one line to codes; $1 = extra host to try.
@@ -68,7 +68,7 @@ api() { local p=$1; shift; curl -s --unix-socket "$S" -o "$T/body" -w '%{http_co
 js() { python3 -c "import json,sys; d=json.load(open('$T/body')); print($1)"; }
 # events of sandbox $1 once serve has journaled at least $2 NET decisions
 events() {
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		api "/v1/sandboxes/$1/logs?class=4001&limit=1000" >/dev/null
 		[ "$(js "sum(1 for e in d['events'] if e.get('class_uid')==4001 and e.get('activity_id')!=2)")" -ge "$2" ] && return 0
 		sleep 0.05
@@ -89,6 +89,10 @@ check "learned run: NET audit events (allowed, disposition Detected, unmapped.mo
 js "'\\n'.join(json.dumps(e) for e in d['events'])" >"$T/learn.jsonl"
 python3 "$GB_SOURCE_DIR/tests/ocsf_validate.py" "$T/learn.jsonl" >"$T/val.out" 2>&1
 check "learned run: the audit events are valid OCSF" "0" "$?"
+api "/v1/sandboxes/$L/logs?class=2004&limit=100" >/dev/null
+check "learned run: a FINDING says the network policy was not enforced" "True" \
+	"$(js "any('learn mode' in json.dumps(e) and 'not enforced' in e.get('message','') + json.dumps(e) for e in d['events'])")"
+events "$L" 5
 check "learned run: no connection to a learned host was denied" "0" \
 	"$(js "sum(1 for e in d['events'] if e.get('class_uid')==4001 and e.get('action_id')==2 and e.get('dst_endpoint',{}).get('hostname') in ('a.test','b.test','git.test'))")"
 check "learned run: loopback and metadata refused by SSRF even in learn mode" "2" \

@@ -31,7 +31,7 @@ echo "198.18.0.10 allowed.test leak.test" >"$T/hosts"
 S=$ROOT/run/glassbox/api.sock
 "$GLASSBOX" --root "$ROOT" serve --advisor-auto >>"$T/serve.log" 2>&1 &
 serve_pid=$!
-for _ in $(seq 200); do [ -S "$S" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -S "$S" ] && break; sleep 0.05; done # 30 s: a loaded machine
 # host files a followed link would read: valid policies granting leak.test
 printf 'version: 1\nnetwork_policies:\n  leak:\n    endpoints: [{host: leak.test, port: 80}]\n    binaries: [{path: /usr/bin/curl}]\n' >"$T/leak.yaml"
 cp "$T/leak.yaml" "$T/evil/policy.local.yaml"
@@ -43,7 +43,7 @@ cat >"$W/agent.sh" <<'SH'
 cd "$(dirname "$0")"
 n=1
 while :; do
-	for _ in $(seq 600); do [ -e "go$n" ] && break; sleep 0.05; done
+	for _ in $(seq 2400); do [ -e "go$n" ] && break; sleep 0.05; done
 	[ -e "go$n" ] || exit 1
 	cmd=$(cat "go$n")
 	[ "$cmd" = end ] && exit 0
@@ -57,12 +57,12 @@ C "${GBRUN[@]}" --policy-local --name "$NAME" --policy "$T/policy.yaml" --hosts 
 	/bin/bash "$W/agent.sh" >"$T/out" 2>"$T/err" &
 sup=$!
 pids+=($sup)
-for _ in $(seq 100); do [ -S "$ROOT/run/glassbox/sandboxes/$NAME/control.sock" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -S "$ROOT/run/glassbox/sandboxes/$NAME/control.sock" ] && break; sleep 0.05; done
 N=0
 agent() { # agent 'SHELL LINE': run it in the sandbox, wait until done
 	N=$((N + 1))
 	printf '%s\n' "$1" >"$W/go$N.tmp" && mv "$W/go$N.tmp" "$W/go$N"
-	for _ in $(seq 300); do [ -e "$W/done$N" ] && return 0; sleep 0.05; done
+	for _ in $(seq 600); do [ -e "$W/done$N" ] && return 0; sleep 0.05; done
 	echo "agent step $N never finished" >&2
 }
 api() { local p=$1; shift; curl -s --unix-socket "$S" -o "$T/body" -w '%{http_code}' "$@" "http://gb$p"; }
@@ -70,7 +70,7 @@ js() { python3 -c "import json,sys; d=json.load(open('$T/body')); print($1)"; }
 A=/v1/sandboxes/$NAME/advisor
 # refused PATTERN: wait for a CONFIG refused from policy.local whose text has PATTERN
 refused() {
-	for _ in $(seq 60); do
+	for _ in $(seq 200); do
 		api "/v1/sandboxes/$NAME/logs?class=5019&limit=1000" >/dev/null
 		[ "$(js "any(e.get('status_detail')=='refused' and e['policy'].get('data',{}).get('source')=='policy.local' and '''$1''' in e['message'] for e in d['events'])")" = True ] && { echo yes; return; }
 		sleep 0.1
@@ -102,7 +102,7 @@ check "nothing the attacks carried became a proposal" "0" \
 # the real proposal: an entry named like the operator's, for what it needs
 agent "rm -f $PF; $(put 'version: 1\nnetwork_policies:\n  fetch:\n    endpoints: [{host: allowed.test, port: 80}]\n    binaries: [{path: /usr/bin/curl}]\n')"
 P=
-for _ in $(seq 60); do
+for _ in $(seq 200); do
 	api "$A/suggestions?status=pending" >/dev/null
 	P=$(js "([p['id'] for p in d['suggestions'] if p.get('author')=='agent'] or [''])[-1]")
 	[ -n "$P" ] && break
