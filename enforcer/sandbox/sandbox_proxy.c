@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "enforcer/proxy/inference.h"
 #include "enforcer/proxy/proxy.h"
 
 int gb_sbx_proxy_start(struct gb_sbx_out *ev, int listen_fd, pid_t init_pid,
@@ -30,6 +31,8 @@ int gb_sbx_proxy_start(struct gb_sbx_out *ev, int listen_fd, pid_t init_pid,
 		.hosts_file = hosts_file,
 		.tls = ev->tls, /* NULL when the CA could not be made */
 		.learn = ev->learn,
+		.inference = ev->inference,
+		.creds = ev->creds, /* freed by the supervisor after the proxy stopped */
 	};
 	rc = gb_proxy_new(&o, &ev->proxy);
 	if (rc < 0) {
@@ -58,4 +61,6 @@ void gb_sbx_proxy_stop(struct gb_sbx_out *ev)
 	if (ev->netns_fd >= 0)
 		close(ev->netns_fd);
 	ev->netns_fd = -1;
+	gb_inference_free(ev->inference); /* after the proxy: no reader is left */
+	ev->inference = NULL;
 }
