@@ -32,7 +32,8 @@ function show(view, focus = true) {
   sessionStorage.setItem('glassbox.view', view);
   if (focus) {
     const panel = document.getElementById(`view-${view}`);
-    const first = panel.querySelector('tbody tr[tabindex], .cards .head, select, input');
+    // the list first (not a filter: a focused select would take the digit keys)
+    const first = panel.querySelector('tbody tr[tabindex]') || panel.querySelector('.cards .head');
     (first || main).focus();
   }
   current = view;

@@ -44,7 +44,9 @@ export class Stream {
       if (tr && tr.ev) this.openDetail(tr.ev);
     });
     rowKeys(this.tbody, 'tr', (tr) => tr.ev && this.openDetail(tr.ev));
-    setInterval(() => { this.chart.dirty = true; this.schedule(); }, 5000); // the time axis moves
+    const redraw = () => { this.chart.dirty = true; this.schedule(); };
+    setInterval(redraw, 5000); // the time axis moves
+    new ResizeObserver(redraw).observe(root.querySelector('#chart')); // narrow, wide: redrawn to size
   }
 
   setSandboxes(names) {
