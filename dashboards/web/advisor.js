@@ -19,13 +19,12 @@ export class Advisor {
     this.onChange = onChange;
     this.sandboxes = [];
     this.open = new Set(); // "name/id" whose details are shown
-    this.busy = false;
     rowKeys(this.ul, 'li > .head', (h) => h.click());
   }
 
   async refresh(sandboxes = this.sandboxes) {
     this.sandboxes = sandboxes;
-    if (this.busy) return; // never re-render under a confirm in progress
+    if (this.ul.querySelector('.confirm:not([hidden])')) return; // never re-render under a confirm in progress
     const st = this.statusSel.value;
     const rows = [];
     for (const s of sandboxes.filter((x) => x.state === 'running')) {
@@ -78,9 +77,9 @@ export class Advisor {
       const cancel = el('button', { type: 'button', class: 'cancel', hidden: true }, 'Cancel');
       const reason = el('input', { type: 'text', class: 'reason', 'aria-label': `Reason to reject #${p.id}`, placeholder: 'reason to reject' });
       const reject = el('button', { type: 'button', class: 'reject' }, `Reject #${p.id}`);
-      approve.addEventListener('click', () => { this.busy = true; approve.hidden = true; confirm.hidden = false; cancel.hidden = false; confirm.focus(); });
-      cancel.addEventListener('click', () => { this.busy = false; approve.hidden = false; confirm.hidden = true; cancel.hidden = true; approve.focus(); });
-      confirm.addEventListener('click', () => this.act(sandbox, p, 'approve', { token: p.review_token }, msg));
+      approve.addEventListener('click', () => { approve.hidden = true; confirm.hidden = false; cancel.hidden = false; confirm.focus(); });
+      cancel.addEventListener('click', () => { approve.hidden = false; confirm.hidden = true; cancel.hidden = true; approve.focus(); });
+      confirm.addEventListener('click', () => { confirm.hidden = true; cancel.hidden = true; this.act(sandbox, p, 'approve', { token: p.review_token }, msg); });
       reject.addEventListener('click', () => {
         if (!reason.value.trim()) { msg.textContent = 'A rejection needs a reason.'; reason.focus(); return; }
         this.act(sandbox, p, 'reject', { reason: reason.value.trim() }, msg);
@@ -103,13 +102,12 @@ export class Advisor {
         : `Refused: ${e.message}`;
       this.announce(msg.textContent);
     }
-    this.busy = false;
     this.key = null;
     await this.onChange();
   }
 
   announce(text) {
-    const s = document.getElementById('status');
+    const s = document.getElementById('notice');
     if (s) s.textContent = text;
   }
 }

@@ -8,6 +8,7 @@
 // send headers, so the live stream is a fetch() of the NDJSON follow route.
 
 const KEY = 'glassbox.token';
+const TIMEOUT_MS = 15000; // a request that hangs must not stall the refresh loop
 let token = null;
 
 export function takeToken() {
@@ -34,7 +35,7 @@ export class ApiError extends Error {
 }
 
 async function request(path, opts = {}) {
-  const init = { method: opts.method || 'GET', cache: 'no-store', headers: headers() };
+  const init = { method: opts.method || 'GET', cache: 'no-store', headers: headers(), signal: AbortSignal.timeout(TIMEOUT_MS) };
   if (opts.json !== undefined) {
     init.body = JSON.stringify(opts.json);
     init.headers['Content-Type'] = 'application/json';

@@ -75,9 +75,14 @@ function onLoss(name, loss) {
   stream.push({ class_uid: 1008, time: Date.now(), message: `loss in ${name}: ${JSON.stringify(loss)}`, status_detail: loss.reason || 'loss', metadata: { log_name: name } });
 }
 
+// Follow the running sandboxes first, then recently stopped ones still
+// listed, at most MAX_FOLLOWS; a sandbox that left the list frees its slot
+// (its events stay in the stream's buffer).
 function syncFollows(list) {
-  const running = list.filter((s) => s.state === 'running').map((s) => s.name).slice(0, MAX_FOLLOWS);
-  for (const n of running) if (!follows.has(n)) follows.set(n, follow(n, { since: HISTORY }, (e) => stream.push(e), onLoss, followState));
+  const want = [...list.filter((s) => s.state === 'running'), ...list.filter((s) => s.state !== 'running')]
+    .map((s) => s.name).slice(0, MAX_FOLLOWS);
+  for (const [n, stop] of follows) if (!want.includes(n)) { stop(); follows.delete(n); streamState.delete(n); }
+  for (const n of want) if (!follows.has(n)) follows.set(n, follow(n, { since: HISTORY }, (e) => stream.push(e), onLoss, followState));
   stream.setSandboxes(list.map((s) => s.name));
 }
 
@@ -102,9 +107,16 @@ async function tick(all = false) {
   }
 }
 
-// keys: 1-5 views (not while typing), / filters, Esc closes the detail
+// keys: 1-5 views (not while typing), / filters, Esc closes the detail or
+// leaves a field
 document.addEventListener('keydown', (ev) => {
   const typing = ev.target.matches('input, select, textarea');
+  if (typing && ev.key === 'Escape' && !detail.open) { // out of a field: back to the view's list
+    ev.preventDefault();
+    const panel = document.getElementById(`view-${current}`);
+    (panel.querySelector('tbody tr[tabindex]') || panel.querySelector('.cards .head') || main).focus();
+    return;
+  }
   if (ev.altKey || ev.ctrlKey || ev.metaKey || typing) return;
   const tab = views.find((t) => t.dataset.key === ev.key);
   if (tab && !detail.open) { ev.preventDefault(); show(tab.dataset.view); return; }

@@ -18,11 +18,12 @@ function check(name, ok, detail = '') {
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// step N HOST: let the sandbox's curl go, wait (bounded) for it; its status
-async function step(n, host) {
-  fs.writeFileSync(path.join(GB_W, `go${n}.tmp`), `${host}\n`);
+// step N HOST [COUNT]: let the sandbox's curl go (COUNT requests), wait
+// (bounded) for it; the status of its first request
+async function step(n, host, count = 1) {
+  fs.writeFileSync(path.join(GB_W, `go${n}.tmp`), `${host} ${count}\n`);
   fs.renameSync(path.join(GB_W, `go${n}.tmp`), path.join(GB_W, `go${n}`));
-  for (let i = 0; i < 200 && !fs.existsSync(path.join(GB_W, `done${n}`)); i++) await sleep(50);
+  for (let i = 0; i < 1200 && !fs.existsSync(path.join(GB_W, `done${n}`)); i++) await sleep(50);
   const codes = fs.existsSync(path.join(GB_W, 'codes')) ? fs.readFileSync(path.join(GB_W, 'codes'), 'utf8').split('\n') : [];
   return codes[n - 1] || 'none';
 }
@@ -101,7 +102,7 @@ try {
   await page.screenshot({ path: path.join(GB_ART, 'advisor-1280x800.png') });
   await card.locator('.approve').click();
   await card.locator('.confirm').click();
-  await page.waitForFunction(() => /revision 2/.test(document.getElementById('status').textContent));
+  await page.waitForFunction(() => /revision 2/.test(document.getElementById('notice').textContent));
   await page.keyboard.press('1');
   await page.waitForFunction((n) => document.querySelector(`#sandboxes tr[data-name="${n}"] .revision`).textContent === 'rev 2', GB_SANDBOX);
   check('after approval the revision shown is 2', (await row.locator('.revision').textContent()) === 'rev 2');
@@ -124,12 +125,35 @@ try {
   await page.keyboard.press('Enter'); // Approve: focus on Confirm
   check('keyboard: Enter asked to confirm', await card2.locator('.confirm').evaluate((b) => b === document.activeElement && !b.hidden));
   await page.keyboard.press('Enter'); // Confirm
-  await page.waitForFunction(() => /revision 3/.test(document.getElementById('status').textContent));
+  await page.waitForFunction(() => /revision 3/.test(document.getElementById('notice').textContent));
   await page.keyboard.press('1');
   await page.waitForFunction((n) => document.querySelector(`#sandboxes tr[data-name="${n}"] .revision`).textContent === 'rev 3', GB_SANDBOX);
   check('keyboard approval: revision 3 shown', true);
   const code4 = await step(4, 'other.test');
   check('step 4: curl to other.test now succeeds (200)', code4 === '200', code4);
+
+  // load: LOAD denied requests in one burst (two events each: the
+  // connection and the request); the page must take them all, cap its rows
+  // and stay responsive.  How fast is printed, not asserted.
+  await page.keyboard.press('2');
+  const LOAD = 400;
+  const received = async () => Number((await page.locator('#stream-count').textContent()).split(' ')[0]);
+  const r0 = await received();
+  const tl = Date.now();
+  const code5 = await step(5, 'load.test', LOAD);
+  check(`step 5: ${LOAD} requests to load.test denied`, code5 === '403', code5);
+  await page.waitForFunction((want) => Number(document.getElementById('stream-count').textContent.split(' ')[0]) >= want, r0 + 2 * LOAD, { timeout: 60000 });
+  const dt = (Date.now() - tl) / 1000;
+  const got = (await received()) - r0;
+  console.log(`info: ${got} events of the burst in the page ${dt.toFixed(2)} s after it was let go (${(got / dt).toFixed(0)} events/s end to end; not asserted)`);
+  const rows = await page.locator('#events tbody tr').count();
+  check('the stream shows at most 500 rows, newest first', rows === 500 && /load\.test/.test(await page.locator('#events tbody tr').first().textContent()), `${rows} rows`);
+  await page.fill('#filters input[name=host]', 'allowed.test');
+  check('filtering the full buffer by host finds the early events again', (await page.locator('#events tbody tr', { hasText: 'allowed.test' }).count()) > 0);
+  await page.fill('#filters input[name=host]', '');
+  await page.keyboard.press('Escape'); // out of the field, back to the list
+  await page.keyboard.press('1');
+  check('still responsive after the burst: a view key works', await page.locator('#view-sandboxes').isVisible());
 
   // policy revisions with a diff
   await page.keyboard.press('4');

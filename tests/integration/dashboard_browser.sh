@@ -37,21 +37,24 @@ netns_setup
 mkdir -p "$T/www"
 echo "hello" >"$T/www/hello.txt"
 upstream_http "$T/www" "$T/http.log"
-echo "198.18.0.10 allowed.test other.test" >"$T/hosts"
+echo "198.18.0.10 allowed.test other.test load.test" >"$T/hosts"
 S=$ROOT/run/glassbox/api.sock
 "$GLASSBOX" --root "$ROOT" serve --dashboard-dir "$GB_SOURCE_DIR/dashboards/web" >>"$T/serve.log" 2>&1 &
 serve_pid=$!
 for _ in $(seq 200); do [ -S "$S" ] && break; sleep 0.05; done
 
 printf 'version: 1\nfilesystem_policy:\n  read_only: [/usr, /bin, /lib, /lib64, /etc, /proc, /dev/urandom]\n  read_write: [/tmp, /dev/null]\n  include_workdir: true\nlandlock:\n  compatibility: best_effort\nnetwork_policies: {}\n' >"$T/deny.yaml"
-# Each step N: when goN appears, curl the host named in it, append the
-# status to codes, then touch doneN (the browser script drives the steps).
+# Each step N: when goN appears, curl the host named in it (COUNT URLs in
+# one curl when the file says "HOST COUNT": the load step), append the
+# status(es) to codes, then touch doneN (the browser script drives the steps).
 cat >"$W/steps.sh" <<'SH'
-for step in 1 2 3 4; do
+for step in 1 2 3 4 5; do
 	for _ in $(seq 1200); do [ -e "go$step" ] && break; sleep 0.05; done
 	[ -e "go$step" ] || exit 3
-	read -r host <"go$step"
-	curl -s -o /dev/null -m 5 -w '%{http_code}\n' "http://$host/hello.txt" >>codes
+	read -r host count <"go$step"
+	urls=()
+	for i in $(seq "${count:-1}"); do urls+=("http://$host/hello.txt?n=$i"); done
+	curl -s -m 60 -w '%{http_code}\n' -o /dev/null "${urls[@]}" >>codes
 	echo "$step" >done$step
 done
 # stay until the browser is done (the policy view needs a running sandbox)
@@ -76,7 +79,7 @@ check "browser script" 0 $rc
 check "the token is not in the daemon's log" 0 "$(grep -c "$TOK" "$T/serve.log")"
 check "screenshots saved" "2" "$(ls "$ART"/dashboard-1280x800.png "$ART"/dashboard-narrow.png 2>/dev/null | wc -l)"
 # the sandbox ends whatever the browser did
-for s in 1 2 3 4; do [ -f "$W/go$s" ] || echo other.test >"$W/go$s"; done
+for s in 1 2 3 4 5; do [ -f "$W/go$s" ] || echo other.test >"$W/go$s"; done
 touch "$W/end"
 wait "$sup"
 check "sandbox exit" 0 $?
