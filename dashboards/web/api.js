@@ -80,16 +80,19 @@ export function follow(name, query, onEvent, onLoss, onState) {
       const { value, done } = await reader.read();
       if (done) break;
       buf += value;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
+      // one pass over the chunk (slicing the rest off per line would copy
+      // it once per line)
+      let start = 0, nl;
+      while ((nl = buf.indexOf('\n', start)) >= 0) {
+        const line = buf.slice(start, nl);
+        start = nl + 1;
         if (!line) continue; // heartbeat
         let o;
         try { o = JSON.parse(line); } catch { continue; }
         if (o.event) { cursor = o.cursor; onEvent(o.event, o.cursor); }
         else if (o.loss) onLoss(name, o.loss);
       }
+      buf = buf.slice(start);
     }
   }
   (async () => {

@@ -55,7 +55,10 @@ export class Chart {
     const x = (i) => L + (i / (BUCKETS - 1)) * (w - L - R);
     const y = (n) => T + (1 - n / max) * (h - T - B);
     g.strokeStyle = '#888';
-    g.fillStyle = getComputedStyle(cv).color || '#222';
+    // read once: a style lookup per frame would force a style pass after
+    // every batch of rows
+    if (!this.ink) this.ink = getComputedStyle(cv).color || '#222';
+    g.fillStyle = this.ink;
     g.lineWidth = 1;
     g.font = '11px system-ui, sans-serif';
     g.beginPath();

@@ -97,15 +97,18 @@ export class Stream {
     this.scheduled = false;
     const batch = this.queue;
     this.queue = [];
-    const frag = document.createDocumentFragment();
     const now = Date.now();
+    const kept = [];
     for (const ev of batch) {
       const s = summarize(ev);
       this.buffer.push(s);
       this.received++;
       this.chart.add(s.time, s.verdict);
-      if (!this.paused && this.keep(s, now)) frag.prepend(this.row(s));
+      if (!this.paused && this.keep(s, now)) kept.push(s);
     }
+    // rows only for what can stay on screen: the newest MAX_ROWS of the batch
+    const frag = document.createDocumentFragment();
+    for (let i = kept.length - 1; i >= 0 && frag.childNodes.length < MAX_ROWS; i--) frag.append(this.row(kept[i]));
     if (this.buffer.length > MAX_BUFFER) {
       for (const s of this.buffer.splice(0, this.buffer.length - MAX_BUFFER)) if (s.uid) this.seen.delete(s.uid);
     }
@@ -128,12 +131,18 @@ export class Stream {
     this.schedule();
   }
 
+  // "2026-12-02 " (hidden when narrow) + "00:21:33.123"
+  timeParts(ms) {
+    const t = fmtTime(ms);
+    return [el('span', { class: 'date' }, t.slice(0, 11)), t.slice(11)];
+  }
+
   row(s) {
     const v = s.verdict;
     const label = v === 'denied' ? '✕ DENY' : v === 'allowed' ? '✓ ALLOW' : v === 'audit' ? '! AUDIT' : '';
     const tr = el('tr', { tabindex: '0', class: v ? `v-${v}` : '', dataset: { uid: s.uid, verdict: v, cls: String(s.cls) },
       'aria-label': `${s.clsName} ${label} ${s.dest} ${s.reason}` },
-      el('td', {}, el('time', { datetime: new Date(s.time).toISOString() }, fmtTime(s.time))),
+      el('td', {}, el('time', { datetime: new Date(s.time).toISOString() }, this.timeParts(s.time))),
       el('td', {}, s.sandbox),
       el('td', { class: 'verdict' }, label),
       el('td', {}, s.clsName),
