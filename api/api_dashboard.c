@@ -4,7 +4,8 @@
  * Only on the unix socket (root only): it mints a credential.  It starts
  * the TCP listener on a loopback address when none runs (body
  * {"listen":"127.0.0.1:PORT"}, default 127.0.0.1:0, a port the kernel
- * picks) or reuses the one that runs, and answers a fresh random token for
+ * picks) or reuses the one that runs (then "listen" is ignored: the URL
+ * names the listener's own address), and answers a fresh random token for
  * it: {"url","port","token","reused"}.  Each call mints a new token (one per
  * `glassbox dashboard`), valid until the daemon stops; at most
  * MAX_TOKENS live at once, the oldest forgotten first.  Only SHA-256
@@ -114,7 +115,8 @@ enum MHD_Result api_dashboard(struct api_req *r)
 		rc = -ESHUTDOWN;
 	else if (!reused)
 		rc = api_tcp_start(r->api, listen, err, sizeof err);
-	unsigned port = rc ? 0 : api_tcp_port(r->api);
+	char host[INET6_ADDRSTRLEN + 2];
+	unsigned port = rc ? 0 : api_tcp_addr(r->api, host, sizeof host);
 	if (!rc) {
 		unsigned mdlen = 0;
 		unsigned s = next_slot++ % MAX_TOKENS;
@@ -127,8 +129,8 @@ enum MHD_Result api_dashboard(struct api_req *r)
 		return api_error(r, 503, "stopping", "the daemon is shutting down");
 	if (rc)
 		return api_error(r, 409, "listen_failed", "%s", err);
-	char url[64];
-	snprintf(url, sizeof url, "http://127.0.0.1:%u/", port);
+	char url[96];
+	snprintf(url, sizeof url, "http://%s:%u/", host, port);
 	enum MHD_Result qr = api_json(r, 200, json_pack("{s:s, s:I, s:s, s:b}", "url", url, "port",
 	                                                (json_int_t)port, "token", hex, "reused",
 	                                                reused));

@@ -84,8 +84,9 @@ int api_dashboard_token_ok(const char *t);
 void api_dashboard_stop(struct gb_api *a);
 /* Start the TCP listener on spec (HOST:PORT) (api_server.c). */
 int api_tcp_start(struct gb_api *a, const char *spec, char *err, size_t errlen);
-/* The TCP listener's port, or 0 when none runs. */
-unsigned api_tcp_port(struct gb_api *a);
+/* The TCP listener's port (0 when none runs) and the address to reach it
+ * by, for a URL: "127.0.0.1" for a wildcard, "[::1]" style for IPv6. */
+unsigned api_tcp_addr(struct gb_api *a, char *host, size_t len);
 
 /* Time arguments: RFC 3339 with or without fractions and offset, a
  * duration ago (30s, 10m, 2h, 1d), or epoch milliseconds. */

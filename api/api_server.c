@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -435,8 +436,9 @@ int api_tcp_start(struct gb_api *a, const char *spec, char *err, size_t errlen)
 	return 0;
 }
 
-unsigned api_tcp_port(struct gb_api *a)
+unsigned api_tcp_addr(struct gb_api *a, char *host, size_t len)
 {
+	snprintf(host, len, "127.0.0.1");
 	if (!a->tcp_d)
 		return 0;
 	const union MHD_DaemonInfo *i = MHD_get_daemon_info(a->tcp_d, MHD_DAEMON_INFO_LISTEN_FD);
@@ -444,11 +446,23 @@ unsigned api_tcp_port(struct gb_api *a)
 	socklen_t sl = sizeof ss;
 	if (!i || getsockname(i->listen_fd, (struct sockaddr *)&ss, &sl) < 0)
 		return 0;
-	if (ss.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	if (ss.ss_family == AF_INET6)
-		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	return 0;
+	char ip[INET6_ADDRSTRLEN] = "";
+	unsigned port = 0;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+		port = ntohs(v4->sin_port);
+		if (v4->sin_addr.s_addr != htonl(INADDR_ANY))
+			inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof ip);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+		port = ntohs(v6->sin6_port);
+		if (!IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr))
+			inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof ip);
+	}
+	/* a wildcard address is reached on this host as 127.0.0.1 */
+	if (*ip)
+		snprintf(host, len, strchr(ip, ':') ? "[%s]" : "%s", ip);
+	return port;
 }
 
 /* The advisor is a part of the API, not a condition for it: a ledger that

@@ -7,25 +7,28 @@
 import { el, clear } from './util.js';
 import { getJSON, enc } from './api.js';
 
+const runKey = (s) => `${s.name}:${s.supervisor_pid || 0}`;
+
 export class Sandboxes {
   constructor(root) {
     this.tbody = root.querySelector('#sandboxes tbody');
-    this.posture = new Map(); // name -> {layers, abi, seccomp, uid, limits}
+    this.posture = new Map(); // "name:supervisor pid" (one run) -> {layers, abi, seccomp, runAs, limits}
     this.list = [];
   }
 
   async refresh() {
     const d = await getJSON('/v1/sandboxes');
     this.list = d.sandboxes || [];
-    await Promise.all(this.list.filter((s) => s.state === 'running' && !this.posture.has(s.name)).map((s) => this.loadPosture(s.name)));
+    await Promise.all(this.list.filter((s) => s.state === 'running' && !this.posture.has(runKey(s))).map((s) => this.loadPosture(s)));
     this.render();
     return this.list;
   }
 
-  async loadPosture(name) {
+  async loadPosture(s) {
+    const name = s.name;
     const p = { layers: [], abi: '', seccomp: '', runAs: '', limits: [] };
     try {
-      const lc = await getJSON(`/v1/sandboxes/${enc(name)}/logs?class=6002&limit=100`);
+      const lc = await getJSON(`/v1/sandboxes/${enc(name)}/logs?class=6002&limit=1000`);
       const started = (lc.events || []).filter((e) => e.activity_id === 3).pop();
       const po = started && started.unmapped && started.unmapped.posture;
       if (po) {
@@ -39,7 +42,7 @@ export class Sandboxes {
     } catch (e) {
       p.error = e.message;
     }
-    this.posture.set(name, p);
+    this.posture.set(runKey(s), p);
   }
 
   render() {
@@ -49,7 +52,7 @@ export class Sandboxes {
       return;
     }
     for (const s of this.list) {
-      const p = this.posture.get(s.name) || { layers: [], limits: [] };
+      const p = this.posture.get(runKey(s)) || { layers: [], limits: [] };
       const rev = s.policy ? `rev ${s.policy.revision}` : '—';
       this.tbody.append(el('tr', { tabindex: '0', dataset: { name: s.name } },
         el('th', { scope: 'row' }, s.name),
