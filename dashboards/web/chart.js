@@ -19,6 +19,13 @@ export class Chart {
     this.dirty = true;
   }
 
+  // the canvas's CSS size (the stream's ResizeObserver)
+  resize(w, h) {
+    this.w = w;
+    this.h = h;
+    this.dirty = true;
+  }
+
   add(timeMs, verdict) {
     const v = verdict === 'audit' ? 'allowed' : verdict;
     if (v !== 'allowed' && v !== 'denied') return;
@@ -35,7 +42,10 @@ export class Chart {
     this.dirty = false;
     const cv = this.canvas;
     const dpr = window.devicePixelRatio || 1;
-    const w = Math.max(200, cv.clientWidth), h = Math.max(100, cv.clientHeight);
+    // the size comes from resize(), never read here: reading layout after
+    // the stream's rows were added would force a layout of the whole page
+    // every frame
+    const w = Math.max(200, this.w || 0), h = Math.max(100, this.h || 0);
     if (cv.width !== Math.round(w * dpr) || cv.height !== Math.round(h * dpr)) {
       cv.width = Math.round(w * dpr);
       cv.height = Math.round(h * dpr);

@@ -12,7 +12,7 @@ import { el, clear, fmtTime, rowKeys } from './util.js';
 import { summarize } from './events.js';
 import { Chart } from './chart.js';
 
-const MAX_ROWS = 500;
+const MAX_ROWS = 200;
 const MAX_BUFFER = 20000;
 
 export class Stream {
@@ -46,7 +46,11 @@ export class Stream {
     rowKeys(this.tbody, 'tr', (tr) => tr.ev && this.openDetail(tr.ev));
     const redraw = () => { this.chart.dirty = true; this.schedule(); };
     setInterval(redraw, 5000); // the time axis moves
-    new ResizeObserver(redraw).observe(root.querySelector('#chart')); // narrow, wide: redrawn to size
+    new ResizeObserver((entries) => { // narrow, wide: redrawn to size
+      const r = entries[entries.length - 1].contentRect;
+      this.chart.resize(r.width, r.height);
+      this.schedule();
+    }).observe(root.querySelector('#chart'));
   }
 
   setSandboxes(names) {

@@ -50,6 +50,15 @@ const burstS = (Date.now() - t0) / 1000, got = (await received()) - r0;
 const burst = stats(await frames());
 console.log(`burst: ${got} of ${N} events in the page ${burstS.toFixed(2)} s after publishing began (${(got / burstS).toFixed(0)} events/s); frame interval ${fmt(burst)}`);
 
+// GB_PROFILE=1: the page's JavaScript self time by function over the paced run
+const cdp = process.env.GB_PROFILE ? await page.context().newCDPSession(page) : null;
+let m0 = null;
+const metrics = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
+if (cdp) {
+  await cdp.send('Performance.enable');
+  m0 = await metrics();
+  await cdp.send('Profiler.enable'); await cdp.send('Profiler.start');
+}
 // paced: PACED events DELAY µs apart (~1e6/DELAY per second)
 const r1 = await received();
 t0 = Date.now();
@@ -59,6 +68,18 @@ for (let i = 0; i < 600 && (await received()) - r1 < PACED; i++) await sleep(50)
 const lagS = (Date.now() - t0) / 1000 - pubS;
 const paced = stats(await frames());
 console.log(`paced: ${(await received()) - r1} of ${PACED} events at ${(PACED / pubS).toFixed(0)}/s published over ${pubS.toFixed(1)} s, the last in the page ${lagS.toFixed(2)} s after; frame interval ${fmt(paced)}`);
+if (cdp) {
+  const { profile } = await cdp.send('Profiler.stop');
+  const self = new Map(), byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  profile.samples.forEach((id, i) => {
+    const n = byId.get(id), f = n.callFrame;
+    const k = `${f.functionName || '(anon)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`;
+    self.set(k, (self.get(k) || 0) + (profile.timeDeltas[i] || 0) / 1000);
+  });
+  const m1 = await metrics();
+  console.log('main thread (s): ' + ['TaskDuration', 'ScriptDuration', 'LayoutDuration', 'RecalcStyleDuration'].map((k) => `${k} ${(m1[k] - m0[k]).toFixed(2)}`).join(', ') + `; layouts ${m1.LayoutCount - m0.LayoutCount}, style recalcs ${m1.RecalcStyleCount - m0.RecalcStyleCount}`);
+  console.log('profile (self ms): ' + [...self].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(' | '));
+}
 console.log(`ratios: burst frame p99 ${(burst.p99 / idle.p99).toFixed(2)}x idle, max ${(burst.max / idle.max).toFixed(2)}x; paced frame p99 ${(paced.p99 / idle.p99).toFixed(2)}x idle, max ${(paced.max / idle.max).toFixed(2)}x`);
 console.log(`RESULT page_events_per_s=${(got / burstS).toFixed(0)}`);
 await browser.close();
