@@ -10,7 +10,6 @@
 . "$(dirname "$0")/lib/serve_lib.sh"
 : "${GB_SOURCE_DIR:?}" "${GB_HELPER_DIR:?}"
 DASH=$GB_SOURCE_DIR/dashboards/grafana/glassbox.json
-port=$((20000 + ($$ + 7) % 20000))
 head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$T/token"
 chmod 0600 "$T/token"
 mkdir -p "$T/out"
@@ -20,10 +19,14 @@ sinks:
     type: file
     path: $T/out/events.jsonl
 YAML
-"$GLASSBOX" --root "$ROOT" serve --api-listen "127.0.0.1:$port" --api-token "$T/token" >"$T/serve.log" 2>&1 &
+# port 0: the kernel picks a free one (tests run in parallel); the
+# listener's own port is then read back from glassbox dashboard --json
+"$GLASSBOX" --root "$ROOT" serve --api-listen "127.0.0.1:0" --api-token "$T/token" >"$T/serve.log" 2>&1 &
 SERVE=$!; pids+=($SERVE)
 for _ in $(seq 100); do grep -q watching "$T/serve.log" && break; sleep 0.05; done
 grep -q watching "$T/serve.log" || fail "serve did not start"
+port=$("$GLASSBOX" --root "$ROOT" dashboard --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["reused"]; print(d["port"])') ||
+	fail "glassbox dashboard --json did not name the listener"
 "$GB_HELPER_DIR/ring_events" "$ROOT/run/glassbox/sandboxes" g1 12 || fail "ring_events"
 scrape() { curl -s -H "Authorization: Bearer $(cat "$T/token")" "http://127.0.0.1:$port/metrics"; }
 for _ in $(seq 100); do
