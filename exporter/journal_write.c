@@ -33,6 +33,7 @@ struct gb_journal {
 	bool have_flushed;
 	uint64_t rollbacks;
 	size_t blk_written; /* blocks of the active segment in its .blk.json */
+	uint64_t writes;     /* gb_journal_writes() */
 };
 
 static void snapshot(struct gb_journal *j);
@@ -312,6 +313,7 @@ int gb_journal_flush(struct gb_journal *j)
 		return rc;
 	}
 	j->wlen = 0;
+	j->writes++;
 	j->dirty = 1;
 	snapshot(j);
 	blocks_out(j);
@@ -320,6 +322,11 @@ int gb_journal_flush(struct gb_journal *j)
 		return fdatasync(j->fd) < 0 ? -errno : 0;
 	}
 	return 0;
+}
+
+uint64_t gb_journal_writes(const struct gb_journal *j)
+{
+	return j->writes;
 }
 
 uint64_t gb_journal_rollbacks(const struct gb_journal *j)
@@ -419,6 +426,7 @@ int gb_journal_append(struct gb_journal *j, const char *line, size_t len,
 		pos->segment = j->cur.n;
 		pos->offset = off;
 	}
+	j->writes++;
 	j->dirty = 1;
 	if (!j->wlen)
 		blocks_out(j);
