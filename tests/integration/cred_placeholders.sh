@@ -195,6 +195,15 @@ check "credential file not owned by root refused" "125 yes" "$rc $(grep -q 'owne
 EXTRA=(--credential "x=$KEYS/gh@bad host")
 sbx badarg "true"
 check "--credential syntax error" "2 yes" "$rc $(grep -q 'bound host' "$T/badarg.err" && echo yes)"
+# --config FILE: its credentials instead of the default config's
+cat >"$T/alt.yaml" <<Y
+credentials:
+  - { name: alt, file: $KEYS/gh, env: ALT_KEY, hosts: [api.test] }
+Y
+EXTRA=(--config "$T/alt.yaml")
+sbx altcfg 'echo "env ${ALT_KEY:-} ${OPENAI_API_KEY:-none}"; curl -sS -m 10 -H "X-Api-Key: $ALT_KEY" https://api.test/alt'
+check "--config: its credentials only" "env glassbox:credential:alt none" "$(head -1 "$T/altcfg.out")"
+check "--config: its credential rewritten" secret2 "$(tail -1 "$T/altcfg.out" | jq -r .auth 2>/dev/null)"
 EXTRA=()
 
 # The journal (a run ends once serve drained its ring).
