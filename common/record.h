@@ -168,6 +168,13 @@ struct gb_http_decision {
 	const char *tls_version;        /* "TLSv1.3", ... or "" */
 	const char *credentials;        /* names of the credentials rewritten into the
 	                                 * request, comma-separated (never a value), or "" */
+	/* an inference.local request (OCSF API Activity 6003): ai_provider
+	 * names the route's provider, "" (or NULL) for any other request.
+	 * Encoded after the fields above only when set. */
+	const char *ai_provider, *ai_type, *ai_model;
+	uint64_t ai_ttfb_ns;                 /* request head -> first response byte */
+	int64_t ai_tokens_in, ai_tokens_out; /* what the provider reported; -1 unknown */
+	uint8_t ai_stream;                   /* the response was an SSE stream */
 };
 enum gb_http_tls { GB_HTTP_TLS_NONE = 0, GB_HTTP_TLS_TERMINATED = 1 };
 

@@ -58,6 +58,8 @@ int ocsf_http(struct ocsf_ev *ev)
 {
 	const struct gb_http_decision *h = &ev->rec->u.http;
 	struct gb_jsonw *w = &ev->w;
+	if (h->ai_provider && *h->ai_provider)
+		return ocsf_api_inference(ev); /* inference.local: API Activity (ocsf_api.c) */
 
 	if ((h->verdict != GB_VERDICT_ALLOW && h->verdict != GB_VERDICT_DENY) ||
 	    (h->mode != GB_MODE_ENFORCE && h->mode != GB_MODE_AUDIT))

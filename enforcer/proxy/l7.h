@@ -60,12 +60,16 @@ struct l7 {
 	bool terminated;
 	const char *tls_version;
 	int timeout_ms;
+	void (*run)(struct l7 *l); /* the thread's body; NULL = an inspected tunnel */
 };
 
 /* Hand an allowed CONNECT to an inspected endpoint (upstream connected, no
  * byte sent to the client yet) to its own thread.  On failure the caller
  * still owns c and refuses it.  0 or negative errno. */
 int l7_start(struct proxy_conn *c);
+/* The same thread and bounds for another conversation on the client side
+ * (inference.local, inference.h): run(l) instead of the tunnel. */
+int l7_start_with(struct proxy_conn *c, void (*run)(struct l7 *l));
 /* Shut every L7 tunnel down and wait for the threads (gb_proxy_stop). */
 void l7_stop_all(struct gb_proxy *p);
 

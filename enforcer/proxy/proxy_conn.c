@@ -31,6 +31,7 @@
 #include "common/policy_match.h"
 #include "common/record.h"
 #include "common/ring.h"
+#include "enforcer/proxy/inference_int.h"
 #include "enforcer/proxy/cred.h"
 #include "enforcer/proxy/l7.h"
 
@@ -753,6 +754,13 @@ static void on_head(struct proxy_conn *c)
 	}
 	if (check_host(c) < 0 || frame_early_body(c) < 0)
 		return;
+	if (gb_inference_host(c->req.host)) { /* the proxy answers it: before any policy */
+		int rc = l7_start_with(c, inference_conn);
+		if (rc < 0)
+			refuse(c, 503, "proxy_error", GB_R_LIMIT, "no thread for inference.local: %s",
+			       strerror(-rc));
+		return;
+	}
 	if (!c->ident_ok) {
 		refuse(c, 403, "identity_failed", GB_R_IDENTITY_FAILED,
 		       "the process that opened this connection could not be identified; "

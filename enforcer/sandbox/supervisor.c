@@ -36,6 +36,7 @@
 #include "enforcer/sandbox/sandbox_proxy.h"
 #include "enforcer/sandbox/sandbox_msg.h"
 #include "enforcer/sandbox/sandbox_run.h"
+#include "enforcer/proxy/inference.h"
 #include "enforcer/proxy/cred.h"
 #include "enforcer/proxy/tls.h"
 #include "enforcer/sandbox/sandbox_tls.h"
@@ -746,6 +747,10 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		kill(r.init_pid, SIGKILL);
 		goto out_wait;
 	}
+	char ierr[700];
+	if (gb_inference_new(&r.ev.inference) == 0 &&
+	    gb_inference_load_default(r.ev.inference, o->root, ierr, sizeof ierr) < 0)
+		gb_log_warn("inference", "the host default route is not used: %s", ierr);
 	rc = gb_sbx_proxy_start(&r.ev, r.listen_fd, r.init_pid, r.policy, o->hosts_file);
 	r.listen_fd = -1; /* owned by the proxy now (closed on failure) */
 	if (rc < 0) {
