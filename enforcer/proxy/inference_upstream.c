@@ -116,10 +116,13 @@ static int connect_provider(struct l7 *l, const struct gb_inf_route *rt, int64_t
 {
 	struct gb_proxy *p = l->p;
 	struct sockaddr_storage ss;
-	int rc = resolve(p, rt->host, &ss, until_ms);
-	if (rc < 0) {
-		snprintf(err, errlen, "%s did not resolve: %s", rt->host, strerror(-rc));
-		return -1;
+	if (!gb_inference_addr_recall(p->o.inference, rt, &ss)) {
+		int rc = resolve(p, rt->host, &ss, until_ms);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s did not resolve: %s", rt->host, strerror(-rc));
+			return -1;
+		}
+		gb_inference_addr_remember(p->o.inference, rt, &ss);
 	}
 	if (ss.ss_family == AF_INET)
 		((struct sockaddr_in *)&ss)->sin_port = htons(rt->port);
