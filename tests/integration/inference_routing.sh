@@ -224,6 +224,17 @@ check "anthropic provider: x-api-key injected, caller's stripped" 0 \
 check "inference get --sandbox shows the route, not the secret" anthropic-test \
 	"$(inf get --sandbox inf --json | jq -r .route.provider)"
 
+# the same through the API (unix socket)
+api() { curl -sS -m 10 --unix-socket "$ROOT/run/glassbox/api.sock" -o "$T/api.json" -w '%{http_code}' "$@"; }
+check "API GET /v1/inference?sandbox=inf" "200 anthropic-test" \
+	"$(api http://gb/v1/inference?sandbox=inf) $(jq -r .route.provider "$T/api.json")"
+check "API PUT with a body that is no route: 400 JSON" "400 bad_request" \
+	"$(api -X PUT --data-binary 'nope' http://gb/v1/inference?sandbox=inf) $(jq -r .error "$T/api.json")"
+check "API PUT with a 0644 credential: 422, nothing changes" "422 credential anthropic-test" \
+	"$(api -X PUT --data-binary "{\"provider\":\"x\",\"type\":\"openai\",\"base_url\":\"http://openai.test:8080\",\"credential_file\":\"$T/cred/loose\",\"model\":\"m\"}" \
+	   http://gb/v1/inference?sandbox=inf) $(jq -r .error "$T/api.json") $(inf get --sandbox inf --json | jq -r .route.provider)"
+check "API for a sandbox that is not running: 404" 404 "$(api http://gb/v1/inference?sandbox=nosuch)"
+check "API GET /v1/inference (host default)" "200 dflt" "$(api http://gb/v1/inference) $(jq -r .route.provider "$T/api.json")"
 inf set --sandbox inf --provider slow --type openai --base-url http://openai.test:8080 \
 	--credential-file "$T/cred/openai" --model host-model --timeout 1s >/dev/null
 touch "$W/go3"
