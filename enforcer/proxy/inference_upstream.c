@@ -471,7 +471,11 @@ int inf_call(struct l7 *l, struct inf_req *r, struct gb_buf *head, const char *b
 	x.cb.on_headers_complete = on_headers;
 	x.cb.on_body = on_body;
 	x.cb.on_message_complete = on_complete;
-	if (l7_write(l, L7_UPSTREAM, head->data, head->len) < 0 ||
+	if (bn && bn <= 65536) { /* one write, one segment for a small request */
+		gb_buf_append(head, body, bn);
+		bn = head->err ? bn : 0;
+	}
+	if (head->err || l7_write(l, L7_UPSTREAM, head->data, head->len) < 0 ||
 	    (bn && l7_write(l, L7_UPSTREAM, body, bn) < 0)) {
 		snprintf(r->error, sizeof r->error, "the provider closed the connection");
 		goto fail;
