@@ -78,6 +78,19 @@ ssize_t l7_fill(struct l7 *l, int side)
 	return n;
 }
 
+ssize_t l7_fill_ready(struct l7 *l, int side)
+{
+	struct l7_side *s = &l->s[side];
+	if (!s->ssl || SSL_pending(s->ssl) > 0)
+		return l7_fill(l, side);
+	int fl = fcntl(s->fd, F_GETFL);
+	if (fl < 0 || fcntl(s->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return l7_fill(l, side);
+	ssize_t n = l7_fill(l, side);
+	fcntl(s->fd, F_SETFL, fl);
+	return n;
+}
+
 int l7_write(struct l7 *l, int side, const void *b, size_t n)
 {
 	struct l7_side *s = &l->s[side];
