@@ -32,8 +32,10 @@ extendedKeyUsage=serverAuth" -days 2
 leaf good client-ca "extendedKeyUsage=clientAuth" -days 2
 leaf stranger other-ca "extendedKeyUsage=clientAuth" -days 2
 leaf serveronly client-ca "extendedKeyUsage=serverAuth" -days 2
-# expired: -days 0 makes notAfter the moment of signing, past at the request
+# expired: -days 0 makes notAfter the second of signing; it is past once
+# that second is over (waited for, at most 2 s, before it is used)
 leaf expired client-ca "extendedKeyUsage=clientAuth" -days 0
+expired_at=$(date +%s)
 chmod 0600 ./*.key
 cd - >/dev/null
 for f in server good stranger serveronly expired; do [[ -s $P/$f.pem ]] || fail "openssl made no $f.pem"; done
@@ -83,6 +85,7 @@ rc=0; curl -s -o /dev/null --max-time 10 --cacert "$P/other-ca.pem" --cert "$P/g
 [[ $(t --cacert "$P/server-ca.pem" "${auth[@]}" "$U/v1/health") == 401 ]] || fail "no client certificate: $(cat "$T/body")"
 grep -q 'needs a client certificate' "$T/body" || fail "no-cert detail: $(cat "$T/body")"
 # another CA's certificate, an expired one, one for servers only: 403
+for _ in $(seq 20); do (($(date +%s) > expired_at + 1)) && break; sleep 0.2; done
 for c in stranger expired serveronly; do
 	code=$(t --cacert "$P/server-ca.pem" --cert "$P/$c.pem" --key "$P/$c.key" "${auth[@]}" "$U/v1/health")
 	[[ $code == 403 ]] || fail "client certificate '$c': $code $(cat "$T/body")"
