@@ -1,7 +1,9 @@
 /* cli/cmd_run.c — `glassbox run [--name N] [--policy FILE] [--workdir DIR]
  * [--hosts FILE] [--env NAME[=VALUE]]... [--env-file FILE]... [--quiet] [--serve] [--] CMD
  * [ARG...]`.
- * All the work is in enforcer/sandbox/supervisor.c. */
+ * All the work is in enforcer/sandbox/supervisor.c.  The daemon config's
+ * `sandbox:` section (exporter/config.h) gives the defaults a flag
+ * overrides: limits, the upstream CA, internal_needs_allowed_ips. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -20,14 +22,18 @@
 #include "common/log.h"
 #include "common/paths.h"
 #include "enforcer/sandbox/cgroup.h"
+#include "enforcer/sandbox/limits.h"
+#include "exporter/config.h"
 #include "enforcer/sandbox/supervisor.h"
 
 static void run_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: glassbox run [--name N] [--policy FILE] [--workdir DIR] [--hosts FILE] [--quiet]\n"
-	    "                    [--serve] [--env NAME[=VALUE]]... [--env-file FILE]... [--memory SIZE]\n"
-	    "                    [--pids N] [--cpus N] [--uid-range FIRST-LAST] [--] CMD [ARG...]\n"
+	    "                    [--serve] [--config FILE] [--env NAME[=VALUE]]... [--env-file FILE]...\n"
+	    "                    [--memory SIZE] [--pids N] [--cpus N] [--files N]\n"
+	    "                    [--upstream-ca FILE] [--internal-needs-allowed-ips]\n"
+	    "                    [--uid-range FIRST-LAST] [--] CMD [ARG...]\n"
 	    "\n"
 	    "Run CMD in a new sandbox (mount, pid, net, ipc, uts namespaces; unprivileged user;\n"
 	    "Landlock; seccomp) whose only way out is the policy proxy at 127.0.0.1:3128.\n"
@@ -38,19 +44,65 @@ static void run_usage(FILE *f)
 	    "  --policy FILE   policy (default: policies/default.yaml of the installation)\n"
 	    "  --workdir DIR   working directory of CMD, writable when include_workdir (default: .)\n"
 	    "  --hosts FILE    hosts file the proxy consults before DNS (default: /etc/hosts)\n"
-	    "  --upstream-ca FILE  CA file trusted for upstream HTTPS servers besides the system store\n"
+	    "  --config FILE   daemon config whose sandbox: section gives the defaults below\n"
+	    "                  (default <root>/" GB_REL_CONFIG ", when it exists); a flag wins\n"
+	    "  --upstream-ca FILE  CA file trusted for upstream HTTPS servers besides the system\n"
+	    "                  store (config: sandbox.upstream_ca)\n"
+	    "  --internal-needs-allowed-ips  connect to an internal address only when the\n"
+	    "                  endpoint's allowed_ips covers it, also for an exactly named host\n"
+	    "                  (config: sandbox.internal_needs_allowed_ips)\n"
 	    "  --env NAME[=VALUE]  add NAME to CMD's environment (bare NAME: the caller's value);\n"
 	    "                  the environment otherwise starts empty but for PATH, LANG, LC_*,\n"
 	    "                  TERM, COLORTERM, TZ, COLUMNS, LINES, NO_COLOR (see docs/sandbox.md)\n"
 	    "  --env-file FILE NAME=VALUE lines ('#' comments) added before the --env options\n"
 	    "  --memory SIZE   memory limit of the sandbox's cgroup, swap off (e.g. 512M; max: none;\n"
-	    "                  default 4G)\n"
-	    "  --pids N        process limit (max: none; default 1024)\n"
-	    "  --cpus N        CPU limit in CPUs, e.g. 1.5 (default: none)\n"
+	    "                  default: config sandbox.memory, else 4G)\n"
+	    "  --pids N        process limit (max: none; default: config sandbox.pids, else 1024)\n"
+	    "  --cpus N        CPU limit in CPUs, e.g. 1.5 (0: none; default: config sandbox.cpus,\n"
+	    "                  else none)\n"
+	    "  --files N       open-file limit (RLIMIT_NOFILE) of CMD (default: config\n"
+	    "                  sandbox.files, else inherited)\n"
 	    "  --uid-range FIRST-LAST  uids/gids given to sandboxes (default 1879048192-1879113727)\n"
 	    "  --quiet         no informational messages\n"
 	    "  --serve         start the host daemon (glassbox serve) for this run when none is\n"
 	    "                  running, so events reach the journal with no second terminal\n");
+}
+
+/* The daemon config's sandbox: section under what the flags left unset.
+ * An explicit --config must exist; the default file is optional.  A bad
+ * file stops the run (exit 2): its limits would otherwise be silently
+ * dropped. */
+static int apply_config(const char *file, struct gb_supervisor_opts *o, struct gb_daemon_config *cfg)
+{
+	char defpath[GB_PATH_MAX];
+	if (!file && gb_path_config(defpath, sizeof defpath, gb_globals.root) < 0) {
+		gb_log_error("run", "--root: %s", strerror(ENAMETOOLONG));
+		return -ENAMETOOLONG;
+	}
+	gb_daemon_config_defaults(cfg, gb_globals.root);
+	struct gb_diags d = { 0 };
+	int rc = gb_daemon_config_load(cfg, file ? file : defpath, file != NULL, &d);
+	gb_diags_print(&d, stderr);
+	gb_diags_free(&d);
+	if (rc < 0) {
+		if (rc != -EINVAL)
+			gb_log_error("run", "config %s: %s", file ? file : defpath, strerror(-rc));
+		return rc;
+	}
+	const struct gb_run_defaults *r = &cfg->run;
+	if (o->memory_max < 0)
+		o->memory_max = r->memory_max;
+	if (o->pids_max < 0)
+		o->pids_max = r->pids_max;
+	if (o->cpus < 0)
+		o->cpus = r->cpus;
+	if (o->files < 0)
+		o->files = r->files;
+	if (!o->upstream_ca && r->upstream_ca[0])
+		o->upstream_ca = r->upstream_ca;
+	if (!o->internal_needs_allowed_ips && r->internal_needs_allowed_ips > 0)
+		o->internal_needs_allowed_ips = 1;
+	return 0;
 }
 
 /* The default policy: the installed data dir first, else the source tree
@@ -163,12 +215,15 @@ int cmd_run(int argc, char **argv)
 	int serve = 0;
 	pid_t daemon = 0; /* --serve's, stopped after the run */
 	struct gb_supervisor_opts o = { .root = gb_globals.root, .memory_max = -1, .pids_max = -1,
-		                            .cpus = -1 };
+		                            .cpus = -1, .files = -1 };
+	const char *config = NULL;
+	/* Large (the sinks); o.upstream_ca may point into it. */
+	struct gb_daemon_config *cfg = malloc(sizeof *cfg);
 	/* At most argc of each list. */
 	const char **env_args = calloc((size_t)argc + 1, sizeof *env_args);
 	const char **env_files = calloc((size_t)argc + 1, sizeof *env_files);
 	int rc = 2;
-	if (!env_args || !env_files) {
+	if (!env_args || !env_files || !cfg) {
 		gb_log_error("run", "out of memory");
 		goto out;
 	}
@@ -188,6 +243,10 @@ int cmd_run(int argc, char **argv)
 			o.quiet = 1;
 		} else if (!strcmp(a, "--serve")) {
 			serve = 1;
+		} else if (!strcmp(a, "--internal-needs-allowed-ips")) {
+			o.internal_needs_allowed_ips = 1;
+		} else if ((v = opt_value(argc, argv, &i, "--config"))) {
+			config = v;
 		} else if ((v = opt_value(argc, argv, &i, "--name"))) {
 			o.name = v;
 		} else if ((v = opt_value(argc, argv, &i, "--policy"))) {
@@ -227,6 +286,14 @@ int cmd_run(int argc, char **argv)
 				goto out;
 			}
 			o.cpus = c;
+		} else if ((v = opt_value(argc, argv, &i, "--files"))) {
+			char *end;
+			long long n = strtoll(v, &end, 10);
+			if (*end || end == v || n < 16 || n > (1 << 20)) {
+				gb_log_error("run", "--files %s: expected an open-file limit 16-1048576", v);
+				goto out;
+			}
+			o.files = n;
 		} else if ((v = opt_value(argc, argv, &i, "--uid-range"))) {
 			unsigned long lo, hi;
 			char dash;
@@ -251,13 +318,17 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	o.argv = argv + i;
+	if (apply_config(config, &o, cfg) < 0)
+		goto out;
 	/* Checked here for a clear message; the proxy reads it at start. */
 	if (o.hosts_file && access(o.hosts_file, R_OK) < 0) {
 		gb_log_error("run", "--hosts %s: %s", o.hosts_file, strerror(errno));
 		goto out;
 	}
 	if (o.upstream_ca && access(o.upstream_ca, R_OK) < 0) {
-		gb_log_error("run", "--upstream-ca %s: %s", o.upstream_ca, strerror(errno));
+		gb_log_error("run", "%s %s: %s",
+		             o.upstream_ca == cfg->run.upstream_ca ? "sandbox.upstream_ca" : "--upstream-ca",
+		             o.upstream_ca, strerror(errno));
 		goto out;
 	}
 	if (!o.policy_path) {
@@ -285,6 +356,7 @@ int cmd_run(int argc, char **argv)
 	rc = gb_supervisor_run(&o);
 	stop_daemon(daemon);
 out:
+	free(cfg);
 	free(env_args);
 	free(env_files);
 	return rc;

@@ -11,7 +11,7 @@
 #include "enforcer/proxy/proxy.h"
 
 int gb_sbx_proxy_start(struct gb_sbx_out *ev, int listen_fd, pid_t init_pid,
-                       const struct gb_policy *policy, const char *hosts_file)
+                       const struct gb_policy *policy, const char *hosts_file, int internal_strict)
 {
 	char p[64];
 	snprintf(p, sizeof p, "/proc/%d/ns/net", (int)init_pid);
@@ -28,6 +28,7 @@ int gb_sbx_proxy_start(struct gb_sbx_out *ev, int listen_fd, pid_t init_pid,
 		.store = ev->store,
 		.ring = ev->ring,
 		.hosts_file = hosts_file,
+		.internal_needs_allowed_ips = internal_strict != 0,
 		.tls = ev->tls, /* NULL when the CA could not be made */
 	};
 	rc = gb_proxy_new(&o, &ev->proxy);

@@ -17,9 +17,10 @@
 
 /* Run the proxy on listen_fd (ownership passes in, also on failure);
  * init_pid's network namespace is the clients'; hosts_file (NULL =
- * /etc/hosts) is consulted by its resolver before DNS.  0 or -errno. */
+ * /etc/hosts) is consulted by its resolver before DNS; internal_strict is
+ * proxy.h's internal_needs_allowed_ips.  0 or -errno. */
 int gb_sbx_proxy_start(struct gb_sbx_out *out, int listen_fd, pid_t init_pid,
-                       const struct gb_policy *policy, const char *hosts_file);
+                       const struct gb_policy *policy, const char *hosts_file, int internal_strict);
 void gb_sbx_proxy_stop(struct gb_sbx_out *out);
 
 #endif

@@ -413,6 +413,7 @@ static int spawn(struct run *r)
 		.cgroup = &r->cg,
 		.ctl_fd = sp[1],
 		.seccomp_log = r->audit != NULL,
+		.nofile = r->o->files > 0 ? (unsigned long)r->o->files : GB_DEFAULT_FILES,
 	};
 	fflush(NULL);
 	long pid = syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
@@ -703,7 +704,8 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		kill(r.init_pid, SIGKILL);
 		goto out_wait;
 	}
-	rc = gb_sbx_proxy_start(&r.ev, r.listen_fd, r.init_pid, r.policy, o->hosts_file);
+	rc = gb_sbx_proxy_start(&r.ev, r.listen_fd, r.init_pid, r.policy, o->hosts_file,
+	                        o->internal_needs_allowed_ips);
 	r.listen_fd = -1; /* owned by the proxy now (closed on failure) */
 	if (rc < 0) {
 		gb_log_error(NULL, "starting the proxy: %s", strerror(-rc));
