@@ -79,6 +79,11 @@ static int apply_config(const char *file, struct gb_supervisor_opts *o, struct g
 		gb_log_error("run", "--root: %s", strerror(ENAMETOOLONG));
 		return -ENAMETOOLONG;
 	}
+	/* No file, nothing to do: skip even the defaults (a large struct,
+	 * every page touched, on every sandbox start). */
+	struct stat st;
+	if (!file && stat(defpath, &st) < 0 && errno == ENOENT)
+		return 0;
 	gb_daemon_config_defaults(cfg, gb_globals.root);
 	struct gb_diags d = { 0 };
 	int rc = gb_daemon_config_load(cfg, file ? file : defpath, file != NULL, &d);

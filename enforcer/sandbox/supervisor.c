@@ -452,6 +452,12 @@ static int spawn(struct run *r)
 	return 0;
 }
 
+static void tls_off(struct run *r, const char *why)
+{
+	gb_log_warn(NULL, "HTTPS inspection is off: %s", why);
+	gb_sbx_ev_finding(&r->ev, GB_F_OTHER, GB_SEV_MEDIUM, "tls", why);
+}
+
 static int prepare(struct run *r)
 {
 	const struct gb_supervisor_opts *o = r->o;
@@ -488,7 +494,6 @@ static int prepare(struct run *r)
 		r->status = 127;
 		return rc;
 	}
-	gb_sha256_file(r->exe, r->sha256); /* "" when unreadable: the record says so */
 	if ((rc = load_policy(r)) < 0)
 		return rc;
 	char err[512];
@@ -554,22 +559,27 @@ static int prepare(struct run *r)
 		return rc;
 	if (r->idmap_err)
 		report_no_idmap(r);
-	/* HTTPS inspection: without a CA the sandbox still runs, and the proxy
-	 * refuses the tunnels it would have had to inspect. */
+	/* HTTPS inspection: the CA's directory now, the CA itself while the
+	 * sandbox sets itself up (make_ca).  Without a CA the sandbox still
+	 * runs, and the proxy refuses the tunnels it would have had to inspect. */
 	char terr[512];
-	if (gb_sbx_tls_start(&r->ev, r->o->root, &r->sd, r->name, r->o->upstream_ca, &r->env, terr,
-	                     sizeof terr) < 0) {
-		gb_log_warn(NULL, "HTTPS inspection is off: %s", terr);
-		gb_sbx_ev_finding(&r->ev, GB_F_OTHER, GB_SEV_MEDIUM, "tls", terr);
-	} else {
-		/* The certificates the trust variables name, read-only at the same
-		 * path inside the private root; the key (state directory) is not
-		 * bound, so it does not exist there. */
-		const char *certs[] = { gb_tls_ca_file(r->ev.tls), gb_tls_bundle_file(r->ev.tls) };
-		for (size_t i = 0; i < GB_ARRAY_LEN(certs); i++)
-			r->extra_ro[r->n_extra_ro++] = (struct gb_bind){ .src = certs[i], .dst = certs[i] };
-	}
+	if (gb_sbx_tls_prepare(&r->ev, r->o->root, r->name, &r->env, terr, sizeof terr) < 0)
+		tls_off(r, terr);
+	else /* read-only at the same path inside; the key (state directory) is not there */
+		r->extra_ro[r->n_extra_ro++] = (struct gb_bind){ .src = r->ev.tls_dir, .dst = r->ev.tls_dir };
 	return 0;
+}
+
+/* Work that needs no answer from the sandbox, done while its init builds
+ * the private root on another CPU: the executable's hash (for the PROC
+ * launch record) and the CA (certificates written into the directory
+ * already bound inside).  Both are done before the workload may start. */
+static void overlap_setup(struct run *r)
+{
+	gb_sha256_file(r->exe, r->sha256); /* "" when unreadable: the record says so */
+	char terr[512];
+	if (r->ev.tls_dir[0] && gb_sbx_tls_start(&r->ev, &r->sd, r->o->upstream_ca, terr, sizeof terr) < 0)
+		tls_off(r, terr);
 }
 
 /* Join the audit stream before the workload can be denied anything. */
@@ -596,21 +606,27 @@ static void start_audit(struct run *r)
 
 /* After the sandbox is gone: the kernel delivers audit records
  * asynchronously, so collect the stragglers — until our Landlock domain is
- * reported deallocated, or nothing came for a moment (bounded). */
+ * reported deallocated, or (no denial named a domain) our end mark came
+ * back behind them (landlock_audit.h); without a mark, until nothing came
+ * for a moment.  Bounded either way.  The mark saves the quiet wait (30 ms
+ * of every run: most of a sandbox's start-to-end cost). */
 static void drain_audit(struct run *r)
 {
 	if (!r->audit)
 		return;
 	uint64_t until = gb_now_ns(CLOCK_MONOTONIC) + 500000000u;
 	int quiet_ms = 0;
+	int marked = gb_ll_audit_mark(r->audit, r->name) == 0;
 	gb_ll_audit_read(r->audit, on_denial, r);
 	while (gb_ll_audit_domain_state(r->audit) != 1 && gb_now_ns(CLOCK_MONOTONIC) < until) {
+		if (marked && gb_ll_audit_mark_seen(r->audit) && gb_ll_audit_domain_state(r->audit) == -1)
+			break;
 		struct pollfd p = { .fd = gb_ll_audit_fd(r->audit), .events = POLLIN };
 		int n = poll(&p, 1, 10);
 		if (n > 0) {
 			quiet_ms = 0;
 			gb_ll_audit_read(r->audit, on_denial, r);
-		} else if ((quiet_ms += 10) >= 30 && gb_ll_audit_domain_state(r->audit) == -1) {
+		} else if ((quiet_ms += 10) >= 30 && !marked && gb_ll_audit_domain_state(r->audit) == -1) {
 			break;
 		}
 	}
@@ -707,6 +723,7 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		if (r.uid.lock_fd >= 0)
 			gb_ll_audit_own_uid(r.audit, r.ident.uid);
 	}
+	overlap_setup(&r);
 	int ready = wait_msg(&r, GB_MSG_READY, &child_done);
 	if (r.cancel_sig)
 		goto out_wait;
