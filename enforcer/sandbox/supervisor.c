@@ -350,14 +350,31 @@ static void on_signal(struct run *r, int *child_done)
 	}
 }
 
+/* The first connection waits in the backlog of the proxy's socket: start
+ * the proxy (sandbox_proxy.h), which accepts it.  If it cannot start, the
+ * sandbox has no way out at all: stop it, as at a failed start. */
+static void start_proxy(struct run *r)
+{
+	int rc = gb_sbx_proxy_start(&r->ev);
+	if (rc == 0)
+		return;
+	char d[200];
+	snprintf(d, sizeof d, "starting the proxy at the first connection: %s", strerror(-rc));
+	gb_log_error(NULL, "%s", d);
+	gb_sbx_ev_finding(&r->ev, GB_F_OTHER, GB_SEV_HIGH, "proxy", d);
+	if (r->init_pid > 0)
+		kill(r->init_pid, SIGKILL);
+}
+
 static int wait_msg(struct run *r, uint32_t want, int *child_done)
 {
 	while (!*child_done || r->ctl >= 0) {
-		struct pollfd p[4] = { { .fd = r->sfd, .events = POLLIN },
+		struct pollfd p[5] = { { .fd = r->sfd, .events = POLLIN },
 			                   { .fd = r->audit ? gb_ll_audit_fd(r->audit) : -1, .events = POLLIN },
 			                   { .fd = gb_control_fd(r->control), .events = POLLIN },
+			                   { .fd = gb_sbx_proxy_pending_fd(&r->ev), .events = POLLIN },
 			                   { .fd = r->ctl, .events = POLLIN } };
-		if (poll(p, r->ctl >= 0 ? 4 : 3, -1) < 0) {
+		if (poll(p, r->ctl >= 0 ? 5 : 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return 0;
@@ -368,7 +385,9 @@ static int wait_msg(struct run *r, uint32_t want, int *child_done)
 			gb_ll_audit_read(r->audit, on_denial, r);
 		if (p[2].revents)
 			gb_control_serve(r->control);
-		if (r->ctl >= 0 && p[3].revents) {
+		if (p[3].revents && !*child_done)
+			start_proxy(r);
+		if (r->ctl >= 0 && p[4].revents) {
 			struct gb_sbx_msg m;
 			int fd = -1;
 			pid_t pid = 0;
@@ -742,9 +761,10 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		kill(r.init_pid, SIGKILL);
 		goto out_wait;
 	}
-	rc = gb_sbx_proxy_start(&r.ev, r.listen_fd, r.init_pid, r.policy, o->hosts_file,
-	                        o->internal_needs_allowed_ips);
-	r.listen_fd = -1; /* owned by the proxy now (closed on failure) */
+	/* The proxy itself starts with the first connection (wait_msg). */
+	rc = gb_sbx_proxy_prepare(&r.ev, r.listen_fd, r.init_pid, r.policy, o->hosts_file,
+	                          o->internal_needs_allowed_ips);
+	r.listen_fd = -1; /* owned by sandbox_proxy.h now (closed on failure) */
 	if (rc < 0) {
 		gb_log_error(NULL, "starting the proxy: %s", strerror(-rc));
 		kill(r.init_pid, SIGKILL);
