@@ -1,9 +1,10 @@
 /* cli/cmd_run.c — `glassbox run [--name N] [--policy FILE] [--workdir DIR]
- * [--hosts FILE] [--env NAME[=VALUE]]... [--env-file FILE]... [--quiet] [--serve] [--] CMD
- * [ARG...]`.
- * All the work is in enforcer/sandbox/supervisor.c.  The daemon config's
- * `sandbox:` section (exporter/config.h) gives the defaults a flag
- * overrides: limits, the upstream CA, internal_needs_allowed_ips. */
+ * [--hosts FILE] [--env NAME[=VALUE]]... [--env-file FILE]... [--credential SPEC]...
+ * [--quiet] [--serve] [--] CMD [ARG...]`.
+ * All the work is in enforcer/sandbox/supervisor.c.  The daemon config
+ * (exporter/config.h) gives the defaults a flag overrides — its `sandbox:`
+ * section: limits, the upstream CA, internal_needs_allowed_ips — and the
+ * credentials --credential adds to. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "common/array.h"
 #include "common/log.h"
 #include "common/paths.h"
+#include "common/cred_spec.h"
 #include "enforcer/sandbox/cgroup.h"
 #include "enforcer/sandbox/limits.h"
 #include "exporter/config.h"
@@ -33,7 +35,8 @@ static void run_usage(FILE *f)
 	    "                    [--serve] [--config FILE] [--env NAME[=VALUE]]... [--env-file FILE]...\n"
 	    "                    [--memory SIZE] [--pids N] [--cpus N] [--files N]\n"
 	    "                    [--upstream-ca FILE] [--internal-needs-allowed-ips]\n"
-	    "                    [--uid-range FIRST-LAST] [--] CMD [ARG...]\n"
+	    "                    [--uid-range FIRST-LAST]\n"
+	    "                    [--credential NAME[:VAR]=FILE@HOST[:PORT][,...]]... [--] CMD [ARG...]\n"
 	    "\n"
 	    "Run CMD in a new sandbox (mount, pid, net, ipc, uts namespaces; unprivileged user;\n"
 	    "Landlock; seccomp) whose only way out is the policy proxy at 127.0.0.1:3128.\n"
@@ -55,6 +58,13 @@ static void run_usage(FILE *f)
 	    "                  the environment otherwise starts empty but for PATH, LANG, LC_*,\n"
 	    "                  TERM, COLORTERM, TZ, COLUMNS, LINES, NO_COLOR (see docs/sandbox.md)\n"
 	    "  --env-file FILE NAME=VALUE lines ('#' comments) added before the --env options\n"
+	    "  --credential NAME[:VAR]=FILE@HOST[:PORT][,HOST[:PORT]...]\n"
+	    "                  a provider credential the sandbox never holds: FILE (root-owned,\n"
+	    "                  0600) holds the secret, VAR (default NAME) gets the placeholder\n"
+	    "                  glassbox:credential:NAME, which the proxy replaces in HTTPS request\n"
+	    "                  headers toward the HOSTs only (PORT 443, '*.domain' globs); adds to\n"
+	    "                  the daemon config's credentials: (same NAME: this one wins); see\n"
+	    "                  docs/credentials.md\n"
 	    "  --memory SIZE   memory limit of the sandbox's cgroup, swap off (e.g. 512M; max: none;\n"
 	    "                  default: config sandbox.memory, else 4G)\n"
 	    "  --pids N        process limit (max: none; default: config sandbox.pids, else 1024)\n"
@@ -68,11 +78,16 @@ static void run_usage(FILE *f)
 	    "                  running, so events reach the journal with no second terminal\n");
 }
 
-/* The daemon config's sandbox: section under what the flags left unset.
- * An explicit --config must exist; the default file is optional.  A bad
- * file stops the run (exit 2): its limits would otherwise be silently
+/* The daemon config under what the flags left unset: its sandbox:
+ * section, its credentials (then --credential's over them).  An explicit
+ * --config must exist; the default file is optional.  A bad file stops the
+ * run (exit 2): its limits or credentials would otherwise be silently
  * dropped. */
-static int apply_config(const char *file, struct gb_supervisor_opts *o, struct gb_daemon_config *cfg)
+static int add_cred(struct gb_cred_spec *v, size_t *n, const struct gb_cred_spec *s);
+
+static int apply_config(const char *file, struct gb_supervisor_opts *o, struct gb_daemon_config *cfg,
+                        struct gb_cred_spec *creds, size_t *n_creds, const struct gb_cred_spec *fcreds,
+                        size_t n_fcreds)
 {
 	char defpath[GB_PATH_MAX];
 	if (!file && gb_path_config(defpath, sizeof defpath, gb_globals.root) < 0) {
@@ -83,7 +98,7 @@ static int apply_config(const char *file, struct gb_supervisor_opts *o, struct g
 	 * every page touched, on every sandbox start). */
 	struct stat st;
 	if (!file && stat(defpath, &st) < 0 && errno == ENOENT)
-		return 0;
+		goto flags;
 	gb_daemon_config_defaults(cfg, gb_globals.root);
 	struct gb_diags d = { 0 };
 	int rc = gb_daemon_config_load(cfg, file ? file : defpath, file != NULL, &d);
@@ -107,6 +122,13 @@ static int apply_config(const char *file, struct gb_supervisor_opts *o, struct g
 		o->upstream_ca = r->upstream_ca;
 	if (!o->internal_needs_allowed_ips && r->internal_needs_allowed_ips > 0)
 		o->internal_needs_allowed_ips = 1;
+	for (size_t i = 0; i < cfg->n_creds; i++)
+		if (add_cred(creds, n_creds, &cfg->creds[i]) < 0)
+			return -E2BIG;
+flags:
+	for (size_t i = 0; i < n_fcreds; i++)
+		if (add_cred(creds, n_creds, &fcreds[i]) < 0)
+			return -E2BIG;
 	return 0;
 }
 
@@ -200,6 +222,23 @@ static void stop_daemon(pid_t pid)
 		;
 }
 
+/* Into the list of credentials: a name given again replaces the earlier
+ * entry (the daemon config's first, then --credential's). */
+static int add_cred(struct gb_cred_spec *v, size_t *n, const struct gb_cred_spec *s)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp(v[i].name, s->name)) {
+			v[i] = *s;
+			return 0;
+		}
+	if (*n == GB_CRED_MAX) {
+		gb_log_error("run", "at most %d credentials", GB_CRED_MAX);
+		return -1;
+	}
+	v[(*n)++] = *s;
+	return 0;
+}
+
 /* `--opt VALUE` or `--opt=VALUE`: the value, advancing *i; NULL when a
  * does not name opt. */
 static const char *opt_value(int argc, char **argv, int *i, const char *opt)
@@ -227,8 +266,12 @@ int cmd_run(int argc, char **argv)
 	/* At most argc of each list. */
 	const char **env_args = calloc((size_t)argc + 1, sizeof *env_args);
 	const char **env_files = calloc((size_t)argc + 1, sizeof *env_files);
+	/* the final list (the config's, then --credential's) and the flags' */
+	struct gb_cred_spec *creds = calloc(GB_CRED_MAX, sizeof *creds);
+	struct gb_cred_spec *fcreds = calloc(GB_CRED_MAX, sizeof *fcreds);
+	size_t n_creds = 0, n_fcreds = 0;
 	int rc = 2;
-	if (!env_args || !env_files || !cfg) {
+	if (!env_args || !env_files || !creds || !fcreds || !cfg) {
 		gb_log_error("run", "out of memory");
 		goto out;
 	}
@@ -266,6 +309,15 @@ int cmd_run(int argc, char **argv)
 			env_files[o.n_env_files++] = v;
 		} else if ((v = opt_value(argc, argv, &i, "--env"))) {
 			env_args[o.n_env_args++] = v;
+		} else if ((v = opt_value(argc, argv, &i, "--credential"))) {
+			struct gb_cred_spec s;
+			char cerr[600];
+			if (gb_cred_spec_parse_arg(v, &s, cerr, sizeof cerr) < 0) {
+				gb_log_error("run", "%s", cerr);
+				goto out;
+			}
+			if (add_cred(fcreds, &n_fcreds, &s) < 0)
+				goto out;
 		} else if ((v = opt_value(argc, argv, &i, "--memory"))) {
 			uint64_t b;
 			if (gb_cgroup_parse_size(v, &b) < 0 || b > INT64_MAX) {
@@ -323,8 +375,10 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	o.argv = argv + i;
-	if (apply_config(config, &o, cfg) < 0)
+	if (apply_config(config, &o, cfg, creds, &n_creds, fcreds, n_fcreds) < 0)
 		goto out;
+	o.creds = creds;
+	o.n_creds = n_creds;
 	/* Checked here for a clear message; the proxy reads it at start. */
 	if (o.hosts_file && access(o.hosts_file, R_OK) < 0) {
 		gb_log_error("run", "--hosts %s: %s", o.hosts_file, strerror(errno));
@@ -364,5 +418,7 @@ out:
 	free(cfg);
 	free(env_args);
 	free(env_files);
+	free(creds);
+	free(fcreds);
 	return rc;
 }

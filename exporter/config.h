@@ -30,6 +30,11 @@
  *       path: /var/log/glassbox/events.jsonl
  *       rotate_size: 64MiB
  *       keep: 5
+ *   credentials:                              # provider credentials (docs/credentials.md),
+ *     - name: openai                          # read by `glassbox run`, not by serve
+ *       file: /etc/glassbox/credentials/openai   # root-owned, 0600
+ *       env: OPENAI_API_KEY                   # gets the placeholder; default from name
+ *       hosts: [api.openai.com]               # HOST[:PORT] (443), "*.name" globs
  *   sandbox:                                  # defaults of every `glassbox run` on
  *                                             # this host; a flag of run overrides
  *     memory: 4GiB                            # memory.max, swap off; max = none
@@ -51,6 +56,7 @@
 
 #include <stdint.h>
 
+#include "common/cred_spec.h"
 #include "common/diag.h"
 #include "common/paths.h"
 #include "exporter/journal.h"
@@ -76,6 +82,8 @@ struct gb_daemon_config {
 	uint32_t checkpoint_interval_s; /* journal.checkpoint_interval; 0 = 10 min */
 	struct gb_sink_conf sinks[GB_MAX_SINKS];
 	size_t n_sinks;
+	struct gb_cred_spec creds[GB_CRED_MAX]; /* credentials: */
+	size_t n_creds;
 	struct gb_run_defaults run;
 };
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "enforcer/proxy/inference.h"
 #include "enforcer/proxy/proxy.h"
 
 int gb_sbx_proxy_prepare(struct gb_sbx_out *ev, int listen_fd, pid_t init_pid,
@@ -48,6 +49,8 @@ int gb_sbx_proxy_start(struct gb_sbx_out *ev)
 		.hosts_file = ev->pending.hosts_file,
 		.internal_needs_allowed_ips = ev->pending.internal_strict != 0,
 		.tls = ev->tls, /* NULL when the CA could not be made */
+		.inference = ev->inference,
+		.creds = ev->creds, /* freed by the supervisor after the proxy stopped */
 	};
 	int rc = gb_proxy_new(&o, &ev->proxy);
 	if (rc < 0) {
@@ -79,4 +82,6 @@ void gb_sbx_proxy_stop(struct gb_sbx_out *ev)
 	if (ev->netns_fd >= 0)
 		close(ev->netns_fd);
 	ev->netns_fd = -1;
+	gb_inference_free(ev->inference); /* after the proxy: no reader is left */
+	ev->inference = NULL;
 }
