@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "common/array.h"
 #include "common/clock.h"
 #include "common/fsutil.h"
@@ -715,6 +717,10 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 	r.sd.lock_fd = -1;
 	sigemptyset(&old);
 	ensure_stdio();
+	/* OpenSSL (the policy hash, the CA, the proxy's TLS) without its atexit
+	 * cleanup: freeing every table at exit cost ~0.6 ms of each run, for a
+	 * process that is about to end anyway. */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	if (o->quiet)
 		gb_log_set_level(GB_LOG_ERROR);
 	/* First thing, so that a signal during the (uid, cgroup, policy)
