@@ -480,6 +480,7 @@ static void tls_off(struct run *r, const char *why)
 	gb_log_warn(NULL, "HTTPS inspection is off: %s", why);
 	gb_sbx_ev_finding(&r->ev, GB_F_OTHER, GB_SEV_MEDIUM, "tls", why);
 }
+
 static int load_creds(struct run *r);
 
 static int prepare(struct run *r)
@@ -584,7 +585,7 @@ static int prepare(struct run *r)
 	if (r->idmap_err)
 		report_no_idmap(r);
 	/* HTTPS inspection: the CA's directory now, the CA itself while the
-	 * sandbox sets itself up (make_ca).  Without a CA the sandbox still
+	 * sandbox sets itself up (overlap_setup).  Without a CA the sandbox still
 	 * runs, and the proxy refuses the tunnels it would have had to inspect. */
 	char terr[512];
 	if (gb_sbx_tls_prepare(&r->ev, r->o->root, r->name, &r->env, terr, sizeof terr) < 0)
