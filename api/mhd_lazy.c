@@ -21,6 +21,7 @@ static struct {
 	const char *(*lookup_connection_value)(struct MHD_Connection *, enum MHD_ValueKind, const char *);
 	const union MHD_ConnectionInfo *(*get_connection_info)(struct MHD_Connection *,
 	                                                        enum MHD_ConnectionInfoType, ...);
+	const union MHD_DaemonInfo *(*get_daemon_info)(struct MHD_Daemon *, enum MHD_DaemonInfoType, ...);
 } api;
 
 static void load(void);
@@ -38,6 +39,7 @@ static void load(void)
 		{ "MHD_add_response_header", &api.add_response_header },
 		{ "MHD_lookup_connection_value", &api.lookup_connection_value },
 		{ "MHD_get_connection_info", &api.get_connection_info },
+		{ "MHD_get_daemon_info", &api.get_daemon_info },
 	};
 	if (gb_dl_load("libmicrohttpd.so.12", syms, GB_ARRAY_LEN(syms), lib.why, sizeof lib.why) == 0)
 		lib.loaded = &api;
@@ -103,4 +105,9 @@ const union MHD_ConnectionInfo *gb_mhd_get_connection_info(struct MHD_Connection
                                                            enum MHD_ConnectionInfoType type, ...)
 {
 	return api.get_connection_info(c, type);
+}
+
+const union MHD_DaemonInfo *gb_mhd_get_daemon_info(struct MHD_Daemon *d, enum MHD_DaemonInfoType type, ...)
+{
+	return api.get_daemon_info(d, type);
 }

@@ -6,8 +6,8 @@
  * serves HTTP, paid that at each sandbox start: an empty program linked
  * with the glassbox libraries starts in 5.4 ms of CPU, 3.2 ms without
  * libmicrohttpd and SQLite (bench_run; exporter/curl_lazy.h did the same
- * for libcurl).  The header still gives the types and constants; the ten
- * functions the API calls are renamed here to wrappers that dlopen
+ * for libcurl).  The header still gives the types and constants; the
+ * functions the API calls (eleven) are renamed here to wrappers that dlopen
  * "libmicrohttpd.so.12" on first use (mhd_lazy.c).  api_int.h includes
  * this right after <microhttpd.h>, so the API's code reads as plain
  * libmicrohttpd.
@@ -15,8 +15,9 @@
  * If the library cannot be loaded, gb_mhd_start_daemon() returns NULL (as
  * MHD_start_daemon does when it fails) after logging why; every other
  * function is only reached through a running daemon.
- * MHD_get_connection_info: the info types glassbox asks for take no extra
- * argument, and the wrapper passes none.
+ * MHD_get_connection_info, MHD_get_daemon_info: the info types glassbox asks
+ * for take no extra argument, and the wrappers pass none.  A function the
+ * API starts to use needs its line here (the link fails until it has one).
  *
  * Ownership: the table is process-wide, loaded once, never unloaded. */
 #ifndef GB_API_MHD_LAZY_H
@@ -40,6 +41,7 @@ const char *gb_mhd_lookup_connection_value(struct MHD_Connection *c, enum MHD_Va
                                            const char *key);
 const union MHD_ConnectionInfo *gb_mhd_get_connection_info(struct MHD_Connection *c,
                                                            enum MHD_ConnectionInfoType type, ...);
+const union MHD_DaemonInfo *gb_mhd_get_daemon_info(struct MHD_Daemon *d, enum MHD_DaemonInfoType type, ...);
 
 #ifndef GB_MHD_LAZY_IMPL
 #define MHD_start_daemon gb_mhd_start_daemon
@@ -51,6 +53,7 @@ const union MHD_ConnectionInfo *gb_mhd_get_connection_info(struct MHD_Connection
 #define MHD_add_response_header gb_mhd_add_response_header
 #define MHD_lookup_connection_value gb_mhd_lookup_connection_value
 #define MHD_get_connection_info gb_mhd_get_connection_info
+#define MHD_get_daemon_info gb_mhd_get_daemon_info
 #endif
 
 #endif

@@ -1,6 +1,6 @@
 /* cli/cmd_run.c — `glassbox run [--name N] [--policy FILE] [--workdir DIR]
  * [--hosts FILE] [--env NAME[=VALUE]]... [--env-file FILE]... [--credential SPEC]...
- * [--quiet] [--serve] [--] CMD [ARG...]`.
+ * [--quiet] [--serve] [--learn] [--policy-local] [--] CMD [ARG...]`.
  * All the work is in enforcer/sandbox/supervisor.c.  The daemon config
  * (exporter/config.h) gives the defaults a flag overrides — its `sandbox:`
  * section: limits, the upstream CA, internal_needs_allowed_ips — and the
@@ -32,7 +32,8 @@ static void run_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: glassbox run [--name N] [--policy FILE] [--workdir DIR] [--hosts FILE] [--quiet]\n"
-	    "                    [--serve] [--config FILE] [--env NAME[=VALUE]]... [--env-file FILE]...\n"
+	    "                    [--serve] [--learn] [--policy-local] [--config FILE]\n"
+	    "                    [--env NAME[=VALUE]]... [--env-file FILE]...\n"
 	    "                    [--memory SIZE] [--pids N] [--cpus N] [--files N]\n"
 	    "                    [--upstream-ca FILE] [--internal-needs-allowed-ips]\n"
 	    "                    [--uid-range FIRST-LAST]\n"
@@ -73,6 +74,12 @@ static void run_usage(FILE *f)
 	    "  --files N       open-file limit (RLIMIT_NOFILE) of CMD (default: config\n"
 	    "                  sandbox.files, else inherited)\n"
 	    "  --uid-range FIRST-LAST  uids/gids given to sandboxes (default 1879048192-1879113727)\n"
+	    "  --learn         learn mode: network denials a rule could fix are let through and\n"
+	    "                  recorded as audit (would deny); then `glassbox advisor N --export\n"
+	    "                  FILE` writes the minimal policy (SSRF refusals still hold)\n"
+	    "  --policy-local  the agent may propose rules: network_policies entries written to\n"
+	    "                  <workdir>/.glassbox/policy.local.yaml become advisor proposals\n"
+	    "                  (agent-authored, reviewed like any other; never applied alone)\n"
 	    "  --quiet         no informational messages\n"
 	    "  --serve         start the host daemon (glassbox serve) for this run when none is\n"
 	    "                  running, so events reach the journal with no second terminal\n");
@@ -295,6 +302,10 @@ int cmd_run(int argc, char **argv)
 			o.internal_needs_allowed_ips = 1;
 		} else if ((v = opt_value(argc, argv, &i, "--config"))) {
 			config = v;
+		} else if (!strcmp(a, "--learn")) {
+			o.learn = 1;
+		} else if (!strcmp(a, "--policy-local")) {
+			o.policy_local = 1;
 		} else if ((v = opt_value(argc, argv, &i, "--name"))) {
 			o.name = v;
 		} else if ((v = opt_value(argc, argv, &i, "--policy"))) {
