@@ -50,6 +50,7 @@ int gb_sbx_proxy_start(struct gb_sbx_out *ev)
 		.internal_needs_allowed_ips = ev->pending.internal_strict != 0,
 		.tls = ev->tls, /* NULL when the CA could not be made */
 		.learn = ev->learn,
+		.policy_local_path = ev->policy_local_path,
 		.inference = ev->inference,
 		.creds = ev->creds, /* freed by the supervisor after the proxy stopped */
 	};
