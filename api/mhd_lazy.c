@@ -22,6 +22,7 @@ static struct {
 	const union MHD_ConnectionInfo *(*get_connection_info)(struct MHD_Connection *,
 	                                                        enum MHD_ConnectionInfoType, ...);
 	const union MHD_DaemonInfo *(*get_daemon_info)(struct MHD_Daemon *, enum MHD_DaemonInfoType, ...);
+	enum MHD_Result (*is_feature_supported)(enum MHD_FEATURE);
 } api;
 
 static void load(void);
@@ -40,6 +41,7 @@ static void load(void)
 		{ "MHD_lookup_connection_value", &api.lookup_connection_value },
 		{ "MHD_get_connection_info", &api.get_connection_info },
 		{ "MHD_get_daemon_info", &api.get_daemon_info },
+		{ "MHD_is_feature_supported", &api.is_feature_supported },
 	};
 	if (gb_dl_load("libmicrohttpd.so.12", syms, GB_ARRAY_LEN(syms), lib.why, sizeof lib.why) == 0)
 		lib.loaded = &api;
@@ -110,4 +112,14 @@ const union MHD_ConnectionInfo *gb_mhd_get_connection_info(struct MHD_Connection
 const union MHD_DaemonInfo *gb_mhd_get_daemon_info(struct MHD_Daemon *d, enum MHD_DaemonInfoType type, ...)
 {
 	return api.get_daemon_info(d, type);
+}
+
+enum MHD_Result gb_mhd_is_feature_supported(enum MHD_FEATURE feature)
+{
+	char err[300];
+	if (!gb_dl_lazy_get(&lib, err, sizeof err)) {
+		gb_log_error("api", "%s", err);
+		return MHD_NO;
+	}
+	return api.is_feature_supported(feature);
 }

@@ -6,8 +6,10 @@
  * serves HTTP, paid that at each sandbox start: an empty program linked
  * with the glassbox libraries starts in 5.4 ms of CPU, 3.2 ms without
  * libmicrohttpd and SQLite (bench_run; exporter/curl_lazy.h did the same
- * for libcurl).  The header still gives the types and constants; the
- * functions the API calls (eleven) are renamed here to wrappers that dlopen
+ * for libcurl).  (Since the API's own TLS, api_tls.c, links GnuTLS
+ * directly, that tree is loaded again at every start; only libmicrohttpd
+ * itself is saved now.)  The header still gives the types and constants; the
+ * functions the API calls (twelve) are renamed here to wrappers that dlopen
  * "libmicrohttpd.so.12" on first use (mhd_lazy.c).  api_int.h includes
  * this right after <microhttpd.h>, so the API's code reads as plain
  * libmicrohttpd.
@@ -42,6 +44,9 @@ const char *gb_mhd_lookup_connection_value(struct MHD_Connection *c, enum MHD_Va
 const union MHD_ConnectionInfo *gb_mhd_get_connection_info(struct MHD_Connection *c,
                                                            enum MHD_ConnectionInfoType type, ...);
 const union MHD_DaemonInfo *gb_mhd_get_daemon_info(struct MHD_Daemon *d, enum MHD_DaemonInfoType type, ...);
+/* Loads the library too (asked before any daemon starts); MHD_NO when it
+ * cannot be loaded. */
+enum MHD_Result gb_mhd_is_feature_supported(enum MHD_FEATURE feature);
 
 #ifndef GB_MHD_LAZY_IMPL
 #define MHD_start_daemon gb_mhd_start_daemon
@@ -54,6 +59,7 @@ const union MHD_DaemonInfo *gb_mhd_get_daemon_info(struct MHD_Daemon *d, enum MH
 #define MHD_lookup_connection_value gb_mhd_lookup_connection_value
 #define MHD_get_connection_info gb_mhd_get_connection_info
 #define MHD_get_daemon_info gb_mhd_get_daemon_info
+#define MHD_is_feature_supported gb_mhd_is_feature_supported
 #endif
 
 #endif
