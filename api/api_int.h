@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include "api/mhd_lazy.h" /* the MHD_ functions, loaded on first use */
 #include <stdatomic.h>
 #include <stdint.h>
 
