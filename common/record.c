@@ -219,6 +219,12 @@ int gb_rec_encode(const struct gb_record *rec, void *buf, size_t cap, uint16_t *
 		put_str(&w, l->landlock_rights);
 		put_str(&w, l->seccomp_mode);
 		put_str(&w, l->detail);
+		if (l->memory_max || l->pids_max || l->nofile || l->cpu_milli) { /* optional tail */
+			put_u64(&w, l->memory_max);
+			put_u64(&w, l->pids_max);
+			put_u64(&w, l->nofile);
+			put_u32(&w, l->cpu_milli);
+		}
 		break;
 	}
 	case GB_REC_LOSS: {
@@ -459,6 +465,12 @@ int gb_rec_decode(int type, const void *payload, size_t len, struct gb_record *o
 		l->landlock_rights = get_str(&r);
 		l->seccomp_mode = get_str(&r);
 		l->detail = get_str(&r);
+		if (r.off < r.len) { /* the limits tail */
+			l->memory_max = get_u64(&r);
+			l->pids_max = get_u64(&r);
+			l->nofile = get_u64(&r);
+			l->cpu_milli = get_u32(&r);
+		}
 		break;
 	}
 	case GB_REC_LOSS: {

@@ -253,6 +253,10 @@ struct gb_lifecycle {
 	const char *landlock_rights; /* human text of handled rights */
 	const char *seccomp_mode;    /* e.g. "filter (runtime list v1)" */
 	const char *detail;
+	/* The resource limits set on the sandbox, 0 = none (an optional tail,
+	 * encoded only when one is set; older records decode as none). */
+	uint64_t memory_max, pids_max, nofile;
+	uint32_t cpu_milli; /* CPUs x 1000 */
 };
 
 /* LOSS: synthesised by the consumer (or the journal) when records are gone. */

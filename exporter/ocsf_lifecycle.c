@@ -69,6 +69,20 @@ int ocsf_lifecycle(struct ocsf_ev *ev)
 		ocsf_kuint(w, "uid", l->uid);
 		ocsf_kuint(w, "gid", l->gid);
 	}
+	if (l->memory_max || l->pids_max || l->nofile || l->cpu_milli) {
+		/* what was set; what was hit is a resource_limit FINDING */
+		ocsf_key(w, "limits");
+		gb_jw_obj_begin(w);
+		if (l->memory_max)
+			ocsf_kuint(w, "memory_max", l->memory_max);
+		if (l->pids_max)
+			ocsf_kuint(w, "pids_max", l->pids_max);
+		if (l->cpu_milli)
+			ocsf_kuint(w, "cpu_milli", l->cpu_milli);
+		if (l->nofile)
+			ocsf_kuint(w, "files", l->nofile);
+		gb_jw_obj_end(w);
+	}
 	gb_jw_obj_end(w);
 	gb_jw_obj_end(w);
 	return ocsf_finish(ev);

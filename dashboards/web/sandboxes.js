@@ -36,9 +36,10 @@ export class Sandboxes {
         p.abi = po.landlock_abi !== undefined ? String(po.landlock_abi) : 'none';
         p.seccomp = po.seccomp_mode || '';
         p.runAs = po.uid !== undefined ? `${po.uid}:${po.gid}` : '';
+        p.set = limitsText(po.limits);
       }
       const fi = await getJSON(`/v1/sandboxes/${enc(name)}/logs?class=2004&limit=100`);
-      p.limits = (fi.events || []).filter((e) => e.status_detail === 'resource_limit').map((e) => e.message);
+      p.limits = (fi.events || []).filter((e) => e.status_detail === 'resource_limit').map((e) => `hit: ${e.message}`);
     } catch (e) {
       p.error = e.message;
     }
@@ -63,7 +64,18 @@ export class Sandboxes {
         el('td', {}, p.abi || '—'),
         el('td', {}, p.seccomp || '—'),
         el('td', { class: 'mono' }, p.runAs || '—'),
-        el('td', {}, p.limits.length ? p.limits.join('; ') : 'none')));
+        el('td', { class: 'limits' }, [p.set || 'none set'].concat(p.limits).join('; '))));
     }
   }
+}
+
+// The limits a sandbox was started with (unmapped.posture.limits), as text.
+function limitsText(l) {
+  if (!l) return '';
+  const parts = [];
+  if (l.memory_max) parts.push(`memory ${Math.round(l.memory_max / 1048576)} MiB`);
+  if (l.pids_max) parts.push(`pids ${l.pids_max}`);
+  if (l.cpu_milli) parts.push(`cpus ${l.cpu_milli / 1000}`);
+  if (l.files) parts.push(`files ${l.files}`);
+  return parts.join(', ');
 }

@@ -195,6 +195,10 @@ void gb_sbx_ev_lifecycle(struct gb_sbx_out *ev, int activity, uint32_t layers, u
 	l->landlock_rights = rights;
 	l->seccomp_mode = seccomp;
 	l->detail = detail;
+	l->memory_max = ev->limits.memory_max;
+	l->pids_max = ev->limits.pids_max;
+	l->nofile = ev->limits.nofile;
+	l->cpu_milli = ev->limits.cpu_milli;
 	emit(ev, &rec);
 }
 

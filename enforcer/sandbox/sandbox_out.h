@@ -27,6 +27,11 @@ struct gb_creds;
 
 struct gb_sbx_out {
 	struct gb_ring *ring;
+	/* The resource limits set, copied into every LIFECYCLE record (0 = none). */
+	struct {
+		uint64_t memory_max, pids_max, nofile;
+		uint32_t cpu_milli;
+	} limits;
 	struct gb_proxy *proxy;
 	struct gb_policy_store *store;
 	int netns_fd;

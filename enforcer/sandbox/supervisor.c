@@ -694,6 +694,12 @@ static uint32_t layers_of(const struct run *r)
 static void finish_posture(struct run *r)
 {
 	uint32_t layers = layers_of(r);
+	if (r->cg.version) {
+		r->ev.limits.memory_max = r->cg.lim.memory_max;
+		r->ev.limits.pids_max = r->cg.lim.pids_max;
+		r->ev.limits.cpu_milli = (uint32_t)(r->cg.lim.cpus * 1000.0 + 0.5);
+	}
+	r->ev.limits.nofile = r->o->files > 0 ? (uint64_t)r->o->files : 0;
 	gb_sbx_ev_lifecycle(&r->ev, GB_LC_STARTED, layers, (uint32_t)r->posture.b,
 	                    r->ident.uid, r->ident.gid, r->posture.text, GB_SECCOMP_MODE_TEXT,
 	                    r->ident.user, r->workdir);

@@ -60,6 +60,11 @@ try {
   await page.waitForFunction((n) => /landlock|netns/.test(document.querySelector(`#sandboxes tr[data-name="${n}"]`).textContent), GB_SANDBOX);
   const rev1 = await row.locator('.revision').textContent();
   check('sandbox row: running, revision 1, posture layers', /running/.test(await row.textContent()) && rev1 === 'rev 1' && /netns/.test(await row.textContent()), await row.textContent());
+  // the limits it was started with (limits.h's defaults), when it has a
+  // cgroup (`ip netns exec` remounts /sys, so a sandbox started through it
+  // has none, and then no limit is set)
+  const rowText = await row.textContent(), limText = await row.locator('.limits').textContent();
+  check('sandbox row: the limits set', /cgroup/.test(rowText) ? /memory \d+ MiB/.test(limText) && /pids \d+/.test(limText) : /^none set/.test(limText), rowText);
 
   // the decision stream, live: the row must not be there before the curl
   await page.keyboard.press('2');
