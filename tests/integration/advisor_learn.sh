@@ -9,16 +9,8 @@
 # denials, while one new destination is denied.
 . "$(dirname "$0")/lib/sandbox_lib.sh"
 NETNS_LIB_EMBED=1 . "$(dirname "$0")/lib/netns_lib.sh"
-pids=()
+netns_trap
 serve_pid=
-cleanup() {
-	for p in "${pids[@]}" $serve_pid; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ -n "${GB_TEST_DEBUG:-}" ] && tail -60 "$T/serve.log"
-	netns_teardown
-	rm -rf "$T"
-}
-trap cleanup EXIT
 sbx_user_workdir "$W" # a user-owned workdir: idmapped, writable inside
 netns_setup
 U ip addr add 198.18.0.11/24 dev "vu$tag"

@@ -26,16 +26,8 @@ if [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ] || ! command -v node >/d
 fi
 ART=${GB_BUILD_DIR:-$T}/test-artifacts/dashboard
 mkdir -p "$ART"
-pids=()
+netns_trap
 serve_pid=
-cleanup() {
-	for p in "${pids[@]}" $serve_pid; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ -n "${GB_TEST_DEBUG:-}" ] && tail -40 "$T/serve.log"
-	netns_teardown
-	rm -rf "$T"
-}
-trap cleanup EXIT
 chown "$SBX_OWNER" "$W" # a user-owned workdir: idmapped, writable inside
 chmod 0777 "$W"         # and writable without idmapping (a chroot refuses user namespaces)
 netns_setup

@@ -39,10 +39,13 @@ netns_setup() {
 	fi
 }
 # netns_trap: for a sandbox test on this network — pids=() (bg jobs go
-# there) and an EXIT trap ending them by pid, then the namespaces and $T.
+# there; a daemon may be kept in $serve_pid) and an EXIT trap ending them by
+# pid, then the namespaces and $T (with GB_TEST_DEBUG set, the daemon's log
+# $T/serve.log is shown first).
 netns_cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}" ${serve_pid:-}; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
+	[ -n "${GB_TEST_DEBUG:-}" ] && [ -f "$T/serve.log" ] && tail -60 "$T/serve.log"
 	netns_teardown
 	rm -rf "$T"
 }
