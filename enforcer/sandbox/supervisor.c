@@ -555,6 +555,17 @@ static void start_audit(struct run *r)
 {
 	int enabled = 0;
 	int rc = gb_ll_audit_open(&r->audit, &enabled);
+	if (rc == -EXDEV) {
+		/* Said plainly, on stderr too: this is a deployment choice (the
+		 * supervisor's own namespace) that costs the denial records. */
+		const char *d = "the supervisor runs outside the initial network namespace and cannot "
+		                "enter it; the kernel delivers audit records only there: Landlock and "
+		                "seccomp denials are enforced but not recorded";
+		gb_log_warn(NULL, "%s", d);
+		r->audit = NULL;
+		gb_sbx_ev_finding(&r->ev, GB_F_LANDLOCK_DEGRADED, GB_SEV_MEDIUM, "audit", d);
+		return;
+	}
 	if (rc < 0) {
 		char d[256];
 		snprintf(d, sizeof d, "cannot read the kernel audit stream (%s): Landlock denials are "
