@@ -247,8 +247,8 @@ static void handle_msg(struct run *r, const struct gb_sbx_msg *m, int fd, pid_t 
 		} else if (m->a) {
 			gb_log_error(NULL, "%s: %s", r->o->argv[0], strerror(m->a));
 		} else {
-			gb_sbx_ev_proc_launch(&r->ev, r->payload_pid, r->ident.uid, r->ident.gid, r->exe,
-			                      r->sha256, r->o->argv);
+			gb_sbx_ev_proc_launch(&r->ev, r->payload_pid, r->init_pid, r->ident.uid, r->ident.gid,
+			                      r->exe, r->sha256, r->o->argv);
 		}
 		break;
 	case GB_MSG_EXIT: {
@@ -257,8 +257,8 @@ static void handle_msg(struct run *r, const struct gb_sbx_msg *m, int fd, pid_t 
 		r->exit_signal = m->b;
 		char reason[200];
 		exit_reason(r, m->b, reason, sizeof reason);
-		gb_sbx_ev_proc_exit(&r->ev, r->payload_pid, r->ident.uid, r->ident.gid, r->exe,
-		                    r->sha256, m->a, m->b,
+		gb_sbx_ev_proc_exit(&r->ev, r->payload_pid, r->init_pid, r->ident.uid, r->ident.gid, r->exe,
+		                    r->sha256, r->o->argv, m->a, m->b,
 		                    r->started_ns ? gb_now_ns(CLOCK_MONOTONIC) - r->started_ns : 0, reason);
 		break;
 	}
