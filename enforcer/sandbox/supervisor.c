@@ -70,6 +70,7 @@ struct run {
 	struct gb_uid_claim uid; /* the sandbox's own uid/gid (default user) */
 	struct gb_cgroup cg;  /* resource limits */
 	int workdir_userns;   /* idmapping of the workdir, or -1 */
+	int idmap_err;        /* why there is none for a user-owned workdir (-errno), or 0 */
 	struct gb_env env;
 	int ctl;              /* our end */
 	int sfd;              /* signalfd */
@@ -130,13 +131,31 @@ static int claim_identity(struct run *r, char *err, size_t errlen)
 			struct passwd *pw = getpwuid(st.st_uid);
 			g = pw ? pw->pw_gid : 0;
 		}
-		int fd = g ? gb_uid_idmap_userns(st.st_uid, g, r->ident.uid, r->ident.gid) : -EPERM;
+		int fd = g ? gb_uid_idmap_userns(st.st_uid, g, r->ident.uid, r->ident.gid) : -ENODATA;
 		if (fd >= 0)
 			r->workdir_userns = fd;
 		else
-			gb_log_debug(NULL, "workdir idmapping: %s", strerror(-fd));
+			r->idmap_err = fd;
 	}
 	return 0;
+}
+
+/* A user-owned workdir that cannot be idmapped is bound as it is: the
+ * sandbox's uid may write there only what the permissions grant others.
+ * The usual cause is a chroot, inside which the kernel creates no user
+ * namespace (EPERM), and so no idmapping either. */
+static void report_no_idmap(struct run *r)
+{
+	char d[PATH_MAX + 400];
+	const char *why = r->idmap_err == -ENODATA ? "its owner has no group but root's to map"
+	                  : r->idmap_err == -EPERM ? "no user namespace: inside a chroot the kernel "
+	                                             "makes none"
+	                                           : strerror(-r->idmap_err);
+	snprintf(d, sizeof d, "workdir %s: no idmapping (%s): the sandbox (uid %u) may write there "
+	         "only what the directory's permissions grant others, and what it writes is its "
+	         "uid's on the host", r->workdir, why, (unsigned)r->ident.uid);
+	gb_log_warn(NULL, "%s", d);
+	gb_sbx_ev_finding(&r->ev, GB_F_CONTAINMENT_DEGRADED, GB_SEV_MEDIUM, "workdir", d);
 }
 
 static int load_policy(struct run *r)
@@ -532,6 +551,8 @@ static int prepare(struct run *r)
 	rc = gb_sbx_out_open(&r->ev, o->root, &r->sd, r->name);
 	if (rc < 0)
 		return rc;
+	if (r->idmap_err)
+		report_no_idmap(r);
 	/* HTTPS inspection: without a CA the sandbox still runs, and the proxy
 	 * refuses the tunnels it would have had to inspect. */
 	char terr[512];

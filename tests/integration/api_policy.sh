@@ -15,7 +15,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-chown "$SBX_OWNER" "$W" # a user-owned workdir: idmapped, writable inside
+sbx_user_workdir "$W" # a user-owned workdir: idmapped, writable inside
 netns_setup
 mkdir -p "$T/www"
 echo "hello" >"$T/www/hello.txt"

@@ -44,7 +44,7 @@ suid=$(gbrun -- ./suid_probe ids | awk '$1 == "uid" { print ($2 == $3 && $3 == $
 check "setuid binary euid" yes "$(sbx_uid "$suid")"
 
 # Filesystem (Landlock + DAC): writes outside read_write fail, inside work.
-chown "$SBX_OWNER" "$W"
+sbx_user_workdir "$W"
 check "write workdir" "write OK" "$(gbrun -- ./escape_probe write "$W/inside")"
 # read_only paths are read-only bind mounts of the private root (EROFS
 # before Landlock is even asked); what no policy names is not there at all.

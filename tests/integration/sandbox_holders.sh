@@ -17,7 +17,7 @@
 NETNS_LIB_EMBED=1 . "$(dirname "$0")/lib/netns_lib.sh"
 netns_trap
 F="$GB_HELPER_DIR/sbx_ring_follow"
-chown "$SBX_OWNER" "$W" # a user-owned workdir: idmapped, writable inside
+sbx_user_workdir "$W" # a user-owned workdir: idmapped, writable inside
 netns_setup
 mkdir -p "$T/www"
 echo "hello from upstream" >"$T/www/hello.txt"

@@ -18,7 +18,7 @@ NETNS_LIB_EMBED=1 . "$(dirname "$0")/lib/netns_lib.sh"
 netns_trap
 die() { echo "FAIL: $*" >&2; exit 1; }
 F="$GB_HELPER_DIR/sbx_ring_follow"
-chown "$SBX_OWNER" "$W"
+sbx_user_workdir "$W"
 netns_setup
 # Counters proving SSRF refusals send nothing: upstream input to :80 and
 # client-namespace output to loopback:80 / the metadata address.

@@ -7,7 +7,7 @@ mkdir -p "$P" "$T/rw" "$T/ro"
 chmod 0777 "$T/rw"
 echo hello >"$T/ro/file"
 chmod 0755 "$T/ro"
-chown "$SBX_OWNER" "$W"
+sbx_user_workdir "$W"
 
 policy() { # NAME COMPAT INCLUDE_WORKDIR USER EXTRA_RO
 	cat >"$P/$1.yaml" <<EOP
@@ -38,7 +38,7 @@ policy nowd best_effort false sandbox ""
 # the sandbox user: only Landlock stands in the way.  The probe runs from
 # the read_write dir.
 W2=/var/tmp/gb-wd-$$
-mkdir -p "$W2" && chown "$SBX_OWNER" "$W2"
+mkdir -p "$W2" && sbx_user_workdir "$W2"
 trap 'rm -rf "$T" "$W2"' EXIT
 cp "$W/escape_probe" "$T/rw/"
 check "workdir not writable without include_workdir" "write EACCES" \

@@ -8,7 +8,7 @@
 # best_effort / hard_requirement apply to a bind that cannot be made;
 # `policy check` warns about host socket directories.
 . "$(dirname "$0")/lib/sandbox_lib.sh"
-chown "$SBX_OWNER" "$W"
+sbx_user_workdir "$W"
 HID=$(mktemp -d /var/lib/gb-hidden.XXXXXX)
 RUND=$(mktemp -d /run/gb-sock.XXXXXX)
 HOSTTMP=$(mktemp -d /tmp/gb-hosttmp.XXXXXX)

@@ -16,8 +16,35 @@ check "/dev/tty opens" "via-dev-tty" "$(tty_run "$G /bin/sh -c 'echo via-dev-tty
 check "pty from the private devpts" "/dev/pts/0" \
 	"$(tty_run "$G /usr/bin/python3 -c 'import os, pty; m, s = pty.openpty(); print(os.ttyname(s))'")"
 # Ctrl-C on the terminal: the line discipline sends SIGINT to the
-# foreground process group, which CMD shares with the supervisor.
-out=$( (sleep 1.5; printf '\003'; sleep 1) | timeout 20 script -qec \
-	"$G /bin/sleep 30; echo rc=\$?" /dev/null | tr -d '\r' | grep -o 'rc=[0-9]*')
+# foreground process group, which CMD shares with the supervisor.  A pty
+# driver types it only once CMD has said it runs (a fixed delay raced a
+# slow start), then reads until the shell reports CMD's status.  bash, not
+# sh: dash dies of the SIGINT too instead of reporting the status.
+out=$(timeout 30 python3 - "$G" <<'EOP' 2>&1 | grep -o 'rc=[0-9]*'
+import os, pty, re, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("/bin/bash", ["bash", "-c", sys.argv[1] + " /bin/sh -c 'echo ready; exec /bin/sleep 30'; echo rc=$?"])
+buf, sent, end = b"", False, time.monotonic() + 25
+while time.monotonic() < end:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        buf += chunk
+    if not sent and b"ready" in buf:
+        time.sleep(0.2)  # CMD has exec'd sleep by now; any later moment works too
+        os.write(fd, b"\x03")
+        sent = True
+    if re.search(rb"rc=[0-9]+\r?\n", buf):
+        break
+sys.stdout.write(buf.decode(errors="replace"))
+os.waitpid(pid, 0)
+EOP
+)
 check "Ctrl-C ends CMD with SIGINT" "rc=130" "$out"
 finish

@@ -13,7 +13,7 @@
 NETNS_LIB_EMBED=1 . "$(dirname "$0")/lib/netns_lib.sh"
 netns_trap
 H=$GB_SOURCE_DIR/tests/helpers
-chown "$SBX_OWNER" "$W" # a user-owned workdir: idmapped, writable inside
+sbx_user_workdir "$W" # a user-owned workdir: idmapped, writable inside
 netns_setup
 
 # ---- upstream content: a git repo, a PEP 503 index, an npm registry ----

@@ -26,6 +26,14 @@ SBX_UID_RE='18[0-9]{8}'
 # A workdir owned by a non-root account is idmapped into the sandbox: the
 # sandbox can write it and its files stay this owner's.
 SBX_OWNER=4242:4242
+# Inside a chroot the kernel makes no user namespace, hence no idmapping:
+# glassbox then binds the workdir as it is (with a FINDING), and only what
+# its permissions grant others is writable to the sandbox's uid.
+if unshare -U true 2>/dev/null; then SBX_IDMAP=yes; else SBX_IDMAP=no; fi
+sbx_user_workdir() { # DIR: owned by $SBX_OWNER, writable inside either way
+	chown "$SBX_OWNER" "$1"
+	[ "$SBX_IDMAP" = yes ] || chmod 0777 "$1"
+}
 sbx_uid() { # prints yes when $1 is a sandbox uid
 	if [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge 1879048192 ] && [ "$1" -lt 1879113728 ]; then
 		echo yes
