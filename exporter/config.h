@@ -41,6 +41,7 @@
 #ifndef GB_EXPORTER_CONFIG_H
 #define GB_EXPORTER_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/diag.h"
@@ -56,6 +57,9 @@ struct gb_daemon_config {
 	uint32_t checkpoint_interval_s; /* journal.checkpoint_interval; 0 = 10 min */
 	struct gb_sink_conf sinks[GB_MAX_SINKS];
 	size_t n_sinks;
+	/* set before loading (serve --check-config): also probe whether each
+	 * sink can work now (config_sink.h) */
+	bool probe_sinks;
 };
 
 /* Defaults under root (NULL = "/"). */
