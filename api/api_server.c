@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,8 +87,15 @@ enum MHD_Result api_json(struct api_req *r, unsigned status, json_t *o)
 {
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
-	if (!s)
-		return MHD_NO;
+	if (!s) {
+		/* an answer that could not be built is still an answer: closing
+		 * without one leaves the client guessing */
+		static const char oom[] = "{\"error\":\"internal\",\"detail\":\"the answer could not be built\"}";
+		s = strdup(oom);
+		status = 500;
+		if (!s)
+			return MHD_NO;
+	}
 	size_t n = strlen(s);
 	char *t = realloc(s, n + 2); /* a newline for the curl user */
 	if (t) {
@@ -98,6 +106,34 @@ enum MHD_Result api_json(struct api_req *r, unsigned status, json_t *o)
 	return queue(r, status, s, n, "application/json");
 }
 
+/* Each byte that does not start a well-formed UTF-8 sequence (RFC 3629:
+ * no overlong form, no surrogate, at most U+10FFFF) becomes '?': a detail
+ * quotes what the client sent (a query value, cut to fit), and JSON
+ * strings must be UTF-8 — jansson refuses to build one otherwise.
+ * (fuzz_api_body found a bad byte in ?since= closing the connection
+ * without an answer.) */
+static void utf8_clean(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	while (*p) {
+		unsigned c = *p;
+		size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+		           : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+		bool ok = n > 0;
+		for (size_t i = 1; ok && i < n; i++)
+			ok = (p[i] & 0xc0) == 0x80;
+		if (ok && n == 3)
+			ok = !(c == 0xe0 && p[1] < 0xa0) && !(c == 0xed && p[1] >= 0xa0);
+		if (ok && n == 4)
+			ok = !(c == 0xf0 && p[1] < 0x90) && !(c == 0xf4 && p[1] >= 0x90);
+		if (!ok) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
+}
+
 enum MHD_Result api_error(struct api_req *r, unsigned status, const char *error, const char *fmt,
                           ...)
 {
@@ -106,6 +142,7 @@ enum MHD_Result api_error(struct api_req *r, unsigned status, const char *error,
 	va_start(ap, fmt);
 	vsnprintf(d, sizeof d, fmt, ap);
 	va_end(ap);
+	utf8_clean(d);
 	return api_json(r, status, json_pack("{s:s, s:s}", "error", error, "detail", d));
 }
 
