@@ -40,7 +40,7 @@ struct gb_api_opts {
 	const char *runtime_dir; /* required: where sandbox directories live */
 	const char *tcp_listen;  /* "127.0.0.1:8787" or NULL */
 	const char *token_file;  /* required with tcp_listen */
-	unsigned max_connections;/* 0 = 64 */
+	unsigned max_connections;/* 0 = 256 */
 	struct gb_serve *serve;  /* the daemon's counters for /metrics (may be NULL) */
 	const char *advisor_db;  /* NULL = <root>/var/lib/glassbox/advisor.db (advisor.h) */
 	int advisor_auto;        /* approve proposals without risk findings at once */

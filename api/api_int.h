@@ -67,6 +67,16 @@ void api_metrics_stop(struct gb_api *a);
 /* Decisions of sandbox NAME journaled since the daemon started. */
 void api_metrics_sandbox(struct gb_api *a, const char *name, uint64_t *allowed, uint64_t *denied);
 
+/* Slow clients (api_slow.c): a connection whose request head is not
+ * complete API_HEAD_DEADLINE_S after its accept is cut (slowloris). */
+#define API_HEAD_DEADLINE_S 5
+void api_slow_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                     enum MHD_ConnectionNotificationCode toe);
+void api_slow_head_done(struct MHD_Connection *c);
+int api_slow_start(void);
+void api_slow_stop(void);
+uint64_t api_slow_cut(void);
+
 /* Time arguments: RFC 3339 with or without fractions and offset, a
  * duration ago (30s, 10m, 2h, 1d), or epoch milliseconds. */
 int api_parse_time(const char *s, int64_t *ms);

@@ -27,6 +27,9 @@
 
 #define MAX_HEADER_MEM (32 * 1024) /* request line + headers + our buffers, per connection */
 #define CONN_TIMEOUT_S 60
+/* Connections waiting for accept: a burst of clients (200 follow clients
+ * started at once) overflowed 64 and saw "connection refused". */
+#define LISTEN_BACKLOG 1024
 #define MAX_TOKEN 4096
 
 struct listener {
@@ -241,6 +244,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	struct conn *st = *con_cls;
 	struct api_req r = { .api = L->api, .c = c, .method = method };
 	if (!st) {
+		api_slow_head_done(c); /* the head is complete: no longer a slow client */
 		st = calloc(1, sizeof *st);
 		if (!st)
 			return MHD_NO;
@@ -355,7 +359,7 @@ static int listen_unix(struct gb_api *a, char *err, size_t errlen)
 	umask(old);
 	if (!rc && chmod(a->unix_path, 0600) < 0)
 		rc = -errno;
-	if (!rc && listen(fd, 64) < 0)
+	if (!rc && listen(fd, LISTEN_BACKLOG) < 0)
 		rc = -errno;
 	if (rc) {
 		snprintf(err, errlen, "API socket %s: %s", a->unix_path, strerror(-rc));
@@ -395,7 +399,7 @@ static int listen_tcp(const char *spec, char *err, size_t errlen)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (!rc && bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
 		rc = -errno;
-	if (!rc && listen(fd, 64) < 0)
+	if (!rc && listen(fd, LISTEN_BACKLOG) < 0)
 		rc = -errno;
 	freeaddrinfo(ai);
 	if (rc) {
@@ -440,14 +444,22 @@ static int load_token(struct gb_api *a, const char *path, char *err, size_t errl
 	return 0;
 }
 
+/* A TCP peer may hold at most this many connections (the unix socket's
+ * peers are root, and all "one address"): one client cannot take every
+ * slot, before or after its token is checked. */
+#define PER_IP_LIMIT 16
+
 static struct MHD_Daemon *start_mhd(struct gb_api *a, struct listener *L, int fd, unsigned max)
 {
+	(void)a;
 	return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 	                            MHD_USE_POLL,
 	                        0, NULL, NULL, handler, L, MHD_OPTION_LISTEN_SOCKET, fd,
 	                        MHD_OPTION_CONNECTION_LIMIT, max, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	                        (size_t)MAX_HEADER_MEM, MHD_OPTION_CONNECTION_TIMEOUT,
 	                        (unsigned)CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, completed, L,
+	                        MHD_OPTION_NOTIFY_CONNECTION, api_slow_notify, NULL,
+	                        MHD_OPTION_PER_IP_CONNECTION_LIMIT, L->needs_token ? PER_IP_LIMIT : 0u,
 	                        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 	                        MHD_OPTION_END);
 }
@@ -496,8 +508,13 @@ int gb_api_start(const struct gb_api_opts *o, struct gb_api **out, char *err, si
 		         o->root ? o->root : "");
 	else
 		snprintf(a->unix_path, sizeof a->unix_path, "%s", o->unix_path);
-	unsigned max = o->max_connections ? o->max_connections : 64;
-	int rc = 0;
+	unsigned max = o->max_connections ? o->max_connections : 256;
+	int rc = api_slow_start();
+	if (rc < 0) {
+		snprintf(err, errlen, "API: no thread for the request-head deadline: %s", strerror(-rc));
+		free(a);
+		return rc;
+	}
 	L_unix = (struct listener){ a, 0 };
 	L_tcp = (struct listener){ a, 1 };
 	if (a->unix_path[0]) {
@@ -550,6 +567,7 @@ void gb_api_stop(struct gb_api *a)
 		MHD_stop_daemon(a->tcp_d);
 	if (a->unix_d)
 		MHD_stop_daemon(a->unix_d);
+	api_slow_stop();
 	api_metrics_stop(a);
 	if (a->advisor) {
 		gb_serve_hook_set(NULL, NULL); /* waits for drain threads inside the hook */
