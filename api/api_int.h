@@ -58,6 +58,7 @@ enum MHD_Result api_logs(struct api_req *r);
 enum MHD_Result api_policy(struct api_req *r);
 enum MHD_Result api_metrics(struct api_req *r);
 enum MHD_Result api_advisor(struct api_req *r); /* advisor_routes.c */
+enum MHD_Result api_inference(struct api_req *r); /* api_inference.c: /v1/inference */
 /* Who is asking, for authors and approvers: uid/pid by SO_PEERCRED on the
  * unix socket, the address on TCP (api_policy.c). */
 void api_caller(struct api_req *r, char *out, size_t len);

@@ -191,6 +191,8 @@ static enum MHD_Result route(struct api_req *r, const char *url)
 		return get ? api_metrics(r) : api_error(r, 405, "method_not_allowed", "GET only");
 	if (!strcmp(url, "/v1/sandboxes") || !strcmp(url, "/v1/sandboxes/"))
 		return get ? api_sandboxes(r) : api_error(r, 405, "method_not_allowed", "GET only");
+	if (!strcmp(url, "/v1/inference"))
+		return api_inference(r);
 	static const char pfx[] = "/v1/sandboxes/";
 	if (strncmp(url, pfx, sizeof pfx - 1))
 		return api_error(r, 404, "not_found", "no route %s (see /v1/health, /v1/sandboxes, "

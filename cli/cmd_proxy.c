@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "common/policy.h"
 #include "common/ring.h"
+#include "enforcer/proxy/inference.h"
 #include "enforcer/proxy/proxy.h"
 #include "common/log.h"
 #include "enforcer/proxy/tls.h"
@@ -24,7 +25,7 @@ static void usage(FILE *f)
 	        "usage: glassbox proxy --policy FILE [--listen ADDR:PORT] [--ring PATH]\n"
 	        "                      [--hosts FILE] [--workers N] [--fail-closed]\n"
 	        "                      [--tls-dir DIR [--upstream-ca FILE]]\n"
-	        "                      [--internal-needs-allowed-ips]\n"
+	        "                      [--internal-needs-allowed-ips] [--inference ROUTE.json]\n"
 	        "  Run the egress proxy until SIGINT or SIGTERM.\n"
 	        "  --listen   address to listen on (default 127.0.0.1:3128; [::1]:3128 for IPv6)\n"
 	        "  --ring     write decision records into this ring (created if missing)\n"
@@ -35,13 +36,36 @@ static void usage(FILE *f)
 	        "             (ca.pem, ca-bundle.pem for clients; ca.key 0600)\n"
 	        "  --upstream-ca  CA file trusted for upstream servers besides the system store\n"
 	        "  --internal-needs-allowed-ips  use an internal address only when the endpoint's\n"
-	        "                 allowed_ips covers it, also for an exactly named host\n");
+	        "                 allowed_ips covers it, also for an exactly named host\n"
+	        "  --inference  the inference.local route (JSON, docs/inference.md)\n");
+}
+
+/* --inference FILE: the route, its credential read now. */
+static int proxy_inference(const char *file, struct gb_inference **out)
+{
+	json_error_t je;
+	json_t *o = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
+	if (!o) {
+		gb_log_error("proxy", "--inference %s:%d:%d: %s", file, je.line, je.column, je.text);
+		return -EINVAL;
+	}
+	char err[700];
+	struct gb_inf_route *r = NULL;
+	int rc = gb_inf_route_parse(o, true, &r, err, sizeof err);
+	json_decref(o);
+	if (rc == 0 && (rc = gb_inference_new(out)) == 0)
+		gb_inference_set(*out, r, false);
+	else if (rc == -ENOMEM)
+		gb_inf_route_free(r);
+	if (rc < 0)
+		gb_log_error("proxy", "--inference %s: %s", file, rc == -ENOMEM ? "out of memory" : err);
+	return rc;
 }
 
 int cmd_proxy(int argc, char **argv)
 {
 	const char *policy = NULL, *listen = "127.0.0.1:3128", *ring_path = NULL, *hosts = NULL;
-	const char *tls_dir = NULL, *upstream_ca = NULL;
+	const char *tls_dir = NULL, *upstream_ca = NULL, *inference = NULL;
 	int workers = 0;
 	bool fail_closed = false, internal_strict = false;
 	for (int i = 1; i < argc; i++) {
@@ -73,6 +97,8 @@ int cmd_proxy(int argc, char **argv)
 			tls_dir = v;
 		else if (!strcmp(a, "--upstream-ca"))
 			upstream_ca = v;
+		else if (!strcmp(a, "--inference"))
+			inference = v;
 		else if (!strcmp(a, "--workers")) {
 			workers = atoi(v);
 			if (workers < 1 || workers > 256) {
@@ -148,7 +174,14 @@ int cmd_proxy(int argc, char **argv)
 			return 1;
 		}
 	}
-	struct gb_proxy_opts o = { .listen = listen, .listen_fd = -1, .netns_fd = -1, .workers = workers,
+	struct gb_inference *inf = NULL;
+	if (inference && (rc = proxy_inference(inference, &inf)) < 0) {
+		gb_tls_free(tls);
+		gb_ring_close(ring);
+		gb_policy_store_free(store);
+		return 1;
+	}
+	struct gb_proxy_opts o = { .inference = inf, .listen = listen, .listen_fd = -1, .netns_fd = -1, .workers = workers,
 		                   .store = store, .ring = ring, .fail_closed = fail_closed,
 		                   .internal_needs_allowed_ips = internal_strict,
 		                   .hosts_file = hosts, .tls = tls };
@@ -159,6 +192,7 @@ int cmd_proxy(int argc, char **argv)
 	if (rc < 0) {
 		gb_log_error("proxy", "listen %s: %s", listen, strerror(-rc));
 		gb_proxy_free(px);
+		gb_inference_free(inf);
 		gb_tls_free(tls);
 		gb_ring_close(ring);
 		gb_policy_store_free(store);
@@ -180,6 +214,7 @@ int cmd_proxy(int argc, char **argv)
 		            (unsigned long long)ts.leaves_minted, (unsigned long long)ts.leaf_hits);
 	}
 	gb_proxy_free(px);
+	gb_inference_free(inf);
 	gb_tls_free(tls); /* after the proxy: it borrowed the CA */
 	gb_ring_close(ring);
 	gb_policy_store_free(store);

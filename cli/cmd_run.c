@@ -1,6 +1,6 @@
 /* cli/cmd_run.c — `glassbox run [--name N] [--policy FILE] [--workdir DIR]
- * [--hosts FILE] [--env NAME[=VALUE]]... [--env-file FILE]... [--quiet] [--serve] [--] CMD
- * [ARG...]`.
+ * [--hosts FILE] [--env NAME[=VALUE]]... [--env-file FILE]... [--credential SPEC]...
+ * [--quiet] [--serve] [--] CMD [ARG...]`.
  * All the work is in enforcer/sandbox/supervisor.c. */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,15 +19,18 @@
 #include "common/array.h"
 #include "common/log.h"
 #include "common/paths.h"
+#include "common/cred_spec.h"
 #include "enforcer/sandbox/cgroup.h"
 #include "enforcer/sandbox/supervisor.h"
+#include "exporter/config.h"
 
 static void run_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: glassbox run [--name N] [--policy FILE] [--workdir DIR] [--hosts FILE] [--quiet]\n"
 	    "                    [--serve] [--env NAME[=VALUE]]... [--env-file FILE]... [--memory SIZE]\n"
-	    "                    [--pids N] [--cpus N] [--uid-range FIRST-LAST] [--] CMD [ARG...]\n"
+	    "                    [--pids N] [--cpus N] [--uid-range FIRST-LAST]\n"
+	    "                    [--credential NAME[:VAR]=FILE@HOST[:PORT][,...]]... [--] CMD [ARG...]\n"
 	    "\n"
 	    "Run CMD in a new sandbox (mount, pid, net, ipc, uts namespaces; unprivileged user;\n"
 	    "Landlock; seccomp) whose only way out is the policy proxy at 127.0.0.1:3128.\n"
@@ -43,6 +46,13 @@ static void run_usage(FILE *f)
 	    "                  the environment otherwise starts empty but for PATH, LANG, LC_*,\n"
 	    "                  TERM, COLORTERM, TZ, COLUMNS, LINES, NO_COLOR (see docs/sandbox.md)\n"
 	    "  --env-file FILE NAME=VALUE lines ('#' comments) added before the --env options\n"
+	    "  --credential NAME[:VAR]=FILE@HOST[:PORT][,HOST[:PORT]...]\n"
+	    "                  a provider credential the sandbox never holds: FILE (root-owned,\n"
+	    "                  0600) holds the secret, VAR (default NAME) gets the placeholder\n"
+	    "                  glassbox:credential:NAME, which the proxy replaces in HTTPS request\n"
+	    "                  headers toward the HOSTs only (PORT 443, '*.domain' globs); adds to\n"
+	    "                  the daemon config's credentials: (same NAME: this one wins); see\n"
+	    "                  docs/credentials.md\n"
 	    "  --memory SIZE   memory limit of the sandbox's cgroup, swap off (e.g. 512M; max: none;\n"
 	    "                  default 4G)\n"
 	    "  --pids N        process limit (max: none; default 1024)\n"
@@ -143,6 +153,45 @@ static void stop_daemon(pid_t pid)
 		;
 }
 
+/* The daemon config's credentials (<root>/etc/glassbox/glassbox.yaml),
+ * then --credential's (a name given again replaces the config's). */
+static int add_cred(struct gb_cred_spec *v, size_t *n, const struct gb_cred_spec *s)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp(v[i].name, s->name)) {
+			v[i] = *s;
+			return 0;
+		}
+	if (*n == GB_CRED_MAX) {
+		gb_log_error("run", "at most %d credentials", GB_CRED_MAX);
+		return -1;
+	}
+	v[(*n)++] = *s;
+	return 0;
+}
+
+static void config_creds(struct gb_cred_spec *v, size_t *n)
+{
+	char path[GB_PATH_MAX];
+	struct gb_daemon_config *cfg = malloc(sizeof *cfg);
+	if (!cfg || gb_path_config(path, sizeof path, gb_globals.root) < 0) {
+		free(cfg);
+		return;
+	}
+	gb_daemon_config_defaults(cfg, gb_globals.root);
+	struct gb_diags d = { 0 };
+	/* A broken config costs its credentials (placeholders are then
+	 * refused by the proxy), not the run: serve reports the errors. */
+	if (gb_daemon_config_load(cfg, path, 0, &d) < 0)
+		gb_log_warn("run", "%s does not load (glassbox serve --check-config says why): its "
+		            "credentials are not used", path);
+	else
+		for (size_t i = 0; i < cfg->n_creds; i++)
+			add_cred(v, n, &cfg->creds[i]);
+	gb_diags_free(&d);
+	free(cfg);
+}
+
 /* `--opt VALUE` or `--opt=VALUE`: the value, advancing *i; NULL when a
  * does not name opt. */
 static const char *opt_value(int argc, char **argv, int *i, const char *opt)
@@ -167,13 +216,16 @@ int cmd_run(int argc, char **argv)
 	/* At most argc of each list. */
 	const char **env_args = calloc((size_t)argc + 1, sizeof *env_args);
 	const char **env_files = calloc((size_t)argc + 1, sizeof *env_files);
+	struct gb_cred_spec *creds = calloc(GB_CRED_MAX, sizeof *creds);
+	size_t n_creds = 0;
 	int rc = 2;
-	if (!env_args || !env_files) {
+	if (!env_args || !env_files || !creds) {
 		gb_log_error("run", "out of memory");
 		goto out;
 	}
 	o.env_args = env_args;
 	o.env_files = env_files;
+	config_creds(creds, &n_creds);
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i], *v;
@@ -202,6 +254,15 @@ int cmd_run(int argc, char **argv)
 			env_files[o.n_env_files++] = v;
 		} else if ((v = opt_value(argc, argv, &i, "--env"))) {
 			env_args[o.n_env_args++] = v;
+		} else if ((v = opt_value(argc, argv, &i, "--credential"))) {
+			struct gb_cred_spec s;
+			char cerr[600];
+			if (gb_cred_spec_parse_arg(v, &s, cerr, sizeof cerr) < 0) {
+				gb_log_error("run", "%s", cerr);
+				goto out;
+			}
+			if (add_cred(creds, &n_creds, &s) < 0)
+				goto out;
 		} else if ((v = opt_value(argc, argv, &i, "--memory"))) {
 			uint64_t b;
 			if (gb_cgroup_parse_size(v, &b) < 0 || b > INT64_MAX) {
@@ -251,6 +312,8 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	o.argv = argv + i;
+	o.creds = creds;
+	o.n_creds = n_creds;
 	/* Checked here for a clear message; the proxy reads it at start. */
 	if (o.hosts_file && access(o.hosts_file, R_OK) < 0) {
 		gb_log_error("run", "--hosts %s: %s", o.hosts_file, strerror(errno));
@@ -287,5 +350,6 @@ int cmd_run(int argc, char **argv)
 out:
 	free(env_args);
 	free(env_files);
+	free(creds);
 	return rc;
 }

@@ -41,6 +41,7 @@ struct gb_ckpt_result;
 void journal_print_proof(const struct gb_ckpt_result *res, int problems);
 int cmd_evidence(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_inference(int argc, char **argv); /* cmd_inference.c */
 /* "10m" ago, epoch ms or RFC 3339 (2026-11-24T10:00:00.5+01:00) -> epoch ms
  * (cli/when.c); shared by logs, journal verify, evidence and report. */
 int gb_cli_parse_when(const char *s, int64_t *out);

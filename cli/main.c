@@ -16,6 +16,7 @@ static int cmd_version(int argc, char **argv);
 static const struct gb_command commands[] = {
 	{ "advisor", "review rules proposed from a sandbox's denials", cmd_advisor },
 	{ "evidence", "export or verify an offline-verifiable evidence bundle", cmd_evidence },
+	{ "inference", "the inference.local route: set, get, clear", cmd_inference },
 	{ "journal", "verify the journal (chain, signed checkpoints); print its key", cmd_journal },
 	{ "logs", "show a sandbox's events (from the daemon, or the journal)", cmd_logs },
 	{ "ls", "list the sandboxes, their state and policy revision", cmd_ls },

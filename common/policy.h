@@ -78,6 +78,7 @@ struct gb_endpoint_spec {
 	struct gb_cidr *allowed_ips;
 	size_t n_allowed_ips;
 	bool allow_encoded_slash;
+	bool body_credential_rewrite; /* request_body_credential_rewrite (enforcer/proxy/cred.h) */
 	int line, column;
 };
 
@@ -190,6 +191,7 @@ struct gb_decision {
 	bool l7;              /* matched endpoint inspects HTTP (protocol set) */
 	bool audited;         /* L7 violation let through because of audit mode */
 	bool tls_skip;        /* matched endpoint says `tls: skip` (no termination) */
+	bool body_credential_rewrite; /* matched endpoint rewrites placeholders in bodies */
 	enum gb_l7_protocol protocol; /* of the matched endpoint */
 	char canonical_path[GB_STR_MAX]; /* for L7 decisions */
 	/* for gb_policy_dest_check(): */

@@ -253,6 +253,7 @@ static int hash_model(const struct gb_net_entry *m, size_t n, char out[65])
 			h_str(&h, s->path);
 			h_u64(&h, (uint64_t)s->protocol << 32 | (uint64_t)s->tls << 16 |
 			              (uint64_t)s->enforcement << 8 | (uint64_t)s->enforcement_given << 1 |
+			              (uint64_t)s->body_credential_rewrite << 2 |
 			              (uint64_t)s->allow_encoded_slash);
 			h_str(&h, s->access);
 			h_rules(&h, s->rules, s->n_rules);

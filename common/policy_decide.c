@@ -295,6 +295,7 @@ static void set_endpoint(struct gb_decision *out, const struct gbc_ep *ep, uint1
 	out->mode = ep->mode;
 	out->l7 = ep->l7;
 	out->tls_skip = ep->spec->tls == GB_TLS_SKIP;
+	out->body_credential_rewrite = ep->spec->body_credential_rewrite;
 	out->protocol = ep->spec->protocol;
 }
 
@@ -335,6 +336,7 @@ void gb_policy_decide(const struct gb_policy_compiled *c, const struct gb_decide
 	out->l7 = false;
 	out->audited = false;
 	out->tls_skip = false;
+	out->body_credential_rewrite = false;
 	out->protocol = GB_PROTO_NONE;
 	out->canonical_path[0] = '\0';
 	out->host_kind = GB_HOST_NONE;

@@ -165,6 +165,10 @@ static void endpoint(struct gb_buf *b, const struct gb_endpoint_spec *s)
 		KEY("allow_encoded_slash");
 		gb_buf_puts(b, "true\n");
 	}
+	if (s->body_credential_rewrite) {
+		KEY("request_body_credential_rewrite");
+		gb_buf_puts(b, "true\n");
+	}
 	if (first) /* nothing at all: keep the item a mapping */
 		gb_buf_puts(b, "{}\n");
 #undef KEY

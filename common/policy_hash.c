@@ -107,6 +107,8 @@ static void endpoint_json(struct gb_jsonw *w, const struct gb_endpoint_spec *s)
 	}
 	gb_jw_arr_end(w);
 	gb_jw_kbool(w, "allow_encoded_slash", s->allow_encoded_slash);
+	if (s->body_credential_rewrite) /* only when set: earlier hashes stay */
+		gb_jw_kbool(w, "request_body_credential_rewrite", true);
 	gb_jw_obj_end(w);
 }
 

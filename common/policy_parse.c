@@ -312,7 +312,6 @@ static bool parse_port(struct gb_schema *c, const struct gb_ynode *n, uint16_t *
 static void parse_unenforced(struct gb_schema *c, const struct gb_ynode *ep)
 {
 	static const char *const bools[] = { "websocket_credential_rewrite",
-		                             "request_body_credential_rewrite",
 		                             "allow_uninspected_credentials" };
 	for (size_t i = 0; i < GB_ARRAY_LEN(bools); i++) {
 		const struct gb_ynode *v = gb_ymap_get(ep, bools[i]);
@@ -549,6 +548,11 @@ static void parse_endpoint(struct gb_schema *c, const struct gb_ynode *n, struct
 	if ((v = gb_ymap_get(n, "allow_encoded_slash"))) {
 		m = gb_schema_field(c, "allow_encoded_slash");
 		gb_schema_bool(c, v, &s->allow_encoded_slash);
+		gb_schema_pop(c, m);
+	}
+	if ((v = gb_ymap_get(n, "request_body_credential_rewrite"))) {
+		m = gb_schema_field(c, "request_body_credential_rewrite");
+		gb_schema_bool(c, v, &s->body_credential_rewrite);
 		gb_schema_pop(c, m);
 	}
 	parse_unenforced(c, n);

@@ -517,7 +517,6 @@ static const struct {
 	bool bool_only;
 } unenforced[] = {
 	{ "websocket_credential_rewrite", true },
-	{ "request_body_credential_rewrite", true },
 	{ "allow_uninspected_credentials", true },
 	{ "credential_signing", false },
 	{ "signing_service", false },
@@ -588,6 +587,14 @@ void gb_validate_endpoint(struct gb_schema *c, const struct gb_ynode *ep, const 
 			         "no 'enforcement': this L7 endpoint runs in audit mode, so requests its "
 			         "rules deny are logged but let through");
 	}
+
+	/* Bodies are read only on inspected endpoints (enforcer/proxy/cred.h). */
+	if ((pr == GB_PROTO_NONE || pr == GB_PROTO_TCP) &&
+	    truthy(gb_ymap_get(ep, "request_body_credential_rewrite")))
+		err_field(c, gb_ymap_key(ep, "request_body_credential_rewrite"),
+		          "request_body_credential_rewrite", "add 'protocol: rest'",
+		          "'request_body_credential_rewrite' needs an inspected endpoint: the bodies "
+		          "of an L4 passthrough are never read");
 
 	/* credential_signing needs signing_service and excludes
 	 * request_body_credential_rewrite (OpenShell's rule). */

@@ -152,6 +152,16 @@ int gb_rec_encode(const struct gb_record *rec, void *buf, size_t cap, uint16_t *
 		put_u8(&w, h->tls);
 		put_str(&w, h->sni);
 		put_str(&w, h->tls_version);
+		put_str(&w, h->credentials);
+		if (h->ai_provider && *h->ai_provider) { /* optional tail: inference.local */
+			put_str(&w, h->ai_provider);
+			put_str(&w, h->ai_type);
+			put_str(&w, h->ai_model);
+			put_u64(&w, h->ai_ttfb_ns);
+			put_u64(&w, (uint64_t)h->ai_tokens_in);
+			put_u64(&w, (uint64_t)h->ai_tokens_out);
+			put_u8(&w, h->ai_stream);
+		}
 		break;
 	}
 	case GB_REC_PROC: {
@@ -374,6 +384,20 @@ int gb_rec_decode(int type, const void *payload, size_t len, struct gb_record *o
 		h->tls = get_u8(&r);
 		h->sni = get_str(&r);
 		h->tls_version = get_str(&r);
+		h->credentials = get_str(&r);
+		h->ai_provider = h->ai_type = h->ai_model = "";
+		h->ai_tokens_in = h->ai_tokens_out = -1;
+		if (r.off < r.len) { /* the inference tail */
+			h->ai_provider = get_str(&r);
+			h->ai_type = get_str(&r);
+			h->ai_model = get_str(&r);
+			h->ai_ttfb_ns = get_u64(&r);
+			h->ai_tokens_in = (int64_t)get_u64(&r);
+			h->ai_tokens_out = (int64_t)get_u64(&r);
+			h->ai_stream = get_u8(&r);
+			if (!*h->ai_provider)
+				r.bad = true; /* a tail is written only with a provider */
+		}
 		break;
 	}
 	case GB_REC_PROC: {

@@ -101,6 +101,9 @@ enum gb_reason {
 	GB_R_LIMIT,               /* connection/header limit reached */
 	GB_R_L7_UNSUPPORTED,      /* not HTTP/1.x (h2c preface, other bytes) on an inspected endpoint */
 	GB_R_UPSTREAM_TLS,        /* upstream certificate or TLS handshake refused */
+	GB_R_CRED_UNRESOLVED,     /* a credential placeholder that cannot be rewritten */
+	GB_R_CRED_UNBOUND,        /* a credential headed for a host it is not bound to */
+	GB_R_CRED_UNINSPECTED,    /* credentials on plain HTTP, L4 or `tls: skip` */
 };
 const char *gb_reason_name(int reason); /* "no_endpoint", ... stable, snake_case */
 
@@ -163,6 +166,15 @@ struct gb_http_decision {
 	uint8_t tls;                    /* gb_http_tls */
 	const char *sni;                /* ClientHello server name, or "" */
 	const char *tls_version;        /* "TLSv1.3", ... or "" */
+	const char *credentials;        /* names of the credentials rewritten into the
+	                                 * request, comma-separated (never a value), or "" */
+	/* an inference.local request (OCSF API Activity 6003): ai_provider
+	 * names the route's provider, "" (or NULL) for any other request.
+	 * Encoded after the fields above only when set. */
+	const char *ai_provider, *ai_type, *ai_model;
+	uint64_t ai_ttfb_ns;                 /* request head -> first response byte */
+	int64_t ai_tokens_in, ai_tokens_out; /* what the provider reported; -1 unknown */
+	uint8_t ai_stream;                   /* the response was an SSE stream */
 };
 enum gb_http_tls { GB_HTTP_TLS_NONE = 0, GB_HTTP_TLS_TERMINATED = 1 };
 

@@ -17,6 +17,7 @@ const char *gb_reason_name(int reason)
 		"l7_not_permitted", "l7_bad_path", "l7_needs_inspection", "ssrf", "dns_failed",
 		"upstream_failed", "identity_failed", "binary_changed", "bad_request",
 		"audit_fail_closed", "limit", "l7_unsupported_protocol", "upstream_tls",
+		"credential_unresolved", "credential_unbound_host", "credential_uninspected",
 	};
 	return reason >= 0 && (size_t)reason < GB_ARRAY_LEN(names) ? names[reason] : "unknown";
 }

@@ -47,6 +47,7 @@ enum ftype {
 	F_PROP,    /* kafka.NAME: passed to librdkafka verbatim */
 	F_SECTION, /* a nested map: sub */
 	F_SINKS,   /* the list of sinks */
+	F_CREDS,   /* the list of credentials */
 };
 
 /* One key of a section; a section is an array ending with { NULL }. */
@@ -98,6 +99,7 @@ static const struct field top_keys[] = {
 	{ .key = "journal", .type = F_SECTION, .sub = journal_keys },
 	{ "cursor_dir", F_PATH, CFG(cursor_dir) },
 	{ .key = "sinks", .type = F_SINKS },
+	{ .key = "credentials", .type = F_CREDS },
 	{ .key = NULL },
 };
 static const struct field sink_keys[] = {
@@ -123,6 +125,7 @@ static const struct field sink_keys[] = {
 /* ---------------- the walk ---------------- */
 
 static void load_sinks(struct gb_schema *c, const struct gb_ynode *n, struct gb_daemon_config *cfg);
+static void load_creds(struct gb_schema *c, const struct gb_ynode *n, struct gb_daemon_config *cfg);
 static void load_map(struct gb_schema *c, const struct gb_ynode *m, const struct field *sec,
                      void *base, struct gb_sink_conf *sink, struct gb_daemon_config *cfg);
 
@@ -214,6 +217,9 @@ static void set_field(struct gb_schema *c, const struct field *f, const struct g
 		break;
 	case F_SINKS:
 		load_sinks(c, v, cfg);
+		break;
+	case F_CREDS:
+		load_creds(c, v, cfg);
 		break;
 	}
 }
@@ -344,6 +350,88 @@ static void load_sinks(struct gb_schema *c, const struct gb_ynode *n, struct gb_
 			}
 		gb_schema_pop(c, mark);
 		cfg->n_sinks++;
+	}
+}
+
+/* credentials: [{name, file, env, hosts}] (common/cred_spec.h); the files
+ * are checked by `glassbox run`, which reads them. */
+static void load_cred(struct gb_schema *c, const struct gb_ynode *m, struct gb_cred_spec *k)
+{
+	static const char *const keys[] = { "name", "file", "env", "hosts" };
+	if (!gb_schema_map(c, m, "a map with name, file and hosts"))
+		return;
+	gb_schema_check_keys(c, m, keys, GB_ARRAY_LEN(keys));
+	char err[400];
+	const struct gb_ynode *v;
+	size_t mark;
+	if (!(v = gb_ymap_get(m, "name"))) {
+		gb_schema_missing(c, m, "name", "the credential's name");
+	} else {
+		mark = gb_schema_field(c, "name");
+		if (gb_schema_strbuf(c, v, "a credential name", k->name, sizeof k->name) &&
+		    gb_cred_name_check(k->name, err, sizeof err) < 0)
+			gb_schema_err(c, v, NULL, "%s", err);
+		gb_schema_pop(c, mark);
+	}
+	if (!(v = gb_ymap_get(m, "file"))) {
+		gb_schema_missing(c, m, "file", "the root-owned 0600 file holding the secret");
+	} else {
+		mark = gb_schema_field(c, "file");
+		if (gb_schema_strbuf(c, v, "an absolute path", k->file, sizeof k->file) && k->file[0] != '/')
+			gb_schema_err(c, v, NULL, "expected an absolute path, got '%s'", k->file);
+		gb_schema_pop(c, mark);
+	}
+	mark = gb_schema_field(c, "env");
+	if ((v = gb_ymap_get(m, "env"))) {
+		if (gb_schema_strbuf(c, v, "a variable name", k->env, sizeof k->env) &&
+		    gb_cred_env_check(k->env, err, sizeof err) < 0)
+			gb_schema_err(c, v, NULL, "%s", err);
+	} else {
+		gb_cred_env_default(k->name, k->env, sizeof k->env);
+	}
+	gb_schema_pop(c, mark);
+	if (!(v = gb_ymap_get(m, "hosts"))) {
+		gb_schema_missing(c, m, "hosts", "the hosts the credential may be sent to");
+		return;
+	}
+	mark = gb_schema_field(c, "hosts");
+	if (gb_schema_seq(c, v, "a list of HOST[:PORT]")) {
+		for (size_t i = 0; i < v->n; i++) {
+			size_t m2 = gb_schema_push(c, "[%zu]", i);
+			const char *s = gb_schema_str(c, v->vals[i], "HOST[:PORT]");
+			if (s && k->n_hosts == GB_CRED_MAX_HOSTS)
+				gb_schema_err(c, v->vals[i], NULL, "at most %d hosts", GB_CRED_MAX_HOSTS);
+			else if (s && gb_cred_host_parse(s, strlen(s), &k->hosts[k->n_hosts], err, sizeof err) < 0)
+				gb_schema_err(c, v->vals[i], NULL, "%s", err);
+			else if (s)
+				k->n_hosts++;
+			gb_schema_pop(c, m2);
+		}
+	}
+	if (!k->n_hosts)
+		gb_schema_err(c, v, NULL, "a credential needs at least one host");
+	gb_schema_pop(c, mark);
+}
+
+static void load_creds(struct gb_schema *c, const struct gb_ynode *n, struct gb_daemon_config *cfg)
+{
+	if (!gb_schema_seq(c, n, "a list of credentials"))
+		return;
+	for (size_t i = 0; i < n->n; i++) {
+		if (cfg->n_creds == GB_CRED_MAX) {
+			gb_schema_err(c, n->vals[i], NULL, "at most %d credentials", GB_CRED_MAX);
+			break;
+		}
+		struct gb_cred_spec *k = &cfg->creds[cfg->n_creds];
+		memset(k, 0, sizeof *k);
+		size_t mark = gb_schema_push(c, "[%zu]", i);
+		load_cred(c, n->vals[i], k);
+		for (size_t j = 0; j < cfg->n_creds; j++)
+			if (k->name[0] && (!strcmp(cfg->creds[j].name, k->name) || !strcmp(cfg->creds[j].env, k->env)))
+				gb_schema_err(c, n->vals[i], NULL, "credential '%s': its name or variable is "
+				              "used twice", k->name);
+		gb_schema_pop(c, mark);
+		cfg->n_creds++;
 	}
 }
 

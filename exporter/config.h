@@ -30,6 +30,11 @@
  *       path: /var/log/glassbox/events.jsonl
  *       rotate_size: 64MiB
  *       keep: 5
+ *   credentials:                              # provider credentials (docs/credentials.md),
+ *     - name: openai                          # read by `glassbox run`, not by serve
+ *       file: /etc/glassbox/credentials/openai   # root-owned, 0600
+ *       env: OPENAI_API_KEY                   # gets the placeholder; default from name
+ *       hosts: [api.openai.com]               # HOST[:PORT] (443), "*.name" globs
  *
  * Sizes take B, KiB, MiB, GiB (or KB/MB/GB as powers of 1000); durations
  * ms, s, m, h, d (common/units.h).  Relative defaults are placed under --root.  Every error
@@ -44,6 +49,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/cred_spec.h"
 #include "common/diag.h"
 #include "common/paths.h"
 #include "exporter/journal.h"
@@ -57,6 +63,8 @@ struct gb_daemon_config {
 	uint32_t checkpoint_interval_s; /* journal.checkpoint_interval; 0 = 10 min */
 	struct gb_sink_conf sinks[GB_MAX_SINKS];
 	size_t n_sinks;
+	struct gb_cred_spec creds[GB_CRED_MAX]; /* credentials: */
+	size_t n_creds;
 	/* set before loading (serve --check-config): also probe whether each
 	 * sink can work now (config_sink.h) */
 	bool probe_sinks;

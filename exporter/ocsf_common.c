@@ -29,6 +29,7 @@ static const char *const act_proc[] = { "Unknown", "Launch", "Terminate", "Open"
 static const char *const act_finding[] = { "Unknown", "Create", "Update", "Close" };
 static const char *const act_config[] = { "Unknown", "Log", "Collect" };
 static const char *const act_lifecycle[] = { "Unknown", "Install", "Remove", "Start", "Stop", "Restart", "Enable", "Disable", "Update" };
+static const char *const act_api[] = { "Unknown", "Create", "Read", "Update", "Delete" };
 static const char *const act_event_log[] = { "Unknown", "Clear", "Delete", "Export", "Archive", "Rotate", "Start", "Stop", "Restart", "Enable", "Disable" };
 
 static const struct ocsf_class classes[] = {
@@ -39,6 +40,7 @@ static const struct ocsf_class classes[] = {
 	{ OCSF_CONFIG, "Device Config State Change", 5, "Discovery", act_config, (int)GB_ARRAY_LEN(act_config) },
 	{ OCSF_LIFECYCLE, "Application Lifecycle", 6, "Application Activity", act_lifecycle, (int)GB_ARRAY_LEN(act_lifecycle) },
 	{ OCSF_EVENT_LOG, "Event Log Activity", 1, "System Activity", act_event_log, (int)GB_ARRAY_LEN(act_event_log) },
+	{ OCSF_API, "API Activity", 6, "Application Activity", act_api, (int)GB_ARRAY_LEN(act_api) },
 };
 
 static const char *const severities[] = { "Unknown", "Informational", "Low", "Medium", "High", "Critical", "Fatal" };
@@ -189,6 +191,8 @@ int ocsf_finish(struct ocsf_ev *ev)
 		gb_jw_kbool(w, "is_truncated", true);
 	ocsf_key(w, "profiles");
 	gb_jw_arr_begin(w);
+	if (ev->profiles & OCSF_P_AI)
+		gb_jw_str(w, "ai_operation");
 	if (ev->profiles & OCSF_P_CONTAINER)
 		gb_jw_str(w, "container");
 	if (ev->profiles & OCSF_P_HOST)

@@ -41,12 +41,17 @@ int ocsf_config(struct ocsf_ev *ev)
 	ocsf_envelope(ev, OCSF_CONFIG, 1, sev, failed ? OCSF_STATUS_FAILURE : OCSF_STATUS_SUCCESS);
 	ocsf_kstr(w, "status_detail", name);
 
+	/* revision 0 with this text: the inference.local route changed (it has
+	 * no revisions; enforcer/proxy/inference.h gb_inference_describe) */
+	bool inference = c->revision == 0 && c->detail && !strncmp(c->detail, "inference route", 15);
 	ocsf_sbegin(w, "message");
-	ocsf_sadd(w, "Policy ");
+	ocsf_sadd(w, inference ? "Inference route " : "Policy ");
 	ocsf_sadd(w, name);
-	ocsf_sadd(w, " (revision ");
-	ocsf_sadd_u64(w, c->revision);
-	ocsf_sadd(w, ")");
+	if (!inference) {
+		ocsf_sadd(w, " (revision ");
+		ocsf_sadd_u64(w, c->revision);
+		ocsf_sadd(w, ")");
+	}
 	ocsf_sadd_opt(w, " from ", c->source);
 	ocsf_sadd_opt(w, ": ", c->detail);
 	ocsf_send(w);
@@ -55,7 +60,7 @@ int ocsf_config(struct ocsf_ev *ev)
 
 	ocsf_key(w, "policy");
 	gb_jw_obj_begin(w);
-	ocsf_kstr(w, "name", "network_policy");
+	ocsf_kstr(w, "name", inference ? "inference_route" : "network_policy");
 	ocsf_kstr_u64(w, "version", c->revision);
 	if (c->sha256 && *c->sha256) {
 		ocsf_sbegin(w, "uid");

@@ -58,6 +58,8 @@ int ocsf_http(struct ocsf_ev *ev)
 {
 	const struct gb_http_decision *h = &ev->rec->u.http;
 	struct gb_jsonw *w = &ev->w;
+	if (h->ai_provider && *h->ai_provider)
+		return ocsf_api_inference(ev); /* inference.local: API Activity (ocsf_api.c) */
 
 	if ((h->verdict != GB_VERDICT_ALLOW && h->verdict != GB_VERDICT_DENY) ||
 	    (h->mode != GB_MODE_ENFORCE && h->mode != GB_MODE_AUDIT))
@@ -168,6 +170,23 @@ int ocsf_http(struct ocsf_ev *ev)
 		ocsf_identity_flags(w, f);
 	}
 	ocsf_kstr_opt(w, "script", h->id.script);
+	if (h->credentials && *h->credentials) {
+		/* which credentials the proxy wrote into the request, toward which
+		 * host: names only, the value never leaves the supervisor */
+		ocsf_key(w, "credentials");
+		gb_jw_arr_begin(w);
+		for (const char *s = h->credentials; *s;) {
+			const char *e = strchr(s, ',');
+			size_t l = e ? (size_t)(e - s) : strlen(s);
+			gb_jw_obj_begin(w);
+			ocsf_key(w, "name");
+			gb_jw_strn(w, s, l);
+			ocsf_kstr(w, "host", h->dst.host);
+			gb_jw_obj_end(w);
+			s += l + (e ? 1 : 0);
+		}
+		gb_jw_arr_end(w);
+	}
 	gb_jw_obj_end(w);
 
 	return ocsf_finish(ev);

@@ -25,12 +25,14 @@
 #define OCSF_CONFIG 5019
 #define OCSF_LIFECYCLE 6002
 #define OCSF_EVENT_LOG 1008 /* LOSS: see ocsf_loss.c */
+#define OCSF_API 6003       /* inference.local requests: ocsf_api.c */
 
 /* Profiles (metadata.profiles), a bit each. */
 #define OCSF_P_HOST 0x01u             /* actor, device */
 #define OCSF_P_CONTAINER 0x02u        /* device.container */
 #define OCSF_P_SECURITY_CONTROL 0x04u /* action, disposition, firewall_rule, policy, is_alert */
 #define OCSF_P_LINUX_USERS 0x08u      /* process.group (extension profile linux/linux_users) */
+#define OCSF_P_AI 0x10u               /* ai_model, message_context (ai_operation) */
 
 /* Enum values used (OCSF 1.8.0). */
 #define OCSF_STATUS_SUCCESS 1
@@ -131,6 +133,7 @@ const char *ocsf_rule_name(const char *entry, int reason);
 
 int ocsf_net(struct ocsf_ev *ev);
 int ocsf_http(struct ocsf_ev *ev);
+int ocsf_api_inference(struct ocsf_ev *ev); /* HTTP_DECISION with ai_provider */
 int ocsf_proc(struct ocsf_ev *ev);
 int ocsf_finding(struct ocsf_ev *ev);
 int ocsf_loss(struct ocsf_ev *ev);

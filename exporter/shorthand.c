@@ -443,6 +443,7 @@ int gb_ocsf_shorthand(const char *jsontext, size_t len, int colour, struct gb_bu
 	}
 	case 6002: gb_buf_puts(b, "LIFECYCLE:"); upper(b, an ? an : "UNKNOWN"); break;
 	case 1008: gb_buf_puts(b, "LOSS:"); upper(b, an ? an : "UNKNOWN"); break;
+	case 6003: gb_buf_puts(b, "API:"); upper(b, an ? an : "UNKNOWN"); break; /* inference.local */
 	default: gb_buf_puts(b, "EVENT"); break;
 	}
 	gb_buf_printf(b, " %s[%s]%s", colour && c ? c : "", sev_tag(sev), colour && c ? "\x1b[0m" : "");

@@ -60,12 +60,16 @@ struct l7 {
 	bool terminated;
 	const char *tls_version;
 	int timeout_ms;
+	void (*run)(struct l7 *l); /* the thread's body; NULL = an inspected tunnel */
 };
 
 /* Hand an allowed CONNECT to an inspected endpoint (upstream connected, no
  * byte sent to the client yet) to its own thread.  On failure the caller
  * still owns c and refuses it.  0 or negative errno. */
 int l7_start(struct proxy_conn *c);
+/* The same thread and bounds for another conversation on the client side
+ * (inference.local, inference.h): run(l) instead of the tunnel. */
+int l7_start_with(struct proxy_conn *c, void (*run)(struct l7 *l));
 /* Shut every L7 tunnel down and wait for the threads (gb_proxy_stop). */
 void l7_stop_all(struct gb_proxy *p);
 
@@ -73,6 +77,11 @@ void l7_stop_all(struct gb_proxy *p);
 /* Read what is available (blocking up to the idle timeout) into the side's
  * buffer.  >0 bytes added, 0 EOF, negative errno. */
 ssize_t l7_fill(struct l7 *l, int side);
+/* The same once l7_wait() said the side is readable, without blocking:
+ * -EAGAIN when what arrived held no data (a TLS 1.3 session ticket: a
+ * blocking SSL_read would wait for the response while the request body is
+ * not relayed). */
+ssize_t l7_fill_ready(struct l7 *l, int side);
 int l7_write(struct l7 *l, int side, const void *b, size_t n);
 /* Which sides have bytes to read (1 << side), buffered bytes included;
  * 0 on timeout, negative errno. */
@@ -110,6 +119,8 @@ struct l7_req {
 	uint64_t t0_ns;
 	uint64_t bytes_req, bytes_resp;
 	int status;
+	bool body_sent;          /* the body went upstream with the head (cred_l7.c) */
+	char creds[256];         /* credentials rewritten into it (names), for the record */
 };
 /* The OpenShell-shaped 403/400 for an L7 refusal into out. */
 void l7_refusal(struct l7 *l, const struct l7_req *q, const struct gb_decision *d, const char *entry,
@@ -122,5 +133,18 @@ void l7_rec_http(struct l7 *l, const struct l7_req *q, const struct gb_decision 
                  int verdict, int reason);
 /* Query with secret-looking values replaced by "***" into out. */
 void l7_redact_query(const char *q, char *out, size_t n);
+
+/* ---- cred_l7.c: credential placeholders (cred.h) ---- */
+/* For an allowed request whose upstream head (request line, header lines
+ * as received) is in head: rewrite the placeholders of the header lines
+ * toward the tunnel's host and, when the endpoint opts in, of a UTF-8
+ * JSON/form/text body with a Content-Length up to GB_CRED_BODY_MAX (read
+ * whole here, Content-Length fixed up, into body: q->body_sent).
+ * 0: head, then body, is what goes upstream (wipe both with
+ * gb_creds_buf_wipe after the write); -1: refused, *status, *reason and
+ * why say how (nothing sent). */
+int l7_cred_apply(struct l7 *l, struct l7_req *q, const struct gb_http1_head *h,
+                  const struct gb_decision *d, struct gb_buf *head, struct gb_buf *body, int *status,
+                  int *reason, char *why, size_t whylen);
 
 #endif

@@ -78,6 +78,19 @@ ssize_t l7_fill(struct l7 *l, int side)
 	return n;
 }
 
+ssize_t l7_fill_ready(struct l7 *l, int side)
+{
+	struct l7_side *s = &l->s[side];
+	if (!s->ssl || SSL_pending(s->ssl) > 0)
+		return l7_fill(l, side);
+	int fl = fcntl(s->fd, F_GETFL);
+	if (fl < 0 || fcntl(s->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return l7_fill(l, side);
+	ssize_t n = l7_fill(l, side);
+	fcntl(s->fd, F_SETFL, fl);
+	return n;
+}
+
 int l7_write(struct l7 *l, int side, const void *b, size_t n)
 {
 	struct l7_side *s = &l->s[side];
@@ -413,7 +426,10 @@ static void *l7_main(void *arg)
 {
 	struct l7 *l = arg;
 	struct gb_proxy *p = l->p;
-	tunnel(l);
+	if (l->run)
+		l->run(l);
+	else
+		tunnel(l);
 	struct proxy_conn *c = l->c;
 	pthread_mutex_lock(&p->l7_mu);
 	/* unlink before the fds close: l7_stop_all shuts down what is listed */
@@ -435,11 +451,17 @@ static void *l7_main(void *arg)
 
 int l7_start(struct proxy_conn *c)
 {
+	return l7_start_with(c, NULL);
+}
+
+int l7_start_with(struct proxy_conn *c, void (*run)(struct l7 *l))
+{
 	struct gb_proxy *p = c->w->p;
 	struct l7 *l = calloc(1, sizeof *l);
 	if (!l)
 		return -ENOMEM;
 	l->c = c;
+	l->run = run;
 	l->p = p;
 	l->timeout_ms = p->o.idle_timeout_ms;
 	l->s[L7_CLIENT].fd = c->cfd;
@@ -461,7 +483,8 @@ int l7_start(struct proxy_conn *c)
 	}
 	conn_detach(c);
 	set_blocking(c->cfd, l->timeout_ms);
-	set_blocking(c->ufd, l->timeout_ms);
+	if (c->ufd >= 0)
+		set_blocking(c->ufd, l->timeout_ms);
 	pthread_attr_t a;
 	pthread_attr_init(&a);
 	pthread_attr_setstacksize(&a, L7_STACK);

@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "common/record.h"
+#include "enforcer/proxy/cred.h"
 
 static bool field_is(const struct gb_http1_field *f, const char *v)
 {
@@ -167,14 +168,21 @@ static int exchange(struct l7 *l, struct l7_req *q, const struct gb_http1_head *
 	if (h->body == GB_HTTP1_BODY_NONE || h->upgrade) {
 		gb_http1_feed(l->h1, "", 0, &used); /* END, nothing consumed */
 		req_done = true;
+	} else if (q->body_sent) {
+		req_done = true; /* read and sent with the head (cred_l7.c) */
 	}
 	while (!rs->done) {
 		int r = l7_wait(l, 2u | (req_done ? 0 : 1u), l->timeout_ms);
 		if (r <= 0)
 			return -1;
 		if (r & 1) {
-			if (cl->off == cl->len && l7_fill(l, L7_CLIENT) <= 0)
+			ssize_t got = cl->off == cl->len ? l7_fill_ready(l, L7_CLIENT) : 1;
+			if (got == -EAGAIN)
+				r &= ~1; /* no data in what came: wait again */
+			else if (got <= 0)
 				return -1; /* the client left in the middle of its body */
+		}
+		if (r & 1) {
 			enum gb_http1_event ev =
 				gb_http1_feed(l->h1, cl->buf + cl->off, cl->len - cl->off, &used);
 			if (ev == GB_HTTP1_ERROR) {
@@ -191,7 +199,9 @@ static int exchange(struct l7 *l, struct l7_req *q, const struct gb_http1_head *
 		}
 		if (r & 2) {
 			if (up->off == up->len) {
-				ssize_t n = l7_fill(l, L7_UPSTREAM);
+				ssize_t n = l7_fill_ready(l, L7_UPSTREAM);
+				if (n == -EAGAIN)
+					continue; /* a session ticket, no response bytes yet */
 				if (n < 0)
 					return -1;
 				if (n == 0) {
@@ -277,13 +287,24 @@ void l7_serve(struct l7 *l)
 			gb_http1_feed(l->h1, "", 0, &used); /* END of the refused message */
 			continue;
 		}
-		struct gb_buf head = GB_BUF_INIT;
+		struct gb_buf head = GB_BUF_INIT, body = GB_BUF_INIT;
 		const char *path = d.canonical_path[0] ? d.canonical_path : q.path;
 		int w = upstream_head(h, &q, path, &head);
+		int cst, crs; /* credential placeholders (cred_l7.c): rewritten or refused */
+		char cwhy[400];
+		if (w == 0 && l7_cred_apply(l, &q, h, &d, &head, &body, &cst, &crs, cwhy, sizeof cwhy) < 0) {
+			gb_buf_free(&head);
+			gb_creds_buf_wipe(&body);
+			bad(l, &q, cst, crs, cwhy);
+			return;
+		}
 		if (w == 0)
 			w = l7_write(l, L7_UPSTREAM, head.data, head.len);
-		q.bytes_req = head.len;
-		gb_buf_free(&head);
+		if (w == 0 && body.len)
+			w = l7_write(l, L7_UPSTREAM, body.data, body.len);
+		q.bytes_req = head.len + body.len;
+		gb_creds_buf_wipe(&head);
+		gb_creds_buf_wipe(&body);
 		if (w < 0) {
 			bad(l, &q, 502, GB_R_UPSTREAM_FAILED, "the upstream connection is gone");
 			return;

@@ -212,5 +212,6 @@ void l7_rec_http(struct l7 *l, const struct l7_req *q, const struct gb_decision 
 	h->tls = l->terminated ? GB_HTTP_TLS_TERMINATED : GB_HTTP_TLS_NONE;
 	h->sni = l->ch.sni;
 	h->tls_version = l->tls_version ? l->tls_version : "";
+	h->credentials = q->creds;
 	proxy_emit(c, &r);
 }

@@ -27,6 +27,8 @@
 
 struct gb_proxy;
 struct gb_tls;
+struct gb_inference;
+struct gb_creds;
 
 struct gb_proxy_opts {
 	const char *listen;      /* "127.0.0.1:3128" when listen_fd < 0 */
@@ -45,6 +47,10 @@ struct gb_proxy_opts {
 	const char *resolv_conf; /* NULL = system */
 	struct gb_tls *tls;      /* HTTPS inspection (tls.h), borrowed; NULL = tunnels to
 	                          * inspected endpoints cannot be inspected */
+	struct gb_inference *inference; /* inference.local routes (inference.h), borrowed;
+	                          * NULL = no route (inference.local answers 503) */
+	const struct gb_creds *creds; /* provider credentials (cred.h), borrowed; NULL =
+	                          * none, and every placeholder is refused */
 	/* limits and timeouts; 0 = defaults */
 	int max_conns;           /* default 4096 */
 	int header_timeout_ms;   /* default 10000 */

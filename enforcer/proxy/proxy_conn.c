@@ -31,6 +31,8 @@
 #include "common/policy_match.h"
 #include "common/record.h"
 #include "common/ring.h"
+#include "enforcer/proxy/inference_int.h"
+#include "enforcer/proxy/cred.h"
 #include "enforcer/proxy/l7.h"
 
 #define REFUSE_LINGER_MS 5000
@@ -808,6 +810,13 @@ static void on_head(struct proxy_conn *c)
 	}
 	if (check_host(c) < 0 || frame_early_body(c) < 0)
 		return;
+	if (gb_inference_host(c->req.host)) { /* the proxy answers it: before any policy */
+		int rc = l7_start_with(c, inference_conn);
+		if (rc < 0)
+			refuse(c, 503, "proxy_error", GB_R_LIMIT, "no thread for inference.local: %s",
+			       strerror(-rc));
+		return;
+	}
 	if (!c->ident_ok) {
 		refuse(c, 403, "identity_failed", GB_R_IDENTITY_FAILED,
 		       "the process that opened this connection could not be identified; "
@@ -824,6 +833,31 @@ static void on_head(struct proxy_conn *c)
 		return;
 	}
 	decide(c);
+}
+
+/* Credentials travel only where the proxy reads each request (cred.h): a
+ * placeholder in plain HTTP, or a tunnel to a host a credential is bound
+ * to that would not be terminated (L4, `tls: skip`, no CA), is refused. */
+static int cred_refused(struct proxy_conn *c)
+{
+	struct gb_proxy *p = c->w->p;
+	char name[GB_CRED_NAME_MAX];
+	if (c->req.kind == GB_NET_FORWARD && gb_creds_has_placeholder(c->head, c->head_end)) {
+		refuse(c, 403, "credential_uninspected", GB_R_CRED_UNINSPECTED,
+		       "a credential placeholder in plain HTTP to %s: credentials are sent only over "
+		       "HTTPS the proxy terminates (use https://)", c->req.host);
+		return -1;
+	}
+	if (c->req.kind == GB_NET_CONNECT && (!c->inspected || c->dec.tls_skip || !p->o.tls) &&
+	    gb_creds_bound(p->o.creds, c->req.host, c->req.port, name, sizeof name)) {
+		refuse(c, 403, "credential_uninspected", GB_R_CRED_UNINSPECTED,
+		       "%s port %u is bound to credential '%s' but endpoint %s is not inspected (%s): "
+		       "a credential could not be rewritten there, so the tunnel is refused",
+		       c->req.host, c->req.port, name, c->dec.endpoint,
+		       c->dec.tls_skip ? "tls: skip" : !c->dec.l7 ? "no protocol: L4" : "no CA");
+		return -1;
+	}
+	return 0;
 }
 
 /* The decision, once the identity (and its hash) is known. */
@@ -879,6 +913,8 @@ static void decide(struct proxy_conn *c)
 	} else {
 		c->inspected = c->dec.l7;
 	}
+	if (cred_refused(c) < 0)
+		return;
 	int tier = gb_policy_dest_check_static(&c->dec, c->req.host, c->req.port);
 	if (tier != GB_SSRF_NONE) { /* needs no DNS answer: refused before any query */
 		c->ssrf_tier = tier;

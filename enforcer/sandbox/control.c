@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "common/record.h"
+#include "enforcer/proxy/inference.h"
 
 /* Revisions remembered for `policy get --revision` and `history`; older
  * ones are forgotten (the CONFIG records in the journal keep them all). */
@@ -410,6 +411,13 @@ static json_t *dispatch(struct gb_control *c, const char *body, size_t len, cons
 		o = do_history(c);
 	else if (!strcmp(op, "set") || !strcmp(op, "update"))
 		o = do_change(c, req, op[0] == 'u', author);
+	else if (!strncmp(op, "inference_", 10)) { /* the route of inference.local */
+		o = gb_inference_control(c->ev->inference, req);
+		char d[1500];
+		int ch = gb_inference_describe(req, o, d, sizeof d);
+		if (ch >= 0)
+			gb_sbx_ev_config(c->ev, ch ? GB_CFG_UPDATED : GB_CFG_REFUSED, 0, "", author, d);
+	}
 	else
 		o = fail("bad_request", "unknown op (get, history, set, update)");
 	json_decref(req);

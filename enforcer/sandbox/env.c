@@ -277,6 +277,24 @@ int gb_env_build(struct gb_env *e, const char *name, const struct gb_ident *id,
 	return rc;
 }
 
+int gb_env_set_placeholder(struct gb_env *e, const char *name, const char *placeholder, char *err,
+                           size_t errlen)
+{
+	size_t kl = strlen(name);
+	if (!name_valid(name, kl) || is_forced(name, kl)) {
+		snprintf(err, errlen, "credential variable %s: %s", name,
+		         is_forced(name, kl) ? "set by glassbox itself" : "not a variable name");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < e->n; i++)
+		if (!strncmp(e->v[i], name, kl) && e->v[i][kl] == '=') {
+			snprintf(err, errlen, "credential variable %s is also set by --env/--env-file or "
+			         "the caller's environment; drop one of them", name);
+			return -EEXIST;
+		}
+	return gb_env_set(e, name, placeholder);
+}
+
 /* ---- CMD resolution (what execve in the sandbox will run) ---- */
 
 static int is_exec_file(const char *p)

@@ -56,6 +56,13 @@ int gb_env_build(struct gb_env *e, const char *name, const struct gb_ident *id,
  * sandbox CA exists.  0 or -ENOMEM. */
 int gb_env_set_trust(struct gb_env *e, const char *ca_file, const char *bundle);
 
+/* A provider credential's placeholder (enforcer/proxy/cred.h) in variable
+ * name.  A name glassbox forces, or one --env / --env-file already set, is
+ * refused (the workload would not know which to use).  0, or negative
+ * errno with the reason in err. */
+int gb_env_set_placeholder(struct gb_env *e, const char *name, const char *placeholder, char *err,
+                           size_t errlen);
+
 /* The file execve will run for argv[0] `cmd`: a path (relative to workdir)
  * as given, else the first executable match in $PATH.  0, -ENOENT or
  * -ENAMETOOLONG. */

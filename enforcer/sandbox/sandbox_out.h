@@ -23,6 +23,7 @@ struct gb_ring;
 struct gb_proxy;
 struct gb_policy_store;
 struct gb_tls;
+struct gb_creds;
 
 struct gb_sbx_out {
 	struct gb_ring *ring;
@@ -30,7 +31,9 @@ struct gb_sbx_out {
 	struct gb_policy_store *store;
 	int netns_fd;
 	struct gb_tls *tls;       /* the sandbox CA (sandbox_tls.h), or NULL: no termination */
+	struct gb_inference *inference; /* inference.local routes (enforcer/proxy/inference.h) */
 	char tls_dir[4096];       /* where its certificates are, "" when none */
+	struct gb_creds *creds;   /* provider credentials (enforcer/proxy/cred.h), or NULL */
 	const char *name;
 	uint64_t lost;
 	const struct gb_statedir *sd; /* where the ring lives (open .. close) */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "enforcer/proxy/inference.h"
 #include "enforcer/proxy/proxy.h"
 
 int gb_sbx_proxy_start(struct gb_sbx_out *ev, int listen_fd, pid_t init_pid,
@@ -29,6 +30,8 @@ int gb_sbx_proxy_start(struct gb_sbx_out *ev, int listen_fd, pid_t init_pid,
 		.ring = ev->ring,
 		.hosts_file = hosts_file,
 		.tls = ev->tls, /* NULL when the CA could not be made */
+		.inference = ev->inference,
+		.creds = ev->creds, /* freed by the supervisor after the proxy stopped */
 	};
 	rc = gb_proxy_new(&o, &ev->proxy);
 	if (rc < 0) {
@@ -57,4 +60,6 @@ void gb_sbx_proxy_stop(struct gb_sbx_out *ev)
 	if (ev->netns_fd >= 0)
 		close(ev->netns_fd);
 	ev->netns_fd = -1;
+	gb_inference_free(ev->inference); /* after the proxy: no reader is left */
+	ev->inference = NULL;
 }

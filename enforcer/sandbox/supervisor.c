@@ -36,6 +36,8 @@
 #include "enforcer/sandbox/sandbox_proxy.h"
 #include "enforcer/sandbox/sandbox_msg.h"
 #include "enforcer/sandbox/sandbox_run.h"
+#include "enforcer/proxy/inference.h"
+#include "enforcer/proxy/cred.h"
 #include "enforcer/proxy/tls.h"
 #include "enforcer/sandbox/sandbox_tls.h"
 #include "enforcer/sandbox/seccomp.h"
@@ -451,6 +453,8 @@ static int spawn(struct run *r)
 	return 0;
 }
 
+static int load_creds(struct run *r);
+
 static int prepare(struct run *r)
 {
 	const struct gb_supervisor_opts *o = r->o;
@@ -568,7 +572,26 @@ static int prepare(struct run *r)
 		for (size_t i = 0; i < GB_ARRAY_LEN(certs); i++)
 			r->extra_ro[r->n_extra_ro++] = (struct gb_bind){ .src = certs[i], .dst = certs[i] };
 	}
-	return 0;
+	return load_creds(r);
+}
+
+/* Provider credentials: the secrets stay here (the proxy rewrites
+ * placeholders), the workload's variables get placeholders. */
+static int load_creds(struct run *r)
+{
+	char err[600];
+	int rc = gb_creds_load(r->o->creds, r->o->n_creds, &r->ev.creds, err, sizeof err);
+	for (size_t i = 0; rc == 0 && i < gb_creds_count(r->ev.creds); i++) {
+		char ph[GB_CRED_NAME_MAX + 32];
+		gb_creds_placeholder(r->ev.creds, i, ph, sizeof ph);
+		rc = gb_env_set_placeholder(&r->env, gb_creds_spec(r->ev.creds, i)->env, ph, err, sizeof err);
+	}
+	if (rc < 0)
+		gb_log_error(NULL, "%s", err);
+	else if (r->o->n_creds)
+		gb_log_info(NULL, "%zu credential(s) held by the proxy; the sandbox sees placeholders",
+		            r->o->n_creds);
+	return rc;
 }
 
 /* Join the audit stream before the workload can be denied anything. */
@@ -735,6 +758,10 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		kill(r.init_pid, SIGKILL);
 		goto out_wait;
 	}
+	char ierr[700];
+	if (gb_inference_new(&r.ev.inference) == 0 &&
+	    gb_inference_load_default(r.ev.inference, o->root, ierr, sizeof ierr) < 0)
+		gb_log_warn("inference", "the host default route is not used: %s", ierr);
 	rc = gb_sbx_proxy_start(&r.ev, r.listen_fd, r.init_pid, r.policy, o->hosts_file);
 	r.listen_fd = -1; /* owned by the proxy now (closed on failure) */
 	if (rc < 0) {
@@ -778,6 +805,8 @@ out_mask:
 		close(r.listen_fd);
 	gb_ll_audit_close(r.audit);
 	gb_sbx_tls_stop(&r.ev); /* idempotent: also on the early exits */
+	gb_creds_free(r.ev.creds); /* after the proxy, which borrowed them; wipes the secrets */
+	r.ev.creds = NULL;
 	gb_sbx_out_close(&r.ev);
 	gb_statedir_release(&r.sd);
 	gb_policy_free(r.policy);

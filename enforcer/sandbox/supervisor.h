@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/cred_spec.h"
+
 struct gb_supervisor_opts {
 	const char *root;        /* --root, or NULL */
 	const char *name;        /* NULL = generated "gb-XXXXXXXX" */
@@ -41,6 +43,11 @@ struct gb_supervisor_opts {
 	int64_t memory_max;      /* bytes */
 	int64_t pids_max;
 	double cpus;
+	/* Provider credentials (common/cred_spec.h): the daemon config's and
+	 * --credential's; the secrets are read at start, the workload's
+	 * environment gets placeholders (enforcer/proxy/cred.h). */
+	const struct gb_cred_spec *creds;
+	size_t n_creds;
 };
 
 int gb_supervisor_run(const struct gb_supervisor_opts *o);

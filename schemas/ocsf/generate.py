@@ -33,6 +33,7 @@ CLASSES = [  # (class name in the export, file stem)
     ("device_config_state_change", "device_config_state_change"),
     ("application_lifecycle", "application_lifecycle"),
     ("event_log_actvity", "event_log_activity"),  # sic: the export's key
+    ("api_activity", "api_activity"),  # inference.local requests (ai_operation)
 ]
 MAX_DEPTH = 4
 INT_TYPES = {"integer_t", "long_t", "timestamp_t", "port_t"}

@@ -138,6 +138,7 @@ static int http(void)
 			h->tls = GB_HTTP_TLS_TERMINATED;
 			h->sni = i % 4 == 1 ? "api.github.com" : "";
 			h->tls_version = i % 4 == 3 ? "" : "TLSv1.3";
+			h->credentials = i % 4 == 1 ? "openai,gh" : ""; /* placeholders rewritten */
 		}
 		rc |= emit(&r);
 	}
@@ -341,7 +342,8 @@ static int random_records(unsigned long n)
 			                                      .reason_text = rstr(), .policy_entry = rstr(),
 			                                      .bytes_req = rnd() >> 8, .bytes_resp = rnd() >> 8,
 			                                      .latency_ns = rnd() >> 8, .tls = (uint8_t)rn(2),
-			                                      .sni = rstr(), .tls_version = rstr() };
+			                                      .sni = rstr(), .tls_version = rstr(),
+			                                      .credentials = rstr() };
 			break;
 		case GB_REC_PROC:
 			r.u.proc = (struct gb_proc){ .activity = (uint8_t)(1 + rn(3)), .pid = (int32_t)rn(99999) - 5,

@@ -136,7 +136,7 @@ sbx pip /usr/bin/env -u PIP_FIND_LINKS /usr/bin/python3 -m pip install -q --no-c
 check "pip install from the index" yes "$([[ -f $W/pkgs/gbdemo/__init__.py ]] && echo yes || echo no)"
 
 # npm install from a registry
-mkdir -p "$W/npmproj" && echo '{"name":"t","version":"1.0.0"}' >"$W/npmproj/package.json" && chown -R sandbox "$W"
+mkdir -p "$W/npmproj" && echo '{"name":"t","version":"1.0.0"}' >"$W/npmproj/package.json" && sbx_user_workdir "$W"
 sbx npm /usr/bin/env npm_config_cache="$W/.npm" npm_config_update_notifier=false npm_config_audit=false \
   npm_config_fund=false /usr/bin/npm --prefix "$W/npmproj" --registry https://npm.test/npm/ install gbdemo
 check "npm install from the registry" "from the test registry" \

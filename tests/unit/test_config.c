@@ -243,7 +243,44 @@ static const struct ccase cases[] = {
 	{ "syntax", "journal: [\n", 2, 1, "journal[0]", "YAML syntax error", NULL },
 	{ "null value", "journal:\n  dir:\n", 2, 7, "journal.dir", "expected an absolute path, got nothing", NULL },
 	{ "NUL byte", "journal:\n  dir: \"/j\\0x\"\n", 2, 8, "journal.dir", "NUL byte", NULL },
+	{ "credential bad host", "credentials:\n  - name: a\n    file: /k\n    hosts: [\"bad host\"]\n", 4, 13,
+	  "credentials[0].hosts[0]", "expected a DNS name", NULL },
+	{ "credential host glob inside", "credentials:\n  - name: a\n    file: /k\n    hosts: [a*.b]\n", 4, 13,
+	  "credentials[0].hosts[0]", "expected a DNS name", NULL },
+	{ "credential without hosts", "credentials:\n  - name: a\n    file: /k\n", 2, 5, "credentials[0].hosts",
+	  "missing", NULL },
+	{ "credential relative file", "credentials:\n  - name: a\n    file: k\n    hosts: [h]\n", 3, 11,
+	  "credentials[0].file", "expected an absolute path", NULL },
+	{ "credential bad name", "credentials:\n  - name: -a\n    file: /k\n    hosts: [h]\n", 2, 11,
+	  "credentials[0].name", "credential name", NULL },
+	{ "credential bad env", "credentials:\n  - name: a\n    env: A-B\n    file: /k\n    hosts: [h]\n", 3, 10,
+	  "credentials[0].env", "not a variable name", NULL },
+	{ "credential twice", "credentials:\n  - {name: a, file: /k, hosts: [h]}\n  - {name: a, file: /j, hosts: [h]}\n",
+	  3, 5, "credentials[1]", "used twice", NULL },
+	{ "credential unknown key", "credentials:\n  - name: a\n    file: /k\n    hosts: [h]\n    host: h\n", 5, 5,
+	  "credentials[0].host", "unknown key", "hosts" },
 };
+
+/* credentials: (common/cred_spec.h), read by glassbox run. */
+static void test_credentials(void **state)
+{
+	(void)state;
+	struct gb_daemon_config c;
+	struct gb_diags d = { 0 };
+	assert_int_equal(load("credentials:\n  - name: openai\n    file: /etc/glassbox/credentials/openai\n"
+	                      "    env: OPENAI_API_KEY\n    hosts: [api.openai.com, \"*.Azure.test:8443\"]\n"
+	                      "  - name: my-key\n    file: /k\n    hosts: [h.test]\n", &c, &d), 0);
+	gb_diags_print(&d, stderr);
+	assert_int_equal(c.n_creds, 2);
+	assert_string_equal(c.creds[0].name, "openai");
+	assert_string_equal(c.creds[0].env, "OPENAI_API_KEY");
+	assert_int_equal(c.creds[0].n_hosts, 2);
+	assert_string_equal(c.creds[0].hosts[1].glob, "*.azure.test");
+	assert_int_equal(c.creds[0].hosts[1].port, 8443);
+	assert_string_equal(c.creds[1].env, "MY_KEY");
+	assert_int_equal(c.creds[1].hosts[0].port, 443);
+	gb_diags_free(&d);
+}
 
 static void test_errors(void **state)
 {
@@ -380,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_all_errors_one_run),
 		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_credentials),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

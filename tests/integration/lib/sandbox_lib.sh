@@ -30,9 +30,9 @@ SBX_OWNER=4242:4242
 # glassbox then binds the workdir as it is (with a FINDING), and only what
 # its permissions grant others is writable to the sandbox's uid.
 if unshare -U true 2>/dev/null; then SBX_IDMAP=yes; else SBX_IDMAP=no; fi
-sbx_user_workdir() { # DIR: owned by $SBX_OWNER, writable inside either way
-	chown "$SBX_OWNER" "$1"
-	[ "$SBX_IDMAP" = yes ] || chmod 0777 "$1"
+sbx_user_workdir() { # DIR: owned by $SBX_OWNER with all below, writable inside either way
+	chown -R "$SBX_OWNER" "$1"
+	[ "$SBX_IDMAP" = yes ] || chmod -R a+rwX "$1"
 }
 sbx_uid() { # prints yes when $1 is a sandbox uid
 	if [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge 1879048192 ] && [ "$1" -lt 1879113728 ]; then

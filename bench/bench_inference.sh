@@ -1,0 +1,111 @@
+#!/bin/bash
+# bench/bench_inference.sh — what inference.local adds to a streamed model
+# call: time to the first SSE event and the delay of each chunk, through
+# glassbox (plain http://inference.local, and CONNECT inference.local:443
+# with TLS terminated by the proxy's CA) against a direct connection to the
+# same provider, in one invocation.  Needs root (network namespaces).
+#
+#   gbic$$ (client ns, NO default route)               gbiu$$ (provider ns)
+#     bench_inference_client.py ->  127.0.0.1:3128 glassbox proxy --inference
+#                               ->  198.18.0.10:8080 directly   inference_server.py
+#     198.18.0.2/24 ------------------ veth -------------------- 198.18.0.10/24
+#
+# Each mode: N requests (default 200), each on a fresh connection, each a
+# stream of CHUNKS events (default 20) GAP_MS apart (default 2).  First
+# byte: request sent -> first event read.  Per chunk: the provider's send
+# time -> the client's read (one clock: both run on this machine).  Figures
+# are medians and p99; "added" = through glassbox minus direct.  Bounded:
+# N <= 2000, CHUNKS <= 200, every socket has a 10 s timeout.  Targets: < 1 ms
+# added to the first byte, < 100 us per chunk.
+#
+#   GLASSBOX=build/release/cli/glassbox bench/bench_inference.sh [N] [CHUNKS] [GAP_MS]
+set -u
+N=${1:-200}
+CHUNKS=${2:-20}
+GAP=${3:-2}
+[ "$N" -ge 5 ] && [ "$N" -le 2000 ] || { echo "N must be 5..2000" >&2; exit 2; }
+[ "$CHUNKS" -ge 1 ] && [ "$CHUNKS" -le 200 ] || { echo "CHUNKS must be 1..200" >&2; exit 2; }
+here=$(cd "$(dirname "$0")/.." && pwd)
+pick() { for c in "$@"; do [ -x "$c" ] && { echo "$c"; return; }; done; }
+G=${GLASSBOX:-$(pick "$here/build/release/cli/glassbox" "$here/build/debug/cli/glassbox")}
+[ -n "$G" ] && [ -x "$G" ] || { echo "set GLASSBOX to the glassbox binary" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "needs root (network namespaces)" >&2; exit 2; }
+case "$G" in *debug*) echo "note: $G looks like a Debug (ASan) build; use Release for figures" ;; esac
+
+CNS= UNS=
+T=$(mktemp -d /tmp/gb-bench-inf.XXXXXX)
+chmod 0755 "$T"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	[ -n "$CNS" ] && netns_teardown
+	rm -rf "$T"
+}
+trap cleanup EXIT
+die() { echo "bench_inference: $*" >&2; for f in "$T"/*.log; do [ -s "$f" ] && tail -5 "$f" >&2; done; exit 1; }
+NETNS_LIB_EMBED=1 . "$here/tests/integration/lib/netns_lib.sh"
+wait_port() { # NS IP PORT
+	for _ in $(seq 100); do
+		ip netns exec "$1" bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	die "nothing listens on $2:$3 in $1"
+}
+netns_setup gbi || die "cannot make network namespaces"
+
+KEY="sk-bench-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+printf '%s\n' "$KEY" >"$T/key"
+chmod 0600 "$T/key"
+ip netns exec "$UNS" python3 "$here/tests/helpers/inference_server.py" --bind 198.18.0.10 --port 8080 \
+	--key "$KEY" --log /dev/null >"$T/server.log" 2>&1 &
+pids+=($!)
+wait_port "$UNS" 198.18.0.10 8080
+echo "198.18.0.10 provider.test" >"$T/hosts"
+printf 'version: 1\nnetwork_policies: {}\n' >"$T/policy.yaml"
+printf '{"provider":"bench","type":"openai","base_url":"http://provider.test:8080/v1","credential_file":"%s","model":"bench-model"}\n' \
+	"$T/key" >"$T/route.json"
+mkdir -p "$T/tls"
+ip netns exec "$CNS" "$G" proxy --policy "$T/policy.yaml" --listen 127.0.0.1:3128 --hosts "$T/hosts" \
+	--tls-dir "$T/tls" --inference "$T/route.json" >"$T/proxy.log" 2>&1 &
+pids+=($!)
+wait_port "$CNS" 127.0.0.1 3128
+
+client() { ip netns exec "$CNS" python3 "$here/bench/bench_inference_client.py" "$1" "$N" "$CHUNKS" "$GAP"; }
+# warm-up (leaf minted, page cache, python imports), then the runs, interleaved twice
+client "direct:198.18.0.10:8080:$KEY" >/dev/null || die "direct"
+client "https:3128:$T/tls/ca.pem" >/dev/null || die "https"
+for round in 1 2; do
+	client "direct:198.18.0.10:8080:$KEY" >"$T/direct.$round.json" || die "direct"
+	client "http:3128" >"$T/http.$round.json" || die "http"
+	client "https:3128:$T/tls/ca.pem" >"$T/https.$round.json" || die "https"
+done
+python3 - "$T" "$N" "$CHUNKS" "$GAP" <<'PY'
+import json, statistics, sys
+T, n, chunks, gap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+def load(m):
+    d = {"first_us": [], "chunk_us": []}
+    for r in (1, 2):
+        j = json.load(open(f"{T}/{m}.{r}.json"))
+        for k in d:
+            d[k] += j[k]
+    return d
+def p(v, q):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(q * len(v)))]
+res = {m: load(m) for m in ("direct", "http", "https")}
+print(f"bench_inference: {2 * n} streamed requests per mode, {chunks} chunks each, {gap} ms apart")
+print(f"{'':28} {'first byte p50':>15} {'p99':>10} {'chunk p50':>11} {'p99':>10}")
+base = res["direct"]
+b_f, b_c = statistics.median(base["first_us"]), statistics.median(base["chunk_us"])
+for m, label in (("direct", "direct to the provider"), ("http", "glassbox http://inference"),
+                 ("https", "glassbox CONNECT+TLS")):
+    d = res[m]
+    f, c = statistics.median(d["first_us"]), statistics.median(d["chunk_us"])
+    print(f"{label:28} {f:12.0f} us {p(d['first_us'], .99):7.0f} us {c:8.0f} us {p(d['chunk_us'], .99):7.0f} us")
+for m in ("http", "https"):
+    d = res[m]
+    f, c = statistics.median(d["first_us"]), statistics.median(d["chunk_us"])
+    print(f"added by glassbox ({m}): first byte {f - b_f:+.0f} us (x{f / b_f:.2f}; target < 1000 us), "
+          f"per chunk {c - b_c:+.0f} us (x{c / b_c:.2f}; target < 100 us)")
+PY

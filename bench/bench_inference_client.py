@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""The client of bench/bench_inference.sh: streamed chat completions from
+tests/helpers/inference_server.py, directly or through glassbox's
+inference.local, one fresh connection per request (as an SDK without a pool
+would, and as the proxy does towards the provider).
+
+  bench_inference_client.py MODE N CHUNKS GAP_MS
+    MODE  direct:HOST:PORT:KEY | http:PROXY_PORT | https:PROXY_PORT:CA_FILE
+Prints one JSON object: the time to the first SSE event (request sent ->
+first event read, microseconds) per request, and per chunk the delay from
+the server's send time (its clock is this machine's) to the client's read.
+"""
+import json
+import socket
+import ssl
+import sys
+import time
+
+mode, n, chunks, gap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+assert 1 <= n <= 10000 and 1 <= chunks <= 1000 and 0 <= gap <= 100
+kind, *rest = mode.split(":")
+body = json.dumps({"model": "bench", "stream": True, "gb_chunks": chunks, "gb_gap_ms": gap}).encode()
+
+
+def connect():
+    if kind == "direct":
+        host, port, key = rest[0], int(rest[1]), rest[2]
+        s = socket.create_connection((host, port), timeout=10)
+        head = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                f"Authorization: Bearer {key}\r\n")
+    elif kind == "http":
+        s = socket.create_connection(("127.0.0.1", int(rest[0])), timeout=10)
+        head = "POST http://inference.local/v1/chat/completions HTTP/1.1\r\nHost: inference.local\r\n"
+    else:
+        s = socket.create_connection(("127.0.0.1", int(rest[0])), timeout=10)
+        s.sendall(b"CONNECT inference.local:443 HTTP/1.1\r\nHost: inference.local:443\r\n\r\n")
+        r = b""
+        while b"\r\n\r\n" not in r:
+            r += s.recv(4096)
+        ctx = ssl.create_default_context(cafile=rest[1])
+        s = ctx.wrap_socket(s, server_hostname="inference.local")
+        head = "POST /v1/chat/completions HTTP/1.1\r\nHost: inference.local\r\n"
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s, (head + f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+               "Connection: close\r\n\r\n").encode() + body
+
+
+first, per_chunk = [], []
+for _ in range(n):
+    s, req = connect()
+    t0 = time.perf_counter_ns()
+    s.sendall(req)
+    buf, got_first, events = b"", False, 0
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        now_wall, now = time.time(), time.perf_counter_ns()
+        buf += d
+        # SSE events inside a chunked body: each "data: {...}\n\n" carries "sent"
+        while b"\n\n" in buf:
+            ev, buf = buf.split(b"\n\n", 1)
+            i = ev.find(b"data: {")
+            if i < 0 or b'"sent"' not in ev:
+                continue
+            if not got_first:
+                first.append((now - t0) / 1000)
+                got_first = True
+            per_chunk.append((now_wall - json.loads(ev[i + 6:])["sent"]) * 1e6)
+            events += 1
+    s.close()
+    assert events == chunks, f"{events} of {chunks} events"
+print(json.dumps({"first_us": first, "chunk_us": per_chunk}))

@@ -1,0 +1,189 @@
+/* enforcer/proxy/cred_l7.c — credential placeholders in the requests of an
+ * inspected tunnel (l7.h, cred.h).
+ *
+ * Header lines are rewritten toward the tunnel's host (the policy decided
+ * the CONNECT's host, and l7_http.c checked that Host names it).  A
+ * placeholder in the request target is refused, not rewritten: a secret in
+ * a URL ends up in upstream access logs.  Bodies only when the endpoint
+ * opts in (`request_body_credential_rewrite`), for JSON, form and text
+ * bodies with a Content-Length up to GB_CRED_BODY_MAX: the body is read
+ * whole, rewritten and sent with its new Content-Length.  A chunked or
+ * larger body is forwarded as it is (docs/credentials.md, limits). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/record.h"
+#include "enforcer/proxy/cred.h"
+#include "enforcer/proxy/l7.h"
+
+#define HEAD_OUT_MAX (64u << 10) /* a rewritten head: the proxy's head bound plus secrets */
+
+/* The body's rewrite context from its Content-Type, or false: not one
+ * glassbox rewrites. */
+static bool body_ctx(const struct gb_http1_head *h, enum gb_cred_ctx *ctx)
+{
+	const struct gb_http1_field *f = gb_http1_field(h, "content-type");
+	if (!f)
+		return false;
+	size_t n = 0;
+	while (n < f->value_len && f->value[n] != ';' && f->value[n] != ' ' && f->value[n] != '\t')
+		n++;
+	const char *v = f->value;
+	if ((n == 16 && !strncasecmp(v, "application/json", 16)) ||
+	    (n > 17 && !strncasecmp(v, "application/", 12) && !strncasecmp(v + n - 5, "+json", 5))) {
+		*ctx = GB_CRED_JSON;
+		return true;
+	}
+	if (n == 33 && !strncasecmp(v, "application/x-www-form-urlencoded", 33)) {
+		*ctx = GB_CRED_FORM;
+		return true;
+	}
+	if (n > 5 && !strncasecmp(v, "text/", 5)) {
+		*ctx = GB_CRED_TEXT;
+		return true;
+	}
+	return false;
+}
+
+/* The whole Content-Length body from the client into b. */
+static int read_body(struct l7 *l, struct gb_buf *b)
+{
+	struct l7_side *cl = &l->s[L7_CLIENT];
+	for (;;) {
+		if (cl->off == cl->len && l7_fill(l, L7_CLIENT) <= 0)
+			return -EPIPE;
+		size_t used = 0;
+		enum gb_http1_event ev = gb_http1_feed(l->h1, cl->buf + cl->off, cl->len - cl->off, &used);
+		if (ev == GB_HTTP1_ERROR)
+			return -EBADMSG;
+		gb_buf_append(b, cl->buf + cl->off, used);
+		cl->off += used;
+		if (b->err || b->len > GB_CRED_BODY_MAX)
+			return -ENOMEM;
+		if (ev == GB_HTTP1_END)
+			return 0;
+	}
+}
+
+/* The header lines of src with Content-Length's value replaced by n. */
+static void set_length(const char *src, size_t len, uint64_t n, struct gb_buf *out)
+{
+	size_t off = 0;
+	while (off < len) {
+		const char *eol = memchr(src + off, '\n', len - off);
+		size_t l = eol ? (size_t)(eol - (src + off)) + 1 : len - off;
+		if (l > 15 && !strncasecmp(src + off, "content-length:", 15))
+			gb_buf_printf(out, "Content-Length: %llu\r\n", (unsigned long long)n);
+		else
+			gb_buf_append(out, src + off, l);
+		off += l;
+	}
+}
+
+static int refuse(int st, int rs, int *status, int *reason, char *why, size_t whylen, const char *text)
+{
+	*status = st;
+	*reason = rs;
+	snprintf(why, whylen, "%s", text);
+	return -1;
+}
+
+static int result_refusal(const struct gb_cred_result *r, struct l7 *l, int *status, int *reason,
+                          char *why, size_t whylen)
+{
+	*status = r->status == GB_CRED_NOMEM ? 503 : r->status == GB_CRED_TOO_LARGE ? 413 : 403;
+	*reason = r->status == GB_CRED_UNBOUND ? GB_R_CRED_UNBOUND : GB_R_CRED_UNRESOLVED;
+	gb_creds_result_text(r, l->c->req.host, l->c->req.port, why, whylen);
+	return -1;
+}
+
+int l7_cred_apply(struct l7 *l, struct l7_req *q, const struct gb_http1_head *h,
+                  const struct gb_decision *d, struct gb_buf *head, struct gb_buf *body, int *status,
+                  int *reason, char *why, size_t whylen)
+{
+	const struct gb_creds *cr = l->p->o.creds;
+	const char *host = l->c->req.host;
+	uint16_t port = l->c->req.port;
+	const char *eol = memchr(head->data, '\n', head->len);
+	if (!eol)
+		return 0;
+	size_t rl = (size_t)(eol + 1 - head->data);
+	bool in_target = gb_creds_has_placeholder(head->data, rl);
+	bool in_head = gb_creds_has_placeholder(head->data + rl, head->len - rl);
+	enum gb_cred_ctx bctx = GB_CRED_TEXT;
+	bool do_body = d->body_credential_rewrite && l->terminated && !h->upgrade &&
+	               h->body == GB_HTTP1_BODY_LENGTH && h->content_length <= GB_CRED_BODY_MAX &&
+	               body_ctx(h, &bctx);
+	if (!in_target && !in_head && !do_body)
+		return 0;
+	if (!l->terminated && (in_target || in_head))
+		return refuse(403, GB_R_CRED_UNINSPECTED, status, reason, why, whylen,
+		              "a credential placeholder in plain HTTP inside a tunnel: credentials are sent "
+		              "only over TLS the proxy terminates");
+	if (in_target)
+		return refuse(403, GB_R_CRED_UNRESOLVED, status, reason, why, whylen,
+		              "a credential placeholder in the request target: placeholders are rewritten "
+		              "in header values (and opted-in bodies) only, never into a URL");
+	struct gb_cred_result r;
+	uint64_t used = 0;
+	struct gb_buf raw = GB_BUF_INIT;
+	bool body_rewritten = false;
+	if (do_body) {
+		int rc = read_body(l, &raw);
+		q->body_sent = true; /* consumed from the client, whatever happens now */
+		if (rc < 0) {
+			gb_buf_free(&raw);
+			return refuse(rc == -ENOMEM ? 413 : 400, GB_R_BAD_REQUEST, status, reason, why, whylen,
+			              rc == -ENOMEM ? "request body over the credential rewrite bound"
+			                            : "the request body ended early or is malformed");
+		}
+		gb_creds_rewrite(cr, bctx, host, port, raw.data ? raw.data : "", raw.len,
+		                 GB_CRED_BODY_MAX + 64 * GB_CRED_SECRET_MAX, body, &r);
+		if (r.status) {
+			gb_buf_free(&raw);
+			return result_refusal(&r, l, status, reason, why, whylen);
+		}
+		used |= r.used;
+		if (r.n) {
+			body_rewritten = true;
+			gb_buf_free(&raw);
+		} else { /* nothing to rewrite: the body as received */
+			*body = raw;
+		}
+	}
+	struct gb_buf hdr = GB_BUF_INIT; /* header lines, no secret yet */
+	if (body_rewritten)
+		set_length(head->data + rl, head->len - rl, body->len, &hdr);
+	else
+		gb_buf_append(&hdr, head->data + rl, head->len - rl);
+	struct gb_buf out = GB_BUF_INIT;
+	gb_buf_append(&out, head->data, rl);
+	if (hdr.err || out.err) {
+		gb_buf_free(&hdr);
+		gb_buf_free(&out);
+		gb_creds_buf_wipe(body);
+		return refuse(503, GB_R_LIMIT, status, reason, why, whylen, "out of memory");
+	}
+	gb_creds_rewrite(cr, GB_CRED_HEADER, host, port, hdr.data, hdr.len, HEAD_OUT_MAX, &out, &r);
+	if (r.status) {
+		gb_buf_free(&hdr);
+		gb_buf_free(&out);
+		gb_creds_buf_wipe(body);
+		return result_refusal(&r, l, status, reason, why, whylen);
+	}
+	used |= r.used;
+	if (!r.n)
+		gb_buf_append(&out, hdr.data, hdr.len);
+	gb_buf_free(&hdr);
+	if (out.err) {
+		gb_creds_buf_wipe(&out);
+		gb_creds_buf_wipe(body);
+		return refuse(503, GB_R_LIMIT, status, reason, why, whylen, "out of memory");
+	}
+	gb_buf_free(head);
+	*head = out;
+	gb_creds_used_names(cr, used, q->creds, sizeof q->creds);
+	return 0;
+}
