@@ -19,6 +19,7 @@
  * Bounded: inputs up to 64 KiB, each request answered within 8 s (a loaded
  * machine, load 60 here, made 5 s trip without a fault). */
 #include <errno.h>
+#include <ftw.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,6 +58,25 @@ static struct gb_policy *base;
 static char sock_path[128];
 static struct gb_api *api;
 
+static char dir[] = "/tmp/gb-fuzz-api.XXXXXX";
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(path); /* best effort: what cannot go stays, the walk goes on */
+	return 0;
+}
+
+/* libFuzzer ends with exit(): stop the server, leave nothing in /tmp */
+static void cleanup(void)
+{
+	gb_api_stop(api);
+	api = NULL;
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -66,7 +86,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (gb_policy_load_buf("base", base_yaml, sizeof base_yaml - 1, &base, &d) < 0)
 		abort();
 	gb_diags_free(&d);
-	static char dir[] = "/tmp/gb-fuzz-api.XXXXXX";
 	if (!mkdtemp(dir))
 		abort();
 	char jd[160], rd[160], db[160], sd[200];
@@ -85,6 +104,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_api_body: %s\n", err);
 		abort();
 	}
+	atexit(cleanup);
 	return 0;
 }
 
