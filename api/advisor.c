@@ -27,6 +27,40 @@ static void cpy(char *dst, size_t n, const char *s)
 	snprintf(dst, n, "%s", s ? s : "");
 }
 
+/* cpy on the drain thread's path: the same bounded copy without printf */
+static void put(char *dst, size_t n, const char *s)
+{
+	size_t l = s ? strnlen(s, n - 1) : 0;
+	memcpy(dst, s ? s : "", l);
+	dst[l] = 0;
+}
+
+/* An entry the agent proposed through policy.local, validated by the
+ * supervisor (enforcer/sandbox/policy_local.h): queued for the thread. */
+static void observe_agent(struct gb_advisor *a, const char *sandbox, const struct gb_record *rec)
+{
+	const struct gb_config *c = &rec->u.config;
+	if (c->action != GB_CFG_VALIDATED || !c->source || strcmp(c->source, "policy.local") ||
+	    !c->detail || !*c->detail)
+		return;
+	char *y = strdup(c->detail);
+	pthread_mutex_lock(&a->q_mu);
+	if (!y || a->aq_len == ADV_AGENT_QUEUE) {
+		pthread_mutex_unlock(&a->q_mu);
+		free(y);
+		atomic_fetch_add(&a->dropped, 1);
+		return;
+	}
+	struct adv_agent *ag = &a->aq[a->aq_len++];
+	cpy(ag->sandbox, sizeof ag->sandbox, sandbox);
+	ag->yaml = y;
+	ag->ts_ns = rec->ts_ns;
+	ag->seq = rec->seq;
+	a->q_in++;
+	pthread_cond_signal(&a->q_cv);
+	pthread_mutex_unlock(&a->q_mu);
+}
+
 void gb_advisor_observe(void *ctx, const char *sandbox, const struct gb_record *rec)
 {
 	struct gb_advisor *a = ctx;
@@ -47,6 +81,9 @@ void gb_advisor_observe(void *ctx, const char *sandbox, const struct gb_record *
 			return;
 		id = &h->id, dst = &h->dst, reason = h->reason;
 		method = h->method, path = h->path;
+	} else if (rec->type == GB_REC_CONFIG) {
+		observe_agent(a, sandbox, rec);
+		return;
 	} else {
 		return;
 	}
@@ -61,18 +98,22 @@ void gb_advisor_observe(void *ctx, const char *sandbox, const struct gb_record *
 		return;
 	}
 	struct adv_denial *d = &a->q[(a->q_head + a->q_len) % ADV_QUEUE];
-	cpy(d->sandbox, sizeof d->sandbox, sandbox);
-	cpy(d->binary, sizeof d->binary, id->exe);
-	cpy(d->host, sizeof d->host, dst->host);
-	cpy(d->ip, sizeof d->ip, dst->ip);
-	cpy(d->method, sizeof d->method, method);
-	cpy(d->path, sizeof d->path, path);
+	put(d->sandbox, sizeof d->sandbox, sandbox);
+	put(d->binary, sizeof d->binary, id->exe);
+	put(d->host, sizeof d->host, dst->host);
+	put(d->ip, sizeof d->ip, dst->ip);
+	put(d->method, sizeof d->method, method);
+	put(d->path, sizeof d->path, path);
 	d->port = dst->port;
 	d->ts_ns = rec->ts_ns;
 	d->seq = rec->seq;
-	a->q_len++;
+	/* The thread takes everything queued once woken and looks again
+	 * before it waits, so only the push into an empty queue wakes it: no
+	 * futex call per denial on the drain thread. */
+	bool wake = a->q_len++ == 0 && a->aq_len == 0;
 	a->q_in++;
-	pthread_cond_signal(&a->q_cv);
+	if (wake)
+		pthread_cond_signal(&a->q_cv);
 	pthread_mutex_unlock(&a->q_mu);
 }
 
@@ -234,15 +275,16 @@ static void *advisor_main(void *arg)
 	struct gb_advisor *a = arg;
 	struct adv_denial *batch = calloc(BATCH, sizeof *batch);
 	int64_t fresh[BATCH];
+	struct adv_agent agents[ADV_AGENT_QUEUE];
 	if (!batch) {
 		gb_log_error("advisor", "out of memory: the advisor stops");
 		return NULL;
 	}
 	for (;;) {
 		pthread_mutex_lock(&a->q_mu);
-		while (!a->q_len && !a->stop)
+		while (!a->q_len && !a->aq_len && !a->stop)
 			pthread_cond_wait(&a->q_cv, &a->q_mu);
-		if (!a->q_len && a->stop) {
+		if (!a->q_len && !a->aq_len && a->stop) {
 			pthread_mutex_unlock(&a->q_mu);
 			break;
 		}
@@ -252,6 +294,9 @@ static void *advisor_main(void *arg)
 			a->q_head = (a->q_head + 1) % ADV_QUEUE;
 			a->q_len--;
 		}
+		size_t na = a->aq_len;
+		memcpy(agents, a->aq, na * sizeof agents[0]);
+		a->aq_len = 0;
 		pthread_mutex_unlock(&a->q_mu);
 		size_t nf = 0;
 		pthread_mutex_lock(&a->db_mu);
@@ -261,6 +306,9 @@ static void *advisor_main(void *arg)
 			if (id)
 				fresh[nf++] = id;
 		}
+		/* never auto-approved: not in fresh */
+		for (size_t i = 0; i < na; i++)
+			adv_agent_aggregate(a, &agents[i]);
 		if (sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 			gb_log_warn("advisor", "ledger commit failed: %s", sqlite3_errmsg(a->db));
 			sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
@@ -281,8 +329,10 @@ static void *advisor_main(void *arg)
 				}
 			}
 		}
+		for (size_t i = 0; i < na; i++)
+			free(agents[i].yaml);
 		pthread_mutex_lock(&a->q_mu);
-		a->q_out += n;
+		a->q_out += n + na;
 		pthread_cond_broadcast(&a->done_cv);
 		pthread_mutex_unlock(&a->q_mu);
 	}
@@ -331,6 +381,8 @@ void gb_advisor_close(struct gb_advisor *a)
 	pthread_cond_signal(&a->q_cv);
 	pthread_mutex_unlock(&a->q_mu);
 	pthread_join(a->th, NULL);
+	for (size_t i = 0; i < a->aq_len; i++) /* only when the thread never ran */
+		free(a->aq[i].yaml);
 	adv_stmts_free(a);
 	sqlite3_close(a->db);
 	pthread_cond_destroy(&a->q_cv);

@@ -16,6 +16,8 @@
 #define ADV_QUEUE 8192    /* denials waiting for the thread, at most */
 #define ADV_SAMPLES 5     /* event uids kept per proposal */
 #define ADV_MAX_PATHS 64  /* distinct denied paths kept per L7 proposal */
+#define ADV_AGENT_QUEUE 32 /* agent proposals (policy.local) waiting, at most */
+#define ADV_AGENT_GKEY "agent|" /* gkey prefix of agent-authored proposals */
 
 struct adv_denial {
 	char sandbox[64];
@@ -28,6 +30,13 @@ struct adv_denial {
 	uint64_t ts_ns, seq;
 };
 
+/* An agent's proposed entry (a CONFIG validated record from policy.local). */
+struct adv_agent {
+	char sandbox[64];
+	char *yaml; /* owned: the one-entry policy file the supervisor validated */
+	uint64_t ts_ns, seq;
+};
+
 struct gb_advisor {
 	char root[4096];
 	int has_root, auto_approve;
@@ -37,6 +46,8 @@ struct gb_advisor {
 	pthread_cond_t q_cv, done_cv;
 	struct adv_denial *q;
 	size_t q_head, q_len;
+	struct adv_agent aq[ADV_AGENT_QUEUE];
+	size_t aq_len;
 	uint64_t q_in, q_out; /* queued / written, for gb_advisor_sync */
 	atomic_uint_fast64_t dropped;
 	bool stop;
@@ -58,6 +69,13 @@ void adv_history(struct gb_advisor *a, int64_t id, const char *sandbox, const ch
  * in sandbox. */
 json_t *adv_row(struct gb_advisor *a, const char *sandbox, int64_t id);
 int64_t adv_now_ns(void);
+
+/* advisor_agent.c (db_mu held): an agent proposal into the ledger; returns
+ * the id of a new pending proposal or 0.  Frees nothing. */
+int64_t adv_agent_aggregate(struct gb_advisor *a, const struct adv_agent *ag);
+/* The findings, rationale, host/port view of an agent proposal's yaml
+ * against the running policy (running_yaml may be NULL). */
+json_t *adv_agent_findings(const char *yaml, const char *running_yaml);
 
 /* advisor_review.c: apply when a new pending proposal has no finding. */
 void adv_auto_review(struct gb_advisor *a, const char *sandbox, int64_t id);

@@ -108,7 +108,7 @@ json_t *adv_row(struct gb_advisor *a, const char *sandbox, int64_t id)
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(a->db, "SELECT id, status, rule_name, host, ip, port, method, binaries,"
 	                       " paths, yaml, hits, first_ns, last_ns, samples, reason, decided_by,"
-	                       " revision, superseded_by, created_ns, updated_ns FROM proposals"
+	                       " revision, superseded_by, created_ns, updated_ns, gkey FROM proposals"
 	                       " WHERE sandbox = ? AND id = ?", -1, &st, NULL) != SQLITE_OK)
 		return NULL;
 	sqlite3_bind_text(st, 1, sandbox, -1, SQLITE_TRANSIENT);
@@ -140,6 +140,12 @@ json_t *adv_row(struct gb_advisor *a, const char *sandbox, int64_t id)
 		              "updated_ns", (json_int_t)sqlite3_column_int64(st, 19));
 		if (o && method && *method)
 			json_object_set_new(o, "method", json_string(method));
+		const char *gk = (const char *)sqlite3_column_text(st, 20);
+		if (o)
+			json_object_set_new(o, "author",
+			                    json_string(gk && !strncmp(gk, ADV_AGENT_GKEY,
+			                                               strlen(ADV_AGENT_GKEY))
+			                                    ? "agent" : "advisor"));
 	}
 	sqlite3_finalize(st);
 	return o;

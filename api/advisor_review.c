@@ -49,13 +49,16 @@ static void decorate(json_t *row, json_t *run)
 	const char *yaml = json_string_value(json_object_get(row, "yaml"));
 	const char *name = json_string_value(json_object_get(row, "rule_name"));
 	const char *method = json_string_value(json_object_get(row, "method"));
+	int agent = !strcmp(json_string_value(json_object_get(row, "author")) ?: "", "agent");
 	json_t *rules = gb_adv_path_rules(json_object_get(row, "paths"));
 	json_object_set_new(row, "findings",
-	                    gb_adv_findings(json_string_value(json_object_get(row, "host")),
-	                                    json_string_value(json_object_get(row, "ip")),
-	                                    (unsigned)json_integer_value(json_object_get(row, "port")),
-	                                    json_object_get(row, "binaries"), method ? method : "",
-	                                    rules, ry));
+	                    agent ? adv_agent_findings(yaml, ry)
+	                          : gb_adv_findings(json_string_value(json_object_get(row, "host")),
+	                                            json_string_value(json_object_get(row, "ip")),
+	                                            (unsigned)json_integer_value(
+	                                                json_object_get(row, "port")),
+	                                            json_object_get(row, "binaries"),
+	                                            method ? method : "", rules, ry));
 	if (method)
 		json_object_set(row, "path_rules", rules);
 	json_decref(rules);
@@ -64,16 +67,23 @@ static void decorate(json_t *row, json_t *run)
 	json_object_set_new(row, "diff", json_string(gb_buf_cstr(&b)));
 	b.len = 0;
 	json_int_t hits = json_integer_value(json_object_get(row, "hits"));
-	gb_buf_printf(&b, "%lld denial%s to %s:%lld", (long long)hits, hits == 1 ? "" : "s",
-	              json_string_value(json_object_get(row, "host")),
-	              (long long)json_integer_value(json_object_get(row, "port")));
-	if (method)
-		gb_buf_printf(&b, " (%s on %zu path%s)", method,
-		              json_array_size(json_object_get(row, "paths")),
-		              json_array_size(json_object_get(row, "paths")) == 1 ? "" : "s");
-	gb_buf_puts(&b, "; the narrowest rule allowing exactly them: this host and port");
-	gb_buf_puts(&b, method ? ", inspected, this method and these paths" : "");
-	gb_buf_puts(&b, ", these binaries");
+	if (agent) {
+		gb_buf_printf(&b, "proposed by the agent in the sandbox (policy.local, %lld time%s): "
+		              "the entry as written, not the narrowest rule for observed denials; "
+		              "approving it grants exactly what the YAML says", (long long)hits,
+		              hits == 1 ? "" : "s");
+	} else {
+		gb_buf_printf(&b, "%lld denial%s to %s:%lld", (long long)hits, hits == 1 ? "" : "s",
+		              json_string_value(json_object_get(row, "host")),
+		              (long long)json_integer_value(json_object_get(row, "port")));
+		if (method)
+			gb_buf_printf(&b, " (%s on %zu path%s)", method,
+			              json_array_size(json_object_get(row, "paths")),
+			              json_array_size(json_object_get(row, "paths")) == 1 ? "" : "s");
+		gb_buf_puts(&b, "; the narrowest rule allowing exactly them: this host and port");
+		gb_buf_puts(&b, method ? ", inspected, this method and these paths" : "");
+		gb_buf_puts(&b, ", these binaries");
+	}
 	json_object_set_new(row, "rationale", json_string(gb_buf_cstr(&b)));
 	gb_buf_free(&b);
 	if (rs && !strcmp(json_string_value(json_object_get(row, "status")), "pending")) {
@@ -259,8 +269,9 @@ void adv_auto_review(struct gb_advisor *a, const char *sandbox, int64_t id)
 	if (gb_advisor_show(a, sandbox, id, &shown) != 200)
 		goto done;
 	const char *tok = json_string_value(json_object_get(shown, "review_token"));
-	if (!tok || json_array_size(json_object_get(shown, "findings")))
-		goto done; /* a finding (or no running sandbox): a human decides */
+	if (!tok || json_array_size(json_object_get(shown, "findings")) ||
+	    strcmp(json_string_value(json_object_get(shown, "author")) ?: "", "advisor"))
+		goto done; /* a finding, an agent's proposal, no running sandbox: a human decides */
 	/* A policy-level denial carries no resolved address, and a name alone
 	 * cannot show the grant stays off internal ranges: a human decides. */
 	const char *ip = json_string_value(json_object_get(shown, "ip"));
@@ -336,7 +347,7 @@ unsigned gb_advisor_export(struct gb_advisor *a, const char *sandbox, json_t **o
 	pthread_mutex_lock(&a->db_mu);
 	if (sqlite3_prepare_v2(a->db, "SELECT yaml FROM proposals WHERE id IN (SELECT MAX(id) FROM"
 	                       " proposals WHERE sandbox = ? AND status IN ('pending','approved')"
-	                       " GROUP BY gkey) ORDER BY id", -1, &st, NULL) == SQLITE_OK) {
+	                       " AND gkey NOT LIKE 'agent|%' GROUP BY gkey) ORDER BY id", -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, sandbox, -1, SQLITE_TRANSIENT);
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			const char *p = strstr((const char *)sqlite3_column_text(st, 0),

@@ -58,4 +58,13 @@ void gb_adv_diff(struct gb_buf *out, const char *name, const char *yaml, const c
  * sha256 and the proposal's YAML.  out >= 65 bytes. */
 void gb_adv_token(int64_t id, const char *running_sha, const char *yaml, char *out);
 
+/* Learn mode's export as a policy to run with (advisor_export.c): base's
+ * static sections and network entries plus the learned entries of
+ * net_yaml (the export's network section; a learned entry replaces a base
+ * entry of the same name), emitted in the policy's own schema.  base_path
+ * is read with the policy loader.  0, or -errno with the reason in err
+ * (the loader's first diagnostic for a bad file). */
+int gb_adv_export_with_base(const char *base_path, const char *net_yaml, struct gb_buf *out,
+                            char *err, size_t errlen);
+
 #endif

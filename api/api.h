@@ -10,6 +10,8 @@
  *   GET  /v1/sandboxes/NAME/advisor/suggestions[?status=]   .../suggestions/ID
  *   POST /v1/sandboxes/NAME/advisor/suggestions/ID/approve|reject
  *   GET  /v1/sandboxes/NAME/advisor/history    .../advisor/export
+ *   POST /v1/dashboard (unix socket only)   GET / and other non-API paths:
+ *                                           the web dashboard's files
  *
  * Listeners: a unix socket (default <root>/run/glassbox/api.sock, 0600:
  * root only) needing no token, and optionally TCP, which always requires
@@ -44,6 +46,7 @@ struct gb_api_opts {
 	struct gb_serve *serve;  /* the daemon's counters for /metrics (may be NULL) */
 	const char *advisor_db;  /* NULL = <root>/var/lib/glassbox/advisor.db (advisor.h) */
 	int advisor_auto;        /* approve proposals without risk findings at once */
+	const char *dashboard_dir; /* NULL = gb_path_dashboard() (installed files) */
 };
 
 struct gb_api;

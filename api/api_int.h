@@ -30,6 +30,8 @@ struct gb_api {
 	atomic_uint_fast64_t follows;
 	struct api_metrics *metrics; /* api_metrics.c */
 	struct gb_advisor *advisor;  /* advisor.h; NULL when it could not open */
+	char dashboard_dir[4096];
+	unsigned max_conns;    /* the web dashboard's files (api_static.c) */
 };
 
 struct api_req {
@@ -40,6 +42,7 @@ struct api_req {
 	const char *sub;    /* after /v1/sandboxes/NAME: "", "logs", "policy", "policy/revisions" */
 	const char *body;
 	size_t body_len;
+	int on_tcp;         /* came in on the TCP listener (token checked) */
 };
 
 /* Queue a JSON answer (takes o) / an error {"error","detail"}. */
@@ -77,6 +80,23 @@ void api_slow_head_done(struct MHD_Connection *c);
 int api_slow_start(void);
 void api_slow_stop(void);
 uint64_t api_slow_cut(void);
+/* The web dashboard (dashboards/web) at / and every path outside /v1/
+ * and /metrics: GET/HEAD of a file below a->dashboard_dir, no token
+ * (api_static.c).  api_static_path: is url one of those? */
+int api_static_path(const char *url);
+enum MHD_Result api_static(struct api_req *r, const char *url);
+/* POST /v1/dashboard (unix socket only): start or reuse the TCP listener
+ * on loopback and mint a dashboard token (api_dashboard.c). */
+enum MHD_Result api_dashboard(struct api_req *r);
+/* Is t (NUL-terminated) a live dashboard token?  Constant time per slot. */
+int api_dashboard_token_ok(const char *t);
+/* Called first by gb_api_stop: no listener starts after it; tokens forgotten. */
+void api_dashboard_stop(struct gb_api *a);
+/* Start the TCP listener on spec (HOST:PORT) (api_server.c). */
+int api_tcp_start(struct gb_api *a, const char *spec, char *err, size_t errlen);
+/* The TCP listener's port (0 when none runs) and the address to reach it
+ * by, for a URL: "127.0.0.1" for a wildcard, "[::1]" style for IPv6. */
+unsigned api_tcp_addr(struct gb_api *a, char *host, size_t len);
 
 /* Time arguments: RFC 3339 with or without fractions and offset, a
  * duration ago (30s, 10m, 2h, 1d), or epoch milliseconds. */

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -185,6 +187,10 @@ static enum MHD_Result route(struct api_req *r, const char *url)
 {
 	const char *m = r->method;
 	int get = method_is(m, "GET") || method_is(m, "HEAD");
+	if (api_static_path(url))
+		return api_static(r, url);
+	if (!strcmp(url, "/v1/dashboard"))
+		return api_dashboard(r);
 	if (!strcmp(url, "/v1/health"))
 		return get ? api_health(r) : api_error(r, 405, "method_not_allowed", "GET only");
 	if (!strcmp(url, "/metrics"))
@@ -235,7 +241,9 @@ static int token_ok(struct gb_api *a, struct MHD_Connection *c, int *missing)
 	 * token's bytes nor its length leak through timing. */
 	if (!EVP_Digest(t, strlen(t), md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
 		return 0;
-	return CRYPTO_memcmp(md, a->token_sha, 32) == 0;
+	if (a->has_token && CRYPTO_memcmp(md, a->token_sha, 32) == 0)
+		return 1;
+	return api_dashboard_token_ok(t);
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
@@ -244,7 +252,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 {
 	struct listener *L = cls;
 	struct conn *st = *con_cls;
-	struct api_req r = { .api = L->api, .c = c, .method = method };
+	struct api_req r = { .api = L->api, .c = c, .method = method, .on_tcp = L->needs_token };
 	if (!st) {
 		api_slow_head_done(c); /* the head is complete: no longer a slow client */
 		st = calloc(1, sizeof *st);
@@ -282,7 +290,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		st->status = 503;
 		return api_error(&r, 503, "stopping", "the daemon is shutting down");
 	}
-	if (L->needs_token) {
+	if (L->needs_token && !api_static_path(url)) { /* the page's files carry no secret */
 		int missing;
 		if (!token_ok(L->api, c, &missing)) {
 			st->status = missing ? 401 : 403;
@@ -466,6 +474,48 @@ static struct MHD_Daemon *start_mhd(struct gb_api *a, struct listener *L, int fd
 	                        MHD_OPTION_END);
 }
 
+int api_tcp_start(struct gb_api *a, const char *spec, char *err, size_t errlen)
+{
+	int fd = listen_tcp(spec, err, errlen);
+	if (fd < 0)
+		return fd;
+	if (!(a->tcp_d = start_mhd(a, &L_tcp, fd, a->max_conns))) {
+		close(fd);
+		snprintf(err, errlen, "API: libmicrohttpd did not start on %s", spec);
+		return -EIO;
+	}
+	return 0;
+}
+
+unsigned api_tcp_addr(struct gb_api *a, char *host, size_t len)
+{
+	snprintf(host, len, "127.0.0.1");
+	if (!a->tcp_d)
+		return 0;
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(a->tcp_d, MHD_DAEMON_INFO_LISTEN_FD);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	if (!i || getsockname(i->listen_fd, (struct sockaddr *)&ss, &sl) < 0)
+		return 0;
+	char ip[INET6_ADDRSTRLEN] = "";
+	unsigned port = 0;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+		port = ntohs(v4->sin_port);
+		if (v4->sin_addr.s_addr != htonl(INADDR_ANY))
+			inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof ip);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+		port = ntohs(v6->sin6_port);
+		if (!IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr))
+			inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof ip);
+	}
+	/* a wildcard address is reached on this host as 127.0.0.1 */
+	if (*ip)
+		snprintf(host, len, strchr(ip, ':') ? "[%s]" : "%s", ip);
+	return port;
+}
+
 /* The advisor is a part of the API, not a condition for it: a ledger that
  * cannot open is said once and the advisor's routes answer 503. */
 static void start_advisor(struct gb_api *a, const struct gb_api_opts *o)
@@ -511,6 +561,11 @@ int gb_api_start(const struct gb_api_opts *o, struct gb_api **out, char *err, si
 	else
 		snprintf(a->unix_path, sizeof a->unix_path, "%s", o->unix_path);
 	unsigned max = o->max_connections ? o->max_connections : 256;
+	a->max_conns = max;
+	if (o->dashboard_dir)
+		snprintf(a->dashboard_dir, sizeof a->dashboard_dir, "%s", o->dashboard_dir);
+	else
+		gb_path_dashboard(a->dashboard_dir, sizeof a->dashboard_dir);
 	int rc = api_slow_start();
 	if (rc < 0) {
 		snprintf(err, errlen, "API: no thread for the request-head deadline: %s", strerror(-rc));
@@ -539,17 +594,8 @@ int gb_api_start(const struct gb_api_opts *o, struct gb_api **out, char *err, si
 		}
 		if ((rc = load_token(a, o->token_file, err, errlen)) < 0)
 			goto fail;
-		int fd = listen_tcp(o->tcp_listen, err, errlen);
-		if (fd < 0) {
-			rc = fd;
+		if ((rc = api_tcp_start(a, o->tcp_listen, err, errlen)) < 0)
 			goto fail;
-		}
-		if (!(a->tcp_d = start_mhd(a, &L_tcp, fd, max))) {
-			close(fd);
-			snprintf(err, errlen, "API: libmicrohttpd did not start on %s", o->tcp_listen);
-			rc = -EIO;
-			goto fail;
-		}
 	}
 	api_metrics_start(a);
 	start_advisor(a, o);
@@ -565,6 +611,7 @@ void gb_api_stop(struct gb_api *a)
 	if (!a)
 		return;
 	atomic_store(&a->stopping, 1);
+	api_dashboard_stop(a);
 	if (a->tcp_d)
 		MHD_stop_daemon(a->tcp_d);
 	if (a->unix_d)

@@ -1,6 +1,6 @@
 /* cli/cmd_advisor.c — `glassbox advisor NAME [list|show ID|approve ID|
  * reject ID --reason R|history] [--status S] [--json]` and
- * `glassbox advisor NAME --export FILE`: the policy advisor's proposals for
+ * `glassbox advisor NAME --export FILE [--base POLICY]`: the policy advisor's proposals for
  * a sandbox, through the daemon's API (api/advisor.h; docs/advisor.md).
  *
  * A proposal is shown like OpenShell's rule view: id, status, rule,
@@ -9,6 +9,7 @@
  * a policy that changed in between is refused (and shown again) rather
  * than approved blind.  Exit 0 ok, 1 refused or failed, 2 usage.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,11 @@
 
 #include <jansson.h>
 
+#include "api/advisor_rule.h"
 #include "api/api_client.h"
 #include "cli/commands.h"
+#include "common/buf.h"
+#include "common/fsutil.h"
 #include "common/log.h"
 
 static void usage(FILE *f)
@@ -28,11 +32,13 @@ static void usage(FILE *f)
 	           "       glassbox advisor NAME approve ID [--json]\n"
 	           "       glassbox advisor NAME reject ID --reason R [--json]\n"
 	           "       glassbox advisor NAME history [--json]\n"
-	           "       glassbox advisor NAME --export FILE\n"
+	           "       glassbox advisor NAME --export FILE [--base POLICY]\n"
 	           "  Proposals the advisor derived from the sandbox's denials (needs glassbox\n"
 	           "  serve).  approve applies the proposal as shown now (its review token):\n"
 	           "  when the running policy changed in between it is refused and shown again.\n"
-	           "  --export writes the policy covering every denial seen (learn mode).\n");
+	           "  --export writes the network policy covering every denial seen (learn mode:\n"
+	           "  glassbox run --learn); with --base, POLICY's sections and entries plus the\n"
+	           "  learned entries, a file to run the same workload with (--policy).\n");
 }
 
 static int request(const char *method, const char *path, const char *body, json_t **out,
@@ -73,6 +79,9 @@ static void show(json_t *p, int full)
 	       json_string_value(json_object_get(p, "rule_name")));
 	size_t i;
 	json_t *v;
+	if (!strcmp(json_string_value(json_object_get(p, "author")) ?: "", "agent"))
+		printf("       author:    the agent (policy.local): a rule it wrote, not one derived "
+		       "from denials\n");
 	json_array_foreach(json_object_get(p, "binaries"), i, v)
 		printf("       binary:    %s\n", json_string_value(v));
 	printf("       endpoint:  %s:%lld %s\n", json_string_value(json_object_get(p, "host")),
@@ -120,7 +129,7 @@ static int answer(json_t *o, long status, int as_json)
 int cmd_advisor(int argc, char **argv)
 {
 	const char *name = NULL, *verb = "list", *id = NULL, *reason = NULL, *status = NULL,
-	           *export = NULL;
+	           *export = NULL, *base = NULL;
 	int as_json = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -135,6 +144,8 @@ int cmd_advisor(int argc, char **argv)
 			status = argv[++i];
 		else if (!strcmp(a, "--export") && i + 1 < argc)
 			export = argv[++i];
+		else if (!strcmp(a, "--base") && i + 1 < argc)
+			base = argv[++i];
 		else if (!name)
 			name = a;
 		else if (!strcmp(verb, "list") && !id &&
@@ -149,7 +160,7 @@ int cmd_advisor(int argc, char **argv)
 		}
 	}
 	int needs_id = !strcmp(verb, "show") || !strcmp(verb, "approve") || !strcmp(verb, "reject");
-	if (!name || needs_id != !!id || (!strcmp(verb, "reject") && !reason)) {
+	if (!name || needs_id != !!id || (!strcmp(verb, "reject") && !reason) || (base && !export)) {
 		usage(stderr);
 		return 2;
 	}
@@ -164,12 +175,26 @@ int cmd_advisor(int argc, char **argv)
 			return 1;
 		int rc = answer(o, st, 0);
 		if (!rc) {
-			FILE *f = fopen(export, "w");
-			if (!f || fputs(json_string_value(json_object_get(o, "yaml")), f) < 0 ||
-			    fclose(f) != 0) {
-				gb_log_error("advisor", "cannot write %s", export);
+			const char *y = json_string_value(json_object_get(o, "yaml"));
+			struct gb_buf b = GB_BUF_INIT;
+			char err[512];
+			int wr = 0;
+			if (base && gb_adv_export_with_base(base, y ? y : "", &b, err, sizeof err) < 0) {
+				gb_log_error("advisor", "--base %s", err);
 				rc = 1;
+			} else if (!y || (wr = gb_write_file_atomic(export, base ? b.data : y,
+			                                            base ? b.len : strlen(y), 0644,
+			                                            0)) < 0) {
+				gb_log_error("advisor", "cannot write %s: %s", export,
+				             y ? strerror(-wr) : "no policy in the answer");
+				rc = 1;
+			} else if (!as_json) {
+				printf("wrote %s: %lld learned entr%s%s\n", export,
+				       (long long)json_integer_value(json_object_get(o, "entries")),
+				       json_integer_value(json_object_get(o, "entries")) == 1 ? "y" : "ies",
+				       base ? " with the base policy" : "");
 			}
+			gb_buf_free(&b);
 		}
 		json_decref(o);
 		return rc;

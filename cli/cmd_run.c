@@ -1,6 +1,6 @@
 /* cli/cmd_run.c — `glassbox run [--name N] [--policy FILE] [--workdir DIR]
  * [--hosts FILE] [--env NAME[=VALUE]]... [--env-file FILE]... [--credential SPEC]...
- * [--quiet] [--serve] [--] CMD [ARG...]`.
+ * [--quiet] [--serve] [--learn] [--policy-local] [--] CMD [ARG...]`.
  * All the work is in enforcer/sandbox/supervisor.c. */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +28,7 @@ static void run_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: glassbox run [--name N] [--policy FILE] [--workdir DIR] [--hosts FILE] [--quiet]\n"
-	    "                    [--serve] [--env NAME[=VALUE]]... [--env-file FILE]... [--memory SIZE]\n"
+	    "                    [--serve] [--learn] [--policy-local] [--env NAME[=VALUE]]... [--env-file FILE]... [--memory SIZE]\n"
 	    "                    [--pids N] [--cpus N] [--uid-range FIRST-LAST]\n"
 	    "                    [--credential NAME[:VAR]=FILE@HOST[:PORT][,...]]... [--] CMD [ARG...]\n"
 	    "\n"
@@ -58,6 +58,12 @@ static void run_usage(FILE *f)
 	    "  --pids N        process limit (max: none; default 1024)\n"
 	    "  --cpus N        CPU limit in CPUs, e.g. 1.5 (default: none)\n"
 	    "  --uid-range FIRST-LAST  uids/gids given to sandboxes (default 1879048192-1879113727)\n"
+	    "  --learn         learn mode: network denials a rule could fix are let through and\n"
+	    "                  recorded as audit (would deny); then `glassbox advisor N --export\n"
+	    "                  FILE` writes the minimal policy (SSRF refusals still hold)\n"
+	    "  --policy-local  the agent may propose rules: network_policies entries written to\n"
+	    "                  <workdir>/.glassbox/policy.local.yaml become advisor proposals\n"
+	    "                  (agent-authored, reviewed like any other; never applied alone)\n"
 	    "  --quiet         no informational messages\n"
 	    "  --serve         start the host daemon (glassbox serve) for this run when none is\n"
 	    "                  running, so events reach the journal with no second terminal\n");
@@ -240,6 +246,10 @@ int cmd_run(int argc, char **argv)
 			o.quiet = 1;
 		} else if (!strcmp(a, "--serve")) {
 			serve = 1;
+		} else if (!strcmp(a, "--learn")) {
+			o.learn = 1;
+		} else if (!strcmp(a, "--policy-local")) {
+			o.policy_local = 1;
 		} else if ((v = opt_value(argc, argv, &i, "--name"))) {
 			o.name = v;
 		} else if ((v = opt_value(argc, argv, &i, "--policy"))) {

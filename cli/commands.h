@@ -31,6 +31,7 @@ int cmd_logs(int argc, char **argv);
 int cmd_journal(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_advisor(int argc, char **argv);
+int cmd_dashboard(int argc, char **argv);
 int cmd_journal_key(int argc, char **argv); /* argv[0] = "key" */
 /* After the chain check: what the signed checkpoints prove (cmd_journal_sign.c).
  * keyfile NULL = <root>/var/lib/glassbox/keys/journal.pub.  Exit status. */

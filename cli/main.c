@@ -15,6 +15,7 @@ static int cmd_version(int argc, char **argv);
 /* Keep this table sorted; --help prints it in this order. */
 static const struct gb_command commands[] = {
 	{ "advisor", "review rules proposed from a sandbox's denials", cmd_advisor },
+	{ "dashboard", "open the web dashboard: a loopback URL with a one-time token", cmd_dashboard },
 	{ "evidence", "export or verify an offline-verifiable evidence bundle", cmd_evidence },
 	{ "inference", "the inference.local route: set, get, clear", cmd_inference },
 	{ "journal", "verify the journal (chain, signed checkpoints); print its key", cmd_journal },

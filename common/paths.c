@@ -94,6 +94,14 @@ ROOTED(gb_path_keys, GB_REL_KEYS)
 ROOTED(gb_path_config, GB_REL_CONFIG)
 ROOTED(gb_path_credentials, GB_REL_CREDENTIALS)
 
+#ifndef GB_DATADIR
+#define GB_DATADIR "/usr/local/share"
+#endif
+int gb_path_dashboard(char *out, size_t len)
+{
+	return gb_path_join(out, len, GB_DATADIR, GB_REL_DASHBOARD);
+}
+
 /* <root>/run/glassbox/sandboxes/NAME[/file] */
 static int sandbox_file(char *out, size_t len, const char *root, const char *name, const char *file)
 {

@@ -27,6 +27,9 @@
  *   <root>/etc/glassbox/glassbox.yaml          gb_path_config
  *   <root>/etc/glassbox/credentials/           gb_path_credentials
  *
+ * Not under the root: the installed read-only data (CMake's install rule
+ * puts dashboards/ under DATADIR/glassbox), gb_path_dashboard.
+ *
  * Every result is normalised (gb_path_norm: no repeated slash, no "."
  * component, no trailing slash), so two programs given "/tmp/r", "/tmp/r/"
  * or "/tmp//r" build byte-identical paths.  ".." is kept as written:
@@ -104,6 +107,13 @@ int gb_path_keys(char *out, size_t len, const char *root);        /* journal sig
 /* Under /etc: the operator's. */
 int gb_path_config(char *out, size_t len, const char *root);
 int gb_path_credentials(char *out, size_t len, const char *root); /* never inside a sandbox */
+
+/* The web dashboard's static files as installed (DATADIR/glassbox/
+ * dashboards/web, DATADIR fixed at configure time).  Not under --root:
+ * they are the program's files, not this instance's state; `glassbox
+ * serve --dashboard-dir DIR` points elsewhere (tests: the source tree). */
+#define GB_REL_DASHBOARD "glassbox/dashboards/web"
+int gb_path_dashboard(char *out, size_t len);
 
 /* One sink's cursor file in a cursor directory (the configured one, which
  * need not be under the root); sink must be one component. */

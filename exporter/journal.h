@@ -95,6 +95,11 @@ int gb_journal_flush(struct gb_journal *j);
  * into the buffer and sees this change before its own flush knows its
  * events were dropped with someone else's batch. */
 uint64_t gb_journal_rollbacks(const struct gb_journal *j);
+/* How many writes reached the segment so far (a buffer flushed, or a line
+ * too long for the buffer written at once).  An event appended when this
+ * read W is on disk once it reads more than W — even if the caller's own
+ * later flush fails: a flush undoes only what is still buffered. */
+uint64_t gb_journal_writes(const struct gb_journal *j);
 
 /* Housekeeping: due group commit, rotation by age.  Call it every ~100 ms. */
 int gb_journal_tick(struct gb_journal *j);

@@ -32,6 +32,7 @@ struct gb_journal {
 	struct jidx x_flushed; /* counters as of the last flush, to undo a failed one */
 	bool have_flushed;
 	uint64_t rollbacks;
+	uint64_t writes;     /* gb_journal_writes() */
 };
 
 static void snapshot(struct gb_journal *j);
@@ -280,6 +281,7 @@ int gb_journal_flush(struct gb_journal *j)
 		return rc;
 	}
 	j->wlen = 0;
+	j->writes++;
 	j->dirty = 1;
 	snapshot(j);
 	if (j->o.fsync == GB_FSYNC_ALWAYS) {
@@ -287,6 +289,11 @@ int gb_journal_flush(struct gb_journal *j)
 		return fdatasync(j->fd) < 0 ? -errno : 0;
 	}
 	return 0;
+}
+
+uint64_t gb_journal_writes(const struct gb_journal *j)
+{
+	return j->writes;
 }
 
 uint64_t gb_journal_rollbacks(const struct gb_journal *j)
@@ -386,6 +393,7 @@ int gb_journal_append(struct gb_journal *j, const char *line, size_t len,
 		pos->segment = j->cur.n;
 		pos->offset = off;
 	}
+	j->writes++;
 	j->dirty = 1;
 	if (j->o.fsync == GB_FSYNC_ALWAYS)
 		return sync_due(j, now, 1);

@@ -2,6 +2,7 @@
  *
  * Activity (OCSF 1.8.0 network_activity.activity_id):
  *   OPEN  + allow                      -> 1 Open    Success  Allowed/Allowed
+ *   OPEN  + allow with a reason (learn) -> 1 Open   Success  Allowed/Detected, Low
  *   OPEN  + deny, policy/identity/SSRF -> 5 Refuse  Failure  Denied/Blocked
  *   OPEN  + deny, bad request / limit  -> 5 Refuse  Failure  Denied/Rejected
  *   OPEN  + deny, DNS / upstream fail  -> 4 Fail    Failure  Denied/Error
@@ -118,10 +119,15 @@ int ocsf_net(struct ocsf_ev *ev)
 		return -EINVAL;
 
 	bool close = n->phase == GB_NET_CLOSE, allow = n->verdict == GB_VERDICT_ALLOW;
+	/* learn mode: allowed although the policy would refuse (the reason) */
+	bool audit = !close && allow && n->reason != GB_R_NONE;
 	uint64_t t_ms = ev->rec->ts_ns / 1000000u, dur_ms = n->duration_ns / 1000000u;
 
 	if (close) {
 		ocsf_envelope(ev, OCSF_NET, 2, GB_SEV_INFO, OCSF_STATUS_SUCCESS);
+	} else if (audit) {
+		ocsf_envelope(ev, OCSF_NET, 1, GB_SEV_LOW, OCSF_STATUS_SUCCESS);
+		ocsf_action(ev, OCSF_ACTION_ALLOWED, OCSF_DISP_DETECTED);
 	} else if (allow) {
 		ocsf_envelope(ev, OCSF_NET, 1, GB_SEV_INFO, OCSF_STATUS_SUCCESS);
 		ocsf_action(ev, OCSF_ACTION_ALLOWED, OCSF_DISP_ALLOWED);
@@ -142,7 +148,7 @@ int ocsf_net(struct ocsf_ev *ev)
 		ocsf_sadd(w, " bytes down)");
 	} else {
 		ocsf_sadd(w, kind);
-		ocsf_sadd(w, allow ? " allowed " : " denied ");
+		ocsf_sadd(w, audit ? " audit (would deny) " : allow ? " allowed " : " denied ");
 		host_port(w, &n->dst);
 		if (n->reason_text && *n->reason_text) {
 			ocsf_sadd(w, ": ");
@@ -178,6 +184,8 @@ int ocsf_net(struct ocsf_ev *ev)
 	ocsf_key(w, "unmapped");
 	gb_jw_obj_begin(w);
 	ocsf_kstr(w, "kind", n->kind == GB_NET_CONNECT ? "connect" : "forward");
+	if (audit)
+		ocsf_kstr(w, "mode", "audit"); /* as HTTP's unmapped.mode */
 	if (!close)
 		gb_jw_kbool(w, "l7_inspected", n->inspected);
 	if (n->ssrf_tier != GB_SSRF_NONE)

@@ -85,7 +85,7 @@ static void journal_failed(struct gb_serve *s, const char *who, int rc);
  * mapper classified.  Returns 0 or -errno (the batch is lost and must be
  * re-read from the ring). */
 static int journal_event(struct drainer *d, const struct gb_buf *b, const struct gb_ocsf_meta *om,
-                         uint64_t ts_ns)
+                         uint64_t ts_ns, uint64_t *writes_after)
 {
 	struct gb_serve *s = d->s;
 	struct gb_jmeta m = { .time_ms = (int64_t)(ts_ns / 1000000u), .sandbox = d->name,
@@ -94,6 +94,7 @@ static int journal_event(struct drainer *d, const struct gb_buf *b, const struct
 	int rc = gb_journal_append(s->j, b->data, b->len, &m, NULL);
 	if (rc < 0)
 		journal_failed(s, d->name, rc);
+	*writes_after = gb_journal_writes(s->j);
 	pthread_mutex_unlock(&s->jlock);
 	return rc;
 }
@@ -205,6 +206,18 @@ struct drain {
 	/* counted into the metrics only when their batch is written: a batch
 	 * that fails is read again, and must not count twice */
 	uint64_t b_events, b_lost;
+	/* A batch can fail after part of it reached the disk (the journal
+	 * flushed its buffer, or rotated, inside an append; another drainer's
+	 * flush wrote ours).  That part is counted when the batch fails and
+	 * skipped when the rewound ring hands it out again: no event is
+	 * journaled twice.  For entry i of the batch: pend_w[i] = 0 when there
+	 * was nothing to write (skipped, unmappable), else the journal's write
+	 * count after its append, plus one; pend_n[i]/pend_l[i] what it adds to
+	 * the events and lost counts. */
+	uint64_t pend_w[BATCH_MAX];
+	uint32_t pend_n[BATCH_MAX];
+	uint64_t pend_l[BATCH_MAX];
+	unsigned skip; /* entries after the ring's commit point already journaled */
 };
 
 /* Open the ring as its consumer.  The supervisor creates the file, then
@@ -273,9 +286,17 @@ static void entry_to_record(struct drain *dr, const struct gb_ring_entry *e, str
 static int journal_entry(struct drain *dr, const struct gb_ring_entry *e)
 {
 	struct drainer *d = dr->d;
+	unsigned i = dr->batch;
+	dr->pend_w[i] = 0;
+	dr->pend_n[i] = 0;
+	dr->pend_l[i] = 0;
+	if (i < dr->skip)
+		return 0; /* on disk already, and counted, before the rewind */
 	struct gb_record rec;
 	char detail[96];
+	uint64_t lost_before = dr->b_lost;
 	entry_to_record(dr, e, &rec, detail, sizeof detail);
+	dr->pend_l[i] = dr->b_lost - lost_before;
 	dr->b.len = 0;
 	struct gb_ocsf_meta meta;
 	int rc = gb_ocsf_format(&dr->ctx, &rec, &dr->b, &meta);
@@ -285,11 +306,39 @@ static int journal_entry(struct drain *dr, const struct gb_ring_entry *e)
 		atomic_fetch_add(&d->s->n_errors, 1);
 		return 0;
 	}
-	if ((rc = journal_event(d, &dr->b, &meta, rec.ts_ns)) < 0)
+	uint64_t w;
+	if ((rc = journal_event(d, &dr->b, &meta, rec.ts_ns, &w)) < 0)
 		return rc;
 	dr->b_events++;
+	dr->pend_w[i] = w + 1;
+	dr->pend_n[i] = 1;
 	gb_serve_hook_call(d->name, &rec); /* the advisor's denials (serve_hook.h) */
 	return 0;
+}
+
+/* After a failed batch: how many of its leading entries are on disk
+ * anyway (see struct drain), counted now; the rewound ring hands them out
+ * again and journal_entry() skips them. */
+static void keep_durable(struct drain *dr)
+{
+	struct gb_serve *s = dr->d->s;
+	pthread_mutex_lock(&s->jlock);
+	uint64_t writes = gb_journal_writes(s->j);
+	pthread_mutex_unlock(&s->jlock);
+	unsigned k = 0;
+	uint64_t ev = 0, lost = 0;
+	while (k < dr->batch && (dr->pend_w[k] == 0 || writes >= dr->pend_w[k])) {
+		if (k >= dr->skip) {
+			ev += dr->pend_n[k];
+			lost += dr->pend_l[k];
+		}
+		k++;
+	}
+	if (k > dr->skip) {
+		atomic_fetch_add(&s->n_events, ev);
+		atomic_fetch_add(&s->n_lost, lost);
+		dr->skip = k;
+	}
 }
 
 /* The one policy for a batch the journal did not take (a failed append or
@@ -300,6 +349,7 @@ static int journal_entry(struct drain *dr, const struct gb_ring_entry *e)
 static bool batch_failed(struct drain *dr, int rc)
 {
 	struct gb_serve *s = dr->d->s;
+	keep_durable(dr);
 	dr->batch = 0;
 	dr->b_events = dr->b_lost = 0;
 	atomic_fetch_add(&s->n_events_retried, 1);
@@ -327,6 +377,7 @@ static bool end_batch(struct drain *dr)
 		return batch_failed(dr, rc);
 	batch_counted(dr);
 	dr->batch = 0;
+	dr->skip = 0;
 	dr->failures = 0;
 	return false;
 }

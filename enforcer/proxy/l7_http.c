@@ -133,6 +133,7 @@ static void decide(struct l7 *l, const struct l7_req *q, struct gb_decision *d, 
 	struct gb_policy_store *st = l->p->o.store;
 	const struct gb_policy_compiled *pol = gb_policy_store_get(st);
 	gb_policy_decide(pol, &in, d);
+	proxy_learn(&l->p->o, d, c->req.host);
 	snprintf(entry, en, "%s", d->entry ? d->entry : "");
 	d->entry = NULL;
 	d->allowed_ips = NULL; /* both point into the revision, released here */

@@ -40,6 +40,9 @@ struct gb_proxy_opts {
 	struct gb_policy_store *store;
 	struct gb_ring *ring;    /* NULL = no records (tests only) */
 	bool fail_closed;        /* audit_mode fail_closed: deny when records can't be written */
+	bool learn;              /* learn mode (`glassbox run --learn`): a denial a rule could
+	                          * fix is let through and recorded as an audited would-deny
+	                          * (proxy_learn.c) */
 	bool internal_needs_allowed_ips; /* an internal address is used only when the
 	                          * endpoint's allowed_ips covers it, even for an
 	                          * exactly named host (default: allowed, recorded) */

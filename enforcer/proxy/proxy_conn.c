@@ -691,6 +691,7 @@ static int decide_other_holders(struct proxy_conn *c, const struct gb_decide_in 
 		in.n_ancestors = h[i]->n_ancestors;
 		in.script = "";
 		gb_policy_decide(c->pol, &in, &d);
+		proxy_learn(&c->w->p->o, &d, in.host);
 		bool ok = d.verdict == GB_VERDICT_ALLOW;
 		if (!ok && !denied) {
 			denied = h[i];
@@ -886,6 +887,7 @@ static void decide(struct proxy_conn *c)
 	}
 	c->pol = gb_policy_store_get(p->o.store);
 	gb_policy_decide(c->pol, &in, &c->dec);
+	proxy_learn(&p->o, &c->dec, c->req.host);
 	snprintf(c->entry, sizeof c->entry, "%s", c->dec.entry ? c->dec.entry : "");
 	c->dec.entry = NULL; /* points into the compiled policy: use c->entry */
 	if (c->holders_gone) {

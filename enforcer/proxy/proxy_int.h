@@ -156,6 +156,10 @@ void proxy_reap(struct proxy_worker *w);
 /* Records (thread-safe: the L7 threads write through these too). */
 void proxy_emit(struct proxy_conn *c, struct gb_record *r);
 void conn_rec_open(struct proxy_conn *c, int verdict, int reason);
+/* Learn mode (proxy_learn.c): when o->learn, a denial a rule could fix
+ * becomes an audited allow, as the rule the advisor would propose would
+ * decide; other decisions are left alone. */
+void proxy_learn(const struct gb_proxy_opts *o, struct gb_decision *d, const char *host);
 /* Take c out of its worker (epoll, list, timers) for an L7 thread; the fds
  * stay open.  conn_finish_detached() is the thread's conn_free(). */
 void conn_detach(struct proxy_conn *c);

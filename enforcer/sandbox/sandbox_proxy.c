@@ -30,6 +30,7 @@ int gb_sbx_proxy_start(struct gb_sbx_out *ev, int listen_fd, pid_t init_pid,
 		.ring = ev->ring,
 		.hosts_file = hosts_file,
 		.tls = ev->tls, /* NULL when the CA could not be made */
+		.learn = ev->learn,
 		.inference = ev->inference,
 		.creds = ev->creds, /* freed by the supervisor after the proxy stopped */
 	};

@@ -34,6 +34,7 @@
 #include "enforcer/sandbox/netns.h"
 #include "enforcer/sandbox/sandbox_out.h"
 #include "enforcer/sandbox/sandbox_proxy.h"
+#include "enforcer/sandbox/policy_local.h"
 #include "enforcer/sandbox/sandbox_msg.h"
 #include "enforcer/sandbox/sandbox_run.h"
 #include "enforcer/proxy/inference.h"
@@ -91,6 +92,7 @@ struct run {
 	int go_sent;          /* CMD may have started */
 	int cancel_sig;       /* signal that arrived before CMD started */
 	struct gb_control *control; /* live policy revisions (control.h) */
+	struct gb_policy_local *pl; /* --policy-local: agent proposals (policy_local.h) */
 };
 
 /* The sandbox's minimal /dev (rootfs.h) is usable whatever the policy says:
@@ -355,11 +357,12 @@ static void on_signal(struct run *r, int *child_done)
 static int wait_msg(struct run *r, uint32_t want, int *child_done)
 {
 	while (!*child_done || r->ctl >= 0) {
-		struct pollfd p[4] = { { .fd = r->sfd, .events = POLLIN },
+		struct pollfd p[5] = { { .fd = r->sfd, .events = POLLIN },
 			                   { .fd = r->audit ? gb_ll_audit_fd(r->audit) : -1, .events = POLLIN },
 			                   { .fd = gb_control_fd(r->control), .events = POLLIN },
-			                   { .fd = r->ctl, .events = POLLIN } };
-		if (poll(p, r->ctl >= 0 ? 4 : 3, -1) < 0) {
+			                   { .fd = r->ctl, .events = POLLIN },
+			                   { .fd = gb_policy_local_fd(r->pl), .events = POLLIN } };
+		if (poll(p, 5, -1) < 0) { /* a negative fd (ctl closed, no pl) is skipped */
 			if (errno == EINTR)
 				continue;
 			return 0;
@@ -370,6 +373,8 @@ static int wait_msg(struct run *r, uint32_t want, int *child_done)
 			gb_ll_audit_read(r->audit, on_denial, r);
 		if (p[2].revents)
 			gb_control_serve(r->control);
+		if (p[4].revents)
+			gb_policy_local_check(r->pl);
 		if (r->ctl >= 0 && p[3].revents) {
 			struct gb_sbx_msg m;
 			int fd = -1;
@@ -762,6 +767,15 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 	if (gb_inference_new(&r.ev.inference) == 0 &&
 	    gb_inference_load_default(r.ev.inference, o->root, ierr, sizeof ierr) < 0)
 		gb_log_warn("inference", "the host default route is not used: %s", ierr);
+	r.ev.learn = o->learn;
+	if (o->learn) {
+		gb_log_warn(NULL, "learn mode: network denials a rule could fix are let through and "
+		            "recorded as audit (would deny); `glassbox advisor %s --export FILE` writes "
+		            "the policy they need", r.name);
+		gb_sbx_ev_finding(&r.ev, GB_F_CONTAINMENT_DEGRADED, GB_SEV_MEDIUM, "learn mode",
+		                  "network policy not enforced: denials a rule could fix are let through "
+		                  "and recorded as audit (would deny); SSRF refusals still hold");
+	}
 	rc = gb_sbx_proxy_start(&r.ev, r.listen_fd, r.init_pid, r.policy, o->hosts_file);
 	r.listen_fd = -1; /* owned by the proxy now (closed on failure) */
 	if (rc < 0) {
@@ -774,6 +788,8 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 	if ((rc = gb_control_open(&r.control, &r.sd, &r.ev, r.policy, o->policy_path)) < 0)
 		gb_log_warn(NULL, "control socket: %s: the policy cannot change while this sandbox "
 		            "runs", strerror(-rc));
+	if (o->policy_local && (rc = gb_policy_local_open(&r.pl, &r.ev, r.workdir)) < 0)
+		gb_log_warn(NULL, "--policy-local: %s: agent proposals are off", strerror(-rc));
 	finish_posture(&r);
 	struct gb_sbx_msg go = { .type = GB_MSG_GO };
 	r.go_sent = 1;
@@ -790,6 +806,8 @@ out_wait:
 	record_limits(&r);
 	gb_control_close(r.control);
 	r.control = NULL;
+	gb_policy_local_close(r.pl);
+	r.pl = NULL;
 	gb_sbx_proxy_stop(&r.ev);
 	gb_sbx_tls_stop(&r.ev); /* after the proxy: it borrowed the CA */
 	gb_sbx_ev_lifecycle(&r.ev, GB_LC_STOPPED, layers_of(&r),

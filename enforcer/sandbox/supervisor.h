@@ -48,6 +48,10 @@ struct gb_supervisor_opts {
 	 * environment gets placeholders (enforcer/proxy/cred.h). */
 	const struct gb_cred_spec *creds;
 	size_t n_creds;
+	int policy_local;        /* --policy-local: the agent may propose rules in
+	                          * <workdir>/.glassbox/policy.local.yaml (policy_local.h) */
+	int learn;               /* --learn: network denials a rule could fix are let through,
+	                          * recorded as audit (would deny), for the advisor's export */
 };
 
 int gb_supervisor_run(const struct gb_supervisor_opts *o);

@@ -153,8 +153,103 @@ static void aggregate_and_persist(void **state)
 	gb_tmpdir_remove(dir);
 }
 
+static void cfg(struct gb_record *r, int action, const char *source, const char *detail,
+                uint64_t seq)
+{
+	memset(r, 0, sizeof *r);
+	r->type = GB_REC_CONFIG;
+	r->seq = seq;
+	r->ts_ns = 1700000000000000000ull + seq;
+	r->u.config = (struct gb_config){ .action = (uint8_t)action, .sha256 = "", .source = source,
+		                          .detail = detail };
+}
+
+/* policy.local: an entry the supervisor validated becomes an agent-authored
+ * pending proposal; only validated events from policy.local count; the
+ * same entry again is a hit, a changed one supersedes; a learn-mode audited
+ * allow (an allow that keeps its reason) is a denial to the advisor. */
+static void agent_and_learn(void **state)
+{
+	(void)state;
+	char dir[128], db[256];
+	assert_int_equal(gb_tmpdir_make(dir, sizeof dir, "advagent"), 0);
+	snprintf(db, sizeof db, "%s/advisor.db", dir);
+	struct gb_advisor_opts o = { .db_path = db, .root = dir, .auto_approve = 1 };
+	struct gb_advisor *a;
+	char err[256];
+	assert_int_equal(gb_advisor_open(&o, &a, err, sizeof err), 0);
+	const char *y1 = "version: 1\n\nnetwork_policies:\n  \"agent_fetch\":\n    endpoints:\n"
+	                 "      - host: \"a.test\"\n        port: 80\n    binaries:\n"
+	                 "      - path: \"/usr/bin/curl\"\n";
+	const char *y2 = "version: 1\n\nnetwork_policies:\n  \"agent_fetch\":\n    endpoints:\n"
+	                 "      - host: \"a.test\"\n        port: 80\n    binaries:\n"
+	                 "      - path: \"/usr/bin/python3\"\n";
+	struct gb_record r;
+	cfg(&r, GB_CFG_VALIDATED, "api", y1, 1); /* not from policy.local */
+	gb_advisor_observe(a, "s1", &r);
+	cfg(&r, GB_CFG_REFUSED, "policy.local", "policy.local refused: symlink", 2);
+	gb_advisor_observe(a, "s1", &r);
+	cfg(&r, GB_CFG_VALIDATED, "policy.local", "version: 1\nnot: [a policy", 3);
+	gb_advisor_observe(a, "s1", &r);
+	gb_advisor_sync(a);
+	json_t *l = list(a, NULL);
+	assert_int_equal(json_array_size(json_object_get(l, "suggestions")), 0);
+	json_decref(l);
+	cfg(&r, GB_CFG_VALIDATED, "policy.local", y1, 4);
+	gb_advisor_observe(a, "s1", &r);
+	cfg(&r, GB_CFG_VALIDATED, "policy.local", y1, 5);
+	gb_advisor_observe(a, "s1", &r);
+	gb_advisor_sync(a);
+	l = list(a, "pending");
+	json_t *s = json_object_get(l, "suggestions");
+	assert_int_equal(json_array_size(s), 1);
+	json_t *p = json_array_get(s, 0);
+	assert_string_equal(json_string_value(json_object_get(p, "author")), "agent");
+	assert_string_equal(json_string_value(json_object_get(p, "rule_name")), "agent_fetch");
+	assert_int_equal(json_integer_value(json_object_get(p, "hits")), 2);
+	json_t *f = json_object_get(p, "findings");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(f, 0), "kind")),
+	                    "agent_authored");
+	json_int_t id1 = json_integer_value(json_object_get(p, "id"));
+	json_decref(l);
+	cfg(&r, GB_CFG_VALIDATED, "policy.local", y2, 6); /* changed: supersedes */
+	gb_advisor_observe(a, "s1", &r);
+	/* learn mode: allowed, but with the reason a rule would fix */
+	rec(&r, "b.test", "", "/usr/bin/git", GB_R_NO_POLICY, GB_VERDICT_ALLOW, 7);
+	gb_advisor_observe(a, "s1", &r);
+	gb_advisor_sync(a);
+	json_t *out = NULL;
+	assert_int_equal(gb_advisor_show(a, "s1", id1, &out), 200);
+	assert_string_equal(json_string_value(json_object_get(out, "status")), "superseded");
+	json_decref(out);
+	l = list(a, "pending");
+	s = json_object_get(l, "suggestions");
+	assert_int_equal(json_array_size(s), 2);
+	int learned = 0;
+	for (size_t i = 0; i < 2; i++) {
+		json_t *q = json_array_get(s, i);
+		if (!strcmp(json_string_value(json_object_get(q, "host")), "b.test")) {
+			assert_string_equal(json_string_value(json_object_get(q, "author")), "advisor");
+			learned++;
+		} else {
+			assert_string_equal(json_string_value(json_object_get(q, "author")), "agent");
+		}
+	}
+	assert_int_equal(learned, 1);
+	json_decref(l);
+	/* the export is learn mode's: the audited allow, never the agent's entry */
+	assert_int_equal(gb_advisor_export(a, "s1", &out), 200);
+	assert_int_equal(json_integer_value(json_object_get(out, "entries")), 1);
+	assert_null(strstr(json_string_value(json_object_get(out, "yaml")), "agent_fetch"));
+	json_decref(out);
+	assert_int_equal(gb_advisor_dropped(a), 0);
+	gb_advisor_close(a);
+	gb_tmpdir_remove(dir);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(aggregate_and_persist) };
+	const struct CMUnitTest tests[] = { cmocka_unit_test(aggregate_and_persist),
+		                            cmocka_unit_test(agent_and_learn) };
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

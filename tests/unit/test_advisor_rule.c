@@ -15,6 +15,7 @@
 #include "api/advisor_rule.h"
 #include "common/diag.h"
 #include "common/policy.h"
+#include "tmpdir.h"
 
 static void never_propose(void **state)
 {
@@ -173,12 +174,68 @@ static void tokens(void **state)
 	assert_string_equal(a, b);
 }
 
+/* Learn mode's export with a base policy: the base's static sections and
+ * entries stay, a learned entry of the same name replaces the base's, the
+ * result loads; a hostile learned host stays one quoted scalar (the loader
+ * refuses it by name, nothing is injected), a bad base is refused. */
+static void export_with_base(void **state)
+{
+	(void)state;
+	char dir[64], base[128];
+	assert_int_equal(gb_tmpdir_make(dir, sizeof dir, "advexp"), 0);
+	snprintf(base, sizeof base, "%s/base.yaml", dir);
+	FILE *f = fopen(base, "w");
+	assert_non_null(f);
+	fputs("version: 1\nfilesystem_policy:\n  read_only: [/usr]\n  include_workdir: true\n"
+	      "network_policies:\n  keep:\n    endpoints:\n      - host: keep.test\n        port: 443\n"
+	      "    binaries:\n      - path: /usr/bin/curl\n  allow_a_test_80:\n    endpoints:\n"
+	      "      - host: old.test\n        port: 80\n    binaries:\n      - path: /usr/bin/wget\n",
+	      f);
+	fclose(f);
+	struct gb_buf y = GB_BUF_INIT, b = GB_BUF_INIT;
+	json_t *bins = json_pack("[s]", "/usr/bin/curl");
+	gb_adv_rule_yaml(&y, "allow_a_test_80", "a.test", 80, bins, "", NULL);
+	char err[512] = "";
+	assert_int_equal(gb_adv_export_with_base(base, gb_buf_cstr(&y), &b, err, sizeof err), 0);
+	struct gb_policy *p = NULL;
+	struct gb_diags d = { 0 };
+	assert_int_equal(gb_policy_load_buf("out", gb_buf_cstr(&b), b.len, &p, &d), 0);
+	assert_int_equal(p->n_entries, 2);
+	assert_true(p->include_workdir);
+	assert_int_equal(p->n_read_only, 1);
+	assert_string_equal(p->entries[0].key, "allow_a_test_80"); /* the learned one won */
+	assert_string_equal(p->entries[0].endpoints[0].host, "a.test");
+	assert_string_equal(p->entries[0].binaries[0].path, "/usr/bin/curl");
+	assert_string_equal(p->entries[1].key, "keep");
+	gb_policy_free(p);
+	gb_diags_free(&d);
+	/* hostile: a host that tries to close its scalar and add binaries */
+	y.len = 0;
+	gb_adv_rule_yaml(&y, "allow_evil", "x.test\"\n    binaries: [{path: '*'}]", 81, bins, "", NULL);
+	b.len = 0;
+	assert_true(gb_adv_export_with_base(base, gb_buf_cstr(&y), &b, err, sizeof err) < 0);
+	assert_non_null(strstr(err, "allow_evil.endpoints[0].host"));
+	/* a bad base is refused with its position */
+	f = fopen(base, "w");
+	assert_non_null(f);
+	fputs("version: 1\nnetwork_policies: [\n", f);
+	fclose(f);
+	assert_true(gb_adv_export_with_base(base, "version: 1\nnetwork_policies: {}\n", &b, err,
+	                                    sizeof err) < 0);
+	assert_non_null(strstr(err, "base.yaml:"));
+	json_decref(bins);
+	gb_buf_free(&y);
+	gb_buf_free(&b);
+	gb_tmpdir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(never_propose),  cmocka_unit_test(shapes),
 		cmocka_unit_test(generalise_only_when_shared), cmocka_unit_test(yaml_is_a_policy),
 		cmocka_unit_test(findings),       cmocka_unit_test(tokens),
+		cmocka_unit_test(export_with_base),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
