@@ -12,7 +12,9 @@
  * closes the connection itself.  The sweep runs under the registry's lock,
  * which the CLOSED notification also takes before libmicrohttpd closes the
  * descriptor, so a shutdown never reaches a descriptor number reused by
- * another connection.
+ * another connection; and the socket's inode is checked before the
+ * shutdown, and a slot whose descriptor or connection shows up again is
+ * dropped as stale, should a CLOSED notification ever be missed.
  *
  * One registry per process (one API per glassbox serve), bounded by
  * API_SLOW_SLOTS: a connection beyond it is simply not watched. */
@@ -23,6 +25,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define API_SLOW_SLOTS 1024
@@ -30,6 +33,7 @@
 struct slot {
 	struct MHD_Connection *c; /* NULL = free */
 	int fd;
+	ino_t ino;                /* the socket's inode: fd numbers are reused */
 	bool head_done;
 	int64_t t0_ms;
 };
@@ -58,9 +62,19 @@ void api_slow_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *ci =
 		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		for (size_t i = 0; ci && i < API_SLOW_SLOTS; i++)
+		struct stat st;
+		if (!ci || fstat(ci->connect_fd, &st) < 0) {
+			pthread_mutex_unlock(&mu);
+			return;
+		}
+		/* a slot with this descriptor or this connection object is stale
+		 * (its CLOSED never came): the number and the memory are reused */
+		for (size_t i = 0; i < API_SLOW_SLOTS; i++)
+			if (slots[i].c && (slots[i].c == c || slots[i].fd == ci->connect_fd))
+				slots[i].c = NULL;
+		for (size_t i = 0; i < API_SLOW_SLOTS; i++)
 			if (!slots[i].c) {
-				slots[i] = (struct slot){ c, ci->connect_fd, false, now_ms() };
+				slots[i] = (struct slot){ c, ci->connect_fd, st.st_ino, false, now_ms() };
 				break;
 			}
 	} else {
@@ -90,10 +104,12 @@ static void *sweep(void *arg)
 		int64_t now = now_ms(), limit = (int64_t)deadline_s * 1000;
 		for (size_t i = 0; i < API_SLOW_SLOTS; i++) {
 			struct slot *s = &slots[i];
+			struct stat st;
 			if (s->c && !s->head_done && s->fd >= 0 && now - s->t0_ms >= limit) {
-				shutdown(s->fd, SHUT_RDWR);
+				/* the same socket still, never another one on that number */
+				if (fstat(s->fd, &st) == 0 && st.st_ino == s->ino && shutdown(s->fd, SHUT_RDWR) == 0)
+					cut++;
 				s->fd = -1; /* once: its CLOSED notification frees the slot */
-				cut++;
 			}
 		}
 		struct timespec until;
