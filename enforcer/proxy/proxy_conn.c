@@ -485,24 +485,23 @@ static void flush_refusal(struct proxy_conn *c)
  * splices it on (the bytes stay in the socket).  A first segment shorter
  * than a status line is recorded without a status: once spliced, the line
  * is out of sight. */
-static void response_status(struct proxy_conn *c)
+int conn_response_status(struct proxy_conn *c)
 {
 	char b[16];
 	ssize_t n = recv(c->ufd, b, sizeof b - 1, MSG_PEEK | MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		return;
+		return 0;
 	int status = 0;
 	if (n >= 12 && !memcmp(b, "HTTP/1.", 7) && b[8] == ' ' && b[9] >= '1' && b[9] <= '5' &&
 	    b[10] >= '0' && b[10] <= '9' && b[11] >= '0' && b[11] <= '9')
 		status = (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0');
 	c->http_pending = false;
 	rec_http(c, GB_VERDICT_ALLOW, c->dec.reason, status);
+	return 1;
 }
 
 static void relay_step(struct proxy_conn *c)
 {
-	if (c->http_pending && c->ufd >= 0)
-		response_status(c);
 	if (relay_pump(c) != 0) {
 		conn_free(c);
 		return;
@@ -543,7 +542,7 @@ static void start_relay(struct proxy_conn *c)
 	gb_buf_append(&c->pre, early, early_n); /* bytes the client sent ahead */
 	conn_rec_open(c, GB_VERDICT_ALLOW, c->dec.reason);
 	/* The request's record carries the response status: written when the
-	 * status line arrives (response_status), or at the end without one. */
+	 * status line arrives (conn_response_status), or at the end without one. */
 	c->http_pending = c->req.kind == GB_NET_FORWARD;
 	c->opened = true;
 	atomic_fetch_add(&p->s_allowed, 1);

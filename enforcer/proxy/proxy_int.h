@@ -151,6 +151,9 @@ struct proxy_conn *conn_new(struct proxy_worker *w, int cfd);
 void conn_event(struct proxy_conn *c, enum tag_kind which, unsigned events);
 void conn_timeout(struct proxy_conn *c);
 void conn_free(struct proxy_conn *c);
+/* An allowed forward request's response status, peeked at (proxy_conn.c):
+ * 1 when its HTTP record is written, 0 while nothing has arrived. */
+int conn_response_status(struct proxy_conn *c);
 /* Free the connections closed during the last epoll batch. */
 void proxy_reap(struct proxy_worker *w);
 /* Records (thread-safe: the L7 threads write through these too). */
