@@ -30,7 +30,8 @@ static void run_usage(FILE *f)
 	    "usage: glassbox run [--name N] [--policy FILE] [--workdir DIR] [--hosts FILE] [--quiet]\n"
 	    "                    [--serve] [--learn] [--policy-local] [--env NAME[=VALUE]]... [--env-file FILE]... [--memory SIZE]\n"
 	    "                    [--pids N] [--cpus N] [--uid-range FIRST-LAST]\n"
-	    "                    [--credential NAME[:VAR]=FILE@HOST[:PORT][,...]]... [--] CMD [ARG...]\n"
+	    "                    [--credential NAME[:VAR]=FILE@HOST[:PORT][,...]]... [--config FILE]\n"
+	    "                    [--] CMD [ARG...]\n"
 	    "\n"
 	    "Run CMD in a new sandbox (mount, pid, net, ipc, uts namespaces; unprivileged user;\n"
 	    "Landlock; seccomp) whose only way out is the policy proxy at 127.0.0.1:3128.\n"
@@ -53,6 +54,9 @@ static void run_usage(FILE *f)
 	    "                  headers toward the HOSTs only (PORT 443, '*.domain' globs); adds to\n"
 	    "                  the daemon config's credentials: (same NAME: this one wins); see\n"
 	    "                  docs/credentials.md\n"
+	    "  --config FILE   the daemon config whose credentials: are used (default\n"
+	    "                  <root>/etc/glassbox/glassbox.yaml; a default that does not load is\n"
+	    "                  skipped with a warning, an explicit FILE must load)\n"
 	    "  --memory SIZE   memory limit of the sandbox's cgroup, swap off (e.g. 512M; max: none;\n"
 	    "                  default 4G)\n"
 	    "  --pids N        process limit (max: none; default 1024)\n"
@@ -176,26 +180,36 @@ static int add_cred(struct gb_cred_spec *v, size_t *n, const struct gb_cred_spec
 	return 0;
 }
 
-static void config_creds(struct gb_cred_spec *v, size_t *n)
+/* file: --config, or NULL for <root>/etc/glassbox/glassbox.yaml.  -1 when
+ * an explicit --config does not load. */
+static int config_creds(const char *file, struct gb_cred_spec *v, size_t *n)
 {
 	char path[GB_PATH_MAX];
 	struct gb_daemon_config *cfg = malloc(sizeof *cfg);
-	if (!cfg || gb_path_config(path, sizeof path, gb_globals.root) < 0) {
+	if (!cfg || (!file && gb_path_config(path, sizeof path, gb_globals.root) < 0)) {
 		free(cfg);
-		return;
+		return file ? -1 : 0;
 	}
+	if (file)
+		snprintf(path, sizeof path, "%s", file);
 	gb_daemon_config_defaults(cfg, gb_globals.root);
 	struct gb_diags d = { 0 };
-	/* A broken config costs its credentials (placeholders are then
-	 * refused by the proxy), not the run: serve reports the errors. */
-	if (gb_daemon_config_load(cfg, path, 0, &d) < 0)
+	int rc = gb_daemon_config_load(cfg, path, file != NULL, &d);
+	if (rc < 0 && file) {
+		gb_diags_print(&d, stderr);
+	} else if (rc < 0) {
+		/* A broken default config costs its credentials (placeholders
+		 * are then refused by the proxy), not the run. */
 		gb_log_warn("run", "%s does not load (glassbox serve --check-config says why): its "
 		            "credentials are not used", path);
-	else
-		for (size_t i = 0; i < cfg->n_creds; i++)
-			add_cred(v, n, &cfg->creds[i]);
+		rc = 0;
+	} else {
+		for (size_t i = 0; i < cfg->n_creds && rc == 0; i++)
+			rc = add_cred(v, n, &cfg->creds[i]);
+	}
 	gb_diags_free(&d);
 	free(cfg);
+	return rc;
 }
 
 /* `--opt VALUE` or `--opt=VALUE`: the value, advancing *i; NULL when a
@@ -223,15 +237,16 @@ int cmd_run(int argc, char **argv)
 	const char **env_args = calloc((size_t)argc + 1, sizeof *env_args);
 	const char **env_files = calloc((size_t)argc + 1, sizeof *env_files);
 	struct gb_cred_spec *creds = calloc(GB_CRED_MAX, sizeof *creds);
-	size_t n_creds = 0;
+	struct gb_cred_spec *run_creds = calloc(GB_CRED_MAX, sizeof *run_creds);
+	size_t n_creds = 0, n_run_creds = 0;
+	const char *config = NULL;
 	int rc = 2;
-	if (!env_args || !env_files || !creds) {
+	if (!env_args || !env_files || !creds || !run_creds) {
 		gb_log_error("run", "out of memory");
 		goto out;
 	}
 	o.env_args = env_args;
 	o.env_files = env_files;
-	config_creds(creds, &n_creds);
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i], *v;
@@ -271,8 +286,10 @@ int cmd_run(int argc, char **argv)
 				gb_log_error("run", "%s", cerr);
 				goto out;
 			}
-			if (add_cred(creds, &n_creds, &s) < 0)
+			if (add_cred(run_creds, &n_run_creds, &s) < 0)
 				goto out;
+		} else if ((v = opt_value(argc, argv, &i, "--config"))) {
+			config = v;
 		} else if ((v = opt_value(argc, argv, &i, "--memory"))) {
 			uint64_t b;
 			if (gb_cgroup_parse_size(v, &b) < 0 || b > INT64_MAX) {
@@ -322,6 +339,12 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	o.argv = argv + i;
+	/* the config's credentials, then --credential's (which win by name) */
+	if (config_creds(config, creds, &n_creds) < 0)
+		goto out;
+	for (size_t k = 0; k < n_run_creds; k++)
+		if (add_cred(creds, &n_creds, &run_creds[k]) < 0)
+			goto out;
 	o.creds = creds;
 	o.n_creds = n_creds;
 	/* Checked here for a clear message; the proxy reads it at start. */
@@ -361,5 +384,6 @@ out:
 	free(env_args);
 	free(env_files);
 	free(creds);
+	free(run_creds);
 	return rc;
 }

@@ -76,6 +76,15 @@ void gb_inference_free(struct gb_inference *inf);
 /* The current route (a reference) or NULL when none is configured. */
 const struct gb_inf_route *gb_inference_get(struct gb_inference *inf);
 void gb_inference_put(struct gb_inference *inf, const struct gb_inf_route *r);
+/* The provider's address, remembered for GB_INF_ADDR_TTL_MS per route (a
+ * resolver per request cost more than the rest of the call): 1 and *ss, or
+ * 0 when none is remembered; _remember stores one. */
+#define GB_INF_ADDR_TTL_MS 5000
+struct sockaddr_storage;
+int gb_inference_addr_recall(struct gb_inference *inf, const struct gb_inf_route *r,
+                             struct sockaddr_storage *ss);
+void gb_inference_addr_remember(struct gb_inference *inf, const struct gb_inf_route *r,
+                                const struct sockaddr_storage *ss);
 /* The secret of r (not NUL-terminated), for the serving thread only. */
 const char *gb_inf_secret(const struct gb_inf_route *r, size_t *len);
 

@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -31,6 +33,10 @@ struct gb_inference {
 	pthread_mutex_t mu;
 	struct gb_inf_route *cur;
 	uint64_t generation;
+	/* the current route's provider address (gb_inference_addr_*) */
+	uint64_t addr_gen;
+	int64_t addr_until_ms;
+	struct sockaddr_storage addr;
 };
 
 bool gb_inference_host(const char *host)
@@ -98,6 +104,34 @@ void gb_inference_put(struct gb_inference *inf, const struct gb_inf_route *cr)
 	pthread_mutex_unlock(&inf->mu);
 	if (last)
 		gb_inf_route_free(r);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int gb_inference_addr_recall(struct gb_inference *inf, const struct gb_inf_route *r,
+                             struct sockaddr_storage *ss)
+{
+	pthread_mutex_lock(&inf->mu);
+	int ok = inf->addr_gen == r->generation && r->generation && mono_ms() < inf->addr_until_ms;
+	if (ok)
+		*ss = inf->addr;
+	pthread_mutex_unlock(&inf->mu);
+	return ok;
+}
+
+void gb_inference_addr_remember(struct gb_inference *inf, const struct gb_inf_route *r,
+                                const struct sockaddr_storage *ss)
+{
+	pthread_mutex_lock(&inf->mu);
+	inf->addr = *ss;
+	inf->addr_gen = r->generation;
+	inf->addr_until_ms = mono_ms() + GB_INF_ADDR_TTL_MS;
+	pthread_mutex_unlock(&inf->mu);
 }
 
 const char *gb_inf_secret(const struct gb_inf_route *r, size_t *len)

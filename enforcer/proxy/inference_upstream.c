@@ -116,10 +116,13 @@ static int connect_provider(struct l7 *l, const struct gb_inf_route *rt, int64_t
 {
 	struct gb_proxy *p = l->p;
 	struct sockaddr_storage ss;
-	int rc = resolve(p, rt->host, &ss, until_ms);
-	if (rc < 0) {
-		snprintf(err, errlen, "%s did not resolve: %s", rt->host, strerror(-rc));
-		return -1;
+	if (!gb_inference_addr_recall(p->o.inference, rt, &ss)) {
+		int rc = resolve(p, rt->host, &ss, until_ms);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s did not resolve: %s", rt->host, strerror(-rc));
+			return -1;
+		}
+		gb_inference_addr_remember(p->o.inference, rt, &ss);
 	}
 	if (ss.ss_family == AF_INET)
 		((struct sockaddr_in *)&ss)->sin_port = htons(rt->port);
@@ -468,7 +471,11 @@ int inf_call(struct l7 *l, struct inf_req *r, struct gb_buf *head, const char *b
 	x.cb.on_headers_complete = on_headers;
 	x.cb.on_body = on_body;
 	x.cb.on_message_complete = on_complete;
-	if (l7_write(l, L7_UPSTREAM, head->data, head->len) < 0 ||
+	if (bn && bn <= 65536) { /* one write, one segment for a small request */
+		gb_buf_append(head, body, bn);
+		bn = head->err ? bn : 0;
+	}
+	if (head->err || l7_write(l, L7_UPSTREAM, head->data, head->len) < 0 ||
 	    (bn && l7_write(l, L7_UPSTREAM, body, bn) < 0)) {
 		snprintf(r->error, sizeof r->error, "the provider closed the connection");
 		goto fail;

@@ -97,7 +97,16 @@ void l7_refusal(struct l7 *l, const struct l7_req *q, const struct gb_decision *
 	snprintf(step, sizeof step, "glassbox policy explain POLICY --binary %s --host %s --port %u --method %s --path %s",
 	         bin, c->req.host, c->req.port, q->method, path);
 	gb_jw_str(&w, step);
+	if (l->p->o.policy_local_path) { /* --policy-local: the agent may propose the rule */
+		snprintf(step, sizeof step, "propose the rule for review: write a network_policies entry "
+		         "allowing %s %s on %s:%u for %s to %s (policy.local)", q->method, path,
+		         c->req.host, c->req.port, bin, l->p->o.policy_local_path);
+		gb_jw_str(&w, step);
+	}
 	gb_jw_arr_end(&w);
+	if (l->p->o.policy_local_path)
+		gb_jw_kstr(&w, "agent_guidance", "an operator reviews what you propose there; retry the "
+		           "request once it is approved");
 	gb_jw_obj_end(&w);
 	finish(out, status, entry, gb_reason_name(d->reason), keep_alive, &body);
 }

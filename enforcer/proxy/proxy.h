@@ -43,6 +43,8 @@ struct gb_proxy_opts {
 	bool learn;              /* learn mode (`glassbox run --learn`): a denial a rule could
 	                          * fix is let through and recorded as an audited would-deny
 	                          * (proxy_learn.c) */
+	const char *policy_local_path; /* --policy-local: the agent's proposals file as the
+	                          * sandbox sees it, named in an L7 403's next_steps; NULL = off */
 	bool internal_needs_allowed_ips; /* an internal address is used only when the
 	                          * endpoint's allowed_ips covers it, even for an
 	                          * exactly named host (default: allowed, recorded) */

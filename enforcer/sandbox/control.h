@@ -15,6 +15,11 @@
  *   {"op":"set"|"update", "yaml":TEXT, "file":NAME?, "who":TEXT?}
  *                                           -> {"ok":true,"revision","sha256","old_sha256",
  *                                               "changes"}
+ *   {"op":"inference_get"|"inference_set"|"inference_clear", ...}
+ *                                           -> the inference.local route
+ *                                              (enforcer/proxy/inference.h
+ *                                              gb_inference_control; a
+ *                                              CONFIG record per change)
  * Failures: {"ok":false,"error":KIND,"detail":TEXT,"diagnostics":[...]?},
  * KIND one of bad_request, invalid (every line:col error in diagnostics),
  * static (a fixed section differs), not_found (no such revision),

@@ -32,6 +32,7 @@ struct gb_sbx_out {
 	int netns_fd;
 	struct gb_tls *tls;       /* the sandbox CA (sandbox_tls.h), or NULL: no termination */
 	bool learn;               /* learn mode for the proxy (proxy.h gb_proxy_opts.learn) */
+	const char *policy_local_path; /* --policy-local's file, for the proxy's 403 bodies */
 	struct gb_inference *inference; /* inference.local routes (enforcer/proxy/inference.h) */
 	char tls_dir[4096];       /* where its certificates are, "" when none */
 	struct gb_creds *creds;   /* provider credentials (enforcer/proxy/cred.h), or NULL */

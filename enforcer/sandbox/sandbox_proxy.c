@@ -31,6 +31,7 @@ int gb_sbx_proxy_start(struct gb_sbx_out *ev, int listen_fd, pid_t init_pid,
 		.hosts_file = hosts_file,
 		.tls = ev->tls, /* NULL when the CA could not be made */
 		.learn = ev->learn,
+		.policy_local_path = ev->policy_local_path,
 		.inference = ev->inference,
 		.creds = ev->creds, /* freed by the supervisor after the proxy stopped */
 	};

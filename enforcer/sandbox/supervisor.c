@@ -768,6 +768,10 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 	    gb_inference_load_default(r.ev.inference, o->root, ierr, sizeof ierr) < 0)
 		gb_log_warn("inference", "the host default route is not used: %s", ierr);
 	r.ev.learn = o->learn;
+	char pl_path[PATH_MAX + 64];
+	snprintf(pl_path, sizeof pl_path, "%s/%s/%s", r.workdir, GB_POLICY_LOCAL_DIR,
+	         GB_POLICY_LOCAL_FILE); /* the workdir is at the same path inside */
+	r.ev.policy_local_path = o->policy_local ? pl_path : NULL;
 	if (o->learn) {
 		gb_log_warn(NULL, "learn mode: network denials a rule could fix are let through and "
 		            "recorded as audit (would deny); `glassbox advisor %s --export FILE` writes "

@@ -10,7 +10,6 @@
  *       pid=<n> uid=<n> exe=<..> ancestors=<exe,exe,..> apids=<n,n,..>  (one line)
  *   HTTP verdict=<..> reason=<..> method=<..> path=<..> conn=<n> pid=<n> exe=<..> scheme=<..>
  *        status=<n> tls=<0|1>
- *   HTTPCRED conn=<n> creds=<name,name>   (after an HTTP line that rewrote credentials)
  *   CONFIG action=<n> rev=<n> sha256=<..> source=<..> detail=<..>
  *   LOSS count=<n>
  * With OCSF_FILE (a third argument), each record's OCSF event is written
@@ -144,8 +143,6 @@ int main(int argc, char **argv)
 			       h->verdict == GB_VERDICT_ALLOW ? "allow" : "deny", gb_reason_name(h->reason),
 			       h->method, h->path, (unsigned long long)h->conn_id, h->id.pid, h->id.exe,
 			       h->scheme, h->status, h->tls);
-			if (h->credentials && *h->credentials) /* names only: the suffix keeps old greps true */
-				printf("HTTPCRED conn=%llu creds=%s\n", (unsigned long long)h->conn_id, h->credentials);
 			break;
 		}
 		default:

@@ -3,7 +3,8 @@
 # endpoint (TLS terminated with the sandbox CA, docs/tls.md); each is
 # refused by the rules and becomes an L7 proposal (method + path rules): one
 # denied path stays exact, two that share a shape (/echo/items/{id})
-# generalise per segment, a lone other path stays exact.  Approved, the same
+# generalise per segment, a lone other path stays exact (and, run with
+# --policy-local, the 403 names the agent's proposals file in next_steps).  Approved, the same
 # requests pass (and another id of the shape), while a different path and
 # another method are still denied, and GET still works.
 . "$(dirname "$0")/lib/sandbox_lib.sh"
@@ -54,13 +55,13 @@ while :; do
 	[ -e "go$n" ] || exit 1
 	read -r method path <"go$n"
 	[ "$method" = end ] && exit 0
-	curl -s -o /dev/null -m 10 -w '%{http_code}\n' -X "$method" "https://api.test$path" >>codes
+	curl -s -o "body$n" -m 10 -w '%{http_code}\n' -X "$method" "https://api.test$path" >>codes
 	echo "$n" >"done$n"
 	n=$((n + 1))
 done
 SH
 NAME=l7$$
-C "${GBRUN[@]}" --name "$NAME" --policy "$T/policy.yaml" --hosts "$T/hosts" --upstream-ca "$T/upca.pem" \
+C "${GBRUN[@]}" --policy-local --name "$NAME" --policy "$T/policy.yaml" --hosts "$T/hosts" --upstream-ca "$T/upca.pem" \
 	-- /bin/bash "$W/steps.sh" >"$T/out" 2>"$T/err" &
 sup=$!
 pids+=($sup)
@@ -94,6 +95,8 @@ step GET /echo/items/12
 check "GET on the read-only endpoint: 200" 200 "$CODE"
 step DELETE /echo/items/12
 check "DELETE /echo/items/12: denied by the L7 rules" 403 "$CODE"
+check "the 403 (with --policy-local) points the agent at policy.local" "True True" \
+	"$(python3 -c "import json; b=json.load(open('$W/body2')); print(any('$W/.glassbox/policy.local.yaml' in s and 'DELETE /echo/items/12' in s for s in b['next_steps']), 'agent_guidance' in b)")"
 r=$(pending_delete 1)
 check "one denial: an L7 proposal with the exact path" "/echo/items/12" "${r#* }"
 P1=${r%% *}

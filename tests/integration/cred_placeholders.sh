@@ -140,6 +140,7 @@ cat "$KEYS/openai" >/dev/null 2>&1 && echo "readable yes" || echo "readable no $
 echo "bound $($k -H "Authorization: Bearer $OPENAI_API_KEY" https://api.test/v1/bound)"
 echo "gh $($k -H "Authorization: token $GH_TOKEN" https://api.test/gh)"
 echo "unbound $($k -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $OPENAI_API_KEY" https://evil.test/v1/stolen)"
+echo "hostspoof $($k -o /dev/null -w '%{http_code}' -H 'Host: evil.test' -H "Authorization: Bearer $OPENAI_API_KEY" https://api.test/v1/spoof)"
 echo "unknown $($k -o /dev/null -w '%{http_code}' -H 'X-Api-Key: glassbox:credential:nope' https://api.test/v1/unknown)"
 echo "intarget $($k -o /dev/null -w '%{http_code}' "https://api.test/v1/url?key=$OPENAI_API_KEY")"
 echo "plain $($k -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $OPENAI_API_KEY" http://api.test/v1/plain)"
@@ -169,6 +170,7 @@ check "header rewritten toward the bound host (config credential)" secret1 "$(j 
 check "header rewritten (--credential)" secret2 "$(j gh .auth)"
 check "OpenShell placeholder form (python3)" secret1 "$(j python .auth)"
 check "unbound host refused" 403 "$(field unbound)"
+check "a Host header naming another host refused" 400 "$(field hostspoof)"
 check "unknown placeholder refused" 403 "$(field unknown)"
 check "placeholder in the URL refused" 403 "$(field intarget)"
 check "plain HTTP refused" 403 "$(field plain)"
@@ -181,7 +183,7 @@ check "body over the bound left alone" placeholder "$(j bodybig .body)"
 [[ $FAILS == 0 ]] || { cut -c1-200 "$T/main.out" | sed 's/^/  out: /'; tail -5 "$T/main.err" | sed 's/^/  err: /'; }
 # what the refused requests never reached
 check "refused requests never reached upstream" "" \
-  "$(grep -E '/v1/(stolen|unknown|url|plain|l4|skip)' "$T/seen.log")"
+  "$(grep -E '/v1/(stolen|spoof|unknown|url|plain|l4|skip)' "$T/seen.log")"
 
 # Credential files the supervisor must refuse, with a clear message.
 cp "$KEYS/gh" "$KEYS/loose" && chmod 0644 "$KEYS/loose"
@@ -195,6 +197,15 @@ check "credential file not owned by root refused" "125 yes" "$rc $(grep -q 'owne
 EXTRA=(--credential "x=$KEYS/gh@bad host")
 sbx badarg "true"
 check "--credential syntax error" "2 yes" "$rc $(grep -q 'bound host' "$T/badarg.err" && echo yes)"
+# --config FILE: its credentials instead of the default config's
+cat >"$T/alt.yaml" <<Y
+credentials:
+  - { name: alt, file: $KEYS/gh, env: ALT_KEY, hosts: [api.test] }
+Y
+EXTRA=(--config "$T/alt.yaml")
+sbx altcfg 'echo "env ${ALT_KEY:-} ${OPENAI_API_KEY:-none}"; curl -sS -m 10 -H "X-Api-Key: $ALT_KEY" https://api.test/alt'
+check "--config: its credentials only" "env glassbox:credential:alt none" "$(head -1 "$T/altcfg.out")"
+check "--config: its credential rewritten" secret2 "$(tail -1 "$T/altcfg.out" | jq -r .auth 2>/dev/null)"
 EXTRA=()
 
 # The journal (a run ends once serve drained its ring).

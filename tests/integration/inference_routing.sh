@@ -101,7 +101,7 @@ c.request("GET", "http://openai.test:8080/v1/models"); r = c.getresponse()
 out["reuse_plain"] = [r.status, json.loads(r.read())["error"]["type"]]
 # 4: streaming: chunk arrival times against the server's send times
 c = tunnel()
-c.request("POST", "/v1/chat/completions", body=json.dumps({"model": "x", "stream": True, "gb_chunks": 5, "gb_gap_ms": 300}))
+c.request("POST", "/v1/chat/completions", body=json.dumps({"model": "x", "stream": True, "gb_chunks": 4, "gb_gap_ms": 700}))
 r = c.getresponse(); arr = []
 buf = b""
 while True:
@@ -187,12 +187,11 @@ check "another type's API (messages on openai): 403" 403 "$(r .tls_403)"
 check "reuse for another host: refused, closed" '[403,"close","connection_not_allowed"]' "$(r .reuse)"
 check "  and the connection is gone" '"closed"' "$(r .after_reuse)"
 check "plain keep-alive reuse for another host refused" '[403,"connection_not_allowed"]' "$(r .reuse_plain)"
-check "stream: 200 text/event-stream, 5 chunks" '[200,"text/event-stream",5]' "$(r '[.stream[0], .stream[1], (.stream[2] | length)]')"
-# each chunk arrives within 150 ms of being sent and the 300 ms gaps stay
-check "stream: chunks arrive as sent (not batched)" true \
-	"$(r '[.stream[2][] | (.[0] - .[1]) < 0.15] | all')"
-check "stream: gaps preserved" true \
-	"$(r '[.stream[2] as $a | range(1; $a | length) | ($a[.][0] - $a[. - 1][0]) > 0.2] | all')"
+check "stream: 200 text/event-stream, 4 chunks" '[200,"text/event-stream",4]' "$(r '[.stream[0], .stream[1], (.stream[2] | length)]')"
+# not batched: every chunk reached the client before the provider sent the
+# next one (700 ms later) — an order, not a speed
+check "stream: each chunk arrives before the next is sent (not batched)" true \
+	"$(r '[.stream[2] as $a | range(1; $a | length) | $a[. - 1][0] < $a[.][1]] | all')"
 check "broken stream: final SSE error frame" true \
 	"$(r '.broken | startswith("data: {\"error\":{\"message\":\"response truncated: ") and contains("proxy_stream_error")')"
 # the provider saw the host's key only (it answers 401 otherwise) and the caller's never
@@ -210,26 +209,36 @@ check "  the default file names the credential, never holds it" 0 "$(grep -c -- 
 check "  default file mode" 600 "$(stat -c %a "$ROOT/etc/glassbox/inference.json")"
 
 # a live change: anthropic for this sandbox
-t0=$(date +%s%N)
 inf set --sandbox inf --provider anthropic-test --type anthropic --base-url http://anthropic.test:8081 \
 	--credential-file "$T/cred/anthropic" --model claude-host >/dev/null
 touch "$W/go2"
 step anthropic_chat
-t1=$(date +%s%N)
+# `inference set` returns after the supervisor swapped the route: the very
+# next request (the workload's, started after it) must use it
 check "hot change: anthropic route used by the next request" '[200,"claude-host","anthropic-1"]' "$(r .anthropic)"
-check "  within a second" yes "$([[ $(((t1 - t0) / 1000000)) -lt 1000 ]] && echo yes || echo "no: $(((t1 - t0) / 1000000)) ms")"
 check "  chat/completions is not the anthropic type's: 403" 403 "$(r .anthropic_chat)"
 check "anthropic provider: x-api-key injected, caller's stripped" 0 \
 	"$(jq -r 'select(.verdict != "ok") | .verdict' "$T/anthropic.log" | wc -l)"
 check "inference get --sandbox shows the route, not the secret" anthropic-test \
 	"$(inf get --sandbox inf --json | jq -r .route.provider)"
 
+# the same through the API (unix socket)
+api() { curl -sS -m 10 --unix-socket "$ROOT/run/glassbox/api.sock" -o "$T/api.json" -w '%{http_code}' "$@"; }
+check "API GET /v1/inference?sandbox=inf" "200 anthropic-test" \
+	"$(api http://gb/v1/inference?sandbox=inf) $(jq -r .route.provider "$T/api.json")"
+check "API PUT with a body that is no route: 400 JSON" "400 bad_request" \
+	"$(api -X PUT --data-binary 'nope' http://gb/v1/inference?sandbox=inf) $(jq -r .error "$T/api.json")"
+check "API PUT with a 0644 credential: 422, nothing changes" "422 credential anthropic-test" \
+	"$(api -X PUT --data-binary "{\"provider\":\"x\",\"type\":\"openai\",\"base_url\":\"http://openai.test:8080\",\"credential_file\":\"$T/cred/loose\",\"model\":\"m\"}" \
+	   http://gb/v1/inference?sandbox=inf) $(jq -r .error "$T/api.json") $(inf get --sandbox inf --json | jq -r .route.provider)"
+check "API for a sandbox that is not running: 404" 404 "$(api http://gb/v1/inference?sandbox=nosuch)"
+check "API GET /v1/inference (host default)" "200 dflt" "$(api http://gb/v1/inference) $(jq -r .route.provider "$T/api.json")"
 inf set --sandbox inf --provider slow --type openai --base-url http://openai.test:8080 \
 	--credential-file "$T/cred/openai" --model host-model --timeout 1s >/dev/null
 touch "$W/go3"
 step done
-check "slow provider: 504 after the route's 1 s timeout" 504 "$(r .slow[0])"
-check "  in about a second" yes "$(r '.slow[1] < 2.5' | sed 's/true/yes/')"
+# the provider answers after 3 s: a 504 means the route's 1 s timeout cut it first
+check "slow provider: 504 from the route's 1 s timeout" 504 "$(r .slow[0])"
 check "curl in the sandbox: HTTPS to inference.local (timeout route, fast answer)" 200 "$(cat "$W/curl.code")"
 
 inf clear --sandbox inf >/dev/null
