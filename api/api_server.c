@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -561,6 +562,18 @@ int gb_api_start(const struct gb_api_opts *o, struct gb_api **out, char *err, si
 	else
 		snprintf(a->unix_path, sizeof a->unix_path, "%s", o->unix_path);
 	unsigned max = o->max_connections ? o->max_connections : 256;
+	/* Within the descriptor budget: past it accept() fails with EMFILE and
+	 * libmicrohttpd's listen thread spins on the readable socket (and the
+	 * daemon's own files fail); at the limit it stops polling instead.
+	 * 64 descriptors stay for the journal, rings, sinks and metrics. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		rlim_t room = rl.rlim_cur > 128 ? rl.rlim_cur - 64 : rl.rlim_cur / 3;
+		if (room < 1)
+			room = 1;
+		if (max > room)
+			max = (unsigned)room;
+	}
 	a->max_conns = max;
 	if (o->dashboard_dir)
 		snprintf(a->dashboard_dir, sizeof a->dashboard_dir, "%s", o->dashboard_dir);
