@@ -16,7 +16,9 @@
  * Listeners: a unix socket (default <root>/run/glassbox/api.sock, 0600:
  * root only) needing no token, and optionally TCP, which always requires
  * `Authorization: Bearer TOKEN` (the token file must be 0600; compared in
- * constant time).  Every error is {"error","detail"} with its status.
+ * constant time), optionally over TLS (libmicrohttpd's GnuTLS) and, given a
+ * client CA, with a client certificate that verifies against it (api_tls.c).
+ * Every error is {"error","detail"} with its status.
  * Bounded: request body (GB_API_MAX_BODY), header memory, connections,
  * per-connection time; names are validated before any path is built.
  *
@@ -42,6 +44,8 @@ struct gb_api_opts {
 	const char *runtime_dir; /* required: where sandbox directories live */
 	const char *tcp_listen;  /* "127.0.0.1:8787" or NULL */
 	const char *token_file;  /* required with tcp_listen */
+	const char *tls_cert_file, *tls_key_file; /* TLS on tcp_listen (PEM; key 0600) */
+	const char *client_ca_file; /* with TLS: a client certificate from this CA is required */
 	unsigned max_connections;/* 0 = 256 */
 	struct gb_serve *serve;  /* the daemon's counters for /metrics (may be NULL) */
 	const char *advisor_db;  /* NULL = <root>/var/lib/glassbox/advisor.db (advisor.h) */

@@ -1,6 +1,6 @@
-/* api/api_client.h — the CLI's side of the REST API: HTTP over the
- * daemon's unix socket (<root>/run/glassbox/api.sock) with libcurl
- * (loaded on first use, exporter/curl_lazy.h).
+/* api/api_client.h — the CLI's side of the REST API: HTTP/1.1 over the
+ * daemon's unix socket (<root>/run/glassbox/api.sock, common/paths.h), the
+ * answer parsed by libhttp-parser.
  *
  * Ownership: *body is the caller's (free).
  */

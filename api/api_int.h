@@ -6,10 +6,27 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include "api/mhd_lazy.h" /* the MHD_ functions, loaded on first use */
 #include <stdatomic.h>
 #include <stdint.h>
 
 #include "api/api.h"
+
+/* TLS on the TCP listener (api_tls.c): PEM texts for libmicrohttpd. */
+struct api_tls {
+	int on;
+	char *cert, *key, *client_ca; /* client_ca NULL: no client certificates */
+};
+/* Load and check the files (the key 0600; the pair and the CA must load in
+ * GnuTLS).  All NULL: no TLS (0).  0 or -errno with err. */
+int api_tls_load(struct api_tls *t, const char *cert, const char *key, const char *client_ca,
+                 char *err, size_t errlen);
+void api_tls_free(struct api_tls *t);
+/* With a client CA: did this connection present a certificate that
+ * verifies against it?  1 yes (or no CA), 0 no (*missing: none sent; why
+ * says what is wrong). */
+int api_tls_client_ok(const struct api_tls *t, struct MHD_Connection *c, int *missing, char *why,
+                      size_t len);
 
 struct gb_api {
 	char root[4096];
@@ -20,6 +37,7 @@ struct gb_api {
 	unsigned char token_sha[32];
 	int has_token;
 	struct MHD_Daemon *unix_d, *tcp_d;
+	struct api_tls tls;
 	int unix_fd;
 	struct gb_serve *serve;
 	atomic_int stopping;

@@ -38,6 +38,7 @@
 struct listener {
 	struct gb_api *api;
 	int needs_token;
+	int tls; /* the TCP listener with TLS on: client certificates are checked */
 };
 static struct listener L_unix, L_tcp; /* one API per process (glassbox serve) */
 
@@ -291,6 +292,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		st->status = 503;
 		return api_error(&r, 503, "stopping", "the daemon is shutting down");
 	}
+	if (L->tls && L->api->tls.client_ca) {
+		int missing;
+		char why[512];
+		if (!api_tls_client_ok(&L->api->tls, c, &missing, why, sizeof why)) {
+			st->status = missing ? 401 : 403;
+			return api_error(&r, st->status, missing ? "unauthorized" : "forbidden", "%s", why);
+		}
+	}
 	if (L->needs_token && !api_static_path(url)) { /* the page's files carry no secret */
 		int missing;
 		if (!token_ok(L->api, c, &missing)) {
@@ -462,16 +471,30 @@ static int load_token(struct gb_api *a, const char *path, char *err, size_t errl
 
 static struct MHD_Daemon *start_mhd(struct gb_api *a, struct listener *L, int fd, unsigned max)
 {
-	(void)a;
-	return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-	                            MHD_USE_POLL,
-	                        0, NULL, NULL, handler, L, MHD_OPTION_LISTEN_SOCKET, fd,
+	/* TLS options only on the listener that has them (an array, so the
+	 * variadic call stays one) */
+	struct MHD_OptionItem tls[5];
+	size_t n = 0;
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+	if (L->tls) {
+		flags |= MHD_USE_TLS;
+		tls[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, a->tls.cert };
+		tls[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, a->tls.key };
+		/* TLS 1.2 and 1.3 only */
+		tls[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+			                            (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" };
+		if (a->tls.client_ca) /* MHD then asks clients for a certificate */
+			tls[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0,
+				                            a->tls.client_ca };
+	}
+	tls[n] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	return MHD_start_daemon(flags, 0, NULL, NULL, handler, L, MHD_OPTION_LISTEN_SOCKET, fd,
 	                        MHD_OPTION_CONNECTION_LIMIT, max, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	                        (size_t)MAX_HEADER_MEM, MHD_OPTION_CONNECTION_TIMEOUT,
 	                        (unsigned)CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, completed, L,
 	                        MHD_OPTION_NOTIFY_CONNECTION, api_slow_notify, NULL,
 	                        MHD_OPTION_PER_IP_CONNECTION_LIMIT, L->needs_token ? PER_IP_LIMIT : 0u,
-	                        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+	                        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_ARRAY, tls,
 	                        MHD_OPTION_END);
 }
 
@@ -556,10 +579,14 @@ int gb_api_start(const struct gb_api_opts *o, struct gb_api **out, char *err, si
 	}
 	snprintf(a->journal_dir, sizeof a->journal_dir, "%s", o->journal_dir);
 	snprintf(a->runtime_dir, sizeof a->runtime_dir, "%s", o->runtime_dir);
-	if (!o->unix_path)
-		snprintf(a->unix_path, sizeof a->unix_path, "%s/run/glassbox/api.sock",
-		         o->root ? o->root : "");
-	else
+	if (!o->unix_path) {
+		if (gb_path_api_sock(a->unix_path, sizeof a->unix_path, o->root) < 0) {
+			snprintf(err, errlen, "the API socket path under %s is too long",
+			         o->root ? o->root : "/");
+			free(a);
+			return -ENAMETOOLONG;
+		}
+	} else
 		snprintf(a->unix_path, sizeof a->unix_path, "%s", o->unix_path);
 	unsigned max = o->max_connections ? o->max_connections : 256;
 	/* Within the descriptor budget: past it accept() fails with EMFILE and
@@ -585,8 +612,8 @@ int gb_api_start(const struct gb_api_opts *o, struct gb_api **out, char *err, si
 		free(a);
 		return rc;
 	}
-	L_unix = (struct listener){ a, 0 };
-	L_tcp = (struct listener){ a, 1 };
+	L_unix = (struct listener){ a, 0, 0 };
+	L_tcp = (struct listener){ a, 1, 0 };
 	if (a->unix_path[0]) {
 		if ((rc = listen_unix(a, err, errlen)) < 0)
 			goto fail;
@@ -598,6 +625,11 @@ int gb_api_start(const struct gb_api_opts *o, struct gb_api **out, char *err, si
 		}
 		a->unix_fd = -1; /* libmicrohttpd's now: closed by MHD_stop_daemon */
 	}
+	if (!o->tcp_listen && (o->tls_cert_file || o->tls_key_file || o->client_ca_file)) {
+		snprintf(err, errlen, "API TLS is for the TCP listener: give --api-listen too");
+		rc = -EINVAL;
+		goto fail;
+	}
 	if (o->tcp_listen) {
 		if (!o->token_file) {
 			snprintf(err, errlen, "API listen %s: a TCP listener needs a token file "
@@ -607,6 +639,10 @@ int gb_api_start(const struct gb_api_opts *o, struct gb_api **out, char *err, si
 		}
 		if ((rc = load_token(a, o->token_file, err, errlen)) < 0)
 			goto fail;
+		if ((rc = api_tls_load(&a->tls, o->tls_cert_file, o->tls_key_file, o->client_ca_file,
+		                       err, errlen)) < 0)
+			goto fail;
+		L_tcp.tls = a->tls.on;
 		if ((rc = api_tcp_start(a, o->tcp_listen, err, errlen)) < 0)
 			goto fail;
 	}
@@ -639,5 +675,6 @@ void gb_api_stop(struct gb_api *a)
 		close(a->unix_fd);
 	if (a->unix_d || a->unix_fd >= 0)
 		unlink(a->unix_path);
+	api_tls_free(&a->tls);
 	free(a);
 }

@@ -1,6 +1,8 @@
 /* api/control_client.c — see control_client.h. */
 #include "api/control_client.h"
 
+#include "common/paths.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -32,8 +34,7 @@ int gb_ctl_sandbox_dir(const char *root, const char *name, char *buf, size_t len
 {
 	if (!gb_ctl_name_valid(name))
 		return -EINVAL;
-	int n = snprintf(buf, len, "%s/run/glassbox/sandboxes/%s", root ? root : "", name);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	return gb_path_sandbox(buf, len, root, name);
 }
 
 static int64_t now_ms(void)
@@ -71,9 +72,8 @@ int gb_ctl_call(const char *root, const char *name, json_t *req, json_t **resp, 
 		         "starting with . or -)", name ? name : "");
 		return rc;
 	}
-	if ((size_t)snprintf(a.sun_path, sizeof a.sun_path, "%s/control.sock", dir) >=
-	    sizeof a.sun_path) {
-		snprintf(err, errlen, "%s/control.sock: path too long for a unix socket", dir);
+	if (gb_path_control_sock(a.sun_path, sizeof a.sun_path, root, name) < 0) {
+		snprintf(err, errlen, "%s/" GB_CONTROL_SOCK ": path too long for a unix socket", dir);
 		return -ENAMETOOLONG;
 	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

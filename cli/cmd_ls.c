@@ -15,6 +15,7 @@
 #include "api/control_client.h"
 #include "cli/commands.h"
 #include "common/log.h"
+#include "common/paths.h"
 
 static void usage(FILE *f)
 {
@@ -27,14 +28,15 @@ static void usage(FILE *f)
 static json_t *local_list(void)
 {
 	char dir[4096];
-	snprintf(dir, sizeof dir, "%s/run/glassbox/sandboxes", gb_globals.root ? gb_globals.root : "");
+	if (gb_path_sandboxes(dir, sizeof dir, gb_globals.root) < 0)
+		return json_array();
 	json_t *arr = json_array();
 	DIR *d = opendir(dir);
 	for (struct dirent *e; d && (e = readdir(d));) {
 		if (!gb_ctl_name_valid(e->d_name))
 			continue;
 		char p[4400];
-		snprintf(p, sizeof p, "%s/%s/supervisor.pid", dir, e->d_name);
+		snprintf(p, sizeof p, "%s/%s/" GB_SUPERVISOR_LOCK, dir, e->d_name);
 		int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		int alive = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 		char b[32] = "";
@@ -85,9 +87,10 @@ int cmd_ls(int argc, char **argv)
 	if (rc == 0 && http == 200) {
 		o = json_loads(body, 0, NULL);
 	} else if (rc == -ENOENT || rc == -ECONNREFUSED) {
+		char dir[4096] = "";
+		gb_path_sandboxes(dir, sizeof dir, gb_globals.root);
 		gb_log_error("ls", "the daemon is not running (start it with `glassbox "
-		                "serve`); listing %s/run/glassbox/sandboxes directly",
-		        gb_globals.root ? gb_globals.root : "");
+		                "serve`); listing %s directly", dir);
 		o = local_list();
 	} else {
 		gb_log_error("ls", "%s", rc < 0 ? err : "the daemon's answer was an error");

@@ -1,7 +1,10 @@
 /* cli/cmd_run.c — `glassbox run [--name N] [--policy FILE] [--workdir DIR]
  * [--hosts FILE] [--env NAME[=VALUE]]... [--env-file FILE]... [--credential SPEC]...
  * [--quiet] [--serve] [--learn] [--policy-local] [--] CMD [ARG...]`.
- * All the work is in enforcer/sandbox/supervisor.c. */
+ * All the work is in enforcer/sandbox/supervisor.c.  The daemon config
+ * (exporter/config.h) gives the defaults a flag overrides — its `sandbox:`
+ * section: limits, the upstream CA, internal_needs_allowed_ips — and the
+ * credentials --credential adds to. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,17 +24,20 @@
 #include "common/paths.h"
 #include "common/cred_spec.h"
 #include "enforcer/sandbox/cgroup.h"
-#include "enforcer/sandbox/supervisor.h"
+#include "enforcer/sandbox/limits.h"
 #include "exporter/config.h"
+#include "enforcer/sandbox/supervisor.h"
 
 static void run_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: glassbox run [--name N] [--policy FILE] [--workdir DIR] [--hosts FILE] [--quiet]\n"
-	    "                    [--serve] [--learn] [--policy-local] [--env NAME[=VALUE]]... [--env-file FILE]... [--memory SIZE]\n"
-	    "                    [--pids N] [--cpus N] [--uid-range FIRST-LAST]\n"
-	    "                    [--credential NAME[:VAR]=FILE@HOST[:PORT][,...]]... [--config FILE]\n"
-	    "                    [--] CMD [ARG...]\n"
+	    "                    [--serve] [--learn] [--policy-local] [--config FILE]\n"
+	    "                    [--env NAME[=VALUE]]... [--env-file FILE]...\n"
+	    "                    [--memory SIZE] [--pids N] [--cpus N] [--files N]\n"
+	    "                    [--upstream-ca FILE] [--internal-needs-allowed-ips]\n"
+	    "                    [--uid-range FIRST-LAST]\n"
+	    "                    [--credential NAME[:VAR]=FILE@HOST[:PORT][,...]]... [--] CMD [ARG...]\n"
 	    "\n"
 	    "Run CMD in a new sandbox (mount, pid, net, ipc, uts namespaces; unprivileged user;\n"
 	    "Landlock; seccomp) whose only way out is the policy proxy at 127.0.0.1:3128.\n"
@@ -42,7 +48,14 @@ static void run_usage(FILE *f)
 	    "  --policy FILE   policy (default: policies/default.yaml of the installation)\n"
 	    "  --workdir DIR   working directory of CMD, writable when include_workdir (default: .)\n"
 	    "  --hosts FILE    hosts file the proxy consults before DNS (default: /etc/hosts)\n"
-	    "  --upstream-ca FILE  CA file trusted for upstream HTTPS servers besides the system store\n"
+	    "  --config FILE   daemon config whose sandbox: section gives the defaults below and\n"
+	    "                  whose credentials: are used; a file that does not load stops the run\n"
+	    "                  (default <root>/" GB_REL_CONFIG ", when it exists); a flag wins\n"
+	    "  --upstream-ca FILE  CA file trusted for upstream HTTPS servers besides the system\n"
+	    "                  store (config: sandbox.upstream_ca)\n"
+	    "  --internal-needs-allowed-ips  connect to an internal address only when the\n"
+	    "                  endpoint's allowed_ips covers it, also for an exactly named host\n"
+	    "                  (config: sandbox.internal_needs_allowed_ips)\n"
 	    "  --env NAME[=VALUE]  add NAME to CMD's environment (bare NAME: the caller's value);\n"
 	    "                  the environment otherwise starts empty but for PATH, LANG, LC_*,\n"
 	    "                  TERM, COLORTERM, TZ, COLUMNS, LINES, NO_COLOR (see docs/sandbox.md)\n"
@@ -54,13 +67,13 @@ static void run_usage(FILE *f)
 	    "                  headers toward the HOSTs only (PORT 443, '*.domain' globs); adds to\n"
 	    "                  the daemon config's credentials: (same NAME: this one wins); see\n"
 	    "                  docs/credentials.md\n"
-	    "  --config FILE   the daemon config whose credentials: are used (default\n"
-	    "                  <root>/etc/glassbox/glassbox.yaml; a default that does not load is\n"
-	    "                  skipped with a warning, an explicit FILE must load)\n"
 	    "  --memory SIZE   memory limit of the sandbox's cgroup, swap off (e.g. 512M; max: none;\n"
-	    "                  default 4G)\n"
-	    "  --pids N        process limit (max: none; default 1024)\n"
-	    "  --cpus N        CPU limit in CPUs, e.g. 1.5 (default: none)\n"
+	    "                  default: config sandbox.memory, else 4G)\n"
+	    "  --pids N        process limit (max: none; default: config sandbox.pids, else 1024)\n"
+	    "  --cpus N        CPU limit in CPUs, e.g. 1.5 (0: none; default: config sandbox.cpus,\n"
+	    "                  else none)\n"
+	    "  --files N       open-file limit (RLIMIT_NOFILE) of CMD (default: config\n"
+	    "                  sandbox.files, else inherited)\n"
 	    "  --uid-range FIRST-LAST  uids/gids given to sandboxes (default 1879048192-1879113727)\n"
 	    "  --learn         learn mode: network denials a rule could fix are let through and\n"
 	    "                  recorded as audit (would deny); then `glassbox advisor N --export\n"
@@ -71,6 +84,60 @@ static void run_usage(FILE *f)
 	    "  --quiet         no informational messages\n"
 	    "  --serve         start the host daemon (glassbox serve) for this run when none is\n"
 	    "                  running, so events reach the journal with no second terminal\n");
+}
+
+/* The daemon config under what the flags left unset: its sandbox:
+ * section, its credentials (then --credential's over them).  An explicit
+ * --config must exist; the default file is optional.  A bad file stops the
+ * run (exit 2): its limits or credentials would otherwise be silently
+ * dropped. */
+static int add_cred(struct gb_cred_spec *v, size_t *n, const struct gb_cred_spec *s);
+
+static int apply_config(const char *file, struct gb_supervisor_opts *o, struct gb_daemon_config *cfg,
+                        struct gb_cred_spec *creds, size_t *n_creds, const struct gb_cred_spec *fcreds,
+                        size_t n_fcreds)
+{
+	char defpath[GB_PATH_MAX];
+	if (!file && gb_path_config(defpath, sizeof defpath, gb_globals.root) < 0) {
+		gb_log_error("run", "--root: %s", strerror(ENAMETOOLONG));
+		return -ENAMETOOLONG;
+	}
+	/* No file, nothing to do: skip even the defaults (a large struct,
+	 * every page touched, on every sandbox start). */
+	struct stat st;
+	if (!file && stat(defpath, &st) < 0 && errno == ENOENT)
+		goto flags;
+	gb_daemon_config_defaults(cfg, gb_globals.root);
+	struct gb_diags d = { 0 };
+	int rc = gb_daemon_config_load(cfg, file ? file : defpath, file != NULL, &d);
+	gb_diags_print(&d, stderr);
+	gb_diags_free(&d);
+	if (rc < 0) {
+		if (rc != -EINVAL)
+			gb_log_error("run", "config %s: %s", file ? file : defpath, strerror(-rc));
+		return rc;
+	}
+	const struct gb_run_defaults *r = &cfg->run;
+	if (o->memory_max < 0)
+		o->memory_max = r->memory_max;
+	if (o->pids_max < 0)
+		o->pids_max = r->pids_max;
+	if (o->cpus < 0)
+		o->cpus = r->cpus;
+	if (o->files < 0)
+		o->files = r->files;
+	if (!o->upstream_ca && r->upstream_ca[0])
+		o->upstream_ca = r->upstream_ca;
+	if (!o->internal_needs_allowed_ips && r->internal_needs_allowed_ips > 0)
+		o->internal_needs_allowed_ips = 1;
+	for (size_t i = 0; i < cfg->n_creds; i++)
+		if (add_cred(creds, n_creds, &cfg->creds[i]) < 0)
+			return -E2BIG;
+flags:
+	for (size_t i = 0; i < n_fcreds; i++)
+		if (add_cred(creds, n_creds, &fcreds[i]) < 0)
+			return -E2BIG;
+	return 0;
 }
 
 /* The default policy: the installed data dir first, else the source tree
@@ -163,8 +230,8 @@ static void stop_daemon(pid_t pid)
 		;
 }
 
-/* The daemon config's credentials (<root>/etc/glassbox/glassbox.yaml),
- * then --credential's (a name given again replaces the config's). */
+/* Into the list of credentials: a name given again replaces the earlier
+ * entry (the daemon config's first, then --credential's). */
 static int add_cred(struct gb_cred_spec *v, size_t *n, const struct gb_cred_spec *s)
 {
 	for (size_t i = 0; i < *n; i++)
@@ -178,38 +245,6 @@ static int add_cred(struct gb_cred_spec *v, size_t *n, const struct gb_cred_spec
 	}
 	v[(*n)++] = *s;
 	return 0;
-}
-
-/* file: --config, or NULL for <root>/etc/glassbox/glassbox.yaml.  -1 when
- * an explicit --config does not load. */
-static int config_creds(const char *file, struct gb_cred_spec *v, size_t *n)
-{
-	char path[GB_PATH_MAX];
-	struct gb_daemon_config *cfg = malloc(sizeof *cfg);
-	if (!cfg || (!file && gb_path_config(path, sizeof path, gb_globals.root) < 0)) {
-		free(cfg);
-		return file ? -1 : 0;
-	}
-	if (file)
-		snprintf(path, sizeof path, "%s", file);
-	gb_daemon_config_defaults(cfg, gb_globals.root);
-	struct gb_diags d = { 0 };
-	int rc = gb_daemon_config_load(cfg, path, file != NULL, &d);
-	if (rc < 0 && file) {
-		gb_diags_print(&d, stderr);
-	} else if (rc < 0) {
-		/* A broken default config costs its credentials (placeholders
-		 * are then refused by the proxy), not the run. */
-		gb_log_warn("run", "%s does not load (glassbox serve --check-config says why): its "
-		            "credentials are not used", path);
-		rc = 0;
-	} else {
-		for (size_t i = 0; i < cfg->n_creds && rc == 0; i++)
-			rc = add_cred(v, n, &cfg->creds[i]);
-	}
-	gb_diags_free(&d);
-	free(cfg);
-	return rc;
 }
 
 /* `--opt VALUE` or `--opt=VALUE`: the value, advancing *i; NULL when a
@@ -232,16 +267,19 @@ int cmd_run(int argc, char **argv)
 	int serve = 0;
 	pid_t daemon = 0; /* --serve's, stopped after the run */
 	struct gb_supervisor_opts o = { .root = gb_globals.root, .memory_max = -1, .pids_max = -1,
-		                            .cpus = -1 };
+		                            .cpus = -1, .files = -1 };
+	const char *config = NULL;
+	/* Large (the sinks); o.upstream_ca may point into it. */
+	struct gb_daemon_config *cfg = malloc(sizeof *cfg);
 	/* At most argc of each list. */
 	const char **env_args = calloc((size_t)argc + 1, sizeof *env_args);
 	const char **env_files = calloc((size_t)argc + 1, sizeof *env_files);
+	/* the final list (the config's, then --credential's) and the flags' */
 	struct gb_cred_spec *creds = calloc(GB_CRED_MAX, sizeof *creds);
-	struct gb_cred_spec *run_creds = calloc(GB_CRED_MAX, sizeof *run_creds);
-	size_t n_creds = 0, n_run_creds = 0;
-	const char *config = NULL;
+	struct gb_cred_spec *fcreds = calloc(GB_CRED_MAX, sizeof *fcreds);
+	size_t n_creds = 0, n_fcreds = 0;
 	int rc = 2;
-	if (!env_args || !env_files || !creds || !run_creds) {
+	if (!env_args || !env_files || !creds || !fcreds || !cfg) {
 		gb_log_error("run", "out of memory");
 		goto out;
 	}
@@ -261,6 +299,10 @@ int cmd_run(int argc, char **argv)
 			o.quiet = 1;
 		} else if (!strcmp(a, "--serve")) {
 			serve = 1;
+		} else if (!strcmp(a, "--internal-needs-allowed-ips")) {
+			o.internal_needs_allowed_ips = 1;
+		} else if ((v = opt_value(argc, argv, &i, "--config"))) {
+			config = v;
 		} else if (!strcmp(a, "--learn")) {
 			o.learn = 1;
 		} else if (!strcmp(a, "--policy-local")) {
@@ -286,10 +328,8 @@ int cmd_run(int argc, char **argv)
 				gb_log_error("run", "%s", cerr);
 				goto out;
 			}
-			if (add_cred(run_creds, &n_run_creds, &s) < 0)
+			if (add_cred(fcreds, &n_fcreds, &s) < 0)
 				goto out;
-		} else if ((v = opt_value(argc, argv, &i, "--config"))) {
-			config = v;
 		} else if ((v = opt_value(argc, argv, &i, "--memory"))) {
 			uint64_t b;
 			if (gb_cgroup_parse_size(v, &b) < 0 || b > INT64_MAX) {
@@ -315,6 +355,14 @@ int cmd_run(int argc, char **argv)
 				goto out;
 			}
 			o.cpus = c;
+		} else if ((v = opt_value(argc, argv, &i, "--files"))) {
+			char *end;
+			long long n = strtoll(v, &end, 10);
+			if (*end || end == v || n < 16 || n > (1 << 20)) {
+				gb_log_error("run", "--files %s: expected an open-file limit 16-1048576", v);
+				goto out;
+			}
+			o.files = n;
 		} else if ((v = opt_value(argc, argv, &i, "--uid-range"))) {
 			unsigned long lo, hi;
 			char dash;
@@ -339,12 +387,8 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	o.argv = argv + i;
-	/* the config's credentials, then --credential's (which win by name) */
-	if (config_creds(config, creds, &n_creds) < 0)
+	if (apply_config(config, &o, cfg, creds, &n_creds, fcreds, n_fcreds) < 0)
 		goto out;
-	for (size_t k = 0; k < n_run_creds; k++)
-		if (add_cred(creds, &n_creds, &run_creds[k]) < 0)
-			goto out;
 	o.creds = creds;
 	o.n_creds = n_creds;
 	/* Checked here for a clear message; the proxy reads it at start. */
@@ -353,7 +397,9 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (o.upstream_ca && access(o.upstream_ca, R_OK) < 0) {
-		gb_log_error("run", "--upstream-ca %s: %s", o.upstream_ca, strerror(errno));
+		gb_log_error("run", "%s %s: %s",
+		             o.upstream_ca == cfg->run.upstream_ca ? "sandbox.upstream_ca" : "--upstream-ca",
+		             o.upstream_ca, strerror(errno));
 		goto out;
 	}
 	if (!o.policy_path) {
@@ -381,9 +427,10 @@ int cmd_run(int argc, char **argv)
 	rc = gb_supervisor_run(&o);
 	stop_daemon(daemon);
 out:
+	free(cfg);
 	free(env_args);
 	free(env_files);
 	free(creds);
-	free(run_creds);
+	free(fcreds);
 	return rc;
 }

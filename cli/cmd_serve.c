@@ -39,6 +39,8 @@ static void usage(FILE *f)
 	        "                 <root>/run/glassbox/api.sock; 'none' = no API)\n"
 	        "  --api-listen   also serve the API on HOST:PORT (TCP), bearer token required\n"
 	        "  --api-token    file holding that token (mode 0600)\n"
+	        "  --api-tls-cert, --api-tls-key  serve the TCP listener over TLS (PEM; key 0600)\n"
+	        "  --api-client-ca  with TLS: require a client certificate signed by this CA\n"
 	        "  --dashboard-dir the web dashboard's files, served at / (default: as\n"
 	        "                 installed, DATADIR/" GB_REL_DASHBOARD "; glassbox dashboard)\n"
 	        "  --advisor-auto approve advisor proposals that have no risk finding and a\n"
@@ -69,6 +71,7 @@ int cmd_serve(int argc, char **argv)
 {
 	const char *config = NULL, *journal = NULL, *runtime = NULL, *metrics = NULL;
 	const char *api_socket = NULL, *api_listen = NULL, *api_token = NULL, *dash_dir = NULL;
+	const char *api_cert = NULL, *api_key = NULL, *api_ca = NULL;
 	int advisor_auto = 0;
 	int check_only = 0;
 	for (int i = 1; i < argc; i++) {
@@ -115,6 +118,12 @@ int cmd_serve(int argc, char **argv)
 			api_listen = v;
 		else if (!strcmp(a, "--api-token"))
 			api_token = v;
+		else if (!strcmp(a, "--api-tls-cert"))
+			api_cert = v;
+		else if (!strcmp(a, "--api-tls-key"))
+			api_key = v;
+		else if (!strcmp(a, "--api-client-ca"))
+			api_ca = v;
 		else if (!strcmp(a, "--dashboard-dir"))
 			dash_dir = v;
 		else {
@@ -174,8 +183,9 @@ int cmd_serve(int argc, char **argv)
 	}
 	struct gb_api_opts ao = { .root = gb_globals.root, .journal_dir = cfg.journal_dir,
 		                  .runtime_dir = cfg.runtime_dir, .tcp_listen = api_listen,
-		                  .token_file = api_token, .serve = s, .advisor_auto = advisor_auto,
-		                  .dashboard_dir = dash_dir,
+		                  .token_file = api_token, .tls_cert_file = api_cert,
+		                  .tls_key_file = api_key, .client_ca_file = api_ca, .serve = s,
+		                  .advisor_auto = advisor_auto, .dashboard_dir = dash_dir,
 		                  .unix_path = api_socket && !strcmp(api_socket, "none") ? "" : api_socket };
 	struct gb_api *api = NULL;
 	if ((rc = gb_api_start(&ao, &api, err, sizeof err)) < 0) {

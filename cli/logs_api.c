@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "common/log.h"
 #include "common/buf.h"
+#include "common/clock.h"
 #include "exporter/ocsf.h"
 
 struct out {
@@ -155,6 +156,11 @@ int gb_logs_api(const struct gb_logs_args *a, int *status)
 		return -ENOMEM;
 	}
 	char *cursor = NULL, err[512];
+	/* a follow without a cursor starts at the journal's tail: from this
+	 * moment on (less a margin for events recorded before and journaled
+	 * after it; none of them was shown, as no cursor means none matched) */
+	char since_start[32];
+	snprintf(since_start, sizeof since_start, "%lld", (long long)gb_now_ms(CLOCK_REALTIME) - 5000);
 	int rc = 0;
 	*status = 0;
 	for (int pages = 0;; pages++) {
@@ -211,6 +217,8 @@ int gb_logs_api(const struct gb_logs_args *a, int *status)
 			struct gb_buf path2 = GB_BUF_INIT;
 			gb_buf_printf(&path2, "/v1/sandboxes/%s/logs?follow=1%s", a->name, gb_buf_cstr(&q));
 			urlenc(&path2, "cursor", cursor);
+			if (!cursor && !a->since)
+				urlenc(&path2, "since", since_start);
 			rc = gb_apic_stream(gb_globals.root, gb_buf_cstr(&path2), on_line, &o, &http, err,
 			                    sizeof err);
 			gb_buf_free(&path2);

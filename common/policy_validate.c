@@ -475,12 +475,18 @@ bool gb_validate_rule_path(struct gb_schema *c, const struct gb_ynode *n, const 
 		return false;
 	}
 	for (const char *s = p; *s; s++)
-		if ((unsigned char)*s <= 0x20 || *s == 0x7f || *s == '#' || *s == '?') {
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f || *s == '#') {
 			gb_schema_err(c, n, NULL, "'%.200s' contains '%s' (a path glob has no spaces, control "
-			        "characters, '?' query or '#' fragment; use 'query' for parameters)", p,
-			        *s == '#' ? "#" : *s == '?' ? "?" : "a space or control character");
+			        "characters or '#' fragment)", p, *s == '#' ? "#" : "a space or control character");
 			return false;
 		}
+	/* '?' is one character of a segment (OpenShell's glob); written before
+	 * a '=' it was most likely meant as a query, which a path never holds
+	 * (the request's query is matched by 'query' only). */
+	const char *q = strchr(p, '?');
+	if (q && strchr(q, '='))
+		gb_schema_warn(c, n, "use 'query' for parameters",
+		               "'%.200s': '?' matches one character of the path, not a query string", p);
 	return true;
 }
 

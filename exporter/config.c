@@ -30,6 +30,9 @@ void gb_daemon_config_defaults(struct gb_daemon_config *c, const char *root)
 	gb_path_cursors(c->cursor_dir, sizeof c->cursor_dir, root);
 	c->journal.dir = c->journal_dir;
 	c->journal.fsync = GB_FSYNC_GROUP;
+	c->run.memory_max = c->run.pids_max = c->run.files = -1;
+	c->run.cpus = -1;
+	c->run.internal_needs_allowed_ips = -1;
 }
 
 /* ---------------- the schema ---------------- */
@@ -48,6 +51,10 @@ enum ftype {
 	F_SECTION, /* a nested map: sub */
 	F_SINKS,   /* the list of sinks */
 	F_CREDS,   /* the list of credentials */
+	F_MEMORY,  /* int64_t bytes, at least min, or "max" (stored as 0: no limit) */
+	F_COUNT,   /* int64_t in [min, max]; "max" (stored as 0) when max_ok */
+	F_CPUS,    /* double: a number of CPUs in [0, max] */
+	F_BOOL,    /* int: 0 or 1 */
 };
 
 /* One key of a section; a section is an array ending with { NULL }. */
@@ -60,6 +67,7 @@ struct field {
 	const char *const *names;
 	const int *vals;
 	unsigned sinks;   /* sink keys: the kinds that have it (1 << kind); 0 = all */
+	bool max_ok;      /* F_COUNT: "max" means no limit */
 	const struct field *sub;
 };
 
@@ -94,12 +102,25 @@ static const struct field journal_keys[] = {
 	{ .key = "retention", .type = F_SECTION, .sub = retention_keys },
 	{ .key = NULL },
 };
+/* The cgroup limits take "max" for none, as the cgroup files do. */
+static const struct field run_keys[] = {
+	{ "memory", F_MEMORY, CFG(run.memory_max), .min = 1u << 20 },
+	{ "pids", F_COUNT, CFG(run.pids_max), .min = 1, .max = 4194304, .max_ok = true,
+	  .what = "a process count 1-4194304 or max" },
+	{ "cpus", F_CPUS, CFG(run.cpus), .max = 4096 },
+	{ "files", F_COUNT, CFG(run.files), .min = 16, .max = 1u << 20,
+	  .what = "an open-file limit 16-1048576" },
+	{ "upstream_ca", F_PATH, CFG(run.upstream_ca) },
+	{ "internal_needs_allowed_ips", F_BOOL, CFG(run.internal_needs_allowed_ips) },
+	{ .key = NULL },
+};
 static const struct field top_keys[] = {
 	{ "runtime_dir", F_PATH, CFG(runtime_dir) },
 	{ .key = "journal", .type = F_SECTION, .sub = journal_keys },
 	{ "cursor_dir", F_PATH, CFG(cursor_dir) },
 	{ .key = "sinks", .type = F_SINKS },
 	{ .key = "credentials", .type = F_CREDS },
+	{ .key = "sandbox", .type = F_SECTION, .sub = run_keys },
 	{ .key = NULL },
 };
 static const struct field sink_keys[] = {
@@ -160,6 +181,29 @@ static void put(char *dst, const struct field *f, const void *v, size_t n)
 	memcpy(dst, v, n);
 }
 
+static bool is_max(const struct gb_ynode *v)
+{
+	return v && v->kind == GB_Y_SCALAR && v->len == 3 && !memcmp(v->str, "max", 3);
+}
+
+/* A CPU count: a decimal such as 1.5, in [0, f->max] (0 = no limit). */
+static void cpus(struct gb_schema *c, const struct field *f, const struct gb_ynode *v, char *dst)
+{
+	const char *s = gb_schema_str(c, v, "a number of CPUs such as 1.5");
+	if (!s)
+		return;
+	char *end;
+	errno = 0;
+	double x = strtod(s, &end);
+	/* digits and one point only: no "inf", "nan", hex or exponents */
+	bool ok = *s && !*end && !errno && strspn(s, "0123456789.") == strlen(s);
+	if (!ok || !(x >= 0) || x > (double)f->max)
+		gb_schema_err(c, v, NULL, "expected a number of CPUs 0-%llu such as 1.5 (0: no limit), got '%.100s'",
+		              (unsigned long long)f->max, s);
+	else
+		put(dst, f, &x, sizeof x);
+}
+
 /* One value, converted as f says, stored at base + f->off. */
 static void set_field(struct gb_schema *c, const struct field *f, const struct gb_ynode *k,
                       const struct gb_ynode *v, void *base, struct gb_daemon_config *cfg)
@@ -208,6 +252,29 @@ static void set_field(struct gb_schema *c, const struct field *f, const struct g
 		if ((e = gb_schema_enum(c, v, f->names, count(f->names))) >= 0)
 			put(dst, f, &f->vals[e], sizeof(int));
 		break;
+	case F_MEMORY:
+	case F_COUNT: {
+		int64_t i64 = 0; /* "max": no limit */
+		if (is_max(v) && (f->type == F_MEMORY || f->max_ok))
+			put(dst, f, &i64, sizeof i64);
+		else if (f->type == F_MEMORY && gb_schema_size(c, v, f->min, &x) && x <= INT64_MAX)
+			put(dst, f, &(int64_t){ (int64_t)x }, sizeof i64);
+		else if (f->type == F_COUNT &&
+		         gb_schema_int(c, v, (long long)f->min, (long long)f->max, f->what, &ll))
+			put(dst, f, &(int64_t){ ll }, sizeof i64);
+		break;
+	}
+	case F_CPUS:
+		cpus(c, f, v, dst);
+		break;
+	case F_BOOL: {
+		bool b;
+		if (gb_schema_bool(c, v, &b)) {
+			int i = b;
+			put(dst, f, &i, sizeof i);
+		}
+		break;
+	}
 	case F_PROP:
 		kafka_prop(c, k, v, base);
 		break;

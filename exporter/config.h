@@ -35,6 +35,14 @@
  *       file: /etc/glassbox/credentials/openai   # root-owned, 0600
  *       env: OPENAI_API_KEY                   # gets the placeholder; default from name
  *       hosts: [api.openai.com]               # HOST[:PORT] (443), "*.name" globs
+ *   sandbox:                                  # defaults of every `glassbox run` on
+ *                                             # this host; a flag of run overrides
+ *     memory: 4GiB                            # memory.max, swap off; max = none
+ *     pids: 1024                              # pids.max; max = none
+ *     cpus: 1.5                               # CPU quota; 0 = none
+ *     files: 4096                             # RLIMIT_NOFILE of the workload
+ *     upstream_ca: /etc/glassbox/upstream-ca.pem  # trusted for inspected HTTPS
+ *     internal_needs_allowed_ips: false       # proxy.h
  *
  * Sizes take B, KiB, MiB, GiB (or KB/MB/GB as powers of 1000); durations
  * ms, s, m, h, d (common/units.h).  Relative defaults are placed under --root.  Every error
@@ -55,6 +63,18 @@
 #include "exporter/journal.h"
 #include "exporter/sink.h" /* GB_MAX_SINKS */
 
+/* The `sandbox:` section: what `glassbox run` uses where no flag says
+ * otherwise (cli/cmd_run.c).  A value left out of the file stays "not set"
+ * (-1, "") and run falls back to enforcer/sandbox/limits.h. */
+struct gb_run_defaults {
+	int64_t memory_max;             /* bytes; 0 = none ("max"); -1 = not set */
+	int64_t pids_max;               /* 0 = none ("max"); -1 = not set */
+	double cpus;                    /* 0 = none; -1 = not set */
+	int64_t files;                  /* RLIMIT_NOFILE (soft = hard); -1 = not set */
+	int internal_needs_allowed_ips; /* 0 or 1; -1 = not set */
+	char upstream_ca[GB_PATH_MAX];  /* "" = not set */
+};
+
 struct gb_daemon_config {
 	char runtime_dir[GB_PATH_MAX]; /* must be gb_path_sandboxes(root): only a check */
 	char journal_dir[GB_PATH_MAX];
@@ -65,6 +85,7 @@ struct gb_daemon_config {
 	size_t n_sinks;
 	struct gb_cred_spec creds[GB_CRED_MAX]; /* credentials: */
 	size_t n_creds;
+	struct gb_run_defaults run;
 	/* set before loading (serve --check-config): also probe whether each
 	 * sink can work now (config_sink.h) */
 	bool probe_sinks;

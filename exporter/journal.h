@@ -64,6 +64,7 @@ struct gb_jmeta {
 	const char *sandbox; /* metadata.log_name; NULL or "" = none */
 	uint32_t class_uid;
 	uint8_t severity_id;
+	uint8_t action_id;   /* OCSF action_id: 1 allowed, 2 denied, 0 none */
 };
 
 struct gb_jpos {
@@ -128,12 +129,15 @@ struct gb_jfilter {
 	const char *sandbox;        /* NULL = all */
 	int min_severity;           /* 0 = all */
 	uint32_t class_uid;         /* 0 = all */
+	uint8_t action_id;          /* 0 = all, 1 allowed, 2 denied */
 };
 
 struct gb_jreader;
 
 /* Read events in journal order from `from` (NULL = the oldest).  Segments
- * whose index rules them out under the filter are skipped without reading. */
+ * whose index rules them out under the filter are skipped without reading,
+ * and so are frames of a sealed segment and blocks of the active one whose
+ * time range and sandbox sets rule them out (idx.json, NNNN.blk.json). */
 int gb_jreader_open(const char *dir, const struct gb_jfilter *f, const struct gb_jpos *from,
                     struct gb_jreader **out);
 /* Next matching event: 1 with *line and *len (valid until the next call, no
@@ -157,6 +161,11 @@ void gb_jreader_close(struct gb_jreader *r);
  * behind): 1 with the first missing segment and how many (then cleared),
  * 0 when nothing was skipped since the last call. */
 int gb_jreader_gap(struct gb_jreader *r, uint64_t *first, uint64_t *n);
+
+/* Where the journal ends now: just after the last whole line of the newest
+ * segment (what a follower that wants only new events starts from).
+ * 0 or -errno. */
+int gb_journal_tail(const char *dir, struct gb_jpos *end);
 
 /* Index fields of one OCSF JSON line (sandbox is copied into sbuf). */
 int gb_jmeta_parse(const char *line, size_t len, struct gb_jmeta *m, char *sbuf, size_t sbuflen);

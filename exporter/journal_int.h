@@ -10,6 +10,7 @@
 #include "common/fsutil.h"
 #include "common/paths.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,10 +39,26 @@ int jseg_path(char *buf, size_t len, const char *dir, const struct jseg *s, cons
 /* Counters kept per segment and written to its index. */
 #define J_MAX_SANDBOXES 64
 #define J_MAX_CLASSES 16
+#define J_FRAME_SBX 4
+#define J_ST_MANY 0xff
+/* A frame of a sealed segment, or a block of the active one (the same
+ * cut: the first line end at or after frame_bytes, so a block becomes the
+ * frame of the same bytes at seal).  The time range and the sandbox sets
+ * let a reader skip it without decoding; sandbox sets are bit masks over
+ * the segment's sbx table (bit i = sbx[i]; all bits when has_meta is false
+ * or the table overflowed: nothing can be skipped). */
 struct jidx_frame {
-	uint64_t c_off, c_len; /* in the .zst */
+	uint64_t c_off, c_len; /* in the .zst (0 for a block of the active segment) */
 	uint64_t u_off, u_len; /* in the uncompressed stream */
 	uint64_t lines;
+	bool has_meta;
+	int64_t min_ms, max_ms;        /* event times (0 = events without time) */
+	uint64_t sbx, deny, allow;     /* sandboxes with events, denied, allowed */
+	/* each sandbox's own time range (a frame mixes a drain thread's late
+	 * batch with others' current ones: the frame's range alone is wide);
+	 * n_st = J_ST_MANY when more sandboxes than fit, or unknown */
+	uint8_t n_st;
+	struct jidx_st { uint8_t bit; int64_t min_ms, max_ms; } st[J_FRAME_SBX];
 };
 struct jidx {
 	uint64_t segment;
@@ -55,7 +72,11 @@ struct jidx {
 	size_t n_cls;
 	uint64_t sev[8];           /* severity_id 0..6, [7] = 99 Other */
 	struct jidx_frame *frames;
-	size_t n_frames;
+	size_t n_frames, cap_frames;
+	/* the active segment's open block (jidx_count cuts blocks when
+	 * frame_bytes is set) */
+	uint32_t frame_bytes;
+	struct jidx_frame blk;
 	char sha256[65], prev_sha256[65];
 };
 
@@ -64,8 +85,34 @@ void jidx_free(struct jidx *x);
 void jidx_count(struct jidx *x, const struct gb_jmeta *m, size_t line_bytes);
 /* Could this segment hold an event the filter wants? */
 bool jidx_may_match(const struct jidx *x, const struct gb_jfilter *f);
+/* Could this frame (or block) of x hold one?  Frames without meta: yes. */
+bool jidx_frame_may_match(const struct jidx *x, const struct jidx_frame *fr,
+                          const struct gb_jfilter *f);
+/* A copy of x's frames (n_frames of them) into dst, which owns the copy. */
+int jidx_copy_frames(struct jidx *dst, const struct jidx *src);
+
+/* The active segment's block sidecar (NNNN.blk.json, journal_blk.c): one
+ * JSON line per closed block, appended after the block's data is written;
+ * rewritten whole at recovery, removed at seal.  A hint that readers check
+ * (contiguous from 0, within the file) and verify recomputes. */
+int jblk_append(const char *dir, const struct jseg *s, const struct jidx *x, size_t from);
+int jblk_rewrite(const char *dir, const struct jseg *s, const struct jidx *x);
+/* Read the sidecar into x->frames (names resolved against x->sbx, which is
+ * filled from the names found).  Stops at the first block that does not
+ * continue the previous one or ends beyond file_bytes. */
+int jblk_read(const char *dir, const struct jseg *s, uint64_t file_bytes, struct jidx *x);
+/* A frame's meta as JSON keys of f (min_ms, max_ms, sbx/deny/allow as
+ * sandbox names, "*" for all), and back against x's sandbox table. */
+void jidx_frame_meta_json(json_t *f, const struct jidx *x, const struct jidx_frame *fr);
+int jidx_frame_meta_parse(json_t *f, const struct jidx *x, struct jidx_frame *fr);
+/* Recompute one frame's meta from its lines (the seal when no block was
+ * tracked; verify). */
+void jidx_frame_meta(const struct jidx *x, struct jidx_frame *fr, const char *data, size_t len);
 int jidx_write(const char *path, const struct jidx *x);
 int jidx_read(const char *path, struct jidx *x);
+/* The same through a per-process cache of sealed indexes, keyed by the
+ * file's identity (journal_cache.c; thread-safe).  For readers only. */
+int jidx_read_cached(const char *path, struct jidx *x);
 
 /* head.json / chain.json: {"segment": N, "sha256": "..."} */
 int jchain_write(const char *dir, const char *file, uint64_t segment, const char *sha);

@@ -8,7 +8,13 @@
  * Following uses inotify on the journal and day directories, set up at the
  * first wait (which returns at once so the caller reads again); events queue
  * from then on, so a line written between a read and the next wait is never
- * missed. */
+ * missed.
+ *
+ * A filtered reader skips what the indexes rule out without reading it:
+ * whole segments (idx.json), frames of a sealed segment (their time range
+ * and sandbox sets in idx.json) and blocks of the active segment (the same,
+ * from its NNNN.blk.json sidecar, journal_blk.c) — a time-window query
+ * decodes only the frames that overlap the window. */
 #include "exporter/journal_int.h"
 
 #include <errno.h>
@@ -31,18 +37,27 @@
 
 enum mode { M_NONE, M_ACTIVE, M_SEALED };
 
+static bool plain_name(const char *s);
+
 struct gb_jreader {
 	char *dir;
 	struct gb_jfilter f;
 	char *sandbox;
 	bool filtering;
 	uint64_t next_n;  /* first segment number not yet started */
+	/* the segment list, kept while it can answer: sealed segments only
+	 * ever go (retention), so it is listed again only when the next one
+	 * is active or missing, or a file it names has gone */
+	struct jseg *segs;
+	size_t n_segs;
+	bool segs_ok;
 	struct gb_jpos from;
 	/* current segment */
 	enum mode mode;
 	struct jseg seg;
 	int fd;
-	struct jidx x;
+	struct jidx x;     /* a sealed segment's index, or the active one's blocks */
+	size_t blk;        /* active: the block holding the next line */
 	const unsigned char *zmap;
 	size_t zlen;
 	size_t frame;
@@ -53,6 +68,9 @@ struct gb_jreader {
 	uint64_t base;
 	int ino;
 	char sbuf[64];
+	/* `"log_name":"NAME"`: a line without it is not the sandbox's */
+	char needle[96];
+	size_t needle_len;
 	/* segments that were gone when the reader reached them (retention) */
 	bool placed;      /* next_n is a position the reader had reached */
 	uint64_t gap_first, gap_n;
@@ -212,7 +230,12 @@ int gb_jreader_open(const char *dir, const struct gb_jfilter *f, const struct gb
 			}
 			r->f.sandbox = r->sandbox;
 		}
-		r->filtering = f->since_ms || f->until_ms || f->sandbox || f->min_severity || f->class_uid;
+		r->filtering = f->since_ms || f->until_ms || f->sandbox || f->min_severity ||
+		               f->class_uid || f->action_id;
+		if (f->sandbox && plain_name(f->sandbox)) {
+			int k = snprintf(r->needle, sizeof r->needle, "\"log_name\":\"%s\"", f->sandbox);
+			r->needle_len = k > 0 && (size_t)k < sizeof r->needle ? (size_t)k : 0;
+		}
 	}
 	if (from) {
 		r->from = *from;
@@ -234,14 +257,39 @@ int gb_jreader_open(const char *dir, const struct gb_jfilter *f, const struct gb
 	return 0;
 }
 
+/* Does the kept list answer "which segment is next"? */
+static bool list_answers(const struct gb_jreader *r)
+{
+	if (!r->segs_ok)
+		return false;
+	for (size_t i = 0; i < r->n_segs; i++)
+		if (r->segs[i].n >= r->next_n)
+			return !r->segs[i].active && !r->segs[i].has_jsonl;
+	return false;
+}
+
+static void list_drop(struct gb_jreader *r)
+{
+	free(r->segs);
+	r->segs = NULL;
+	r->n_segs = 0;
+	r->segs_ok = false;
+}
+
 /* Open the first segment numbered >= next_n.  0 = none yet. */
 static int start_segment(struct gb_jreader *r)
 {
-	struct jseg *v;
-	size_t n;
-	int rc = jseg_list(r->dir, &v, &n);
-	if (rc < 0)
-		return rc;
+	bool fresh = !list_answers(r);
+	if (fresh) {
+		list_drop(r);
+		int lrc = jseg_list(r->dir, &r->segs, &r->n_segs);
+		if (lrc < 0)
+			return lrc;
+		r->segs_ok = true;
+	}
+	struct jseg *v = r->segs;
+	size_t n = r->n_segs;
+	int rc = 0;
 	size_t i = 0;
 	while (i < n && v[i].n < r->next_n)
 		i++;
@@ -256,7 +304,14 @@ static int start_segment(struct gb_jreader *r)
 		r->seg = *s;
 		uint64_t skip = s->n == r->from.segment ? r->from.offset : 0;
 		if (!s->active && s->sealed && s->has_idx) {
-			if (jseg_path(p, sizeof p, r->dir, s, ".idx.json") < 0 || jidx_read(p, &r->x) < 0) {
+			int xrc = jseg_path(p, sizeof p, r->dir, s, ".idx.json");
+			if (xrc == 0)
+				xrc = jidx_read_cached(p, &r->x);
+			if (xrc == -ENOENT && !fresh) { /* gone since the list: list again */
+				list_drop(r);
+				return start_segment(r);
+			}
+			if (xrc < 0) {
 				/* Skip the segment, say so (`glassbox journal verify`
 				 * says more).  Its events are counted from the data when
 				 * that still decodes. */
@@ -322,7 +377,7 @@ static int start_segment(struct gb_jreader *r)
 			r->fd = open(p, O_RDONLY | O_CLOEXEC);
 			if (r->fd < 0) {
 				if (errno == ENOENT) { /* sealed between list and open: list again */
-					free(v);
+					list_drop(r);
 					return start_segment(r);
 				}
 				rc = -errno;
@@ -334,6 +389,16 @@ static int start_segment(struct gb_jreader *r)
 				r->fd = -1;
 				break;
 			}
+			if (r->filtering) {
+				/* its blocks (a hint: a missing or short sidecar only
+				 * means more is read) */
+				struct stat st;
+				jidx_init(&r->x, s->n, 0);
+				if (fstat(r->fd, &st) == 0 &&
+				    jblk_read(r->dir, s, (uint64_t)st.st_size, &r->x) < 0)
+					jidx_free(&r->x);
+				r->blk = 0;
+			}
 			r->mode = M_ACTIVE;
 			r->base = skip;
 			r->len = r->pos = 0;
@@ -342,7 +407,6 @@ static int start_segment(struct gb_jreader *r)
 			break;
 		}
 	}
-	free(v);
 	return rc;
 }
 
@@ -365,6 +429,9 @@ static int grow(struct gb_jreader *r, size_t need)
 static int refill(struct gb_jreader *r)
 {
 	if (r->mode == M_SEALED) {
+		while (r->filtering && r->frame < r->x.n_frames &&
+		       !jidx_frame_may_match(&r->x, &r->x.frames[r->frame], &r->f))
+			r->frame++;
 		if (r->frame >= r->x.n_frames)
 			return 2;
 		const struct jidx_frame *fr = &r->x.frames[r->frame];
@@ -400,6 +467,25 @@ static int refill(struct gb_jreader *r)
 		r->frame++;
 		return 1;
 	}
+	/* active: past the blocks the filter rules out (base + pos is where
+	 * the next line starts, and a block holds whole lines) */
+	if (r->filtering && r->blk < r->x.n_frames) {
+		uint64_t o = r->base + r->pos, to = o;
+		const struct jidx_frame *b = r->x.frames;
+		while (r->blk < r->x.n_frames && b[r->blk].u_off + b[r->blk].u_len <= to)
+			r->blk++;
+		while (r->blk < r->x.n_frames && b[r->blk].u_off <= to &&
+		       !jidx_frame_may_match(&r->x, &b[r->blk], &r->f)) {
+			to = b[r->blk].u_off + b[r->blk].u_len;
+			r->blk++;
+		}
+		if (to != o) {
+			if (lseek(r->fd, (off_t)to, SEEK_SET) < 0)
+				return -errno;
+			r->base = to;
+			r->len = r->pos = 0;
+		}
+	}
 	/* active: keep the unfinished tail, read more after it */
 	if (r->pos) {
 		memmove(r->buf, r->buf + r->pos, r->len - r->pos);
@@ -434,11 +520,72 @@ static int refill(struct gb_jreader *r)
 	return 2;
 }
 
+/* ---- the cheap look before the parse ----
+ * Parsing a line (jansson) costs tens of microseconds; most lines a window
+ * or sandbox query decodes are not wanted.  These scans reject a line only
+ * when the parse would: they rely on the mapper's output (compact JSON, keys
+ * written by exporter/ocsf*.c, a hostile value's quotes escaped so a value
+ * cannot spell a key) and fall back to the parse whenever unsure.  A broken
+ * line is still handed out as damage to a reader it may concern (one that
+ * carries its sandbox's name); `journal verify` names every one. */
+
+/* Names the writer copies into JSON without escaping (sandbox names are
+ * validated to these). */
+static bool plain_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      *s == '.' || *s == '_' || *s == '-'))
+			return false;
+	return true;
+}
+
+/* Could the line hold "action_id":id?  (any occurrence: the parse decides) */
+static bool may_have_action(const char *line, size_t len, int id)
+{
+	static const char k[] = "\"action_id\":";
+	const size_t kl = sizeof k - 1;
+	for (const char *p = line, *end = line + len;
+	     (p = memmem(p, (size_t)(end - p), k, kl)) != NULL; p += kl)
+		if (p + kl < end && p[kl] == '0' + id && (p + kl + 1 == end || p[kl + 1] < '0' ||
+		                                           p[kl + 1] > '9'))
+			return true;
+	return false;
+}
+
+/* The top-level "time" when the mapper's layout makes it certain: the first
+ * "time" key, before any nested object, an integer.  false = parse. */
+static bool fast_time(const char *line, size_t len, int64_t *t)
+{
+	const char *p = memmem(line, len, "\"time\":", 7);
+	if (!p || (p > line + 1 && memchr(line + 1, '{', (size_t)(p - line - 1))))
+		return false;
+	const char *q = p + 7, *end = line + len;
+	int64_t v = 0;
+	int digits = 0;
+	for (; q < end && *q >= '0' && *q <= '9' && digits < 18; q++, digits++)
+		v = v * 10 + (*q - '0');
+	if (!digits || q == end || (*q != ',' && *q != '}'))
+		return false;
+	*t = v;
+	return true;
+}
+
 /* 1 wanted, 0 filtered out, -1 not an event (a filter cannot judge it). */
 static int wanted(struct gb_jreader *r, const char *line, size_t len)
 {
 	if (!r->filtering)
 		return 1;
+	if (r->needle_len && !memmem(line, len, r->needle, r->needle_len))
+		return 0;
+	if (r->f.action_id && !may_have_action(line, len, r->f.action_id))
+		return 0;
+	int64_t t;
+	if ((r->f.since_ms || r->f.until_ms) && fast_time(line, len, &t) &&
+	    ((r->f.since_ms && t < r->f.since_ms) || (r->f.until_ms && t > r->f.until_ms)))
+		return 0;
 	struct gb_jmeta m;
 	if (gb_jmeta_parse(line, len, &m, r->sbuf, sizeof r->sbuf) < 0)
 		return -1;
@@ -452,6 +599,8 @@ static int wanted(struct gb_jreader *r, const char *line, size_t len)
 	if (f->class_uid && f->class_uid != m.class_uid)
 		return 0;
 	if (f->min_severity && m.severity_id != 99 && m.severity_id < f->min_severity)
+		return 0;
+	if (f->action_id && f->action_id != m.action_id)
 		return 0;
 	return 1;
 }
@@ -552,11 +701,66 @@ void gb_jreader_close(struct gb_jreader *r)
 	if (r->ino >= 0)
 		close(r->ino);
 	ZSTD_freeDCtx(r->dctx);
+	list_drop(r);
 	free(r->buf);
 	gb_buf_free(&r->loss);
 	free(r->sandbox);
 	free(r->dir);
 	free(r);
+}
+
+int gb_journal_tail(const char *dir, struct gb_jpos *end)
+{
+	struct jseg *v;
+	size_t n;
+	int rc = jseg_list(dir, &v, &n);
+	if (rc < 0)
+		return rc;
+	if (!n) {
+		free(v);
+		return -ENOENT;
+	}
+	struct jseg s = v[n - 1];
+	free(v);
+	*end = (struct gb_jpos){ s.n + 1, 0 }; /* sealed: the next segment's start */
+	if (!s.active)
+		return 0;
+	char p[GB_PATH_MAX];
+	if ((rc = jseg_path(p, sizeof p, dir, &s, ".jsonl")) < 0)
+		return rc;
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno; /* sealed meanwhile: N+1 */
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	/* Just after the last line end: a write in progress can have made the
+	 * size end inside a line.  Backwards in 64 KiB steps, bounded by the
+	 * file. */
+	uint64_t at = (uint64_t)st.st_size, found = 0;
+	char buf[65536];
+	while (at > 0 && !found) {
+		size_t k = at < sizeof buf ? (size_t)at : sizeof buf;
+		ssize_t got = pread(fd, buf, k, (off_t)(at - k));
+		if (got <= 0) {
+			rc = got < 0 ? -errno : -EIO;
+			break;
+		}
+		for (ssize_t i = got - 1; i >= 0; i--)
+			if (buf[i] == '\n') {
+				found = at - k + (uint64_t)i + 1;
+				break;
+			}
+		at -= k;
+	}
+	close(fd);
+	if (rc < 0)
+		return rc;
+	*end = (struct gb_jpos){ s.n, found };
+	return 0;
 }
 
 int gb_jreader_gap(struct gb_jreader *r, uint64_t *first, uint64_t *n)

@@ -38,6 +38,10 @@ static int compress_frames(int fd, const char *data, size_t len, struct jidx *x,
 		rc = -ENOMEM;
 		goto out;
 	}
+	/* the blocks the writer tracked (journal_blk.c) carry each frame's
+	 * time range and sandboxes; frames it did not track are read for them */
+	const struct jidx_frame *old = x->frames;
+	size_t old_n = x->n_frames, k = 0;
 	ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level);
 	ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
 	size_t nf = 0, off = 0;
@@ -77,8 +81,26 @@ static int compress_frames(int fd, const char *data, size_t len, struct jidx *x,
 		uint64_t lines = 0;
 		for (const char *p = data + off; (p = memchr(p, '\n', (size_t)(data + end - p))); p++)
 			lines++;
-		frames[nf++] = (struct jidx_frame){ .c_off = c_off, .c_len = c, .u_off = off,
-		                                    .u_len = ulen, .lines = lines };
+		struct jidx_frame *fr = &frames[nf++];
+		*fr = (struct jidx_frame){ .c_off = c_off, .c_len = c, .u_off = off, .u_len = ulen,
+			                   .lines = lines };
+		while (k < old_n && old[k].u_off < off)
+			k++;
+		const struct jidx_frame *m = NULL;
+		if (k < old_n && old[k].u_off == off && old[k].u_len == ulen && old[k].has_meta)
+			m = &old[k];
+		else if (x->blk.u_off == off && end == len && x->blk.lines == lines)
+			m = &x->blk; /* the open block is the last frame */
+		if (m && m->lines == lines) {
+			*fr = *m; /* its meta; the offsets are the frame's */
+			fr->c_off = c_off;
+			fr->c_len = c;
+			fr->u_off = off;
+			fr->u_len = ulen;
+			fr->has_meta = true;
+		} else {
+			jidx_frame_meta(x, fr, data + off, ulen);
+		}
 		c_off += c;
 		off = end;
 	}
@@ -89,6 +111,7 @@ static int compress_frames(int fd, const char *data, size_t len, struct jidx *x,
 	free(x->frames);
 	x->frames = frames;
 	x->n_frames = nf;
+	x->cap_frames = fcap;
 	frames = NULL;
 out:
 	free(frames);
@@ -154,5 +177,8 @@ int jseal(const char *dir, const struct jseg *s, struct jidx *x, uint32_t frame_
 		return rc;
 	if (unlink(src) < 0 && errno != ENOENT)
 		return -errno;
+	char blk[GB_PATH_MAX];
+	if (jseg_path(blk, sizeof blk, dir, s, ".blk.json") == 0)
+		unlink(blk); /* the index took over */
 	return gb_fsync_dir(src);
 }

@@ -130,6 +130,107 @@ int jseg_list(const char *dir, struct jseg **out, size_t *count)
 
 /* ---- index ---- */
 
+/* Bit of a sandbox in x's table; all bits when it has none or is not in
+ * the table (a filter then cannot rule the frame out). */
+static uint64_t sbx_bit(const struct jidx *x, const char *name)
+{
+	if (!name || !*name)
+		return ~0ull;
+	for (size_t i = 0; i < x->n_sbx && i < 64; i++)
+		if (!strcmp(x->sbx[i].name, name))
+			return 1ull << i;
+	return ~0ull;
+}
+
+
+/* A frame's meta in JSON: time range and sandbox names (masks are indexes
+ * into one process's table, names survive a reorder). */
+void jidx_frame_meta_json(json_t *f, const struct jidx *x, const struct jidx_frame *fr)
+{
+	if (!fr->has_meta)
+		return;
+	json_object_set_new(f, "min_ms", json_integer(fr->min_ms));
+	json_object_set_new(f, "max_ms", json_integer(fr->max_ms));
+	const uint64_t masks[3] = { fr->sbx, fr->deny, fr->allow };
+	const char *keys[3] = { "sbx", "deny", "allow" };
+	for (int k = 0; k < 3; k++) {
+		uint64_t all = x->n_sbx >= 64 ? ~0ull : (1ull << x->n_sbx) - 1;
+		if (x->sbx_overflow || (masks[k] & ~all)) {
+			json_object_set_new(f, keys[k], json_string("*"));
+			continue;
+		}
+		json_t *a = json_array();
+		for (size_t i = 0; i < x->n_sbx; i++)
+			if (masks[k] & (1ull << i))
+				json_array_append_new(a, json_string(x->sbx[i].name));
+		json_object_set_new(f, keys[k], a);
+	}
+	/* each sandbox's [min, max], in the order of "sbx" */
+	if (fr->n_st == J_ST_MANY || x->sbx_overflow ||
+	    (size_t)__builtin_popcountll(fr->sbx) != fr->n_st)
+		return;
+	json_t *t = json_array();
+	for (size_t i = 0; i < x->n_sbx; i++)
+		if (fr->sbx & (1ull << i))
+			for (uint8_t e = 0; e < fr->n_st; e++)
+				if (fr->st[e].bit == i)
+					json_array_append_new(t, json_pack("[II]", (json_int_t)fr->st[e].min_ms,
+					                                   (json_int_t)fr->st[e].max_ms));
+	json_object_set_new(f, "sbx_t", t);
+}
+
+/* The inverse against x's table; a name missing from it, or "*", means
+ * every bit.  A frame without the keys has no meta (an older index).
+ * 0 or -EBADMSG. */
+int jidx_frame_meta_parse(json_t *f, const struct jidx *x, struct jidx_frame *fr)
+{
+	json_t *mn = json_object_get(f, "min_ms"), *mx = json_object_get(f, "max_ms");
+	fr->has_meta = false;
+	if (!mn && !mx)
+		return 0;
+	if (!json_is_integer(mn) || !json_is_integer(mx))
+		return -EBADMSG;
+	fr->min_ms = json_integer_value(mn);
+	fr->max_ms = json_integer_value(mx);
+	uint64_t *masks[3] = { &fr->sbx, &fr->deny, &fr->allow };
+	const char *keys[3] = { "sbx", "deny", "allow" };
+	for (int k = 0; k < 3; k++) {
+		json_t *a = json_object_get(f, keys[k]);
+		*masks[k] = 0;
+		if (json_is_string(a)) {
+			*masks[k] = ~0ull;
+			continue;
+		}
+		if (!json_is_array(a))
+			return -EBADMSG;
+		size_t i;
+		json_t *v;
+		json_array_foreach(a, i, v)
+			*masks[k] |= x->sbx_overflow ? ~0ull : sbx_bit(x, json_string_value(v));
+	}
+	fr->n_st = J_ST_MANY;
+	json_t *names = json_object_get(f, "sbx"), *t = json_object_get(f, "sbx_t");
+	size_t nn = json_array_size(names);
+	if (json_is_array(t) && json_array_size(t) == nn && nn <= J_FRAME_SBX && !x->sbx_overflow) {
+		fr->n_st = 0;
+		for (size_t i = 0; i < nn; i++) {
+			uint64_t bit = sbx_bit(x, json_string_value(json_array_get(names, i)));
+			json_t *mn2 = json_array_get(json_array_get(t, i), 0),
+			       *mx2 = json_array_get(json_array_get(t, i), 1);
+			if (bit == ~0ull || !json_is_integer(mn2) || !json_is_integer(mx2)) {
+				fr->n_st = J_ST_MANY;
+				break;
+			}
+			fr->st[fr->n_st].bit = (uint8_t)__builtin_ctzll(bit);
+			fr->st[fr->n_st].min_ms = json_integer_value(mn2);
+			fr->st[fr->n_st].max_ms = json_integer_value(mx2);
+			fr->n_st++;
+		}
+	}
+	fr->has_meta = true;
+	return 0;
+}
+
 void jidx_init(struct jidx *x, uint64_t segment, int64_t opened_ms)
 {
 	memset(x, 0, sizeof *x);
@@ -141,7 +242,108 @@ void jidx_free(struct jidx *x)
 {
 	free(x->frames);
 	x->frames = NULL;
-	x->n_frames = 0;
+	x->n_frames = x->cap_frames = 0;
+}
+
+int jidx_copy_frames(struct jidx *dst, const struct jidx *src)
+{
+	dst->frames = NULL;
+	dst->n_frames = dst->cap_frames = 0;
+	if (!src->n_frames)
+		return 0;
+	dst->frames = malloc(src->n_frames * sizeof *dst->frames);
+	if (!dst->frames)
+		return -ENOMEM;
+	memcpy(dst->frames, src->frames, src->n_frames * sizeof *dst->frames);
+	dst->n_frames = dst->cap_frames = src->n_frames;
+	return 0;
+}
+
+/* The st entry of a one-bit mask, created if there is room; NULL: the
+ * frame has more sandboxes than fit, or the bit is not one sandbox. */
+static struct jidx_st *st_entry(struct jidx_frame *fr, uint64_t bit)
+{
+	if (fr->n_st == J_ST_MANY || !bit || (bit & (bit - 1)))
+		return NULL;
+	uint8_t b = (uint8_t)__builtin_ctzll(bit);
+	for (uint8_t i = 0; i < fr->n_st; i++)
+		if (fr->st[i].bit == b)
+			return &fr->st[i];
+	if (fr->n_st == J_FRAME_SBX)
+		return NULL;
+	fr->st[fr->n_st].bit = b;
+	fr->st[fr->n_st].min_ms = fr->st[fr->n_st].max_ms = 0;
+	return &fr->st[fr->n_st++];
+}
+
+static void frame_add(struct jidx_frame *fr, uint64_t bit, const struct gb_jmeta *m)
+{
+	if (fr->n_st != J_ST_MANY) {
+		struct jidx_st *e = st_entry(fr, bit);
+		if (!e)
+			fr->n_st = J_ST_MANY;
+		else if (m->time_ms) {
+			if (!e->min_ms || m->time_ms < e->min_ms)
+				e->min_ms = m->time_ms;
+			if (m->time_ms > e->max_ms)
+				e->max_ms = m->time_ms;
+		}
+	}
+	if (m->time_ms) {
+		if (!fr->min_ms || m->time_ms < fr->min_ms)
+			fr->min_ms = m->time_ms;
+		if (m->time_ms > fr->max_ms)
+			fr->max_ms = m->time_ms;
+	}
+	fr->sbx |= bit;
+	if (m->action_id == 2)
+		fr->deny |= bit;
+	else if (m->action_id == 1)
+		fr->allow |= bit;
+	fr->lines++;
+}
+
+/* Close the open block at the current end (it becomes frames[n_frames]). */
+static int block_close(struct jidx *x)
+{
+	if (x->n_frames == x->cap_frames) {
+		size_t nc = x->cap_frames ? x->cap_frames * 2 : 16;
+		struct jidx_frame *nf = realloc(x->frames, nc * sizeof *nf);
+		if (!nf)
+			return -ENOMEM;
+		x->frames = nf;
+		x->cap_frames = nc;
+	}
+	x->blk.u_len = x->bytes - x->blk.u_off;
+	x->blk.has_meta = true;
+	x->frames[x->n_frames++] = x->blk;
+	memset(&x->blk, 0, sizeof x->blk);
+	x->blk.u_off = x->bytes;
+	return 0;
+}
+
+void jidx_frame_meta(const struct jidx *x, struct jidx_frame *fr, const char *data, size_t len)
+{
+	fr->min_ms = fr->max_ms = 0;
+	fr->sbx = fr->deny = fr->allow = 0;
+	fr->n_st = 0;
+	uint64_t lines = fr->lines;
+	fr->lines = 0;
+	for (size_t off = 0; off < len;) {
+		const char *nl = memchr(data + off, '\n', len - off);
+		size_t l = nl ? (size_t)(nl - (data + off)) : len - off;
+		struct gb_jmeta m;
+		char sb[64];
+		if (gb_jmeta_parse(data + off, l, &m, sb, sizeof sb) < 0) {
+			memset(&m, 0, sizeof m);
+			m.sandbox = "";
+		}
+		frame_add(fr, sbx_bit(x, m.sandbox), &m);
+		off += l + 1;
+	}
+	if (lines)
+		fr->lines = lines;
+	fr->has_meta = true;
 }
 
 void jidx_count(struct jidx *x, const struct gb_jmeta *m, size_t line_bytes)
@@ -178,6 +380,14 @@ void jidx_count(struct jidx *x, const struct gb_jmeta *m, size_t line_bytes)
 		x->cls[x->n_cls++].n = 1;
 	}
 	x->sev[m->severity_id <= 6 ? m->severity_id : 7]++;
+	if (x->frame_bytes) {
+		/* the open block; cut where the seal will cut its frame.  Out of
+		 * memory for the block table only costs readers the skip: the
+		 * block then stays open and is scanned. */
+		frame_add(&x->blk, x->sbx_overflow ? ~0ull : sbx_bit(x, m->sandbox), m);
+		if (x->bytes - x->blk.u_off >= x->frame_bytes)
+			(void)block_close(x);
+	}
 }
 
 bool jidx_may_match(const struct jidx *x, const struct gb_jfilter *f)
@@ -212,6 +422,41 @@ bool jidx_may_match(const struct jidx *x, const struct gb_jfilter *f)
 	return true;
 }
 
+bool jidx_frame_may_match(const struct jidx *x, const struct jidx_frame *fr,
+                          const struct gb_jfilter *f)
+{
+	if (!f || !fr->has_meta)
+		return true;
+	if (!fr->lines)
+		return false;
+	if (f->since_ms && fr->max_ms && fr->max_ms < f->since_ms)
+		return false;
+	if (f->until_ms && fr->min_ms && fr->min_ms > f->until_ms)
+		return false;
+	uint64_t want = ~0ull;
+	if (f->sandbox && !x->sbx_overflow) {
+		want = sbx_bit(x, f->sandbox);
+		/* not in the table: no frame names it, only an all-bits ("*")
+		 * frame may hold it — bit 63, which a table of fewer than 64
+		 * names never gives a sandbox */
+		if (want == ~0ull && x->n_sbx < 64)
+			want = 1ull << 63;
+	}
+	/* the sandbox's own time range in this frame, when it is known */
+	if (want != ~0ull && (want & (want - 1)) == 0 && fr->n_st != J_ST_MANY) {
+		uint8_t b = (uint8_t)__builtin_ctzll(want);
+		for (uint8_t i = 0; i < fr->n_st; i++)
+			if (fr->st[i].bit == b) {
+				if (f->since_ms && fr->st[i].max_ms && fr->st[i].max_ms < f->since_ms)
+					return false;
+				if (f->until_ms && fr->st[i].min_ms && fr->st[i].min_ms > f->until_ms)
+					return false;
+			}
+	}
+	uint64_t have = f->action_id == 2 ? fr->deny : f->action_id == 1 ? fr->allow : fr->sbx;
+	return (want & have) != 0;
+}
+
 int jidx_write(const char *path, const struct jidx *x)
 {
 	json_t *o = json_object(), *sb = json_object(), *cl = json_object(), *sv = json_object(),
@@ -229,12 +474,15 @@ int jidx_write(const char *path, const struct jidx *x)
 			snprintf(k, sizeof k, "%d", i < 7 ? i : 99);
 			json_object_set_new(sv, k, json_integer((json_int_t)x->sev[i]));
 		}
-	for (size_t i = 0; i < x->n_frames; i++)
-		json_array_append_new(fr, json_pack("{sIsIsIsIsI}", "c_off", (json_int_t)x->frames[i].c_off,
-		                                    "c_len", (json_int_t)x->frames[i].c_len, "u_off",
-		                                    (json_int_t)x->frames[i].u_off, "u_len",
-		                                    (json_int_t)x->frames[i].u_len, "lines",
-		                                    (json_int_t)x->frames[i].lines));
+	for (size_t i = 0; i < x->n_frames; i++) {
+		json_t *f = json_pack("{sIsIsIsIsI}", "c_off", (json_int_t)x->frames[i].c_off, "c_len",
+		                      (json_int_t)x->frames[i].c_len, "u_off",
+		                      (json_int_t)x->frames[i].u_off, "u_len",
+		                      (json_int_t)x->frames[i].u_len, "lines",
+		                      (json_int_t)x->frames[i].lines);
+		jidx_frame_meta_json(f, x, &x->frames[i]);
+		json_array_append_new(fr, f);
+	}
 	json_object_set_new(o, "segment", json_integer((json_int_t)x->segment));
 	json_object_set_new(o, "opened_ms", json_integer(x->opened_ms));
 	json_object_set_new(o, "first_ms", json_integer(x->first_ms));
@@ -336,7 +584,8 @@ int jidx_read(const char *path, struct jidx *x)
 		rc |= get_u64(f, "u_off", &x->frames[i].u_off);
 		rc |= get_u64(f, "u_len", &x->frames[i].u_len);
 		rc |= get_u64(f, "lines", &x->frames[i].lines);
-		x->n_frames = i + 1;
+		rc |= jidx_frame_meta_parse(f, x, &x->frames[i]);
+		x->n_frames = x->cap_frames = i + 1;
 	}
 	json_decref(o);
 	if (rc) {
@@ -381,6 +630,8 @@ int gb_jmeta_parse(const char *line, size_t len, struct gb_jmeta *m, char *sbuf,
 	m->class_uid = (uint32_t)json_integer_value(json_object_get(o, "class_uid"));
 	json_int_t sev = json_integer_value(json_object_get(o, "severity_id"));
 	m->severity_id = (uint8_t)(sev >= 0 && sev <= 6 ? sev : 99);
+	json_int_t act = json_integer_value(json_object_get(o, "action_id"));
+	m->action_id = (uint8_t)(act == 1 || act == 2 ? act : 0);
 	const char *s = json_string_value(json_object_get(json_object_get(o, "metadata"), "log_name"));
 	if (sbuf && sbuflen) {
 		snprintf(sbuf, sbuflen, "%s", s ? s : "");

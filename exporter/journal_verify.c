@@ -47,6 +47,28 @@ __attribute__((format(printf, 2, 3))) static void problem(struct vctx *v, const 
 		v->report(v->arg, buf);
 }
 
+/* A frame's (or block's) time range and sandbox sets must cover its lines:
+ * a reader skips it on their word. */
+static void check_meta(struct vctx *v, const struct jidx *x, const char *what, size_t i,
+                       const struct jidx_frame *f, const char *data, size_t len)
+{
+	if (!f->has_meta)
+		return;
+	struct jidx_frame t = *f;
+	jidx_frame_meta(x, &t, data, len);
+	bool short_st = false; /* a sandbox's own range leaves out some of its events */
+	for (uint8_t a = 0; f->n_st != J_ST_MANY && t.n_st != J_ST_MANY && a < t.n_st; a++)
+		for (uint8_t b = 0; b < f->n_st; b++)
+			if (f->st[b].bit == t.st[a].bit &&
+			    ((t.st[a].min_ms && (!f->st[b].min_ms || f->st[b].min_ms > t.st[a].min_ms)) ||
+			     t.st[a].max_ms > f->st[b].max_ms))
+				short_st = true;
+	if ((t.min_ms && (!f->min_ms || f->min_ms > t.min_ms)) || t.max_ms > f->max_ms ||
+	    (t.sbx & ~f->sbx) || (t.deny & ~f->deny) || (t.allow & ~f->allow) || short_st)
+		problem(v, "segment %llu: %s %zu: the index's time range or sandboxes do not cover its "
+		        "events (readers would skip some)", (unsigned long long)x->segment, what, i);
+}
+
 /* Hash the .zst and decode its frames against the index. */
 static void check_body(struct vctx *v, const char *path, const struct jidx *x, char sha[65])
 {
@@ -107,6 +129,7 @@ static void check_body(struct vctx *v, const char *path, const struct jidx *x, c
 			problem(v, "segment %llu: frame %zu holds %llu lines, the index says %llu",
 			        (unsigned long long)x->segment, i, (unsigned long long)nl,
 			        (unsigned long long)f->lines);
+		check_meta(v, x, "frame", i, f, buf, got);
 		lines += nl;
 		c_expect += f->c_len;
 		u_expect += f->u_len;
@@ -170,6 +193,24 @@ static void check_active(struct vctx *v, const char *dir, const struct jseg *s)
 	if (bad > 20)
 		problem(v, "segment %llu (active): %llu lines in all are not OCSF events",
 		        (unsigned long long)s->n, (unsigned long long)bad);
+	/* its block sidecar, as a reader would take it */
+	struct jidx bx;
+	jidx_init(&bx, s->n, 0);
+	if (jblk_read(dir, s, len, &bx) == 0)
+		for (size_t i = 0; i < bx.n_frames; i++) {
+			const struct jidx_frame *f = &bx.frames[i];
+			uint64_t nl = 0;
+			for (const char *q = m + f->u_off; (q = memchr(q, '\n', (size_t)(m + f->u_off + f->u_len - q))); q++)
+				nl++;
+			if (nl != f->lines || m[f->u_off + f->u_len - 1] != '\n' ||
+			    (f->u_off && m[f->u_off - 1] != '\n'))
+				problem(v, "segment %llu (active): block %zu holds %llu lines, its sidecar says "
+				        "%llu", (unsigned long long)s->n, i, (unsigned long long)nl,
+				        (unsigned long long)f->lines);
+			else
+				check_meta(v, &bx, "active block", i, f, m + f->u_off, (size_t)f->u_len);
+		}
+	jidx_free(&bx);
 	if (m)
 		munmap((void *)m, len);
 }

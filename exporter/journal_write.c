@@ -32,6 +32,7 @@ struct gb_journal {
 	struct jidx x_flushed; /* counters as of the last flush, to undo a failed one */
 	bool have_flushed;
 	uint64_t rollbacks;
+	size_t blk_written; /* blocks of the active segment in its .blk.json */
 	uint64_t writes;     /* gb_journal_writes() */
 };
 
@@ -126,6 +127,8 @@ static int recover(struct gb_journal *j, uint64_t *torn, char *err, size_t errle
 		if (!s->active) {
 			if (s->has_jsonl && jseg_path(p, sizeof p, j->dir, s, ".jsonl") == 0)
 				unlink(p); /* the seal finished; only the unlink was missed */
+			if (jseg_path(p, sizeof p, j->dir, s, ".blk.json") == 0)
+				unlink(p); /* the index took over */
 			if (s->sealed && s->has_idx && jseg_path(p, sizeof p, j->dir, s, ".idx.json") == 0) {
 				struct jidx x;
 				if (jidx_read(p, &x) == 0) {
@@ -139,6 +142,7 @@ static int recover(struct gb_journal *j, uint64_t *torn, char *err, size_t errle
 			break;
 		struct jidx x;
 		jidx_init(&x, s->n, gb_now_ms(CLOCK_REALTIME));
+		x.frame_bytes = j->o.frame_bytes;
 		if ((rc = rebuild(p, &x, torn)) < 0) {
 			snprintf(err, errlen, "recovering %s: %s", p, strerror(-rc));
 			jidx_free(&x);
@@ -156,6 +160,12 @@ static int recover(struct gb_journal *j, uint64_t *torn, char *err, size_t errle
 			}
 			j->cur = *s;
 			j->x = x;
+			/* the sidecar from the data, whatever a crash left of it; a
+			 * failure only costs readers the skip */
+			if (jblk_rewrite(j->dir, s, &j->x) < 0)
+				gb_log_warn("journal", "segment %llu: cannot write its block index",
+				            (unsigned long long)s->n);
+			j->blk_written = j->x.n_frames;
 			continue;
 		}
 		/* An older unsealed segment (a crash during its seal): finish it. */
@@ -251,14 +261,36 @@ static int open_new(struct gb_journal *j)
 	j->next_n++;
 	j->cur.active = j->cur.has_jsonl = true;
 	jidx_init(&j->x, j->cur.n, now);
+	j->x.frame_bytes = j->o.frame_bytes;
+	j->blk_written = 0;
 	return gb_fsync_dir(p);
 }
 
 static void snapshot(struct gb_journal *j)
 {
 	j->x_flushed = j->x;
-	j->x_flushed.frames = NULL; /* the active segment has no frames */
+	j->x_flushed.frames = NULL; /* only the count of blocks is restored */
 	j->have_flushed = true;
+}
+
+/* Undo to the last flush: blocks are only ever appended, so the table is
+ * cut back to the count it had then. */
+static void restore(struct gb_journal *j)
+{
+	struct jidx_frame *fr = j->x.frames;
+	size_t cap = j->x.cap_frames;
+	j->x = j->x_flushed;
+	j->x.frames = fr;
+	j->x.cap_frames = cap;
+}
+
+/* Blocks closed by data now written go to the sidecar. */
+static void blocks_out(struct gb_journal *j)
+{
+	if (j->x.n_frames <= j->blk_written)
+		return;
+	if (jblk_append(j->dir, &j->cur, &j->x, j->blk_written) == 0)
+		j->blk_written = j->x.n_frames;
 }
 
 int gb_journal_flush(struct gb_journal *j)
@@ -275,7 +307,7 @@ int gb_journal_flush(struct gb_journal *j)
 		if (ftruncate(j->fd, base) < 0)
 			rc = -errno;
 		if (j->have_flushed)
-			j->x = j->x_flushed;
+			restore(j);
 		j->wlen = 0;
 		j->rollbacks++;
 		return rc;
@@ -284,6 +316,7 @@ int gb_journal_flush(struct gb_journal *j)
 	j->writes++;
 	j->dirty = 1;
 	snapshot(j);
+	blocks_out(j);
 	if (j->o.fsync == GB_FSYNC_ALWAYS) {
 		j->dirty = 0;
 		return fdatasync(j->fd) < 0 ? -errno : 0;
@@ -395,6 +428,8 @@ int gb_journal_append(struct gb_journal *j, const char *line, size_t len,
 	}
 	j->writes++;
 	j->dirty = 1;
+	if (!j->wlen)
+		blocks_out(j);
 	if (j->o.fsync == GB_FSYNC_ALWAYS)
 		return sync_due(j, now, 1);
 	return sync_due(j, now, 0);

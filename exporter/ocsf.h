@@ -36,6 +36,7 @@ struct gb_ocsf_meta {
 	uint32_t class_uid;   /* class_uid, e.g. 4001 */
 	uint32_t activity_id; /* activity_id (99 = Other) */
 	uint8_t severity_id;  /* severity_id: 0-6, or 99 */
+	uint8_t action_id;    /* action_id: 1 allowed, 2 denied, 0 none (the journal index) */
 	const char *log_name; /* the event's first log_name: a LOSS's own (the log
 	                       * with the gap: the sandbox, else "glassbox"), else
 	                       * metadata.log_name (ctx->sandbox_name); NULL when it

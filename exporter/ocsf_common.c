@@ -120,6 +120,7 @@ void ocsf_action(struct ocsf_ev *ev, int action_id, int disposition_id)
 {
 	struct gb_jsonw *w = &ev->w;
 	if (action_id) {
+		ev->meta.action_id = (uint8_t)action_id;
 		ocsf_kuint(w, "action_id", (uint64_t)action_id);
 		ocsf_kstr(w, "action", caption(actions, (int)GB_ARRAY_LEN(actions), action_id));
 	}

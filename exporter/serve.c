@@ -89,7 +89,8 @@ static int journal_event(struct drainer *d, const struct gb_buf *b, const struct
 {
 	struct gb_serve *s = d->s;
 	struct gb_jmeta m = { .time_ms = (int64_t)(ts_ns / 1000000u), .sandbox = d->name,
-		              .class_uid = om->class_uid, .severity_id = om->severity_id };
+		              .class_uid = om->class_uid, .severity_id = om->severity_id,
+		              .action_id = om->action_id };
 	pthread_mutex_lock(&s->jlock);
 	int rc = gb_journal_append(s->j, b->data, b->len, &m, NULL);
 	if (rc < 0)

@@ -60,7 +60,7 @@ export class Advisor {
     });
     body.append(
       el('p', {}, p.rationale || ''),
-      el('p', { class: 'note' }, `rule ${p.rule_name || ''}, first seen ${p.time_ns ? fmtNs(p.time_ns) : ''}${p.reason ? `, reason: ${p.reason}` : ''}`));
+      el('p', { class: 'note' }, `rule ${p.rule_name || ''}, first seen ${p.first_seen_ns ? fmtNs(p.first_seen_ns) : '?'}, last ${p.last_seen_ns ? fmtNs(p.last_seen_ns) : '?'}${p.decided_by ? `, decided by ${p.decided_by}` : ''}${p.reason ? `, reason: ${p.reason}` : ''}`));
     if (p.findings && p.findings.length) {
       body.append(el('h4', {}, 'Risk findings'),
         el('ul', { class: 'findings' }, p.findings.map((f) => el('li', {}, el('strong', {}, `⚠ ${f.kind}: `), f.reason))));

@@ -23,6 +23,25 @@ export function diffLines(a, b) {
   return out;
 }
 
+// Keep CONTEXT unchanged lines around each change; a longer unchanged run
+// becomes one "… N unchanged lines" line (marked ' ', so it reads as context).
+export function collapse(pairs, context = 3) {
+  const near = pairs.map(() => false);
+  pairs.forEach(([m], i) => {
+    if (m === ' ') return;
+    for (let j = Math.max(0, i - context); j <= Math.min(pairs.length - 1, i + context); j++) near[j] = true;
+  });
+  const out = [];
+  for (let i = 0; i < pairs.length;) {
+    if (near[i]) { out.push(pairs[i++]); continue; }
+    let j = i;
+    while (j < pairs.length && !near[j]) j++;
+    out.push(['…', `${j - i} unchanged line${j - i === 1 ? '' : 's'}`]);
+    i = j;
+  }
+  return out;
+}
+
 // Render diff text (or [mark, line] pairs) into a <pre>, one span a line.
 export function renderDiff(pre, lines) {
   while (pre.firstChild) pre.firstChild.remove();
@@ -31,7 +50,7 @@ export function renderDiff(pre, lines) {
     : lines;
   for (const [mark, text, raw] of pairs) {
     const span = document.createElement('span');
-    span.className = mark === '+' ? 'add' : mark === '-' ? 'del' : 'ctx';
+    span.className = mark === '+' ? 'add' : mark === '-' ? 'del' : mark === '…' ? 'gap' : 'ctx';
     span.textContent = (raw ? text : `${mark} ${text}`) + '\n';
     pre.append(span);
   }

@@ -4,7 +4,7 @@
 
 import { el, clear, fmtNs, rowKeys } from './util.js';
 import { getJSON, enc } from './api.js';
-import { diffLines, renderDiff } from './diff.js';
+import { diffLines, renderDiff, collapse } from './diff.js';
 
 export class Policy {
   constructor(root) {
@@ -52,7 +52,7 @@ export class Policy {
     const get = (n) => getJSON(`/v1/sandboxes/${enc(name)}/policy?revision=${n}`).then((x) => x.yaml).catch(() => '');
     const [now, before] = await Promise.all([get(rev), rev > 1 ? get(rev - 1) : Promise.resolve('')]);
     this.pre.setAttribute('aria-label', `Revision ${rev} against ${rev - 1}`);
-    renderDiff(this.pre, diffLines(before, now));
+    renderDiff(this.pre, collapse(diffLines(before, now)));
     this.pre.focus();
   }
 }

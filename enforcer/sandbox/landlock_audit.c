@@ -63,6 +63,8 @@ struct gb_ll_audit {
 	int dealloc_seen;
 	uint64_t denials;
 	unsigned overflowed; /* ENOBUFS seen: records were dropped */
+	char mark[40];       /* the end mark's text ("" none sent) */
+	int mark_seen;
 	struct event ev[MAX_EVENTS];
 };
 
@@ -365,6 +367,10 @@ static void handle(struct gb_ll_audit *a, int type, const char *rec, gb_ll_denia
 	if (strncmp(rec, "audit(", 6) || !c)
 		return;
 	uint64_t serial = strtoull(c + 1, NULL, 10);
+	if (type == AUDIT_USER && a->mark[0] && strstr(rec, a->mark)) {
+		a->mark_seen = 1;
+		return;
+	}
 	if (a->init_pid <= 0)
 		return;
 	if (type == AUDIT_SECCOMP) {
@@ -462,6 +468,34 @@ void gb_ll_audit_read(struct gb_ll_audit *a, gb_ll_denial_fn fn, void *ctx)
 	for (int i = 0; i < MAX_EVENTS; i++)
 		if (a->ev[i].used && now - a->ev[i].born_ns > EVENT_TIMEOUT_NS)
 			report(a, &a->ev[i], fn, ctx);
+}
+
+int gb_ll_audit_mark(struct gb_ll_audit *a, const char *name)
+{
+	uint64_t nonce = gb_now_ns(CLOCK_MONOTONIC) ^ ((uint64_t)getpid() << 40);
+	snprintf(a->mark, sizeof a->mark, "glassbox-end-%016llx", (unsigned long long)nonce);
+	a->mark_seen = 0;
+	struct {
+		struct nlmsghdr h;
+		char text[200];
+	} req;
+	memset(&req, 0, sizeof req);
+	int n = snprintf(req.text, sizeof req.text, "op=sandbox-end sandbox=%.63s mark=%s", name, a->mark);
+	req.h.nlmsg_len = (uint32_t)NLMSG_LENGTH((size_t)n + 1);
+	req.h.nlmsg_type = AUDIT_USER;
+	req.h.nlmsg_flags = NLM_F_REQUEST;
+	struct sockaddr_nl k = { .nl_family = AF_NETLINK };
+	if (sendto(a->fd, &req, req.h.nlmsg_len, 0, (struct sockaddr *)&k, sizeof k) < 0) {
+		int e = errno;
+		a->mark[0] = 0;
+		return -e;
+	}
+	return 0;
+}
+
+int gb_ll_audit_mark_seen(const struct gb_ll_audit *a)
+{
+	return a->mark_seen;
 }
 
 void gb_ll_audit_flush(struct gb_ll_audit *a, gb_ll_denial_fn fn, void *ctx)

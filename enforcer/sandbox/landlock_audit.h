@@ -63,6 +63,15 @@ void gb_ll_audit_own_uid(struct gb_ll_audit *a, uint32_t uid);
 int gb_ll_audit_fd(const struct gb_ll_audit *a);
 /* Read everything available (non-blocking) and report completed denials. */
 void gb_ll_audit_read(struct gb_ll_audit *a, gb_ll_denial_fn fn, void *ctx);
+/* The end mark: once the sandbox's processes are gone, a USER record of our
+ * own (AUDIT_USER, "op=sandbox-end sandbox=NAME mark=..."; it also lands in
+ * the host's audit log) goes through the kernel's one audit queue behind
+ * every record they caused, so when it comes back on the multicast nothing
+ * of theirs is still on the way but a Landlock domain's deallocation
+ * (emitted when the kernel frees it).  0 or -errno (no CAP_AUDIT_WRITE, not
+ * in the initial pid namespace: then wait as before). */
+int gb_ll_audit_mark(struct gb_ll_audit *a, const char *name);
+int gb_ll_audit_mark_seen(const struct gb_ll_audit *a);
 /* Report events still incomplete (called at the end). */
 void gb_ll_audit_flush(struct gb_ll_audit *a, gb_ll_denial_fn fn, void *ctx);
 /* 1 when our domain is known and the kernel reported it deallocated, 0

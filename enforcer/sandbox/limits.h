@@ -1,6 +1,7 @@
 /* enforcer/sandbox/limits.h — the default bounds of one sandbox, in one place:
- * the sizes of its private tmpfs mounts and the cgroup limits that apply when
- * `glassbox run` is not given --memory / --pids / --cpus.
+ * the sizes of its private tmpfs mounts and the limits that apply when
+ * neither `glassbox run`'s --memory / --pids / --cpus / --files nor the daemon
+ * config's sandbox: section (exporter/config.h) sets them.
  *
  * tmpfs pages are charged to the memory cgroup of the process that writes
  * them, so memory.max bounds the sum of the tmpfs mounts too; the sizes below
@@ -28,5 +29,8 @@
 #define GB_DEFAULT_PIDS_MAX 1024
 #define GB_DEFAULT_MEMORY_MAX (4ULL << 30) /* bytes; swap is off for the sandbox */
 #define GB_DEFAULT_CPUS 0.0                /* CPUs (e.g. 1.5); 0 = unlimited */
+
+/* RLIMIT_NOFILE of the workload (--files); 0 = inherited from the caller. */
+#define GB_DEFAULT_FILES 0ul
 
 #endif

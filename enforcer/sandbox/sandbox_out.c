@@ -21,6 +21,7 @@ int gb_sbx_out_open(struct gb_sbx_out *ev, const char *root, const struct gb_sta
 {
 	memset(ev, 0, sizeof *ev);
 	ev->netns_fd = -1;
+	ev->pending.listen_fd = -1;
 	ev->name = name;
 	ev->sd = sd;
 	char path[GB_PATH_MAX];
@@ -186,7 +187,7 @@ void gb_sbx_ev_lifecycle(struct gb_sbx_out *ev, int activity, uint32_t layers, u
 	snprintf(detail, sizeof detail, "user %s, workdir %s", user ? user : "",
 	         workdir ? workdir : "");
 	l->activity = (uint8_t)activity;
-	l->layers = layers | (ev->proxy ? GB_LAYER_PROXY : 0);
+	l->layers = layers | (ev->proxy || ev->pending.listen_fd >= 0 ? GB_LAYER_PROXY : 0);
 	l->landlock_abi = abi;
 	l->uid = uid;
 	l->gid = gid;

@@ -30,6 +30,14 @@ struct gb_sbx_out {
 	struct gb_proxy *proxy;
 	struct gb_policy_store *store;
 	int netns_fd;
+	/* The proxy waiting for its first connection (sandbox_proxy.h): its
+	 * listening socket (-1 once started or when none) and options. */
+	struct {
+		int listen_fd;
+		pid_t init_pid;
+		const char *hosts_file;
+		int internal_strict;
+	} pending;
 	struct gb_tls *tls;       /* the sandbox CA (sandbox_tls.h), or NULL: no termination */
 	bool learn;               /* learn mode for the proxy (proxy.h gb_proxy_opts.learn) */
 	const char *policy_local_path; /* --policy-local's file, for the proxy's 403 bodies */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -209,6 +210,11 @@ _Noreturn void gb_sandbox_child(const struct gb_sandbox_plan *p)
 	/* 4. core hardening */
 	if (gb_privdrop_harden(err, sizeof err) < 0)
 		die("hardening: %s", err);
+	/* Both soft and hard: without CAP_SYS_RESOURCE the workload cannot
+	 * raise the hard limit again. */
+	struct rlimit nofile = { p->nofile, p->nofile };
+	if (p->nofile && setrlimit(RLIMIT_NOFILE, &nofile) < 0)
+		die("RLIMIT_NOFILE %lu: %s", p->nofile, strerror(errno));
 
 	/* 5. Landlock */
 	uint32_t layers = GB_LAYER_NETNS | GB_LAYER_PRIVDROP | (private_root ? GB_LAYER_ROOTFS : 0);

@@ -8,7 +8,7 @@
  *      listening socket handed to the supervisor, Landlock ruleset built
  *   2. prelude seccomp
  *   3. privilege drop + verification (fail closed)
- *   4. core hardening: RLIMIT_CORE 0, dumpable 0, no_new_privs
+ *   4. core hardening: RLIMIT_CORE 0, dumpable 0, no_new_privs; RLIMIT_NOFILE
  *   5. Landlock restrict_self
  *   6. runtime seccomp
  *   7. READY, wait for GO, fork the workload, which execs CMD
@@ -45,6 +45,7 @@ struct gb_sandbox_plan {
 	const struct gb_cgroup *cgroup; /* v1: init joins it first thing (cgroup.h) */
 	int ctl_fd;             /* control socket (sandbox_msg.h) */
 	int seccomp_log;        /* log refusals to audit (only while auditing is on) */
+	unsigned long nofile;   /* RLIMIT_NOFILE (soft = hard) from step 4 on; 0 = inherited */
 };
 
 _Noreturn void gb_sandbox_child(const struct gb_sandbox_plan *p);

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "common/array.h"
 #include "common/clock.h"
 #include "common/fsutil.h"
@@ -354,15 +356,32 @@ static void on_signal(struct run *r, int *child_done)
 	}
 }
 
+/* The first connection waits in the backlog of the proxy's socket: start
+ * the proxy (sandbox_proxy.h), which accepts it.  If it cannot start, the
+ * sandbox has no way out at all: stop it, as at a failed start. */
+static void start_proxy(struct run *r)
+{
+	int rc = gb_sbx_proxy_start(&r->ev);
+	if (rc == 0)
+		return;
+	char d[200];
+	snprintf(d, sizeof d, "starting the proxy at the first connection: %s", strerror(-rc));
+	gb_log_error(NULL, "%s", d);
+	gb_sbx_ev_finding(&r->ev, GB_F_OTHER, GB_SEV_HIGH, "proxy", d);
+	if (r->init_pid > 0)
+		kill(r->init_pid, SIGKILL);
+}
+
 static int wait_msg(struct run *r, uint32_t want, int *child_done)
 {
 	while (!*child_done || r->ctl >= 0) {
-		struct pollfd p[5] = { { .fd = r->sfd, .events = POLLIN },
+		struct pollfd p[6] = { { .fd = r->sfd, .events = POLLIN },
 			                   { .fd = r->audit ? gb_ll_audit_fd(r->audit) : -1, .events = POLLIN },
 			                   { .fd = gb_control_fd(r->control), .events = POLLIN },
+			                   { .fd = gb_sbx_proxy_pending_fd(&r->ev), .events = POLLIN },
 			                   { .fd = r->ctl, .events = POLLIN },
 			                   { .fd = gb_policy_local_fd(r->pl), .events = POLLIN } };
-		if (poll(p, 5, -1) < 0) { /* a negative fd (ctl closed, no pl) is skipped */
+		if (poll(p, 6, -1) < 0) { /* a negative fd (ctl closed, no pl, proxy started) is skipped */
 			if (errno == EINTR)
 				continue;
 			return 0;
@@ -373,9 +392,11 @@ static int wait_msg(struct run *r, uint32_t want, int *child_done)
 			gb_ll_audit_read(r->audit, on_denial, r);
 		if (p[2].revents)
 			gb_control_serve(r->control);
-		if (p[4].revents)
+		if (p[3].revents && !*child_done)
+			start_proxy(r);
+		if (p[5].revents)
 			gb_policy_local_check(r->pl);
-		if (r->ctl >= 0 && p[3].revents) {
+		if (r->ctl >= 0 && p[4].revents) {
 			struct gb_sbx_msg m;
 			int fd = -1;
 			pid_t pid = 0;
@@ -439,6 +460,7 @@ static int spawn(struct run *r)
 		.cgroup = &r->cg,
 		.ctl_fd = sp[1],
 		.seccomp_log = r->audit != NULL,
+		.nofile = r->o->files > 0 ? (unsigned long)r->o->files : GB_DEFAULT_FILES,
 	};
 	fflush(NULL);
 	long pid = syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
@@ -456,6 +478,12 @@ static int spawn(struct run *r)
 	r->ctl = sp[0];
 	r->init_pid = (pid_t)pid;
 	return 0;
+}
+
+static void tls_off(struct run *r, const char *why)
+{
+	gb_log_warn(NULL, "HTTPS inspection is off: %s", why);
+	gb_sbx_ev_finding(&r->ev, GB_F_OTHER, GB_SEV_MEDIUM, "tls", why);
 }
 
 static int load_creds(struct run *r);
@@ -496,7 +524,6 @@ static int prepare(struct run *r)
 		r->status = 127;
 		return rc;
 	}
-	gb_sha256_file(r->exe, r->sha256); /* "" when unreadable: the record says so */
 	if ((rc = load_policy(r)) < 0)
 		return rc;
 	char err[512];
@@ -562,21 +589,14 @@ static int prepare(struct run *r)
 		return rc;
 	if (r->idmap_err)
 		report_no_idmap(r);
-	/* HTTPS inspection: without a CA the sandbox still runs, and the proxy
-	 * refuses the tunnels it would have had to inspect. */
+	/* HTTPS inspection: the CA's directory now, the CA itself while the
+	 * sandbox sets itself up (overlap_setup).  Without a CA the sandbox still
+	 * runs, and the proxy refuses the tunnels it would have had to inspect. */
 	char terr[512];
-	if (gb_sbx_tls_start(&r->ev, r->o->root, &r->sd, r->name, r->o->upstream_ca, &r->env, terr,
-	                     sizeof terr) < 0) {
-		gb_log_warn(NULL, "HTTPS inspection is off: %s", terr);
-		gb_sbx_ev_finding(&r->ev, GB_F_OTHER, GB_SEV_MEDIUM, "tls", terr);
-	} else {
-		/* The certificates the trust variables name, read-only at the same
-		 * path inside the private root; the key (state directory) is not
-		 * bound, so it does not exist there. */
-		const char *certs[] = { gb_tls_ca_file(r->ev.tls), gb_tls_bundle_file(r->ev.tls) };
-		for (size_t i = 0; i < GB_ARRAY_LEN(certs); i++)
-			r->extra_ro[r->n_extra_ro++] = (struct gb_bind){ .src = certs[i], .dst = certs[i] };
-	}
+	if (gb_sbx_tls_prepare(&r->ev, r->o->root, r->name, &r->env, terr, sizeof terr) < 0)
+		tls_off(r, terr);
+	else /* read-only at the same path inside; the key (state directory) is not there */
+		r->extra_ro[r->n_extra_ro++] = (struct gb_bind){ .src = r->ev.tls_dir, .dst = r->ev.tls_dir };
 	return load_creds(r);
 }
 
@@ -597,6 +617,18 @@ static int load_creds(struct run *r)
 		gb_log_info(NULL, "%zu credential(s) held by the proxy; the sandbox sees placeholders",
 		            r->o->n_creds);
 	return rc;
+}
+
+/* Work that needs no answer from the sandbox, done while its init builds
+ * the private root on another CPU: the executable's hash (for the PROC
+ * launch record) and the CA (certificates written into the directory
+ * already bound inside).  Both are done before the workload may start. */
+static void overlap_setup(struct run *r)
+{
+	gb_sha256_file(r->exe, r->sha256); /* "" when unreadable: the record says so */
+	char terr[512];
+	if (r->ev.tls_dir[0] && gb_sbx_tls_start(&r->ev, &r->sd, r->o->upstream_ca, terr, sizeof terr) < 0)
+		tls_off(r, terr);
 }
 
 /* Join the audit stream before the workload can be denied anything. */
@@ -634,21 +666,27 @@ static void start_audit(struct run *r)
 
 /* After the sandbox is gone: the kernel delivers audit records
  * asynchronously, so collect the stragglers — until our Landlock domain is
- * reported deallocated, or nothing came for a moment (bounded). */
+ * reported deallocated, or (no denial named a domain) our end mark came
+ * back behind them (landlock_audit.h); without a mark, until nothing came
+ * for a moment.  Bounded either way.  The mark saves the quiet wait (30 ms
+ * of every run: most of a sandbox's start-to-end cost). */
 static void drain_audit(struct run *r)
 {
 	if (!r->audit)
 		return;
 	uint64_t until = gb_now_ns(CLOCK_MONOTONIC) + 500000000u;
 	int quiet_ms = 0;
+	int marked = gb_ll_audit_mark(r->audit, r->name) == 0;
 	gb_ll_audit_read(r->audit, on_denial, r);
 	while (gb_ll_audit_domain_state(r->audit) != 1 && gb_now_ns(CLOCK_MONOTONIC) < until) {
+		if (marked && gb_ll_audit_mark_seen(r->audit) && gb_ll_audit_domain_state(r->audit) == -1)
+			break;
 		struct pollfd p = { .fd = gb_ll_audit_fd(r->audit), .events = POLLIN };
 		int n = poll(&p, 1, 10);
 		if (n > 0) {
 			quiet_ms = 0;
 			gb_ll_audit_read(r->audit, on_denial, r);
-		} else if ((quiet_ms += 10) >= 30 && gb_ll_audit_domain_state(r->audit) == -1) {
+		} else if ((quiet_ms += 10) >= 30 && !marked && gb_ll_audit_domain_state(r->audit) == -1) {
 			break;
 		}
 	}
@@ -696,6 +734,10 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 	r.sd.lock_fd = -1;
 	sigemptyset(&old);
 	ensure_stdio();
+	/* OpenSSL (the policy hash, the CA, the proxy's TLS) without its atexit
+	 * cleanup: freeing every table at exit cost ~0.6 ms of each run, for a
+	 * process that is about to end anyway. */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	if (o->quiet)
 		gb_log_set_level(GB_LOG_ERROR);
 	/* First thing, so that a signal during the (uid, cgroup, policy)
@@ -745,6 +787,7 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		if (r.uid.lock_fd >= 0)
 			gb_ll_audit_own_uid(r.audit, r.ident.uid);
 	}
+	overlap_setup(&r);
 	int ready = wait_msg(&r, GB_MSG_READY, &child_done);
 	if (r.cancel_sig)
 		goto out_wait;
@@ -780,8 +823,10 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		                  "network policy not enforced: denials a rule could fix are let through "
 		                  "and recorded as audit (would deny); SSRF refusals still hold");
 	}
-	rc = gb_sbx_proxy_start(&r.ev, r.listen_fd, r.init_pid, r.policy, o->hosts_file);
-	r.listen_fd = -1; /* owned by the proxy now (closed on failure) */
+	/* The proxy itself starts with the first connection (wait_msg). */
+	rc = gb_sbx_proxy_prepare(&r.ev, r.listen_fd, r.init_pid, r.policy, o->hosts_file,
+	                          o->internal_needs_allowed_ips);
+	r.listen_fd = -1; /* owned by sandbox_proxy.h now (closed on failure) */
 	if (rc < 0) {
 		gb_log_error(NULL, "starting the proxy: %s", strerror(-rc));
 		kill(r.init_pid, SIGKILL);

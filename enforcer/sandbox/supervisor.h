@@ -38,11 +38,14 @@ struct gb_supervisor_opts {
 	const char *const *env_files; /* --env-file FILE, in order */
 	size_t n_env_files;
 	unsigned uid_first, uid_count; /* --uid-range; 0 = limits.h defaults */
-	/* --memory / --pids / --cpus: -1 = the default of limits.h, 0 = no
-	 * limit.  An explicit limit that cannot be applied fails the start. */
+	/* --memory / --pids / --cpus (or the daemon config's sandbox: section):
+	 * -1 = the default of limits.h, 0 = no limit.  An explicit limit that
+	 * cannot be applied fails the start. */
 	int64_t memory_max;      /* bytes */
 	int64_t pids_max;
 	double cpus;
+	int64_t files;           /* RLIMIT_NOFILE of CMD (soft = hard); -1 = inherited */
+	int internal_needs_allowed_ips; /* proxy.h: internal addresses need allowed_ips */
 	/* Provider credentials (common/cred_spec.h): the daemon config's and
 	 * --credential's; the secrets are read at start, the workload's
 	 * environment gets placeholders (enforcer/proxy/cred.h). */

@@ -129,6 +129,7 @@ try {
   await page.keyboard.press('1');
   await page.waitForFunction((n) => document.querySelector(`#sandboxes tr[data-name="${n}"] .revision`).textContent === 'rev 3', GB_SANDBOX);
   check('keyboard approval: revision 3 shown', true);
+  await page.screenshot({ path: path.join(GB_ART, 'sandboxes-1280x800.png') });
   const code4 = await step(4, 'other.test');
   check('step 4: curl to other.test now succeeds (200)', code4 === '200', code4);
 
@@ -163,6 +164,7 @@ try {
   await page.waitForFunction(() => /other\.test/.test(document.getElementById('rev-diff').textContent));
   const rd = await page.locator('#rev-diff .add').allTextContents();
   check('revision 3 diff adds other.test', rd.some((l) => /other\.test/.test(l)), rd.join('|').slice(0, 200));
+  await page.screenshot({ path: path.join(GB_ART, 'policy-1280x800.png') });
   // health
   await page.keyboard.press('5');
   await page.waitForFunction(() => document.querySelectorAll('#loss dt').length > 0);

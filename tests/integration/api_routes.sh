@@ -116,8 +116,11 @@ echo "ok   cursor resumes exactly across segment seals and a daemon restart"
 END=$(api "/v1/sandboxes/s1/logs?limit=10000" | jq_ 'd["next_cursor"]')
 timeout 20 curl -sN --unix-socket "$S" "http://gb/v1/sandboxes/s1/logs?follow=1&cursor=$END" >"$T/f.nd" &
 f1=$!; pids+=($f1)
-timeout 20 curl -sN --unix-socket "$S" -H 'Accept: text/event-stream' "http://gb/v1/sandboxes/s1/logs?follow=1&verdict=deny" >"$T/f.sse" &
+timeout 20 curl -sN --unix-socket "$S" -H 'Accept: text/event-stream' "http://gb/v1/sandboxes/s1/logs?follow=1&verdict=deny&since=1d" >"$T/f.sse" &
 f2=$!; pids+=($f2)
+# without cursor or since: from the journal's tail, none of the history
+timeout 20 curl -sN --unix-socket "$S" "http://gb/v1/sandboxes/s1/logs?follow=1" >"$T/f.tail" &
+f3=$!; pids+=($f3)
 sleep 0.3
 "$EV" "$RT" s1 10
 for _ in $(seq 200); do [[ $(grep -c cursor "$T/f.nd" 2>/dev/null) -ge 10 ]] && break; sleep 0.05; done
@@ -128,12 +131,16 @@ ls = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 assert all(l["event"]["metadata"]["log_name"] == "s1" for l in ls), ls
 PY
 for _ in $(seq 100); do [[ $(grep -c '^id: ' "$T/f.sse" 2>/dev/null) -ge 40 ]] && break; sleep 0.05; done
-[[ $(grep -c '^id: c1\.' "$T/f.sse") == 40 ]] || fail "follow SSE (deny, from the start) got $(grep -c '^id:' "$T/f.sse") of 40"
-kill "$f1" "$f2" 2>/dev/null || true
+[[ $(grep -c '^id: c1\.' "$T/f.sse") == 40 ]] || fail "follow SSE (deny, since=1d) got $(grep -c '^id:' "$T/f.sse") of 40"
+for _ in $(seq 100); do [[ $(grep -c cursor "$T/f.tail" 2>/dev/null) -ge 10 ]] && break; sleep 0.05; done
+sleep 0.2
+[[ $(grep -c '"cursor"' "$T/f.tail") == 10 ]] || fail "follow from the tail got $(grep -c cursor "$T/f.tail") (want the 10 new)"
+diff <(grep -o '"cursor":"[^"]*"' "$T/f.nd") <(grep -o '"cursor":"[^"]*"' "$T/f.tail") >/dev/null || fail "tail and cursor followers disagree"
+kill "$f1" "$f2" "$f3" 2>/dev/null || true
 # an SSE client resuming with Last-Event-ID gets nothing twice
 last=$(grep '^id: ' "$T/f.sse" | tail -1 | cut -d' ' -f2)
 [[ $(api "/v1/sandboxes/s1/logs?verdict=deny&limit=1000" -H "Last-Event-ID: $last" | jq_ 'd["count"]') == 0 ]] || fail "Last-Event-ID"
-echo "ok   follow (NDJSON with cursors, SSE with ids) receives new events; Last-Event-ID resumes"
+echo "ok   follow (NDJSON with cursors, SSE with ids, from the tail without a cursor) receives new events; Last-Event-ID resumes"
 
 # ---- attacks on the server itself ----
 head -c $((2 << 20)) /dev/zero | tr '\0' a >"$T/big"

@@ -87,8 +87,14 @@ for _ in $(seq 200); do
 	[[ -f $T/out.jsonl && $(wc -l <"$T/out.jsonl") -ge $want ]] && break
 	sleep 0.05
 done
-sleep 1.2 # lag is measured at most once a second
-kill -USR1 "$SERVE"; sleep 0.3
+# Lag is measured at most once a second, and the daemon keeps journaling
+# its own checkpoints: wait (bounded) for a snapshot with the sink caught up.
+for _ in $(seq 30); do
+	sleep 0.4
+	kill -USR1 "$SERVE"; sleep 0.3
+	python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["sinks"][0]; sys.exit(s["lag_bytes"] or s["lag_segments"])' \
+		"$ROOT/run/glassbox/metrics.json" 2>/dev/null && break
+done
 python3 - "$T/out.jsonl" "$total" "$ROOT/run/glassbox/metrics.json" "$T/pre.jsonl" <<'PY' || fail "sink across the damage: $(tail -5 "$T/serve.log")"
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]

@@ -67,6 +67,22 @@ check "unseen denials said as a FINDING" yes "$r"
 out=$("$GLASSBOX" --root "$ROOT" run --workdir "$W" -- ./escape_probe all 2>&1 >/dev/null)
 case "$out" in *"denied: seccomp refused memfd_create ($W/escape_probe, pid "*" uid 18"[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]")"*) r=yes ;; *) r="$out" ;; esac
 check "seccomp refusal reported" yes "$r"
+# The last things a workload does before it exits are recorded too: the
+# supervisor stops reading the audit stream only once its own end mark came
+# back behind the sandbox's records (or the Landlock domain's end), never
+# after a guessed quiet time.  Twelve refusals, then exit at once; a denied
+# file creation as the very last act.
+out=$("$GLASSBOX" --root "$ROOT" run --workdir "$W" -- /usr/bin/python3 -c '
+import os
+for i in range(12):
+    try:
+        os.memfd_create("x%d" % i)
+    except OSError:
+        pass
+os._exit(0)' 2>&1 >/dev/null)
+check "every refusal just before exit recorded" 12 "$(echo "$out" | grep -c 'denied: seccomp refused memfd_create')"
+out=$("$GLASSBOX" --root "$ROOT" run --workdir "$W" -- /bin/sh -c 'echo x >/var/tmp/gb-last; exit 0' 2>&1)
+check "a denial as the last act recorded" 1 "$(echo "$out" | grep -c 'denied: /var/tmp:')"
 # Reads that are allowed produce nothing.
 out=$("$GLASSBOX" --root "$ROOT" run --workdir "$W" -- /bin/cat /etc/hostname 2>&1 >/dev/null)
 check "no denial for an allowed read" "" "$(echo "$out" | grep 'denied:')"

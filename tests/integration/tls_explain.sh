@@ -3,7 +3,7 @@
 # `glassbox policy explain` (no traffic) and by the proxy terminating a real
 # curl's HTTPS request.  Both must agree, and the key cases must give what
 # OpenShell's decision means: method (GET covers HEAD), path globs (*, **,
-# [0-9], [!0]; '?' is refused by the validator as a query mark), query matchers (every value of a listed key), deny rules
+# [0-9], [!0], ? one character but never '/' nor the query mark), query matchers (every value of a listed key), deny rules
 # over allows, the endpoint path selector, access presets, audit as the
 # default, canonicalisation (dot segments, %2F, allow_encoded_slash), an L4
 # grant for the same host and port never bypassing an inspected endpoint,
@@ -34,6 +34,7 @@ network_policies:
           - allow: { method: GET, path: "/v*/item" }
           - allow: { method: GET, path: "/id/[0-9]*" }
           - allow: { method: GET, path: "/n/[!0]x" }
+          - allow: { method: GET, path: "/r/v?/item-??" }
       - host: q.test
         port: 443
         protocol: rest
@@ -101,6 +102,13 @@ case_ g.test GET /id/7abc 200
 case_ g.test GET /id/x 403
 case_ g.test GET /n/1x 200
 case_ g.test GET /n/0x 403
+case_ g.test GET /r/v1/item-42 200               # ? is one character
+case_ g.test GET /r/v/item-42 403                # ... not zero
+case_ g.test GET /r/v12/item-42 403              # ... not two
+case_ g.test GET /r/v1/item-4/ 403               # ... never a '/'
+case_ g.test GET '/r/v1/item-4%2F' 400           # ... nor an encoded one
+case_ g.test GET '/r/v1/item-4?' 403             # ... nor the query mark
+case_ g.test GET '/r/v%31/item-42' 200           # matched after decoding
 case_ q.test GET '/s?page=2&q=ab' 200
 case_ q.test GET '/s?page=x&q=ab' 403
 case_ q.test GET '/s?page=2' 403                 # a listed key must be present

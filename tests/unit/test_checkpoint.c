@@ -190,7 +190,7 @@ static void forge_segment(uint64_t n)
 	snprintf(old, sizeof old, "%s", x.sha256);
 	assert_int_equal(gb_sha256_file(zp, x.sha256), 0);
 	x.n_frames = 1;
-	x.frames[0] = (struct jidx_frame){ 0, zl, 0, plain.len, x.events };
+	x.frames[0] = (struct jidx_frame){ .c_len = zl, .u_len = plain.len, .lines = x.events };
 	assert_int_equal(jidx_write(ip, &x), 0);
 	if (next) {
 		char np[400];

@@ -87,6 +87,9 @@ static const char POLICY_L7[] =
 	"              path: /repos/**/comments\n"
 	"          - allow:\n"
 	"              method: GET\n"
+	"              path: /v?/item-??\n"
+	"          - allow:\n"
+	"              method: GET\n"
 	"              path: /search\n"
 	"              query:\n"
 	"                q: \"repo:*\"\n"
@@ -314,6 +317,18 @@ static const struct l7_case L7[] = {
 	{ "api.test", "GET", "/search", "q=repo:acme&page=2&page=x", "/usr/bin/curl", D, GB_R_L7_NOT_PERMITTED, false, "every value" },
 	{ "api.test", "GET", "/search", NULL, "/usr/bin/curl", D, GB_R_L7_NOT_PERMITTED, false, "no query" },
 	{ "api.test", "GET", "/repos/acme/issues", NULL, "/usr/bin/wget", D, GB_R_BINARY_NOT_ALLOWED, false, "binary first" },
+	/* '?': exactly one character, never '/' */
+	{ "api.test", "GET", "/v1/item-42", NULL, "/usr/bin/curl", A, GB_R_NONE, false, "? one char" },
+	{ "api.test", "GET", "/vX/item-ab", NULL, "/usr/bin/curl", A, GB_R_NONE, false, "? any char" },
+	{ "api.test", "GET", "/v/item-42", NULL, "/usr/bin/curl", D, GB_R_L7_NOT_PERMITTED, false, "? not zero chars" },
+	{ "api.test", "GET", "/v12/item-42", NULL, "/usr/bin/curl", D, GB_R_L7_NOT_PERMITTED, false, "? not two chars" },
+	{ "api.test", "GET", "/v1/item-4", NULL, "/usr/bin/curl", D, GB_R_L7_NOT_PERMITTED, false, "?? needs two" },
+	{ "api.test", "GET", "/v1/item-421", NULL, "/usr/bin/curl", D, GB_R_L7_NOT_PERMITTED, false, "?? not three" },
+	{ "api.test", "GET", "/v//item-42", NULL, "/usr/bin/curl", D, GB_R_L7_NOT_PERMITTED, false, "? not / (collapsed)" },
+	{ "api.test", "GET", "/v1/item-4/", NULL, "/usr/bin/curl", D, GB_R_L7_NOT_PERMITTED, false, "? not a trailing /" },
+	{ "api.test", "GET", "/v1/item-%2F2", NULL, "/usr/bin/curl", D, GB_R_L7_BAD_PATH, false, "? not an encoded /" },
+	{ "api.test", "GET", "/v%31/item-42", NULL, "/usr/bin/curl", A, GB_R_NONE, false, "? after decoding" },
+	{ "api.test", "GET", "/v1/item-4", "2", "/usr/bin/curl", D, GB_R_L7_NOT_PERMITTED, false, "? never the query mark" },
 	/* presets */
 	{ "ro.test", "GET", "/anything/at/all", NULL, "/usr/bin/curl", A, GB_R_NONE, false, "read-only GET" },
 	{ "ro.test", "HEAD", "/x", NULL, "/usr/bin/curl", A, GB_R_NONE, false, "read-only HEAD" },

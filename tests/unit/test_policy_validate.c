@@ -345,6 +345,10 @@ static const struct wcase wcases[] = {
 	  7, 40, "network_policies.p.binaries[0].harness", "'harness' is deprecated and ignored" },
 	{ "enforcement on L4", EP HP "        enforcement: enforce\n" BIN, 7, 9, E0,
 	  "has no effect on an endpoint without 'protocol'" },
+	{ "? before = in a path glob",
+	  EP HP "        protocol: rest\n        enforcement: enforce\n        rules:\n"
+	        "          - allow: {method: GET, path: /s?page=1}\n" BIN,
+	  10, 40, E0 ".rules[0].allow.path", "'?' matches one character of the path, not a query string" },
 };
 
 static void test_warning_cases(void **state)
@@ -374,7 +378,11 @@ static void test_no_false_warnings(void **state)
 {
 	(void)state;
 	const char *ok[] = { BINS("/usr/bin/curl"), BINS("/usr/lib/git-core/git-remote-http*"),
-		             BINS("/usr/bin/pythonista-helper") };
+		             BINS("/usr/bin/pythonista-helper"),
+		             /* '?' in a path glob is one character (issue 15): no error, no warning */
+		             EP HP "        protocol: rest\n        enforcement: enforce\n        rules:\n"
+		                   "          - allow: {method: GET, path: \"/v?/item-??\"}\n"
+		                   "        deny_rules:\n          - {method: GET, path: /v?/secret}\n" BIN };
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
 		struct gb_diags d = { 0 };
 		struct gb_policy *p = NULL;

@@ -1,0 +1,165 @@
+/* exporter/journal_blk.c — the active segment's block sidecar,
+ * NNNN.blk.json (journal_int.h).
+ *
+ * A sealed segment's index tells a reader each frame's time range and
+ * sandboxes, so a window query decodes only the frames it needs.  The active
+ * segment has no index yet, and it can be most of the recent journal (64 MiB
+ * by default), so the writer keeps the same table for it as it appends: the
+ * segment is cut into blocks exactly where the seal will cut its frames, and
+ * each block, once its bytes are written, is one JSON line appended here.
+ *
+ * It is a hint, never the truth: a crash can leave it short (the reader then
+ * scans what it does not cover), recovery rewrites it from the data, the
+ * seal removes it (the index takes over), a reader uses blocks only while
+ * they continue each other from offset 0 and end within the file, and
+ * `journal verify` recomputes every block from the lines it covers. */
+#include "exporter/journal_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+
+static int block_line(struct gb_buf *b, const struct jidx *x, const struct jidx_frame *fr)
+{
+	json_t *o = json_pack("{sIsIsI}", "u_off", (json_int_t)fr->u_off, "u_len",
+	                      (json_int_t)fr->u_len, "lines", (json_int_t)fr->lines);
+	if (!o)
+		return -ENOMEM;
+	jidx_frame_meta_json(o, x, fr);
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!s)
+		return -ENOMEM;
+	gb_buf_puts(b, s);
+	gb_buf_putc(b, '\n');
+	free(s);
+	return b->err ? -ENOMEM : 0;
+}
+
+static int lines_of(const struct jidx *x, size_t from, struct gb_buf *b)
+{
+	for (size_t i = from; i < x->n_frames; i++) {
+		int rc = block_line(b, x, &x->frames[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int jblk_append(const char *dir, const struct jseg *s, const struct jidx *x, size_t from)
+{
+	if (from >= x->n_frames)
+		return 0;
+	char p[GB_PATH_MAX];
+	int rc = jseg_path(p, sizeof p, dir, s, ".blk.json");
+	if (rc < 0)
+		return rc;
+	struct gb_buf b = GB_BUF_INIT;
+	if ((rc = lines_of(x, from, &b)) == 0) {
+		/* one write: a reader sees whole lines or (torn by a crash) a last
+		 * line it cannot parse and stops before */
+		int fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (fd < 0)
+			rc = -errno;
+		else {
+			rc = gb_write_all(fd, b.data, b.len);
+			close(fd);
+		}
+	}
+	gb_buf_free(&b);
+	return rc;
+}
+
+int jblk_rewrite(const char *dir, const struct jseg *s, const struct jidx *x)
+{
+	char p[GB_PATH_MAX];
+	int rc = jseg_path(p, sizeof p, dir, s, ".blk.json");
+	if (rc < 0)
+		return rc;
+	struct gb_buf b = GB_BUF_INIT;
+	if ((rc = lines_of(x, 0, &b)) == 0)
+		rc = gb_write_file_atomic(p, b.len ? b.data : "", b.len, 0640, 0);
+	gb_buf_free(&b);
+	return rc;
+}
+
+/* Add the names of one sandbox array to x's table (so the masks resolve). */
+static void learn_names(struct jidx *x, json_t *a)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(a, i, v)
+	{
+		const char *n = json_string_value(v);
+		if (!n || !*n)
+			continue;
+		size_t k = 0;
+		while (k < x->n_sbx && strcmp(x->sbx[k].name, n))
+			k++;
+		if (k < x->n_sbx)
+			continue;
+		if (x->n_sbx < J_MAX_SANDBOXES && strlen(n) < sizeof x->sbx[0].name)
+			snprintf(x->sbx[x->n_sbx++].name, sizeof x->sbx[0].name, "%s", n);
+		else
+			x->sbx_overflow = true;
+	}
+}
+
+int jblk_read(const char *dir, const struct jseg *s, uint64_t file_bytes, struct jidx *x)
+{
+	char p[GB_PATH_MAX];
+	int rc = jseg_path(p, sizeof p, dir, s, ".blk.json");
+	if (rc < 0)
+		return rc;
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	uint64_t expect = 0;
+	/* bounded: a block is >= frame_bytes of a segment <= 64 MiB by default;
+	 * a sidecar that claims more than this many is not believed further */
+	for (size_t count = 0; count < 1u << 16 && (n = getline(&line, &cap, f)) > 0; count++) {
+		if (line[n - 1] != '\n')
+			break; /* torn */
+		json_t *o = json_loadb(line, (size_t)n, 0, NULL);
+		struct jidx_frame fr;
+		memset(&fr, 0, sizeof fr);
+		json_int_t uo = json_integer_value(json_object_get(o, "u_off")),
+		           ul = json_integer_value(json_object_get(o, "u_len")),
+		           ln = json_integer_value(json_object_get(o, "lines"));
+		bool ok = o && uo >= 0 && ul > 0 && ln > 0 && (uint64_t)uo == expect &&
+		          (uint64_t)ul <= file_bytes - expect;
+		if (ok) {
+			learn_names(x, json_object_get(o, "sbx"));
+			fr.u_off = (uint64_t)uo;
+			fr.u_len = (uint64_t)ul;
+			ok = jidx_frame_meta_parse(o, x, &fr) == 0 && fr.has_meta;
+		}
+		json_decref(o);
+		if (!ok)
+			break;
+		fr.lines = (uint64_t)ln;
+		if (x->n_frames == x->cap_frames) {
+			size_t nc = x->cap_frames ? x->cap_frames * 2 : 16;
+			struct jidx_frame *nf = realloc(x->frames, nc * sizeof *nf);
+			if (!nf) {
+				rc = -ENOMEM;
+				break;
+			}
+			x->frames = nf;
+			x->cap_frames = nc;
+		}
+		x->frames[x->n_frames++] = fr;
+		expect += fr.u_len;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
