@@ -46,7 +46,7 @@ struct gb_api_opts {
 	const char *token_file;  /* required with tcp_listen */
 	const char *tls_cert_file, *tls_key_file; /* TLS on tcp_listen (PEM; key 0600) */
 	const char *client_ca_file; /* with TLS: a client certificate from this CA is required */
-	unsigned max_connections;/* 0 = 64 */
+	unsigned max_connections;/* 0 = 256 */
 	struct gb_serve *serve;  /* the daemon's counters for /metrics (may be NULL) */
 	const char *advisor_db;  /* NULL = <root>/var/lib/glassbox/advisor.db (advisor.h) */
 	int advisor_auto;        /* approve proposals without risk findings at once */

@@ -89,6 +89,15 @@ void api_metrics_stop(struct gb_api *a);
 /* Decisions of sandbox NAME journaled since the daemon started. */
 void api_metrics_sandbox(struct gb_api *a, const char *name, uint64_t *allowed, uint64_t *denied);
 
+/* Slow clients (api_slow.c): a connection whose request head is not
+ * complete API_HEAD_DEADLINE_S after its accept is cut (slowloris). */
+#define API_HEAD_DEADLINE_S 5
+void api_slow_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                     enum MHD_ConnectionNotificationCode toe);
+void api_slow_head_done(struct MHD_Connection *c);
+int api_slow_start(void);
+void api_slow_stop(void);
+uint64_t api_slow_cut(void);
 /* The web dashboard (dashboards/web) at / and every path outside /v1/
  * and /metrics: GET/HEAD of a file below a->dashboard_dir, no token
  * (api_static.c).  api_static_path: is url one of those? */

@@ -8,10 +8,12 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -28,6 +30,9 @@
 
 #define MAX_HEADER_MEM (32 * 1024) /* request line + headers + our buffers, per connection */
 #define CONN_TIMEOUT_S 60
+/* Connections waiting for accept: a burst of clients (200 follow clients
+ * started at once) overflowed 64 and saw "connection refused". */
+#define LISTEN_BACKLOG 1024
 #define MAX_TOKEN 4096
 
 struct listener {
@@ -89,8 +94,15 @@ enum MHD_Result api_json(struct api_req *r, unsigned status, json_t *o)
 {
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
-	if (!s)
-		return MHD_NO;
+	if (!s) {
+		/* an answer that could not be built is still an answer: closing
+		 * without one leaves the client guessing */
+		static const char oom[] = "{\"error\":\"internal\",\"detail\":\"the answer could not be built\"}";
+		s = strdup(oom);
+		status = 500;
+		if (!s)
+			return MHD_NO;
+	}
 	size_t n = strlen(s);
 	char *t = realloc(s, n + 2); /* a newline for the curl user */
 	if (t) {
@@ -101,6 +113,34 @@ enum MHD_Result api_json(struct api_req *r, unsigned status, json_t *o)
 	return queue(r, status, s, n, "application/json");
 }
 
+/* Each byte that does not start a well-formed UTF-8 sequence (RFC 3629:
+ * no overlong form, no surrogate, at most U+10FFFF) becomes '?': a detail
+ * quotes what the client sent (a query value, cut to fit), and JSON
+ * strings must be UTF-8 — jansson refuses to build one otherwise.
+ * (fuzz_api_body found a bad byte in ?since= closing the connection
+ * without an answer.) */
+static void utf8_clean(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	while (*p) {
+		unsigned c = *p;
+		size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+		           : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+		bool ok = n > 0;
+		for (size_t i = 1; ok && i < n; i++)
+			ok = (p[i] & 0xc0) == 0x80;
+		if (ok && n == 3)
+			ok = !(c == 0xe0 && p[1] < 0xa0) && !(c == 0xed && p[1] >= 0xa0);
+		if (ok && n == 4)
+			ok = !(c == 0xf0 && p[1] < 0x90) && !(c == 0xf4 && p[1] >= 0x90);
+		if (!ok) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
+}
+
 enum MHD_Result api_error(struct api_req *r, unsigned status, const char *error, const char *fmt,
                           ...)
 {
@@ -109,6 +149,7 @@ enum MHD_Result api_error(struct api_req *r, unsigned status, const char *error,
 	va_start(ap, fmt);
 	vsnprintf(d, sizeof d, fmt, ap);
 	va_end(ap);
+	utf8_clean(d);
 	return api_json(r, status, json_pack("{s:s, s:s}", "error", error, "detail", d));
 }
 
@@ -215,6 +256,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	struct conn *st = *con_cls;
 	struct api_req r = { .api = L->api, .c = c, .method = method, .on_tcp = L->needs_token };
 	if (!st) {
+		api_slow_head_done(c); /* the head is complete: no longer a slow client */
 		st = calloc(1, sizeof *st);
 		if (!st)
 			return MHD_NO;
@@ -337,7 +379,7 @@ static int listen_unix(struct gb_api *a, char *err, size_t errlen)
 	umask(old);
 	if (!rc && chmod(a->unix_path, 0600) < 0)
 		rc = -errno;
-	if (!rc && listen(fd, 64) < 0)
+	if (!rc && listen(fd, LISTEN_BACKLOG) < 0)
 		rc = -errno;
 	if (rc) {
 		snprintf(err, errlen, "API socket %s: %s", a->unix_path, strerror(-rc));
@@ -377,7 +419,7 @@ static int listen_tcp(const char *spec, char *err, size_t errlen)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (!rc && bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
 		rc = -errno;
-	if (!rc && listen(fd, 64) < 0)
+	if (!rc && listen(fd, LISTEN_BACKLOG) < 0)
 		rc = -errno;
 	freeaddrinfo(ai);
 	if (rc) {
@@ -422,6 +464,11 @@ static int load_token(struct gb_api *a, const char *path, char *err, size_t errl
 	return 0;
 }
 
+/* A TCP peer may hold at most this many connections (the unix socket's
+ * peers are root, and all "one address"): one client cannot take every
+ * slot, before or after its token is checked. */
+#define PER_IP_LIMIT 16
+
 static struct MHD_Daemon *start_mhd(struct gb_api *a, struct listener *L, int fd, unsigned max)
 {
 	/* TLS options only on the listener that has them (an array, so the
@@ -445,6 +492,8 @@ static struct MHD_Daemon *start_mhd(struct gb_api *a, struct listener *L, int fd
 	                        MHD_OPTION_CONNECTION_LIMIT, max, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	                        (size_t)MAX_HEADER_MEM, MHD_OPTION_CONNECTION_TIMEOUT,
 	                        (unsigned)CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, completed, L,
+	                        MHD_OPTION_NOTIFY_CONNECTION, api_slow_notify, NULL,
+	                        MHD_OPTION_PER_IP_CONNECTION_LIMIT, L->needs_token ? PER_IP_LIMIT : 0u,
 	                        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_ARRAY, tls,
 	                        MHD_OPTION_END);
 }
@@ -539,13 +588,30 @@ int gb_api_start(const struct gb_api_opts *o, struct gb_api **out, char *err, si
 		}
 	} else
 		snprintf(a->unix_path, sizeof a->unix_path, "%s", o->unix_path);
-	unsigned max = o->max_connections ? o->max_connections : 64;
+	unsigned max = o->max_connections ? o->max_connections : 256;
+	/* Within the descriptor budget: past it accept() fails with EMFILE and
+	 * libmicrohttpd's listen thread spins on the readable socket (and the
+	 * daemon's own files fail); at the limit it stops polling instead.
+	 * 64 descriptors stay for the journal, rings, sinks and metrics. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		rlim_t room = rl.rlim_cur > 128 ? rl.rlim_cur - 64 : rl.rlim_cur / 3;
+		if (room < 1)
+			room = 1;
+		if (max > room)
+			max = (unsigned)room;
+	}
 	a->max_conns = max;
 	if (o->dashboard_dir)
 		snprintf(a->dashboard_dir, sizeof a->dashboard_dir, "%s", o->dashboard_dir);
 	else
 		gb_path_dashboard(a->dashboard_dir, sizeof a->dashboard_dir);
-	int rc = 0;
+	int rc = api_slow_start();
+	if (rc < 0) {
+		snprintf(err, errlen, "API: no thread for the request-head deadline: %s", strerror(-rc));
+		free(a);
+		return rc;
+	}
 	L_unix = (struct listener){ a, 0, 0 };
 	L_tcp = (struct listener){ a, 1, 0 };
 	if (a->unix_path[0]) {
@@ -599,6 +665,7 @@ void gb_api_stop(struct gb_api *a)
 		MHD_stop_daemon(a->tcp_d);
 	if (a->unix_d)
 		MHD_stop_daemon(a->unix_d);
+	api_slow_stop();
 	api_metrics_stop(a);
 	if (a->advisor) {
 		gb_serve_hook_set(NULL, NULL); /* waits for drain threads inside the hook */

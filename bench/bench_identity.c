@@ -114,6 +114,8 @@ int main(int argc, char **argv)
 			       "%ld fds; exe %s, %u ancestors)\n", us, n, procs, fds, ib.id.exe, ib.id.n_ancestors);
 		printf("  accept() baseline: %.1f us; lookup/accept = %.0fx; head-time re-check of the holders: "
 		       "%.1f us\n", acc, acc > 0 ? us / acc : 0.0, t_recheck / (double)n * 1e6);
+		bench_figure("identity", scoped ? "lookup, sandbox scope" : "lookup, host scope", us, "us",
+		             "accept()", acc, "-");
 		gb_identity_ctx_free(ctx);
 	}
 	close(ls);

@@ -157,6 +157,7 @@ int main(int argc, char **argv)
 	printf("  streaming writer (gb_ocsf_format): %10.0f events/s  %7.1f MB/s\n", ew, (double)bytes / tw / 1e6);
 	printf("  jansson json_pack + json_dumps:    %10.0f events/s  %7.1f MB/s\n", ej, (double)jbytes / tj / 1e6);
 	printf("  ratio writer/jansson: %.2fx\n", ew / ej);
+	bench_figure("ocsf", "Network Activity serialisation", ew, "events/s", "jansson pack + dump", ej, "-");
 	gb_buf_free(&b);
 	return 0;
 }

@@ -183,6 +183,12 @@ done
 echo
 echo "glassbox/direct:    throughput $(ratio "${MBPS[glassbox]}" "${MBPS[direct]}")x, conns/s $(ratio "${CPS[glassbox.1]}" "${CPS[direct.1]}")x (1 client) $(ratio "${CPS[glassbox.8]}" "${CPS[direct.8]}")x (8 clients)"
 [ $have_tp = 1 ] && echo "glassbox/tinyproxy: throughput $(ratio "${MBPS[glassbox]}" "${MBPS[tinyproxy]}")x, conns/s $(ratio "${CPS[glassbox.1]}" "${CPS[tinyproxy.1]}")x (1 client) $(ratio "${CPS[glassbox.8]}" "${CPS[tinyproxy.8]}")x (8 clients), added p50 (1 client) $((P50[glassbox.1] - P50[direct.1])) µs vs $((P50[tinyproxy.1] - P50[direct.1])) µs"
+# for scripts/bench's table (bench_util.h: bench_figure)
+if [ $have_tp = 1 ]; then
+	printf 'GB_FIGURE\tproxy\tnew connections/s, 1 client\t%s\tconns/s\ttinyproxy\t%s\t>=1.0x\n' "${CPS[glassbox.1]}" "${CPS[tinyproxy.1]}"
+	printf 'GB_FIGURE\tproxy\tnew connections/s, 8 clients\t%s\tconns/s\ttinyproxy\t%s\t>=1.0x\n' "${CPS[glassbox.8]}" "${CPS[tinyproxy.8]}"
+	printf 'GB_FIGURE\tproxy\tCONNECT throughput\t%s\tMB/s\ttinyproxy\t%s\t>=3x\n' "${MBPS[glassbox]}" "${MBPS[tinyproxy]}"
+fi
 [ $have_ha = 1 ] && echo "glassbox/haproxy:   throughput $(ratio "${MBPS[glassbox]}" "${MBPS[haproxy]}")x, conns/s $(ratio "${CPS[glassbox.1]}" "${CPS[haproxy.1]}")x (1 client) $(ratio "${CPS[glassbox.8]}" "${CPS[haproxy.8]}")x (8 clients) (haproxy: plain tcp relay, no CONNECT, no identity, no policy)"
 kill -TERM "${pids[1]}" 2>/dev/null && wait "${pids[1]}" 2>/dev/null
 tail -1 "$T/glassbox.log"

@@ -11,6 +11,7 @@
 #define GB_BENCH_UTIL_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,19 @@
 #include "common/clock.h"
 #include "common/record.h"
 #include "exporter/ocsf.h"
+
+/* One figure for scripts/bench's table, a line of its own:
+ *   GB_FIGURE <TAB> bench <TAB> figure <TAB> value <TAB> unit <TAB>
+ *   baseline name <TAB> baseline value <TAB> target
+ * target: ">=300000" (on the value), ">=1.0x" (on value/baseline), "<1000",
+ * or "-" (none).  A baseline of 0 has no ratio. */
+static inline void bench_figure(const char *bench, const char *figure, double value,
+                                const char *unit, const char *base_name, double base,
+                                const char *target)
+{
+	printf("GB_FIGURE\t%s\t%s\t%.6g\t%s\t%s\t%.6g\t%s\n", bench, figure, value, unit,
+	       base_name, base, target);
+}
 
 static inline double bench_now(void)
 {

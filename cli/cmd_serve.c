@@ -141,6 +141,7 @@ int cmd_serve(int argc, char **argv)
 		return 2;
 	}
 	struct gb_diags d = { 0 };
+	cfg.probe_sinks = check_only; /* a sink down now is retried at runtime */
 	int rc = gb_daemon_config_load(&cfg, config ? config : defpath, config != NULL, &d);
 	gb_diags_print(&d, stderr);
 	gb_diags_free(&d);

@@ -185,6 +185,7 @@ int gb_rec_encode(const struct gb_record *rec, void *buf, size_t cap, uint16_t *
 		put_u8(&w, (uint8_t)argc);
 		for (uint32_t i = 0; i < argc; i++)
 			put_str(&w, p->argv[i]);
+		put_u32(&w, (uint32_t)p->supervisor_pid);
 		break;
 	}
 	case GB_REC_FINDING: {
@@ -426,6 +427,8 @@ int gb_rec_decode(int type, const void *payload, size_t len, struct gb_record *o
 		p->argc = argc;
 		for (uint8_t i = 0; i < argc; i++)
 			p->argv[i] = get_str(&r);
+		if (!r.bad && r.off < r.len)
+			p->supervisor_pid = (int32_t)get_u32(&r);
 		break;
 	}
 	case GB_REC_FINDING: {

@@ -192,6 +192,10 @@ struct gb_proc {
 	const char *detail; /* free text (e.g. the drop: "uid 1000 gid 1000 groups []") */
 	uint32_t argc;
 	const char *argv[GB_MAX_ARGV];
+	/* The supervisor that launched / reaped it (the event's actor; ppid is
+	 * the direct parent, the sandbox's init).  Written after argv; a record
+	 * without it (an older ring) decodes with 0. */
+	int32_t supervisor_pid;
 };
 
 /* FINDING: security-relevant observations. */

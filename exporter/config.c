@@ -16,6 +16,7 @@
 #include "common/paths.h"
 #include "common/schema.h"
 #include "common/yaml.h"
+#include "exporter/config_sink.h"
 
 #define MAX_CONFIG_BYTES (1u << 20)
 
@@ -391,6 +392,7 @@ static void load_sink(struct gb_schema *c, const struct gb_ynode *m, struct gb_s
 		gb_schema_err(c, m, NULL, "%s", what);
 		gb_schema_pop(c, mark);
 	}
+	gb_sink_conf_check(c, m, k, cfg->probe_sinks);
 }
 
 static void load_sinks(struct gb_schema *c, const struct gb_ynode *n, struct gb_daemon_config *cfg)

@@ -54,6 +54,7 @@
 #ifndef GB_EXPORTER_CONFIG_H
 #define GB_EXPORTER_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/cred_spec.h"
@@ -85,6 +86,9 @@ struct gb_daemon_config {
 	struct gb_cred_spec creds[GB_CRED_MAX]; /* credentials: */
 	size_t n_creds;
 	struct gb_run_defaults run;
+	/* set before loading (serve --check-config): also probe whether each
+	 * sink can work now (config_sink.h) */
+	bool probe_sinks;
 };
 
 /* Defaults under root (NULL = "/"). */

@@ -18,6 +18,9 @@ static void load(void)
 		{ "curl_easy_perform", &api.easy_perform }, { "curl_easy_getinfo", &api.easy_getinfo },
 		{ "curl_easy_cleanup", &api.easy_cleanup }, { "curl_easy_strerror", &api.easy_strerror },
 		{ "curl_slist_append", &api.slist_append }, { "curl_slist_free_all", &api.slist_free_all },
+		{ "curl_url", &api.url },                   { "curl_url_cleanup", &api.url_cleanup },
+		{ "curl_url_set", &api.url_set },           { "curl_url_get", &api.url_get },
+		{ "curl_url_strerror", &api.url_strerror }, { "curl_free", &api.free },
 		{ "curl_global_init", &global_init },
 	};
 	if (gb_dl_load("libcurl.so.4", syms, GB_ARRAY_LEN(syms), lib.why, sizeof lib.why) < 0)

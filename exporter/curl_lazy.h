@@ -23,6 +23,13 @@ struct gb_curl_api {
 	const char *(*easy_strerror)(CURLcode);
 	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
 	void (*slist_free_all)(struct curl_slist *);
+	/* the URL parser (config_sink.c: a sink URL that can never work) */
+	CURLU *(*url)(void);
+	void (*url_cleanup)(CURLU *);
+	CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
+	CURLUcode (*url_get)(const CURLU *, CURLUPart, char **, unsigned int);
+	const char *(*url_strerror)(CURLUcode);
+	void (*free)(void *);
 };
 
 /* The loaded API (curl_global_init done), or NULL with the reason in err. */

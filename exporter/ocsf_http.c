@@ -72,8 +72,8 @@ int ocsf_http(struct ocsf_ev *ev)
 	bool audit = allow && h->mode == GB_MODE_AUDIT && h->reason != GB_R_NONE;
 
 	if (!allow) {
-		ocsf_envelope(ev, OCSF_HTTP, act, GB_SEV_MEDIUM, OCSF_STATUS_FAILURE);
-		ocsf_action(ev, OCSF_ACTION_DENIED, OCSF_DISP_BLOCKED);
+		ocsf_envelope(ev, OCSF_HTTP, act, ocsf_deny_severity(h->reason), OCSF_STATUS_FAILURE);
+		ocsf_action(ev, OCSF_ACTION_DENIED, ocsf_deny_disposition(h->reason));
 	} else if (audit) {
 		ocsf_envelope(ev, OCSF_HTTP, act, GB_SEV_LOW, OCSF_STATUS_SUCCESS);
 		ocsf_action(ev, OCSF_ACTION_ALLOWED, OCSF_DISP_DETECTED);
@@ -151,8 +151,8 @@ int ocsf_http(struct ocsf_ev *ev)
 
 	ocsf_key(w, "firewall_rule");
 	gb_jw_obj_begin(w);
-	ocsf_kstr(w, "name", h->policy_entry && *h->policy_entry ? h->policy_entry : "default_deny");
-	ocsf_kstr(w, "type", "l7_rule");
+	ocsf_kstr(w, "name", ocsf_rule_name(h->policy_entry, h->reason));
+	ocsf_kstr(w, "type", ocsf_rule_type(h->reason, "l7_rule"));
 	ocsf_kstr_u64(w, "version", h->policy_rev);
 	ocsf_kstr_opt(w, "condition", h->rule);
 	gb_jw_obj_end(w);

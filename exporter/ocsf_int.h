@@ -124,6 +124,13 @@ void ocsf_connection_info(struct ocsf_ev *ev, uint64_t conn_id, const struct gb_
 const char *ocsf_severity_caption(int id);
 const char *ocsf_basename(const char *path);
 
+/* One decision, one account: NET and HTTP events of a connection give a
+ * denial the same severity and name the same rule (ocsf_net.c). */
+int ocsf_deny_severity(int reason);
+int ocsf_deny_disposition(int reason);
+const char *ocsf_rule_type(int reason, const char *l7_type);
+const char *ocsf_rule_name(const char *entry, int reason);
+
 int ocsf_net(struct ocsf_ev *ev);
 int ocsf_http(struct ocsf_ev *ev);
 int ocsf_api_inference(struct ocsf_ev *ev); /* HTTP_DECISION with ai_provider */

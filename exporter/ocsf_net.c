@@ -14,7 +14,7 @@
 
 #include "exporter/ocsf_int.h"
 
-static int deny_severity(int reason)
+int ocsf_deny_severity(int reason)
 {
 	switch (reason) {
 	case GB_R_BINARY_CHANGED:
@@ -35,7 +35,18 @@ static bool is_failure(int reason)
 	return reason == GB_R_DNS_FAILED || reason == GB_R_UPSTREAM_FAILED;
 }
 
-static const char *rule_type(int reason)
+int ocsf_deny_disposition(int reason)
+{
+	if (is_failure(reason))
+		return 27; /* Error */
+	if (reason == GB_R_BAD_REQUEST || reason == GB_R_LIMIT)
+		return 25; /* Rejected */
+	return OCSF_DISP_BLOCKED;
+}
+
+/* l7_type: what an HTTP event calls a request rule's decision ("l7_rule");
+ * NET passes "network_policy". */
+const char *ocsf_rule_type(int reason, const char *l7_type)
 {
 	switch (reason) {
 	case GB_R_SSRF: return "ssrf";
@@ -43,8 +54,22 @@ static const char *rule_type(int reason)
 	case GB_R_BINARY_CHANGED: return "identity";
 	case GB_R_AUDIT_FAIL_CLOSED: return "audit";
 	case GB_R_LIMIT: return "limit";
-	default: return "network_policy";
+	case GB_R_L7_DENY_RULE:
+	case GB_R_L7_NOT_PERMITTED:
+	case GB_R_L7_BAD_PATH: return l7_type;
+	default: return reason == GB_R_NONE ? l7_type : "network_policy";
 	}
+}
+
+const char *ocsf_rule_name(const char *entry, int reason)
+{
+	if (entry && *entry)
+		return entry;
+	if (reason == GB_R_NONE)
+		return "unnamed"; /* allowed without a named entry */
+	if (reason == GB_R_NO_POLICY || reason == GB_R_NO_ENDPOINT)
+		return "default_deny";
+	return gb_reason_name(reason);
 }
 
 /* firewall_rule: the network_policies entry that decided, or what refused
@@ -55,24 +80,24 @@ static void firewall_rule(struct ocsf_ev *ev, const char *entry, const char *end
 	struct gb_jsonw *w = &ev->w;
 	ocsf_key(w, "firewall_rule");
 	gb_jw_obj_begin(w);
-	if (entry && *entry)
-		ocsf_kstr(w, "name", entry);
-	else if (reason == GB_R_NONE)
-		ocsf_kstr(w, "name", "unnamed"); /* allowed without a named entry */
-	else if (reason == GB_R_NO_POLICY || reason == GB_R_NO_ENDPOINT)
-		ocsf_kstr(w, "name", "default_deny");
-	else
-		ocsf_kstr(w, "name", gb_reason_name(reason));
-	ocsf_kstr(w, "type", rule_type(reason));
+	ocsf_kstr(w, "name", ocsf_rule_name(entry, reason));
+	ocsf_kstr(w, "type", ocsf_rule_type(reason, "network_policy"));
 	ocsf_kstr_u64(w, "version", rev);
 	ocsf_kstr_opt(w, "condition", endpoint);
 	gb_jw_obj_end(w);
 	ev->profiles |= OCSF_P_SECURITY_CONTROL;
 }
 
+/* A request refused before its destination could be read names none,
+ * rather than an invented "?:0". */
 static void host_port(struct gb_jsonw *w, const struct gb_endpoint *ep)
 {
-	ocsf_sadd(w, ep->host && *ep->host ? ep->host : (ep->ip && *ep->ip ? ep->ip : "?"));
+	const char *h = ep->host && *ep->host ? ep->host : (ep->ip && *ep->ip ? ep->ip : NULL);
+	if (!h && !ep->port) {
+		ocsf_sadd(w, "(destination unknown)");
+		return;
+	}
+	ocsf_sadd(w, h ? h : "?");
 	ocsf_sadd(w, ":");
 	ocsf_sadd_u64(w, ep->port);
 }
@@ -108,11 +133,8 @@ int ocsf_net(struct ocsf_ev *ev)
 		ocsf_action(ev, OCSF_ACTION_ALLOWED, OCSF_DISP_ALLOWED);
 	} else {
 		int fail = is_failure(n->reason);
-		ocsf_envelope(ev, OCSF_NET, fail ? 4 : 5, deny_severity(n->reason), OCSF_STATUS_FAILURE);
-		ocsf_action(ev, OCSF_ACTION_DENIED,
-		            fail ? 27 /* Error */
-		            : (n->reason == GB_R_BAD_REQUEST || n->reason == GB_R_LIMIT) ? 25 /* Rejected */
-		                                                                         : OCSF_DISP_BLOCKED);
+		ocsf_envelope(ev, OCSF_NET, fail ? 4 : 5, ocsf_deny_severity(n->reason), OCSF_STATUS_FAILURE);
+		ocsf_action(ev, OCSF_ACTION_DENIED, ocsf_deny_disposition(n->reason));
 	}
 
 	ocsf_sbegin(w, "message");

@@ -90,8 +90,9 @@ int ocsf_proc(struct ocsf_ev *ev)
 	ocsf_sadd_opt(w, ": ", p->detail);
 	ocsf_send(w);
 
-	/* Who did it: the supervisor (our parent of the sandboxed process). */
-	ocsf_glassbox_actor(ev, p->ppid);
+	/* Who did it: the supervisor that launched / reaped it (records from
+	 * before supervisor_pid had it in ppid). */
+	ocsf_glassbox_actor(ev, p->supervisor_pid > 0 ? p->supervisor_pid : p->ppid);
 
 	ocsf_key(w, "process");
 	gb_jw_obj_begin(w);

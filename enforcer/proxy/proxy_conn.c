@@ -76,7 +76,7 @@ void proxy_emit(struct proxy_conn *c, struct gb_record *r)
 	static _Thread_local unsigned char buf[GB_RECORD_MAX];
 	uint16_t fl = 0;
 	int n = gb_rec_encode(r, buf, sizeof buf, &fl);
-	if (c->ident.truncated)
+	if (c->ident.truncated || c->req.truncated)
 		fl |= GB_RECF_TRUNCATED;
 	int rc = n < 0 ? n
 	               : gb_ring_write(p->o.ring, r->type, fl, buf, (size_t)n,
@@ -102,12 +102,29 @@ static void fill_net(struct proxy_conn *c, struct gb_net_decision *n, int phase)
 	n->inspected = c->inspected;
 }
 
+static bool l7_reason(int reason)
+{
+	return reason == GB_R_L7_DENY_RULE || reason == GB_R_L7_NOT_PERMITTED || reason == GB_R_L7_BAD_PATH;
+}
+
+/* An allowed connection whose request a rule would have refused (audit
+ * mode) was allowed as a connection: the request's verdict is the HTTP
+ * record's to tell, not the connection's. */
+static void net_allow_reason(struct proxy_conn *c, struct gb_net_decision *n, int reason)
+{
+	n->reason = (uint16_t)(l7_reason(reason) ? GB_R_NONE : reason);
+	if (l7_reason(reason))
+		n->reason_text = "";
+}
+
 void conn_rec_open(struct proxy_conn *c, int verdict, int reason)
 {
 	struct gb_record r = { .type = GB_REC_NET_DECISION };
 	fill_net(c, &r.u.net, GB_NET_OPEN);
 	r.u.net.verdict = (uint8_t)verdict;
 	r.u.net.reason = (uint16_t)reason;
+	if (verdict == GB_VERDICT_ALLOW)
+		net_allow_reason(c, &r.u.net, reason);
 	proxy_emit(c, &r);
 }
 
@@ -116,7 +133,7 @@ static void rec_close(struct proxy_conn *c)
 	struct gb_record r = { .type = GB_REC_NET_DECISION };
 	fill_net(c, &r.u.net, GB_NET_CLOSE);
 	r.u.net.verdict = GB_VERDICT_ALLOW;
-	r.u.net.reason = (uint16_t)c->dec.reason;
+	net_allow_reason(c, &r.u.net, c->dec.reason);
 	r.u.net.bytes_up = c->up.bytes;
 	r.u.net.bytes_down = c->down.bytes;
 	r.u.net.duration_ns = gb_now_ns(CLOCK_MONOTONIC) - c->t_start_ns;
@@ -233,6 +250,10 @@ static void close_upstream(struct proxy_conn *c)
 void conn_free(struct proxy_conn *c)
 {
 	struct gb_proxy *p = c->w->p;
+	if (c->http_pending) { /* no response status was seen (upstream closed, client gone) */
+		c->http_pending = false;
+		rec_http(c, GB_VERDICT_ALLOW, c->dec.reason, 0);
+	}
 	if (c->opened) {
 		rec_close(c);
 		atomic_fetch_add(&p->s_bytes_up, c->up.bytes);
@@ -268,6 +289,10 @@ void conn_detach(struct proxy_conn *c)
 void conn_finish_detached(struct proxy_conn *c)
 {
 	struct gb_proxy *p = c->w->p;
+	if (c->http_pending) { /* no response status was seen (upstream closed, client gone) */
+		c->http_pending = false;
+		rec_http(c, GB_VERDICT_ALLOW, c->dec.reason, 0);
+	}
 	if (c->opened) {
 		rec_close(c);
 		atomic_fetch_add(&p->s_bytes_up, c->up.bytes);
@@ -419,6 +444,16 @@ static void refuse(struct proxy_conn *c, int status, const char *error, int reas
 	c->dec.verdict = GB_VERDICT_DENY;
 	c->dec.reason = (enum gb_reason)reason;
 	close_upstream(c);
+	if (!c->req.kind && c->hlen) {
+		/* Refused before the head was parsed (framing error, size limit):
+		 * what its request line says, as far as it can be read, so a
+		 * malformed GET is recorded as the request it is. */
+		const char *why2;
+		(void)http_parse_head(c->head, c->hlen, &c->req, &why2);
+		if (!c->req.kind)
+			c->req.kind = c->hlen >= 8 && !memcmp(c->head, "CONNECT ", 8) ? GB_NET_CONNECT
+			                                                               : GB_NET_FORWARD;
+	}
 	conn_rec_open(c, GB_VERDICT_DENY, reason);
 	if (c->req.kind == GB_NET_FORWARD)
 		rec_http(c, GB_VERDICT_DENY, reason, (uint16_t)status);
@@ -446,6 +481,25 @@ static void flush_refusal(struct proxy_conn *c)
 
 /* Move what can move, then wait for what the relay needs next; a relay
  * that finished or failed ends the connection. */
+/* The status of a forward request's response, peeked at before the relay
+ * splices it on (the bytes stay in the socket).  A first segment shorter
+ * than a status line is recorded without a status: once spliced, the line
+ * is out of sight. */
+int conn_response_status(struct proxy_conn *c)
+{
+	char b[16];
+	ssize_t n = recv(c->ufd, b, sizeof b - 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	int status = 0;
+	if (n >= 12 && !memcmp(b, "HTTP/1.", 7) && b[8] == ' ' && b[9] >= '1' && b[9] <= '5' &&
+	    b[10] >= '0' && b[10] <= '9' && b[11] >= '0' && b[11] <= '9')
+		status = (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0');
+	c->http_pending = false;
+	rec_http(c, GB_VERDICT_ALLOW, c->dec.reason, status);
+	return 1;
+}
+
 static void relay_step(struct proxy_conn *c)
 {
 	if (relay_pump(c) != 0) {
@@ -487,8 +541,9 @@ static void start_relay(struct proxy_conn *c)
 	}
 	gb_buf_append(&c->pre, early, early_n); /* bytes the client sent ahead */
 	conn_rec_open(c, GB_VERDICT_ALLOW, c->dec.reason);
-	if (c->req.kind == GB_NET_FORWARD)
-		rec_http(c, GB_VERDICT_ALLOW, c->dec.reason, 0);
+	/* The request's record carries the response status: written when the
+	 * status line arrives (conn_response_status), or at the end without one. */
+	c->http_pending = c->req.kind == GB_NET_FORWARD;
 	c->opened = true;
 	atomic_fetch_add(&p->s_allowed, 1);
 	c->st = C_RELAY;

@@ -112,6 +112,8 @@ int http_parse_head(const char *buf, size_t len, struct http_req *r, const char 
 			return -EINVAL;
 		}
 	memcpy(r->method, buf, ml);
+	/* Known from here on, for the record of a request refused below. */
+	r->kind = strcmp(r->method, "CONNECT") ? GB_NET_FORWARD : GB_NET_CONNECT;
 	const char *ver = sp2 + 1;
 	size_t vl = (size_t)(eol - 1 - ver);
 	if (vl == 8 && !memcmp(ver, "HTTP/1.1", 8))
@@ -161,6 +163,12 @@ int http_parse_head(const char *buf, size_t len, struct http_req *r, const char 
 		const char *pend = q ? q : tend;
 		size_t pl = (size_t)(pend - slash);
 		if (pl + 2 > sizeof r->path || (q && (size_t)(tend - q) > sizeof r->query)) {
+			/* the refusal's record shows as much of the path as fits,
+			 * flagged truncated, never a made-up "/" */
+			size_t keep = pl < sizeof r->path - 1 ? pl : sizeof r->path - 1;
+			memcpy(r->path, slash, keep);
+			r->path[keep] = '\0';
+			r->truncated = true;
 			*why = "URL too long";
 			return -EINVAL;
 		}

@@ -45,6 +45,7 @@ struct http_req {
 	char path[2048];     /* origin-form path, forward only */
 	char query[2048];    /* without '?', forward only */
 	bool has_query;
+	bool truncated;      /* path/query cut to fit (a URL too long): records are flagged */
 	size_t head_len;     /* bytes of the request head incl. the blank line */
 	int minor;           /* HTTP/1.x */
 };
@@ -91,6 +92,7 @@ struct proxy_conn {
 	int addr_class;    /* gb_addr_class of the address connected to */
 	bool opened;       /* an allow OPEN record was written: write CLOSE too */
 	bool inspected;
+	bool http_pending; /* an allowed forward request: its HTTP record waits for the response's status */
 
 	struct gb_buf pre;   /* bytes for upstream before relaying (forward head) */
 	size_t pre_off;
@@ -149,6 +151,9 @@ struct proxy_conn *conn_new(struct proxy_worker *w, int cfd);
 void conn_event(struct proxy_conn *c, enum tag_kind which, unsigned events);
 void conn_timeout(struct proxy_conn *c);
 void conn_free(struct proxy_conn *c);
+/* An allowed forward request's response status, peeked at (proxy_conn.c):
+ * 1 when its HTTP record is written, 0 while nothing has arrived. */
+int conn_response_status(struct proxy_conn *c);
 /* Free the connections closed during the last epoll batch. */
 void proxy_reap(struct proxy_worker *w);
 /* Records (thread-safe: the L7 threads write through these too). */

@@ -163,7 +163,10 @@ int relay_pump(struct proxy_conn *c)
 		if (r < 0)
 			return r;
 	}
-	if (out_done) {
+	/* A forward request's response is seen before any of it is spliced
+	 * (its status goes into the HTTP record); until it arrives nothing is
+	 * read from upstream, and the level-triggered EPOLLIN brings it. */
+	if (out_done && (!c->http_pending || conn_response_status(c))) {
 		r = pump_dir(&c->down, c->ufd, c->cfd);
 		if (r < 0)
 			return r;

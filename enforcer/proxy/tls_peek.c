@@ -40,8 +40,12 @@ enum gb_peek_kind gb_tls_peek_classify(const unsigned char *b, size_t n)
 	size_t i = 0;
 	while (i < n && i < 24 && tchar(b[i]))
 		i++;
+	/* all method bytes so far: the next one decides (a space after up to
+	 * 24 of them is a method; a 25th token byte is not), whatever the
+	 * segmenting — 24 bytes alone were OTHER while 25 were a method
+	 * (fuzz_tls_peek) */
 	if (i == n)
-		return i < 24 ? GB_PEEK_NEED_MORE : GB_PEEK_OTHER;
+		return GB_PEEK_NEED_MORE;
 	if (i == 0 || b[i] != ' ')
 		return GB_PEEK_OTHER;
 	const unsigned char *sp = memchr(b + i + 1, ' ', n - i - 1);

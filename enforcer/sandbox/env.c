@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/array.h"
+#include "common/paths.h"
 #include "enforcer/sandbox/netns.h"
 
 extern char **environ;
@@ -305,9 +306,10 @@ static int is_exec_file(const char *p)
 int gb_env_resolve_exe(const char *cmd, const char *workdir, char *out, size_t len)
 {
 	if (strchr(cmd, '/')) {
-		int n = cmd[0] == '/' ? snprintf(out, len, "%s", cmd)
-		                      : snprintf(out, len, "%s/%s", workdir, cmd);
-		if (n < 0 || (size_t)n >= len)
+		/* Normalised ("./probe" is WORKDIR/probe, not WORKDIR/./probe):
+		 * this path is the process path every record of the run names. */
+		int n = cmd[0] == '/' ? gb_path_norm(out, len, cmd) : gb_path_join(out, len, workdir, cmd);
+		if (n < 0)
 			return -ENAMETOOLONG;
 		return access(out, F_OK) == 0 ? 0 : -ENOENT;
 	}

@@ -2,6 +2,7 @@
 #include "enforcer/sandbox/landlock_audit.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/netlink.h>
 #include <poll.h>
@@ -10,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,13 +105,87 @@ static int query_enabled(int fd)
 	return -ETIMEDOUT;
 }
 
+/* The initial network namespace, opened: kthreadd (pid 2 of the initial pid
+ * namespace; audit refuses other pid namespaces anyway) always lives in it,
+ * and pid 1 usually does (its ns links may be closed to us). -1 when neither
+ * can be opened. */
+static int open_init_netns(void)
+{
+	static const char *const cands[][2] = { { "/proc/2/comm", "/proc/2/ns/net" },
+		                                    { NULL, "/proc/1/ns/net" } };
+	for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
+		if (cands[i][0]) {
+			char comm[32] = "";
+			FILE *f = fopen(cands[i][0], "re");
+			if (!f)
+				continue;
+			int ok = fgets(comm, sizeof comm, f) && !strcmp(comm, "kthreadd\n");
+			fclose(f);
+			if (!ok)
+				continue;
+		}
+		int fd = open(cands[i][1], O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+	}
+	return -1;
+}
+
+/* The audit multicast is sent only to the initial network namespace's audit
+ * socket: one opened in any other namespace binds, answers AUDIT_GET, and
+ * never receives a record.  So when the supervisor was started in another
+ * namespace (ip netns exec, a container's), the socket is made in the
+ * initial one (this thread enters it for the socket() call and returns; a
+ * socket keeps the namespace it was made in).  -EXDEV when we are elsewhere
+ * and cannot enter it. */
+static int audit_socket(void)
+{
+	int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int init = open_init_netns();
+	struct stat ss, is;
+	int rc;
+	if (self < 0 || init < 0 || fstat(self, &ss) < 0 || fstat(init, &is) < 0) {
+		rc = -EXDEV;
+		/* Without the initial namespace to compare with, trust a socket
+		 * only when we provably are in it (a fixed inode since Linux 6.x). */
+		if (self >= 0 && fstat(self, &ss) == 0 && ss.st_ino == 0xEFFFFFF9u)
+			rc = 0;
+	} else {
+		rc = ss.st_dev == is.st_dev && ss.st_ino == is.st_ino ? 0 : 1;
+	}
+	int fd = -EXDEV;
+	if (rc == 0) {
+		fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+		fd = fd < 0 ? -errno : fd;
+	} else if (rc == 1) {
+		if (setns(init, CLONE_NEWNET) < 0) {
+			fd = -EXDEV;
+		} else {
+			fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+			fd = fd < 0 ? -errno : fd;
+			if (setns(self, CLONE_NEWNET) < 0) {
+				/* cannot happen with the rights that entered; staying
+				 * in the wrong namespace would be worse than failing */
+				gb_log_error(NULL, "cannot return to the supervisor's network namespace: %s",
+				             strerror(errno));
+				abort();
+			}
+		}
+	}
+	if (self >= 0)
+		close(self);
+	if (init >= 0)
+		close(init);
+	return fd;
+}
+
 int gb_ll_audit_open(struct gb_ll_audit **out, int *enabled)
 {
 	*out = NULL;
 	*enabled = 0;
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+	int fd = audit_socket();
 	if (fd < 0)
-		return -errno;
+		return fd;
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
 		                      .nl_groups = 1u << (AUDIT_NLGRP_READLOG - 1) };
 	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {

@@ -49,7 +49,10 @@ typedef void (*gb_ll_denial_fn)(void *ctx, const struct gb_ll_denial *d);
 
 /* Join the audit stream.  Returns 0 with *out set (*enabled = whether the
  * kernel audits now), or -errno (e.g. -EPERM without CAP_AUDIT_READ,
- * -EPROTONOSUPPORT without CONFIG_AUDIT). */
+ * -EPROTONOSUPPORT without CONFIG_AUDIT).  The kernel multicasts audit
+ * records only in the initial network namespace: a supervisor started in
+ * another one makes its socket there (setns for the one call), and gets
+ * -EXDEV when it cannot enter it. */
 int gb_ll_audit_open(struct gb_ll_audit **out, int *enabled);
 /* The sandbox to watch: its init's host pid (creator of the Landlock domain,
  * pid 1 of the sandbox's pid namespace).  Records before this are dropped. */

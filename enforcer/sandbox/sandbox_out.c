@@ -202,11 +202,12 @@ void gb_sbx_ev_lifecycle(struct gb_sbx_out *ev, int activity, uint32_t layers, u
 	emit(ev, &rec);
 }
 
-static void proc_common(struct gb_proc *p, pid_t pid, uint32_t uid, uint32_t gid,
+static void proc_common(struct gb_proc *p, pid_t pid, pid_t ppid, uint32_t uid, uint32_t gid,
                         const char *exe, const char *sha256, char *const *argv)
 {
 	p->pid = pid;
-	p->ppid = 0;
+	p->ppid = ppid;
+	p->supervisor_pid = (int32_t)getpid();
 	p->uid = uid;
 	p->gid = gid;
 	p->exe = exe;
@@ -215,12 +216,12 @@ static void proc_common(struct gb_proc *p, pid_t pid, uint32_t uid, uint32_t gid
 		p->argv[p->argc] = argv[p->argc];
 }
 
-void gb_sbx_ev_proc_launch(struct gb_sbx_out *ev, pid_t pid, uint32_t uid, uint32_t gid,
+void gb_sbx_ev_proc_launch(struct gb_sbx_out *ev, pid_t pid, pid_t ppid, uint32_t uid, uint32_t gid,
                            const char *exe, const char *sha256, char *const *argv)
 {
 	struct gb_record rec = { .type = GB_REC_PROC };
 	struct gb_proc *p = &rec.u.proc;
-	proc_common(p, pid, uid, gid, exe, sha256, argv);
+	proc_common(p, pid, ppid, uid, gid, exe, sha256, argv);
 	p->activity = GB_PROC_LAUNCH;
 	char d[128];
 	snprintf(d, sizeof d, "privileges dropped to uid %u gid %u", uid, gid);
@@ -228,13 +229,13 @@ void gb_sbx_ev_proc_launch(struct gb_sbx_out *ev, pid_t pid, uint32_t uid, uint3
 	emit(ev, &rec);
 }
 
-void gb_sbx_ev_proc_exit(struct gb_sbx_out *ev, pid_t pid, uint32_t uid, uint32_t gid,
-                         const char *exe, const char *sha256, int32_t code, int32_t sig,
+void gb_sbx_ev_proc_exit(struct gb_sbx_out *ev, pid_t pid, pid_t ppid, uint32_t uid, uint32_t gid,
+                         const char *exe, const char *sha256, char *const *argv, int32_t code, int32_t sig,
                          uint64_t duration_ns, const char *reason)
 {
 	struct gb_record rec = { .type = GB_REC_PROC };
 	struct gb_proc *p = &rec.u.proc;
-	proc_common(p, pid, uid, gid, exe, sha256, NULL);
+	proc_common(p, pid, ppid, uid, gid, exe, sha256, argv);
 	p->activity = GB_PROC_EXIT;
 	p->exit_code = sig ? -1 : code;
 	p->signal = sig;

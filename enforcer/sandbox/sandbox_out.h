@@ -80,11 +80,14 @@ void gb_sbx_ev_finding_proc(struct gb_sbx_out *ev, int kind, int severity, const
 void gb_sbx_ev_lifecycle(struct gb_sbx_out *ev, int activity, uint32_t layers, uint32_t abi,
                          uint32_t uid, uint32_t gid, const char *rights, const char *seccomp,
                          const char *user, const char *workdir);
-void gb_sbx_ev_proc_launch(struct gb_sbx_out *ev, pid_t pid, uint32_t uid, uint32_t gid,
+/* ppid: the workload's parent (the sandbox's init, host pid); the
+ * supervisor (the caller) is recorded as the actor. */
+void gb_sbx_ev_proc_launch(struct gb_sbx_out *ev, pid_t pid, pid_t ppid, uint32_t uid, uint32_t gid,
                            const char *exe, const char *sha256, char *const *argv);
-/* reason: why it ended when a limit did it ("oom_kill: ..."), else "". */
-void gb_sbx_ev_proc_exit(struct gb_sbx_out *ev, pid_t pid, uint32_t uid, uint32_t gid,
-                         const char *exe, const char *sha256, int32_t code, int32_t sig,
-                         uint64_t duration_ns, const char *reason);
+/* reason: why it ended when a limit did it ("oom_kill: ..."), else "".
+ * argv: the command line, as at launch. */
+void gb_sbx_ev_proc_exit(struct gb_sbx_out *ev, pid_t pid, pid_t ppid, uint32_t uid, uint32_t gid,
+                         const char *exe, const char *sha256, char *const *argv, int32_t code,
+                         int32_t sig, uint64_t duration_ns, const char *reason);
 
 #endif

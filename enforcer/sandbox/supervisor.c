@@ -272,8 +272,8 @@ static void handle_msg(struct run *r, const struct gb_sbx_msg *m, int fd, pid_t 
 		} else if (m->a) {
 			gb_log_error(NULL, "%s: %s", r->o->argv[0], strerror(m->a));
 		} else {
-			gb_sbx_ev_proc_launch(&r->ev, r->payload_pid, r->ident.uid, r->ident.gid, r->exe,
-			                      r->sha256, r->o->argv);
+			gb_sbx_ev_proc_launch(&r->ev, r->payload_pid, r->init_pid, r->ident.uid, r->ident.gid,
+			                      r->exe, r->sha256, r->o->argv);
 		}
 		break;
 	case GB_MSG_EXIT: {
@@ -282,8 +282,8 @@ static void handle_msg(struct run *r, const struct gb_sbx_msg *m, int fd, pid_t 
 		r->exit_signal = m->b;
 		char reason[200];
 		exit_reason(r, m->b, reason, sizeof reason);
-		gb_sbx_ev_proc_exit(&r->ev, r->payload_pid, r->ident.uid, r->ident.gid, r->exe,
-		                    r->sha256, m->a, m->b,
+		gb_sbx_ev_proc_exit(&r->ev, r->payload_pid, r->init_pid, r->ident.uid, r->ident.gid, r->exe,
+		                    r->sha256, r->o->argv, m->a, m->b,
 		                    r->started_ns ? gb_now_ns(CLOCK_MONOTONIC) - r->started_ns : 0, reason);
 		break;
 	}
@@ -636,6 +636,17 @@ static void start_audit(struct run *r)
 {
 	int enabled = 0;
 	int rc = gb_ll_audit_open(&r->audit, &enabled);
+	if (rc == -EXDEV) {
+		/* Said plainly, on stderr too: this is a deployment choice (the
+		 * supervisor's own namespace) that costs the denial records. */
+		const char *d = "the supervisor runs outside the initial network namespace and cannot "
+		                "enter it; the kernel delivers audit records only there: Landlock and "
+		                "seccomp denials are enforced but not recorded";
+		gb_log_warn(NULL, "%s", d);
+		r->audit = NULL;
+		gb_sbx_ev_finding(&r->ev, GB_F_LANDLOCK_DEGRADED, GB_SEV_MEDIUM, "audit", d);
+		return;
+	}
 	if (rc < 0) {
 		char d[256];
 		snprintf(d, sizeof d, "cannot read the kernel audit stream (%s): Landlock denials are "

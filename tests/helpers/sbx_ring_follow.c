@@ -12,6 +12,8 @@
  *        status=<n> tls=<0|1>
  *   CONFIG action=<n> rev=<n> sha256=<..> source=<..> detail=<..>
  *   LOSS count=<n>
+ * With OCSF_FILE (a third argument), each record's OCSF event is written
+ * there too, one per line.
  * Exit 0 when the stopped record was seen, 1 otherwise. */
 #include <errno.h>
 #include <stdio.h>
@@ -23,11 +25,12 @@
 #include "common/clock.h"
 #include "common/record.h"
 #include "common/ring.h"
+#include "exporter/ocsf.h"
 
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: sbx_ring_follow RING TIMEOUT_MS\n");
+		fprintf(stderr, "usage: sbx_ring_follow RING TIMEOUT_MS [OCSF_FILE]\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -40,6 +43,9 @@ int main(int argc, char **argv)
 		}
 		usleep(2000);
 	}
+	FILE *ocsf = argc > 3 ? fopen(argv[3], "w") : NULL;
+	struct gb_ocsf_ctx octx = { "sbx_ring_follow", "sbx", "localhost", NULL };
+	struct gb_buf ob = GB_BUF_INIT;
 	int stopped = 0;
 	while (!stopped && gb_now_ms(CLOCK_MONOTONIC) < end) {
 		struct gb_ring_entry e;
@@ -61,6 +67,17 @@ int main(int argc, char **argv)
 			printf("BAD type=%u\n", e.type);
 			gb_ring_consume(r);
 			continue;
+		}
+		if (ocsf) {
+			rec.seq = e.seq;
+			rec.ts_ns = e.ts_ns;
+			rec.flags = e.flags;
+			gb_buf_reset(&ob);
+			if (gb_ocsf_format(&octx, &rec, &ob, NULL) == 0)
+				fprintf(ocsf, "%.*s\n", (int)ob.len, ob.data);
+			else
+				fprintf(ocsf, "{\"error\": \"format failed\"}\n");
+			fflush(ocsf);
 		}
 		switch (e.type) {
 		case GB_REC_LIFECYCLE: {
@@ -134,5 +151,8 @@ int main(int argc, char **argv)
 		gb_ring_consume(r);
 	}
 	gb_ring_close(r);
+	if (ocsf)
+		fclose(ocsf);
+	gb_buf_free(&ob);
 	return stopped ? 0 : 1;
 }

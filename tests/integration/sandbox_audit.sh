@@ -36,6 +36,33 @@ rec=$(grep "^FINDING kind=3 " "$T/records")
 case "$rec" in *"subject=/var/tmp pid="*" uid=18"[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]" exe=/usr/bin/touch detail=Landlock denied fs.make_reg"*) r=yes ;; *) r="$rec" ;; esac
 check "denial recorded in the ring with identity" yes "$r"
 
+# A supervisor started in another network namespace (ip netns exec, a
+# container's) records the same denial: the kernel multicasts audit records
+# only in the initial namespace, so the supervisor makes its socket there.
+out=$(unshare --net "$GLASSBOX" --root "$ROOT" run --workdir "$W" -- /usr/bin/touch /var/tmp/gb-audit 2>&1)
+check "denied from another netns" 1 $?
+case "$out" in *"glassbox: denied: /var/tmp: Landlock denied fs.make_reg (/usr/bin/touch, pid "*) r=yes ;; *) r="$out" ;; esac
+check "denial reported from another netns" yes "$r"
+"$GB_HELPER_DIR/sbx_ring_follow" "$ROOT/run/glassbox/sandboxes/aud2/events.ring" 10000 >"$T/records2" &
+fol=$!
+unshare --net "$GLASSBOX" --root "$ROOT" run --quiet --name aud2 --workdir "$W" -- /bin/sh -c \
+	"sleep 0.3; /usr/bin/touch /var/tmp/gb-audit" 2>/dev/null
+wait "$fol"
+case "$(grep "^FINDING kind=3 " "$T/records2")" in *"subject=/var/tmp pid="*"exe=/usr/bin/touch detail=Landlock denied fs.make_reg"*) r=yes ;; *) r=$(cat "$T/records2") ;; esac
+check "denial recorded in the ring from another netns" yes "$r"
+# When the initial namespace cannot be entered (its ns links hidden here),
+# the run says plainly that denials cannot be seen, on stderr and as a FINDING.
+"$GB_HELPER_DIR/sbx_ring_follow" "$ROOT/run/glassbox/sandboxes/aud3/events.ring" 10000 >"$T/records3" &
+fol=$!
+out=$(unshare --net --mount sh -c 'mount -t tmpfs none /proc/2/ns && mount -t tmpfs none /proc/1/ns &&
+	exec "$0" --root "$1" run --name aud3 --workdir "$2" -- /bin/sh -c "sleep 0.3; /usr/bin/touch /var/tmp/gb-audit"' \
+	"$GLASSBOX" "$ROOT" "$W" 2>&1)
+wait "$fol"
+case "$out" in *"outside the initial network namespace and cannot enter it"*) r=yes ;; *) r="$out" ;; esac
+check "unseen denials said on stderr" yes "$r"
+case "$(grep "^FINDING kind=" "$T/records3")" in *"outside the initial network namespace"*) r=yes ;; *) r=$(cat "$T/records3") ;; esac
+check "unseen denials said as a FINDING" yes "$r"
+
 # seccomp refusals: logged while auditing is on, attributed by pid namespace.
 out=$("$GLASSBOX" --root "$ROOT" run --workdir "$W" -- ./escape_probe all 2>&1 >/dev/null)
 case "$out" in *"denied: seccomp refused memfd_create ($W/escape_probe, pid "*" uid 18"[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]")"*) r=yes ;; *) r="$out" ;; esac

@@ -35,4 +35,32 @@ has "FINDING missing path" "^FINDING kind=2 sev=2 subject=/nonexistent-gb-$$ "
 has "LIFECYCLE stopped" '^LIFECYCLE stopped .* name=rec1$'
 check "order" "created started stopped" "$(echo "$r" | awk '$1 == "LIFECYCLE" { printf "%s%s", (n++ ? " " : ""), $2 }')"
 check "ring removed after exit" absent "$([ -e "$ring" ] && echo present || echo absent)"
+
+# PROC events as OCSF (issue 20, defect 6): the supervisor is the actor, the
+# sandbox's init the parent, the exit carries the command line, and a
+# relative command's path is canonical (no "/./").
+cp /bin/true "$W/mytrue"
+ring2="$ROOT/run/glassbox/sandboxes/rec2/events.ring"
+"$F" "$ring2" 10000 "$T/proc.ocsf" >/dev/null &
+fol=$!
+"${GBRUN[@]}" --name rec2 --policy "$P" -- ./mytrue one "two words" &
+sup=$!
+wait "$sup"
+check "relative command ran" 0 $?
+wait "$fol"
+r=$(python3 - "$T/proc.ocsf" "$sup" "$W/mytrue" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+p = [e for e in ev if e.get("class_uid") == 1007]
+assert [e["activity_id"] for e in p] == [1, 2], [e.get("activity_id") for e in p]
+for e in p:
+    assert e["actor"]["process"]["pid"] == int(sys.argv[2]), ("actor", e["actor"])
+    par = e["process"]["parent_process"]["pid"]
+    assert par > 0 and par != int(sys.argv[2]), ("parent", par)
+    assert e["process"]["path"] == sys.argv[3], e["process"]["path"]
+    assert e["process"]["cmd_line"] == './mytrue one "two words"', e["process"].get("cmd_line")
+print("yes")
+PY
+)
+check "PROC actor, parent, cmd_line, canonical path" yes "$r"
 finish

@@ -247,6 +247,13 @@ static void test_classify(void **state)
 		{ "\x00\x00\x00", 3, GB_PEEK_OTHER },
 		{ " GET / HTTP/1.1", 15, GB_PEEK_OTHER },
 		{ "GET /\x01 HTTP/1.1", 15, GB_PEEK_OTHER },
+		/* a 24-byte method: the next byte decides, however the bytes
+		 * arrive (fuzz_tls_peek: 24 bytes alone were OTHER, 28 were a
+		 * request) */
+		{ "222111Ek2222222222222222", 24, GB_PEEK_NEED_MORE },
+		{ "222111Ek2222222222222222 s# ", 28, GB_PEEK_NEED_MORE },
+		{ "222111Ek2222222222222222 / HTTP/1.1\r\n", 37, GB_PEEK_HTTP1 },
+		{ "222111Ek22222222222222222", 25, GB_PEEK_OTHER },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		enum gb_peek_kind k = gb_tls_peek_classify((const unsigned char *)cases[i].b, cases[i].n);

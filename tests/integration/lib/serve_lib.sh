@@ -25,7 +25,8 @@ start_serve() {
 	"$GLASSBOX" --root "$ROOT" serve >>"$T/serve.log" 2>&1 &
 	SERVE=$!
 	pids+=("$SERVE")
-	for _ in $(seq 100); do
+	# GB_SERVE_WAIT_STEPS: scripts/memcheck's valgrind starts slower
+	for _ in $(seq "${GB_SERVE_WAIT_STEPS:-100}"); do
 		[[ $(grep -c watching "$T/serve.log" 2>/dev/null || true) -ge $want ]] && return
 		sleep 0.05
 	done
