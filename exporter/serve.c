@@ -144,7 +144,8 @@ static void journal_ok(struct gb_serve *s)
 	rec.u.finding = (struct gb_finding){ .kind = GB_F_OTHER, .severity = GB_SEV_HIGH,
 		                             .title = "journal writes failed", .detail = detail,
 		                             .subject = s->journal_dir };
-	struct gb_ocsf_ctx ctx = { .sandbox_name = NULL, .sandbox_id = "glassbox-journal",
+	/* the daemon's own event: log_name "glassbox", as its journal index has it */
+	struct gb_ocsf_ctx ctx = { .sandbox_name = "glassbox", .sandbox_id = "glassbox-journal",
 		                   .hostname = s->hostname, .product_version = GB_VERSION };
 	struct gb_buf b = GB_BUF_INIT;
 	struct gb_ocsf_meta om;
@@ -601,7 +602,8 @@ static void retention_pass(struct gb_serve *s)
 		         (unsigned long long)rc.last_seg[i]);
 		/* metadata.uid = retention-SINK:SEGMENT: unique per sink and pass */
 		snprintf(id, sizeof id, "retention-%s", s->sink_names[i]);
-		struct gb_ocsf_ctx ctx = { .sandbox_name = NULL, .sandbox_id = id, .hostname = s->hostname,
+		/* the daemon's own event, named as its journal index names it */
+		struct gb_ocsf_ctx ctx = { .sandbox_name = "glassbox", .sandbox_id = id, .hostname = s->hostname,
 			                   .product_version = GB_VERSION };
 		struct gb_record rec;
 		memset(&rec, 0, sizeof rec);
