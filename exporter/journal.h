@@ -153,7 +153,9 @@ int gb_jreader_next(struct gb_jreader *r, const char **line, size_t *len, struct
  * pos.offset + len + 1; after damage, its end): what a cursor stores. */
 struct gb_jpos gb_jreader_tell(const struct gb_jreader *r);
 /* Sleep until the journal may have grown (inotify, no polling) or
- * timeout_ms passes (-1 = forever).  Returns 1 woken, 0 timeout, -errno. */
+ * timeout_ms passes (-1 = forever).  Returns 1 woken, 0 timeout, -errno.
+ * With no inotify instance to be had (EMFILE: the per-user limit), it
+ * wakes every 100 ms instead, saying "may have grown". */
 int gb_jreader_wait(struct gb_jreader *r, int timeout_ms);
 void gb_jreader_close(struct gb_jreader *r);
 /* Segments the reader found gone when it reached them (retention deleted

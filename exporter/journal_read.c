@@ -35,6 +35,9 @@
 #include "common/record.h"
 #include "exporter/ocsf.h"
 
+/* A follower without inotify (gb_jreader_wait) looks again this often. */
+#define POLL_MS 100
+
 enum mode { M_NONE, M_ACTIVE, M_SEALED };
 
 static bool plain_name(const char *s);
@@ -67,6 +70,7 @@ struct gb_jreader {
 	size_t cap, len, pos;
 	uint64_t base;
 	int ino;
+	bool polling; /* no inotify instance to be had: wait by short sleeps */
 	char sbuf[64];
 	/* `"log_name":"NAME"`: a line without it is not the sandbox's */
 	char needle[96];
@@ -662,14 +666,26 @@ struct gb_jpos gb_jreader_tell(const struct gb_jreader *r)
 
 int gb_jreader_wait(struct gb_jreader *r, int timeout_ms)
 {
+	if (r->polling) {
+		/* Out of inotify instances (a per-user limit the host shares, e.g.
+		 * hundreds of followers): "may have grown" every POLL_MS. */
+		int ms = timeout_ms < 0 || timeout_ms > POLL_MS ? POLL_MS : timeout_ms;
+		struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+		return 1;
+	}
 	if (r->ino < 0) {
 		/* First wait: watch from now on, and say "may have grown" once so
 		 * the caller reads again — a line written between its last read
 		 * and this moment is then found by that read, and every later one
 		 * wakes the watch. */
 		r->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-		if (r->ino < 0)
-			return -errno;
+		if (r->ino < 0) {
+			if (errno != EMFILE && errno != ENFILE && errno != ENOMEM)
+				return -errno;
+			r->polling = true;
+			return 1;
+		}
 		watch_days(r);
 		return 1;
 	}

@@ -738,15 +738,31 @@ int gb_serve_start(const struct gb_serve_opts *o, struct gb_serve **out, char *e
 	    (rc = gb_sinks_start(o->sinks, o->n_sinks, o->journal.dir, o->cursor_dir, &s->sinks, err, errlen)) < 0)
 		goto fail;
 	s->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	s->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (s->stopfd < 0 || s->ino < 0 ||
-	    inotify_add_watch(s->ino, s->sandboxes, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR) < 0) {
+	if (s->stopfd < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "watching %s: %s", s->sandboxes, strerror(-rc));
+		snprintf(err, errlen, "eventfd: %s", strerror(-rc));
 		goto fail;
 	}
+	s->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (s->ino < 0 ||
+	    inotify_add_watch(s->ino, s->sandboxes, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR) < 0) {
+		rc = -errno;
+		/* Out of inotify instances or watches (a per-user limit the whole
+		 * host shares): the rescan finds new sandboxes anyway, up to
+		 * RESCAN_MS late — not a reason to refuse to run. */
+		if (rc != -EMFILE && rc != -ENFILE && rc != -ENOSPC && rc != -ENOMEM) {
+			snprintf(err, errlen, "watching %s: %s", s->sandboxes, strerror(-rc));
+			goto fail;
+		}
+		gb_log_warn("serve", "watching %s: %s: new sandboxes are found by a rescan every %d ms "
+		            "instead (raise fs.inotify.max_user_instances / max_user_watches)",
+		            s->sandboxes, strerror(-rc), RESCAN_MS);
+		if (s->ino >= 0)
+			close(s->ino);
+		s->ino = -1;
+	}
 	/* Rings moved there while we run are picked up at once (rescan anyway). */
-	if (mkdir(s->leftover_dir, 0700) == 0 || errno == EEXIST)
+	if ((mkdir(s->leftover_dir, 0700) == 0 || errno == EEXIST) && s->ino >= 0)
 		inotify_add_watch(s->ino, s->leftover_dir, IN_MOVED_TO | IN_ONLYDIR);
 	if (pthread_create(&s->disc, NULL, disc_main, s) != 0) {
 		rc = -EAGAIN;
@@ -806,7 +822,8 @@ void gb_serve_stop(struct gb_serve *s)
 	gb_ckpt_signer_close(s->signer);
 	gb_journal_close(s->j);
 	gb_sinks_stop(s->sinks); /* their cursors stay where delivery got to */
-	close(s->ino);
+	if (s->ino >= 0)
+		close(s->ino);
 	close(s->stopfd);
 	close(s->lock_fd);
 	pthread_mutex_destroy(&s->jlock);
