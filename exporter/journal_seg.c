@@ -585,6 +585,14 @@ int jidx_read(const char *path, struct jidx *x)
 		rc |= get_u64(f, "u_len", &x->frames[i].u_len);
 		rc |= get_u64(f, "lines", &x->frames[i].lines);
 		rc |= jidx_frame_meta_parse(f, x, &x->frames[i]);
+		/* Frames lie end to end in the .zst and in order in the stream,
+		 * as the writer cuts them: an index that says otherwise would send
+		 * a reader backwards (a wrong length is the frame's own damage,
+		 * found when it decodes). */
+		const struct jidx_frame *pf = i ? &x->frames[i - 1] : NULL;
+		if (x->frames[i].c_off != (pf ? pf->c_off + pf->c_len : 0) ||
+		    (pf && x->frames[i].u_off < pf->u_off))
+			rc = -1;
 		x->n_frames = x->cap_frames = i + 1;
 	}
 	json_decref(o);
