@@ -247,9 +247,11 @@ static void close_upstream(struct proxy_conn *c)
 	}
 }
 
-void conn_free(struct proxy_conn *c)
+/* The last records of a connection and its byte counts, once: the pending
+ * HTTP decision (no response status was seen: upstream closed, client
+ * gone), the close, the totals; then its policy reference goes. */
+static void conn_account(struct proxy_conn *c, struct gb_proxy *p)
 {
-	struct gb_proxy *p = c->w->p;
 	if (c->http_pending) { /* no response status was seen (upstream closed, client gone) */
 		c->http_pending = false;
 		rec_http(c, GB_VERDICT_ALLOW, c->dec.reason, 0);
@@ -261,6 +263,12 @@ void conn_free(struct proxy_conn *c)
 		c->opened = false;
 	}
 	release_policy(c);
+}
+
+void conn_free(struct proxy_conn *c)
+{
+	struct gb_proxy *p = c->w->p;
+	conn_account(c, p);
 	if (c->cfd >= 0) {
 		proxy_ep_del(c->w, c->cfd);
 		close(c->cfd);
@@ -289,17 +297,7 @@ void conn_detach(struct proxy_conn *c)
 void conn_finish_detached(struct proxy_conn *c)
 {
 	struct gb_proxy *p = c->w->p;
-	if (c->http_pending) { /* no response status was seen (upstream closed, client gone) */
-		c->http_pending = false;
-		rec_http(c, GB_VERDICT_ALLOW, c->dec.reason, 0);
-	}
-	if (c->opened) {
-		rec_close(c);
-		atomic_fetch_add(&p->s_bytes_up, c->up.bytes);
-		atomic_fetch_add(&p->s_bytes_down, c->down.bytes);
-		c->opened = false;
-	}
-	release_policy(c);
+	conn_account(c, p);
 	if (c->cfd >= 0)
 		close(c->cfd);
 	if (c->ufd >= 0)
