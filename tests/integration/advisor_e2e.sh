@@ -50,7 +50,7 @@ C "${GBRUN[@]}" --name "$NAME" --policy "$T/deny.yaml" --hosts "$T/hosts" -- /bi
 	>"$T/out" 2>"$T/err" &
 sup=$!
 pids+=($sup)
-for _ in $(seq 100); do [ -S "$ROOT/run/glassbox/sandboxes/$NAME/control.sock" ] && break; sleep 0.05; done
+for _ in $(seq 400); do [ -S "$ROOT/run/glassbox/sandboxes/$NAME/control.sock" ] && break; sleep 0.05; done
 step() { # step N CLIENT HOST
 	echo "$2 $3" >"$W/go$1.tmp" && mv "$W/go$1.tmp" "$W/go$1"
 	for _ in $(seq 200); do [ -e "$W/done$1" ] && return 0; sleep 0.05; done

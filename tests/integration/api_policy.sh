@@ -16,7 +16,7 @@ echo "198.18.0.10 allowed.test other.test" >"$T/hosts"
 "$GLASSBOX" --root "$ROOT" serve >"$T/serve.log" 2>&1 &
 pids+=($!)
 S=$ROOT/run/glassbox/api.sock
-for _ in $(seq 100); do [ -S "$S" ] && break; sleep 0.05; done
+for _ in $(seq 400); do [ -S "$S" ] && break; sleep 0.05; done
 
 STATIC='version: 1
 filesystem_policy:
@@ -44,7 +44,7 @@ C "${GBRUN[@]}" --name "$NAME" --policy "$T/deny.yaml" --hosts "$T/hosts" -- /bi
 	>"$T/out" 2>"$T/err" &
 sup=$!
 pids+=($sup)
-for _ in $(seq 100); do [ -S "$ROOT/run/glassbox/sandboxes/$NAME/control.sock" ] && break; sleep 0.05; done
+for _ in $(seq 400); do [ -S "$ROOT/run/glassbox/sandboxes/$NAME/control.sock" ] && break; sleep 0.05; done
 step() {
 	touch "$W/go$1"
 	for _ in $(seq 200); do [ -e "$W/done$1" ] && return 0; sleep 0.05; done

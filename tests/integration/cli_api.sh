@@ -57,7 +57,7 @@ echo "ok   logs on the API: -n, --tail, --since, --source, --level, --json, colo
 # ---- ls and policy through the API, against a running sandbox ----
 G run --quiet --name live1 --workdir "$T/work" --policy "$T/p.yaml" -- /bin/sh -c 'for i in $(seq 300); do [ -e stop ] && exit 0; sleep 0.1; done' &
 sp=$!; pids+=($sp)
-for _ in $(seq 100); do [[ -S $RT/live1/control.sock ]] && break; sleep 0.05; done
+for _ in $(seq 400); do [[ -S $RT/live1/control.sock ]] && break; sleep 0.05; done
 has '^live1 +running +[0-9]+ +1 ' G ls || fail "ls: $(G ls)"
 [[ $(G ls --json | python3 -c 'import json,sys; print([s["policy"]["revision"] for s in json.load(sys.stdin)["sandboxes"] if s["name"]=="live1"][0])') == 1 ]] || fail "ls --json"
 printf 'version: 1\nnetwork_policies:\n  x:\n    endpoints:\n      - host: a.test\n        port: 70000\n    binaries: [{path: /usr/bin/curl}]\n' >"$T/bad.yaml"

@@ -116,7 +116,7 @@ credentials:
     hosts: [api.test, body.test, l4.test, skip.test]
 Y
 "$GLASSBOX" --root "$ROOT" serve >"$T/serve.log" 2>&1 & pids+=($!)
-for _ in $(seq 100); do grep -q watching "$T/serve.log" 2>/dev/null && break; sleep 0.05; done
+for _ in $(seq 400); do grep -q watching "$T/serve.log" 2>/dev/null && break; sleep 0.05; done
 
 # sbx NAME SCRIPT: one sandbox in the client namespace running sh -c SCRIPT
 sbx() {

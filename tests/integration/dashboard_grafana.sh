@@ -23,7 +23,7 @@ YAML
 # listener's own port is then read back from glassbox dashboard --json
 "$GLASSBOX" --root "$ROOT" serve --api-listen "127.0.0.1:0" --api-token "$T/token" >"$T/serve.log" 2>&1 &
 SERVE=$!; pids+=($SERVE)
-for _ in $(seq 100); do grep -q watching "$T/serve.log" && break; sleep 0.05; done
+for _ in $(seq 400); do grep -q watching "$T/serve.log" && break; sleep 0.05; done
 grep -q watching "$T/serve.log" || fail "serve did not start"
 port=$("$GLASSBOX" --root "$ROOT" dashboard --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["reused"]; print(d["port"])') ||
 	fail "glassbox dashboard --json did not name the listener"

@@ -36,7 +36,7 @@ echo "TOPSECRET" >"$T/web/run.sh"
 start_serve() {
 	"$GLASSBOX" --root "$ROOT" serve --dashboard-dir "$T/web" >>"$T/serve.log" 2>&1 &
 	SERVE=$!
-	for _ in $(seq 200); do [[ -S $S ]] && curl -s --unix-socket "$S" -o /dev/null http://gb/v1/health && return; sleep 0.05; done
+	for _ in $(seq 400); do [[ -S $S ]] && curl -s --unix-socket "$S" -o /dev/null http://gb/v1/health && return; sleep 0.05; done
 	echo "FAIL serve did not start"; cat "$T/serve.log"; exit 1
 }
 

@@ -146,7 +146,7 @@ PY
 # the daemon journals the events: the secret must not reach the journal either
 "$GLASSBOX" --root "$ROOT" serve >"$T/serve.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do grep -q watching "$T/serve.log" 2>/dev/null && break; sleep 0.05; done
+for _ in $(seq 400); do grep -q watching "$T/serve.log" 2>/dev/null && break; sleep 0.05; done
 F="$GB_HELPER_DIR/sbx_ring_follow"
 "$F" "$ROOT/run/glassbox/sandboxes/inf/events.ring" 60000 >"$T/inf.rec" &
 fol=$!

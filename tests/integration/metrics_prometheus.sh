@@ -14,7 +14,7 @@ head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$T/token"
 chmod 0600 "$T/token"
 "$GLASSBOX" --root "$ROOT" serve --api-listen "127.0.0.1:$port" --api-token "$T/token" >"$T/serve.log" 2>&1 &
 SERVE=$!; pids+=($SERVE)
-for _ in $(seq 100); do grep -q watching "$T/serve.log" && break; sleep 0.05; done
+for _ in $(seq 400); do grep -q watching "$T/serve.log" && break; sleep 0.05; done
 "$EV" "$RT" m1 12
 cat >"$T/prom.yml" <<Y
 global:

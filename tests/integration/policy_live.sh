@@ -69,7 +69,7 @@ step() { # step N: release step N and wait for it
 	for _ in $(seq 200); do [ -e "$W/done$1" ] && return 0; sleep 0.05; done
 	echo "  step $1 never finished"
 }
-for _ in $(seq 100); do [ -S "$CTL" ] && break; sleep 0.05; done
+for _ in $(seq 400); do [ -S "$CTL" ] && break; sleep 0.05; done
 check "control socket exists, mode 0600 root" "600 0" "$(stat -c '%a %u' "$CTL" 2>&1)"
 GB() { "$GLASSBOX" --root "$ROOT" "$@"; }
 

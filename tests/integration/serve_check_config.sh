@@ -127,7 +127,7 @@ Y
 "$GLASSBOX" --root "$T/root" serve --config "$T/down.yaml" --api-socket none >"$T/serve.txt" 2>&1 &
 sp=$!
 pids+=("$sp")
-for _ in $(seq 100); do grep -q "watching" "$T/serve.txt" && break; kill -0 "$sp" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 200); do grep -q "watching" "$T/serve.txt" && break; kill -0 "$sp" 2>/dev/null || break; sleep 0.1; done
 grep -q "watching" "$T/serve.txt" || { cat "$T/serve.txt"; fail "serve refused a sink that is only down"; }
 kill "$sp"
 wait "$sp" 2>/dev/null

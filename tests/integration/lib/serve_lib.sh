@@ -25,8 +25,10 @@ start_serve() {
 	"$GLASSBOX" --root "$ROOT" serve >>"$T/serve.log" 2>&1 &
 	SERVE=$!
 	pids+=("$SERVE")
-	# GB_SERVE_WAIT_STEPS: scripts/memcheck's valgrind starts slower
-	for _ in $(seq "${GB_SERVE_WAIT_STEPS:-100}"); do
+	# up to 20 s: a start fsyncs the journal, its index and the checkpoint
+	# signer (ten syncs), which a loaded CI disk can stretch past 5 s;
+	# GB_SERVE_WAIT_STEPS: scripts/memcheck's valgrind starts slower still
+	for _ in $(seq "${GB_SERVE_WAIT_STEPS:-400}"); do
 		[[ $(grep -c watching "$T/serve.log" 2>/dev/null || true) -ge $want ]] && return
 		sleep 0.05
 	done
