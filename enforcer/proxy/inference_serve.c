@@ -282,8 +282,9 @@ static void upstream_head(const struct gb_http1_head *h, const struct inf_req *r
 	}
 	if (body_len || strcmp(r->q.method, "GET"))
 		gb_buf_printf(out, "Content-Length: %zu\r\n", body_len);
-	/* identity: the usage is read from the body as it passes */
-	gb_buf_puts(out, "Accept-Encoding: identity\r\nConnection: close\r\n\r\n");
+	/* identity: the usage is read from the body as it passes; keep-alive:
+	 * the connection may serve the route's next request (inference_pool.c) */
+	gb_buf_puts(out, "Accept-Encoding: identity\r\nConnection: keep-alive\r\n\r\n");
 }
 
 static void wipe(struct gb_buf *b)

@@ -47,6 +47,23 @@ static void bad(struct l7 *l, struct l7_req *q, int status, int reason, const ch
 	l7_rec_http(l, q, &d, l->c->entry, GB_VERDICT_DENY, reason);
 }
 
+/* A request cut after its head went upstream (cred_l7.c's body scan): the
+ * refusal when the client has no answer yet, the record either way. */
+static void refuse_late(struct l7 *l, struct l7_req *q, bool answered)
+{
+	if (!answered) {
+		bad(l, q, 403, GB_R_CRED_UNRESOLVED, L7_CRED_BODY_HIT);
+		return;
+	}
+	struct gb_decision d;
+	memset(&d, 0, sizeof d);
+	d.mode = l->c->dec.mode;
+	d.reason = GB_R_CRED_UNRESOLVED;
+	d.revision = l->c->dec.revision;
+	snprintf(d.reason_text, sizeof d.reason_text, "%s", L7_CRED_BODY_HIT);
+	l7_rec_http(l, q, &d, l->c->entry, GB_VERDICT_DENY, GB_R_CRED_UNRESOLVED);
+}
+
 /* Read the next request head.  1 = head, 0 = the client is done (EOF or
  * timeout between requests), -1 = refused (answered and recorded). */
 static int read_head(struct l7 *l, struct l7_req *q)
@@ -191,6 +208,11 @@ static int exchange(struct l7 *l, struct l7_req *q, const struct gb_http1_head *
 					bad(l, q, 400, GB_R_BAD_REQUEST, gb_http1_error(l->h1));
 				return -1;
 			}
+			if (q->body.hit) { /* cred_l7.c: a body placeholder that cannot be rewritten */
+				q->refused = true;
+				refuse_late(l, q, sent_any);
+				return -1;
+			}
 			if (used && l7_write(l, L7_UPSTREAM, cl->buf + cl->off, used) < 0)
 				return -1;
 			cl->off += used;
@@ -312,7 +334,9 @@ void l7_serve(struct l7 *l)
 		}
 		struct l7_resp rs;
 		int ex = exchange(l, &q, h, ws, &rs);
-		l7_rec_http(l, &q, &d, entry, GB_VERDICT_ALLOW, d.reason);
+		l7_cred_done(l);
+		if (!q.refused)
+			l7_rec_http(l, &q, &d, entry, GB_VERDICT_ALLOW, d.reason);
 		if (ex < 0)
 			return;
 		if (ws && rs.upgrade) {
