@@ -139,5 +139,8 @@ int gb_cred_mask_feed(struct gb_cred_mask *m, const char *in, size_t n, struct g
 int gb_cred_mask_flush(struct gb_cred_mask *m, struct gb_buf *out);
 /* The stream was cut: the held bytes are wiped, never sent. */
 void gb_cred_mask_drop(struct gb_cred_mask *m);
+/* Add the secrets of every credential bound to host:port (c may be NULL). */
+void gb_creds_mask_bound(const struct gb_creds *c, const char *host, uint16_t port,
+                         struct gb_cred_mask *m);
 
 #endif

@@ -4,11 +4,15 @@
  * Header lines are rewritten toward the tunnel's host (the policy decided
  * the CONNECT's host, and l7_http.c checked that Host names it).  A
  * placeholder in the request target is refused, not rewritten: a secret in
- * a URL ends up in upstream access logs.  Bodies only when the endpoint
- * opts in (`request_body_credential_rewrite`), for JSON, form and text
- * bodies with a Content-Length up to GB_CRED_BODY_MAX: the body is read
- * whole, rewritten and sent with its new Content-Length.  A chunked or
- * larger body is forwarded as it is (docs/credentials.md, limits). */
+ * a URL ends up in upstream access logs.  Basic credentials are decoded
+ * (cred_basic.c).  Bodies only when the endpoint opts in
+ * (`request_body_credential_rewrite`): read up to GB_CRED_BODY_MAX of
+ * payload (a chunked body decoded by http1.c), JSON, form and text bodies
+ * rewritten and sent with their new Content-Length; a placeholder in a body
+ * of another type is refused; past the bound the body is relayed under a
+ * scan that cuts the request at a placeholder (l7_http.c) — on an endpoint
+ * that opts in, a body placeholder is rewritten or refused, never passed
+ * (docs/credentials.md). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

