@@ -39,7 +39,7 @@ int jseg_path(char *buf, size_t len, const char *dir, const struct jseg *s, cons
 /* Counters kept per segment and written to its index. */
 #define J_MAX_SANDBOXES 64
 #define J_MAX_CLASSES 16
-#define J_FRAME_SBX 4
+#define J_FRAME_SBX 16
 #define J_ST_MANY 0xff
 /* A frame of a sealed segment, or a block of the active one (the same
  * cut: the first line end at or after frame_bytes, so a block becomes the
@@ -101,6 +101,21 @@ int jblk_rewrite(const char *dir, const struct jseg *s, const struct jidx *x);
  * filled from the names found).  Stops at the first block that does not
  * continue the previous one or ends beyond file_bytes. */
 int jblk_read(const char *dir, const struct jseg *s, uint64_t file_bytes, struct jidx *x);
+/* The same, kept between calls (journal_cache.c): the sidecar only grows
+ * while its segment is active, so a reader's call parses only the lines
+ * appended since the last one — when the bytes it parsed before are still
+ * the file's first bytes (compared at every call), else all again. */
+int jblk_read_cached(const char *dir, const struct jseg *s, uint64_t file_bytes, struct jidx *x);
+/* Its parts: the sidecar's bytes (*data malloc'd, NULL when there is none;
+ * at most J_BLK_FILE_MAX), and its whole lines from buf into x, blocks
+ * continuing *expect and ending within limit, *used = the bytes taken:
+ * 0 (the end, or an unfinished last line), 1 (stopped at a line not
+ * believed), -ENOMEM. */
+#define J_BLK_MAX (1u << 16)
+#define J_BLK_FILE_MAX (64ull << 20)
+int jblk_slurp(const char *dir, const struct jseg *s, char **data, size_t *len);
+int jblk_parse(struct jidx *x, const char *buf, size_t len, uint64_t *expect, uint64_t limit,
+               size_t *used);
 /* A frame's meta as JSON keys of f (min_ms, max_ms, sbx/deny/allow as
  * sandbox names, "*" for all), and back against x's sandbox table. */
 void jidx_frame_meta_json(json_t *f, const struct jidx *x, const struct jidx_frame *fr);

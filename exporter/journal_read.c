@@ -399,7 +399,7 @@ static int start_segment(struct gb_jreader *r)
 				struct stat st;
 				jidx_init(&r->x, s->n, 0);
 				if (fstat(r->fd, &st) == 0 &&
-				    jblk_read(r->dir, s, (uint64_t)st.st_size, &r->x) < 0)
+				    jblk_read_cached(r->dir, s, (uint64_t)st.st_size, &r->x) < 0)
 					jidx_free(&r->x);
 				r->blk = 0;
 			}
