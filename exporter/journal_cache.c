@@ -218,3 +218,89 @@ int jblk_read_cached(const char *dir, const struct jseg *s, uint64_t file_bytes,
 	pthread_mutex_unlock(&lock);
 	return rc;
 }
+
+/* ---- decoded frames ----
+ * A handful of 1 MiB frames (FRAME_SLOTS, each at most J_FRAME_CACHE_MAX):
+ * what repeated and paginated queries touch; a sink reading through
+ * gigabytes only churns them.  LRU by a use counter. */
+
+#define FRAME_SLOTS 8
+
+static struct {
+	struct jframe *f;
+	uint64_t used;
+} frames[FRAME_SLOTS];
+static uint64_t frame_clock;
+
+struct jframe *jframe_new(size_t len)
+{
+	struct jframe *f = malloc(sizeof *f + (len ? len : 1));
+	if (f) {
+		memset(f, 0, sizeof *f);
+		f->refs = 1;
+		f->len = len;
+	}
+	return f;
+}
+
+static bool frame_is(const struct jframe *f, const struct stat *st, uint64_t c_off,
+                     uint64_t c_len)
+{
+	return f->dev == st->st_dev && f->ino == st->st_ino && f->size == st->st_size &&
+	       f->mtime.tv_sec == st->st_mtim.tv_sec && f->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       f->c_off == c_off && f->c_len == c_len;
+}
+
+struct jframe *jframe_get(const struct stat *zst, uint64_t c_off, uint64_t c_len)
+{
+	struct jframe *hit = NULL;
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < FRAME_SLOTS && !hit; i++)
+		if (frames[i].f && frame_is(frames[i].f, zst, c_off, c_len)) {
+			hit = frames[i].f;
+			hit->refs++;
+			frames[i].used = ++frame_clock;
+		}
+	pthread_mutex_unlock(&lock);
+	return hit;
+}
+
+static void unref(struct jframe *f)
+{
+	if (--f->refs == 0)
+		free(f);
+}
+
+void jframe_add(struct jframe *f)
+{
+	if (f->len > J_FRAME_CACHE_MAX)
+		return;
+	pthread_mutex_lock(&lock);
+	size_t v = 0;
+	for (size_t i = 0; i < FRAME_SLOTS; i++) {
+		if (frames[i].f && frames[i].f->dev == f->dev && frames[i].f->ino == f->ino &&
+		    frames[i].f->c_off == f->c_off && frames[i].f->c_len == f->c_len) {
+			v = i; /* the same frame, decoded by two readers at once */
+			break;
+		}
+		if (!frames[i].f || frames[i].used < frames[v].used)
+			v = i;
+		if (!frames[v].f)
+			break;
+	}
+	if (frames[v].f)
+		unref(frames[v].f);
+	f->refs++;
+	frames[v].f = f;
+	frames[v].used = ++frame_clock;
+	pthread_mutex_unlock(&lock);
+}
+
+void jframe_put(struct jframe *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&lock);
+	unref(f);
+	pthread_mutex_unlock(&lock);
+}

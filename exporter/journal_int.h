@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #define J_NAME_DIGITS 12
 /* Largest uncompressed frame a reader accepts (frames are ~frame_bytes,
@@ -116,6 +118,31 @@ int jblk_read_cached(const char *dir, const struct jseg *s, uint64_t file_bytes,
 int jblk_slurp(const char *dir, const struct jseg *s, char **data, size_t *len);
 int jblk_parse(struct jidx *x, const char *buf, size_t len, uint64_t *expect, uint64_t limit,
                size_t *used);
+/* Decoded frames of sealed segments, shared by a process's readers
+ * (journal_cache.c): a query that pages with a cursor, a dashboard that
+ * asks again, a small logs query decode the same 1 MiB frame to hand out
+ * a few lines.  Only frames that decoded whole (zstd checksum, the index's
+ * length) are kept, keyed by the .zst's identity (device, inode, size,
+ * mtime: a rewrite in place is another file) and the frame's place in it.
+ * An entry is immutable and reference-counted: get() gives a reference or
+ * NULL, put() drops one; add() takes the caller's frame (refs = 1, the
+ * caller's) and keeps a reference of its own when it fits. */
+struct jframe {
+	int refs; /* under the cache's lock */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	uint64_t c_off, c_len;
+	size_t len;
+	char data[];
+};
+#define J_FRAME_CACHE_MAX (4u << 20) /* larger frames are not kept */
+struct jframe *jframe_new(size_t len);
+struct jframe *jframe_get(const struct stat *zst, uint64_t c_off, uint64_t c_len);
+void jframe_add(struct jframe *f);
+void jframe_put(struct jframe *f);
+
 /* A frame's meta as JSON keys of f (min_ms, max_ms, sbx/deny/allow as
  * sandbox names, "*" for all), and back against x's sandbox table. */
 void jidx_frame_meta_json(json_t *f, const struct jidx *x, const struct jidx_frame *fr);

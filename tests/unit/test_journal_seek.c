@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "exporter/journal.h"
@@ -478,6 +479,77 @@ static void t_verify_lying_meta(void **state)
 	assert_true(gb_journal_verify(dir, no_report, NULL, &segs) >= 1);
 }
 
+/* Decoded frames of sealed segments are shared by readers (journal_cache.c).
+ * Attacked: a .zst changed in place after its frames were cached is read
+ * from the file again and its damage reported (the cached bytes are not
+ * what the file holds now); a new journal in the same place is never
+ * answered from the old one's frames; every read still equals the scan. */
+static void t_frame_cache_follows(void **state)
+{
+	(void)state;
+	struct gb_journal *j = open_j(0);
+	append_range(j, 0, N_EV);
+	gb_journal_close(j);
+	int sealed = count_sealed();
+	assert_true(sealed >= 2);
+	check_filters();
+	static int got[N_EV];
+	int dmg;
+	assert_int_equal(read_ids(NULL, NULL, got, N_EV, &dmg), N_EV);
+	assert_int_equal(dmg, 0);
+	/* the newest sealed segment's last event: a read from there decodes
+	 * only its last frame, which is then kept */
+	struct gb_jreader *r;
+	const char *l;
+	size_t len;
+	struct gb_jpos p, last = { 0, 0 };
+	assert_int_equal(gb_jreader_open(dir, NULL, NULL, &r), 0);
+	while (gb_jreader_next(r, &l, &len, &p) == 1)
+		if (p.segment == (uint64_t)sealed)
+			last = p;
+	gb_jreader_close(r);
+	assert_int_equal(last.segment, sealed);
+	int tail = read_ids(NULL, &last, got, N_EV, &dmg);
+	assert_true(tail > 0);
+	assert_int_equal(dmg, 0);
+	char z[512];
+	assert_true(find_file(".jsonl.zst", (unsigned long long)sealed, z, sizeof z));
+	/* past the file system's timestamp tick, so the change shows in mtime
+	 * as any later write would */
+	struct timespec tick = { 0, 30000000 };
+	nanosleep(&tick, NULL);
+	int fd = open(z, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	unsigned char c;
+	off_t at = st.st_size - 24;
+	assert_int_equal(pread(fd, &c, 1, at), 1);
+	c ^= 0x5a;
+	assert_int_equal(pwrite(fd, &c, 1, at), 1);
+	close(fd);
+	/* the frame read again, from the file: damage, its events not shown */
+	int n = read_ids(NULL, &last, got, N_EV, &dmg);
+	assert_int_equal(dmg, 1);
+	assert_true(n < tail);
+	n = read_ids(NULL, NULL, got, N_EV, &dmg);
+	assert_int_equal(dmg, 1);
+	assert_true(n < N_EV);
+	/* a new journal where the old one was */
+	char *slash = strrchr(dir, '/');
+	*slash = 0;
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s/j'", dir);
+	assert_int_equal(system(cmd), 0);
+	*slash = '/';
+	shift = 3;
+	j = open_j(0);
+	append_range(j, 0, N_EV);
+	gb_journal_close(j);
+	check_filters();
+	shift = 0;
+}
+
 /* Readers on several threads share the index cache (the API's connection
  * threads): each still gets exactly its answer (Tsan build: no race). */
 static void *reader_thread(void *arg)
@@ -567,6 +639,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_threads_share_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_sidecar_cache_follows, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_frame_cache_follows, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
