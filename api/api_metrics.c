@@ -190,7 +190,7 @@ static void *tap(void *arg)
 		}
 		if (rc == 2)
 			continue; /* damage skipped (a LOSS line): no event of a sandbox */
-		if (rc < 0) { /* a damaged segment: start over after it is gone */
+		if (rc < 0) { /* an I/O error (damage is rc 2): again from where it was, after a pause */
 			from = gb_jreader_tell(r);
 			placed = true;
 			gb_jreader_close(r);
