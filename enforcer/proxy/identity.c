@@ -73,6 +73,7 @@ struct gb_identity_ctx {
 	unsigned seq;
 	pthread_mutex_t cache_lock; /* hashes, tofu, mru */
 	int mru[MRU_SLOTS];         /* latest holders found, newest first */
+	int mru_fd[MRU_SLOTS];      /* the descriptor each held it at (a hint) */
 	struct gb_proc_cache *pc;   /* status + exe of holders and ancestors */
 	struct hash_ent hashes[HASH_SLOTS];
 	unsigned hash_next;
@@ -294,7 +295,8 @@ struct sockset {
 /* > 0: at most this many readlinkat per descriptor table (quick lookups). */
 static _Thread_local int fd_budget;
 
-static bool fd_search(const char *proc, int pid, const char *want, size_t wl, struct sockset *set)
+static bool fd_search(const char *proc, int pid, const char *want, size_t wl, struct sockset *set,
+                      int *fdno)
 {
 	int links = 0;
 	char fddir[300];
@@ -351,8 +353,11 @@ static bool fd_search(const char *proc, int pid, const char *want, size_t wl, st
 			if (l <= 0)
 				continue;
 			tgt[l] = '\0';
-			if (l == (ssize_t)wl && memcmp(tgt, want, wl) == 0)
+			if (l == (ssize_t)wl && memcmp(tgt, want, wl) == 0 && !hit) {
 				hit = true;
+				if (fdno)
+					*fdno = atoi(d->d_name);
+			}
 			if (set && !strncmp(tgt, "socket:[", 8)) {
 				if (set->n < GB_PROC_MEMO_SOCKETS)
 					set->v[set->n] = (uint32_t)strtoul(tgt + 8, NULL, 10);
@@ -369,22 +374,72 @@ out:
 	return hit;
 }
 
-static bool holds(const char *proc, int pid, const char *want, size_t wl)
+/* Does descriptor fdno of pid link to want?  One readlink: the cheap
+ * first try when the descriptor number is known (the holder found at
+ * accept, re-checked at the head) or likely (a client that closes its
+ * connection and opens the next gets the same lowest free number). */
+static bool holds_at(const char *proc, int pid, int fdno, const char *want, size_t wl)
 {
-	return fd_search(proc, pid, want, wl, NULL);
+	if (fdno < 0)
+		return false;
+	char p[320], tgt[64];
+	snprintf(p, sizeof p, "%s/%d/fd/%d", proc, pid, fdno);
+	ssize_t l = readlink(p, tgt, sizeof tgt);
+	return l == (ssize_t)wl && memcmp(tgt, want, wl) == 0;
+}
+
+/* Does pid hold want?  *fdno (may be NULL): on a hit, the descriptor.
+ * hint >= 0: that descriptor is tried first (one readlink), the table
+ * searched only when it does not link to want. */
+static bool holds(const char *proc, int pid, const char *want, size_t wl, int hint, int *fdno)
+{
+	if (holds_at(proc, pid, hint, want, wl)) {
+		if (fdno)
+			*fdno = hint;
+		return true;
+	}
+	return fd_search(proc, pid, want, wl, NULL, fdno);
+}
+
+/* Descriptor numbers where holders were found during one lookup, so the
+ * identity can carry them (gb_ident_buf.fdno / gb_holder.fdno) and the
+ * head-time re-check reads one link per holder instead of its table. */
+struct fdhits {
+	int pid[GB_ID_MAX_OTHERS + 2 * (GB_MAX_ANCESTORS + 2) + 2];
+	int fd[GB_ID_MAX_OTHERS + 2 * (GB_MAX_ANCESTORS + 2) + 2];
+	int n;
+};
+
+static void hit_note(struct fdhits *h, int pid, int fd)
+{
+	if (h && h->n < (int)GB_ARRAY_LEN(h->pid)) {
+		h->pid[h->n] = pid;
+		h->fd[h->n++] = fd;
+	}
+}
+
+static int hit_fd(const struct fdhits *h, int pid)
+{
+	for (int i = 0; h && i < h->n; i++)
+		if (h->pid[i] == pid)
+			return h->fd[i];
+	return -1;
 }
 
 /* Does ancestor `pid` hold the socket too?  Skipped when the memo proves
  * it cannot (proc_facts.h: listed after the holder was alive, without
  * it); otherwise its table is read whole and remembered. */
-static bool ancestor_holds(struct gb_identity_ctx *c, int pid, uint32_t inode, const char *want,
-                           size_t wl, uint64_t holder_seen_ns)
+static bool ancestor_holds(struct gb_identity_ctx *c, int pid, uint64_t pid_seen_ns, uint32_t inode,
+                           const char *want, size_t wl, uint64_t holder_seen_ns, struct fdhits *hits)
 {
-	if (gb_proc_sockets_lacks(c->pc, pid, inode, holder_seen_ns))
+	if (gb_proc_sockets_lacks(c->pc, pid, pid_seen_ns, inode, holder_seen_ns))
 		return false;
 	struct sockset set;
 	uint64_t t = gb_now_ns(CLOCK_MONOTONIC);
-	bool hit = fd_search(c->proc, pid, want, wl, &set);
+	int fd = -1;
+	bool hit = fd_search(c->proc, pid, want, wl, &set, &fd);
+	if (hit)
+		hit_note(hits, pid, fd);
 	if (set.complete)
 		gb_proc_sockets_note(c->pc, pid, set.v, set.n, t);
 	return hit;
@@ -464,15 +519,18 @@ static int descendants(const char *proc, int root, int *out, int max)
 	return n;
 }
 
-/* Remember pid as the latest holder found (front of the MRU list). */
-static void mru_push(struct gb_identity_ctx *c, int pid)
+/* Remember pid as the latest holder found (front of the MRU list), and
+ * the descriptor it held the socket at. */
+static void mru_push(struct gb_identity_ctx *c, int pid, int fd)
 {
 	pthread_mutex_lock(&c->cache_lock);
 	int i;
 	for (i = 0; i < MRU_SLOTS - 1 && c->mru[i] != pid; i++)
 		;
 	memmove(c->mru + 1, c->mru, (size_t)i * sizeof c->mru[0]);
+	memmove(c->mru_fd + 1, c->mru_fd, (size_t)i * sizeof c->mru_fd[0]);
 	c->mru[0] = pid;
+	c->mru_fd[0] = fd;
 	pthread_mutex_unlock(&c->cache_lock);
 }
 
@@ -517,18 +575,22 @@ static int all_pids(const char *proc, int **out)
  * descending: a freshly started curl).  Returns the pid, 0 when none holds
  * it, or negative errno.  Who else holds it is the caller's question
  * (co-holders share the holder's family; see gb_identity_lookup). */
-static int find_holder(struct gb_identity_ctx *c, const char *want, size_t wl)
+static int find_holder(struct gb_identity_ctx *c, const char *want, size_t wl, struct fdhits *hits)
 {
-	int mru[MRU_SLOTS];
+	int mru[MRU_SLOTS], mfd[MRU_SLOTS];
 	pthread_mutex_lock(&c->cache_lock);
 	memcpy(mru, c->mru, sizeof mru);
+	memcpy(mfd, c->mru_fd, sizeof mfd);
 	pthread_mutex_unlock(&c->cache_lock);
-	for (int i = 0; i < MRU_SLOTS && mru[i] > 0; i++)
-		if (holds(c->proc, mru[i], want, wl)) {
-			if (i > 0)
-				mru_push(c, mru[i]);
+	for (int i = 0; i < MRU_SLOTS && mru[i] > 0; i++) {
+		int fd = -1;
+		if (holds(c->proc, mru[i], want, wl, mfd[i], &fd)) {
+			if (i > 0 || fd != mfd[i])
+				mru_push(c, mru[i], fd);
+			hit_note(hits, mru[i], fd);
 			return mru[i];
 		}
+	}
 	if (fd_budget > 0)
 		return 0; /* quick: the host's other processes are the head-time lookup's */
 	int *cand = NULL, k, found = 0;
@@ -545,30 +607,36 @@ static int find_holder(struct gb_identity_ctx *c, const char *want, size_t wl)
 		return k;
 	}
 	qsort(cand, (size_t)k, sizeof *cand, cmp_desc);
+	int fd = -1;
 	for (int i = 0; i < k && !found; i++)
-		if (holds(c->proc, cand[i], want, wl))
+		if (holds(c->proc, cand[i], want, wl, -1, &fd))
 			found = cand[i];
 	free(cand);
-	if (found)
-		mru_push(c, found);
+	if (found) {
+		mru_push(c, found, fd);
+		hit_note(hits, found, fd);
+	}
 	return found;
 }
 
 /* pid's descendants that also hold the socket (inherited at fork), into
  * out[0..max); returns how many hold it (may exceed max). */
 static int descendant_holders(struct gb_identity_ctx *c, int pid, const char *want, size_t wl, int *out,
-                              int max)
+                              int max, struct fdhits *hits)
 {
 	int *tree = malloc(MAX_FAMILY * sizeof *tree), n = 0;
 	if (!tree)
 		return 0;
 	int k = descendants(c->proc, pid, tree, MAX_FAMILY);
-	for (int i = 1; i < k; i++) /* tree[0] is pid itself */
-		if (holds(c->proc, tree[i], want, wl)) {
+	for (int i = 1; i < k; i++) { /* tree[0] is pid itself */
+		int fd = -1;
+		if (holds(c->proc, tree[i], want, wl, -1, &fd)) {
 			if (n < max)
 				out[n] = tree[i];
 			n++;
+			hit_note(hits, tree[i], fd);
 		}
+	}
 	free(tree);
 	return n;
 }
@@ -579,22 +647,29 @@ static int descendant_holders(struct gb_identity_ctx *c, int pid, const char *wa
  * descriptor passed over a unix socket lands in any process, and the
  * request may come from any of them.  A sandbox has a handful of
  * processes, so this costs what the first-holder search cost there. */
-static int scope_holders(struct gb_identity_ctx *c, const char *want, size_t wl, int *out, int max)
+static int scope_holders(struct gb_identity_ctx *c, const char *want, size_t wl, int *out, int max,
+                         struct fdhits *hits)
 {
 	int *cand = malloc(MAX_TREE * sizeof *cand);
 	if (!cand)
 		return -ENOMEM;
 	int k = descendants(c->proc, c->root_pid, cand, MAX_TREE), n = 0;
 	qsort(cand, (size_t)k, sizeof *cand, cmp_desc);
-	for (int i = 0; i < k; i++)
-		if (holds(c->proc, cand[i], want, wl)) {
+	int first_fd = -1;
+	for (int i = 0; i < k; i++) {
+		int fd = -1;
+		if (holds(c->proc, cand[i], want, wl, -1, &fd)) {
 			if (n < max)
 				out[n] = cand[i];
+			if (!n)
+				first_fd = fd;
 			n++;
+			hit_note(hits, cand[i], fd);
 		}
+	}
 	free(cand);
 	if (n)
-		mru_push(c, out[0]);
+		mru_push(c, out[0], first_fd);
 	return n;
 }
 
@@ -1046,6 +1121,7 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	out->hash_pending = false;
 	out->n_holders = out->n_others = 0;
 	out->inode = 0;
+	out->fdno = -1;
 	struct gb_identity *id = &out->id;
 	struct sbuf sb = { .p = out->store, .left = sizeof out->store };
 	id->exe = id->sha256 = id->script = "";
@@ -1057,16 +1133,17 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	 * its processes that hold it; on the host the first holder's family. */
 	int more[GB_ID_MAX_OTHERS + 2 * (GB_MAX_ANCESTORS + 2)], n_more = 0, n_scope = 0;
 	int found;
+	struct fdhits hits = { .n = 0 };
 	if (rc < 0) {
 		found = rc;
 	} else if (c->root_pid > 0) {
 		int sc[GB_ID_MAX_OTHERS + 1];
-		n_scope = scope_holders(c, want, (size_t)wl, sc, GB_ID_MAX_OTHERS + 1);
+		n_scope = scope_holders(c, want, (size_t)wl, sc, GB_ID_MAX_OTHERS + 1, &hits);
 		found = n_scope > 0 ? sc[0] : n_scope;
 		for (int i = 1; i < n_scope && i <= GB_ID_MAX_OTHERS; i++)
 			more[n_more++] = sc[i];
 	} else {
-		found = find_holder(c, want, (size_t)wl);
+		found = find_holder(c, want, (size_t)wl, &hits);
 	}
 	struct gb_pstatus st;
 	uint64_t seen = 0; /* when the holder was known alive (0: unknown) */
@@ -1105,7 +1182,8 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	int cur = (st.nspid == 1 || (c->root_pid > 0 && found == c->root_pid)) ? 0 : st.ppid;
 	while (cur > 0) {
 		struct gb_pstatus as;
-		if (gb_proc_facts(c->pc, cur, &as, raw, sizeof raw, NULL) < 0 || as.nspid == 1 ||
+		uint64_t as_seen = 0;
+		if (gb_proc_facts(c->pc, cur, &as, raw, sizeof raw, &as_seen) < 0 || as.nspid == 1 ||
 		    as.depth < st.depth)
 			break;
 		if (n == GB_MAX_ANCESTORS + 2) {
@@ -1118,7 +1196,8 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 			*l = (struct link){ .pid = cur, .uid = as.uid,
 				            .holds = c->root_pid > 0
 				                             ? false
-				                             : ancestor_holds(c, cur, inode, want, (size_t)wl, seen) };
+				                             : ancestor_holds(c, cur, as_seen, inode, want, (size_t)wl,
+				                                              seen, &hits) };
 			for (int i = 0; i < n_more && !l->holds; i++)
 				l->holds = more[i] == cur;
 			exe_clean(raw, path, sizeof path, &l->deleted);
@@ -1138,7 +1217,7 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 		holders = n_scope;
 	} else {
 		int d[GB_ID_MAX_OTHERS];
-		int nd = descendant_holders(c, found, want, (size_t)wl, d, GB_ID_MAX_OTHERS);
+		int nd = descendant_holders(c, found, want, (size_t)wl, d, GB_ID_MAX_OTHERS, &hits);
 		holders += nd;
 		for (int i = 0; i < nd && i < GB_ID_MAX_OTHERS; i++)
 			more[n_more++] = d[i];
@@ -1154,6 +1233,7 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	const struct link *h = &chain[top];
 	int pid = h->pid;
 	id->pid = pid;
+	out->fdno = hit_fd(&hits, pid);
 	id->uid = h->uid;
 	id->exe = h->exe;
 	if (h->deleted)
@@ -1178,6 +1258,7 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 		struct gb_holder *o = &out->others[out->n_others++];
 		o->pid = more[i];
 		o->uid = os.uid;
+		o->fdno = hit_fd(&hits, more[i]);
 		exe_clean(raw, path, sizeof path, &deleted);
 		exe_as_seen(c->proc, more[i], root, rl, path, sizeof path);
 		o->exe = sb_put(&sb, path);
@@ -1227,13 +1308,17 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	return 0;
 }
 
-/* Does pid still hold the socket and run the exe recorded for it? */
-static bool same_holder(struct gb_identity_ctx *c, int pid, const char *exe, const char *want, size_t wl)
+/* Does pid still hold the socket and run the exe recorded for it?  The
+ * descriptor it was found at is read first (one readlink); only when that
+ * no longer links to the socket (closed, or dup2'd elsewhere) is the
+ * table searched. */
+static bool same_holder(struct gb_identity_ctx *c, int pid, int fdno, const char *exe, const char *want,
+                        size_t wl)
 {
 	char raw[4096], path[4096], root[4096];
 	struct gb_pstatus st;
 	bool deleted;
-	if (!holds(c->proc, pid, want, wl) || gb_proc_facts(c->pc, pid, &st, raw, sizeof raw, NULL) < 0)
+	if (!holds(c->proc, pid, want, wl, fdno, NULL) || gb_proc_facts(c->pc, pid, &st, raw, sizeof raw, NULL) < 0)
 		return false;
 	exe_clean(raw, path, sizeof path, &deleted);
 	size_t rl = strcmp(path, exe) ? workload_root(c->proc, pid, root, sizeof root) : 0;
@@ -1248,10 +1333,11 @@ int gb_identity_recheck(struct gb_identity_ctx *c, const struct gb_ident_buf *pr
 		return 0;
 	char want[64];
 	int wl = snprintf(want, sizeof want, "socket:[%u]", prev->inode);
-	if (!same_holder(c, prev->id.pid, prev->id.exe, want, (size_t)wl))
+	if (!same_holder(c, prev->id.pid, prev->fdno, prev->id.exe, want, (size_t)wl))
 		return 0;
 	for (unsigned i = 0; i < prev->n_others; i++)
-		if (!same_holder(c, prev->others[i].pid, prev->others[i].exe, want, (size_t)wl))
+		if (!same_holder(c, prev->others[i].pid, prev->others[i].fdno, prev->others[i].exe, want,
+		                 (size_t)wl))
 			return 0;
 	return 1;
 }

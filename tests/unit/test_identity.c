@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -443,6 +444,65 @@ static void test_exec_after_connect(void **state)
 	close(ls);
 }
 
+/* The descriptor number is only a hint: the re-check reads the descriptor
+ * the holder was found at first, and must neither be fooled by another
+ * socket put at that number (the client closed ours and opened a new one:
+ * it no longer holds the connection) nor lose a holder that moved the
+ * socket to another number (dup2, then close of the original).  A lookup
+ * whose MRU hint names a descriptor that now holds another socket must
+ * still find the right holder. */
+static void test_fd_hint_is_only_a_hint(void **state)
+{
+	(void)state;
+	struct sockaddr_in sa, peer, local;
+	int ls = listener(&sa), c = dial(&sa);
+	socklen_t pl = sizeof peer, ll = sizeof local;
+	int s = accept4(ls, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
+	assert_true(s >= 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&local, &ll), 0);
+	struct gb_identity_ctx *ctx;
+	struct gb_identity_opts o = { .proc_root = "/proc", .netns_fd = -1 };
+	assert_int_equal(gb_identity_ctx_new(&o, &ctx), 0);
+	static struct gb_ident_buf ib;
+	assert_int_equal(gb_identity_lookup(ctx, (struct sockaddr *)&peer, (struct sockaddr *)&local, &ib), 0);
+	assert_int_equal(ib.id.pid, getpid());
+	assert_int_equal(ib.fdno, c);
+	assert_int_equal(gb_identity_recheck(ctx, &ib), 1);
+	/* moved: still held, at another number */
+	int moved = fcntl(c, F_DUPFD_CLOEXEC, 200);
+	assert_true(moved >= 200);
+	close(c);
+	assert_int_equal(gb_identity_recheck(ctx, &ib), 1);
+	/* replaced: a fresh socket at the old number, ours closed */
+	int other = dial(&sa);
+	if (other != c) {
+		assert_true(dup2(other, c) == c);
+		close(other);
+	}
+	close(moved);
+	assert_int_equal(gb_identity_recheck(ctx, &ib), 0);
+	/* the MRU hint (this pid, descriptor c) now names the new socket;
+	 * a connection of ours at another number is still found */
+	int s2 = accept4(ls, NULL, NULL, SOCK_CLOEXEC); /* the fresh socket's server side */
+	assert_true(s2 >= 0);
+	int c3 = dial(&sa);
+	pl = sizeof peer;
+	int s3 = accept4(ls, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
+	assert_true(s3 >= 0);
+	ll = sizeof local;
+	assert_int_equal(getsockname(s3, (struct sockaddr *)&local, &ll), 0);
+	assert_int_equal(gb_identity_lookup(ctx, (struct sockaddr *)&peer, (struct sockaddr *)&local, &ib), 0);
+	assert_int_equal(ib.id.pid, getpid());
+	assert_int_equal(ib.fdno, c3);
+	gb_identity_ctx_free(ctx);
+	close(c3);
+	close(s3);
+	close(s2);
+	close(c);
+	close(s);
+	close(ls);
+}
+
 static void test_nobody(void **state)
 {
 	(void)state;
@@ -532,6 +592,7 @@ int main(void)
 		cmocka_unit_test(test_memo_and_inheritance), cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_many_children), cmocka_unit_test(test_nobody),
 		cmocka_unit_test(test_store_full_is_marked), cmocka_unit_test(test_exec_after_connect),
+		cmocka_unit_test(test_fd_hint_is_only_a_hint),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
