@@ -46,6 +46,7 @@
 #define PROC_SLOTS 128 /* processes whose status/exe are cached */
 #define HASH_QUEUE 32  /* executables waiting for the hash thread */
 #define FC_SLOTS 64    /* processes whose mapped-code check is remembered */
+#define KID_SLOTS 32   /* children files kept open (threads of recent holders) */
 /* Hashed on the spot below this size (SHA-256 runs at ~0.5-1.5 GB/s here:
  * at most a few ms); larger files go to the hash thread, so a 4 GiB
  * executable cannot hold a proxy worker for seconds. */
@@ -93,6 +94,11 @@ struct gb_identity_ctx {
 	struct hjob { int fd; struct stat st; } hq[HASH_QUEUE];
 	size_t hq_n;
 	struct stat hbusy; /* the job being hashed now (st_ino 0: none) */
+	/* children files of recent holders' threads, kept open
+	 * (cached_children); fd -1 = free */
+	pthread_mutex_t kid_lock;
+	struct kid_ent { int pid, tid; uint64_t seen; int fd; } kids[KID_SLOTS];
+	unsigned kid_next, kid_slots; /* kid_slots <= KID_SLOTS (descriptor limit) */
 };
 
 /* ---------------- netlink socket in the clients' netns ---------------- */
@@ -150,6 +156,12 @@ int gb_identity_ctx_new(const struct gb_identity_opts *o, struct gb_identity_ctx
 	size_t slots = PROC_SLOTS;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 8 < slots)
 		slots = (size_t)rl.rlim_cur / 8;
+	/* and so do kept children files (a sixteenth of the limit at most) */
+	c->kid_slots = KID_SLOTS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 16 < c->kid_slots)
+		c->kid_slots = (unsigned)(rl.rlim_cur / 16);
+	if (strcmp(c->proc, "/proc") != 0)
+		c->kid_slots = 0; /* a test's fake /proc: read afresh, as the proc cache does */
 	int rc = gb_proc_cache_new(c->proc, slots, &c->pc);
 	if (rc < 0) {
 		mnl_socket_close(c->nl);
@@ -158,6 +170,9 @@ int gb_identity_ctx_new(const struct gb_identity_opts *o, struct gb_identity_ctx
 	}
 	pthread_mutex_init(&c->nl_lock, NULL);
 	pthread_mutex_init(&c->cache_lock, NULL);
+	pthread_mutex_init(&c->kid_lock, NULL);
+	for (unsigned i = 0; i < KID_SLOTS; i++)
+		c->kids[i].fd = -1;
 	pthread_cond_init(&c->hcond, NULL);
 	*out = c;
 	return 0;
@@ -178,6 +193,10 @@ void gb_identity_ctx_free(struct gb_identity_ctx *c)
 		close(c->hq[i].fd);
 	mnl_socket_close(c->nl);
 	gb_proc_cache_free(c->pc);
+	for (unsigned i = 0; i < KID_SLOTS; i++)
+		if (c->kids[i].fd >= 0)
+			close(c->kids[i].fd);
+	pthread_mutex_destroy(&c->kid_lock);
 	for (size_t i = 0; i < c->n_tofu; i++)
 		free(c->tofu[i].path);
 	pthread_cond_destroy(&c->hcond);
@@ -448,18 +467,18 @@ static bool ancestor_holds(struct gb_identity_ctx *c, int pid, uint64_t pid_seen
 #define MAX_TREE 65536  /* processes searched below root_pid */
 #define MAX_FAMILY 4096 /* descendants of an owner searched for co-holders */
 
-/* Append the pids listed in a /proc/PID/task/TID/children file. */
-static void add_children(const char *path, int *out, int *n, int max)
+/* Append the pids listed in an open /proc/PID/task/TID/children file,
+ * read from its start (pread: a kept descriptor is read again as it is). */
+static void add_children_fd(int fd, int *out, int *n, int max)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return; /* exited meanwhile */
 	char buf[4096];
 	size_t have = 0;
+	off_t off = 0;
 	for (;;) {
-		ssize_t l = read(fd, buf + have, sizeof buf - 1 - have);
+		ssize_t l = pread(fd, buf + have, sizeof buf - 1 - have, off);
 		if (l <= 0)
 			break;
+		off += l;
 		have += (size_t)l;
 		buf[have] = '\0';
 		/* parse whole numbers; keep a number cut by the buffer's end */
@@ -481,16 +500,105 @@ static void add_children(const char *path, int *out, int *n, int max)
 		buf[have] = '\0';
 		out[(*n)++] = atoi(buf);
 	}
+}
+
+/* Append the pids listed in a /proc/PID/task/TID/children file. */
+static void add_children(const char *path, int *out, int *n, int max)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return; /* exited meanwhile */
+	add_children_fd(fd, out, n, max);
 	close(fd);
 }
 
-/* root_pid and its descendants, from /proc/PID/task/TID/children (host pid
- * numbers).  Returns the count (<= max). */
-static int descendants(const char *proc, int root, int *out, int max)
+/* The children of a holder, from children files kept open per (process,
+ * thread).  A client that opens connection after connection is the same
+ * process each time; with eight threads, reading its children cost
+ * 8 x (open, read, close) per connection, now one pread each.  An entry
+ * belongs to the process the proc cache vouched for (pid and seen_ns: a
+ * reused pid is another process, and the descriptor of the old one would
+ * read empty); the threads are listed afresh every time, so a new
+ * thread's children are read too.  Returns false when nothing was
+ * cached for want of a seen_ns (the caller walks as before). */
+static bool cached_children(struct gb_identity_ctx *c, int pid, uint64_t seen, int *out, int *n, int max)
 {
+	if (!seen || !c->kid_slots)
+		return false;
+	char tdir[300];
+	snprintf(tdir, sizeof tdir, "%s/%d/task", c->proc, pid);
+	int tids[64], nt = 0;
+	struct stat st;
+	if (stat(tdir, &st) < 0)
+		return true; /* exited meanwhile: no children to search */
+	if (st.st_nlink == 3) {
+		tids[nt++] = pid; /* one thread: itself (see descendants) */
+	} else {
+		int dfd = open(tdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			return true;
+		_Alignas(struct dirent64) char buf[8192];
+		ssize_t r;
+		bool more = true;
+		while (more && (r = getdents64(dfd, buf, sizeof buf)) > 0) {
+			for (ssize_t off = 0; off < r;) {
+				const struct dirent64 *d = (const void *)(buf + off);
+				off += d->d_reclen;
+				if (!is_pid(d->d_name))
+					continue;
+				if (nt == (int)GB_ARRAY_LEN(tids)) {
+					close(dfd);
+					return false; /* too many threads to keep: walk */
+				}
+				tids[nt++] = atoi(d->d_name);
+			}
+			more = (size_t)r >= sizeof buf - 512; /* a short batch was the last */
+		}
+		close(dfd);
+	}
+	int n0 = *n;
+	pthread_mutex_lock(&c->kid_lock);
+	for (int t = 0; t < nt; t++) {
+		struct kid_ent *k = NULL;
+		for (unsigned i = 0; i < c->kid_slots && !k; i++)
+			if (c->kids[i].fd >= 0 && c->kids[i].pid == pid && c->kids[i].tid == tids[t] &&
+			    c->kids[i].seen == seen)
+				k = &c->kids[i];
+		if (!k) {
+			char cp[340];
+			snprintf(cp, sizeof cp, "%s/%d/children", tdir, tids[t]);
+			int fd = open(cp, O_RDONLY | O_CLOEXEC);
+			if (fd < 0) {
+				if (errno == EMFILE || errno == ENFILE) {
+					pthread_mutex_unlock(&c->kid_lock);
+					*n = n0; /* walk as before (it opens one at a time) */
+					return false;
+				}
+				continue; /* the thread ended meanwhile */
+			}
+			k = &c->kids[c->kid_next++ % c->kid_slots];
+			if (k->fd >= 0)
+				close(k->fd);
+			*k = (struct kid_ent){ .pid = pid, .tid = tids[t], .seen = seen, .fd = fd };
+		}
+		add_children_fd(k->fd, out, n, max);
+	}
+	pthread_mutex_unlock(&c->kid_lock);
+	return true;
+}
+
+/* root_pid and its descendants, from /proc/PID/task/TID/children (host pid
+ * numbers).  root_seen: the proc cache's seen_ns of root, when known (its
+ * children files are then kept open: cached_children).  Returns the count
+ * (<= max). */
+static int descendants(struct gb_identity_ctx *c, int root, uint64_t root_seen, int *out, int max)
+{
+	const char *proc = c->proc;
 	int n = 0;
 	out[n++] = root;
 	for (int i = 0; i < n; i++) {
+		if (i == 0 && cached_children(c, root, root_seen, out, &n, max))
+			continue;
 		char tdir[300], cp[700];
 		snprintf(tdir, sizeof tdir, "%s/%d/task", proc, out[i]);
 		/* A task directory's link count is 2 + its threads: a process
@@ -598,7 +706,7 @@ static int find_holder(struct gb_identity_ctx *c, const char *want, size_t wl, s
 		/* A sandbox: its processes only — a handful, not the host's
 		 * hundreds. */
 		cand = malloc(MAX_TREE * sizeof *cand);
-		k = cand ? descendants(c->proc, c->root_pid, cand, MAX_TREE) : -ENOMEM;
+		k = cand ? descendants(c, c->root_pid, 0, cand, MAX_TREE) : -ENOMEM;
 	} else {
 		k = all_pids(c->proc, &cand);
 	}
@@ -621,13 +729,13 @@ static int find_holder(struct gb_identity_ctx *c, const char *want, size_t wl, s
 
 /* pid's descendants that also hold the socket (inherited at fork), into
  * out[0..max); returns how many hold it (may exceed max). */
-static int descendant_holders(struct gb_identity_ctx *c, int pid, const char *want, size_t wl, int *out,
-                              int max, struct fdhits *hits)
+static int descendant_holders(struct gb_identity_ctx *c, int pid, uint64_t seen, const char *want,
+                              size_t wl, int *out, int max, struct fdhits *hits)
 {
 	int *tree = malloc(MAX_FAMILY * sizeof *tree), n = 0;
 	if (!tree)
 		return 0;
-	int k = descendants(c->proc, pid, tree, MAX_FAMILY);
+	int k = descendants(c, pid, seen, tree, MAX_FAMILY);
 	for (int i = 1; i < k; i++) { /* tree[0] is pid itself */
 		int fd = -1;
 		if (holds(c->proc, tree[i], want, wl, -1, &fd)) {
@@ -653,7 +761,7 @@ static int scope_holders(struct gb_identity_ctx *c, const char *want, size_t wl,
 	int *cand = malloc(MAX_TREE * sizeof *cand);
 	if (!cand)
 		return -ENOMEM;
-	int k = descendants(c->proc, c->root_pid, cand, MAX_TREE), n = 0;
+	int k = descendants(c, c->root_pid, 0, cand, MAX_TREE), n = 0;
 	qsort(cand, (size_t)k, sizeof *cand, cmp_desc);
 	int first_fd = -1;
 	for (int i = 0; i < k; i++) {
@@ -1217,7 +1325,7 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 		holders = n_scope;
 	} else {
 		int d[GB_ID_MAX_OTHERS];
-		int nd = descendant_holders(c, found, want, (size_t)wl, d, GB_ID_MAX_OTHERS, &hits);
+		int nd = descendant_holders(c, found, seen, want, (size_t)wl, d, GB_ID_MAX_OTHERS, &hits);
 		holders += nd;
 		for (int i = 0; i < nd && i < GB_ID_MAX_OTHERS; i++)
 			more[n_more++] = d[i];
