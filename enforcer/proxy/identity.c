@@ -97,7 +97,7 @@ struct gb_identity_ctx {
 	/* children files of recent holders' threads, kept open
 	 * (cached_children); fd -1 = free */
 	pthread_mutex_t kid_lock;
-	struct kid_ent { int pid, tid; uint64_t seen; int fd; } kids[KID_SLOTS];
+	struct kid_ent { int pid, tid; uint64_t seen, ino; int fd; } kids[KID_SLOTS];
 	unsigned kid_next, kid_slots; /* kid_slots <= KID_SLOTS (descriptor limit) */
 };
 
@@ -519,7 +519,13 @@ static void add_children(const char *path, int *out, int *n, int max)
  * belongs to the process the proc cache vouched for (pid and seen_ns: a
  * reused pid is another process, and the descriptor of the old one would
  * read empty); the threads are listed afresh every time, so a new
- * thread's children are read too.  Returns false when nothing was
+ * thread's children are read too.  A thread id can be reused inside the
+ * same process once the host's pids wrap (an attacker can make them
+ * wrap): the kept file of the dead thread would read empty for the new
+ * one.  So an entry of a thread other than the leader (whose id lives as
+ * long as the process) is used only while the task directory's inode is
+ * the one it was opened under — the kernel drops a dead thread's dentries,
+ * and the new thread's directory gets a new inode number.  Returns false when nothing was
  * cached for want of a seen_ns (the caller walks as before). */
 static bool cached_children(struct gb_identity_ctx *c, int pid, uint64_t seen, int *out, int *n, int max)
 {
@@ -528,10 +534,12 @@ static bool cached_children(struct gb_identity_ctx *c, int pid, uint64_t seen, i
 	char tdir[300];
 	snprintf(tdir, sizeof tdir, "%s/%d/task", c->proc, pid);
 	int tids[64], nt = 0;
+	uint64_t inos[64];
 	struct stat st;
 	if (stat(tdir, &st) < 0)
 		return true; /* exited meanwhile: no children to search */
 	if (st.st_nlink == 3) {
+		inos[nt] = 0;
 		tids[nt++] = pid; /* one thread: itself (see descendants) */
 	} else {
 		int dfd = open(tdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -550,6 +558,7 @@ static bool cached_children(struct gb_identity_ctx *c, int pid, uint64_t seen, i
 					close(dfd);
 					return false; /* too many threads to keep: walk */
 				}
+				inos[nt] = d->d_ino;
 				tids[nt++] = atoi(d->d_name);
 			}
 			more = (size_t)r >= sizeof buf - 512; /* a short batch was the last */
@@ -562,7 +571,7 @@ static bool cached_children(struct gb_identity_ctx *c, int pid, uint64_t seen, i
 		struct kid_ent *k = NULL;
 		for (unsigned i = 0; i < c->kid_slots && !k; i++)
 			if (c->kids[i].fd >= 0 && c->kids[i].pid == pid && c->kids[i].tid == tids[t] &&
-			    c->kids[i].seen == seen)
+			    c->kids[i].seen == seen && (tids[t] == pid || c->kids[i].ino == inos[t]))
 				k = &c->kids[i];
 		if (!k) {
 			char cp[340];
@@ -579,7 +588,7 @@ static bool cached_children(struct gb_identity_ctx *c, int pid, uint64_t seen, i
 			k = &c->kids[c->kid_next++ % c->kid_slots];
 			if (k->fd >= 0)
 				close(k->fd);
-			*k = (struct kid_ent){ .pid = pid, .tid = tids[t], .seen = seen, .fd = fd };
+			*k = (struct kid_ent){ .pid = pid, .tid = tids[t], .seen = seen, .ino = inos[t], .fd = fd };
 		}
 		add_children_fd(k->fd, out, n, max);
 	}
