@@ -142,7 +142,10 @@ int jseal(const char *dir, const struct jseg *s, struct jidx *x, uint32_t frame_
 	const char *data = "";
 	void *m = NULL;
 	if (len) {
-		m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, in, 0);
+		/* populated at once: the file was just written and is in the
+		 * page cache; one call maps it all instead of a fault per page
+		 * (16 384 of them for a 64 MiB segment) */
+		m = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, in, 0);
 		if (m == MAP_FAILED) {
 			int e = -errno;
 			close(in);

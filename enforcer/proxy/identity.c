@@ -46,6 +46,7 @@
 #define PROC_SLOTS 128 /* processes whose status/exe are cached */
 #define HASH_QUEUE 32  /* executables waiting for the hash thread */
 #define FC_SLOTS 64    /* processes whose mapped-code check is remembered */
+#define KID_SLOTS 32   /* children files kept open (threads of recent holders) */
 /* Hashed on the spot below this size (SHA-256 runs at ~0.5-1.5 GB/s here:
  * at most a few ms); larger files go to the hash thread, so a 4 GiB
  * executable cannot hold a proxy worker for seconds. */
@@ -73,6 +74,7 @@ struct gb_identity_ctx {
 	unsigned seq;
 	pthread_mutex_t cache_lock; /* hashes, tofu, mru */
 	int mru[MRU_SLOTS];         /* latest holders found, newest first */
+	int mru_fd[MRU_SLOTS];      /* the descriptor each held it at (a hint) */
 	struct gb_proc_cache *pc;   /* status + exe of holders and ancestors */
 	struct hash_ent hashes[HASH_SLOTS];
 	unsigned hash_next;
@@ -92,6 +94,11 @@ struct gb_identity_ctx {
 	struct hjob { int fd; struct stat st; } hq[HASH_QUEUE];
 	size_t hq_n;
 	struct stat hbusy; /* the job being hashed now (st_ino 0: none) */
+	/* children files of recent holders' threads, kept open
+	 * (cached_children); fd -1 = free */
+	pthread_mutex_t kid_lock;
+	struct kid_ent { int pid, tid; uint64_t seen, ino; int fd; } kids[KID_SLOTS];
+	unsigned kid_next, kid_slots; /* kid_slots <= KID_SLOTS (descriptor limit) */
 };
 
 /* ---------------- netlink socket in the clients' netns ---------------- */
@@ -149,6 +156,12 @@ int gb_identity_ctx_new(const struct gb_identity_opts *o, struct gb_identity_ctx
 	size_t slots = PROC_SLOTS;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 8 < slots)
 		slots = (size_t)rl.rlim_cur / 8;
+	/* and so do kept children files (a sixteenth of the limit at most) */
+	c->kid_slots = KID_SLOTS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 16 < c->kid_slots)
+		c->kid_slots = (unsigned)(rl.rlim_cur / 16);
+	if (strcmp(c->proc, "/proc") != 0)
+		c->kid_slots = 0; /* a test's fake /proc: read afresh, as the proc cache does */
 	int rc = gb_proc_cache_new(c->proc, slots, &c->pc);
 	if (rc < 0) {
 		mnl_socket_close(c->nl);
@@ -157,6 +170,9 @@ int gb_identity_ctx_new(const struct gb_identity_opts *o, struct gb_identity_ctx
 	}
 	pthread_mutex_init(&c->nl_lock, NULL);
 	pthread_mutex_init(&c->cache_lock, NULL);
+	pthread_mutex_init(&c->kid_lock, NULL);
+	for (unsigned i = 0; i < KID_SLOTS; i++)
+		c->kids[i].fd = -1;
 	pthread_cond_init(&c->hcond, NULL);
 	*out = c;
 	return 0;
@@ -177,6 +193,10 @@ void gb_identity_ctx_free(struct gb_identity_ctx *c)
 		close(c->hq[i].fd);
 	mnl_socket_close(c->nl);
 	gb_proc_cache_free(c->pc);
+	for (unsigned i = 0; i < KID_SLOTS; i++)
+		if (c->kids[i].fd >= 0)
+			close(c->kids[i].fd);
+	pthread_mutex_destroy(&c->kid_lock);
 	for (size_t i = 0; i < c->n_tofu; i++)
 		free(c->tofu[i].path);
 	pthread_cond_destroy(&c->hcond);
@@ -294,7 +314,8 @@ struct sockset {
 /* > 0: at most this many readlinkat per descriptor table (quick lookups). */
 static _Thread_local int fd_budget;
 
-static bool fd_search(const char *proc, int pid, const char *want, size_t wl, struct sockset *set)
+static bool fd_search(const char *proc, int pid, const char *want, size_t wl, struct sockset *set,
+                      int *fdno)
 {
 	int links = 0;
 	char fddir[300];
@@ -351,8 +372,11 @@ static bool fd_search(const char *proc, int pid, const char *want, size_t wl, st
 			if (l <= 0)
 				continue;
 			tgt[l] = '\0';
-			if (l == (ssize_t)wl && memcmp(tgt, want, wl) == 0)
+			if (l == (ssize_t)wl && memcmp(tgt, want, wl) == 0 && !hit) {
 				hit = true;
+				if (fdno)
+					*fdno = atoi(d->d_name);
+			}
 			if (set && !strncmp(tgt, "socket:[", 8)) {
 				if (set->n < GB_PROC_MEMO_SOCKETS)
 					set->v[set->n] = (uint32_t)strtoul(tgt + 8, NULL, 10);
@@ -369,22 +393,72 @@ out:
 	return hit;
 }
 
-static bool holds(const char *proc, int pid, const char *want, size_t wl)
+/* Does descriptor fdno of pid link to want?  One readlink: the cheap
+ * first try when the descriptor number is known (the holder found at
+ * accept, re-checked at the head) or likely (a client that closes its
+ * connection and opens the next gets the same lowest free number). */
+static bool holds_at(const char *proc, int pid, int fdno, const char *want, size_t wl)
 {
-	return fd_search(proc, pid, want, wl, NULL);
+	if (fdno < 0)
+		return false;
+	char p[320], tgt[64];
+	snprintf(p, sizeof p, "%s/%d/fd/%d", proc, pid, fdno);
+	ssize_t l = readlink(p, tgt, sizeof tgt);
+	return l == (ssize_t)wl && memcmp(tgt, want, wl) == 0;
+}
+
+/* Does pid hold want?  *fdno (may be NULL): on a hit, the descriptor.
+ * hint >= 0: that descriptor is tried first (one readlink), the table
+ * searched only when it does not link to want. */
+static bool holds(const char *proc, int pid, const char *want, size_t wl, int hint, int *fdno)
+{
+	if (holds_at(proc, pid, hint, want, wl)) {
+		if (fdno)
+			*fdno = hint;
+		return true;
+	}
+	return fd_search(proc, pid, want, wl, NULL, fdno);
+}
+
+/* Descriptor numbers where holders were found during one lookup, so the
+ * identity can carry them (gb_ident_buf.fdno / gb_holder.fdno) and the
+ * head-time re-check reads one link per holder instead of its table. */
+struct fdhits {
+	int pid[GB_ID_MAX_OTHERS + 2 * (GB_MAX_ANCESTORS + 2) + 2];
+	int fd[GB_ID_MAX_OTHERS + 2 * (GB_MAX_ANCESTORS + 2) + 2];
+	int n;
+};
+
+static void hit_note(struct fdhits *h, int pid, int fd)
+{
+	if (h && h->n < (int)GB_ARRAY_LEN(h->pid)) {
+		h->pid[h->n] = pid;
+		h->fd[h->n++] = fd;
+	}
+}
+
+static int hit_fd(const struct fdhits *h, int pid)
+{
+	for (int i = 0; h && i < h->n; i++)
+		if (h->pid[i] == pid)
+			return h->fd[i];
+	return -1;
 }
 
 /* Does ancestor `pid` hold the socket too?  Skipped when the memo proves
  * it cannot (proc_facts.h: listed after the holder was alive, without
  * it); otherwise its table is read whole and remembered. */
-static bool ancestor_holds(struct gb_identity_ctx *c, int pid, uint32_t inode, const char *want,
-                           size_t wl, uint64_t holder_seen_ns)
+static bool ancestor_holds(struct gb_identity_ctx *c, int pid, uint64_t pid_seen_ns, uint32_t inode,
+                           const char *want, size_t wl, uint64_t holder_seen_ns, struct fdhits *hits)
 {
-	if (gb_proc_sockets_lacks(c->pc, pid, inode, holder_seen_ns))
+	if (gb_proc_sockets_lacks(c->pc, pid, pid_seen_ns, inode, holder_seen_ns))
 		return false;
 	struct sockset set;
 	uint64_t t = gb_now_ns(CLOCK_MONOTONIC);
-	bool hit = fd_search(c->proc, pid, want, wl, &set);
+	int fd = -1;
+	bool hit = fd_search(c->proc, pid, want, wl, &set, &fd);
+	if (hit)
+		hit_note(hits, pid, fd);
 	if (set.complete)
 		gb_proc_sockets_note(c->pc, pid, set.v, set.n, t);
 	return hit;
@@ -393,18 +467,18 @@ static bool ancestor_holds(struct gb_identity_ctx *c, int pid, uint32_t inode, c
 #define MAX_TREE 65536  /* processes searched below root_pid */
 #define MAX_FAMILY 4096 /* descendants of an owner searched for co-holders */
 
-/* Append the pids listed in a /proc/PID/task/TID/children file. */
-static void add_children(const char *path, int *out, int *n, int max)
+/* Append the pids listed in an open /proc/PID/task/TID/children file,
+ * read from its start (pread: a kept descriptor is read again as it is). */
+static void add_children_fd(int fd, int *out, int *n, int max)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return; /* exited meanwhile */
 	char buf[4096];
 	size_t have = 0;
+	off_t off = 0;
 	for (;;) {
-		ssize_t l = read(fd, buf + have, sizeof buf - 1 - have);
+		ssize_t l = pread(fd, buf + have, sizeof buf - 1 - have, off);
 		if (l <= 0)
 			break;
+		off += l;
 		have += (size_t)l;
 		buf[have] = '\0';
 		/* parse whole numbers; keep a number cut by the buffer's end */
@@ -426,16 +500,114 @@ static void add_children(const char *path, int *out, int *n, int max)
 		buf[have] = '\0';
 		out[(*n)++] = atoi(buf);
 	}
+}
+
+/* Append the pids listed in a /proc/PID/task/TID/children file. */
+static void add_children(const char *path, int *out, int *n, int max)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return; /* exited meanwhile */
+	add_children_fd(fd, out, n, max);
 	close(fd);
 }
 
-/* root_pid and its descendants, from /proc/PID/task/TID/children (host pid
- * numbers).  Returns the count (<= max). */
-static int descendants(const char *proc, int root, int *out, int max)
+/* The children of a holder, from children files kept open per (process,
+ * thread).  A client that opens connection after connection is the same
+ * process each time; with eight threads, reading its children cost
+ * 8 x (open, read, close) per connection, now one pread each.  An entry
+ * belongs to the process the proc cache vouched for (pid and seen_ns: a
+ * reused pid is another process, and the descriptor of the old one would
+ * read empty); the threads are listed afresh every time, so a new
+ * thread's children are read too.  A thread id can be reused inside the
+ * same process once the host's pids wrap (an attacker can make them
+ * wrap): the kept file of the dead thread would read empty for the new
+ * one.  So an entry of a thread other than the leader (whose id lives as
+ * long as the process) is used only while the task directory's inode is
+ * the one it was opened under — the kernel drops a dead thread's dentries,
+ * and the new thread's directory gets a new inode number.  Returns false when nothing was
+ * cached for want of a seen_ns (the caller walks as before). */
+static bool cached_children(struct gb_identity_ctx *c, int pid, uint64_t seen, int *out, int *n, int max)
 {
+	if (!seen || !c->kid_slots)
+		return false;
+	char tdir[300];
+	snprintf(tdir, sizeof tdir, "%s/%d/task", c->proc, pid);
+	int tids[64], nt = 0;
+	uint64_t inos[64];
+	struct stat st;
+	if (stat(tdir, &st) < 0)
+		return true; /* exited meanwhile: no children to search */
+	if (st.st_nlink == 3) {
+		inos[nt] = 0;
+		tids[nt++] = pid; /* one thread: itself (see descendants) */
+	} else {
+		int dfd = open(tdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			return true;
+		_Alignas(struct dirent64) char buf[8192];
+		ssize_t r;
+		bool more = true;
+		while (more && (r = getdents64(dfd, buf, sizeof buf)) > 0) {
+			for (ssize_t off = 0; off < r;) {
+				const struct dirent64 *d = (const void *)(buf + off);
+				off += d->d_reclen;
+				if (!is_pid(d->d_name))
+					continue;
+				if (nt == (int)GB_ARRAY_LEN(tids)) {
+					close(dfd);
+					return false; /* too many threads to keep: walk */
+				}
+				inos[nt] = d->d_ino;
+				tids[nt++] = atoi(d->d_name);
+			}
+			more = (size_t)r >= sizeof buf - 512; /* a short batch was the last */
+		}
+		close(dfd);
+	}
+	int n0 = *n;
+	pthread_mutex_lock(&c->kid_lock);
+	for (int t = 0; t < nt; t++) {
+		struct kid_ent *k = NULL;
+		for (unsigned i = 0; i < c->kid_slots && !k; i++)
+			if (c->kids[i].fd >= 0 && c->kids[i].pid == pid && c->kids[i].tid == tids[t] &&
+			    c->kids[i].seen == seen && (tids[t] == pid || c->kids[i].ino == inos[t]))
+				k = &c->kids[i];
+		if (!k) {
+			char cp[340];
+			snprintf(cp, sizeof cp, "%s/%d/children", tdir, tids[t]);
+			int fd = open(cp, O_RDONLY | O_CLOEXEC);
+			if (fd < 0) {
+				if (errno == EMFILE || errno == ENFILE) {
+					pthread_mutex_unlock(&c->kid_lock);
+					*n = n0; /* walk as before (it opens one at a time) */
+					return false;
+				}
+				continue; /* the thread ended meanwhile */
+			}
+			k = &c->kids[c->kid_next++ % c->kid_slots];
+			if (k->fd >= 0)
+				close(k->fd);
+			*k = (struct kid_ent){ .pid = pid, .tid = tids[t], .seen = seen, .ino = inos[t], .fd = fd };
+		}
+		add_children_fd(k->fd, out, n, max);
+	}
+	pthread_mutex_unlock(&c->kid_lock);
+	return true;
+}
+
+/* root_pid and its descendants, from /proc/PID/task/TID/children (host pid
+ * numbers).  root_seen: the proc cache's seen_ns of root, when known (its
+ * children files are then kept open: cached_children).  Returns the count
+ * (<= max). */
+static int descendants(struct gb_identity_ctx *c, int root, uint64_t root_seen, int *out, int max)
+{
+	const char *proc = c->proc;
 	int n = 0;
 	out[n++] = root;
 	for (int i = 0; i < n; i++) {
+		if (i == 0 && cached_children(c, root, root_seen, out, &n, max))
+			continue;
 		char tdir[300], cp[700];
 		snprintf(tdir, sizeof tdir, "%s/%d/task", proc, out[i]);
 		/* A task directory's link count is 2 + its threads: a process
@@ -464,15 +636,18 @@ static int descendants(const char *proc, int root, int *out, int max)
 	return n;
 }
 
-/* Remember pid as the latest holder found (front of the MRU list). */
-static void mru_push(struct gb_identity_ctx *c, int pid)
+/* Remember pid as the latest holder found (front of the MRU list), and
+ * the descriptor it held the socket at. */
+static void mru_push(struct gb_identity_ctx *c, int pid, int fd)
 {
 	pthread_mutex_lock(&c->cache_lock);
 	int i;
 	for (i = 0; i < MRU_SLOTS - 1 && c->mru[i] != pid; i++)
 		;
 	memmove(c->mru + 1, c->mru, (size_t)i * sizeof c->mru[0]);
+	memmove(c->mru_fd + 1, c->mru_fd, (size_t)i * sizeof c->mru_fd[0]);
 	c->mru[0] = pid;
+	c->mru_fd[0] = fd;
 	pthread_mutex_unlock(&c->cache_lock);
 }
 
@@ -517,18 +692,22 @@ static int all_pids(const char *proc, int **out)
  * descending: a freshly started curl).  Returns the pid, 0 when none holds
  * it, or negative errno.  Who else holds it is the caller's question
  * (co-holders share the holder's family; see gb_identity_lookup). */
-static int find_holder(struct gb_identity_ctx *c, const char *want, size_t wl)
+static int find_holder(struct gb_identity_ctx *c, const char *want, size_t wl, struct fdhits *hits)
 {
-	int mru[MRU_SLOTS];
+	int mru[MRU_SLOTS], mfd[MRU_SLOTS];
 	pthread_mutex_lock(&c->cache_lock);
 	memcpy(mru, c->mru, sizeof mru);
+	memcpy(mfd, c->mru_fd, sizeof mfd);
 	pthread_mutex_unlock(&c->cache_lock);
-	for (int i = 0; i < MRU_SLOTS && mru[i] > 0; i++)
-		if (holds(c->proc, mru[i], want, wl)) {
-			if (i > 0)
-				mru_push(c, mru[i]);
+	for (int i = 0; i < MRU_SLOTS && mru[i] > 0; i++) {
+		int fd = -1;
+		if (holds(c->proc, mru[i], want, wl, mfd[i], &fd)) {
+			if (i > 0 || fd != mfd[i])
+				mru_push(c, mru[i], fd);
+			hit_note(hits, mru[i], fd);
 			return mru[i];
 		}
+	}
 	if (fd_budget > 0)
 		return 0; /* quick: the host's other processes are the head-time lookup's */
 	int *cand = NULL, k, found = 0;
@@ -536,7 +715,7 @@ static int find_holder(struct gb_identity_ctx *c, const char *want, size_t wl)
 		/* A sandbox: its processes only — a handful, not the host's
 		 * hundreds. */
 		cand = malloc(MAX_TREE * sizeof *cand);
-		k = cand ? descendants(c->proc, c->root_pid, cand, MAX_TREE) : -ENOMEM;
+		k = cand ? descendants(c, c->root_pid, 0, cand, MAX_TREE) : -ENOMEM;
 	} else {
 		k = all_pids(c->proc, &cand);
 	}
@@ -545,30 +724,36 @@ static int find_holder(struct gb_identity_ctx *c, const char *want, size_t wl)
 		return k;
 	}
 	qsort(cand, (size_t)k, sizeof *cand, cmp_desc);
+	int fd = -1;
 	for (int i = 0; i < k && !found; i++)
-		if (holds(c->proc, cand[i], want, wl))
+		if (holds(c->proc, cand[i], want, wl, -1, &fd))
 			found = cand[i];
 	free(cand);
-	if (found)
-		mru_push(c, found);
+	if (found) {
+		mru_push(c, found, fd);
+		hit_note(hits, found, fd);
+	}
 	return found;
 }
 
 /* pid's descendants that also hold the socket (inherited at fork), into
  * out[0..max); returns how many hold it (may exceed max). */
-static int descendant_holders(struct gb_identity_ctx *c, int pid, const char *want, size_t wl, int *out,
-                              int max)
+static int descendant_holders(struct gb_identity_ctx *c, int pid, uint64_t seen, const char *want,
+                              size_t wl, int *out, int max, struct fdhits *hits)
 {
 	int *tree = malloc(MAX_FAMILY * sizeof *tree), n = 0;
 	if (!tree)
 		return 0;
-	int k = descendants(c->proc, pid, tree, MAX_FAMILY);
-	for (int i = 1; i < k; i++) /* tree[0] is pid itself */
-		if (holds(c->proc, tree[i], want, wl)) {
+	int k = descendants(c, pid, seen, tree, MAX_FAMILY);
+	for (int i = 1; i < k; i++) { /* tree[0] is pid itself */
+		int fd = -1;
+		if (holds(c->proc, tree[i], want, wl, -1, &fd)) {
 			if (n < max)
 				out[n] = tree[i];
 			n++;
+			hit_note(hits, tree[i], fd);
 		}
+	}
 	free(tree);
 	return n;
 }
@@ -579,22 +764,29 @@ static int descendant_holders(struct gb_identity_ctx *c, int pid, const char *wa
  * descriptor passed over a unix socket lands in any process, and the
  * request may come from any of them.  A sandbox has a handful of
  * processes, so this costs what the first-holder search cost there. */
-static int scope_holders(struct gb_identity_ctx *c, const char *want, size_t wl, int *out, int max)
+static int scope_holders(struct gb_identity_ctx *c, const char *want, size_t wl, int *out, int max,
+                         struct fdhits *hits)
 {
 	int *cand = malloc(MAX_TREE * sizeof *cand);
 	if (!cand)
 		return -ENOMEM;
-	int k = descendants(c->proc, c->root_pid, cand, MAX_TREE), n = 0;
+	int k = descendants(c, c->root_pid, 0, cand, MAX_TREE), n = 0;
 	qsort(cand, (size_t)k, sizeof *cand, cmp_desc);
-	for (int i = 0; i < k; i++)
-		if (holds(c->proc, cand[i], want, wl)) {
+	int first_fd = -1;
+	for (int i = 0; i < k; i++) {
+		int fd = -1;
+		if (holds(c->proc, cand[i], want, wl, -1, &fd)) {
 			if (n < max)
 				out[n] = cand[i];
+			if (!n)
+				first_fd = fd;
 			n++;
+			hit_note(hits, cand[i], fd);
 		}
+	}
 	free(cand);
 	if (n)
-		mru_push(c, out[0]);
+		mru_push(c, out[0], first_fd);
 	return n;
 }
 
@@ -1046,6 +1238,7 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	out->hash_pending = false;
 	out->n_holders = out->n_others = 0;
 	out->inode = 0;
+	out->fdno = -1;
 	struct gb_identity *id = &out->id;
 	struct sbuf sb = { .p = out->store, .left = sizeof out->store };
 	id->exe = id->sha256 = id->script = "";
@@ -1057,16 +1250,17 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	 * its processes that hold it; on the host the first holder's family. */
 	int more[GB_ID_MAX_OTHERS + 2 * (GB_MAX_ANCESTORS + 2)], n_more = 0, n_scope = 0;
 	int found;
+	struct fdhits hits = { .n = 0 };
 	if (rc < 0) {
 		found = rc;
 	} else if (c->root_pid > 0) {
 		int sc[GB_ID_MAX_OTHERS + 1];
-		n_scope = scope_holders(c, want, (size_t)wl, sc, GB_ID_MAX_OTHERS + 1);
+		n_scope = scope_holders(c, want, (size_t)wl, sc, GB_ID_MAX_OTHERS + 1, &hits);
 		found = n_scope > 0 ? sc[0] : n_scope;
 		for (int i = 1; i < n_scope && i <= GB_ID_MAX_OTHERS; i++)
 			more[n_more++] = sc[i];
 	} else {
-		found = find_holder(c, want, (size_t)wl);
+		found = find_holder(c, want, (size_t)wl, &hits);
 	}
 	struct gb_pstatus st;
 	uint64_t seen = 0; /* when the holder was known alive (0: unknown) */
@@ -1105,7 +1299,8 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	int cur = (st.nspid == 1 || (c->root_pid > 0 && found == c->root_pid)) ? 0 : st.ppid;
 	while (cur > 0) {
 		struct gb_pstatus as;
-		if (gb_proc_facts(c->pc, cur, &as, raw, sizeof raw, NULL) < 0 || as.nspid == 1 ||
+		uint64_t as_seen = 0;
+		if (gb_proc_facts(c->pc, cur, &as, raw, sizeof raw, &as_seen) < 0 || as.nspid == 1 ||
 		    as.depth < st.depth)
 			break;
 		if (n == GB_MAX_ANCESTORS + 2) {
@@ -1118,7 +1313,8 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 			*l = (struct link){ .pid = cur, .uid = as.uid,
 				            .holds = c->root_pid > 0
 				                             ? false
-				                             : ancestor_holds(c, cur, inode, want, (size_t)wl, seen) };
+				                             : ancestor_holds(c, cur, as_seen, inode, want, (size_t)wl,
+				                                              seen, &hits) };
 			for (int i = 0; i < n_more && !l->holds; i++)
 				l->holds = more[i] == cur;
 			exe_clean(raw, path, sizeof path, &l->deleted);
@@ -1138,7 +1334,7 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 		holders = n_scope;
 	} else {
 		int d[GB_ID_MAX_OTHERS];
-		int nd = descendant_holders(c, found, want, (size_t)wl, d, GB_ID_MAX_OTHERS);
+		int nd = descendant_holders(c, found, seen, want, (size_t)wl, d, GB_ID_MAX_OTHERS, &hits);
 		holders += nd;
 		for (int i = 0; i < nd && i < GB_ID_MAX_OTHERS; i++)
 			more[n_more++] = d[i];
@@ -1154,6 +1350,7 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	const struct link *h = &chain[top];
 	int pid = h->pid;
 	id->pid = pid;
+	out->fdno = hit_fd(&hits, pid);
 	id->uid = h->uid;
 	id->exe = h->exe;
 	if (h->deleted)
@@ -1178,6 +1375,7 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 		struct gb_holder *o = &out->others[out->n_others++];
 		o->pid = more[i];
 		o->uid = os.uid;
+		o->fdno = hit_fd(&hits, more[i]);
 		exe_clean(raw, path, sizeof path, &deleted);
 		exe_as_seen(c->proc, more[i], root, rl, path, sizeof path);
 		o->exe = sb_put(&sb, path);
@@ -1227,13 +1425,17 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	return 0;
 }
 
-/* Does pid still hold the socket and run the exe recorded for it? */
-static bool same_holder(struct gb_identity_ctx *c, int pid, const char *exe, const char *want, size_t wl)
+/* Does pid still hold the socket and run the exe recorded for it?  The
+ * descriptor it was found at is read first (one readlink); only when that
+ * no longer links to the socket (closed, or dup2'd elsewhere) is the
+ * table searched. */
+static bool same_holder(struct gb_identity_ctx *c, int pid, int fdno, const char *exe, const char *want,
+                        size_t wl)
 {
 	char raw[4096], path[4096], root[4096];
 	struct gb_pstatus st;
 	bool deleted;
-	if (!holds(c->proc, pid, want, wl) || gb_proc_facts(c->pc, pid, &st, raw, sizeof raw, NULL) < 0)
+	if (!holds(c->proc, pid, want, wl, fdno, NULL) || gb_proc_facts(c->pc, pid, &st, raw, sizeof raw, NULL) < 0)
 		return false;
 	exe_clean(raw, path, sizeof path, &deleted);
 	size_t rl = strcmp(path, exe) ? workload_root(c->proc, pid, root, sizeof root) : 0;
@@ -1248,10 +1450,11 @@ int gb_identity_recheck(struct gb_identity_ctx *c, const struct gb_ident_buf *pr
 		return 0;
 	char want[64];
 	int wl = snprintf(want, sizeof want, "socket:[%u]", prev->inode);
-	if (!same_holder(c, prev->id.pid, prev->id.exe, want, (size_t)wl))
+	if (!same_holder(c, prev->id.pid, prev->fdno, prev->id.exe, want, (size_t)wl))
 		return 0;
 	for (unsigned i = 0; i < prev->n_others; i++)
-		if (!same_holder(c, prev->others[i].pid, prev->others[i].exe, want, (size_t)wl))
+		if (!same_holder(c, prev->others[i].pid, prev->others[i].fdno, prev->others[i].exe, want,
+		                 (size_t)wl))
 			return 0;
 	return 1;
 }

@@ -46,6 +46,7 @@ void gb_identity_ctx_free(struct gb_identity_ctx *c);
 struct gb_holder {
 	int32_t pid;
 	uint32_t uid;
+	int fdno;              /* the descriptor it held the socket at, or -1 */
 	const char *exe;
 	uint32_t n_ancestors;
 	const char *ancestors[GB_MAX_ANCESTORS];
@@ -61,6 +62,7 @@ struct gb_ident_buf {
 	struct stat hash_key;  /* the file being hashed */
 	char hash_hex[65];
 	uint32_t inode;        /* the client socket's inode */
+	int fdno;              /* the descriptor id.pid held it at, or -1 */
 	unsigned n_holders;    /* every process found holding it (>= 1 on success) */
 	unsigned n_others;     /* those of them kept in others[] (not id) */
 	struct gb_holder others[GB_ID_MAX_OTHERS];
@@ -85,7 +87,8 @@ int gb_identity_lookup_quick(struct gb_identity_ctx *c, const struct sockaddr *p
 /* Is the identity found earlier still the whole story?  1 when every holder
  * in prev still holds the socket and runs the same exe, 0 when one exec'd,
  * closed or exited (look again, and decide on both), negative errno.  Costs
- * one descriptor search and one readlink per holder: the proxy identifies
+ * two readlinks per holder (the descriptor it was found at, its exe; the
+ * whole descriptor table only when that descriptor moved): the proxy identifies
  * at accept and re-checks when the request head is complete, so a program
  * that connects and then execs an allowed binary (or hands the socket over
  * and closes its copy) is still seen. */

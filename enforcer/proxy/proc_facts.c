@@ -152,13 +152,22 @@ void gb_proc_sockets_note(struct gb_proc_cache *pc, int pid, const uint32_t *ino
 	pthread_mutex_unlock(&pc->lock);
 }
 
-int gb_proc_sockets_lacks(struct gb_proc_cache *pc, int pid, uint32_t inode, uint64_t seen_ns)
+int gb_proc_sockets_lacks(struct gb_proc_cache *pc, int pid, uint64_t pid_seen_ns, uint32_t inode,
+                          uint64_t seen_ns)
 {
 	if (!pc->n || !seen_ns)
 		return 0;
 	int lacks = 0;
 	pthread_mutex_lock(&pc->lock);
-	struct ent *e = find(pc, pid);
+	struct ent *e = NULL;
+	/* The entry gb_proc_facts just vouched for (same process: same
+	 * seen_ns), with no second poll of its pidfd — that poll was one
+	 * of two system calls per ancestor per lookup. */
+	for (size_t i = 0; pid_seen_ns && i < pc->n && !e; i++)
+		if (pc->e[i].pid == pid && pc->e[i].seen_ns == pid_seen_ns)
+			e = &pc->e[i];
+	if (!pid_seen_ns)
+		e = find(pc, pid);
 	if (e && e->listed_ns && e->listed_ns >= seen_ns) {
 		lacks = 1;
 		for (uint32_t i = 0; i < e->n_sock; i++)

@@ -51,11 +51,16 @@ int gb_proc_facts(struct gb_proc_cache *pc, int pid, struct gb_pstatus *st, char
  * later — the case the fork-family search does not cover anyway).
  *
  * gb_proc_sockets_note: pid's socket inodes, listed completely starting
- * at t_ns (n may exceed GB_PROC_MEMO_SOCKETS: then nothing is kept).  gb_proc_sockets_lacks: 1 when pid's latest listing began at or
- * after seen_ns and did not contain inode; 0 when unknown (search it). */
+ * at t_ns (n may exceed GB_PROC_MEMO_SOCKETS: then nothing is kept).
+ * gb_proc_sockets_lacks: 1 when pid's latest listing began at or after
+ * seen_ns and did not contain inode; 0 when unknown (search it).
+ * pid_seen_ns: pid's own seen_ns from the gb_proc_facts call just made —
+ * the entry of that very process is used without a second liveness
+ * check (gb_proc_facts made it); 0 checks the pidfd again. */
 #define GB_PROC_MEMO_SOCKETS 16 /* a table with more sockets is not memoised */
 void gb_proc_sockets_note(struct gb_proc_cache *pc, int pid, const uint32_t *inodes, size_t n,
                           uint64_t t_ns);
-int gb_proc_sockets_lacks(struct gb_proc_cache *pc, int pid, uint32_t inode, uint64_t seen_ns);
+int gb_proc_sockets_lacks(struct gb_proc_cache *pc, int pid, uint64_t pid_seen_ns, uint32_t inode,
+                          uint64_t seen_ns);
 
 #endif

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -443,6 +444,160 @@ static void test_exec_after_connect(void **state)
 	close(ls);
 }
 
+/* The descriptor number is only a hint: the re-check reads the descriptor
+ * the holder was found at first, and must neither be fooled by another
+ * socket put at that number (the client closed ours and opened a new one:
+ * it no longer holds the connection) nor lose a holder that moved the
+ * socket to another number (dup2, then close of the original).  A lookup
+ * whose MRU hint names a descriptor that now holds another socket must
+ * still find the right holder. */
+static void test_fd_hint_is_only_a_hint(void **state)
+{
+	(void)state;
+	struct sockaddr_in sa, peer, local;
+	int ls = listener(&sa), c = dial(&sa);
+	socklen_t pl = sizeof peer, ll = sizeof local;
+	int s = accept4(ls, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
+	assert_true(s >= 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&local, &ll), 0);
+	struct gb_identity_ctx *ctx;
+	struct gb_identity_opts o = { .proc_root = "/proc", .netns_fd = -1 };
+	assert_int_equal(gb_identity_ctx_new(&o, &ctx), 0);
+	static struct gb_ident_buf ib;
+	assert_int_equal(gb_identity_lookup(ctx, (struct sockaddr *)&peer, (struct sockaddr *)&local, &ib), 0);
+	assert_int_equal(ib.id.pid, getpid());
+	assert_int_equal(ib.fdno, c);
+	assert_int_equal(gb_identity_recheck(ctx, &ib), 1);
+	/* moved: still held, at another number */
+	int moved = fcntl(c, F_DUPFD_CLOEXEC, 200);
+	assert_true(moved >= 200);
+	close(c);
+	assert_int_equal(gb_identity_recheck(ctx, &ib), 1);
+	/* replaced: a fresh socket at the old number, ours closed */
+	int other = dial(&sa);
+	if (other != c) {
+		assert_true(dup2(other, c) == c);
+		close(other);
+	}
+	close(moved);
+	assert_int_equal(gb_identity_recheck(ctx, &ib), 0);
+	/* the MRU hint (this pid, descriptor c) now names the new socket;
+	 * a connection of ours at another number is still found */
+	int s2 = accept4(ls, NULL, NULL, SOCK_CLOEXEC); /* the fresh socket's server side */
+	assert_true(s2 >= 0);
+	int c3 = dial(&sa);
+	pl = sizeof peer;
+	int s3 = accept4(ls, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
+	assert_true(s3 >= 0);
+	ll = sizeof local;
+	assert_int_equal(getsockname(s3, (struct sockaddr *)&local, &ll), 0);
+	assert_int_equal(gb_identity_lookup(ctx, (struct sockaddr *)&peer, (struct sockaddr *)&local, &ib), 0);
+	assert_int_equal(ib.id.pid, getpid());
+	assert_int_equal(ib.fdno, c3);
+	gb_identity_ctx_free(ctx);
+	close(c3);
+	close(s3);
+	close(s2);
+	close(c);
+	close(s);
+	close(ls);
+}
+
+/* The children of a holder are read from files kept open between lookups
+ * (one per thread).  Attack that cache: after a lookup has opened them, a
+ * thread that already existed forks a child that inherits the next
+ * connection's socket — the next lookup on the same context must find that
+ * child as a co-holder (the kept descriptor is read afresh, not
+ * remembered), and so must a lookup after a thread that did not exist at
+ * the first lookup forks one. */
+struct forker {
+	int go[2], done[2], end[2];
+	pid_t kid;
+	int release;
+};
+
+static void *fork_when_told(void *arg)
+{
+	struct forker *f = arg;
+	char b;
+	if (read(f->go[0], &b, 1) != 1)
+		return NULL;
+	f->kid = waiter(NULL, &f->release);
+	(void)!write(f->done[1], "x", 1);
+	(void)!read(f->end[0], &b, 1); /* alive until the lookup is done */
+	return NULL;
+}
+
+static int lookup_on(struct gb_identity_ctx *ctx, int ls, struct gb_ident_buf *ib)
+{
+	struct sockaddr_in peer, local;
+	socklen_t pl = sizeof peer, ll = sizeof local;
+	int s = accept4(ls, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
+	assert_true(s >= 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&local, &ll), 0);
+	int rc = gb_identity_lookup(ctx, (struct sockaddr *)&peer, (struct sockaddr *)&local, ib);
+	close(s);
+	return rc;
+}
+
+static bool other_is(const struct gb_ident_buf *ib, pid_t pid)
+{
+	for (unsigned i = 0; i < ib->n_others; i++)
+		if (ib->others[i].pid == pid)
+			return true;
+	return false;
+}
+
+static void test_kept_children_files(void **state)
+{
+	(void)state;
+	struct sockaddr_in sa;
+	int ls = listener(&sa);
+	struct gb_identity_ctx *ctx;
+	struct gb_identity_opts o = { .proc_root = "/proc", .netns_fd = -1 };
+	assert_int_equal(gb_identity_ctx_new(&o, &ctx), 0);
+	static struct gb_ident_buf ib;
+	for (int round = 0; round < 2; round++) {
+		struct forker f = { .kid = -1 };
+		assert_int_equal(pipe(f.go), 0);
+		assert_int_equal(pipe(f.done), 0);
+		assert_int_equal(pipe(f.end), 0);
+		pthread_t t;
+		/* round 0: the thread exists before the first lookup (its
+		 * children file is kept by it); round 1: it is new */
+		if (round == 0)
+			assert_int_equal(pthread_create(&t, NULL, fork_when_told, &f), 0);
+		int c1 = dial(&sa);
+		assert_int_equal(lookup_on(ctx, ls, &ib), 0);
+		assert_int_equal(ib.id.pid, getpid());
+		assert_int_equal(ib.n_holders, 1);
+		if (round == 1)
+			assert_int_equal(pthread_create(&t, NULL, fork_when_told, &f), 0);
+		int c2 = dial(&sa); /* inherited by the thread's child */
+		char b;
+		assert_int_equal(write(f.go[1], "x", 1), 1);
+		assert_int_equal(read(f.done[0], &b, 1), 1);
+		assert_true(f.kid > 0);
+		assert_int_equal(lookup_on(ctx, ls, &ib), 0);
+		assert_int_equal(ib.id.pid, getpid()); /* the topmost holder */
+		assert_int_equal(ib.n_holders, 2);
+		assert_true(ib.id.flags & GB_ID_MULTI_OWNER);
+		assert_true(other_is(&ib, f.kid));
+		assert_int_equal(write(f.end[1], "x", 1), 1);
+		pthread_join(t, NULL);
+		release(f.kid, f.release);
+		close(c1);
+		close(c2);
+		for (int i = 0; i < 2; i++) {
+			close(f.go[i]);
+			close(f.done[i]);
+			close(f.end[i]);
+		}
+	}
+	gb_identity_ctx_free(ctx);
+	close(ls);
+}
+
 static void test_nobody(void **state)
 {
 	(void)state;
@@ -532,6 +687,7 @@ int main(void)
 		cmocka_unit_test(test_memo_and_inheritance), cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_many_children), cmocka_unit_test(test_nobody),
 		cmocka_unit_test(test_store_full_is_marked), cmocka_unit_test(test_exec_after_connect),
+		cmocka_unit_test(test_fd_hint_is_only_a_hint), cmocka_unit_test(test_kept_children_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
