@@ -9,7 +9,8 @@
  *       connecting at a time), then passes one byte through each and reads
  *       it back, then writes DIR/held (the figures) and holds every tunnel
  *       open until DIR/release exists; closes them all and writes
- *       DIR/closed.  Prints "open ok=A refused=R seconds=S rate=X",
+ *       DIR/closed.  PROXY "-": plain connections to TARGET (an IPv4
+ *       address), the baseline of bench/bench_tunnels.sh.  Prints "open ok=A refused=R seconds=S rate=X",
  *       "echo ok=E" and "closed".  Exit 0 when all N carried their byte.
  *
  * PROXY and TARGET are IPv4 "a.b.c.d:port" (TARGET may be a name: the proxy
@@ -148,7 +149,8 @@ static void touch(const char *dir, const char *name, const char *text)
 static int do_open(const char *proxy_s, const char *target, int n, const char *dir, int seconds)
 {
 	struct sockaddr_in proxy;
-	if (parse_addr(proxy_s, &proxy) < 0 || n < 1 || n > 100000)
+	bool direct = !strcmp(proxy_s, "-");
+	if (parse_addr(direct ? target : proxy_s, &proxy) < 0 || n < 1 || n > 100000)
 		return 2;
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
@@ -181,6 +183,12 @@ static int do_open(const char *proxy_s, const char *target, int n, const char *d
 				int err = 0;
 				socklen_t el = sizeof err;
 				getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+				if (!err && direct) {
+					c->state = S_OPEN;
+					ok++, connecting--;
+					epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+					continue;
+				}
 				if (err || write(c->fd, req, (size_t)reqlen) != reqlen) {
 					c->state = S_FAILED;
 					refused++, connecting--;
