@@ -13,7 +13,7 @@
 #   seal       at the open of the .jsonl.zst.tmp of the segment being sealed
 #              (segment_size 4 KiB: a seal every few events).
 # After each kill serve is started again: the journal verifies, every
-# record of every sandbox is journaled exactly once (metadata.uid; sequences
+# record of every sandbox is journaled exactly once at these phases (metadata.uid; sequences
 # 0..max without a gap, or the gap counted by LOSS), and the sandboxes never
 # noticed (the swap's supervisor keeps its revision and runs on).
 : "${GB_HELPER_DIR:?}"
@@ -105,10 +105,12 @@ echo "ok   start-up: $(cat "$T/exact.out")"
 
 # ---- steady state: a batch written, not yet acknowledged in the ring ----
 # (fsync: always — the journal's fdatasync of the batch comes between its
-# write and the ring commit).  KNOWN DEFECT, off by default: the restarted
-# daemon journals that batch a second time (same metadata.uid, and journal
-# verify then sees byte-identical segments as "moved or reordered").  Set
-# FAULT_KILL9_STEADY=1 to reproduce it; see docs/journal.md.
+# write and the ring commit).  Off by default: the restarted daemon
+# journals that batch a second time (same metadata.uid: the at-least-once
+# docs/journal.md describes), and with 4 KiB segments the copy can fill a
+# segment byte for byte like the original, which `journal verify` then
+# calls "moved or reordered" (a known defect, not fixed here).  Set
+# FAULT_KILL9_STEADY=1 to reproduce it.
 if [[ -n ${FAULT_KILL9_STEADY:-} ]]; then
 	producer p2 60
 	sleep 1
