@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -718,6 +719,23 @@ static void finish_posture(struct run *r)
 
 /* stdin/stdout/stderr must be open: otherwise the control socket could
  * land on fd 0-2 and be taken for the workload's stdio. */
+/* The proxy holds up to 6 descriptors per connection (two sockets, two
+ * pipes): take the whole hard limit the operator granted, as `glassbox
+ * proxy` does.  With the soft limit shells and services hand out (1024)
+ * tunnel ~170 was refused "out of pipes" (integration.fault_tunnels).
+ * Called after the clone: the sandbox keeps the limits it inherited (or
+ * --files). */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			gb_log_warn(NULL, "raising the open-file limit to %llu: %s", (unsigned long long)rl.rlim_max,
+			            strerror(errno));
+	}
+}
+
 static void ensure_stdio(void)
 {
 	for (int fd = 0; fd < 3; fd++)
@@ -777,6 +795,7 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		gb_log_error(NULL, "creating the sandbox namespaces: %s", strerror(-rc));
 		goto out_mask;
 	}
+	raise_nofile();
 	/* Init is in the cgroup before it can fork (v2: moved here; v1: it
 	 * joins itself first thing): CMD and all its descendants are inside,
 	 * the supervisor never is. */
