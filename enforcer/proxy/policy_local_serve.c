@@ -616,7 +616,7 @@ static int one(struct l7 *l, struct body_acc *acc)
 	if (!post && acc->b.len)
 		keep = false; /* a GET with a body is answered, and the connection ends */
 	const char *path = r.q.path;
-	bool get = !strcmp(h->method, "GET") || !strcmp(h->method, "HEAD");
+	bool get = !strcmp(h->method, "GET"); /* no HEAD: every answer has a body */
 	if (!strcmp(path, "/") || !strcmp(path, "/v1") || !strcmp(path, "/v1/"))
 		return get ? index_page(l, &r, keep) : method_not_allowed(l, &r, "GET", keep);
 	if (!strcmp(path, "/v1/policy/current"))

@@ -11,7 +11,9 @@
 # request), a CL+TE request (400), policy.local in a sandbox without
 # --policy-local (the policy decides: 403, no_endpoint).  Also: https
 # (CONNECT policy.local:443 terminated with the sandbox CA), a rejection
-# ends a wait with its reason, a bounded wait times out, 404 and 405.
+# ends a wait with its reason, a bounded wait times out, 404 and 405; and
+# the same shadowing through the policy.local file: the daemon refuses to
+# approve an agent entry that would replace the operator's (409).
 . "$(dirname "$0")/lib/sandbox_lib.sh"
 NETNS_LIB_EMBED=1 . "$(dirname "$0")/lib/netns_lib.sh"
 netns_trap
@@ -196,11 +198,32 @@ check "reject it: 200" 200 "$(api "$A/suggestions/$P2/reject" -X POST -d '{"reas
 for _ in $(seq 400); do [ -s "$W/wait2.out" ] && break; sleep 0.05; done
 check "the wait returns rejected with the operator's reason, not in force" "200 rejected later.test is not needed False" \
 	"$(cut -d' ' -f1 "$W/wait2.out") $(jf "$W/wait2.out" "d['status'], d['reason'], d['policy_reloaded']" | tr -d "(),'")"
+# 7. the file path cannot do what the POST refused: an entry named mirror
+# becomes agent_mirror, the operator's entry's name; its approval must not
+# replace the operator's entry
+printf 'version: 1\nnetwork_policies:\n  mirror:\n    endpoints: [{host: evil.test, port: 443}]\n    binaries: [{path: /usr/bin/curl}]\n' >"$W/mirror.yaml"
+chmod 0644 "$W/mirror.yaml"
+agent 'mkdir -p .glassbox && cp mirror.yaml .glassbox/tmp && mv .glassbox/tmp .glassbox/policy.local.yaml'
+P3=
+for _ in $(seq 200); do
+	api "$A/suggestions?status=pending" >/dev/null
+	P3=$(js "([p['id'] for p in d['suggestions'] if p.get('rule_name')=='agent_mirror'] or [''])[-1]")
+	[ -n "$P3" ] && break
+	sleep 0.1
+done
+check "the file's mirror entry: a pending agent_mirror proposal" "True" "$([ -n "$P3" ] && echo True)"
+api "$A/suggestions/$P3" >/dev/null
+TOK3=$(js "d['review_token']")
+check "approving it would replace the operator's agent_mirror: 409 name_taken" "409 name_taken" \
+	"$(api "$A/suggestions/$P3/approve" -X POST -d "{\"token\":\"$TOK3\"}") $(js "d['error']")"
+api "/v1/sandboxes/$NAME/policy" >/dev/null
+check "the operator's agent_mirror is untouched (mirror.test, never evil.test)" "True False" \
+	"$(js "'mirror.test' in json.dumps(d), 'evil.test' in json.dumps(d)" | tr -d '(),')"
 N=$((N + 1)); echo end >"$W/go$N"
 wait "$sup"
 check "sandbox exit" 0 $?
 
-# 7. without --policy-local the name is not special: the policy decides
+# 8. without --policy-local the name is not special: the policy decides
 C "${GBRUN[@]}" --name "off$$" --policy "$T/policy.yaml" --hosts "$T/hosts" -- \
 	/bin/sh -c 'curl -s -o '"$W"'/off.json -w "%{http_code}\n" http://policy.local/v1/policy/current' >"$T/off.code" 2>>"$T/err"
 check "policy.local when disabled: 403 by policy (no_endpoint), no next_steps" "403 no_endpoint False" \
