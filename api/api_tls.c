@@ -14,8 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
+#include "api/gnutls_lazy.h" /* GnuTLS, loaded on first use */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +100,9 @@ int api_tls_load(struct api_tls *t, const char *cert, const char *key, const cha
 		gnutls_certificate_credentials_t cr;
 		gnutls_datum_t c = { (unsigned char *)t->cert, (unsigned)strlen(t->cert) },
 		               k = { (unsigned char *)t->key, (unsigned)strlen(t->key) };
-		if (gnutls_certificate_allocate_credentials(&cr) < 0) {
+		if (!gb_gnutls_loaded(err, errlen)) {
+			rc = -ENOSYS;
+		} else if (gnutls_certificate_allocate_credentials(&cr) < 0) {
 			rc = -ENOMEM;
 		} else {
 			int g = gnutls_certificate_set_x509_key_mem(cr, &c, &k, GNUTLS_X509_FMT_PEM);
