@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/advisor_int.h"
 #include "api/advisor_rule.h"
@@ -11,7 +12,11 @@
 #include "common/log.h"
 #include "common/record.h"
 
-#define BATCH 512 /* denials per transaction, at most */
+#define BATCH 4096   /* denials per transaction, at most */
+#define FLUSH_MS 100 /* by default, the ledger is written at most this often: one transaction
+                      * for what arrived meanwhile (each commit writes every
+                      * B-tree page it touched to the WAL, so a commit per few
+                      * denials cost more than the rows themselves) */
 
 /* Which denials a rule can fix.  An SSRF refusal, a failed lookup or
  * upstream, a changed binary, a deny rule (which wins over any allow) are
@@ -107,10 +112,14 @@ void gb_advisor_observe(void *ctx, const char *sandbox, const struct gb_record *
 	d->port = dst->port;
 	d->ts_ns = rec->ts_ns;
 	d->seq = rec->seq;
+	d->first_ns = rec->ts_ns;
+	d->count = 1;
+	d->n_more = 0;
 	/* The thread takes everything queued once woken and looks again
-	 * before it waits, so only the push into an empty queue wakes it: no
-	 * futex call per denial on the drain thread. */
-	bool wake = a->q_len++ == 0 && a->aq_len == 0;
+	 * before it waits, so only the push into an empty queue wakes it (and
+	 * the one that fills half of it, which ends the thread's batching
+	 * window early): no futex call per denial on the drain thread. */
+	bool wake = (a->q_len++ == 0 && a->aq_len == 0) || a->q_len == ADV_QUEUE / 2;
 	a->q_in++;
 	if (wake)
 		pthread_cond_signal(&a->q_cv);
@@ -190,7 +199,7 @@ static int64_t aggregate(struct gb_advisor *a, const struct adv_denial *d)
 		return 0;
 	sqlite3_bind_text(st, 1, d->sandbox, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, gkey, -1, SQLITE_TRANSIENT);
-	int64_t old = 0, hits = 0, first = (int64_t)d->ts_ns, fresh = 0;
+	int64_t old = 0, hits = 0, first = (int64_t)d->first_ns, fresh = 0;
 	char status[16] = "";
 	json_t *bins = NULL, *paths = NULL, *samples = NULL;
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -211,16 +220,22 @@ static int64_t aggregate(struct gb_advisor *a, const struct adv_denial *d)
 		samples = json_array();
 	if (json_array_size(samples) < ADV_SAMPLES)
 		json_array_append_new(samples, json_string(uid));
+	for (uint32_t k = 0; k < d->n_more && json_array_size(samples) < ADV_SAMPLES; k++) {
+		char u2[96];
+		snprintf(u2, sizeof u2, "%s:%llu", d->sandbox, (unsigned long long)d->more_seq[k]);
+		json_array_append_new(samples, json_string(u2));
+	}
 	int covered = old && in_array(bins, d->binary) && (!*d->method || in_array(paths, d->path));
 	if (covered || (old && *d->method && json_array_size(paths) >= ADV_MAX_PATHS)) {
 		/* the same denial again (a rejected one stays rejected): count it */
 		char *ss = dump(samples);
-		if (ss && (st = adv_stmt(a, ADV_ST_BUMP, "UPDATE proposals SET hits = hits + 1,"
-		                         " last_ns = ?, samples = ?, updated_ns = ? WHERE id = ?"))) {
+		if (ss && (st = adv_stmt(a, ADV_ST_BUMP, "UPDATE proposals SET hits = hits + ?5,"
+		                         " last_ns = ?1, samples = ?2, updated_ns = ?3 WHERE id = ?4"))) {
 			sqlite3_bind_int64(st, 1, (int64_t)d->ts_ns);
 			sqlite3_bind_text(st, 2, ss, -1, SQLITE_TRANSIENT);
 			sqlite3_bind_int64(st, 3, adv_now_ns());
 			sqlite3_bind_int64(st, 4, old);
+			sqlite3_bind_int64(st, 5, (int64_t)d->count);
 			sqlite3_step(st);
 			sqlite3_reset(st);
 		}
@@ -236,25 +251,30 @@ static int64_t aggregate(struct gb_advisor *a, const struct adv_denial *d)
 			json_array_clear(paths);
 			json_array_clear(samples);
 			json_array_append_new(samples, json_string(uid));
+			for (uint32_t k = 0; k < d->n_more && json_array_size(samples) < ADV_SAMPLES; k++) {
+				char u2[96];
+				snprintf(u2, sizeof u2, "%s:%llu", d->sandbox,
+				         (unsigned long long)d->more_seq[k]);
+				json_array_append_new(samples, json_string(u2));
+			}
 			hits = 0;
-			first = (int64_t)d->ts_ns;
+			first = (int64_t)d->first_ns;
 		}
 		if (!in_array(bins, d->binary))
 			json_array_append_new(bins, json_string(d->binary));
 		if (*d->method && !in_array(paths, d->path))
 			json_array_append_new(paths, json_string(d->path));
-		fresh = insert(a, d, gkey, bins, paths, hits + 1, first, samples);
+		fresh = insert(a, d, gkey, bins, paths, hits + d->count, first, samples);
 		char detail[160];
 		if (fresh && old && !strcmp(status, "pending")) {
 			snprintf(detail, sizeof detail, "superseded by proposal %lld", (long long)fresh);
-			if (sqlite3_prepare_v2(a->db, "UPDATE proposals SET status = 'superseded',"
-			                       " superseded_by = ?, updated_ns = ? WHERE id = ?", -1, &st,
-			                       NULL) == SQLITE_OK) {
+			if ((st = adv_stmt(a, ADV_ST_SUPERSEDE, "UPDATE proposals SET status ="
+			                   " 'superseded', superseded_by = ?, updated_ns = ? WHERE id = ?"))) {
 				sqlite3_bind_int64(st, 1, fresh);
 				sqlite3_bind_int64(st, 2, adv_now_ns());
 				sqlite3_bind_int64(st, 3, old);
 				sqlite3_step(st);
-				sqlite3_finalize(st);
+				sqlite3_reset(st);
 			}
 			adv_history(a, old, d->sandbox, "superseded", "advisor", detail);
 		}
@@ -270,14 +290,64 @@ static int64_t aggregate(struct gb_advisor *a, const struct adv_denial *d)
 	return fresh;
 }
 
+/* In-memory aggregation of one batch: identical denials (sandbox, host,
+ * port, method, binary, path) become one with a count, so a denial
+ * repeated a thousand times within the window costs one row update, not a
+ * thousand.  Order is kept (each group at its first occurrence), which
+ * gives the ledger the same end state as one by one.  Returns the new n. */
+#define COALESCE_SLOTS 8192 /* > 2 * BATCH: open addressing stays short */
+static size_t coalesce(struct adv_denial *b, size_t n, uint32_t *slot)
+{
+	memset(slot, 0xff, COALESCE_SLOTS * sizeof *slot);
+	size_t out = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct adv_denial *d = &b[i];
+		uint64_t h = 1469598103934665603ull; /* FNV-1a over the key fields */
+		const char *f[] = { d->sandbox, d->host, d->method, d->binary, d->path };
+		for (size_t k = 0; k < 5; k++) {
+			for (const unsigned char *s = (const unsigned char *)f[k]; *s; s++)
+				h = (h ^ *s) * 1099511628211ull;
+			h = (h ^ 0xff) * 1099511628211ull;
+		}
+		h = (h ^ d->port) * 1099511628211ull;
+		size_t j = (size_t)(h % COALESCE_SLOTS);
+		for (;; j = (j + 1) % COALESCE_SLOTS) {
+			if (slot[j] == UINT32_MAX) {
+				slot[j] = (uint32_t)out;
+				if (out != i)
+					b[out] = *d;
+				out++;
+				break;
+			}
+			struct adv_denial *g = &b[slot[j]];
+			if (g->port == d->port && !strcmp(g->host, d->host) &&
+			    !strcmp(g->sandbox, d->sandbox) && !strcmp(g->method, d->method) &&
+			    !strcmp(g->binary, d->binary) && !strcmp(g->path, d->path)) {
+				g->count += d->count;
+				if (g->n_more < ADV_SAMPLES - 1)
+					g->more_seq[g->n_more++] = d->seq;
+				if (d->ts_ns > g->ts_ns)
+					g->ts_ns = d->ts_ns; /* last seen */
+				if (d->first_ns < g->first_ns)
+					g->first_ns = d->first_ns;
+				break;
+			}
+		}
+	}
+	return out;
+}
+
 static void *advisor_main(void *arg)
 {
 	struct gb_advisor *a = arg;
 	struct adv_denial *batch = calloc(BATCH, sizeof *batch);
-	int64_t fresh[BATCH];
+	int64_t *fresh = calloc(BATCH, sizeof *fresh);
+	size_t *fresh_of = calloc(BATCH, sizeof *fresh_of); /* the batch entry of fresh[i] */
+	uint32_t *slots = calloc(COALESCE_SLOTS, sizeof *slots);
 	struct adv_agent agents[ADV_AGENT_QUEUE];
-	if (!batch) {
+	if (!batch || !fresh || !fresh_of || !slots) {
 		gb_log_error("advisor", "out of memory: the advisor stops");
+		free(batch), free(fresh), free(fresh_of), free(slots);
 		return NULL;
 	}
 	for (;;) {
@@ -288,6 +358,18 @@ static void *advisor_main(void *arg)
 			pthread_mutex_unlock(&a->q_mu);
 			break;
 		}
+		/* The batching window: denials that arrive within FLUSH_MS of the
+		 * first share its transaction.  Ended early by a half-full queue,
+		 * an agent's proposal, gb_advisor_sync and stop. */
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += a->flush_ms * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		while (a->flush_ms && !a->stop && !a->flush && !a->aq_len && a->q_len < ADV_QUEUE / 2 &&
+		       pthread_cond_timedwait(&a->q_cv, &a->q_mu, &until) == 0)
+			;
+		a->flush = false;
 		size_t n = 0;
 		while (a->q_len && n < BATCH) {
 			batch[n++] = a->q[a->q_head];
@@ -298,13 +380,16 @@ static void *advisor_main(void *arg)
 		memcpy(agents, a->aq, na * sizeof agents[0]);
 		a->aq_len = 0;
 		pthread_mutex_unlock(&a->q_mu);
-		size_t nf = 0;
+		size_t taken = n, nf = 0;
+		n = coalesce(batch, n, slots);
 		pthread_mutex_lock(&a->db_mu);
 		sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 		for (size_t i = 0; i < n; i++) {
 			int64_t id = aggregate(a, &batch[i]);
-			if (id)
+			if (id) {
+				fresh_of[nf] = i;
 				fresh[nf++] = id;
+			}
 		}
 		/* never auto-approved: not in fresh */
 		for (size_t i = 0; i < na; i++)
@@ -315,28 +400,21 @@ static void *advisor_main(void *arg)
 			nf = 0;
 		}
 		pthread_mutex_unlock(&a->db_mu);
-		for (size_t i = 0; a->auto_approve && i < nf; i++) {
-			/* the sandbox of fresh[i]: the batch entry it came from */
-			for (size_t k = 0; k < n; k++) {
-				json_t *row;
-				pthread_mutex_lock(&a->db_mu);
-				row = adv_row(a, batch[k].sandbox, fresh[i]);
-				pthread_mutex_unlock(&a->db_mu);
-				if (row) {
-					json_decref(row);
-					adv_auto_review(a, batch[k].sandbox, fresh[i]);
-					break;
-				}
-			}
-		}
+		/* a proposal superseded later in the same batch is no longer
+		 * pending: adv_auto_review checks the status it finds */
+		for (size_t i = 0; a->auto_approve && i < nf; i++)
+			adv_auto_review(a, batch[fresh_of[i]].sandbox, fresh[i]);
 		for (size_t i = 0; i < na; i++)
 			free(agents[i].yaml);
 		pthread_mutex_lock(&a->q_mu);
-		a->q_out += n + na;
+		a->q_out += taken + na;
 		pthread_cond_broadcast(&a->done_cv);
 		pthread_mutex_unlock(&a->q_mu);
 	}
 	free(batch);
+	free(fresh);
+	free(fresh_of);
+	free(slots);
 	return NULL;
 }
 
@@ -354,6 +432,7 @@ int gb_advisor_open(const struct gb_advisor_opts *o, struct gb_advisor **out, ch
 		a->has_root = 1;
 	}
 	a->auto_approve = o->auto_approve;
+	a->flush_ms = o->flush_ms < 0 ? 0 : o->flush_ms ? o->flush_ms : FLUSH_MS;
 	pthread_mutex_init(&a->db_mu, NULL);
 	pthread_mutex_init(&a->q_mu, NULL);
 	pthread_cond_init(&a->q_cv, NULL);
@@ -397,6 +476,10 @@ void gb_advisor_sync(struct gb_advisor *a)
 {
 	pthread_mutex_lock(&a->q_mu);
 	uint64_t want = a->q_in;
+	if (a->q_out < want) { /* end the batching window now */
+		a->flush = true;
+		pthread_cond_signal(&a->q_cv);
+	}
 	while (a->q_out < want)
 		pthread_cond_wait(&a->done_cv, &a->q_mu);
 	pthread_mutex_unlock(&a->q_mu);

@@ -29,6 +29,9 @@ struct gb_advisor_opts {
 	const char *db_path; /* required */
 	const char *root;    /* --root for the control sockets, or NULL */
 	int auto_approve;    /* approve proposals without risk findings at once */
+	int flush_ms;        /* the ledger's batching window: 0 = 100 ms, < 0 = none
+	                      * (a transaction per wake-up, as before; bench_advisor's
+	                      * baseline) */
 };
 
 int gb_advisor_open(const struct gb_advisor_opts *o, struct gb_advisor **out, char *err,

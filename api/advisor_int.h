@@ -28,6 +28,12 @@ struct adv_denial {
 	char path[512];
 	unsigned port;
 	uint64_t ts_ns, seq;
+	/* coalesced in the thread's batch (advisor.c): how many identical
+	 * denials this one stands for, and the sequences of up to
+	 * ADV_SAMPLES - 1 of the others (their sample uids) */
+	uint64_t first_ns; /* the earliest of them (ts_ns: the latest) */
+	uint32_t count, n_more;
+	uint64_t more_seq[ADV_SAMPLES - 1];
 };
 
 /* An agent's proposed entry (a CONFIG validated record from policy.local). */
@@ -40,6 +46,7 @@ struct adv_agent {
 struct gb_advisor {
 	char root[4096];
 	int has_root, auto_approve;
+	int flush_ms; /* the batching window, 0 = none */
 	sqlite3 *db;
 	pthread_mutex_t db_mu; /* the handle and every statement */
 	pthread_mutex_t q_mu;
@@ -51,6 +58,7 @@ struct gb_advisor {
 	uint64_t q_in, q_out; /* queued / written, for gb_advisor_sync */
 	atomic_uint_fast64_t dropped;
 	bool stop;
+	bool flush; /* gb_advisor_sync: end the batching window now */
 	pthread_t th;
 	sqlite3_stmt *stmts[8]; /* adv_stmt's cache, by slot */
 };

@@ -12,7 +12,9 @@
 #include "api/advisor_rule.h"
 #include "api/control_client.h"
 #include "common/buf.h"
+#include "common/diag.h"
 #include "common/log.h"
+#include "common/policy.h"
 
 /* One approval at a time: the token check and the apply must not
  * interleave with another approval's apply. */
@@ -176,6 +178,40 @@ static void set_status(struct gb_advisor *a, int64_t id, const char *status, con
 	sqlite3_finalize(st);
 }
 
+/* An agent's proposal may add an entry, never replace the operator's: the
+ * approval (an update, which replaces by name) is refused when the running
+ * policy has an entry of that name that no approved agent proposal put
+ * there (an operator may name an entry agent_x; the agent's ruleName x is
+ * renamed to exactly that).  1 = refuse. */
+static int shadows_operator(struct gb_advisor *a, const char *sandbox, const char *name,
+                            json_t *run)
+{
+	const char *ry = json_string_value(json_object_get(run, "yaml"));
+	struct gb_policy *p = NULL;
+	struct gb_diags d = { 0 };
+	int taken = 0;
+	if (ry && gb_policy_load_buf("running", ry, strlen(ry), &p, &d) == 0)
+		for (size_t i = 0; i < p->n_entries && !taken; i++)
+			taken = !strcmp(p->entries[i].key, name);
+	gb_diags_free(&d);
+	gb_policy_free(p);
+	if (!taken)
+		return 0;
+	int agents = 0;
+	sqlite3_stmt *st;
+	pthread_mutex_lock(&a->db_mu);
+	if (sqlite3_prepare_v2(a->db, "SELECT 1 FROM proposals WHERE sandbox = ? AND rule_name = ?"
+	                       " AND substr(gkey, 1, 6) = 'agent|' AND status = 'approved' LIMIT 1",
+	                       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, sandbox, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+		agents = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&a->db_mu);
+	return !agents;
+}
+
 static unsigned approve_locked(struct gb_advisor *a, const char *sandbox, int64_t id,
                                const char *token, const char *who, json_t **out)
 {
@@ -216,6 +252,20 @@ static unsigned approve_locked(struct gb_advisor *a, const char *sandbox, int64_
 		json_object_set_new(*out, "proposal", r);
 		json_decref(run);
 		return token ? 409 : 400;
+	}
+	const char *rname = json_string_value(json_object_get(r, "rule_name"));
+	if (!strcmp(json_string_value(json_object_get(r, "author")) ?: "", "agent") && rname &&
+	    shadows_operator(a, sandbox, rname, run)) {
+		snprintf(err, sizeof err, "the running policy has an entry named %s that the agent did "
+		         "not get approved: approving would replace it (an agent's proposal only adds)",
+		         rname);
+		pthread_mutex_lock(&a->db_mu);
+		adv_history(a, id, sandbox, "apply_failed", who, err);
+		pthread_mutex_unlock(&a->db_mu);
+		*out = err_obj("name_taken", err);
+		json_object_set_new(*out, "proposal", r);
+		json_decref(run);
+		return 409;
 	}
 	json_decref(run);
 	char file[64], author[400];

@@ -24,8 +24,15 @@
  * brief: at most 1.10 for the journal), and what the advisor dropped.
  * Bounded: 10 000 events per round, 10 rounds.
  *
+ * Everything runs twice in one invocation: first the baseline, the ledger
+ * written at once on every wake-up (gb_advisor_opts.flush_ms < 0, what the
+ * advisor did before its batching window), then the default 100 ms window;
+ * the last lines give the after/before ratios.
+ *
  * usage: bench_advisor [DIR]   (default a mkdtemp under /tmp, removed) */
+#include <errno.h>
 #include <ftw.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -113,6 +120,15 @@ static int cmp64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+struct figures {
+	double p50[3], p95[3];  /* at 1, 100, 10 000 denials/s, ms */
+	double drain, wall, proc; /* journal on/off ratios */
+	double adv_cpu;           /* the advisor's CPU per denial at 10 000/s, ns */
+	double rep_drain, rep_adv_cpu; /* the same with 10 groups repeated */
+};
+static struct figures fig;
+static int rate_ix;
+
 static void run_rate(struct gb_advisor *a, int rate, double secs)
 {
 	int n = (int)(rate * secs);
@@ -149,6 +165,8 @@ static void run_rate(struct gb_advisor *a, int rate, double secs)
 	       "p50/2000ms target %.4f  dropped %llu\n",
 	       rate, n, k, p50, p95, k ? lat[k - 1] / 1e6 : -1, p50 / 2000.0,
 	       (unsigned long long)gb_advisor_dropped(a));
+	fig.p50[rate_ix] = p50, fig.p95[rate_ix] = p95;
+	rate_ix++;
 	base_host += n;
 }
 
@@ -200,7 +218,7 @@ struct round {
  * and SQLite, until the advisor has caught up); late = events that started
  * more than 1 ms behind their schedule. */
 static struct round journal_round(struct gb_journal *j, struct gb_ocsf_ctx *ctx,
-                                  struct gb_advisor *a, int hook, int rate, int n)
+                                  struct gb_advisor *a, int hook, int rate, int n, int groups)
 {
 	struct gb_buf b = GB_BUF_INIT;
 	struct gb_ocsf_meta om;
@@ -220,7 +238,7 @@ static struct round journal_round(struct gb_journal *j, struct gb_ocsf_ctx *ctx,
 		idle_cpu += c0 - w0; /* the pacing loop's own spinning */
 		if (t - due > 1000000)
 			out.late++;
-		make_rec(&r, host, sizeof host, base_host + i);
+		make_rec(&r, host, sizeof host, base_host + (groups ? i % groups : i));
 		b.len = 0;
 		if (gb_ocsf_format(ctx, &r, &b, &om) == 0) {
 			struct gb_jmeta m = { .time_ms = (int64_t)(r.ts_ns / 1000000u), .sandbox = "bench",
@@ -259,10 +277,12 @@ static double median(double *v)
 	return v[ROUNDS / 2];
 }
 
-static void journal_slowdown(struct gb_advisor *a, const char *dir)
+/* groups: 0 = every denial a new proposal; N = N groups repeated (an
+ * agent retrying the same few requests) */
+static void journal_slowdown(struct gb_advisor *a, const char *dir, int groups)
 {
-	char jdir[2100];
-	snprintf(jdir, sizeof jdir, "%s/journal", dir);
+	char jdir[2300];
+	snprintf(jdir, sizeof jdir, "%s/journal%d", dir, groups);
 	struct gb_journal_opts jo = { .dir = jdir, .fsync = GB_FSYNC_GROUP, .buffer_bytes = 1u << 20 };
 	struct gb_journal *j;
 	char err[256];
@@ -278,7 +298,7 @@ static void journal_slowdown(struct gb_advisor *a, const char *dir)
 	gb_serve_hook_set(gb_advisor_observe, a);
 	for (int k = 0; k < ROUNDS; k++) {
 		for (int hook = 0; hook < 2; hook++) { /* off, on, off, on, ... */
-			struct round r = journal_round(j, &ctx, a, hook, rate, n);
+			struct round r = journal_round(j, &ctx, a, hook, rate, n, groups);
 			w[hook][k] = r.wall, t[hook][k] = r.thread_cpu, p[hook][k] = r.proc_cpu;
 			printf("journal at %d/s: round %d hook %-3s  wall %7.0f  drain cpu %6.0f  process cpu "
 			       "%6.0f ns/event  late %d\n", rate, k + 1, hook ? "on" : "off", r.wall,
@@ -289,19 +309,66 @@ static void journal_slowdown(struct gb_advisor *a, const char *dir)
 	gb_journal_close(j);
 	double w0 = median(w[0]), w1 = median(w[1]), t0 = median(t[0]), t1 = median(t[1]);
 	double p0 = median(p[0]), p1 = median(p[1]);
-	printf("journal write path at %d denials/s, medians of %d rounds, hook off (baseline) -> on:\n"
+	printf("journal write path at %d denials/s (%s), medians of %d rounds, hook off (baseline) -> on:\n"
 	       "  drain thread cpu %.0f -> %.0f ns/event, ratio %.3f (the journal's own slowdown; "
 	       "target <= 1.10)\n  wall busy %.0f -> %.0f ns/event, ratio %.3f (with preemption by "
 	       "the advisor thread and other load)\n  process cpu %.0f -> %.0f ns/event, ratio %.3f "
 	       "(the advisor thread's SQLite work included)\n  advisor dropped %llu\n",
-	       rate, ROUNDS, t0, t1, t1 / t0, w0, w1, w1 / w0, p0, p1, p1 / p0,
+	       rate, groups ? "10 groups repeated" : "all distinct", ROUNDS, t0, t1, t1 / t0, w0, w1, w1 / w0, p0, p1, p1 / p0,
 	       (unsigned long long)(gb_advisor_dropped(a) - drop0));
+	if (groups) {
+		fig.rep_drain = t1 / t0, fig.rep_adv_cpu = p1 - p0;
+		return;
+	}
+	fig.drain = t1 / t0, fig.wall = w1 / w0, fig.proc = p1 / p0;
+	fig.adv_cpu = p1 - p0;
 }
 
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
 	(void)st, (void)flag, (void)f;
 	return remove(p);
+}
+
+static int run_mode(const char *dir, int flush_ms, struct figures *out)
+{
+	char sub[2100];
+	snprintf(sub, sizeof sub, "%s/%s", dir, flush_ms < 0 ? "before" : "after");
+	if (mkdir(sub, 0700) < 0 && errno != EEXIST)
+		return -1;
+	snprintf(db_path, sizeof db_path, "%s/advisor.db", sub);
+	struct gb_advisor_opts o = { .db_path = db_path, .flush_ms = flush_ms };
+	struct gb_advisor *a;
+	char err[256];
+	if (gb_advisor_open(&o, &a, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	printf("== ledger %s\n", flush_ms < 0 ? "written at every wake-up (baseline: before)"
+	                                      : "batched on the 100 ms window (after)");
+	memset(&fig, 0, sizeof fig);
+	rate_ix = 0;
+	base_host = 1;
+	run_rate(a, 1, 3);
+	run_rate(a, 100, 2);
+	run_rate(a, 10000, 1);
+	hook_cost(a);
+	journal_slowdown(a, sub, 0);
+	journal_slowdown(a, sub, 10);
+	gb_advisor_close(a);
+	*out = fig;
+	char p[4200];
+	const char *sfx[] = { "", "-wal", "-shm" };
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof p, "%s%s", db_path, sfx[i]);
+		unlink(p);
+	}
+	for (int g = 0; g <= 10; g += 10) { /* the journals' trees */
+		snprintf(p, sizeof p, "%s/journal%d", sub, g);
+		nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	rmdir(sub);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -315,31 +382,24 @@ int main(int argc, char **argv)
 	} else {
 		snprintf(dir, sizeof dir, "%s", argv[1]);
 	}
-	snprintf(db_path, sizeof db_path, "%s/advisor.db", dir);
-	struct gb_advisor_opts o = { .db_path = db_path };
-	struct gb_advisor *a;
-	char err[256];
-	if (gb_advisor_open(&o, &a, err, sizeof err) < 0) {
-		fprintf(stderr, "%s\n", err);
+	struct figures before, after;
+	if (run_mode(dir, -1, &before) < 0 || run_mode(dir, 0, &after) < 0)
 		return 1;
-	}
-	base_host = 1;
-	run_rate(a, 1, 3);
-	run_rate(a, 100, 2);
-	run_rate(a, 10000, 1);
-	hook_cost(a);
-	journal_slowdown(a, dir);
-	gb_advisor_close(a);
-	if (own) {
-		char p[4200];
-		const char *sfx[] = { "", "-wal", "-shm" };
-		for (int i = 0; i < 3; i++) {
-			snprintf(p, sizeof p, "%s%s", db_path, sfx[i]);
-			unlink(p);
-		}
-		snprintf(p, sizeof p, "%s/journal", dir); /* the journal's tree */
-		nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	static const char *const rn[] = { "1/s", "100/s", "10000/s" };
+	printf("== after / before (same invocation)\n");
+	for (int i = 0; i < 3; i++)
+		printf("denial -> proposal at %-7s p50 %8.2f -> %8.2f ms, p95 %8.2f -> %8.2f ms\n", rn[i],
+		       before.p50[i], after.p50[i], before.p95[i], after.p95[i]);
+	printf("journal slowdown at 10000 distinct denials/s (drain thread cpu, hook on/off): "
+	       "%.3f -> %.3f (target <= 1.10); wall %.3f -> %.3f; process cpu %.3f -> %.3f\n"
+	       "advisor's cpu per denial (process - drain, on - off): %.0f -> %.0f ns, ratio %.3f\n",
+	       before.drain, after.drain, before.wall, after.wall, before.proc, after.proc,
+	       before.adv_cpu, after.adv_cpu, before.adv_cpu > 0 ? after.adv_cpu / before.adv_cpu : 0);
+	printf("10 groups repeated at 10000 denials/s: journal slowdown %.3f -> %.3f; advisor's cpu "
+	       "per denial %.0f -> %.0f ns, ratio %.3f\n", before.rep_drain, after.rep_drain,
+	       before.rep_adv_cpu, after.rep_adv_cpu,
+	       before.rep_adv_cpu > 0 ? after.rep_adv_cpu / before.rep_adv_cpu : 0);
+	if (own)
 		rmdir(dir);
-	}
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/run_policy_local.h"
 #include "common/array.h"
 #include "common/log.h"
 #include "common/paths.h"
@@ -307,6 +308,8 @@ int cmd_run(int argc, char **argv)
 			o.learn = 1;
 		} else if (!strcmp(a, "--policy-local")) {
 			o.policy_local = 1;
+			o.policy_local_decision = gb_run_pl_decision; /* http://policy.local's wait */
+			o.policy_local_decision_ctx = (void *)gb_globals.root;
 		} else if ((v = opt_value(argc, argv, &i, "--name"))) {
 			o.name = v;
 		} else if ((v = opt_value(argc, argv, &i, "--policy"))) {

@@ -8,6 +8,7 @@
  * the same for glassbox-aware clients.  The path in the body and in records
  * never carries the query: query values are where tokens travel. */
 #include "enforcer/proxy/l7.h"
+#include "enforcer/proxy/policy_local_http.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -102,6 +103,11 @@ void l7_refusal(struct l7 *l, const struct l7_req *q, const struct gb_decision *
 		         "allowing %s %s on %s:%u for %s to %s (policy.local)", q->method, path,
 		         c->req.host, c->req.port, bin, l->p->o.policy_local_path);
 		gb_jw_str(&w, step);
+	}
+	if (l->p->o.policy_local) { /* http://policy.local (policy_local_http.h) */
+		gb_jw_str(&w, PL_STEP_POLICY);
+		gb_jw_str(&w, PL_STEP_DENIALS);
+		gb_jw_str(&w, PL_STEP_PROPOSE);
 	}
 	gb_jw_arr_end(&w);
 	if (l->p->o.policy_local_path)

@@ -11,6 +11,7 @@
  */
 #include "enforcer/proxy/proxy_int.h"
 #include "enforcer/proxy/l7.h"
+#include "enforcer/proxy/policy_local_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -104,6 +105,10 @@ int gb_proxy_new(const struct gb_proxy_opts *o, struct gb_proxy **out)
 	p->o = *o;
 	pthread_mutex_init(&p->l7_mu, NULL);
 	pthread_cond_init(&p->l7_cv, NULL);
+	if (o->policy_local && !(p->pl = pl_state_new())) {
+		free(p);
+		return -ENOMEM;
+	}
 	if (!p->o.max_conns)
 		p->o.max_conns = 4096;
 	if (!p->o.header_timeout_ms)
@@ -194,7 +199,7 @@ static void do_accept(struct proxy_worker *w)
 			/* Over the limit: a refusal, written best effort, then close. */
 			struct gb_buf b = GB_BUF_INIT;
 			http_refusal(&b, 503, "limit", "too many connections through the proxy", "limit",
-			             NULL, NULL, NULL);
+			             NULL, NULL, NULL, false);
 			ssize_t wr = send(fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 			(void)wr;
 			gb_buf_free(&b);
@@ -352,6 +357,7 @@ void gb_proxy_free(struct gb_proxy *p)
 			close(w->ep);
 	}
 	l7_stop_all(p);
+	pl_state_free(p->pl);
 	pthread_cond_destroy(&p->l7_cv);
 	pthread_mutex_destroy(&p->l7_mu);
 	free(p->workers);

@@ -29,6 +29,7 @@ struct gb_proxy;
 struct gb_tls;
 struct gb_inference;
 struct gb_creds;
+struct gb_pl_hooks;
 
 struct gb_proxy_opts {
 	const char *listen;      /* "127.0.0.1:3128" when listen_fd < 0 */
@@ -45,6 +46,9 @@ struct gb_proxy_opts {
 	                          * (proxy_learn.c) */
 	const char *policy_local_path; /* --policy-local: the agent's proposals file as the
 	                          * sandbox sees it, named in an L7 403's next_steps; NULL = off */
+	const struct gb_pl_hooks *policy_local; /* --policy-local: the proxy answers
+	                          * http://policy.local (policy_local_http.h); NULL = the
+	                          * name is not special */
 	bool internal_needs_allowed_ips; /* an internal address is used only when the
 	                          * endpoint's allowed_ips covers it, even for an
 	                          * exactly named host (default: allowed, recorded) */

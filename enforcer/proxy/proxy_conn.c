@@ -34,6 +34,7 @@
 #include "enforcer/proxy/inference_int.h"
 #include "enforcer/proxy/cred.h"
 #include "enforcer/proxy/l7.h"
+#include "enforcer/proxy/policy_local_int.h"
 
 #define REFUSE_LINGER_MS 5000
 #define HASH_WAIT_MS 300000 /* longest wait for an executable's first hash (4 GiB on a loaded VM: minutes) */
@@ -71,6 +72,8 @@ static void addr_text(const struct sockaddr_storage *ss, char *out, size_t n, ui
 void proxy_emit(struct proxy_conn *c, struct gb_record *r)
 {
 	struct gb_proxy *p = c->w->p;
+	if (p->pl)
+		pl_note(p->pl, r); /* policy.local's recent denials */
 	if (!p->o.ring)
 		return;
 	static _Thread_local unsigned char buf[GB_RECORD_MAX];
@@ -461,7 +464,7 @@ static void refuse(struct proxy_conn *c, int status, const char *error, int reas
 	gb_buf_reset(&c->out);
 	c->out_off = 0;
 	http_refusal(&c->out, status, error, c->dec.reason_text, gb_reason_name(reason), c->entry,
-	             c->ident.id.exe, dest);
+	             c->ident.id.exe, dest, p->o.policy_local != NULL && status == 403);
 	c->st = C_REFUSING;
 	c->deadline_ms = gb_now_ms(CLOCK_MONOTONIC) + REFUSE_LINGER_MS;
 	shutdown(c->cfd, SHUT_RD); /* nothing more is read from a refused client */
@@ -812,6 +815,13 @@ static void on_head(struct proxy_conn *c)
 		int rc = l7_start_with(c, inference_conn);
 		if (rc < 0)
 			refuse(c, 503, "proxy_error", GB_R_LIMIT, "no thread for inference.local: %s",
+			       strerror(-rc));
+		return;
+	}
+	if (c->w->p->o.policy_local && gb_policy_local_host(c->req.host)) { /* --policy-local */
+		int rc = l7_start_with(c, policy_local_conn);
+		if (rc < 0)
+			refuse(c, 503, "proxy_error", GB_R_LIMIT, "no thread for policy.local: %s",
 			       strerror(-rc));
 		return;
 	}

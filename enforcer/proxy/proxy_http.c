@@ -17,6 +17,7 @@
 
 #include "common/array.h"
 #include "common/jsonw.h"
+#include "enforcer/proxy/policy_local_http.h"
 
 static bool tchar(int c)
 {
@@ -273,7 +274,8 @@ static const char *status_text(int status)
 }
 
 void http_refusal(struct gb_buf *out, int status, const char *error, const char *detail,
-                  const char *reason, const char *entry, const char *binary, const char *dest)
+                  const char *reason, const char *entry, const char *binary, const char *dest,
+                  bool policy_local)
 {
 	struct gb_buf body = GB_BUF_INIT;
 	struct gb_jsonw w;
@@ -285,6 +287,15 @@ void http_refusal(struct gb_buf *out, int status, const char *error, const char 
 	gb_jw_kstr(&w, "policy", entry && *entry ? entry : NULL);
 	gb_jw_kstr(&w, "binary", binary && *binary ? binary : NULL);
 	gb_jw_kstr(&w, "destination", dest && *dest ? dest : NULL);
+	if (policy_local) {
+		gb_jw_key(&w, "next_steps");
+		gb_jw_arr_begin(&w);
+		gb_jw_str(&w, PL_STEP_POLICY);
+		gb_jw_str(&w, PL_STEP_DENIALS);
+		gb_jw_str(&w, PL_STEP_PROPOSE);
+		gb_jw_arr_end(&w);
+		gb_jw_kstr(&w, "agent_guidance", PL_GUIDANCE);
+	}
 	gb_jw_obj_end(&w);
 	gb_buf_putc(&body, '\n');
 	gb_buf_printf(out,

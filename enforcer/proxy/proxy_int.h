@@ -140,6 +140,7 @@ struct gb_proxy {
 	struct l7 *l7_list;
 	int n_l7;
 	atomic_bool l7_stopping;
+	struct pl_state *pl; /* policy.local's denials and proposals (policy_local_int.h) */
 };
 
 /* proxy.c */
@@ -179,9 +180,11 @@ int http_parse_host(const char *s, size_t n, char *host, size_t hsz, uint16_t *p
  * proxy headers dropped, Connection: close added. */
 int http_upstream_head(const char *buf, size_t len, const struct http_req *r, const char *canon_path,
                        struct gb_buf *out);
-/* A refusal response with its JSON body. */
+/* A refusal response with its JSON body; policy_local: next_steps name
+ * http://policy.local (--policy-local). */
 void http_refusal(struct gb_buf *out, int status, const char *error, const char *detail,
-                  const char *reason, const char *entry, const char *binary, const char *dest);
+                  const char *reason, const char *entry, const char *binary, const char *dest,
+                  bool policy_local);
 
 /* proxy_relay.c */
 /* Send b[*off..] to fd until it is all sent or the socket is full.

@@ -9,11 +9,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -25,6 +27,8 @@
 #include "common/record.h"
 
 #define TICK_NS 250000000L
+#define BURST 8           /* proposals over HTTP at once... */
+#define REFILL_PER_S 2    /* ...and a second after that */
 
 struct gb_policy_local {
 	struct gb_sbx_out *ev;
@@ -37,6 +41,14 @@ struct gb_policy_local {
 	int last_rc;           /* the last outcome (0 read, -errno refused) */
 	char last_sha[65];     /* hash of the last content recorded */
 	char *buf;
+	/* http://policy.local */
+	struct gb_pl_hooks hooks;
+	pthread_mutex_t mu;   /* the bucket */
+	double tokens;
+	uint64_t refilled_ms;
+	gb_policy_local_decider decide;
+	void *decide_ctx;
+	char name[128];
 };
 
 int gb_policy_local_read(int dirfd, char *buf, size_t cap, size_t *len, char *err, size_t errlen)
@@ -193,6 +205,8 @@ int gb_policy_local_open(struct gb_policy_local **out, struct gb_sbx_out *ev, co
 	}
 	pl->ev = ev;
 	pl->last_rc = -ENOENT;
+	pthread_mutex_init(&pl->mu, NULL);
+	pl->tokens = BURST;
 	pl->wd = pl->tfd = -1;
 	pl->wd = open(workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	pl->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -281,5 +295,162 @@ void gb_policy_local_close(struct gb_policy_local *pl)
 	if (pl->tfd >= 0)
 		close(pl->tfd);
 	free(pl->buf);
+	pthread_mutex_destroy(&pl->mu);
 	free(pl);
+}
+
+/* ---- http://policy.local ---- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static bool take_token(struct gb_policy_local *pl)
+{
+	pthread_mutex_lock(&pl->mu);
+	uint64_t now = now_ms();
+	if (pl->refilled_ms)
+		pl->tokens += (double)(now - pl->refilled_ms) * REFILL_PER_S / 1000.0;
+	if (pl->tokens > BURST)
+		pl->tokens = BURST;
+	pl->refilled_ms = now;
+	bool ok = pl->tokens >= 1.0;
+	if (ok)
+		pl->tokens -= 1.0;
+	pthread_mutex_unlock(&pl->mu);
+	return ok;
+}
+
+struct one_entry {
+	int n;
+	char key[300], sha[65];
+	char *yaml;
+};
+
+static void collect(void *ctx, const char *key, const char *yaml, const char *sha)
+{
+	struct one_entry *o = ctx;
+	if (o->n++ == 0) {
+		snprintf(o->key, sizeof o->key, "%s", key);
+		snprintf(o->sha, sizeof o->sha, "%s", sha);
+		o->yaml = strdup(yaml);
+	}
+}
+
+/* An entry named key runs already: 1 with the same content, -1 other, 0 none. */
+static int running_has(struct gb_policy_local *pl, const char *key, const char *sha)
+{
+	if (!pl->ev || !pl->ev->store)
+		return 0;
+	const struct gb_policy_compiled *pc = gb_policy_store_get(pl->ev->store);
+	size_t n = 0;
+	const struct gb_net_entry *e = gb_policy_compiled_entries(pc, &n);
+	int rc = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(e[i].key, key)) {
+			char s[65];
+			rc = gb_policy_hash_entries(&e[i], 1, s) == 0 && !strcmp(s, sha) ? 1 : -1;
+			break;
+		}
+	gb_policy_store_put(pl->ev->store, pc);
+	return rc;
+}
+
+int gb_policy_local_propose(struct gb_policy_local *pl, const char *text, size_t len, char *key,
+                            size_t keyn, char **yaml, char sha[65], char *err, size_t errlen)
+{
+	*yaml = NULL;
+	if (!take_token(pl)) {
+		snprintf(err, errlen, "at most %d proposals at once and %d a second after that",
+		         BURST, REFILL_PER_S);
+		return -EAGAIN;
+	}
+	struct one_entry o = { 0 };
+	char why[512] = "";
+	int rc = gb_policy_local_entries(text, len, collect, &o, why, sizeof why);
+	if (rc >= 0 && (o.n != 1 || !o.yaml)) {
+		snprintf(why, sizeof why, "%s: %d entries: a proposal is exactly one network_policies "
+		         "entry", GB_POLICY_LOCAL_FILE, o.n);
+		rc = o.yaml ? -EINVAL : -ENOMEM;
+	}
+	if (rc >= 0 && running_has(pl, o.key, o.sha) < 0) {
+		snprintf(why, sizeof why, "an entry named %s runs already with other content; propose "
+		         "under another ruleName (a proposal never replaces a running entry)", o.key);
+		rc = -EEXIST;
+	}
+	if (rc < 0) {
+		free(o.yaml);
+		snprintf(err, errlen, "%s", why);
+		char detail[700];
+		snprintf(detail, sizeof detail, "policy.local (http) refused: %s", why);
+		gb_sbx_ev_config(pl->ev, GB_CFG_REFUSED, 0, "", GB_POLICY_LOCAL_SOURCE, detail);
+		return rc == -EEXIST ? -EEXIST : -EINVAL;
+	}
+	gb_sbx_ev_config(pl->ev, GB_CFG_VALIDATED, 0, o.sha, GB_POLICY_LOCAL_SOURCE, o.yaml);
+	gb_log_info(NULL, "policy.local: entry %s proposed over http, recorded for review", o.key);
+	snprintf(key, keyn, "%s", o.key);
+	memcpy(sha, o.sha, 65);
+	*yaml = o.yaml;
+	return 0;
+}
+
+static int hook_propose(void *ctx, const char *text, size_t len, char *key, size_t keyn,
+                        char **yaml, char sha[65], char *err, size_t errlen)
+{
+	return gb_policy_local_propose(ctx, text, len, key, keyn, yaml, sha, err, errlen);
+}
+
+struct ask {
+	struct gb_policy_local *pl;
+	const char *key, *yaml;
+	char *status, *reason;
+	size_t sn, rn;
+	long long *id;
+	int rc;
+};
+
+static void *ask_main(void *arg)
+{
+	struct ask *a = arg;
+	a->rc = a->pl->decide(a->pl->decide_ctx, a->pl->name, a->key, a->yaml, a->status, a->sn,
+	                      a->reason, a->rn, a->id);
+	return NULL;
+}
+
+/* The proxy calls this from a connection's thread, whose stack is small
+ * (l7.h); the API client reads answers into a 64 KiB stack buffer, so the
+ * question is asked on a thread of the default stack size. */
+static int hook_decision(void *ctx, const char *key, const char *yaml, char *status, size_t sn,
+                         char *reason, size_t rn, long long *id)
+{
+	struct gb_policy_local *pl = ctx;
+	if (!pl->decide)
+		return -ENOSYS;
+	struct ask a = { pl, key, yaml, status, reason, sn, rn, id, -EIO };
+	pthread_t th;
+	if (pthread_create(&th, NULL, ask_main, &a) != 0)
+		return -EAGAIN;
+	pthread_join(th, NULL);
+	return a.rc;
+}
+
+void gb_policy_local_set_decider(struct gb_policy_local *pl, gb_policy_local_decider fn,
+                                 void *ctx, const char *sandbox)
+{
+	pl->decide = fn;
+	pl->decide_ctx = ctx;
+	snprintf(pl->name, sizeof pl->name, "%s", sandbox ? sandbox : "");
+}
+
+const struct gb_pl_hooks *gb_policy_local_hooks(struct gb_policy_local *pl)
+{
+	if (!pl)
+		return NULL;
+	pl->hooks.ctx = pl;
+	pl->hooks.propose = hook_propose;
+	pl->hooks.decision = hook_decision;
+	return &pl->hooks;
 }

@@ -16,7 +16,15 @@
  * supervisor's poll loop) and read only when its inode, size or mtime
  * changed; a content seen before is not recorded again.
  *
- * Ownership: the handle borrows ev (it must outlive it) and owns its fds.
+ * The same validation serves http://policy.local (the proxy answers it,
+ * enforcer/proxy/policy_local_http.h): gb_policy_local_hooks() gives the
+ * proxy a propose hook (one entry per request, at most 8 at once and 2 a
+ * second after that, a name an entry of the running policy already has with
+ * other content refused) and a decision hook that asks the daemon through
+ * the function the CLI supplies (gb_policy_local_set_decider).
+ *
+ * Ownership: the handle borrows ev (it must outlive it) and owns its fds;
+ * it must outlive the proxy that was given its hooks.
  */
 #ifndef GB_ENFORCER_SANDBOX_POLICY_LOCAL_H
 #define GB_ENFORCER_SANDBOX_POLICY_LOCAL_H
@@ -24,6 +32,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
+#include "enforcer/proxy/policy_local_http.h"
 #include "enforcer/sandbox/sandbox_out.h"
 
 #define GB_POLICY_LOCAL_DIR ".glassbox"
@@ -41,6 +50,23 @@ int gb_policy_local_fd(const struct gb_policy_local *pl);
 /* On the timer: look at the file, record what changed. */
 void gb_policy_local_check(struct gb_policy_local *pl);
 void gb_policy_local_close(struct gb_policy_local *pl);
+
+/* The daemon's word on an agent proposal (the CLI asks the API): as
+ * gb_pl_hooks.decision, with the sandbox's name. */
+typedef int (*gb_policy_local_decider)(void *ctx, const char *sandbox, const char *key,
+                                       const char *yaml, char *status, size_t sn, char *reason,
+                                       size_t rn, long long *id);
+void gb_policy_local_set_decider(struct gb_policy_local *pl, gb_policy_local_decider fn,
+                                 void *ctx, const char *sandbox);
+/* The hooks for the proxy (gb_proxy_opts.policy_local); they live as long
+ * as pl. */
+const struct gb_pl_hooks *gb_policy_local_hooks(struct gb_policy_local *pl);
+/* What the propose hook does, for tests: validate text as one entry,
+ * refuse a name the running policy (ev->store, when set) holds with other
+ * content (-EEXIST), record it (CONFIG validated; a refusal is CONFIG
+ * refused), hand back key, yaml (malloc'd) and sha.  -EAGAIN when too fast. */
+int gb_policy_local_propose(struct gb_policy_local *pl, const char *text, size_t len, char *key,
+                            size_t keyn, char **yaml, char sha[65], char *err, size_t errlen);
 
 /* The pure parts, for tests. */
 /* Read <dirfd>/.glassbox/policy.local.yaml safely into buf (cap bytes,

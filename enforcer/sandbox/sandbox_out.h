@@ -24,6 +24,7 @@ struct gb_proxy;
 struct gb_policy_store;
 struct gb_tls;
 struct gb_creds;
+struct gb_pl_hooks;
 
 struct gb_sbx_out {
 	struct gb_ring *ring;
@@ -46,6 +47,7 @@ struct gb_sbx_out {
 	struct gb_tls *tls;       /* the sandbox CA (sandbox_tls.h), or NULL: no termination */
 	bool learn;               /* learn mode for the proxy (proxy.h gb_proxy_opts.learn) */
 	const char *policy_local_path; /* --policy-local's file, for the proxy's 403 bodies */
+	const struct gb_pl_hooks *policy_local; /* --policy-local: http://policy.local's hooks */
 	struct gb_inference *inference; /* inference.local routes (enforcer/proxy/inference.h) */
 	char tls_dir[4096];       /* where its certificates are, "" when none */
 	struct gb_creds *creds;   /* provider credentials (enforcer/proxy/cred.h), or NULL */

@@ -51,6 +51,7 @@ int gb_sbx_proxy_start(struct gb_sbx_out *ev)
 		.tls = ev->tls, /* NULL when the CA could not be made */
 		.learn = ev->learn,
 		.policy_local_path = ev->policy_local_path,
+		.policy_local = ev->policy_local,
 		.inference = ev->inference,
 		.creds = ev->creds, /* freed by the supervisor after the proxy stopped */
 	};

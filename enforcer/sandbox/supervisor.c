@@ -864,6 +864,11 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		            "runs", strerror(-rc));
 	if (o->policy_local && (rc = gb_policy_local_open(&r.pl, &r.ev, r.workdir)) < 0)
 		gb_log_warn(NULL, "--policy-local: %s: agent proposals are off", strerror(-rc));
+	if (r.pl) { /* http://policy.local: the proxy starts with the first connection */
+		gb_policy_local_set_decider(r.pl, o->policy_local_decision,
+		                            o->policy_local_decision_ctx, r.name);
+		r.ev.policy_local = gb_policy_local_hooks(r.pl);
+	}
 	finish_posture(&r);
 	struct gb_sbx_msg go = { .type = GB_MSG_GO };
 	r.go_sent = 1;
@@ -880,9 +885,9 @@ out_wait:
 	record_limits(&r);
 	gb_control_close(r.control);
 	r.control = NULL;
-	gb_policy_local_close(r.pl);
-	r.pl = NULL;
 	gb_sbx_proxy_stop(&r.ev);
+	gb_policy_local_close(r.pl); /* after the proxy: it borrowed the hooks */
+	r.pl = NULL;
 	gb_sbx_tls_stop(&r.ev); /* after the proxy: it borrowed the CA */
 	gb_sbx_ev_lifecycle(&r.ev, GB_LC_STOPPED, layers_of(&r),
 	                    (uint32_t)r.posture.b, r.ident.uid, r.ident.gid, r.posture.text,

@@ -52,7 +52,14 @@ struct gb_supervisor_opts {
 	const struct gb_cred_spec *creds;
 	size_t n_creds;
 	int policy_local;        /* --policy-local: the agent may propose rules in
-	                          * <workdir>/.glassbox/policy.local.yaml (policy_local.h) */
+	                          * <workdir>/.glassbox/policy.local.yaml (policy_local.h)
+	                          * and at http://policy.local */
+	/* --policy-local: how the proxy learns the daemon's decision on an
+	 * agent proposal (the CLI asks the API; NULL = only "in force" is known) */
+	int (*policy_local_decision)(void *ctx, const char *sandbox, const char *key,
+	                             const char *yaml, char *status, size_t sn, char *reason,
+	                             size_t rn, long long *id);
+	void *policy_local_decision_ctx;
 	int learn;               /* --learn: network denials a rule could fix are let through,
 	                          * recorded as audit (would deny), for the advisor's export */
 };
