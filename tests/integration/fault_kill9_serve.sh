@@ -13,8 +13,8 @@
 #   seal       at the open of the .jsonl.zst.tmp of the segment being sealed
 #              (segment_size 4 KiB: a seal every few events).
 # After each kill serve is started again: the journal verifies, every
-# record of every sandbox is journaled once (the seal: at least once — the
-# batch the kill cut may come twice, at most one batch) (metadata.uid; sequences
+# record of every sandbox is journaled once (the seal and the swap: at least
+# once — the batch the kill cut may come twice, at most one batch) (metadata.uid; sequences
 # 0..max without a gap, or the gap counted by LOSS), and the sandboxes never
 # noticed (the swap's supervisor keeps its revision and runs on).
 : "${GB_HELPER_DIR:?}"
@@ -162,7 +162,10 @@ kill "$p3"
 wait "$p3" 2>/dev/null || true
 wait_stopped p3
 verify swap
-exact swap p3
+# the kill can also land while p3's drain thread is between a batch's
+# journal write and its ring commit: the at-least-once defect of the steady
+# phase (docs/journal.md), at most one batch again
+DUPS_OK=1 exact swap p3
 echo "ok   swap: $(cat "$T/exact.out")"
 
 # ---- segment seal ----
