@@ -11,11 +11,10 @@
  * token is even looked at.  The bearer token is still required: the
  * certificate says which machine talks, the token that it may. */
 #include "api/api_int.h"
+#include "api/gnutls_lazy.h" /* the gnutls_ functions, loaded by api_tls_load */
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +87,11 @@ int api_tls_load(struct api_tls *t, const char *cert, const char *key, const cha
 	}
 	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 		snprintf(err, errlen, "API TLS: this libmicrohttpd was built without TLS");
+		return -ENOTSUP;
+	}
+	char why[300];
+	if (gb_gnutls_load(why, sizeof why) < 0) {
+		snprintf(err, errlen, "API TLS: %s", why);
 		return -ENOTSUP;
 	}
 	int rc = read_pem("TLS certificate", cert, 0, &t->cert, err, errlen);

@@ -793,25 +793,18 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		if (r.uid.lock_fd >= 0)
 			gb_ll_audit_own_uid(r.audit, r.ident.uid);
 	}
-	overlap_setup(&r);
-	int ready = wait_msg(&r, GB_MSG_READY, &child_done);
-	if (r.cancel_sig)
-		goto out_wait;
-	if (!ready) {
-		gb_log_error(NULL, "sandbox setup failed: %s",
-		        r.setup_error[0] ? r.setup_error : "the sandbox exited during setup");
-		gb_sbx_ev_finding(&r.ev, GB_F_OTHER, GB_SEV_HIGH, "setup",
-		                  r.setup_error[0] ? r.setup_error : "sandbox exited during setup");
-		if (r.status == 0)
-			r.status = GB_EXIT_SETUP;
-		goto out_wait;
-	}
-	/* The supervisor's own prelude: privileged setup is over. */
+	/* Everything that needs no answer from the sandbox is done while its
+	 * init builds the private root (on the other CPU when there is one):
+	 * the supervisor's own prelude (it mounts nothing and loads no kernel
+	 * code from here on: the sandbox is a process of its own already), the
+	 * exe hash and the CA, the inference routes, the control socket.  Until
+	 * READY the sandbox's init was idle waiting for these (bench_run). */
 	if (gb_seccomp_prelude(1, err, sizeof err) < 0) {
 		gb_log_error(NULL, "%s", err);
 		kill(r.init_pid, SIGKILL);
 		goto out_wait;
 	}
+	overlap_setup(&r);
 	char ierr[700];
 	if (gb_inference_new(&r.ev.inference) == 0 &&
 	    gb_inference_load_default(r.ev.inference, o->root, ierr, sizeof ierr) < 0)
@@ -828,6 +821,18 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 		gb_sbx_ev_finding(&r.ev, GB_F_CONTAINMENT_DEGRADED, GB_SEV_MEDIUM, "learn mode",
 		                  "network policy not enforced: denials a rule could fix are let through "
 		                  "and recorded as audit (would deny); SSRF refusals still hold");
+	}
+	int ready = wait_msg(&r, GB_MSG_READY, &child_done);
+	if (r.cancel_sig)
+		goto out_wait;
+	if (!ready) {
+		gb_log_error(NULL, "sandbox setup failed: %s",
+		        r.setup_error[0] ? r.setup_error : "the sandbox exited during setup");
+		gb_sbx_ev_finding(&r.ev, GB_F_OTHER, GB_SEV_HIGH, "setup",
+		                  r.setup_error[0] ? r.setup_error : "sandbox exited during setup");
+		if (r.status == 0)
+			r.status = GB_EXIT_SETUP;
+		goto out_wait;
 	}
 	/* The proxy itself starts with the first connection (wait_msg). */
 	rc = gb_sbx_proxy_prepare(&r.ev, r.listen_fd, r.init_pid, r.policy, o->hosts_file,
