@@ -807,8 +807,8 @@ int gb_supervisor_run(const struct gb_supervisor_opts *o)
 	 * init builds the private root (on the other CPU when there is one):
 	 * the supervisor's own prelude (it mounts nothing and loads no kernel
 	 * code from here on: the sandbox is a process of its own already), the
-	 * exe hash and the CA, the inference routes, the control socket.  Until
-	 * READY the sandbox's init was idle waiting for these (bench_run). */
+	 * exe hash and the CA, the inference routes.  When they came after
+	 * READY, the sandbox's init waited idle for them (bench_run). */
 	if (gb_seccomp_prelude(1, err, sizeof err) < 0) {
 		gb_log_error(NULL, "%s", err);
 		kill(r.init_pid, SIGKILL);
