@@ -612,6 +612,11 @@ int gb_api_start(const struct gb_api_opts *o, struct gb_api **out, char *err, si
 		free(a);
 		return rc;
 	}
+	/* Everything a handler reads is in place before the first listener
+	 * starts: an early request must not see a half-built api (TSan found
+	 * api_advisor reading a->advisor while this thread still wrote it). */
+	api_metrics_start(a);
+	start_advisor(a, o);
 	L_unix = (struct listener){ a, 0, 0 };
 	L_tcp = (struct listener){ a, 1, 0 };
 	if (a->unix_path[0]) {
@@ -646,8 +651,6 @@ int gb_api_start(const struct gb_api_opts *o, struct gb_api **out, char *err, si
 		if ((rc = api_tcp_start(a, o->tcp_listen, err, errlen)) < 0)
 			goto fail;
 	}
-	api_metrics_start(a);
-	start_advisor(a, o);
 	*out = a;
 	return 0;
 fail:

@@ -18,8 +18,10 @@ struct http_state {
 	long retry_after_s;
 };
 
-/* libcurl's functions; set by the first http_open, before any use */
-static const struct gb_curl_api *cu;
+/* libcurl's functions; set by every http_open (gb_curl loads them once and
+ * always returns the same table) before any use.  Atomic: each HTTP sink
+ * has its own thread, and two of them opening at once both store it. */
+static const struct gb_curl_api *_Atomic cu;
 
 static size_t discard(char *p, size_t sz, size_t n, void *u)
 {

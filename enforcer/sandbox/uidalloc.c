@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -169,13 +169,14 @@ int gb_uid_idmap_userns(uid_t disk_uid, gid_t disk_gid, uid_t uid, gid_t gid)
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
-	/* Born in a user namespace of its own (clone, not fork + unshare): the
-	 * maps can be written at once, with no polling for the child to have
-	 * unshared (a 0.5 ms sleep at least, more under load, at every start
-	 * with a user-owned workdir).  The child only reads and exits, so
-	 * glibc's fork handlers are not needed; the supervisor is single-
-	 * threaded here. */
-	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, 0);
+	/* A raw clone, not fork + unshare: the child is born in its own user
+	 * namespace (nothing to wait for), and no fork handler runs — under
+	 * ThreadSanitizer the forked child restarts a runtime thread, and
+	 * unshare(CLONE_NEWUSER) refuses a process with two threads, which left
+	 * every TSan-built sandbox without its idmapped workdir.  The child
+	 * makes raw system calls only: it shares no libc or sanitizer state. */
+	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_NEWUSER | SIGCHLD), NULL, NULL,
+	                           NULL, NULL);
 	if (pid < 0) {
 		int e = errno;
 		close(p[0]);
@@ -184,11 +185,10 @@ int gb_uid_idmap_userns(uid_t disk_uid, gid_t disk_gid, uid_t uid, gid_t gid)
 	}
 	if (pid == 0) {
 		/* The namespace's only member, until the parent has its fd. */
-		close(p[1]);
 		char c;
-		ssize_t r = read(p[0], &c, 1); /* EOF: the parent is done */
-		(void)r;
-		_exit(0);
+		syscall(SYS_close, p[1]);
+		syscall(SYS_read, p[0], &c, 1); /* EOF: the parent is done */
+		syscall(SYS_exit_group, 0);
 	}
 	close(p[0]);
 	char path[64], map[96], ns[64];

@@ -53,14 +53,14 @@ pids+=($sup)
 for _ in $(seq 400); do [ -S "$ROOT/run/glassbox/sandboxes/$NAME/control.sock" ] && break; sleep 0.05; done
 step() { # step N CLIENT HOST
 	echo "$2 $3" >"$W/go$1.tmp" && mv "$W/go$1.tmp" "$W/go$1"
-	for _ in $(seq 200); do [ -e "$W/done$1" ] && return 0; sleep 0.05; done
+	for _ in $(seq 400); do [ -e "$W/done$1" ] && return 0; sleep 0.05; done
 }
 api() { local p=$1; shift; curl -s --unix-socket "$S" -o "$T/body" -w '%{http_code}' "$@" "http://gb$p"; }
 js() { python3 -c "import json,sys; d=json.load(open('$T/body')); print($1)"; }
 A=/v1/sandboxes/$NAME/advisor
 # wait until the list shows PRED (a python expression over p = each proposal)
 wait_for() {
-	for _ in $(seq 60); do
+	for _ in $(seq 200); do
 		api "$A/suggestions" >/dev/null
 		[ "$(js "any($1 for p in d['suggestions'])")" = True ] && return 0
 		sleep 0.05
