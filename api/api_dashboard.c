@@ -110,11 +110,11 @@ enum MHD_Result api_dashboard(struct api_req *r)
 
 	pthread_mutex_lock(&mu);
 	char err[512] = "";
-	int reused = r->api->tcp_d != NULL, rc = 0;
+	int reused = 0, rc = 0;
 	if (atomic_load(&r->api->stopping))
 		rc = -ESHUTDOWN;
-	else if (!reused)
-		rc = api_tcp_start(r->api, listen, err, sizeof err);
+	else if ((rc = api_tcp_start(r->api, listen, err, sizeof err)) == 1)
+		reused = 1, rc = 0;
 	char host[INET6_ADDRSTRLEN + 2];
 	unsigned port = rc ? 0 : api_tcp_addr(r->api, host, sizeof host);
 	if (!rc) {

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include "api/mhd_lazy.h" /* the MHD_ functions, loaded on first use */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -36,7 +37,11 @@ struct gb_api {
 	char unix_path[108];
 	unsigned char token_sha[32];
 	int has_token;
-	struct MHD_Daemon *unix_d, *tcp_d;
+	struct MHD_Daemon *unix_d;
+	/* Started by gb_api_start or later by the dashboard route, read by
+	 * handlers of both listeners: only under tcp_mu. */
+	struct MHD_Daemon *tcp_d;
+	pthread_mutex_t tcp_mu;
 	struct api_tls tls;
 	int unix_fd;
 	struct gb_serve *serve;
@@ -110,7 +115,8 @@ enum MHD_Result api_dashboard(struct api_req *r);
 int api_dashboard_token_ok(const char *t);
 /* Called first by gb_api_stop: no listener starts after it; tokens forgotten. */
 void api_dashboard_stop(struct gb_api *a);
-/* Start the TCP listener on spec (HOST:PORT) (api_server.c). */
+/* Start the TCP listener on spec (HOST:PORT) (api_server.c): 0 started,
+ * 1 one already runs (spec ignored), or a negative errno with err set. */
 int api_tcp_start(struct gb_api *a, const char *spec, char *err, size_t errlen);
 /* The TCP listener's port (0 when none runs) and the address to reach it
  * by, for a URL: "127.0.0.1" for a wildcard, "[::1]" style for IPv6. */

@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,14 +122,16 @@ static void str_of(const char *line, size_t len, const char *key, char *out, siz
 
 static void tap_event(struct api_metrics *m, const char *line, size_t len)
 {
-	struct gb_jmeta jm;
 	char sbx[64], cname[64], detail[96];
-	if (gb_jmeta_parse(line, len, &jm, sbx, sizeof sbx) < 0)
-		return;
-	long cls = jm.class_uid, act = num_of(line, len, "activity_id");
+	long cls = num_of(line, len, "class_uid"), act = num_of(line, len, "activity_id");
+	if (cls < 0)
+		return; /* not an OCSF event */
 	str_of(line, len, "class_name", cname, sizeof cname);
 	str_of(line, len, "status_detail", detail, sizeof detail);
-	const char *s = jm.sandbox ? jm.sandbox : "";
+	/* metadata.log_name: the only key of that name, and a value's quotes
+	 * are escaped, so the text cannot spell it elsewhere */
+	str_of(line, len, "log_name", sbx, sizeof sbx);
+	const char *s = sbx;
 	struct gb_buf l = GB_BUF_INIT;
 	pthread_mutex_lock(&m->mu);
 	m->tapped++;
@@ -163,12 +166,16 @@ static void tap_event(struct api_metrics *m, const char *line, size_t len)
 static void *tap(void *arg)
 {
 	struct api_metrics *m = arg;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	struct gb_jfilter f = { .since_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 };
+	/* From the journal's end at start, unfiltered: a since= filter would
+	 * make the reader parse every new line (jansson) only to learn its time,
+	 * and the tap then scanned it again — two full parses per event, which
+	 * under a burst (1 M events) kept a core busy for minutes and took it
+	 * from the API's queries.  No journal yet: everything is new. */
+	struct gb_jpos from;
+	bool placed = gb_journal_tail(m->api->journal_dir, &from) == 0;
 	struct gb_jreader *r = NULL;
 	while (!atomic_load(&m->api->stopping)) {
-		if (!r && gb_jreader_open(m->api->journal_dir, &f, NULL, &r) < 0) {
+		if (!r && gb_jreader_open(m->api->journal_dir, NULL, placed ? &from : NULL, &r) < 0) {
 			r = NULL;
 			struct timespec d = { 0, 500000000 };
 			nanosleep(&d, NULL);
@@ -183,9 +190,13 @@ static void *tap(void *arg)
 		}
 		if (rc == 2)
 			continue; /* damage skipped (a LOSS line): no event of a sandbox */
-		if (rc < 0) { /* a damaged segment: start over after it is gone */
+		if (rc < 0) { /* an I/O error (damage is rc 2): again from where it was, after a pause */
+			from = gb_jreader_tell(r);
+			placed = true;
 			gb_jreader_close(r);
 			r = NULL;
+			struct timespec d = { 0, 100000000 };
+			nanosleep(&d, NULL);
 			continue;
 		}
 		gb_jreader_wait(r, 500);

@@ -500,23 +500,28 @@ static struct MHD_Daemon *start_mhd(struct gb_api *a, struct listener *L, int fd
 
 int api_tcp_start(struct gb_api *a, const char *spec, char *err, size_t errlen)
 {
-	int fd = listen_tcp(spec, err, errlen);
-	if (fd < 0)
-		return fd;
-	if (!(a->tcp_d = start_mhd(a, &L_tcp, fd, a->max_conns))) {
-		close(fd);
-		snprintf(err, errlen, "API: libmicrohttpd did not start on %s", spec);
-		return -EIO;
+	pthread_mutex_lock(&a->tcp_mu);
+	int rc = 1;
+	if (!a->tcp_d && (rc = listen_tcp(spec, err, errlen)) >= 0) {
+		int fd = rc;
+		rc = 0;
+		if (!(a->tcp_d = start_mhd(a, &L_tcp, fd, a->max_conns))) {
+			close(fd);
+			snprintf(err, errlen, "API: libmicrohttpd did not start on %s", spec);
+			rc = -EIO;
+		}
 	}
-	return 0;
+	pthread_mutex_unlock(&a->tcp_mu);
+	return rc;
 }
 
 unsigned api_tcp_addr(struct gb_api *a, char *host, size_t len)
 {
 	snprintf(host, len, "127.0.0.1");
-	if (!a->tcp_d)
-		return 0;
-	const union MHD_DaemonInfo *i = MHD_get_daemon_info(a->tcp_d, MHD_DAEMON_INFO_LISTEN_FD);
+	pthread_mutex_lock(&a->tcp_mu);
+	const union MHD_DaemonInfo *i =
+		a->tcp_d ? MHD_get_daemon_info(a->tcp_d, MHD_DAEMON_INFO_LISTEN_FD) : NULL;
+	pthread_mutex_unlock(&a->tcp_mu);
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 	if (!i || getsockname(i->listen_fd, (struct sockaddr *)&ss, &sl) < 0)
@@ -572,6 +577,7 @@ int gb_api_start(const struct gb_api_opts *o, struct gb_api **out, char *err, si
 	if (!a)
 		return -ENOMEM;
 	a->unix_fd = -1;
+	pthread_mutex_init(&a->tcp_mu, NULL);
 	a->serve = o->serve;
 	if (o->root) {
 		snprintf(a->root, sizeof a->root, "%s", o->root);
@@ -664,8 +670,12 @@ void gb_api_stop(struct gb_api *a)
 		return;
 	atomic_store(&a->stopping, 1);
 	api_dashboard_stop(a);
-	if (a->tcp_d)
-		MHD_stop_daemon(a->tcp_d);
+	pthread_mutex_lock(&a->tcp_mu); /* no start after api_dashboard_stop */
+	struct MHD_Daemon *tcp = a->tcp_d;
+	a->tcp_d = NULL;
+	pthread_mutex_unlock(&a->tcp_mu);
+	if (tcp)
+		MHD_stop_daemon(tcp);
 	if (a->unix_d)
 		MHD_stop_daemon(a->unix_d);
 	api_slow_stop();
@@ -679,5 +689,6 @@ void gb_api_stop(struct gb_api *a)
 	if (a->unix_d || a->unix_fd >= 0)
 		unlink(a->unix_path);
 	api_tls_free(&a->tls);
+	pthread_mutex_destroy(&a->tcp_mu);
 	free(a);
 }

@@ -11,10 +11,10 @@
  * token is even looked at.  The bearer token is still required: the
  * certificate says which machine talks, the token that it may. */
 #include "api/api_int.h"
-#include "api/gnutls_lazy.h" /* the gnutls_ functions, loaded by api_tls_load */
 
 #include <errno.h>
 #include <fcntl.h>
+#include "api/gnutls_lazy.h" /* GnuTLS, loaded on first use */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,11 +89,6 @@ int api_tls_load(struct api_tls *t, const char *cert, const char *key, const cha
 		snprintf(err, errlen, "API TLS: this libmicrohttpd was built without TLS");
 		return -ENOTSUP;
 	}
-	char why[300];
-	if (gb_gnutls_load(why, sizeof why) < 0) {
-		snprintf(err, errlen, "API TLS: %s", why);
-		return -ENOTSUP;
-	}
 	int rc = read_pem("TLS certificate", cert, 0, &t->cert, err, errlen);
 	if (!rc)
 		rc = read_pem("TLS key", key, 1, &t->key, err, errlen);
@@ -105,7 +100,9 @@ int api_tls_load(struct api_tls *t, const char *cert, const char *key, const cha
 		gnutls_certificate_credentials_t cr;
 		gnutls_datum_t c = { (unsigned char *)t->cert, (unsigned)strlen(t->cert) },
 		               k = { (unsigned char *)t->key, (unsigned)strlen(t->key) };
-		if (gnutls_certificate_allocate_credentials(&cr) < 0) {
+		if (!gb_gnutls_loaded(err, errlen)) {
+			rc = -ENOSYS;
+		} else if (gnutls_certificate_allocate_credentials(&cr) < 0) {
 			rc = -ENOMEM;
 		} else {
 			int g = gnutls_certificate_set_x509_key_mem(cr, &c, &k, GNUTLS_X509_FMT_PEM);

@@ -6,9 +6,8 @@
  * serves HTTP, paid that at each sandbox start: an empty program linked
  * with the glassbox libraries starts in 5.4 ms of CPU, 3.2 ms without
  * libmicrohttpd and SQLite (bench_run; exporter/curl_lazy.h did the same
- * for libcurl).  (The API's own TLS checks, api_tls.c,
- * reach GnuTLS through gnutls_lazy.h, and the advisor SQLite through
- * sqlite_lazy.h, for the same reason.)  The header still gives the types and constants; the
+ * for libcurl; api/gnutls_lazy.h does it for the GnuTLS calls of the API's
+ * own TLS checks, api_tls.c).  The header still gives the types and constants; the
  * functions the API calls (twelve) are renamed here to wrappers that dlopen
  * "libmicrohttpd.so.12" on first use (mhd_lazy.c).  api_int.h includes
  * this right after <microhttpd.h>, so the API's code reads as plain

@@ -9,8 +9,10 @@
 #   3. follow latency: ring publish (ring_events) -> the NDJSON line at a
 #      follow=1 client
 #   4. policy set -> first connection decided on the new revision, end to
-#      end (`glassbox policy set` through the API, a client in the sandbox
-#      connecting in a loop; its clock and ours are the same CLOCK_REALTIME)
+#      end, through the API (a PUT from a client with its own clock) and
+#      through the CLI (`glassbox policy set`, its process start included),
+#      a client in the sandbox connecting in a loop (its clock and ours are
+#      the same CLOCK_REALTIME); and the supervisor's control socket alone
 # Needs root (glassbox run, network namespaces).  Bounded: N <= 2 000 000,
 # every phase a fixed count or a few seconds.
 #
@@ -40,7 +42,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-pct() { sort -n | awk '{a[NR]=$1} END {printf "p50 %.2f ms  p99 %.2f ms  (n=%d)", a[int(NR*0.5)+1], a[int(NR*0.99)+1], NR}'; }
+pct() { sort -n | awk '{a[NR]=$1} END {printf "p50 %.2f ms  p95 %.2f ms  p99 %.2f ms  (n=%d)", a[int(NR*0.5)+1], a[int(NR*0.95)+1], a[int(NR*0.99)+1], NR}'; }
 
 cat >"$ROOT/etc/glassbox/glassbox.yaml" <<'Y'
 journal:
@@ -122,32 +124,53 @@ echo "   ratio health/nginx $(echo "scale=2; $(r "$gh") / $(r "$nh")" | bc), log
 kill "$(cat "$T/nginx.pid")"; rm -f "$T/nginx.pid"
 
 # ---- 3. follow latency ----
-python3 - "$S" >"$T/recv" <<'PY' &
+# The answer is chunked (Transfer-Encoding): a line can span chunks and a
+# chunk hold many lines, so the client decodes the chunks and times each
+# line when its last byte arrived — every event is measured.
+python3 - "$S" "$T/following" >"$T/recv" <<'PY' &
 import socket, sys, time, json
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
 s.sendall(b"GET /v1/sandboxes/fl/logs?follow=1 HTTP/1.1\r\nHost: b\r\n\r\n")
-f = s.makefile("rb")
-n = 0; deadline = time.time() + 60
-while n < 500 and time.time() < deadline:
-    line = f.readline()
+s.settimeout(60)
+raw = b""; body = b""; n = 0; deadline = time.time() + 60
+def more():
+    global raw
+    d = s.recv(65536)
+    if not d:
+        raise EOFError
+    raw += d
+    return time.time_ns()
+try:
+    while b"\r\n\r\n" not in raw:
+        more()
+    raw = raw.split(b"\r\n\r\n", 1)[1]
+    open(sys.argv[2], "w").close()  # the reader is at the tail: publish now
     t = time.time_ns()
-    if not line:
-        break
-    line = line.strip()
-    if not line.startswith(b"{"):
-        continue      # chunk sizes, headers, heartbeats
-    try:
-        ev = json.loads(line)["event"]
-    except Exception:
-        continue
-    print(ev["metadata"]["uid"].split(":")[-1], t, flush=True)
-    n += 1
+    while n < 500 and time.time() < deadline:
+        while b"\r\n" not in raw:
+            t = more()
+        size_line, rest = raw.split(b"\r\n", 1)
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        while len(rest) < size + 2:
+            raw = rest; t = more(); rest = raw
+        body += rest[:size]; raw = rest[size + 2:]
+        while b"\n" in body:
+            line, body = body.split(b"\n", 1)
+            if not line.startswith(b"{"):
+                continue      # heartbeats
+            ev = json.loads(line)["event"]
+            print(ev["metadata"]["uid"].split(":")[-1], t, flush=True)
+            n += 1
+except (EOFError, socket.timeout):
+    pass
 PY
 fp=$!; pids+=($fp)
-sleep 0.5
+for _ in $(seq 400); do [ -e "$T/following" ] && break; sleep 0.05; done
 "$EV" "$RT" fl 500 2000 >"$T/sent"
 wait "$fp" 2>/dev/null
-echo "3. follow latency, ring publish -> client (500 events, 2 ms apart): $(join <(sort "$T/sent") <(sort "$T/recv") | awk '{print ($3 - $2) / 1e6}' | pct)"
+echo "3. follow latency, ring publish -> client (500 events, 2 ms apart; $(wc -l <"$T/recv") of $(wc -l <"$T/sent") received): $(join <(sort "$T/sent") <(sort "$T/recv") | awk '{print ($3 - $2) / 1e6}' | pct)"
 
 # ---- 4. policy set -> first connection on the new revision ----
 ip netns add "$CNS"; ip netns exec "$CNS" ip link set lo up
@@ -179,6 +202,46 @@ ip netns exec "$CNS" "$G" --root "$ROOT" run --quiet --name pl --workdir "$T/wor
 sp=$!; pids+=($sp)
 for _ in $(seq 100); do [ -s "$T/work/attempts" ] && break; sleep 0.05; done
 : >"$T/lat"
+# 4a. through the API, the operator's call: a client with its own clock
+# (no process start in the figure) PUTs the policy; t0 just before the
+# request is sent, t1 when the answer is in.  Also the supervisor alone
+# (its control socket: parse, validate, swap, record, answer).
+python3 - "$S" "$RT/pl/control.sock" "$T/deny.yaml" "$T/allow.yaml" >"$T/puts" <<'PY'
+import json, socket, sys, time
+api, ctl, deny, allow = sys.argv[1], sys.argv[2], open(sys.argv[3], "rb").read(), open(sys.argv[4], "rb").read()
+def talk(path, data):
+    s = socket.socket(socket.AF_UNIX); s.connect(path); s.settimeout(20)
+    t0 = time.time_ns(); s.sendall(data); s.shutdown(socket.SHUT_WR)
+    got = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        got += d
+    t1 = time.time_ns(); s.close()
+    return t0, t1, got
+def put(body):
+    r = talk(api, b"PUT /v1/sandboxes/pl/policy HTTP/1.1\r\nHost: b\r\nContent-Length: %d\r\n"
+             b"Connection: close\r\n\r\n" % len(body) + body)
+    assert r[2].startswith(b"HTTP/1.1 200"), r[2][:300]
+    return r
+def ctlset(body):
+    r = talk(ctl, json.dumps({"op": "set", "yaml": body.decode(), "file": "bench"}).encode())
+    assert b'"ok":true' in r[2], r[2][:300]
+    return r
+for i in range(20):
+    put(deny); time.sleep(0.05)
+    t0, t1, _ = put(allow); print("api", t0, t1, flush=True); time.sleep(0.05)
+for i in range(50):
+    ctlset(deny)
+    t0, t1, _ = ctlset(allow); print("ctl", t0, t1, flush=True)
+PY
+awk '$1 == "api" {print ($3 - $2) / 1e6}' "$T/puts" >"$T/ans"
+awk '$1 == "ctl" {print ($3 - $2) / 1e6}' "$T/puts" >"$T/ctl"
+awk '$1 == "api" {print $2}' "$T/puts" | while read -r t0; do
+	awk -v t0="$t0" '$1 > t0 && $2 == "502" {print ($1 - t0) / 1e6; exit}' "$T/work/attempts"
+done >"$T/lat_api"
+# 4b. through the CLI (`glassbox policy set`, a process start, through the API)
 for i in $(seq 20); do
 	"$G" --root "$ROOT" -q policy set pl "$T/deny.yaml" >/dev/null
 	sleep 0.05
@@ -188,4 +251,8 @@ for i in $(seq 20); do
 	awk -v t0="$t0" '$1 > t0 && $2 == "502" {print ($1 - t0) / 1e6; exit}' "$T/work/attempts" >>"$T/lat"
 done
 touch "$T/work/stop"; wait "$sp" 2>/dev/null
-echo "4. policy set -> first connection decided on the new revision (CLI through the API, 20 sets): $(pct <"$T/lat")"
+echo "4. policy set -> first connection decided on the new revision (the sandbox's client connects every ~1 ms):"
+echo "   supervisor alone (control socket round trip, 50 sets): $(pct <"$T/ctl")"
+echo "   API PUT answered (20 sets):                            $(pct <"$T/ans")"
+echo "   API PUT -> first connection on it:                     $(pct <"$T/lat_api")"
+echo "   CLI (glassbox policy set) -> first connection on it:   $(pct <"$T/lat")"

@@ -45,19 +45,45 @@ def connect():
                "Connection: close\r\n\r\n").encode() + body
 
 
+def dechunk(raw, state):
+    """The chunked body's payload that raw completes (state: the bytes
+    before the head's end is found, then the undecoded rest)."""
+    state["buf"] += raw
+    out = b""
+    if not state["body"]:
+        i = state["buf"].find(b"\r\n\r\n")
+        if i < 0:
+            return out
+        state["buf"], state["body"] = state["buf"][i + 4:], True
+    while True:
+        nl = state["buf"].find(b"\r\n")
+        if nl < 0:
+            return out
+        size = int(state["buf"][:nl].split(b";")[0], 16)
+        if len(state["buf"]) < nl + 2 + size + 2:
+            return out
+        out += state["buf"][nl + 2:nl + 2 + size]
+        state["buf"] = state["buf"][nl + 2 + size + 2:]
+        if not size:
+            return out
+
+
 first, per_chunk = [], []
 for _ in range(n):
     s, req = connect()
     t0 = time.perf_counter_ns()
     s.sendall(req)
     buf, got_first, events = b"", False, 0
+    st = {"buf": b"", "body": False}
     while True:
         d = s.recv(65536)
         if not d:
             break
         now_wall, now = time.time(), time.perf_counter_ns()
-        buf += d
-        # SSE events inside a chunked body: each "data: {...}\n\n" carries "sent"
+        # the chunked framing decoded (a provider's event may arrive in two
+        # reads or two chunks), then SSE events: each "data: {...}\n\n"
+        # carries "sent"
+        buf += dechunk(d, st)
         while b"\n\n" in buf:
             ev, buf = buf.split(b"\n\n", 1)
             i = ev.find(b"data: {")

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -110,56 +111,115 @@ static void learn_names(struct jidx *x, json_t *a)
 	}
 }
 
-int jblk_read(const char *dir, const struct jseg *s, uint64_t file_bytes, struct jidx *x)
+/* One sidecar line (with its newline) into x: 1 added, 0 not believed (it
+ * does not continue *expect, ends beyond limit, or does not parse), -ENOMEM. */
+static int block_parse(struct jidx *x, const char *line, size_t n, uint64_t *expect,
+                       uint64_t limit)
+{
+	json_t *o = json_loadb(line, n, 0, NULL);
+	struct jidx_frame fr;
+	memset(&fr, 0, sizeof fr);
+	json_int_t uo = json_integer_value(json_object_get(o, "u_off")),
+	           ul = json_integer_value(json_object_get(o, "u_len")),
+	           ln = json_integer_value(json_object_get(o, "lines"));
+	bool ok = o && uo >= 0 && ul > 0 && ln > 0 && (uint64_t)uo == *expect &&
+	          *expect <= limit && (uint64_t)ul <= limit - *expect;
+	if (ok) {
+		learn_names(x, json_object_get(o, "sbx"));
+		fr.u_off = (uint64_t)uo;
+		fr.u_len = (uint64_t)ul;
+		ok = jidx_frame_meta_parse(o, x, &fr) == 0 && fr.has_meta;
+	}
+	json_decref(o);
+	if (!ok)
+		return 0;
+	fr.lines = (uint64_t)ln;
+	if (x->n_frames == x->cap_frames) {
+		size_t nc = x->cap_frames ? x->cap_frames * 2 : 16;
+		struct jidx_frame *nf = realloc(x->frames, nc * sizeof *nf);
+		if (!nf)
+			return -ENOMEM;
+		x->frames = nf;
+		x->cap_frames = nc;
+	}
+	x->frames[x->n_frames++] = fr;
+	*expect += fr.u_len;
+	return 1;
+}
+
+int jblk_parse(struct jidx *x, const char *buf, size_t len, uint64_t *expect, uint64_t limit,
+               size_t *used)
+{
+	*used = 0;
+	while (*used < len) {
+		const char *l = buf + *used, *nl = memchr(l, '\n', len - *used);
+		if (!nl)
+			return 0; /* an unfinished (or torn) last line: not yet */
+		/* bounded: a block is >= frame_bytes of a segment <= 64 MiB by
+		 * default; a sidecar that claims more than this many is not
+		 * believed further */
+		if (x->n_frames >= J_BLK_MAX)
+			return 1;
+		int rc = block_parse(x, l, (size_t)(nl - l) + 1, expect, limit);
+		if (rc <= 0)
+			return rc < 0 ? rc : 1;
+		*used += (size_t)(nl - l) + 1;
+	}
+	return 0;
+}
+
+int jblk_slurp(const char *dir, const struct jseg *s, char **data, size_t *len)
 {
 	char p[GB_PATH_MAX];
+	*data = NULL;
+	*len = 0;
 	int rc = jseg_path(p, sizeof p, dir, s, ".blk.json");
 	if (rc < 0)
 		return rc;
-	FILE *f = fopen(p, "re");
-	if (!f)
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	uint64_t expect = 0;
-	/* bounded: a block is >= frame_bytes of a segment <= 64 MiB by default;
-	 * a sidecar that claims more than this many is not believed further */
-	for (size_t count = 0; count < 1u << 16 && (n = getline(&line, &cap, f)) > 0; count++) {
-		if (line[n - 1] != '\n')
-			break; /* torn */
-		json_t *o = json_loadb(line, (size_t)n, 0, NULL);
-		struct jidx_frame fr;
-		memset(&fr, 0, sizeof fr);
-		json_int_t uo = json_integer_value(json_object_get(o, "u_off")),
-		           ul = json_integer_value(json_object_get(o, "u_len")),
-		           ln = json_integer_value(json_object_get(o, "lines"));
-		bool ok = o && uo >= 0 && ul > 0 && ln > 0 && (uint64_t)uo == expect &&
-		          (uint64_t)ul <= file_bytes - expect;
-		if (ok) {
-			learn_names(x, json_object_get(o, "sbx"));
-			fr.u_off = (uint64_t)uo;
-			fr.u_len = (uint64_t)ul;
-			ok = jidx_frame_meta_parse(o, x, &fr) == 0 && fr.has_meta;
-		}
-		json_decref(o);
-		if (!ok)
-			break;
-		fr.lines = (uint64_t)ln;
-		if (x->n_frames == x->cap_frames) {
-			size_t nc = x->cap_frames ? x->cap_frames * 2 : 16;
-			struct jidx_frame *nf = realloc(x->frames, nc * sizeof *nf);
-			if (!nf) {
-				rc = -ENOMEM;
-				break;
-			}
-			x->frames = nf;
-			x->cap_frames = nc;
-		}
-		x->frames[x->n_frames++] = fr;
-		expect += fr.u_len;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
 	}
-	free(line);
-	fclose(f);
-	return rc;
+	size_t want = (uint64_t)st.st_size > J_BLK_FILE_MAX ? (size_t)J_BLK_FILE_MAX
+	                                                     : (size_t)st.st_size;
+	char *buf = malloc(want ? want : 1);
+	size_t got = 0;
+	rc = buf ? 0 : -ENOMEM;
+	while (rc == 0 && got < want) {
+		ssize_t n = pread(fd, buf + got, want - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rc = -errno;
+		else if (n == 0)
+			break; /* shrank meanwhile: what is there */
+		else
+			got += (size_t)n;
+	}
+	close(fd);
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	*data = buf;
+	*len = got;
+	return 0;
+}
+
+int jblk_read(const char *dir, const struct jseg *s, uint64_t file_bytes, struct jidx *x)
+{
+	char *data;
+	size_t len, used;
+	int rc = jblk_slurp(dir, s, &data, &len);
+	if (rc < 0 || !data)
+		return rc;
+	uint64_t expect = 0;
+	rc = jblk_parse(x, data, len, &expect, file_bytes, &used);
+	free(data);
+	return rc < 0 ? rc : 0;
 }

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #define J_NAME_DIGITS 12
 /* Largest uncompressed frame a reader accepts (frames are ~frame_bytes,
@@ -39,7 +41,7 @@ int jseg_path(char *buf, size_t len, const char *dir, const struct jseg *s, cons
 /* Counters kept per segment and written to its index. */
 #define J_MAX_SANDBOXES 64
 #define J_MAX_CLASSES 16
-#define J_FRAME_SBX 4
+#define J_FRAME_SBX 16
 #define J_ST_MANY 0xff
 /* A frame of a sealed segment, or a block of the active one (the same
  * cut: the first line end at or after frame_bytes, so a block becomes the
@@ -101,6 +103,46 @@ int jblk_rewrite(const char *dir, const struct jseg *s, const struct jidx *x);
  * filled from the names found).  Stops at the first block that does not
  * continue the previous one or ends beyond file_bytes. */
 int jblk_read(const char *dir, const struct jseg *s, uint64_t file_bytes, struct jidx *x);
+/* The same, kept between calls (journal_cache.c): the sidecar only grows
+ * while its segment is active, so a reader's call parses only the lines
+ * appended since the last one — when the bytes it parsed before are still
+ * the file's first bytes (compared at every call), else all again. */
+int jblk_read_cached(const char *dir, const struct jseg *s, uint64_t file_bytes, struct jidx *x);
+/* Its parts: the sidecar's bytes (*data malloc'd, NULL when there is none;
+ * at most J_BLK_FILE_MAX), and its whole lines from buf into x, blocks
+ * continuing *expect and ending within limit, *used = the bytes taken:
+ * 0 (the end, or an unfinished last line), 1 (stopped at a line not
+ * believed), -ENOMEM. */
+#define J_BLK_MAX (1u << 16)
+#define J_BLK_FILE_MAX (64ull << 20)
+int jblk_slurp(const char *dir, const struct jseg *s, char **data, size_t *len);
+int jblk_parse(struct jidx *x, const char *buf, size_t len, uint64_t *expect, uint64_t limit,
+               size_t *used);
+/* Decoded frames of sealed segments, shared by a process's readers
+ * (journal_cache.c): a query that pages with a cursor, a dashboard that
+ * asks again, a small logs query decode the same 1 MiB frame to hand out
+ * a few lines.  Only frames that decoded whole (zstd checksum, the index's
+ * length) are kept, keyed by the .zst's identity (device, inode, size,
+ * mtime: a rewrite in place is another file) and the frame's place in it.
+ * An entry is immutable and reference-counted: get() gives a reference or
+ * NULL, put() drops one; add() takes the caller's frame (refs = 1, the
+ * caller's) and keeps a reference of its own when it fits. */
+struct jframe {
+	int refs; /* under the cache's lock */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	uint64_t c_off, c_len;
+	size_t len;
+	char data[];
+};
+#define J_FRAME_CACHE_MAX (4u << 20) /* larger frames are not kept */
+struct jframe *jframe_new(size_t len);
+struct jframe *jframe_get(const struct stat *zst, uint64_t c_off, uint64_t c_len);
+void jframe_add(struct jframe *f);
+void jframe_put(struct jframe *f);
+
 /* A frame's meta as JSON keys of f (min_ms, max_ms, sbx/deny/allow as
  * sandbox names, "*" for all), and back against x's sandbox table. */
 void jidx_frame_meta_json(json_t *f, const struct jidx *x, const struct jidx_frame *fr);

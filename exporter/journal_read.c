@@ -63,9 +63,14 @@ struct gb_jreader {
 	size_t blk;        /* active: the block holding the next line */
 	const unsigned char *zmap;
 	size_t zlen;
+	struct stat zst;   /* the .zst's identity, for the shared frames */
 	size_t frame;
 	ZSTD_DCtx *dctx;
-	/* decoded bytes: buf[0] is at uncompressed offset base */
+	/* the bytes being read: data[0] is at uncompressed offset base; data
+	 * is buf (the active segment's reads, a frame decoded here) or a
+	 * decoded frame shared with other readers (journal_cache.c) */
+	const char *data;
+	struct jframe *shared;
 	char *buf;
 	size_t cap, len, pos;
 	uint64_t base;
@@ -191,6 +196,8 @@ static void end_segment(struct gb_jreader *r)
 	if (r->zmap)
 		munmap((void *)r->zmap, r->zlen);
 	r->zmap = NULL;
+	jframe_put(r->shared);
+	r->shared = NULL;
 	jidx_free(&r->x);
 	r->mode = M_NONE;
 	r->len = r->pos = 0;
@@ -356,6 +363,7 @@ static int start_segment(struct gb_jreader *r)
 				break;
 			}
 			r->zlen = (size_t)st.st_size;
+			r->zst = st;
 			r->zmap = r->zlen ? mmap(NULL, r->zlen, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
 			close(fd);
 			if (r->zmap == MAP_FAILED) {
@@ -399,7 +407,7 @@ static int start_segment(struct gb_jreader *r)
 				struct stat st;
 				jidx_init(&r->x, s->n, 0);
 				if (fstat(r->fd, &st) == 0 &&
-				    jblk_read(r->dir, s, (uint64_t)st.st_size, &r->x) < 0)
+				    jblk_read_cached(r->dir, s, (uint64_t)st.st_size, &r->x) < 0)
 					jidx_free(&r->x);
 				r->blk = 0;
 			}
@@ -441,21 +449,53 @@ static int refill(struct gb_jreader *r)
 		const struct jidx_frame *fr = &r->x.frames[r->frame];
 		const char *bad = NULL;
 		size_t d = 0;
+		jframe_put(r->shared);
+		r->shared = NULL;
 		if (fr->c_off > r->zlen || fr->c_len > r->zlen - fr->c_off)
 			bad = "it lies beyond the end of the file";
-		else if (fr->u_len > J_FRAME_MAX ||
-		         ZSTD_getFrameContentSize(r->zmap + fr->c_off, (size_t)fr->c_len) != fr->u_len)
+		else if ((r->shared = jframe_get(&r->zst, fr->c_off, fr->c_len)) &&
+		         r->shared->len == fr->u_len) {
+			/* decoded whole by a reader before: the same bytes */
+			r->data = r->shared->data;
+			d = r->shared->len;
+		} else if (fr->u_len > J_FRAME_MAX ||
+		           ZSTD_getFrameContentSize(r->zmap + fr->c_off, (size_t)fr->c_len) != fr->u_len)
 			/* checked before allocating: an index (or frame header) that
 			 * claims a huge frame must not make the reader allocate it */
 			bad = "its header and the index disagree on its length";
 		else {
-			if (grow(r, (size_t)fr->u_len) < 0)
-				return -ENOMEM;
-			d = ZSTD_decompressDCtx(r->dctx, r->buf, r->cap, r->zmap + fr->c_off, (size_t)fr->c_len);
+			jframe_put(r->shared);
+			r->shared = NULL;
+			/* a frame others may want too is decoded into a shared
+			 * buffer, kept once it decoded whole; a larger one into buf */
+			struct jframe *f = fr->u_len <= J_FRAME_CACHE_MAX ? jframe_new((size_t)fr->u_len) : NULL;
+			char *out = f ? f->data : NULL;
+			size_t cap = (size_t)fr->u_len;
+			if (!out) {
+				if (grow(r, (size_t)fr->u_len) < 0)
+					return -ENOMEM;
+				out = r->buf;
+				cap = r->cap;
+			}
+			d = ZSTD_decompressDCtx(r->dctx, out, cap ? cap : 1, r->zmap + fr->c_off,
+			                        (size_t)fr->c_len);
 			if (ZSTD_isError(d))
 				bad = ZSTD_getErrorName(d);
 			else if (d != fr->u_len)
 				bad = "it decodes to the wrong length";
+			if (f && !bad) {
+				f->dev = r->zst.st_dev;
+				f->ino = r->zst.st_ino;
+				f->size = r->zst.st_size;
+				f->mtime = r->zst.st_mtim;
+				f->c_off = fr->c_off;
+				f->c_len = fr->c_len;
+				jframe_add(f);
+				r->shared = f;
+			} else if (f) {
+				jframe_put(f);
+			}
+			r->data = r->shared ? r->shared->data : r->buf;
 		}
 		if (bad) {
 			damage(r, r->seg.n, fr->u_off, (struct gb_jpos){ r->seg.n, fr->u_off + fr->u_len },
@@ -491,6 +531,7 @@ static int refill(struct gb_jreader *r)
 		}
 	}
 	/* active: keep the unfinished tail, read more after it */
+	r->data = r->buf;
 	if (r->pos) {
 		memmove(r->buf, r->buf + r->pos, r->len - r->pos);
 		r->base += r->pos;
@@ -499,6 +540,7 @@ static int refill(struct gb_jreader *r)
 	}
 	if (grow(r, r->len + 65536) < 0)
 		return -ENOMEM;
+	r->data = r->buf;
 	ssize_t n = read(r->fd, r->buf + r->len, r->cap - r->len);
 	if (n < 0)
 		return -errno;
@@ -621,9 +663,9 @@ int gb_jreader_next(struct gb_jreader *r, const char **line, size_t *len, struct
 			if (rc <= 0)
 				return rc;
 		}
-		char *nl = r->pos < r->len ? memchr(r->buf + r->pos, '\n', r->len - r->pos) : NULL;
+		const char *nl = r->pos < r->len ? memchr(r->data + r->pos, '\n', r->len - r->pos) : NULL;
 		if (nl) {
-			char *l = r->buf + r->pos;
+			const char *l = r->data + r->pos;
 			size_t n = (size_t)(nl - l);
 			uint64_t off = r->base + r->pos;
 			r->pos += n + 1;

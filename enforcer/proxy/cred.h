@@ -93,6 +93,16 @@ struct gb_cred_result {
 void gb_creds_rewrite(const struct gb_creds *c, enum gb_cred_ctx ctx, const char *host, uint16_t port,
                       const char *in, size_t len, size_t max_out, struct gb_buf *out,
                       struct gb_cred_result *r);
+/* ---- cred_basic.c: `Authorization: Basic base64(user:placeholder)` ----
+ * Does a header line block hold a Basic credential whose decoded bytes
+ * carry a placeholder? */
+bool gb_creds_basic_has_placeholder(const char *in, size_t len);
+/* Header lines in[0..len) with every such Basic credential decoded,
+ * rewritten toward host:port (gb_creds_rewrite's refusals) and encoded
+ * again, appended to out; r as gb_creds_rewrite (n == 0: nothing written,
+ * nothing to do).  The other lines are copied unchanged. */
+void gb_creds_rewrite_basic(const struct gb_creds *c, const char *host, uint16_t port, const char *in,
+                            size_t len, size_t max_out, struct gb_buf *out, struct gb_cred_result *r);
 /* Zero a buffer's bytes (secrets) and free it. */
 void gb_creds_buf_wipe(struct gb_buf *b);
 /* A short text for a refusal ("credential placeholder 'x' names no
@@ -101,5 +111,36 @@ void gb_creds_result_text(const struct gb_cred_result *r, const char *host, uint
                           size_t n);
 /* The names of the credentials in used, comma-separated, into out. */
 void gb_creds_used_names(const struct gb_creds *c, uint64_t used, char *out, size_t n);
+
+/* ---- cred_mask.c: secrets masked in what goes to the sandbox ----
+ * A stream (a response body) is fed piece by piece; every whole copy of an
+ * added secret is replaced by '*' even when it straddles two pieces: the
+ * longest tail of a piece that begins a secret is held back until the next
+ * piece (or flush), nothing else — a piece that cannot start a secret goes
+ * out whole at once.  Secrets shorter than GB_CRED_MASK_MIN are not masked
+ * (they would mask ordinary text).  The struct holds pointers to the
+ * secrets (the caller keeps them alive) and at most one secret's length of
+ * held bytes, wiped by flush/drop.  Not thread-safe: one per stream. */
+#define GB_CRED_MASK_MIN 8
+#define GB_CRED_MASK_SECRETS 16
+struct gb_cred_mask {
+	const char *sec[GB_CRED_MASK_SECRETS];
+	size_t len[GB_CRED_MASK_SECRETS];
+	size_t n;
+	char pend[GB_CRED_SECRET_MAX];
+	size_t pn;
+};
+void gb_cred_mask_init(struct gb_cred_mask *m);
+void gb_cred_mask_add(struct gb_cred_mask *m, const char *s, size_t n);
+/* Append to out what may go on now (masked).  0, or -1 out of memory. */
+int gb_cred_mask_feed(struct gb_cred_mask *m, const char *in, size_t n, struct gb_buf *out);
+/* The stream ended: the held bytes into out (masked when 4 bytes or more:
+ * the end came inside a copy). */
+int gb_cred_mask_flush(struct gb_cred_mask *m, struct gb_buf *out);
+/* The stream was cut: the held bytes are wiped, never sent. */
+void gb_cred_mask_drop(struct gb_cred_mask *m);
+/* Add the secrets of every credential bound to host:port (c may be NULL). */
+void gb_creds_mask_bound(const struct gb_creds *c, const char *host, uint16_t port,
+                         struct gb_cred_mask *m);
 
 #endif

@@ -128,6 +128,13 @@ static int cb_done(http_parser *hp)
 	return 0;
 }
 
+void gb_http1_set_payload(struct gb_http1 *p, void (*on_payload)(void *, const char *, size_t),
+                          void *arg)
+{
+	p->o.on_payload = on_payload;
+	p->o.arg = arg;
+}
+
 struct gb_http1 *gb_http1_new(const struct gb_http1_opts *opts)
 {
 	struct gb_http1 *p = calloc(1, sizeof *p);

@@ -94,6 +94,10 @@ struct gb_http1 *gb_http1_new(const struct gb_http1_opts *opts);
 void gb_http1_free(struct gb_http1 *p);
 /* Forget everything: the next byte starts a request head. */
 void gb_http1_reset(struct gb_http1 *p);
+/* Replace the payload callback (NULL: none) from now on, e.g. for one
+ * request's body (cred_l7.c reads and scans bodies with it). */
+void gb_http1_set_payload(struct gb_http1 *p, void (*on_payload)(void *, const char *, size_t),
+                          void *arg);
 
 /* Consume a prefix of data[0..len) and report what it was; *consumed is set
  * for every event (0 for GB_HTTP1_ERROR). */

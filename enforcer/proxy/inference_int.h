@@ -4,7 +4,10 @@
  *
  * Ownership: the connection's struct l7 is the serving thread's (l7.h); the
  * provider connection lives in its L7_UPSTREAM side only for one request
- * (connected by inf_call, closed before it returns).
+ * (taken from the route's pool or connected by inf_call, and before it
+ * returns either given back to the pool or closed).  The pool is the
+ * table's (gb_inference_new makes it, gb_inference_free closes what it
+ * holds); its functions are thread-safe.
  */
 #ifndef GB_ENFORCER_PROXY_INFERENCE_INT_H
 #define GB_ENFORCER_PROXY_INFERENCE_INT_H
@@ -33,6 +36,26 @@ void inference_conn(struct l7 *l);
  * the connection must close; -1 = broken.  r->q.status, bytes, ttfb, usage
  * and error are filled. */
 int inf_call(struct l7 *l, struct inf_req *r, struct gb_buf *head, const char *body, size_t bn);
+
+/* ---- inference_pool.c: idle provider connections of the current route ----
+ * Keyed by the route's generation: reset() (every route change) closes them
+ * all and from then on only gen's connections are kept; give() of another
+ * generation closes the connection.  take() hands out the newest entry that
+ * is idle at most idle_ms and quiet (nothing readable: the provider neither
+ * closed it nor sent bytes nobody asked for), closing those that are not. */
+#define GB_INF_POOL_MAX 8         /* idle connections per route */
+#define GB_INF_POOL_IDLE_MS 4000  /* below the 5 s keep-alive of uvicorn and Node servers */
+struct inf_pool;
+int inf_pool_new(struct inf_pool **out, size_t max, int idle_ms);
+void inf_pool_free(struct inf_pool *p);
+void inf_pool_reset(struct inf_pool *p, uint64_t gen);
+/* 1 and *fd, *ssl (the caller's now), or 0: none. */
+int inf_pool_take(struct inf_pool *p, uint64_t gen, int *fd, SSL **ssl);
+/* Takes fd and ssl either way (kept, or closed). */
+void inf_pool_give(struct inf_pool *p, uint64_t gen, int fd, SSL *ssl);
+size_t inf_pool_idle(struct inf_pool *p);
+/* The table's pool (inference_route.c). */
+struct inf_pool *gb_inference_pool(struct gb_inference *inf);
 
 /* A JSON answer of the proxy's own ({"error":{"message","type","code"}},
  * OpenAI's error shape, which both SDKs print) into out. */

@@ -11,6 +11,7 @@
  * with OPENSSL_cleanse when the last reference goes.  It never leaves this
  * process: routes are shown, stored and answered with the file's path. */
 #include "enforcer/proxy/inference.h"
+#include "enforcer/proxy/inference_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -37,6 +38,7 @@ struct gb_inference {
 	uint64_t addr_gen;
 	int64_t addr_until_ms;
 	struct sockaddr_storage addr;
+	struct inf_pool *pool; /* idle provider connections of cur (inference_pool.c) */
 };
 
 bool gb_inference_host(const char *host)
@@ -57,6 +59,10 @@ int gb_inference_new(struct gb_inference **out)
 	struct gb_inference *inf = calloc(1, sizeof *inf);
 	if (!inf)
 		return -ENOMEM;
+	if (inf_pool_new(&inf->pool, GB_INF_POOL_MAX, GB_INF_POOL_IDLE_MS) < 0) {
+		free(inf);
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&inf->mu, NULL);
 	*out = inf;
 	return 0;
@@ -77,6 +83,7 @@ void gb_inference_free(struct gb_inference *inf)
 {
 	if (!inf)
 		return;
+	inf_pool_free(inf->pool);
 	gb_inf_route_free(inf->cur); /* the proxy stopped: no reader is left */
 	pthread_mutex_destroy(&inf->mu);
 	free(inf);
@@ -134,6 +141,11 @@ void gb_inference_addr_remember(struct gb_inference *inf, const struct gb_inf_ro
 	pthread_mutex_unlock(&inf->mu);
 }
 
+struct inf_pool *gb_inference_pool(struct gb_inference *inf)
+{
+	return inf ? inf->pool : NULL;
+}
+
 const char *gb_inf_secret(const struct gb_inf_route *r, size_t *len)
 {
 	*len = r->secret_len_;
@@ -157,6 +169,10 @@ int gb_inference_set(struct gb_inference *inf, struct gb_inf_route *r, bool scop
 		inf->generation++;
 	}
 	inf->cur = r;
+	/* the old route's provider connections go with it (a request still in
+	 * flight on one closes it when it ends: its generation is not kept);
+	 * under mu, so two changes reset in the order they swapped */
+	inf_pool_reset(inf->pool, r ? r->generation : 0);
 	bool last = old && --old->refs_ == 0;
 	pthread_mutex_unlock(&inf->mu);
 	if (last)

@@ -37,6 +37,7 @@
 #include <openssl/x509.h>
 
 #include "common/jsonw.h"
+#include "enforcer/proxy/cred.h"
 #include "enforcer/proxy/resolve.h"
 
 #define USAGE_MAX (1u << 20) /* bytes of a non-streamed body kept for its usage */
@@ -110,11 +111,35 @@ static void set_timeouts(int fd, int ms)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-/* Connect (and TLS) to the route's provider into the upstream side. */
+static void install(struct l7 *l, int fd, SSL *ssl)
+{
+	struct l7_side *up = &l->s[L7_UPSTREAM];
+	pthread_mutex_lock(&l->p->l7_mu); /* l7_stop_all shuts this fd down */
+	up->fd = fd;
+	pthread_mutex_unlock(&l->p->l7_mu);
+	up->ssl = ssl;
+	up->off = up->len = 0;
+	up->eof = false;
+}
+
+/* The route's provider into the upstream side: an idle connection of the
+ * route's pool when pooled and one is there (*reused), else a new one
+ * (connect, TLS). */
 static int connect_provider(struct l7 *l, const struct gb_inf_route *rt, int64_t until_ms,
-                            char *err, size_t errlen)
+                            bool pooled, bool *reused, char *err, size_t errlen)
 {
 	struct gb_proxy *p = l->p;
+	int64_t left0 = until_ms - gb_now_ms(CLOCK_MONOTONIC);
+	int pfd;
+	SSL *pssl;
+	*reused = false;
+	if (pooled && left0 > 0 &&
+	    inf_pool_take(gb_inference_pool(p->o.inference), rt->generation, &pfd, &pssl)) {
+		set_timeouts(pfd, (int)(left0 > 1000 ? left0 : 1000));
+		install(l, pfd, pssl);
+		*reused = true;
+		return 0;
+	}
 	struct sockaddr_storage ss;
 	if (!gb_inference_addr_recall(p->o.inference, rt, &ss)) {
 		int rc = resolve(p, rt->host, &ss, until_ms);
@@ -177,13 +202,7 @@ static int connect_provider(struct l7 *l, const struct gb_inf_route *rt, int64_t
 			return -1;
 		}
 	}
-	struct l7_side *up = &l->s[L7_UPSTREAM];
-	pthread_mutex_lock(&p->l7_mu); /* l7_stop_all shuts this fd down */
-	up->fd = fd;
-	pthread_mutex_unlock(&p->l7_mu);
-	up->ssl = ssl;
-	up->off = up->len = 0;
-	up->eof = false;
+	install(l, fd, ssl);
 	return 0;
 }
 
@@ -203,6 +222,24 @@ static void close_provider(struct l7 *l)
 	up->off = up->len = 0;
 }
 
+/* A provider connection whose response ended cleanly goes back to the
+ * route's pool (which closes it when the route changed meanwhile). */
+static void keep_provider(struct l7 *l, const struct gb_inf_route *rt)
+{
+	struct l7_side *up = &l->s[L7_UPSTREAM];
+	SSL *ssl = up->ssl;
+	up->ssl = NULL;
+	pthread_mutex_lock(&l->p->l7_mu);
+	int fd = up->fd;
+	up->fd = -1;
+	pthread_mutex_unlock(&l->p->l7_mu);
+	up->off = up->len = 0;
+	if (fd >= 0)
+		inf_pool_give(gb_inference_pool(l->p->o.inference), rt->generation, fd, ssl);
+	else
+		SSL_free(ssl);
+}
+
 /* ---- the response ---- */
 
 struct relay {
@@ -217,6 +254,7 @@ struct relay {
 	bool head_sent, done, chunked, no_body;
 	int werr;
 	struct gb_buf keep;   /* non-streamed body (bounded) or the current SSE line */
+	struct gb_cred_mask mask; /* the route's secret, masked in the body */
 };
 
 static bool drop_resp_header(const char *n, size_t l)
@@ -364,32 +402,17 @@ static void keep_body(struct relay *x, const char *at, size_t n)
 }
 
 /* A provider that echoes the key (an error that quotes it) must not hand it
- * to the sandbox: every copy inside one piece of body is masked.  (A copy
- * split across two pieces is not seen; providers mask keys themselves.) */
-static const char *mask_secret(struct relay *x, const char *at, size_t n, struct gb_buf *tmp)
-{
-	size_t sl;
-	const char *sec = gb_inf_secret(x->r->route, &sl);
-	if (sl < 8 || !memmem(at, n, sec, sl))
-		return at;
-	gb_buf_append(tmp, at, n);
-	if (tmp->err)
-		return NULL;
-	for (char *p = tmp->data; (p = memmem(p, n - (size_t)(p - tmp->data), sec, sl)); p += sl)
-		memset(p, '*', sl);
-	return tmp->data;
-}
-
+ * to the sandbox: every copy is masked, also one split across two reads or
+ * two chunks (cred_mask.c holds back only a tail that could begin it). */
 static int on_body(http_parser *hp, const char *at, size_t n)
 {
 	struct relay *x = hp->data;
 	if (!n)
 		return 0;
 	struct gb_buf masked = GB_BUF_INIT;
-	at = mask_secret(x, at, n, &masked);
-	if (!at)
-		return -1;
-	int rc = on_body_piece(x, at, n);
+	int rc = gb_cred_mask_feed(&x->mask, at, n, &masked);
+	if (rc == 0 && masked.len)
+		rc = on_body_piece(x, masked.data, masked.len);
 	gb_buf_free(&masked);
 	return rc;
 }
@@ -413,7 +436,12 @@ static int on_complete(http_parser *hp)
 {
 	struct relay *x = hp->data;
 	x->done = true;
-	if (x->chunked && send_client(x, "0\r\n\r\n", 5) < 0)
+	struct gb_buf tail = GB_BUF_INIT;
+	int rc = gb_cred_mask_flush(&x->mask, &tail);
+	if (rc == 0 && tail.len)
+		rc = on_body_piece(x, tail.data, tail.len);
+	gb_buf_free(&tail);
+	if (rc < 0 || (x->chunked && send_client(x, "0\r\n\r\n", 5) < 0))
 		return -1;
 	http_parser_pause(hp, 1); /* anything after it is not this response */
 	return 0;
@@ -440,13 +468,42 @@ static void stream_error(struct relay *x, const char *why)
 	gb_buf_free(&f);
 }
 
+static void inf_relay_init(struct relay *x, struct l7 *l, struct inf_req *r)
+{
+	memset(x, 0, sizeof *x);
+	x->l = l;
+	x->r = r;
+	http_parser_init(&x->hp, HTTP_RESPONSE);
+	x->hp.data = x;
+	gb_cred_mask_init(&x->mask);
+	size_t sl;
+	const char *sec = gb_inf_secret(r->route, &sl);
+	gb_cred_mask_add(&x->mask, sec, sl);
+	http_parser_settings_init(&x->cb);
+	x->cb.on_status = on_status;
+	x->cb.on_header_field = on_field;
+	x->cb.on_header_value = on_value;
+	x->cb.on_headers_complete = on_headers;
+	x->cb.on_body = on_body;
+	x->cb.on_message_complete = on_complete;
+}
+
+static int send_request(struct l7 *l, struct gb_buf *head, const char *body, size_t bn)
+{
+	if (head->err || l7_write(l, L7_UPSTREAM, head->data, head->len) < 0 ||
+	    (bn && l7_write(l, L7_UPSTREAM, body, bn) < 0))
+		return -1;
+	return 0;
+}
+
 int inf_call(struct l7 *l, struct inf_req *r, struct gb_buf *head, const char *body, size_t bn)
 {
 	const struct gb_inf_route *rt = r->route;
 	int64_t t0 = gb_now_ms(CLOCK_MONOTONIC);
 	int64_t until = t0 + rt->timeout_ms;
 	char err[400] = "";
-	if (connect_provider(l, rt, until, err, sizeof err) < 0) {
+	bool reused = false;
+	if (connect_provider(l, rt, until, true, &reused, err, sizeof err) < 0) {
 		snprintf(r->error, sizeof r->error, "%.299s", err);
 		struct gb_buf b = GB_BUF_INIT;
 		bool tmo = gb_now_ms(CLOCK_MONOTONIC) >= until;
@@ -458,32 +515,45 @@ int inf_call(struct l7 *l, struct inf_req *r, struct gb_buf *head, const char *b
 		return w < 0 ? -1 : 0;
 	}
 	int ret = 1;
+	bool keep_up = false;
 	struct relay x;
-	memset(&x, 0, sizeof x);
-	x.l = l;
-	x.r = r;
-	http_parser_init(&x.hp, HTTP_RESPONSE);
-	x.hp.data = &x;
-	http_parser_settings_init(&x.cb);
-	x.cb.on_status = on_status;
-	x.cb.on_header_field = on_field;
-	x.cb.on_header_value = on_value;
-	x.cb.on_headers_complete = on_headers;
-	x.cb.on_body = on_body;
-	x.cb.on_message_complete = on_complete;
+	inf_relay_init(&x, l, r);
 	if (bn && bn <= 65536) { /* one write, one segment for a small request */
 		gb_buf_append(head, body, bn);
 		bn = head->err ? bn : 0;
 	}
-	if (head->err || l7_write(l, L7_UPSTREAM, head->data, head->len) < 0 ||
-	    (bn && l7_write(l, L7_UPSTREAM, body, bn) < 0)) {
+	struct l7_side *up = &l->s[L7_UPSTREAM];
+	/* A pooled connection the provider closed while we were sending (its
+	 * idle timeout racing ours) fails before any response byte: the request
+	 * goes once more on a new connection.  Nothing was answered on the old
+	 * one, and a provider that processed a request and then closed without
+	 * a byte of answer is broken anyway. */
+	bool retried = false;
+	int sent = send_request(l, head, body, bn);
+	if (sent < 0 && reused) {
+	retry:
+		retried = true;
+		close_provider(l);
+		gb_buf_free(&x.head);
+		gb_buf_free(&x.name);
+		gb_buf_free(&x.value);
+		gb_buf_free(&x.keep);
+		gb_cred_mask_drop(&x.mask);
+		inf_relay_init(&x, l, r);
+		if (connect_provider(l, rt, until, false, &reused, err, sizeof err) < 0) {
+			snprintf(r->error, sizeof r->error, "%.299s", err);
+			goto fail;
+		}
+		sent = send_request(l, head, body, bn);
+	}
+	if (sent < 0) {
 		snprintf(r->error, sizeof r->error, "the provider closed the connection");
 		goto fail;
 	}
 	r->up_bytes_req = head->len + bn;
 	r->q.bytes_resp = 0;
-	struct l7_side *up = &l->s[L7_UPSTREAM];
 	int64_t stream_until = 0;
+	bool got_any = false; /* a byte of response came on this connection */
 	while (!x.done) {
 		int64_t now = gb_now_ms(CLOCK_MONOTONIC);
 		int64_t left;
@@ -512,8 +582,16 @@ int inf_call(struct l7 *l, struct inf_req *r, struct gb_buf *head, const char *b
 			continue;
 		if (up->off == up->len) {
 			ssize_t n = l7_fill(l, L7_UPSTREAM);
+			/* ACK at once, every read: on a kept connection the kernel's
+			 * quick-ACK start is over, and a provider without TCP_NODELAY
+			 * would hold each small SSE write back (Nagle) until our
+			 * delayed ACK, up to 40 ms, batching the stream */
+			int one = 1;
+			setsockopt(up->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
 			if (n == -EAGAIN)
 				continue;
+			if (n <= 0 && reused && !got_any && !retried)
+				goto retry;
 			if (n < 0) {
 				snprintf(r->error, sizeof r->error, "reading from the provider: %s",
 				         strerror((int)-n));
@@ -529,6 +607,7 @@ int inf_call(struct l7 *l, struct inf_req *r, struct gb_buf *head, const char *b
 				break;
 			}
 		}
+		got_any = true;
 		if (!r->ttfb_ns)
 			r->ttfb_ns = gb_now_ns(CLOCK_MONOTONIC) - r->q.t0_ns;
 		size_t avail = up->len - up->off;
@@ -550,6 +629,12 @@ int inf_call(struct l7 *l, struct inf_req *r, struct gb_buf *head, const char *b
 	if (!r->stream && x.keep.len)
 		gb_inf_usage_scan(x.keep.data, x.keep.len, &r->usage);
 	ret = r->client_keep ? 0 : 1;
+	/* kept for the route's next request only when this response ended
+	 * cleanly where the provider said it would, the provider keeps the
+	 * connection, and nothing came after it (bytes beyond the response
+	 * would answer the next request: such a connection is closed) */
+	keep_up = x.done && !up->eof && up->off == up->len && http_should_keep_alive(&x.hp) &&
+	          !(up->ssl && SSL_pending(up->ssl) > 0);
 	goto out;
 fail:
 	if (!x.head_sent) {
@@ -566,10 +651,14 @@ fail:
 	}
 	ret = -1;
 out:
-	close_provider(l);
+	if (keep_up)
+		keep_provider(l, rt);
+	else
+		close_provider(l);
 	gb_buf_free(&x.head);
 	gb_buf_free(&x.name);
 	gb_buf_free(&x.value);
 	gb_buf_free(&x.keep);
+	gb_cred_mask_drop(&x.mask); /* a cut stream: held bytes are never sent */
 	return ret;
 }

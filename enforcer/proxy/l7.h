@@ -35,6 +35,7 @@
 #include <http_parser.h>
 #include <openssl/ssl.h>
 
+#include "common/buf.h"
 #include "common/policy.h"
 #include "enforcer/proxy/http1.h"
 #include "enforcer/proxy/proxy_int.h"
@@ -121,6 +122,15 @@ struct l7_req {
 	int status;
 	bool body_sent;          /* the body went upstream with the head (cred_l7.c) */
 	char creds[256];         /* credentials rewritten into it (names), for the record */
+	bool refused;            /* refused (and recorded) after its head went upstream */
+	struct l7_body_scan {    /* the body's payload as it passes (cred_l7.c) */
+		struct gb_buf *keep; /* kept here up to GB_CRED_BODY_MAX, or NULL */
+		bool over;           /* more than the bound came */
+		bool scan;           /* placeholders are looked for */
+		bool hit;            /* one passed: the request must not complete */
+		char tail[32];       /* the last bytes seen: a placeholder split across pieces */
+		size_t tn;
+	} body;
 };
 /* The OpenShell-shaped 403/400 for an L7 refusal into out. */
 void l7_refusal(struct l7 *l, const struct l7_req *q, const struct gb_decision *d, const char *entry,
@@ -137,14 +147,26 @@ void l7_redact_query(const char *q, char *out, size_t n);
 /* ---- cred_l7.c: credential placeholders (cred.h) ---- */
 /* For an allowed request whose upstream head (request line, header lines
  * as received) is in head: rewrite the placeholders of the header lines
- * toward the tunnel's host and, when the endpoint opts in, of a UTF-8
- * JSON/form/text body with a Content-Length up to GB_CRED_BODY_MAX (read
- * whole here, Content-Length fixed up, into body: q->body_sent).
+ * (Basic credentials decoded) toward the tunnel's host and, when the
+ * endpoint opts in, of a UTF-8 JSON/form/text body — Content-Length or
+ * chunked — up to GB_CRED_BODY_MAX (read whole here, sent with a
+ * Content-Length, into body: q->body_sent).  On an opted-in endpoint a
+ * body that cannot be rewritten (over the bound, another type) is scanned:
+ * what was read goes in body (q->body_sent false: exchange() relays the
+ * rest) and q->body.scan makes exchange() cut the request where a
+ * placeholder passes (q->body.hit).
  * 0: head, then body, is what goes upstream (wipe both with
  * gb_creds_buf_wipe after the write); -1: refused, *status, *reason and
  * why say how (nothing sent). */
 int l7_cred_apply(struct l7 *l, struct l7_req *q, const struct gb_http1_head *h,
                   const struct gb_decision *d, struct gb_buf *head, struct gb_buf *body, int *status,
                   int *reason, char *why, size_t whylen);
+/* After the exchange: the body's payload callback is removed. */
+void l7_cred_done(struct l7 *l);
+/* A body relayed by exchange() under a scan (q->body.scan) carried a
+ * placeholder: the text for the refusal. */
+#define L7_CRED_BODY_HIT "a credential placeholder in a request body that cannot be rewritten " \
+	"(over the 256 KiB bound, or a type that is not rewritten): the request is cut before it"
+
 
 #endif

@@ -47,6 +47,23 @@ static void bad(struct l7 *l, struct l7_req *q, int status, int reason, const ch
 	l7_rec_http(l, q, &d, l->c->entry, GB_VERDICT_DENY, reason);
 }
 
+/* A request cut after its head went upstream (cred_l7.c's body scan): the
+ * refusal when the client has no answer yet, the record either way. */
+static void refuse_late(struct l7 *l, struct l7_req *q, bool answered)
+{
+	if (!answered) {
+		bad(l, q, 403, GB_R_CRED_UNRESOLVED, L7_CRED_BODY_HIT);
+		return;
+	}
+	struct gb_decision d;
+	memset(&d, 0, sizeof d);
+	d.mode = l->c->dec.mode;
+	d.reason = GB_R_CRED_UNRESOLVED;
+	d.revision = l->c->dec.revision;
+	snprintf(d.reason_text, sizeof d.reason_text, "%s", L7_CRED_BODY_HIT);
+	l7_rec_http(l, q, &d, l->c->entry, GB_VERDICT_DENY, GB_R_CRED_UNRESOLVED);
+}
+
 /* Read the next request head.  1 = head, 0 = the client is done (EOF or
  * timeout between requests), -1 = refused (answered and recorded). */
 static int read_head(struct l7 *l, struct l7_req *q)
@@ -154,24 +171,27 @@ static int upstream_head(const struct gb_http1_head *h, const struct l7_req *q, 
 	return out->err ? -ENOMEM : 0;
 }
 
-/* Body up, response down, until the response is complete.  0 = done and
- * the connection may carry another request, 1 = done but it must close,
- * -1 = broken (closed without a clean answer). */
-static int exchange(struct l7 *l, struct l7_req *q, const struct gb_http1_head *h, bool ws,
-                    struct l7_resp *rs)
+/* Response bytes to the client through the mask (cred_mask.c). */
+static int send_masked(struct l7 *l, struct gb_cred_mask *m, const char *b, size_t n)
 {
-	struct proxy_conn *c = l->c;
+	if (!m->n)
+		return l7_write(l, L7_CLIENT, b, n);
+	struct gb_buf out = GB_BUF_INIT;
+	int rc = gb_cred_mask_feed(m, b, n, &out);
+	if (rc == 0 && out.len)
+		rc = l7_write(l, L7_CLIENT, out.data, out.len);
+	gb_buf_free(&out);
+	return rc;
+}
+
+/* exchange()'s relay: body up, response down until the response ended.
+ * 1 or 0 (the request's body ended or not), -1 broken. */
+static int exchange_loop(struct l7 *l, struct l7_req *q, struct l7_resp *rs, bool req_done,
+                         struct gb_cred_mask *mask)
+{
 	struct l7_side *cl = &l->s[L7_CLIENT], *up = &l->s[L7_UPSTREAM];
-	bool req_done = false;
 	bool sent_any = false;
-	l7_resp_init(rs, !strcmp(h->method, "HEAD"));
 	size_t used = 0;
-	if (h->body == GB_HTTP1_BODY_NONE || h->upgrade) {
-		gb_http1_feed(l->h1, "", 0, &used); /* END, nothing consumed */
-		req_done = true;
-	} else if (q->body_sent) {
-		req_done = true; /* read and sent with the head (cred_l7.c) */
-	}
 	while (!rs->done) {
 		int r = l7_wait(l, 2u | (req_done ? 0 : 1u), l->timeout_ms);
 		if (r <= 0)
@@ -189,6 +209,11 @@ static int exchange(struct l7 *l, struct l7_req *q, const struct gb_http1_head *
 			if (ev == GB_HTTP1_ERROR) {
 				if (!sent_any)
 					bad(l, q, 400, GB_R_BAD_REQUEST, gb_http1_error(l->h1));
+				return -1;
+			}
+			if (q->body.hit) { /* cred_l7.c: a body placeholder that cannot be rewritten */
+				q->refused = true;
+				refuse_late(l, q, sent_any);
 				return -1;
 			}
 			if (used && l7_write(l, L7_UPSTREAM, cl->buf + cl->off, used) < 0)
@@ -224,13 +249,48 @@ static int exchange(struct l7 *l, struct l7_req *q, const struct gb_http1_head *
 				}
 				return -1;
 			}
-			if (used && l7_write(l, L7_CLIENT, up->buf + up->off, used) < 0)
+			if (used && send_masked(l, mask, up->buf + up->off, used) < 0)
 				return -1;
 			sent_any = sent_any || used;
 			up->off += used;
 			q->bytes_resp += used;
 		}
 	}
+	struct gb_buf tail = GB_BUF_INIT; /* what the mask held back */
+	int rc = gb_cred_mask_flush(mask, &tail);
+	if (rc == 0 && tail.len)
+		rc = l7_write(l, L7_CLIENT, tail.data, tail.len);
+	gb_buf_free(&tail);
+	return rc < 0 ? -1 : req_done ? 1 : 0;
+}
+
+/* Body up, response down, until the response is complete.  0 = done and
+ * the connection may carry another request, 1 = done but it must close,
+ * -1 = broken (closed without a clean answer). */
+static int exchange(struct l7 *l, struct l7_req *q, const struct gb_http1_head *h, bool ws,
+                    struct l7_resp *rs)
+{
+	struct proxy_conn *c = l->c;
+	struct l7_side *up = &l->s[L7_UPSTREAM];
+	bool req_done = false;
+	l7_resp_init(rs, !strcmp(h->method, "HEAD"));
+	size_t used = 0;
+	if (h->body == GB_HTTP1_BODY_NONE || h->upgrade) {
+		gb_http1_feed(l->h1, "", 0, &used); /* END, nothing consumed */
+		req_done = true;
+	} else if (q->body_sent) {
+		req_done = true; /* read and sent with the head (cred_l7.c) */
+	}
+	/* a server that echoes a credential the proxy sent it (cred.h) must not
+	 * hand it to the sandbox, also when the copy straddles two reads */
+	struct gb_cred_mask mask;
+	gb_cred_mask_init(&mask);
+	gb_creds_mask_bound(l->p->o.creds, c->req.host, c->req.port, &mask);
+	int rc = exchange_loop(l, q, rs, req_done, &mask);
+	gb_cred_mask_drop(&mask);
+	if (rc < 0)
+		return rc;
+	req_done = rc == 1;
 	q->status = rs->status ? rs->status : rs->first_status;
 	c->up.bytes += q->bytes_req;
 	c->down.bytes += q->bytes_resp;
@@ -296,6 +356,7 @@ void l7_serve(struct l7 *l)
 		if (w == 0 && l7_cred_apply(l, &q, h, &d, &head, &body, &cst, &crs, cwhy, sizeof cwhy) < 0) {
 			gb_buf_free(&head);
 			gb_creds_buf_wipe(&body);
+			l7_cred_done(l);
 			bad(l, &q, cst, crs, cwhy);
 			return;
 		}
@@ -312,7 +373,9 @@ void l7_serve(struct l7 *l)
 		}
 		struct l7_resp rs;
 		int ex = exchange(l, &q, h, ws, &rs);
-		l7_rec_http(l, &q, &d, entry, GB_VERDICT_ALLOW, d.reason);
+		l7_cred_done(l);
+		if (!q.refused)
+			l7_rec_http(l, &q, &d, entry, GB_VERDICT_ALLOW, d.reason);
 		if (ex < 0)
 			return;
 		if (ws && rs.upgrade) {

@@ -840,7 +840,8 @@ static int cred_refused(struct proxy_conn *c)
 {
 	struct gb_proxy *p = c->w->p;
 	char name[GB_CRED_NAME_MAX];
-	if (c->req.kind == GB_NET_FORWARD && gb_creds_has_placeholder(c->head, c->head_end)) {
+	if (c->req.kind == GB_NET_FORWARD && (gb_creds_has_placeholder(c->head, c->head_end) ||
+	                                      gb_creds_basic_has_placeholder(c->head, c->head_end))) {
 		refuse(c, 403, "credential_uninspected", GB_R_CRED_UNINSPECTED,
 		       "a credential placeholder in plain HTTP to %s: credentials are sent only over "
 		       "HTTPS the proxy terminates (use https://)", c->req.host);

@@ -7,7 +7,10 @@
  * a refusal writes nothing; nothing is ever written toward the unbound
  * host; a rewrite leaves no placeholder of a known credential behind and
  * its length is exactly what the substitutions say; the output bound
- * holds.  The store is built in memory (no root-owned files in a fuzzer). */
+ * holds.  The same bytes go through the Basic credential rewrite (the
+ * same properties) and, cut in three, the response mask (length kept, no
+ * secret passes).  The store is built in memory (no root-owned files in a
+ * fuzzer). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -76,6 +79,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (strstr(t, secrets[i]))
 			__builtin_trap(); /* an error text with a value in it */
 	gb_creds_buf_wipe(&out);
+
+	/* the same bytes as header lines with Basic credentials (cred_basic.c):
+	 * the same refusal and binding properties, nothing left to decode */
+	gb_creds_rewrite_basic(&c, dst[di].host, dst[di].port, in, len, max_out ? 4096 : 0, &out, &r);
+	if (r.status != GB_CRED_OK && out.len)
+		__builtin_trap();
+	if (r.status == GB_CRED_OK && r.n && di >= 2)
+		__builtin_trap();
+	if (r.status == GB_CRED_OK && r.n && gb_creds_basic_has_placeholder(out.data, out.len))
+		__builtin_trap();
+	if (r.status == GB_CRED_OK && !r.n && out.len)
+		__builtin_trap();
+	gb_creds_buf_wipe(&out);
+
+	/* the same bytes as a response cut in three pieces (cred_mask.c): the
+	 * length is kept and no secret passes, whatever the cuts */
+	struct gb_cred_mask m;
+	gb_cred_mask_init(&m);
+	gb_cred_mask_add(&m, secrets[0], strlen(secrets[0]));
+	gb_cred_mask_add(&m, secrets[1], strlen(secrets[1]));
+	size_t a = len ? (size_t)data[0] * 7 % (len + 1) : 0, b = a + (len - a) / 2;
+	if (gb_cred_mask_feed(&m, in, a, &out) || gb_cred_mask_feed(&m, in + a, b - a, &out) ||
+	    gb_cred_mask_feed(&m, in + b, len - b, &out) || gb_cred_mask_flush(&m, &out))
+		__builtin_trap();
+	if (out.len != len)
+		__builtin_trap();
+	for (size_t i = 0; i < 2 && out.len; i++)
+		if (memmem(out.data, out.len, secrets[i], strlen(secrets[i])))
+			__builtin_trap();
+	gb_buf_free(&out);
 
 	/* the same bytes as a --credential argument and a bound host */
 	char *s = malloc(len + 1);

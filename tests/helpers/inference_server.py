@@ -19,6 +19,13 @@ body, only "model" is replaced):
   gb_big: N           a non-streamed body of N bytes
   gb_echo_key: true   a 401 that quotes the credential it received (as a
                       careless provider might)
+  gb_echo_split: N    a 401 that quotes the credential in two pieces of the
+                      chunked body, split after N bytes of it (two writes)
+  gb_trailing: true   a valid response followed by a second, unasked-for one
+                      on a connection kept open (a desynchronised provider:
+                      whoever reuses the connection reads the wrong answer)
+Every log line carries "conn": the serial number of the TCP connection the
+request came on (1, 2, ...), so a test can count provider connections.
 """
 import argparse
 import json
@@ -38,6 +45,7 @@ ap.add_argument("--log", required=True)
 ap.add_argument("--name", default="provider", help="told in every answer (route changes)")
 args = ap.parse_args()
 lock = threading.Lock()
+conns = [0]
 
 OPENAI_PATHS = {"/v1/chat/completions", "/v1/completions", "/v1/responses", "/v1/embeddings"}
 
@@ -48,9 +56,15 @@ class H(BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
+    def setup(self):
+        super().setup()
+        with lock:
+            conns[0] += 1
+            self.conn = conns[0]
+
     def note(self, body, verdict):
         with lock, open(args.log, "a") as f:
-            f.write(json.dumps({"t": time.time(), "method": self.command, "path": self.path,
+            f.write(json.dumps({"t": time.time(), "conn": self.conn, "method": self.command, "path": self.path,
                                 "headers": {k.lower(): v for k, v in self.headers.items()},
                                 "body": body, "verdict": verdict}) + "\n")
 
@@ -102,6 +116,28 @@ class H(BaseHTTPRequestHandler):
             got = h.get("authorization", "").replace("Bearer ", "") or h.get("x-api-key", "")
             return self.send_json(401, {"error": {"message": f"Incorrect API key provided: {got}.",
                                                   "type": "invalid_request_error"}})
+        if body.get("gb_echo_split") is not None:
+            h = {k.lower(): v for k, v in self.headers.items()}
+            got = (h.get("authorization", "").replace("Bearer ", "") or h.get("x-api-key", "")).encode()
+            k = int(body["gb_echo_split"])
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.chunk(b'{"error":{"message":"Incorrect API key provided: ' + got[:k])
+            time.sleep(0.05)  # two reads on the proxy's side, not one
+            self.chunk(got[k:] + b'.","type":"invalid_request_error"}}')
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+            return
+        if body.get("gb_trailing"):
+            b = json.dumps({"server": args.name, "answer": "real"}).encode()
+            x = json.dumps({"server": args.name, "answer": "smuggled"}).encode()
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                             b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                             % (len(b), b, len(x), x))
+            self.wfile.flush()
+            return
         if body.get("gb_sleep_ms"):
             time.sleep(body["gb_sleep_ms"] / 1000)
         path = self.path.split("?")[0]

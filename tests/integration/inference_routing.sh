@@ -125,6 +125,16 @@ try:
 except Exception as e:
     body += b"EXC " + str(e).encode()
 out["broken"] = body.decode("utf-8", "replace").strip().split("\n\n")[-1]
+# a provider that sends a second, unasked-for response behind its answer on a
+# connection it keeps open: the proxy must not keep that connection for the
+# next request (it would be answered by the smuggled response)
+st, b = fwd("POST", "http://inference.local/v1/chat/completions", {"model": "m", "gb_trailing": True})
+out["trailing"] = [st, json.loads(b).get("answer")]
+st, b = fwd("POST", "http://inference.local/v1/chat/completions", {"model": "m"})
+out["after_trailing"] = [st, json.loads(b).get("model"), json.loads(b).get("answer")]
+# the key quoted back in two pieces of body, two reads apart
+st, b = fwd("POST", "http://inference.local/v1/chat/completions", {"model": "m", "gb_echo_split": 7})
+out["echo_split"] = [st, json.loads(b)["error"]["message"]]
 save(); wait("go2")
 # 6: the route changed live (anthropic, same sandbox): the next request uses it
 st, b = fwd("POST", "http://inference.local/v1/messages", {"model": "claude-x", "max_tokens": 5,
@@ -177,6 +187,7 @@ inf set --sandbox inf --provider openai-test --type openai --base-url http://ope
 check "inference set --sandbox" 0 "$?"
 touch "$W/go1"
 step broken
+cp "$T/openai.log" "$T/openai.phase1.log"
 check "plain http: 200, the route's model, the provider" '[200,"host-model","openai-1"]' "$(r .plain)"
 check "a provider quoting the key: the sandbox sees it masked" \
 	"[401,\"Incorrect API key provided: $(printf '%*s' ${#SECRET} '' | tr ' ' '*').\"]" "$(r .echo)"
@@ -194,6 +205,19 @@ check "stream: each chunk arrives before the next is sent (not batched)" true \
 	"$(r '[.stream[2] as $a | range(1; $a | length) | $a[. - 1][0] < $a[.][1]] | all')"
 check "broken stream: final SSE error frame" true \
 	"$(r '.broken | startswith("data: {\"error\":{\"message\":\"response truncated: ") and contains("proxy_stream_error")')"
+check "a provider quoting the key split across two reads: masked" \
+	"[401,\"Incorrect API key provided: $(printf '%*s' ${#SECRET} '' | tr ' ' '*').\"]" "$(r .echo_split)"
+# the keep-alive pool of provider connections (inference_pool.c): sequential
+# requests of one route share connections; a connection with bytes behind its
+# response is closed, never reused
+check "pool: fewer provider connections than requests" yes \
+	"$(jq -s 'if ([.[].conn] | unique | length) < length then "yes" else "no: \(length) requests on \([.[].conn] | unique | length) connections" end' -r "$T/openai.phase1.log")"
+check "pool: a response with bytes behind it is answered as sent" '[200,"real"]' "$(r .trailing)"
+check "  and its connection is not reused: the next answer is the provider's, not the smuggled one" \
+	'[200,"host-model",null]' "$(r .after_trailing)"
+check "  the next request came on another connection" yes \
+	"$(jq -s -r '(map(select(.body.gb_trailing)) | .[0].conn) as $t | (map(select(.body.gb_trailing)) | .[0].t) as $tt |
+	   if (map(select(.t > $tt)) | .[0].conn) != $t then "yes" else "no" end' "$T/openai.phase1.log")"
 # the provider saw the host's key only (it answers 401 otherwise) and the caller's never
 check "provider: every request had the host credential and none of the caller's" 0 \
 	"$(jq -r 'select(.verdict != "ok") | .verdict' "$T/openai.log" | wc -l)"
@@ -239,6 +263,12 @@ touch "$W/go3"
 step done
 # the provider answers after 3 s: a 504 means the route's 1 s timeout cut it first
 check "slow provider: 504 from the route's 1 s timeout" 504 "$(r .slow[0])"
+# two route changes later (anthropic, then this one on the first provider): a
+# new route never gets a connection of an older one
+check "pool: a changed route opens a new provider connection" yes \
+	"$(jq -s -r --slurpfile p1 <(jq -s '[.[].conn]' "$T/openai.phase1.log") \
+	   '(map(select(.body.gb_sleep_ms == 3000)) | .[0].conn) as $c | if $c != null and ($p1[0] | index($c)) == null then "yes" else "no: \($c)" end' \
+	   "$T/openai.log")"
 check "curl in the sandbox: HTTPS to inference.local (timeout route, fast answer)" 200 "$(cat "$W/curl.code")"
 
 inf clear --sandbox inf >/dev/null

@@ -26,6 +26,61 @@
 
 #define SECRET "sk-test-0123456789abcdef+/="
 
+/* Feed text to a mask in pieces cut at every position pair; the output
+ * must be the text with every copy masked, whatever the cuts. */
+static void mask_split(void **state)
+{
+	(void)state;
+	const char *sec = "sk-host-0123456789", *sec2 = "ghp_abcdefgh";
+	const char *text = "{\"m\":\"key sk-host-0123456789 and ghp_abcdefgh, sk-host-01 sk\"}";
+	char want[256];
+	snprintf(want, sizeof want, "%s", text);
+	for (char *p = want; (p = strstr(p, sec)); p += strlen(sec))
+		memset(p, '*', strlen(sec));
+	for (char *p = want; (p = strstr(p, sec2)); p += strlen(sec2))
+		memset(p, '*', strlen(sec2));
+	size_t n = strlen(text);
+	for (size_t i = 0; i <= n; i++)
+		for (size_t j = i; j <= n; j++) {
+			struct gb_cred_mask m;
+			gb_cred_mask_init(&m);
+			gb_cred_mask_add(&m, sec, strlen(sec));
+			gb_cred_mask_add(&m, sec2, strlen(sec2));
+			gb_cred_mask_add(&m, "short", 5); /* too short to mask */
+			struct gb_buf out = GB_BUF_INIT;
+			assert_int_equal(gb_cred_mask_feed(&m, text, i, &out), 0);
+			assert_int_equal(gb_cred_mask_feed(&m, text + i, j - i, &out), 0);
+			assert_int_equal(gb_cred_mask_feed(&m, text + j, n - j, &out), 0);
+			assert_int_equal(gb_cred_mask_flush(&m, &out), 0);
+			assert_int_equal(out.len, n);
+			assert_memory_equal(out.data, want, n);
+			gb_buf_free(&out);
+		}
+	/* only a tail that can begin a secret is held back: an SSE event goes
+	 * out whole */
+	struct gb_cred_mask m;
+	gb_cred_mask_init(&m);
+	gb_cred_mask_add(&m, sec, strlen(sec));
+	struct gb_buf out = GB_BUF_INIT;
+	assert_int_equal(gb_cred_mask_feed(&m, "data: {\"x\":1}\n\n", 16, &out), 0);
+	assert_int_equal(out.len, 16);
+	assert_int_equal(gb_cred_mask_feed(&m, "abc sk-ho", 9, &out), 0);
+	assert_int_equal(out.len, 20); /* "sk-ho" held */
+	/* the stream ends inside a copy: its beginning is masked too */
+	assert_int_equal(gb_cred_mask_flush(&m, &out), 0);
+	assert_int_equal(out.len, 25);
+	assert_memory_equal(out.data + 20, "*****", 5);
+	gb_buf_free(&out);
+	/* a cut stream: nothing held goes out */
+	gb_cred_mask_init(&m);
+	gb_cred_mask_add(&m, sec, strlen(sec));
+	assert_int_equal(gb_cred_mask_feed(&m, "sk-host-01234", 13, &out), 0);
+	assert_int_equal(out.len, 0);
+	gb_cred_mask_drop(&m);
+	assert_int_equal(m.pn, 0);
+	gb_buf_free(&out);
+}
+
 static void spec_parse(void **state)
 {
 	(void)state;
@@ -311,10 +366,63 @@ static void has_placeholder(void **state)
 	assert_false(gb_creds_has_placeholder("glassbox:credential:a", 19)); /* bounded by len */
 }
 
+/* Basic credentials: decoded, rewritten toward a bound host only, encoded
+ * again; other lines untouched; padding optional. */
+static void basic_auth(void **state)
+{
+	if (geteuid() != 0)
+		skip();
+	struct gb_creds *c = two_creds(*state);
+	struct gb_buf out = GB_BUF_INIT;
+	struct gb_cred_result r;
+	/* base64("me:glassbox:credential:openai") */
+	const char *h = "Host: api.test\r\n"
+	                "authorization:  basic bWU6Z2xhc3Nib3g6Y3JlZGVudGlhbDpvcGVuYWk=\r\nX: y\r\n\r\n";
+	assert_true(gb_creds_basic_has_placeholder(h, strlen(h)));
+	assert_false(gb_creds_has_placeholder(h, strlen(h)));
+	gb_creds_rewrite_basic(c, "api.test", 443, h, strlen(h), 0, &out, &r);
+	assert_int_equal(r.status, GB_CRED_OK);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.used, 1);
+	/* base64("me:" SECRET) */
+	assert_string_equal(out.data, "Host: api.test\r\nauthorization:  basic "
+	                              "bWU6c2stdGVzdC0wMTIzNDU2Nzg5YWJjZGVmKy89\r\nX: y\r\n\r\n");
+	gb_creds_buf_wipe(&out);
+	/* the same without its padding */
+	const char *np = "Authorization: Basic bWU6Z2xhc3Nib3g6Y3JlZGVudGlhbDpvcGVuYWk\r\n";
+	gb_creds_rewrite_basic(c, "api.test", 443, np, strlen(np), 0, &out, &r);
+	assert_int_equal(r.status, GB_CRED_OK);
+	assert_int_equal(r.n, 1);
+	gb_creds_buf_wipe(&out);
+	/* toward an unbound host: refused, nothing written */
+	gb_creds_rewrite_basic(c, "evil.test", 443, h, strlen(h), 0, &out, &r);
+	assert_int_equal(r.status, GB_CRED_UNBOUND);
+	assert_int_equal(out.len, 0);
+	/* an unknown name inside: refused */
+	const char *unk = "Authorization: Basic bWU6Z2xhc3Nib3g6Y3JlZGVudGlhbDpub3Bl\r\n"; /* me:glassbox:credential:nope */
+	gb_creds_rewrite_basic(c, "api.test", 443, unk, strlen(unk), 0, &out, &r);
+	assert_int_equal(r.status, GB_CRED_UNKNOWN);
+	assert_int_equal(out.len, 0);
+	/* no placeholder inside, or not base64, or another scheme: nothing to do */
+	const char *none[] = { "Authorization: Basic dXNlcjpwYXNz\r\n", "Authorization: Basic !!!\r\n",
+		               "Authorization: Bearer bWU6Z2xhc3Nib3g6Y3JlZGVudGlhbDpvcGVuYWk=\r\n",
+		               "Authorization: Basic\r\n", "X-Authorization: Basic bWU6Z2xhc3Nib3g6Y3JlZGVudGlhbDpvcGVuYWk=\r\n" };
+	for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+		assert_false(gb_creds_basic_has_placeholder(none[i], strlen(none[i])));
+		gb_creds_rewrite_basic(c, "api.test", 443, none[i], strlen(none[i]), 0, &out, &r);
+		assert_int_equal(r.status, GB_CRED_OK);
+		assert_int_equal(r.n, 0);
+		assert_int_equal(out.len, 0);
+	}
+	gb_creds_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(spec_parse),
+		cmocka_unit_test(mask_split),
+		cmocka_unit_test_setup_teardown(basic_auth, setup, gb_tmpdir_teardown),
 		cmocka_unit_test(host_match),
 		cmocka_unit_test_setup_teardown(load_checks, setup, gb_tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(rewrite, setup, gb_tmpdir_teardown),

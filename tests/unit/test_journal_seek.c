@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "exporter/journal.h"
@@ -53,6 +54,12 @@ static int teardown(void **state)
 /* Event i: sandboxes in runs of 37 (a drain thread's batch), times rising
  * 10 ms apart except every 50th, which is 100 s old (a leftover ring
  * drained late), verdicts deny / allow / none in turn. */
+/* sandbox of event i: s0..s4 in runs of 37, rotated by shift (a second
+ * journal in the same place whose blocks name other sandboxes) */
+static int shift;
+/* how many of the N_EV events the journal holds (check_filters) */
+static int n_written = N_EV;
+
 static int64_t ev_time(int i)
 {
 	return i % 50 == 49 ? T0 - 100000 + i : T0 + (int64_t)i * 10;
@@ -69,7 +76,7 @@ static int event(char *buf, size_t len, int i)
 	return snprintf(buf, len,
 	                "{\"class_uid\":4001,%s\"severity_id\":1,%s\"time\":%lld,\"metadata\":{"
 	                "\"log_name\":\"s%d\",\"uid\":\"x:%d\"},\"message\":\"event %d\"}",
-	                decoy, act, (long long)ev_time(i), (i / 37) % 5, i, i);
+	                decoy, act, (long long)ev_time(i), (i / 37 + shift) % 5, i, i);
 }
 
 static struct gb_journal *open_seg(uint32_t buffer, uint64_t segment_bytes)
@@ -141,7 +148,7 @@ static int wanted(const struct gb_jfilter *f, int i)
 {
 	int64_t t = ev_time(i);
 	char sb[8];
-	snprintf(sb, sizeof sb, "s%d", (i / 37) % 5);
+	snprintf(sb, sizeof sb, "s%d", (i / 37 + shift) % 5);
 	int act = i % 3 == 0 ? 2 : i % 3 == 1 ? 1 : 0;
 	return (!f->since_ms || t >= f->since_ms) && (!f->until_ms || t <= f->until_ms) &&
 	       (!f->sandbox || !strcmp(f->sandbox, sb)) && (!f->action_id || f->action_id == act);
@@ -174,7 +181,7 @@ static void check_filters(void)
 		if (kind >= 2)
 			f.action_id = (uint8_t)(rnd() % 3);
 		int n = read_ids(&f, NULL, got, N_EV, NULL), k = 0;
-		for (int i = 0; i < N_EV; i++)
+		for (int i = 0; i < n_written; i++)
 			if (wanted(&f, i)) {
 				assert_true(k < n);
 				if (got[k] != i)
@@ -377,6 +384,64 @@ static void t_sidecar_not_believed(void **state)
 	free(orig);
 }
 
+/* The active segment's sidecar is kept between readers and parsed only as
+ * it grows (journal_cache.c).  Attacked: blocks appended after a reader
+ * cached the sidecar are used (and the events they cover found); a sidecar
+ * rewritten in place, and a whole new journal in the same directory (its
+ * sidecar at the same path, maybe on a reused inode, its blocks naming
+ * other sandboxes) are never answered from what was cached for the old
+ * one — every filtered read still equals the scan. */
+static void t_sidecar_cache_follows(void **state)
+{
+	(void)state;
+	struct gb_journal *j = open_seg(0, 64u << 20); /* one active segment */
+	append_range(j, 0, N_EV / 2);
+	n_written = N_EV / 2;
+	check_filters();
+	append_range(j, N_EV / 2, N_EV);
+	n_written = N_EV;
+	check_filters();
+	gb_journal_close(j);
+	char blk[512];
+	assert_true(find_file(".blk.json", 0, blk, sizeof blk));
+	size_t len;
+	char *orig = slurp(blk, &len);
+	/* in place, the same bytes but the first block's sandboxes emptied */
+	char *lie = strdup(orig);
+	char *sbx = strstr(lie, "\"sbx\":[");
+	assert_non_null(sbx);
+	for (char *q = sbx + 7; *q && *q != ']'; q++)
+		*q = ' ';
+	write_file(blk, lie);
+	struct gb_jfilter f = { .sandbox = "s0" };
+	static int got[N_EV];
+	int n = read_ids(&f, NULL, got, N_EV, NULL);
+	int want = 0;
+	for (int i = 0; i < N_EV; i++)
+		want += wanted(&f, i);
+	/* the lie is believed (it is a valid sidecar), but only as the file
+	 * says now: the first block's events are skipped, not served from the
+	 * truthful copy cached before */
+	assert_true(n < want);
+	write_file(blk, orig);
+	check_filters();
+	free(lie);
+	free(orig);
+	/* a new journal where the old one was */
+	char *slash = strrchr(dir, '/');
+	*slash = 0;
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s/j'", dir);
+	assert_int_equal(system(cmd), 0);
+	*slash = '/';
+	shift = 2;
+	j = open_seg(0, 64u << 20);
+	append_range(j, 0, N_EV);
+	gb_journal_close(j);
+	check_filters();
+	shift = 0;
+}
+
 /* An index or sidecar whose time range or sandboxes leave out some of its
  * events would make readers skip them: verify names it. */
 static void t_verify_lying_meta(void **state)
@@ -414,6 +479,77 @@ static void t_verify_lying_meta(void **state)
 	assert_true(gb_journal_verify(dir, no_report, NULL, &segs) >= 1);
 }
 
+/* Decoded frames of sealed segments are shared by readers (journal_cache.c).
+ * Attacked: a .zst changed in place after its frames were cached is read
+ * from the file again and its damage reported (the cached bytes are not
+ * what the file holds now); a new journal in the same place is never
+ * answered from the old one's frames; every read still equals the scan. */
+static void t_frame_cache_follows(void **state)
+{
+	(void)state;
+	struct gb_journal *j = open_j(0);
+	append_range(j, 0, N_EV);
+	gb_journal_close(j);
+	int sealed = count_sealed();
+	assert_true(sealed >= 2);
+	check_filters();
+	static int got[N_EV];
+	int dmg;
+	assert_int_equal(read_ids(NULL, NULL, got, N_EV, &dmg), N_EV);
+	assert_int_equal(dmg, 0);
+	/* the newest sealed segment's last event: a read from there decodes
+	 * only its last frame, which is then kept */
+	struct gb_jreader *r;
+	const char *l;
+	size_t len;
+	struct gb_jpos p, last = { 0, 0 };
+	assert_int_equal(gb_jreader_open(dir, NULL, NULL, &r), 0);
+	while (gb_jreader_next(r, &l, &len, &p) == 1)
+		if (p.segment == (uint64_t)sealed)
+			last = p;
+	gb_jreader_close(r);
+	assert_int_equal(last.segment, sealed);
+	int tail = read_ids(NULL, &last, got, N_EV, &dmg);
+	assert_true(tail > 0);
+	assert_int_equal(dmg, 0);
+	char z[512];
+	assert_true(find_file(".jsonl.zst", (unsigned long long)sealed, z, sizeof z));
+	/* past the file system's timestamp tick, so the change shows in mtime
+	 * as any later write would */
+	struct timespec tick = { 0, 30000000 };
+	nanosleep(&tick, NULL);
+	int fd = open(z, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	unsigned char c;
+	off_t at = st.st_size - 24;
+	assert_int_equal(pread(fd, &c, 1, at), 1);
+	c ^= 0x5a;
+	assert_int_equal(pwrite(fd, &c, 1, at), 1);
+	close(fd);
+	/* the frame read again, from the file: damage, its events not shown */
+	int n = read_ids(NULL, &last, got, N_EV, &dmg);
+	assert_int_equal(dmg, 1);
+	assert_true(n < tail);
+	n = read_ids(NULL, NULL, got, N_EV, &dmg);
+	assert_int_equal(dmg, 1);
+	assert_true(n < N_EV);
+	/* a new journal where the old one was */
+	char *slash = strrchr(dir, '/');
+	*slash = 0;
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s/j'", dir);
+	assert_int_equal(system(cmd), 0);
+	*slash = '/';
+	shift = 3;
+	j = open_j(0);
+	append_range(j, 0, N_EV);
+	gb_journal_close(j);
+	check_filters();
+	shift = 0;
+}
+
 /* Readers on several threads share the index cache (the API's connection
  * threads): each still gets exactly its answer (Tsan build: no race). */
 static void *reader_thread(void *arg)
@@ -425,7 +561,7 @@ static void *reader_thread(void *arg)
 	int *got = calloc(N_EV, sizeof *got), bad = 0;
 	for (int round = 0; round < 5; round++) {
 		int n = read_ids(&f, NULL, got, N_EV, NULL), k = 0;
-		for (int i = 0; i < N_EV; i++)
+		for (int i = 0; i < n_written; i++)
 			if (wanted(&f, i))
 				bad += k >= n || got[k++] != i;
 		bad += k != n;
@@ -502,6 +638,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_verify_lying_meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_threads_share_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_sidecar_cache_follows, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_frame_cache_follows, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
