@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include "api/sqlite_lazy.h" /* the sqlite3_ functions, loaded on first open */
 #include <stdatomic.h>
 #include <stdbool.h>
 

@@ -2,7 +2,8 @@
 # bench/bench_run.sh — sandbox start-up latency: `glassbox run -- /bin/true`
 # (private root, cgroup, own uid) against bubblewrap given the same binds and
 # namespaces, bubblewrap binding the host read-only, and firejail, in the
-# same invocation.  Prints median and mean wall time per tool and
+# same invocation.  Prints median and mean wall time per tool, the median
+# CPU time (perf stat task-clock of the process tree, when perf works) and
 # the ratios to bwrap (the baseline).  Needs root (glassbox run does).
 #
 #   GLASSBOX=path/to/glassbox [GLASSBOX_BASE=path/to/older/glassbox] bench/bench_run.sh [RUNS]
@@ -11,7 +12,8 @@
 # "glassbox-base", run the same way, for a before/after figure.
 #
 # Uses hyperfine when installed, else a timed loop (each run timed alone,
-# the tools interleaved run by run, median of RUNS).  Bounded: RUNS (default 50) runs per tool, 3 warm-ups.
+# the tools interleaved run by run, median of RUNS).  Bounded: RUNS (default
+# 50) runs per tool, 3 warm-ups, and RUNS more per tool for the CPU times.
 set -u
 RUNS=${1:-50}
 [ "$RUNS" -ge 1 ] && [ "$RUNS" -le 1000 ] || { echo "RUNS must be 1..1000" >&2; exit 2; }
@@ -109,11 +111,34 @@ else
 	done
 fi
 
-echo "sandbox start-up: /bin/true, $RUNS runs each ($(command -v hyperfine >/dev/null && echo hyperfine || echo timed loop))"
-printf "%-14s %12s %12s %14s\n" tool "median ms" "mean ms" "median/bwrap"
+# CPU time of each start (the process tree's task-clock, `perf stat`),
+# interleaved like the wall times: on a loaded machine the wall time is
+# mostly the scheduler's, the CPU time what the tool itself costs.
+# BENCH_CPU=0 skips it; without perf it is left out.
+declare -A CPU
+if [ "${BENCH_CPU:-1}" != 0 ] && command -v perf >/dev/null &&
+	perf stat -x, -e task-clock true >/dev/null 2>&1; then
+	for t in "${order[@]}"; do : >"$T/$t.cpu"; done
+	for _ in $(seq "$RUNS"); do
+		for t in "${order[@]}"; do
+			perf stat -x, -e task-clock ${CMD[$t]} 2>&1 >/dev/null |
+				awk -F, '/task-clock/ { print $1 }' >>"$T/$t.cpu"
+		done
+	done
+	for t in "${order[@]}"; do
+		CPU[$t]=$(sort -n "$T/$t.cpu" | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f", m }')
+	done
+fi
+
+echo "sandbox start-up: /bin/true, $RUNS runs each ($(command -v hyperfine >/dev/null && echo hyperfine || echo timed loop)); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf "%-14s %12s %12s %14s %12s %12s\n" tool "median ms" "mean ms" "median/bwrap" "CPU ms" "CPU/bwrap"
 base=${MED[bwrap]:-}
+cbase=${CPU[bwrap]:-}
 for t in "${order[@]}"; do
-	r="-"
+	r="-" c="-" cr="-"
 	[ -n "$base" ] && r=$(awk -v a="${MED[$t]}" -v b="$base" 'BEGIN { printf "%.2fx", a / b }')
-	printf "%-14s %12.2f %12.2f %14s\n" "$t" "${MED[$t]}" "${MEAN[$t]}" "$r"
+	[ -n "${CPU[$t]:-}" ] && c=${CPU[$t]}
+	[ -n "${CPU[$t]:-}" ] && [ -n "$cbase" ] &&
+		cr=$(awk -v a="${CPU[$t]}" -v b="$cbase" 'BEGIN { printf "%.2fx", a / b }')
+	printf "%-14s %12.2f %12.2f %14s %12s %12s\n" "$t" "${MED[$t]}" "${MEAN[$t]}" "$r" "$c" "$cr"
 done

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -67,6 +68,52 @@ int tls_add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 	return ok ? 0 : -ENOMEM;
 }
 
+/* The CA certificate's SubjectPublicKeyInfo from the key's encoded point:
+ * id-ecPublicKey / prime256v1 and the uncompressed point, as
+ * X509_set_pubkey would write it — without looking up OpenSSL 3's encoder
+ * machinery, which X509_set_pubkey does at its first use (~1.2 ms of CPU
+ * at every sandbox start, a twelfth of it).  Anything else: the usual way.
+ * The certificate then carries no decoded key (X509_get0_pubkey is NULL):
+ * the files are written from it; the leaves' chains use tls_ca_chain(),
+ * decoded at the first inspected connection instead of at every start. */
+static int set_pubkey(X509 *x, EVP_PKEY *key)
+{
+	unsigned char pt[133];
+	size_t n = 0;
+	X509_PUBKEY *pub = X509_get_X509_PUBKEY(x);
+	if (pub && EVP_PKEY_is_a(key, "EC") &&
+	    EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof pt,
+	                                    &n) == 1 &&
+	    n == 65 && pt[0] == 0x04) {
+		char group[32];
+		unsigned char *enc = OPENSSL_memdup(pt, n);
+		if (enc && EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group,
+		                                          sizeof group, NULL) == 1 &&
+		    !strcmp(group, SN_X9_62_prime256v1) &&
+		    X509_PUBKEY_set0_param(pub, OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
+		                           OBJ_nid2obj(NID_X9_62_prime256v1), enc, (int)n) == 1)
+			return 1; /* enc is the certificate's now */
+		OPENSSL_free(enc);
+	}
+	return X509_set_pubkey(x, key);
+}
+
+X509 *tls_ca_chain(struct gb_tls *t)
+{
+	pthread_mutex_lock(&t->mu);
+	if (!t->ca_chain) {
+		unsigned char *der = NULL;
+		int n = i2d_X509(t->ca_cert, &der);
+		const unsigned char *p = der;
+		if (n > 0)
+			t->ca_chain = d2i_X509(NULL, &p, n);
+		OPENSSL_free(der);
+	}
+	X509 *c = t->ca_chain;
+	pthread_mutex_unlock(&t->mu);
+	return c;
+}
+
 static X509 *make_ca(EVP_PKEY *key)
 {
 	X509 *x = X509_new();
@@ -79,7 +126,7 @@ static X509 *make_ca(EVP_PKEY *key)
 	          X509_NAME_add_entry_by_txt(nm, "O", MBSTRING_ASC, (const unsigned char *)"glassbox", -1, -1, 0) &&
 	          X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
 	                                     (const unsigned char *)"glassbox sandbox CA", -1, -1, 0) &&
-	          X509_set_issuer_name(x, nm) && X509_set_pubkey(x, key) &&
+	          X509_set_issuer_name(x, nm) && set_pubkey(x, key) &&
 	          tls_add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") == 0 &&
 	          tls_add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
 	          tls_add_ext(x, x, NID_subject_key_identifier, "hash") == 0 &&
@@ -229,6 +276,7 @@ void gb_tls_free(struct gb_tls *t)
 	tls_upstream_fini(t);
 	SSL_CTX_free(t->up_ctx);
 	X509_free(t->ca_cert);
+	X509_free(t->ca_chain);
 	EVP_PKEY_free(t->ca_key);
 	pthread_mutex_destroy(&t->mu);
 	pthread_mutex_destroy(&t->smu);

@@ -17,7 +17,9 @@ int tls_add_ext(X509 *x, X509 *issuer, int nid, const char *value);
 
 struct gb_tls {
 	EVP_PKEY *ca_key;
-	X509 *ca_cert;
+	X509 *ca_cert;  /* as made: its public key is not decoded (tls_ca.c set_pubkey) */
+	X509 *ca_chain; /* the same certificate decoded, for the leaves' chains: made on
+	                 * first use (tls_ca_chain), under mu */
 	char ca_path[4096], bundle_path[4096], key_path[4096];
 	SSL_CTX *up_ctx;          /* made on first use (tls_upstream.c), under smu */
 	char up_ca[4096];
@@ -42,6 +44,9 @@ struct gb_tls {
 /* tls_ca.c: certificate helpers shared with tls_leaf.c */
 int tls_rand_serial(X509 *x);
 int tls_add_ext(X509 *x, X509 *issuer, int nid, const char *value);
+/* The CA certificate with its public key decoded (OpenSSL's chain and
+ * security checks need it), made once; NULL when out of memory.  Borrowed. */
+X509 *tls_ca_chain(struct gb_tls *t);
 /* tls_leaf.c */
 int tls_leaf_init(struct gb_tls *t, size_t cap);
 void tls_leaf_fini(struct gb_tls *t);

@@ -158,12 +158,13 @@ static int alpn_select(SSL *s, const unsigned char **out, unsigned char *outlen,
 
 static SSL_CTX *make_ctx(struct gb_tls *t, const char *host)
 {
-	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *chain = tls_ca_chain(t);
+	EVP_PKEY *key = chain ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256") : NULL;
 	X509 *leaf = key ? mint(t, host, key) : NULL;
 	SSL_CTX *ctx = leaf ? SSL_CTX_new(TLS_server_method()) : NULL;
 	bool ok = ctx && SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) &&
 	          SSL_CTX_use_certificate(ctx, leaf) == 1 && SSL_CTX_use_PrivateKey(ctx, key) == 1 &&
-	          SSL_CTX_add1_chain_cert(ctx, t->ca_cert) == 1 && SSL_CTX_check_private_key(ctx) == 1;
+	          SSL_CTX_add1_chain_cert(ctx, chain) == 1 && SSL_CTX_check_private_key(ctx) == 1;
 	if (ok) {
 		SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
 		SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
