@@ -29,24 +29,7 @@ ip netns exec "$UNS" "$W/tunnels" echo 198.18.0.10 7000 120 &
 pids+=($!)
 for _ in $(seq 200); do U bash -c 'exec 3<>/dev/tcp/198.18.0.10/7000' 2>/dev/null && break; sleep 0.1; done
 echo "198.18.0.10 echo.test" >"$T/hosts"
-policy() { # $1: the port allowed
-	cat <<Y
-version: 1
-filesystem_policy:
-  read_only: [/usr, /bin, /lib, /lib64, /etc, /proc, /dev/urandom]
-  read_write: [/tmp, /dev/null]
-  include_workdir: true
-landlock:
-  compatibility: best_effort
-network_policies:
-  echo:
-    endpoints:
-      - host: echo.test
-        port: $1
-    binaries:
-      - path: $W/tunnels
-Y
-}
+policy() { sbx_policy_yaml echo echo.test "$1" "$W/tunnels"; } # $1: the port allowed
 policy 7000 >"$T/policy.yaml"
 policy 7001 >"$T/policy2.yaml"
 mkdir -p "$ROOT/etc/glassbox"

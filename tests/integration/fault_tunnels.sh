@@ -23,22 +23,7 @@ ip netns exec "$UNS" bash -c 'ulimit -n 20000 2>/dev/null || ulimit -n 8192; exe
 pids+=($!)
 for _ in $(seq 200); do U bash -c 'exec 3<>/dev/tcp/198.18.0.10/7000' 2>/dev/null && break; sleep 0.1; done
 echo "198.18.0.10 echo.test" >"$T/hosts"
-cat >"$T/policy.yaml" <<Y
-version: 1
-filesystem_policy:
-  read_only: [/usr, /bin, /lib, /lib64, /etc, /proc, /dev/urandom]
-  read_write: [/tmp, /dev/null]
-  include_workdir: true
-landlock:
-  compatibility: best_effort
-network_policies:
-  echo:
-    endpoints:
-      - host: echo.test
-        port: 7000
-    binaries:
-      - path: $W/tunnels
-Y
+sbx_policy_yaml echo echo.test 7000 "$W/tunnels" >"$T/policy.yaml"
 # sh waits (bounded) for go, runs the tunnels, then waits for end so the
 # supervisor is measured after the close while it still runs
 cmd="mkdir warm && touch warm/release && ./tunnels open 127.0.0.1:3128 echo.test:7000 1 warm 20 >warm.out 2>&1; touch ready

@@ -41,6 +41,26 @@ sbx_uid() { # prints yes when $1 is a sandbox uid
 		echo "not a sandbox uid: '$1'"
 	fi
 }
+# sbx_policy_yaml ENTRY HOST PORT BINARY: a policy with the suite's usual
+# static sections and one network entry: BINARY may reach HOST:PORT (stdout)
+sbx_policy_yaml() {
+	cat <<Y
+version: 1
+filesystem_policy:
+  read_only: [/usr, /bin, /lib, /lib64, /etc, /proc, /dev/urandom]
+  read_write: [/tmp, /dev/null]
+  include_workdir: true
+landlock:
+  compatibility: best_effort
+network_policies:
+  $1:
+    endpoints:
+      - host: $2
+        port: $3
+    binaries:
+      - path: $4
+Y
+}
 check() { # check NAME EXPECTED ACTUAL
 	if [ "$2" = "$3" ]; then
 		echo "ok   $1"
