@@ -26,6 +26,7 @@
 : "${GB_HELPER_DIR:?}"
 SERVE_EXTRA_CLEANUP='exec 7>&- 2>/dev/null || true'
 . "$(dirname "$0")/lib/serve_lib.sh"
+skip_kafka_under_tsan
 
 mkfifo "$T/mock.in"
 "$GB_HELPER_DIR/kafka_mock" events <"$T/mock.in" >"$T/mock.out" 2>"$T/mock.err" &

@@ -7,14 +7,7 @@
 : "${GB_HELPER_DIR:?}"
 SERVE_EXTRA_CLEANUP='exec 7>&- 2>/dev/null || true'
 . "$(dirname "$0")/lib/serve_lib.sh"
-# librdkafka starts its threads with C11 thrd_create, which ThreadSanitizer
-# does not intercept: the first allocation on such a thread crashes (SEGV in
-# the TSan allocator, seen on the mock cluster's thread).  The Kafka sink is
-# covered by the ASan+UBSan run instead.
-if grep -qs '^CMAKE_BUILD_TYPE:STRING=Tsan$' "${GB_BUILD_DIR:-}/CMakeCache.txt"; then
-	echo "SKIP: librdkafka's threads cannot run under ThreadSanitizer"
-	exit 77
-fi
+skip_kafka_under_tsan
 
 mkfifo "$T/mock.in"
 "$GB_HELPER_DIR/kafka_mock" events <"$T/mock.in" >"$T/mock.out" 2>"$T/mock.err" &
