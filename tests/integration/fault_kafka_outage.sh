@@ -24,17 +24,8 @@
 # exactly once (counted by metadata.uid) — none lost, none duplicated (a
 # timed-out event was never written, so its re-send is its only copy).
 : "${GB_HELPER_DIR:?}"
-SERVE_EXTRA_CLEANUP='exec 7>&- 2>/dev/null || true'
 . "$(dirname "$0")/lib/serve_lib.sh"
-skip_kafka_under_tsan
-
-mkfifo "$T/mock.in"
-"$GB_HELPER_DIR/kafka_mock" events <"$T/mock.in" >"$T/mock.out" 2>"$T/mock.err" &
-pids+=($!)
-exec 7>"$T/mock.in"
-for _ in $(seq 200); do [[ -s $T/mock.out ]] && break; sleep 0.1; done
-BROKERS=$(head -1 "$T/mock.out")
-[[ $BROKERS == *127.0.0.1* || $BROKERS == *localhost* ]] || fail "mock cluster: '$BROKERS' $(cat "$T/mock.err")"
+start_kafka_mock events
 
 cat >"$ROOT/etc/glassbox/glassbox.yaml" <<YAML
 sinks:

@@ -5,17 +5,8 @@
 # made while the broker is down and delivered after it comes back — zero
 # lost; the sink's kafka.* keys reach librdkafka (a bad one is refused at start).
 : "${GB_HELPER_DIR:?}"
-SERVE_EXTRA_CLEANUP='exec 7>&- 2>/dev/null || true'
 . "$(dirname "$0")/lib/serve_lib.sh"
-skip_kafka_under_tsan
-
-mkfifo "$T/mock.in"
-"$GB_HELPER_DIR/kafka_mock" events <"$T/mock.in" >"$T/mock.out" 2>"$T/mock.err" &
-pids+=($!)
-exec 7>"$T/mock.in"
-for _ in $(seq 50); do [[ -s $T/mock.out ]] && break; sleep 0.1; done
-BROKERS=$(head -1 "$T/mock.out")
-[[ $BROKERS == *127.0.0.1* || $BROKERS == *localhost* ]] || fail "mock cluster: '$BROKERS' $(cat "$T/mock.err")"
+start_kafka_mock events
 
 cat >"$ROOT/etc/glassbox/glassbox.yaml" <<YAML
 sinks:

@@ -29,6 +29,20 @@ skip_kafka_under_tsan() {
 		exit 77
 	fi
 }
+# start_kafka_mock TOPIC: librdkafka's mock cluster (tests/helpers/kafka_mock)
+# in its own process, commanded through fd 7 (echo down|up|"reject N" >&7);
+# sets BROKERS.  Skips under TSan (above).
+start_kafka_mock() {
+	skip_kafka_under_tsan
+	SERVE_EXTRA_CLEANUP='exec 7>&- 2>/dev/null || true'
+	mkfifo "$T/mock.in"
+	"$GB_HELPER_DIR/kafka_mock" "$1" <"$T/mock.in" >"$T/mock.out" 2>"$T/mock.err" &
+	pids+=($!)
+	exec 7>"$T/mock.in"
+	for _ in $(seq 200); do [[ -s $T/mock.out ]] && break; sleep 0.1; done
+	BROKERS=$(head -1 "$T/mock.out")
+	[[ $BROKERS == *127.0.0.1* || $BROKERS == *localhost* ]] || fail "mock cluster: '$BROKERS' $(cat "$T/mock.err")"
+}
 # start_serve [N]: start the daemon; N = how many starts the log must show
 start_serve() {
 	local want=${1:-$(( $(grep -c watching "$T/serve.log" 2>/dev/null || true) + 1 ))}
