@@ -353,6 +353,7 @@ void gb_proxy_free(struct gb_proxy *p)
 		if (w->res)
 			gb_resolver_free(w->res); /* may hand back connections still resolving */
 		proxy_reap(w);
+		relay_spares_free(w);
 		if (w->ep >= 0)
 			close(w->ep);
 	}
