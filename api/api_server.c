@@ -70,8 +70,7 @@ static uint64_t now_us(void)
 
 /* ---------------- answers ---------------- */
 
-static enum MHD_Result queue(struct api_req *r, unsigned status, char *body, size_t len,
-                             const char *type)
+enum MHD_Result api_queue(struct api_req *r, unsigned status, char *body, size_t len, const char *type)
 {
 	struct MHD_Response *resp =
 	    MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
@@ -110,7 +109,7 @@ enum MHD_Result api_json(struct api_req *r, unsigned status, json_t *o)
 		t[n] = 0;
 		s = t;
 	}
-	return queue(r, status, s, n, "application/json");
+	return api_queue(r, status, s, n, "application/json");
 }
 
 /* Each byte that does not start a well-formed UTF-8 sequence (RFC 3629:
