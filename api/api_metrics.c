@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/paths.h"
 #include "api/api_int.h"
 #include "api/control_client.h"
 #include "common/buf.h"
@@ -300,7 +301,7 @@ static void sandboxes(struct gb_api *a, struct gb_buf *b)
 	DIR *d = opendir(a->runtime_dir);
 	for (struct dirent *e; d && (e = readdir(d));) {
 		long pid;
-		if (!gb_ctl_name_valid(e->d_name) || !api_sandbox_alive(a, e->d_name, &pid))
+		if (!gb_sandbox_name_valid(e->d_name) || !api_sandbox_alive(a, e->d_name, &pid))
 			continue;
 		live++;
 		json_t *req = json_pack("{s:s}", "op", "get"), *resp = NULL;
