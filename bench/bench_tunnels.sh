@@ -1,5 +1,6 @@
 #!/bin/bash
-# bench/bench_tunnels.sh — N (default 10 000) concurrent CONNECT tunnels
+# bench/bench_tunnels.sh — N (default 10 000, or the most the hard
+# RLIMIT_NOFILE allows at 2N + 200 descriptors) concurrent CONNECT tunnels
 # through one sandbox's proxy, held at once: the supervisor's RSS and
 # descriptors idle, held and after the close, the rate tunnels open at, and
 # every refusal.  Baseline in the same invocation: the same N plain
@@ -24,7 +25,14 @@
 #   GLASSBOX=build/release/cli/glassbox TUNNELS=build/release/tests/tunnels \
 #     bench/bench_tunnels.sh [N]
 set -u
-N=${1:-10000}
+hard=$(ulimit -Hn)
+if [ -n "${1:-}" ]; then
+	N=$1
+elif [ "$hard" = unlimited ] || [ "$hard" -ge 20200 ]; then
+	N=10000
+else
+	N=$(((hard - 200) / 2 / 100 * 100)) # e.g. 9 900 under 20 000, which root may not raise
+fi
 [ "$N" -ge 10 ] && [ "$N" -le 60000 ] || { echo "N must be 10..60000" >&2; exit 2; }
 here=$(cd "$(dirname "$0")/.." && pwd)
 pick() { for c in "$@"; do [ -x "$c" ] && { echo "$c"; return; }; done; }
@@ -123,4 +131,10 @@ printf '%-34s %s   (load %s)\n' "through the sandbox's proxy" "$fig" "$fig_load"
 printf '%-34s %s\n' "open rate ratio (proxy / direct)" "$ratio"
 printf '%-34s idle %s, held %s (%s per tunnel), after close %s\n' "supervisor descriptors" "$fd0" "$fd1" "$per_fd" "$fd2"
 printf '%-34s idle %s kB, held %s kB (%s kB per tunnel), after close %s kB\n' "supervisor RSS" "$rss0" "$rss1" "$per_kb" "$rss2"
+ok=$(sed -n 's/^ok=\([0-9]*\).*/\1/p' "$W/held")
+# for scripts/bench's table (bench_util.h: bench_figure)
+printf 'GB_FIGURE\ttunnels\ttunnels held at once through one sandbox proxy\t%s\ttunnels\tasked (hard RLIMIT_NOFILE %s)\t%s\t>=10000\n' "${ok:-0}" "$hard" "$N"
+printf 'GB_FIGURE\ttunnels\tnew tunnels/s while %s are opened\t%s\ttunnels/s\tdirect connections\t%s\t-\n' "$N" "$rate" "$base_rate"
+printf 'GB_FIGURE\ttunnels\tsupervisor descriptors per held tunnel\t%s\tfds\t\t0\t-\n' "$per_fd"
+printf 'GB_FIGURE\ttunnels\tsupervisor RSS per held tunnel\t%s\tkB\t\t0\t-\n' "$per_kb"
 grep -q "^ok=$N refused=0 .* echoed=$N\$" "$W/held" || { echo "refusals: $(cat "$W/tunnels.out")"; exit 1; }
