@@ -29,7 +29,9 @@
  * advisor did before its batching window), then the default 100 ms window;
  * the last lines give the after/before ratios.
  *
- * usage: bench_advisor [DIR]   (default a mkdtemp under /tmp, removed) */
+ * usage: bench_advisor [--window-only] [DIR]   (default a mkdtemp under /tmp,
+ * removed); --window-only skips the baseline (for repeated runs of the
+ * default mode, compared against an earlier build run beside it). */
 #include <errno.h>
 #include <ftw.h>
 #include <sys/stat.h>
@@ -382,6 +384,9 @@ static int run_mode(const char *dir, int flush_ms, struct figures *out)
 int main(int argc, char **argv)
 {
 	char dir[2048];
+	int window_only = argc > 1 && !strcmp(argv[1], "--window-only");
+	if (window_only)
+		argc--, argv++;
 	int own = argc < 2;
 	if (own) {
 		snprintf(dir, sizeof dir, "/tmp/gb-bench-advisor.XXXXXX");
@@ -391,6 +396,12 @@ int main(int argc, char **argv)
 		snprintf(dir, sizeof dir, "%s", argv[1]);
 	}
 	struct figures before, after;
+	if (window_only) {
+		int rc = run_mode(dir, 0, &after);
+		if (own)
+			rmdir(dir);
+		return rc < 0;
+	}
 	if (run_mode(dir, -1, &before) < 0 || run_mode(dir, 0, &after) < 0)
 		return 1;
 	static const char *const rn[] = { "1/s", "100/s", "10000/s" };
