@@ -198,6 +198,65 @@ static int64_t insert(struct gb_advisor *a, const struct adv_denial *d, const ch
 	return id;
 }
 
+/* The newest rejected proposal of the group that already covers d (its
+ * binary and, for L7, its path), or 0.  Asked only when the group's newest
+ * proposal does not cover d: a rejection stays remembered after a later
+ * proposal of the same group (another binary) became the newest. */
+static int64_t rejected_covering(struct gb_advisor *a, const struct adv_denial *d,
+                                 const char *gkey)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(a->db, "SELECT id, binaries, paths FROM proposals WHERE sandbox = ?"
+	                       " AND gkey = ? AND status = 'rejected' ORDER BY id DESC", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, d->sandbox, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, gkey, -1, SQLITE_TRANSIENT);
+	int64_t hit = 0;
+	while (!hit && sqlite3_step(st) == SQLITE_ROW) {
+		json_t *b = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+		json_t *p = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+		if (json_is_array(b) && in_array(b, d->binary) &&
+		    (!*d->method || (json_is_array(p) && in_array(p, d->path))))
+			hit = sqlite3_column_int64(st, 0);
+		json_decref(b);
+		json_decref(p);
+	}
+	sqlite3_finalize(st);
+	return hit;
+}
+
+/* The group's newest approved proposal's binaries and paths into bins and
+ * paths (its hits and first seen too), when the newest proposal is a
+ * rejected one: a new proposal replaces the entry by name when approved,
+ * so it must keep what an earlier approval granted. */
+static void carry_approved(struct gb_advisor *a, const struct adv_denial *d, const char *gkey,
+                           json_t *bins, json_t *paths, int64_t *hits, int64_t *first)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(a->db, "SELECT binaries, paths, hits, first_ns FROM proposals WHERE"
+	                       " sandbox = ? AND gkey = ? AND status = 'approved' ORDER BY id DESC"
+	                       " LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(st, 1, d->sandbox, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, gkey, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *b = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+		json_t *p = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+		if (json_is_array(b))
+			json_array_extend(bins, b);
+		if (json_is_array(p))
+			json_array_extend(paths, p);
+		json_decref(b);
+		json_decref(p);
+		*hits = sqlite3_column_int64(st, 2);
+		int64_t f = sqlite3_column_int64(st, 3);
+		if (f < *first)
+			*first = f;
+	}
+	sqlite3_finalize(st);
+}
+
 /* One denial into the ledger; returns the id of a new pending proposal
  * (for auto review) or 0. */
 static int64_t aggregate(struct gb_advisor *a, const struct adv_denial *d)
@@ -245,6 +304,7 @@ static int64_t aggregate(struct gb_advisor *a, const struct adv_denial *d)
 		json_array_append_new(samples, json_string(u2));
 	}
 	int covered = old && in_array(bins, d->binary) && (!*d->method || in_array(paths, d->path));
+	int64_t rejected = 0;
 	if (covered || (old && *d->method && json_array_size(paths) >= ADV_MAX_PATHS)) {
 		/* the same denial again (a rejected one stays rejected): count it */
 		char *ss = dump(samples);
@@ -259,6 +319,18 @@ static int64_t aggregate(struct gb_advisor *a, const struct adv_denial *d)
 			sqlite3_reset(st);
 		}
 		free(ss);
+	} else if (old && (rejected = rejected_covering(a, d, gkey)) != 0) {
+		/* rejected before, under an older proposal of the group: the
+		 * rejection holds (a hit on it), the denial does not come back */
+		if ((st = adv_stmt(a, ADV_ST_BUMP_REJECTED, "UPDATE proposals SET hits = hits + ?1,"
+		                   " last_ns = max(last_ns, ?2), updated_ns = ?3 WHERE id = ?4"))) {
+			sqlite3_bind_int64(st, 1, (int64_t)d->count);
+			sqlite3_bind_int64(st, 2, (int64_t)d->ts_ns);
+			sqlite3_bind_int64(st, 3, adv_now_ns());
+			sqlite3_bind_int64(st, 4, rejected);
+			sqlite3_step(st);
+			sqlite3_reset(st);
+		}
 	} else {
 		/* A new binary or path for this endpoint: a new proposal covering
 		 * what the endpoint's pending (or approved: PATCH replaces the
@@ -278,6 +350,8 @@ static int64_t aggregate(struct gb_advisor *a, const struct adv_denial *d)
 			}
 			hits = 0;
 			first = (int64_t)d->first_ns;
+			if (old) /* the newest is rejected: keep an approval before it */
+				carry_approved(a, d, gkey, bins, paths, &hits, &first);
 		}
 		if (!in_array(bins, d->binary))
 			json_array_append_new(bins, json_string(d->binary));

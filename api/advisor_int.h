@@ -92,7 +92,8 @@ struct gb_advisor {
 };
 
 /* The hot statements, prepared once (db_mu held). */
-enum adv_slot { ADV_ST_FIND, ADV_ST_INSERT, ADV_ST_BUMP, ADV_ST_HIST, ADV_ST_SUPERSEDE };
+enum adv_slot { ADV_ST_FIND, ADV_ST_INSERT, ADV_ST_BUMP, ADV_ST_HIST, ADV_ST_SUPERSEDE,
+	       ADV_ST_BUMP_REJECTED };
 /* The cached statement for slot (reset, bindings cleared), or NULL. */
 sqlite3_stmt *adv_stmt(struct gb_advisor *a, enum adv_slot slot, const char *sql);
 void adv_stmts_free(struct gb_advisor *a);
