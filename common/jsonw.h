@@ -91,6 +91,11 @@ void gb_jw_null(struct gb_jsonw *w);
 /* Insert already-serialised JSON text as a value (caller vouches for it). */
 void gb_jw_raw(struct gb_jsonw *w, const char *json, size_t n);
 
+/* Insert already-serialised JSON text that opens one object or array and
+ * writes its first member(s), leaving it open (the caller goes on writing
+ * members and closes it): a cached prefix of a value.  Caller vouches. */
+void gb_jw_raw_open(struct gb_jsonw *w, const char *json, size_t n);
+
 /* Shorthands for "key": value. */
 void gb_jw_kstr(struct gb_jsonw *w, const char *key, const char *s);
 void gb_jw_kint(struct gb_jsonw *w, const char *key, int64_t v);

@@ -58,14 +58,12 @@ static void parents(struct gb_jsonw *w, const struct gb_identity *id, uint32_t n
 		gb_jw_obj_end(w);
 }
 
-void ocsf_identity_process(struct ocsf_ev *ev, const char *key, const struct gb_identity *id)
+/* The process object of an identity: {pid, name, path, file, user,
+ * sandbox, ancestry, parent_process}. */
+static void process_obj(struct gb_jsonw *w, const struct gb_identity *id, const char *sname, uint32_t n)
 {
-	struct gb_jsonw *w = &ev->w;
 	const char *exe = id->exe ? id->exe : "";
-	const char *sname = ev->ctx->sandbox_name;
-	uint32_t n = id->n_ancestors < GB_MAX_ANCESTORS ? id->n_ancestors : GB_MAX_ANCESTORS;
 
-	ocsf_key(w, key);
 	gb_jw_obj_begin(w);
 	ocsf_kuint(w, "pid", id->pid > 0 ? (uint64_t)id->pid : 0);
 	if (*exe) {
@@ -98,6 +96,46 @@ void ocsf_identity_process(struct ocsf_ev *ev, const char *key, const struct gb_
 	}
 	parents(w, id, n);
 	gb_jw_obj_end(w);
+}
+
+/* Everything process_obj() writes from, in bytes (the memo's key): the
+ * same process seen again (a connection after a connection) is copied,
+ * another pid, hash, path, uid or ancestor is another key. */
+static void ident_key(struct ocsf_memo_key *k, const struct gb_identity *id, const char *sname, uint32_t n)
+{
+	int32_t pid = id->pid;
+	uint32_t fixed[3] = { id->uid, id->flags & GB_ID_EXE_DELETED, n };
+	k->len = 0, k->over = false;
+	ocsf_memo_key_bytes(k, &pid, sizeof pid);
+	ocsf_memo_key_bytes(k, fixed, sizeof fixed);
+	ocsf_memo_key_str(k, id->exe);
+	ocsf_memo_key_str(k, id->sha256);
+	ocsf_memo_key_str(k, sname);
+	for (uint32_t i = 0; i < n; i++) {
+		ocsf_memo_key_bytes(k, &id->ancestor_pids[i], sizeof id->ancestor_pids[i]);
+		ocsf_memo_key_str(k, id->ancestors[i]);
+	}
+}
+
+void ocsf_identity_process(struct ocsf_ev *ev, const char *key, const struct gb_identity *id)
+{
+	struct gb_jsonw *w = &ev->w;
+	const char *sname = ev->ctx->sandbox_name;
+	uint32_t n = id->n_ancestors < GB_MAX_ANCESTORS ? id->n_ancestors : GB_MAX_ANCESTORS;
+	struct ocsf_memo_key k;
+	size_t vn;
+
+	ocsf_key(w, key);
+	ident_key(&k, id, sname, n);
+	const char *v = ocsf_memo_get(OCSF_MEMO_IDENT, &k, &vn);
+	if (v) {
+		gb_jw_raw(w, v, vn);
+		return;
+	}
+	size_t start = w->b->len, depth = (size_t)w->depth;
+	process_obj(w, id, sname, n);
+	if (!w->b->err && !w->overflow && (size_t)w->depth == depth && w->b->len > start)
+		ocsf_memo_put(OCSF_MEMO_IDENT, &k, w->b->data + start, w->b->len - start);
 }
 
 static bool has_process(const struct gb_identity *id)

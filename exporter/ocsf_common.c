@@ -133,15 +133,13 @@ void ocsf_action(struct ocsf_ev *ev, int action_id, int disposition_id)
 
 static const char *nz(const char *s) { return (s && *s) ? s : NULL; }
 
-int ocsf_finish(struct ocsf_ev *ev)
+/* device and metadata up to the event's sequence number in metadata.uid:
+ * `"device":{...},"metadata":{"version":..,"product":{..},"uid":"SID:` —
+ * the same for every event of a context (the memo's HEAD). */
+static void head(struct gb_jsonw *w, const struct gb_ocsf_ctx *ctx, const char *sname, const char *sid)
 {
-	struct gb_jsonw *w = &ev->w;
-	const struct gb_ocsf_ctx *ctx = ev->ctx;
-	const char *sname = nz(ctx->sandbox_name), *sid = nz(ctx->sandbox_id);
-
 	/* device: the host glassbox runs on; the sandbox is its container
 	 * (container profile: device.container). */
-	ev->profiles |= OCSF_P_HOST;
 	ocsf_key(w, "device");
 	gb_jw_obj_begin(w);
 	ocsf_kstr(w, "hostname", nz(ctx->hostname) ? ctx->hostname : "localhost");
@@ -154,7 +152,6 @@ int ocsf_finish(struct ocsf_ev *ev)
 	ocsf_kstr(w, "type", "Linux");
 	gb_jw_obj_end(w);
 	if (sname || sid) {
-		ev->profiles |= OCSF_P_CONTAINER;
 		ocsf_key(w, "container");
 		gb_jw_obj_begin(w);
 		if (sname)
@@ -180,6 +177,36 @@ int ocsf_finish(struct ocsf_ev *ev)
 	ocsf_sbegin(w, "uid");
 	ocsf_sadd(w, sid ? sid : (sname ? sname : "-"));
 	ocsf_sadd(w, ":");
+}
+
+int ocsf_finish(struct ocsf_ev *ev)
+{
+	struct gb_jsonw *w = &ev->w;
+	const struct gb_ocsf_ctx *ctx = ev->ctx;
+	const char *sname = nz(ctx->sandbox_name), *sid = nz(ctx->sandbox_id);
+
+	ev->profiles |= OCSF_P_HOST;
+	if (sname || sid)
+		ev->profiles |= OCSF_P_CONTAINER;
+	/* keyed by every value head() writes from, as it uses them */
+	struct ocsf_memo_key k;
+	k.len = 0, k.over = false;
+	ocsf_memo_key_str(&k, nz(ctx->hostname));
+	ocsf_memo_key_str(&k, sname);
+	ocsf_memo_key_str(&k, sid);
+	ocsf_memo_key_str(&k, nz(ctx->product_version));
+	size_t hn;
+	const char *h = ocsf_memo_get(OCSF_MEMO_HEAD, &k, &hn);
+	if (h && !w->overflow && w->depth == 1) {
+		gb_jw_raw_open(w, h, hn); /* leaves metadata open */
+	} else {
+		size_t start = w->b->len;
+		head(w, ctx, sname, sid);
+		/* what head() wrote after the comma that separates it */
+		if (!w->b->err && !w->overflow && w->depth == 2 && w->b->len > start + 1 &&
+		    w->b->data[start] == ',')
+			ocsf_memo_put(OCSF_MEMO_HEAD, &k, w->b->data + start + 1, w->b->len - start - 1);
+	}
 	ocsf_sadd_u64(w, ev->rec->seq);
 	ocsf_send(w);
 	ocsf_kuint(w, "sequence", ev->rec->seq);

@@ -131,6 +131,24 @@ int ocsf_deny_disposition(int reason);
 const char *ocsf_rule_type(int reason, const char *l7_type);
 const char *ocsf_rule_name(const char *entry, int reason);
 
+/* The memo (ocsf_memo.c): per-thread copies of serialised fragments that
+ * are the same for many events, found by the exact bytes of what they
+ * depend on.  The caller builds the key from every value the fragment is
+ * written from (ocsf_memo_key_*), looks it up, and on a miss writes the
+ * fragment as before and stores the bytes it wrote. */
+#define OCSF_MEMO_KEY_MAX 1024
+#define OCSF_MEMO_VAL_MAX 4096
+enum ocsf_memo_kind { OCSF_MEMO_HEAD, OCSF_MEMO_IDENT };
+struct ocsf_memo_key {
+	size_t len;
+	bool over; /* did not fit: not memoised */
+	char b[OCSF_MEMO_KEY_MAX];
+};
+void ocsf_memo_key_bytes(struct ocsf_memo_key *k, const void *p, size_t n);
+void ocsf_memo_key_str(struct ocsf_memo_key *k, const char *s);
+const char *ocsf_memo_get(enum ocsf_memo_kind kind, const struct ocsf_memo_key *k, size_t *vlen);
+void ocsf_memo_put(enum ocsf_memo_kind kind, const struct ocsf_memo_key *k, const char *val, size_t vlen);
+
 int ocsf_net(struct ocsf_ev *ev);
 int ocsf_http(struct ocsf_ev *ev);
 int ocsf_api_inference(struct ocsf_ev *ev); /* HTTP_DECISION with ai_provider */
