@@ -14,14 +14,14 @@ void ocsf_file(struct gb_jsonw *w, const char *path, const char *sha256, bool de
 	gb_jw_obj_begin(w);
 	ocsf_kstr(w, "name", ocsf_basename(path));
 	ocsf_kstr(w, "path", path);
-	ocsf_kuint(w, "type_id", 8);
-	ocsf_kstr(w, "type", "Executable File");
+	ocsf_klit(w, "type_id", "8");
+	ocsf_klit(w, "type", "\"Executable File\"");
 	if (sha256 && *sha256) {
 		ocsf_key(w, "hashes");
 		gb_jw_arr_begin(w);
 		gb_jw_obj_begin(w);
-		ocsf_kuint(w, "algorithm_id", 3);
-		ocsf_kstr(w, "algorithm", "SHA-256");
+		ocsf_klit(w, "algorithm_id", "3");
+		ocsf_klit(w, "algorithm", "\"SHA-256\"");
 		ocsf_kstr(w, "value", sha256);
 		gb_jw_obj_end(w);
 		gb_jw_arr_end(w);
@@ -88,7 +88,7 @@ static void process_obj(struct gb_jsonw *w, const struct gb_identity *id, const 
 				ocsf_kstr(w, "name", ocsf_basename(a));
 				ocsf_kstr(w, "path", a);
 			} else if (id->ancestor_pids[i] <= 0) {
-				ocsf_kstr(w, "name", "unknown");
+				ocsf_klit(w, "name", "\"unknown\"");
 			}
 			gb_jw_obj_end(w);
 		}
@@ -201,7 +201,7 @@ void ocsf_endpoint(struct gb_jsonw *w, const char *key, const struct gb_endpoint
 	if (!ip_ok && *ip) /* not an address: keep it, but not as ip_t */
 		ocsf_kstr(w, "name", ip);
 	else if (!*host && !ip_ok && !host_is_ip)
-		ocsf_kstr(w, "name", "unknown"); /* network_endpoint needs one of ip/hostname/name */
+		ocsf_klit(w, "name", "\"unknown\""); /* network_endpoint needs one of ip/hostname/name */
 	ocsf_kuint(w, "port", ep->port);
 	gb_jw_obj_end(w);
 }
@@ -221,10 +221,10 @@ void ocsf_connection_info(struct ocsf_ev *ev, uint64_t conn_id, const struct gb_
 	ocsf_sadd(w, ":c");
 	ocsf_sadd_u64(w, conn_id);
 	ocsf_send(w);
-	ocsf_kuint(w, "direction_id", 2);
-	ocsf_kstr(w, "direction", "Outbound");
-	ocsf_kstr(w, "protocol_name", "tcp");
-	ocsf_kuint(w, "protocol_num", 6);
+	ocsf_klit(w, "direction_id", "2");
+	ocsf_klit(w, "direction", "\"Outbound\"");
+	ocsf_klit(w, "protocol_name", "\"tcp\"");
+	ocsf_klit(w, "protocol_num", "6");
 	if (gb_ip_literal(dst->ip, &fam) || gb_ip_literal(dst->host, &fam)) {
 		ocsf_kuint(w, "protocol_ver_id", (uint64_t)fam);
 		ocsf_kstr(w, "protocol_ver", fam == 4 ? "Internet Protocol version 4 (IPv4)"

@@ -74,6 +74,17 @@ void ocsf_file(struct gb_jsonw *w, const char *path, const char *sha256, bool de
 		ocsf_key((w), (key));                                                            \
 		gb_jw_str((w), (s));                                                             \
 	} while (0)
+/* "key": "caption" for a caption of this code's tables (plain ASCII). */
+#define ocsf_kcap(w, key, cap)                                                                   \
+	do {                                                                                     \
+		const char *c_ = (cap);                                                          \
+		ocsf_key((w), (key));                                                            \
+		gb_jw_str_plain((w), c_, strlen(c_));                                            \
+	} while (0)
+/* A member whose key and value are both literals ("key", "\"text\"" or
+ * "8"): the whole `"key":value` is one literal, written in one copy.  Only
+ * literals compile here. */
+#define ocsf_klit(w, key, json) gb_jw_raw((w), "\"" key "\":" json, sizeof("\"" key "\":" json) - 1)
 /* OCSF integers are signed (long_t: 64 bits) and so are most consumers'
  * (jansson, Java): a u64 beyond INT64_MAX is written as INT64_MAX. */
 #define ocsf_kuint(w, key, v)                                                                    \
