@@ -19,6 +19,7 @@
  *                                   bounded: it stops by itself and removes DIR)
  *   BENCH_JOURNAL_ONLY=batched: the batched pipeline alone (for a profiler:
  *   perf record bench_journal shows serve's path without the other runs)
+ *   BENCH_ZSTD_LEVEL=N: seal at zstd level N instead of the journal's default
  */
 #include <errno.h>
 #include <ftw.h>
@@ -89,7 +90,8 @@ static int rm_cb(const char *p, const struct stat *st, int f, struct FTW *w)
 
 static struct gb_journal *open_journal(const char *dir, uint32_t buffer)
 {
-	struct gb_journal_opts o = { .dir = dir, .fsync = GB_FSYNC_GROUP, .buffer_bytes = buffer };
+	struct gb_journal_opts o = { .dir = dir, .fsync = GB_FSYNC_GROUP, .buffer_bytes = buffer,
+	                             .zstd_level = getenv("BENCH_ZSTD_LEVEL") ? atoi(getenv("BENCH_ZSTD_LEVEL")) : 0 };
 	struct gb_journal *j;
 	char err[256];
 	if (gb_journal_open(&o, &j, err, sizeof err) < 0) {
