@@ -75,13 +75,7 @@ static const struct ocsf_class *find_class(int uid)
  * depend on the class and the activity alone, so each (class, activity)
  * pair's text is written once per thread and copied after (activity 99
  * with a source-specific name is not memoised). */
-#define ENV_MAX 320
-#define ENV_ACTS 12
-struct env_memo {
-	uint16_t len;
-	char s[ENV_MAX];
-};
-static _Thread_local struct env_memo env_tab[GB_ARRAY_LEN(classes)][ENV_ACTS];
+_Static_assert(GB_ARRAY_LEN(classes) <= OCSF_ENV_CLASSES, "a class without an envelope memo row");
 
 static void env_head(struct gb_jsonw *w, const struct ocsf_class *c, int activity_id, const char *act,
                      const char *type_act)
@@ -109,16 +103,16 @@ static void envelope(struct ocsf_ev *ev, const struct ocsf_class *c, int activit
 	ev->meta.class_uid = (uint32_t)c->uid;
 	ev->meta.activity_id = (uint32_t)activity_id;
 	ev->meta.severity_id = (uint8_t)severity_id;
-	struct env_memo *m = memo && activity_id >= 0 && activity_id < ENV_ACTS && w->depth == 0 && !w->after_key
-	                             ? &env_tab[c - classes][activity_id]
-	                             : NULL;
+	struct ocsf_env_memo *m = memo && activity_id >= 0 && w->depth == 0 && !w->after_key
+	                                  ? ocsf_memo_env((unsigned)(c - classes), (unsigned)activity_id)
+	                                  : NULL;
 	if (m && m->len) {
 		gb_jw_raw_open(w, m->s, m->len);
 	} else {
 		size_t start = w->b->len;
 		env_head(w, c, activity_id, act, type_act);
 		size_t n = w->b->len - start;
-		if (m && !w->b->err && !w->overflow && w->depth == 1 && n <= ENV_MAX) {
+		if (m && !w->b->err && !w->overflow && w->depth == 1 && n <= OCSF_ENV_MAX) {
 			memcpy(m->s, w->b->data + start, n);
 			m->len = (uint16_t)n;
 		}

@@ -155,6 +155,16 @@ struct ocsf_memo_key {
 	bool over; /* did not fit: not memoised */
 	char b[OCSF_MEMO_KEY_MAX];
 };
+/* The envelope's class/activity heads (ocsf_common.c), in the same
+ * per-thread memo; NULL when out of range or without memory. */
+#define OCSF_ENV_MAX 320
+#define OCSF_ENV_CLASSES 8
+#define OCSF_ENV_ACTS 12
+struct ocsf_env_memo {
+	uint16_t len;
+	char s[OCSF_ENV_MAX];
+};
+struct ocsf_env_memo *ocsf_memo_env(unsigned class_idx, unsigned activity_id);
 void ocsf_memo_key_bytes(struct ocsf_memo_key *k, const void *p, size_t n);
 void ocsf_memo_key_str(struct ocsf_memo_key *k, const char *s);
 const char *ocsf_memo_get(enum ocsf_memo_kind kind, const struct ocsf_memo_key *k, size_t *vlen);

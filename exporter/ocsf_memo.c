@@ -13,11 +13,12 @@
  * exactly the bytes a miss would have.  tests/unit/test_ocsf_golden.c
  * checks that across records that differ in one field each.
  *
- * Per thread (_Thread_local, fixed arrays: no allocation, nothing to free
- * at thread exit, no lock): serve formats on one thread per sandbox drain
- * and journal readers on their own.  A fragment or key larger than the
- * entry is simply not memoised.
+ * Per thread (no lock): serve formats on one thread per sandbox drain and
+ * journal readers on their own.  A fragment or key larger than the entry
+ * is simply not memoised; without memory for the memo nothing is.
  */
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "exporter/ocsf_int.h"
@@ -34,26 +35,68 @@ struct memo_entry {
 #define N_HEAD 2
 #define N_IDENT 4
 
-static _Thread_local struct memo_entry head_e[N_HEAD], ident_e[N_IDENT];
+struct memo {
+	struct memo_entry head[N_HEAD], ident[N_IDENT];
+	unsigned next_head, next_ident; /* round-robin victims */
+	struct ocsf_env_memo env[OCSF_ENV_CLASSES][OCSF_ENV_ACTS];
+};
+
+/* On the heap, one per thread that formats events, freed when the thread
+ * ends (the key's destructor): ~60 KB of static TLS would be taken from
+ * every thread's stack, the proxy's 256 KB inspection threads included. */
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pthread_key_t key;
+static bool key_ok;
+static _Thread_local struct memo *cur;
+
+static void make_key(void)
+{
+	key_ok = pthread_key_create(&key, free) == 0;
+}
+
+static struct memo *memo(void)
+{
+	if (cur)
+		return cur;
+	pthread_once(&once, make_key);
+	if (!key_ok)
+		return NULL;
+	struct memo *m = calloc(1, sizeof *m);
+	if (!m || pthread_setspecific(key, m) != 0) {
+		free(m);
+		return NULL;
+	}
+	return cur = m;
+}
+
+struct ocsf_env_memo *ocsf_memo_env(unsigned class_idx, unsigned activity_id)
+{
+	struct memo *m = memo();
+	if (!m || class_idx >= OCSF_ENV_CLASSES || activity_id >= OCSF_ENV_ACTS)
+		return NULL;
+	return &m->env[class_idx][activity_id];
+}
 
 static struct memo_entry *table(enum ocsf_memo_kind kind, unsigned *n, unsigned **next)
 {
-	static _Thread_local unsigned next_head, next_ident;
+	struct memo *m = memo();
+	if (!m)
+		return NULL;
 	if (kind == OCSF_MEMO_HEAD) {
 		*n = N_HEAD;
-		*next = &next_head;
-		return head_e;
+		*next = &m->next_head;
+		return m->head;
 	}
 	*n = N_IDENT;
-	*next = &next_ident;
-	return ident_e;
+	*next = &m->next_ident;
+	return m->ident;
 }
 
 const char *ocsf_memo_get(enum ocsf_memo_kind kind, const struct ocsf_memo_key *k, size_t *vlen)
 {
 	unsigned n, *next;
 	struct memo_entry *e = table(kind, &n, &next);
-	if (k->over)
+	if (!e || k->over)
 		return NULL;
 	for (unsigned i = 0; i < n; i++)
 		if (e[i].vlen && e[i].klen == k->len && memcmp(e[i].key, k->b, k->len) == 0) {
@@ -67,7 +110,7 @@ void ocsf_memo_put(enum ocsf_memo_kind kind, const struct ocsf_memo_key *k, cons
 {
 	unsigned n, *next;
 	struct memo_entry *e = table(kind, &n, &next);
-	if (k->over || vlen == 0 || vlen > OCSF_MEMO_VAL_MAX)
+	if (!e || k->over || vlen == 0 || vlen > OCSF_MEMO_VAL_MAX)
 		return;
 	struct memo_entry *v = &e[*next % n];
 	*next = (*next + 1) % n;
