@@ -30,7 +30,7 @@ int ocsf_api_inference(struct ocsf_ev *ev)
 	 * embedding (POST); GET lists models */
 	int act = !strcmp(method, "POST") ? 1 : !strcmp(method, "GET") ? 2 : 99;
 	if (act == 99)
-		ocsf_envelope_other(ev, OCSF_API, method, allow ? GB_SEV_INFO : GB_SEV_MEDIUM,
+		ocsf_envelope_other(ev, OCSF_API, h->method && *h->method ? method : "Other", allow ? GB_SEV_INFO : GB_SEV_MEDIUM,
 		                    allow ? OCSF_STATUS_SUCCESS : OCSF_STATUS_FAILURE);
 	else
 		ocsf_envelope(ev, OCSF_API, act, allow ? GB_SEV_INFO : GB_SEV_MEDIUM,
@@ -108,7 +108,8 @@ int ocsf_api_inference(struct ocsf_ev *ev)
 	uint64_t latency_ms = h->latency_ns / 1000000u;
 	ocsf_key(w, "http_request");
 	gb_jw_obj_begin(w);
-	ocsf_kstr(w, "http_method", method);
+	if (ocsf_http_method_id(method) != 99)
+		ocsf_kstr(w, "http_method", method);
 	ocsf_key(w, "url");
 	gb_jw_obj_begin(w);
 	ocsf_kstr(w, "scheme", h->scheme && *h->scheme ? h->scheme : "http");
@@ -147,6 +148,8 @@ int ocsf_api_inference(struct ocsf_ev *ev)
 	ocsf_kuint(w, "conn_uid", h->conn_id);
 	ocsf_kstr_opt(w, "rule", h->rule);
 	gb_jw_obj_end(w);
+	if (ocsf_http_method_id(method) == 99)
+		ocsf_kstr(w, "http_method", method); /* not in OCSF's method enum */
 	gb_jw_obj_end(w);
 	ev->profiles |= OCSF_P_AI;
 	return ocsf_finish(ev);

@@ -21,7 +21,7 @@
 /* OCSF http_activity activity ids; index = id. */
 static const char *const methods[] = { NULL, "CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "TRACE", "PATCH" };
 
-static int method_activity(const char *m)
+int ocsf_http_method_id(const char *m)
 {
 	for (int i = 1; i < (int)GB_ARRAY_LEN(methods); i++)
 		if (strcmp(m, methods[i]) == 0)
@@ -67,7 +67,7 @@ int ocsf_http(struct ocsf_ev *ev)
 
 	const char *method = h->method && *h->method ? h->method : "";
 	const char *host = h->dst.host && *h->dst.host ? h->dst.host : (h->dst.ip && *h->dst.ip ? h->dst.ip : "unknown");
-	int act = method_activity(method);
+	int act = ocsf_http_method_id(method);
 	bool allow = h->verdict == GB_VERDICT_ALLOW;
 	bool audit = allow && h->mode == GB_MODE_AUDIT && h->reason != GB_R_NONE;
 

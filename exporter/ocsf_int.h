@@ -62,6 +62,10 @@ void ocsf_action(struct ocsf_ev *ev, int action_id, int disposition_id);
 /* metadata, device (+container), close the object.  Returns 0 or -ENOMEM. */
 int ocsf_finish(struct ocsf_ev *ev);
 
+/* The OCSF http_activity activity id of METHOD (CONNECT 1 .. PATCH 9), 99
+ * for a method outside OCSF's http_method enum: such a method is written in
+ * unmapped, never as http_request.http_method (ocsf_http.c). */
+int ocsf_http_method_id(const char *m);
 /* "file": {...} for an executable (name, path, type, SHA-256 hash). */
 void ocsf_file(struct gb_jsonw *w, const char *path, const char *sha256, bool deleted);
 /* Keys are constants of this code (plain ASCII, nothing to escape): write

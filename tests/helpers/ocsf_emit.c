@@ -142,6 +142,27 @@ static int http(void)
 		}
 		rc |= emit(&r);
 	}
+	/* inference.local requests (API Activity 6003), also with a method outside
+	 * OCSF's http_method enum or none at all: such a method goes to unmapped */
+	static const char *const ai_methods[] = { "POST", "GET", "PROPFIND", "" };
+	for (size_t i = 0; i < sizeof ai_methods / sizeof ai_methods[0]; i++) {
+		struct gb_record r = { .type = GB_REC_HTTP_DECISION };
+		struct gb_http_decision *h = &r.u.http;
+		h->verdict = i < 2 ? GB_VERDICT_ALLOW : GB_VERDICT_DENY;
+		h->reason = i < 2 ? GB_R_NONE : GB_R_L7_NOT_PERMITTED;
+		h->status = i < 2 ? 200 : 404;
+		h->dst = (struct gb_endpoint){ "inference.local", "", 443 };
+		h->id = full_id("/usr/bin/python3");
+		h->method = ai_methods[i];
+		h->scheme = "https";
+		h->path = "/v1/chat/completions";
+		h->ai_provider = "openai-test";
+		h->ai_type = "openai";
+		h->ai_model = "model-x";
+		h->ai_tokens_in = i < 2 ? 12 : -1;
+		h->ai_tokens_out = i < 2 ? 34 : -1;
+		rc |= emit(&r);
+	}
 	struct gb_record r = { .type = GB_REC_HTTP_DECISION };
 	r.u.http = (struct gb_http_decision){ .verdict = GB_VERDICT_ALLOW };
 	rc |= emit(&r);
