@@ -26,6 +26,7 @@
 #include "common/record.h"
 #include "common/ring.h"
 #include "exporter/checkpoint.h"
+#include "exporter/journal_held.h"
 #include "exporter/ocsf.h"
 #include "exporter/serve_hook.h"
 
@@ -66,6 +67,8 @@ struct gb_serve {
 	char sink_names[GB_MAX_SINKS][64];
 	size_t n_sinks;
 	atomic_uint_fast64_t n_rings, n_active, n_events, n_lost, n_errors, n_events_retried;
+	/* ring records a killed daemon had journaled, not acknowledged: skipped */
+	atomic_uint_fast64_t n_dups;
 	/* journal write failures (the non-atomic fields under jlock) */
 	atomic_uint_fast64_t n_jerrors;
 	atomic_int jfailing;
@@ -219,7 +222,15 @@ struct drain {
 	uint64_t pend_w[BATCH_MAX];
 	uint32_t pend_n[BATCH_MAX];
 	uint64_t pend_l[BATCH_MAX];
+	uint8_t pend_d[BATCH_MAX]; /* 1: skipped as journaled by an earlier daemon */
 	unsigned skip; /* entries after the ring's commit point already journaled */
+	/* Found at attach (skip_journaled): the sequences of the first dup_n
+	 * entries after the ring's commit point at attach, which an earlier
+	 * daemon journaled and was killed before acknowledging; dup_off of
+	 * them are committed since. */
+	uint64_t dup_seq[BATCH_MAX];
+	unsigned dup_n, dup_off;
+	uint64_t b_dups;
 };
 
 /* Open the ring as its consumer.  The supervisor creates the file, then
@@ -292,8 +303,18 @@ static int journal_entry(struct drain *dr, const struct gb_ring_entry *e)
 	dr->pend_w[i] = 0;
 	dr->pend_n[i] = 0;
 	dr->pend_l[i] = 0;
+	dr->pend_d[i] = 0;
 	if (i < dr->skip)
 		return 0; /* on disk already, and counted, before the rewind */
+	unsigned at = dr->dup_off + i;
+	if (at < dr->dup_n) {
+		if (!e->is_loss && e->seq == dr->dup_seq[at]) {
+			dr->pend_d[i] = 1; /* an earlier daemon journaled it (skip_journaled) */
+			dr->b_dups++;
+			return 0;
+		}
+		dr->dup_n = 0; /* not the entry found journaled: skip nothing more */
+	}
 	struct gb_record rec;
 	char detail[96];
 	uint64_t lost_before = dr->b_lost;
@@ -328,17 +349,19 @@ static void keep_durable(struct drain *dr)
 	uint64_t writes = gb_journal_writes(s->j);
 	pthread_mutex_unlock(&s->jlock);
 	unsigned k = 0;
-	uint64_t ev = 0, lost = 0;
+	uint64_t ev = 0, lost = 0, dups = 0;
 	while (k < dr->batch && (dr->pend_w[k] == 0 || writes >= dr->pend_w[k])) {
 		if (k >= dr->skip) {
 			ev += dr->pend_n[k];
 			lost += dr->pend_l[k];
+			dups += dr->pend_d[k];
 		}
 		k++;
 	}
 	if (k > dr->skip) {
 		atomic_fetch_add(&s->n_events, ev);
 		atomic_fetch_add(&s->n_lost, lost);
+		atomic_fetch_add(&s->n_dups, dups);
 		dr->skip = k;
 	}
 }
@@ -353,7 +376,7 @@ static bool batch_failed(struct drain *dr, int rc)
 	struct gb_serve *s = dr->d->s;
 	keep_durable(dr);
 	dr->batch = 0;
-	dr->b_events = dr->b_lost = 0;
+	dr->b_events = dr->b_lost = dr->b_dups = 0;
 	atomic_fetch_add(&s->n_events_retried, 1);
 	if (dr->failures++ == 0)
 		gb_log_warn("serve", "journal write for %s: %s (retrying)", dr->d->name, strerror(-rc));
@@ -368,7 +391,8 @@ static void batch_counted(struct drain *dr)
 {
 	atomic_fetch_add(&dr->d->s->n_events, dr->b_events);
 	atomic_fetch_add(&dr->d->s->n_lost, dr->b_lost);
-	dr->b_events = dr->b_lost = 0;
+	atomic_fetch_add(&dr->d->s->n_dups, dr->b_dups);
+	dr->b_events = dr->b_lost = dr->b_dups = 0;
 }
 
 /* Commit the batch.  True when the drainer should give up. */
@@ -378,6 +402,7 @@ static bool end_batch(struct drain *dr)
 	if (rc < 0)
 		return batch_failed(dr, rc);
 	batch_counted(dr);
+	dr->dup_off += dr->batch;
 	dr->batch = 0;
 	dr->skip = 0;
 	dr->failures = 0;
@@ -398,6 +423,49 @@ static bool leftover_done(const struct drainer *d, struct gb_ring *r)
 	return true;
 }
 
+/* Exactly once across a kill -9: a daemon killed between a batch's journal
+ * write and its ring commit left records journaled but unacknowledged, and
+ * the ring hands them out again.  Look at the entries after the commit
+ * point (at most one batch can be in that state: a batch is committed as
+ * soon as it is written), ask the journal which leading ones it holds
+ * (journal_held.h: same uid and same time, read from the journal's tail),
+ * and let journal_entry() skip exactly those.  A loss entry ends the look
+ * (its event's time is when it was journaled, not the record's): a LOSS in
+ * the cut batch may be journaled twice, with the same uid. */
+static void skip_journaled(struct drain *dr)
+{
+	struct drainer *d = dr->d;
+	struct gb_serve *s = d->s;
+	struct gb_held_rec *recs = malloc(BATCH_MAX * sizeof *recs);
+	if (!recs)
+		return; /* then at least once, as before */
+	size_t n = 0;
+	struct gb_ring_entry e;
+	while (n < BATCH_MAX && gb_ring_next(dr->r, &e, 0) == 1 && !e.is_loss) {
+		recs[n++] = (struct gb_held_rec){ .seq = e.seq, .time_ms = (int64_t)(e.ts_ns / 1000000u) };
+		gb_ring_consume(dr->r);
+	}
+	gb_ring_rewind(dr->r); /* nothing acknowledged: the drain reads them all */
+	int k = 0;
+	if (n) {
+		/* under jlock: no seal or write of ours moves the tail meanwhile */
+		pthread_mutex_lock(&s->jlock);
+		k = gb_journal_held_prefix(s->journal_dir, d->name, dr->ctx.sandbox_id, recs, n);
+		pthread_mutex_unlock(&s->jlock);
+	}
+	if (k < 0)
+		gb_log_warn("serve", "%s: cannot tell which records the journal holds already (%s): "
+		            "records a killed daemon journaled may be journaled again", d->name, strerror(-k));
+	for (int i = 0; i < k; i++)
+		dr->dup_seq[i] = recs[i].seq;
+	dr->dup_n = k > 0 ? (unsigned)k : 0;
+	if (k > 0)
+		gb_log_info("serve", "%s: %d records (sequences %llu-%llu) were journaled by a daemon that "
+		            "stopped before acknowledging them: not journaled again", d->name, k,
+		            (unsigned long long)recs[0].seq, (unsigned long long)recs[k - 1].seq);
+	free(recs);
+}
+
 static void *drain_main(void *arg)
 {
 	struct drain dr = { .d = arg, .b = GB_BUF_INIT };
@@ -405,6 +473,7 @@ static void *drain_main(void *arg)
 	struct gb_serve *s = d->s;
 	if (attach_ring(&dr) < 0)
 		goto out;
+	skip_journaled(&dr);
 	for (;;) {
 		struct gb_ring_entry e;
 		/* With a batch pending, do not sleep: flush it as soon as the ring
@@ -799,6 +868,7 @@ void gb_serve_stats(struct gb_serve *s, struct gb_serve_stats *st)
 	st->events = atomic_load(&s->n_events);
 	st->lost = atomic_load(&s->n_lost);
 	st->errors = atomic_load(&s->n_errors);
+	st->duplicates = atomic_load(&s->n_dups);
 	st->journal_errors = atomic_load(&s->n_jerrors);
 	st->journal_failing = atomic_load(&s->jfailing);
 	pthread_mutex_lock(&s->jlock);
