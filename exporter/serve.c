@@ -72,7 +72,8 @@ struct gb_serve {
 	/* journal write failures (the non-atomic fields under jlock) */
 	atomic_uint_fast64_t n_jerrors;
 	atomic_int jfailing;
-	uint64_t jfail_first_ms, jfail_count;
+	uint64_t jfail_first_ms, jfail_count; /* first: wall clock, it names the FINDING */
+	int64_t jfail_first_mono; /* how long writes failed: a duration, no wall-clock jump in it */
 	char jerr[160];
 };
 
@@ -123,6 +124,7 @@ static void journal_failed(struct gb_serve *s, const char *who, int rc)
 		return;
 	atomic_store(&s->jfailing, 1);
 	s->jfail_first_ms = now_ms();
+	s->jfail_first_mono = gb_now_ms(CLOCK_MONOTONIC);
 	gb_log_error("serve", "FINDING: the journal is failing (%s): events wait in their rings, "
 	             "unacknowledged, and are retried", s->jerr);
 }
@@ -137,7 +139,7 @@ static void journal_ok(struct gb_serve *s)
 	char detail[400];
 	snprintf(detail, sizeof detail, "%llu journal writes failed over %lld ms (%s); the events "
 	         "waited in their rings and were journaled when writes resumed",
-	         (unsigned long long)s->jfail_count, (long long)(now_ms() - s->jfail_first_ms), s->jerr);
+	         (unsigned long long)s->jfail_count, (long long)(gb_now_ms(CLOCK_MONOTONIC) - s->jfail_first_mono), s->jerr);
 	gb_log_warn("serve", "journal writes resumed: %s", detail);
 	struct gb_record rec;
 	memset(&rec, 0, sizeof rec);
