@@ -59,7 +59,7 @@ static const char *ctl_op(const char *op)
 static unsigned one_sandbox(const char *root, const char *name, const char *op, json_t *route,
                             json_t **resp)
 {
-	if (!gb_ctl_name_valid(name))
+	if (!gb_sandbox_name_valid(name))
 		return err_json(resp, 400, "invalid_name", "not a sandbox name (1-63 of A-Z a-z 0-9 . _ -)");
 	char err[600];
 	json_t *a = NULL;
@@ -90,7 +90,7 @@ static size_t sandboxes(const char *root, char names[][64], size_t max)
 	DIR *d = opendir(dir);
 	size_t n = 0;
 	for (struct dirent *e; d && n < max && (e = readdir(d));)
-		if (gb_ctl_name_valid(e->d_name) && strlen(e->d_name) < 64)
+		if (gb_sandbox_name_valid(e->d_name) && strlen(e->d_name) < 64)
 			snprintf(names[n++], 64, "%.63s", e->d_name);
 	if (d)
 		closedir(d);

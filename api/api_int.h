@@ -68,6 +68,9 @@ struct api_req {
 	int on_tcp;         /* came in on the TCP listener (token checked) */
 };
 
+/* Queue BODY (malloc'd, taken: freed on every path) of LEN bytes as a
+ * TYPE answer with Cache-Control: no-store, counted in the request metrics. */
+enum MHD_Result api_queue(struct api_req *r, unsigned status, char *body, size_t len, const char *type);
 /* Queue a JSON answer (takes o) / an error {"error","detail"}. */
 enum MHD_Result api_json(struct api_req *r, unsigned status, json_t *o);
 enum MHD_Result api_error(struct api_req *r, unsigned status, const char *error, const char *fmt,

@@ -383,17 +383,7 @@ static enum MHD_Result query(struct api_req *r, struct query *q)
 		gb_buf_free(&b);
 		return api_error(r, 500, "internal", "out of memory");
 	}
-	struct MHD_Response *resp = MHD_create_response_from_buffer(b.len, b.data,
-	                                                            MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		gb_buf_free(&b);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	atomic_fetch_add(&r->api->requests[0], 1);
-	enum MHD_Result mr = MHD_queue_response(r->c, 200, resp);
-	MHD_destroy_response(resp);
-	return mr;
+	return api_queue(r, 200, b.data, b.len, "application/json");
 }
 
 /* ---------------- follow ---------------- */

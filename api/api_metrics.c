@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/paths.h"
 #include "api/api_int.h"
 #include "api/control_client.h"
 #include "common/buf.h"
@@ -300,7 +301,7 @@ static void sandboxes(struct gb_api *a, struct gb_buf *b)
 	DIR *d = opendir(a->runtime_dir);
 	for (struct dirent *e; d && (e = readdir(d));) {
 		long pid;
-		if (!gb_ctl_name_valid(e->d_name) || !api_sandbox_alive(a, e->d_name, &pid))
+		if (!gb_sandbox_name_valid(e->d_name) || !api_sandbox_alive(a, e->d_name, &pid))
 			continue;
 		live++;
 		json_t *req = json_pack("{s:s}", "op", "get"), *resp = NULL;
@@ -416,16 +417,5 @@ enum MHD_Result api_metrics(struct api_req *r)
 		gb_buf_free(&b);
 		return api_error(r, 500, "internal", "out of memory");
 	}
-	struct MHD_Response *resp = MHD_create_response_from_buffer(b.len, b.data,
-	                                                            MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		gb_buf_free(&b);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-	                        "text/plain; version=0.0.4; charset=utf-8");
-	atomic_fetch_add(&a->requests[0], 1);
-	enum MHD_Result mr = MHD_queue_response(r->c, 200, resp);
-	MHD_destroy_response(resp);
-	return mr;
+	return api_queue(r, 200, b.data, b.len, "text/plain; version=0.0.4; charset=utf-8");
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/paths.h"
 #include "api/api_int.h"
 #include "api/control_client.h"
 
@@ -56,7 +57,7 @@ enum MHD_Result api_sandboxes(struct api_req *r)
 	char *names[1024];
 	size_t n = 0;
 	for (struct dirent *e; d && n < 1024 && (e = readdir(d));)
-		if (gb_ctl_name_valid(e->d_name) && (names[n] = strdup(e->d_name)))
+		if (gb_sandbox_name_valid(e->d_name) && (names[n] = strdup(e->d_name)))
 			n++;
 	if (d)
 		closedir(d);

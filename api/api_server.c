@@ -50,17 +50,6 @@ struct conn {
 	uint64_t t0_us;
 };
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static uint64_t now_us(void)
 {
 	struct timespec ts;
@@ -70,8 +59,7 @@ static uint64_t now_us(void)
 
 /* ---------------- answers ---------------- */
 
-static enum MHD_Result queue(struct api_req *r, unsigned status, char *body, size_t len,
-                             const char *type)
+enum MHD_Result api_queue(struct api_req *r, unsigned status, char *body, size_t len, const char *type)
 {
 	struct MHD_Response *resp =
 	    MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
@@ -110,7 +98,7 @@ enum MHD_Result api_json(struct api_req *r, unsigned status, json_t *o)
 		t[n] = 0;
 		s = t;
 	}
-	return queue(r, status, s, n, "application/json");
+	return api_queue(r, status, s, n, "application/json");
 }
 
 /* Each byte that does not start a well-formed UTF-8 sequence (RFC 3629:
@@ -214,7 +202,7 @@ static enum MHD_Result route(struct api_req *r, const char *url)
 	}
 	memcpy(nbuf, name, nl);
 	nbuf[nl] = 0;
-	if (!gb_ctl_name_valid(nbuf))
+	if (!gb_sandbox_name_valid(nbuf))
 		return api_error(r, 400, "invalid_name", "'%s' is not a sandbox name (1-63 of A-Z a-z "
 		                 "0-9 . _ -, not starting with . or -)", nbuf);
 	r->name = nbuf;
@@ -344,7 +332,7 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 	char *w = s;
 	for (const char *r = s; *r; r++) {
 		int hi, lo;
-		if (*r == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0) {
+		if (*r == '%' && (hi = gb_hex_digit(r[1])) >= 0 && (lo = gb_hex_digit(r[2])) >= 0) {
 			char ch = (char)(hi * 16 + lo);
 			*w++ = ch ? ch : 0x7f;
 			r += 2;

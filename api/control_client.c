@@ -16,23 +16,9 @@
 #define MAX_RESP (16u << 20)
 #define TIMEOUT_MS 10000
 
-int gb_ctl_name_valid(const char *name)
-{
-	size_t n = name ? strlen(name) : 0;
-	if (n < 1 || n > 63 || name[0] == '.' || name[0] == '-')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
 int gb_ctl_sandbox_dir(const char *root, const char *name, char *buf, size_t len)
 {
-	if (!gb_ctl_name_valid(name))
+	if (!gb_sandbox_name_valid(name))
 		return -EINVAL;
 	return gb_path_sandbox(buf, len, root, name);
 }

@@ -10,9 +10,6 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* A sandbox name as the supervisor accepts it: 1..63 of [A-Za-z0-9._-],
- * not starting with '.' or '-' (so never a path component like ".."). */
-int gb_ctl_name_valid(const char *name);
 
 /* <root>/run/glassbox/sandboxes/NAME (root NULL = "/"); -ENAMETOOLONG or
  * -EINVAL for an invalid name. */

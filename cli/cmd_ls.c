@@ -33,7 +33,7 @@ static json_t *local_list(void)
 	json_t *arr = json_array();
 	DIR *d = opendir(dir);
 	for (struct dirent *e; d && (e = readdir(d));) {
-		if (!gb_ctl_name_valid(e->d_name))
+		if (!gb_sandbox_name_valid(e->d_name))
 			continue;
 		char p[4400];
 		snprintf(p, sizeof p, "%s/%s/" GB_SUPERVISOR_LOCK, dir, e->d_name);

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/paths.h"
 #include "api/api_client.h"
 #include "api/control_client.h"
 #include "cli/commands.h"
@@ -121,7 +122,7 @@ static int call(const char *op, const char *name, long long revision, json_t *re
 	const char *file = json_string_value(json_object_get(req, "file"));
 	const char *yaml = json_string_value(json_object_get(req, "yaml"));
 	*no_sandbox = 0;
-	if (!gb_ctl_name_valid(name)) {
+	if (!gb_sandbox_name_valid(name)) {
 		gb_log_error(comp, "invalid sandbox name '%s' (1-63 of A-Z a-z 0-9 . _ -, "
 		        "not starting with . or -)", name);
 		return -EINVAL;

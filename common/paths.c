@@ -121,6 +121,20 @@ static int sandbox_file(char *out, size_t len, const char *root, const char *nam
 	return gb_path_under_root(out, len, root, rel);
 }
 
+int gb_sandbox_name_valid(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (n == 0 || n > 63 || name[0] == '.' || name[0] == '-')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
 int gb_path_sandbox(char *out, size_t len, const char *root, const char *name)
 {
 	return sandbox_file(out, len, root, name, NULL);

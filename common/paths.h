@@ -89,10 +89,16 @@ int gb_path_serve_lock(char *out, size_t len, const char *root); /* flock: serve
 int gb_path_metrics(char *out, size_t len, const char *root);
 int gb_path_api_sock(char *out, size_t len, const char *root);
 
+/* The names a sandbox may have, the one rule the supervisor, the daemon,
+ * the API and the CLI all apply: 1..63 of [A-Za-z0-9._-], not starting
+ * with '.' or '-' (so never a path component such as "..", nor an
+ * option).  NULL is not a name.  1 valid, 0 not. */
+int gb_sandbox_name_valid(const char *name);
+
 /* One sandbox's directory and files.  name must be one component: not
  * empty, ".", "..", nor holding a '/' (otherwise -EINVAL: a name never
  * reaches outside sandboxes/).  Which names a sandbox may have is
- * statedir.h's rule, stricter than this. */
+ * gb_sandbox_name_valid's rule, stricter than this. */
 int gb_path_sandbox(char *out, size_t len, const char *root, const char *name);
 int gb_path_ring(char *out, size_t len, const char *root, const char *name);
 int gb_path_control_sock(char *out, size_t len, const char *root, const char *name);

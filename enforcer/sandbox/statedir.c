@@ -1,5 +1,6 @@
 /* enforcer/sandbox/statedir.c — see statedir.h. */
 #include "enforcer/sandbox/statedir.h"
+#include "common/paths.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,20 +16,6 @@
 
 #include "common/ring.h"
 #include "common/fsutil.h"
-
-int gb_sandbox_name_valid(const char *name)
-{
-	size_t n = strlen(name);
-	if (n == 0 || n > 63 || name[0] == '.' || name[0] == '-')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
-}
 
 /* Remove every entry but the lock file (flat directory: we create no
  * subdirectories). */

@@ -26,9 +26,6 @@ struct gb_statedir {
 	int lock_fd;
 };
 
-/* 1..63 of [A-Za-z0-9._-], not starting with '.' or '-'. */
-int gb_sandbox_name_valid(const char *name);
-
 /* root may be NULL ("/"); the directory is gb_path_sandbox(root, name).  Returns 0, -EBUSY when a live supervisor holds
  * the name (*stale_pid = its pid), other -errno.  *stale_pid > 0 on success
  * means stale state of that dead supervisor was cleaned. */

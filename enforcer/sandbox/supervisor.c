@@ -1,6 +1,7 @@
 /* enforcer/sandbox/supervisor.c — see supervisor.h.  The supervisor stays in the
  * host namespaces as root; everything inside the sandbox is sandbox_run.c. */
 #include "enforcer/sandbox/supervisor.h"
+#include "common/paths.h"
 
 #include <errno.h>
 #include <fcntl.h>

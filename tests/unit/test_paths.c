@@ -168,6 +168,33 @@ static void t_too_long(void **state)
 	assert_string_equal(small, "/run/glassbox");
 }
 
+/* The one name rule every program applies (supervisor, daemon, API, CLI):
+ * nothing that could leave sandboxes/, pass as an option, or differ
+ * between two programs' spellings. */
+static void t_sandbox_names(void **state)
+{
+	(void)state;
+	char n63[64], n64[65];
+	memset(n63, 'a', 63);
+	n63[63] = 0;
+	memset(n64, 'a', 64);
+	n64[64] = 0;
+	assert_true(gb_sandbox_name_valid("a.b_c-1"));
+	assert_true(gb_sandbox_name_valid("A9"));
+	assert_true(gb_sandbox_name_valid(n63));
+	assert_false(gb_sandbox_name_valid(n64));
+	assert_false(gb_sandbox_name_valid(NULL));
+	assert_false(gb_sandbox_name_valid(""));
+	assert_false(gb_sandbox_name_valid("."));
+	assert_false(gb_sandbox_name_valid(".."));
+	assert_false(gb_sandbox_name_valid(".hidden"));
+	assert_false(gb_sandbox_name_valid("a/b"));
+	assert_false(gb_sandbox_name_valid("-x"));
+	assert_false(gb_sandbox_name_valid("a b"));
+	assert_false(gb_sandbox_name_valid("a\nb"));
+	assert_false(gb_sandbox_name_valid("caf\xc3\xa9"));
+}
+
 static void t_same(void **state)
 {
 	(void)state;
@@ -199,6 +226,7 @@ int main(void)
 		cmocka_unit_test(t_names_stay_inside),
 		cmocka_unit_test(t_too_long),
 		cmocka_unit_test(t_same),
+		cmocka_unit_test(t_sandbox_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
