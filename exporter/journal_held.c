@@ -48,14 +48,12 @@ static bool line_of(const char *line, size_t len, const char *sid, uint64_t *seq
 	return ok;
 }
 
-int gb_journal_held_prefix(const char *dir, const char *name, const char *sid,
-                           const struct gb_held_rec *recs, size_t n)
+int gb_journal_held(const char *dir, const char *name, const char *sid,
+                    const struct gb_held_rec *recs, size_t n, uint8_t *held)
 {
+	memset(held, 0, n);
 	if (!n)
 		return 0;
-	bool *held = calloc(n, sizeof *held);
-	if (!held)
-		return -ENOMEM;
 	int64_t since = recs[0].time_ms;
 	for (size_t i = 1; i < n; i++)
 		if (recs[i].time_ms < since)
@@ -64,10 +62,8 @@ int gb_journal_held_prefix(const char *dir, const char *name, const char *sid,
 	struct gb_jfilter f = { .since_ms = since > 0 ? since : 0, .sandbox = name };
 	struct gb_jreader *r;
 	int rc = gb_jreader_open(dir, &f, NULL, &r);
-	if (rc < 0) {
-		free(held);
+	if (rc < 0)
 		return rc == -ENOENT ? 0 : rc; /* no journal yet: nothing is held */
-	}
 	/* the uid's text, looked for before parsing a line */
 	char needle[80];
 	size_t nl = (size_t)snprintf(needle, sizeof needle, "\"uid\":\"%s:", sid);
@@ -84,12 +80,15 @@ int gb_journal_held_prefix(const char *dir, const char *name, const char *sid,
 			continue;
 		long i = find_seq(recs, n, seq);
 		if (i >= 0 && recs[i].time_ms == t)
-			held[i] = true;
+			held[i] = 1;
 	}
 	gb_jreader_close(r);
-	size_t k = 0;
-	while (k < n && held[k])
-		k++;
-	free(held);
-	return rc < 0 ? rc : (int)k;
+	if (rc < 0) {
+		memset(held, 0, n);
+		return rc;
+	}
+	int k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += held[i];
+	return k;
 }

@@ -3,8 +3,8 @@
  *
  * A daemon killed after a batch's journal write and before the ring commit
  * leaves records that are journaled but unacknowledged: the next daemon
- * reads them again.  It asks this module which leading ones the journal
- * already holds and skips exactly those, so journaling is exactly once per
+ * reads them again.  It asks this module which of them the journal already
+ * holds and skips exactly those, so journaling is exactly once per
  * (sandbox id, sequence).  A record is "held" only on positive evidence: a
  * line of the sandbox whose metadata.uid is "SID:SEQ" and whose top-level
  * time is the record's own time (the producer's timestamp, which the
@@ -29,11 +29,11 @@ struct gb_held_rec {
 /* recs[0..n): a ring's records after its commit point, in ring order
  * (ascending sequences).  Reads the journal's events of sandbox `name` with
  * a time at or after the earliest of recs (the index and block sidecar let
- * the reader skip everything older: this reads the journal's tail) and
- * returns how many leading recs are each held by a line with uid
- * "sid:SEQ" and the same time (0..n), or -errno when the journal cannot be
- * read (the caller then skips nothing). */
-int gb_journal_held_prefix(const char *dir, const char *name, const char *sid,
-                           const struct gb_held_rec *recs, size_t n);
+ * the reader skip everything older: this reads the journal's tail) and sets
+ * held[i] when recs[i] is held by a line with uid "sid:SEQ" and the same
+ * time.  Returns how many are held (0..n), or -errno when the journal
+ * cannot be read (held[] then all 0: the caller skips nothing). */
+int gb_journal_held(const char *dir, const char *name, const char *sid,
+                    const struct gb_held_rec *recs, size_t n, uint8_t *held);
 
 #endif

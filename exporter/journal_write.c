@@ -36,6 +36,7 @@ struct gb_journal {
 	struct jidx x_flushed; /* counters as of the last flush, to undo a failed one */
 	bool have_flushed;
 	uint64_t rollbacks;
+	uint64_t rb_writes[64]; /* writes when rollback k+1 happened, [k % 64] (gb_journal_durable) */
 	size_t blk_written; /* blocks of the active segment in its .blk.json */
 	uint64_t writes;     /* gb_journal_writes() */
 };
@@ -319,6 +320,7 @@ int gb_journal_flush(struct gb_journal *j)
 		if (j->have_flushed)
 			restore(j);
 		j->wlen = 0;
+		j->rb_writes[j->rollbacks % 64] = j->writes;
 		j->rollbacks++;
 		return rc;
 	}
@@ -342,6 +344,18 @@ uint64_t gb_journal_writes(const struct gb_journal *j)
 uint64_t gb_journal_rollbacks(const struct gb_journal *j)
 {
 	return j->rollbacks;
+}
+
+bool gb_journal_durable(const struct gb_journal *j, uint64_t w, uint64_t r)
+{
+	if (j->writes <= w)
+		return false; /* nothing written since: still buffered (or dropped) */
+	if (j->rollbacks == r)
+		return true; /* written, and no rollback since */
+	if (j->rollbacks - r > 64)
+		return false; /* too long ago to tell: not proven */
+	/* which came first after the append: write w+1 or rollback r+1 */
+	return j->rb_writes[r % 64] > w;
 }
 
 int gb_journal_rotate(struct gb_journal *j)

@@ -89,7 +89,7 @@ static void journal_failed(struct gb_serve *s, const char *who, int rc);
  * mapper classified.  Returns 0 or -errno (the batch is lost and must be
  * re-read from the ring). */
 static int journal_event(struct drainer *d, const struct gb_buf *b, const struct gb_ocsf_meta *om,
-                         uint64_t ts_ns, uint64_t *writes_after)
+                         uint64_t ts_ns, uint64_t *writes_after, uint64_t *rollbacks_after)
 {
 	struct gb_serve *s = d->s;
 	struct gb_jmeta m = { .time_ms = (int64_t)(ts_ns / 1000000u), .sandbox = d->name,
@@ -100,6 +100,7 @@ static int journal_event(struct drainer *d, const struct gb_buf *b, const struct
 	if (rc < 0)
 		journal_failed(s, d->name, rc);
 	*writes_after = gb_journal_writes(s->j);
+	*rollbacks_after = gb_journal_rollbacks(s->j);
 	pthread_mutex_unlock(&s->jlock);
 	return rc;
 }
@@ -219,18 +220,26 @@ struct drain {
 	 * skipped when the rewound ring hands it out again: no event is
 	 * journaled twice.  For entry i of the batch: pend_w[i] = 0 when there
 	 * was nothing to write (skipped, unmappable), else the journal's write
-	 * count after its append, plus one; pend_n[i]/pend_l[i] what it adds to
-	 * the events and lost counts. */
+	 * count after its append, plus one, and pend_r[i] its rollback count
+	 * then (gb_journal_durable: a rollback may have dropped it before a
+	 * later write); pend_n[i]/pend_l[i] what it adds to the events and lost
+	 * counts. */
 	uint64_t pend_w[BATCH_MAX];
+	uint64_t pend_r[BATCH_MAX];
 	uint32_t pend_n[BATCH_MAX];
 	uint64_t pend_l[BATCH_MAX];
 	uint8_t pend_d[BATCH_MAX]; /* 1: skipped as journaled by an earlier daemon */
-	unsigned skip; /* entries after the ring's commit point already journaled */
+	/* entries after the ring's commit point already journaled: done[i] for
+	 * i < skip (not always a prefix: a rollback can drop entries that a
+	 * later write then follows) */
+	unsigned skip;
+	uint8_t done[BATCH_MAX];
 	/* Found at attach (skip_journaled): the sequences of the first dup_n
-	 * entries after the ring's commit point at attach, which an earlier
-	 * daemon journaled and was killed before acknowledging; dup_off of
-	 * them are committed since. */
+	 * entries after the ring's commit point at attach, and which of them
+	 * an earlier daemon journaled and was killed before acknowledging
+	 * (dup_held); dup_off of them are committed since. */
 	uint64_t dup_seq[BATCH_MAX];
+	uint8_t dup_held[BATCH_MAX];
 	unsigned dup_n, dup_off;
 	uint64_t b_dups;
 };
@@ -306,16 +315,17 @@ static int journal_entry(struct drain *dr, const struct gb_ring_entry *e)
 	dr->pend_n[i] = 0;
 	dr->pend_l[i] = 0;
 	dr->pend_d[i] = 0;
-	if (i < dr->skip)
+	if (i < dr->skip && dr->done[i])
 		return 0; /* on disk already, and counted, before the rewind */
 	unsigned at = dr->dup_off + i;
 	if (at < dr->dup_n) {
-		if (!e->is_loss && e->seq == dr->dup_seq[at]) {
+		if (e->is_loss || e->seq != dr->dup_seq[at])
+			dr->dup_n = 0; /* not the entry looked up: skip nothing more */
+		else if (dr->dup_held[at]) {
 			dr->pend_d[i] = 1; /* an earlier daemon journaled it (skip_journaled) */
 			dr->b_dups++;
 			return 0;
 		}
-		dr->dup_n = 0; /* not the entry found journaled: skip nothing more */
 	}
 	struct gb_record rec;
 	char detail[96];
@@ -331,11 +341,12 @@ static int journal_entry(struct drain *dr, const struct gb_ring_entry *e)
 		atomic_fetch_add(&d->s->n_errors, 1);
 		return 0;
 	}
-	uint64_t w;
-	if ((rc = journal_event(d, &dr->b, &meta, rec.ts_ns, &w)) < 0)
+	uint64_t w, rb;
+	if ((rc = journal_event(d, &dr->b, &meta, rec.ts_ns, &w, &rb)) < 0)
 		return rc;
 	dr->b_events++;
 	dr->pend_w[i] = w + 1;
+	dr->pend_r[i] = rb;
 	dr->pend_n[i] = 1;
 	gb_serve_hook_call(d->name, &rec); /* the advisor's denials (serve_hook.h) */
 	return 0;
@@ -347,25 +358,25 @@ static int journal_entry(struct drain *dr, const struct gb_ring_entry *e)
 static void keep_durable(struct drain *dr)
 {
 	struct gb_serve *s = dr->d->s;
-	pthread_mutex_lock(&s->jlock);
-	uint64_t writes = gb_journal_writes(s->j);
-	pthread_mutex_unlock(&s->jlock);
-	unsigned k = 0;
 	uint64_t ev = 0, lost = 0, dups = 0;
-	while (k < dr->batch && (dr->pend_w[k] == 0 || writes >= dr->pend_w[k])) {
-		if (k >= dr->skip) {
+	pthread_mutex_lock(&s->jlock);
+	for (unsigned k = 0; k < dr->batch; k++) {
+		bool was = k < dr->skip && dr->done[k];
+		bool now = was || dr->pend_w[k] == 0 ||
+		           gb_journal_durable(s->j, dr->pend_w[k] - 1, dr->pend_r[k]);
+		if (now && !was) {
 			ev += dr->pend_n[k];
 			lost += dr->pend_l[k];
 			dups += dr->pend_d[k];
 		}
-		k++;
+		dr->done[k] = now;
 	}
-	if (k > dr->skip) {
-		atomic_fetch_add(&s->n_events, ev);
-		atomic_fetch_add(&s->n_lost, lost);
-		atomic_fetch_add(&s->n_dups, dups);
-		dr->skip = k;
-	}
+	pthread_mutex_unlock(&s->jlock);
+	if (dr->batch > dr->skip)
+		dr->skip = dr->batch; /* the entries after it keep their flags */
+	atomic_fetch_add(&s->n_events, ev);
+	atomic_fetch_add(&s->n_lost, lost);
+	atomic_fetch_add(&s->n_dups, dups);
 }
 
 /* The one policy for a batch the journal did not take (a failed append or
@@ -452,19 +463,26 @@ static void skip_journaled(struct drain *dr)
 	if (n) {
 		/* under jlock: no seal or write of ours moves the tail meanwhile */
 		pthread_mutex_lock(&s->jlock);
-		k = gb_journal_held_prefix(s->journal_dir, d->name, dr->ctx.sandbox_id, recs, n);
+		k = gb_journal_held(s->journal_dir, d->name, dr->ctx.sandbox_id, recs, n, dr->dup_held);
 		pthread_mutex_unlock(&s->jlock);
 	}
 	if (k < 0)
 		gb_log_warn("serve", "%s: cannot tell which records the journal holds already (%s): "
 		            "records a killed daemon journaled may be journaled again", d->name, strerror(-k));
-	for (int i = 0; i < k; i++)
-		dr->dup_seq[i] = recs[i].seq;
-	dr->dup_n = k > 0 ? (unsigned)k : 0;
-	if (k > 0)
+	if (k > 0) {
+		uint64_t lo = UINT64_MAX, hi = 0;
+		for (size_t i = 0; i < n; i++) {
+			dr->dup_seq[i] = recs[i].seq;
+			if (dr->dup_held[i]) {
+				lo = recs[i].seq < lo ? recs[i].seq : lo;
+				hi = recs[i].seq > hi ? recs[i].seq : hi;
+			}
+		}
+		dr->dup_n = (unsigned)n;
 		gb_log_info("serve", "%s: %d records (sequences %llu-%llu) were journaled by a daemon that "
 		            "stopped before acknowledging them: not journaled again", d->name, k,
-		            (unsigned long long)recs[0].seq, (unsigned long long)recs[k - 1].seq);
+		            (unsigned long long)lo, (unsigned long long)hi);
+	}
 	free(recs);
 }
 
