@@ -34,6 +34,8 @@
  * started at once) overflowed 64 and saw "connection refused". */
 #define LISTEN_BACKLOG 1024
 #define MAX_TOKEN 4096
+/* Query arguments per request: the most any route reads is about a dozen. */
+#define MAX_ARGS 64
 
 struct listener {
 	struct gb_api *api;
@@ -46,6 +48,8 @@ struct conn {
 	char *body;
 	size_t len;
 	int too_large;
+	int started;      /* the handler has seen the complete head */
+	size_t args_seen; /* query arguments, when over MAX_ARGS (then emptied) */
 	unsigned status;
 	uint64_t t0_us;
 };
@@ -236,6 +240,40 @@ static int token_ok(struct gb_api *a, struct MHD_Connection *c, int *missing)
 	return api_dashboard_token_ok(t);
 }
 
+static struct conn *conn_new(void)
+{
+	struct conn *st = calloc(1, sizeof *st);
+	if (st)
+		st->t0_us = now_us();
+	return st;
+}
+
+/* libmicrohttpd calls this with the raw request target just before it splits
+ * the query into arguments.  Each argument takes a record (~56 bytes) from the
+ * connection's MAX_HEADER_MEM pool, so a query of a few hundred '&' fills it;
+ * libmicrohttpd 0.9.75 then closes the connection without an answer (its own
+ * 431 needs the same pool) — found by fuzz_api_body.  A query with more than
+ * MAX_ARGS arguments is therefore emptied here (the target lies in the
+ * connection's own writable read buffer, parsed right after this returns) and
+ * the handler answers 414 in JSON.  The returned state becomes *con_cls. */
+static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	(void)cls;
+	(void)c;
+	struct conn *st = conn_new();
+	char *q = uri ? strchr(uri, '?') : NULL;
+	if (!st || !q)
+		return st;
+	size_t n = 1;
+	for (const char *p = q + 1; *p; p++)
+		n += *p == '&';
+	if (n > MAX_ARGS) {
+		st->args_seen = n;
+		q[1] = '\0'; /* an empty query: no argument records */
+	}
+	return st;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **con_cls)
@@ -243,13 +281,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	struct listener *L = cls;
 	struct conn *st = *con_cls;
 	struct api_req r = { .api = L->api, .c = c, .method = method, .on_tcp = L->needs_token };
-	if (!st) {
+	if (!st || !st->started) {
 		api_slow_head_done(c); /* the head is complete: no longer a slow client */
-		st = calloc(1, sizeof *st);
-		if (!st)
+		if (!st && !(st = conn_new()))
 			return MHD_NO;
-		st->t0_us = now_us();
+		st->started = 1;
 		*con_cls = st;
+		if (st->args_seen) {
+			st->status = 414;
+			return api_error(&r, 414, "too_many_arguments",
+			                 "%zu query arguments, at most %u", st->args_seen, MAX_ARGS);
+		}
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > GB_API_MAX_BODY) {
@@ -482,7 +524,8 @@ static struct MHD_Daemon *start_mhd(struct gb_api *a, struct listener *L, int fd
 	                        (unsigned)CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, completed, L,
 	                        MHD_OPTION_NOTIFY_CONNECTION, api_slow_notify, NULL,
 	                        MHD_OPTION_PER_IP_CONNECTION_LIMIT, L->needs_token ? PER_IP_LIMIT : 0u,
-	                        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_ARRAY, tls,
+	                        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+	                        MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL, MHD_OPTION_ARRAY, tls,
 	                        MHD_OPTION_END);
 }
 
