@@ -1,6 +1,7 @@
 /* api/advisor.c — see advisor.h: the denial queue, the advisor thread and
  * the aggregation of denials into proposals. */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,7 @@
 #include "common/log.h"
 #include "common/record.h"
 
-#define BATCH 4096   /* denials per transaction, at most */
+#define BATCH ADV_QUEUE /* denials per transaction, at most: one swapped buffer */
 #define FLUSH_MS 100 /* by default, the ledger is written at most this often: one transaction
                       * for what arrived meanwhile (each commit writes every
                       * B-tree page it touched to the WAL, so a commit per few
@@ -32,13 +33,16 @@ static void cpy(char *dst, size_t n, const char *s)
 	snprintf(dst, n, "%s", s ? s : "");
 }
 
-/* cpy on the drain thread's path: the same bounded copy without printf */
-static void put(char *dst, size_t n, const char *s)
-{
-	size_t l = s ? strnlen(s, n - 1) : 0;
-	memcpy(dst, s ? s : "", l);
-	dst[l] = 0;
-}
+/* A queued denial's header in struct adv_qbuf; its strings follow, each
+ * with its NUL, in the order of QF_*; the next header starts 8-aligned. */
+struct adv_qrec {
+	uint64_t ts_ns, seq;
+	uint32_t port;
+	uint16_t len[6];
+};
+enum { QF_SANDBOX, QF_BINARY, QF_HOST, QF_IP, QF_METHOD, QF_PATH, QF_N };
+/* each string's bound (the bytes kept, as the fixed slots kept before) */
+static const uint16_t qf_max[QF_N] = { 63, 511, 255, 63, 15, 511 };
 
 /* An entry the agent proposed through policy.local, validated by the
  * supervisor (enforcer/sandbox/policy_local.h): queued for the thread. */
@@ -92,34 +96,42 @@ void gb_advisor_observe(void *ctx, const char *sandbox, const struct gb_record *
 	} else {
 		return;
 	}
-	/* A denial, or in audit mode an allow that would have been one. */
-	if (!fixable(reason) || !id->exe || !*id->exe || !dst->port ||
-	    gb_adv_never_propose(dst->host, dst->ip))
+	/* A denial, or in audit mode an allow that would have been one.  The
+	 * destinations never proposed (gb_adv_never_propose: two inet_pton and
+	 * the metadata names) are sorted out by the advisor thread, not here on
+	 * the drain thread's path. */
+	if (!fixable(reason) || !id->exe || !*id->exe || !dst->port || !dst->host || !*dst->host)
 		return;
+	const char *f[QF_N] = { sandbox, id->exe, dst->host, dst->ip, method, path };
+	struct adv_qrec h = { .ts_ns = rec->ts_ns, .seq = rec->seq, .port = dst->port };
+	size_t need = sizeof h;
+	for (int k = 0; k < QF_N; k++) {
+		h.len[k] = (uint16_t)(f[k] ? strnlen(f[k], qf_max[k]) : 0);
+		need += h.len[k] + 1u;
+	}
+	need = (need + 7u) & ~(size_t)7u;
 	pthread_mutex_lock(&a->q_mu);
-	if (a->q_len == ADV_QUEUE) {
+	struct adv_qbuf *qb = &a->qb;
+	if (qb->n == ADV_QUEUE || qb->len + need > ADV_QBYTES) {
 		pthread_mutex_unlock(&a->q_mu);
 		atomic_fetch_add(&a->dropped, 1);
 		return;
 	}
-	struct adv_denial *d = &a->q[(a->q_head + a->q_len) % ADV_QUEUE];
-	put(d->sandbox, sizeof d->sandbox, sandbox);
-	put(d->binary, sizeof d->binary, id->exe);
-	put(d->host, sizeof d->host, dst->host);
-	put(d->ip, sizeof d->ip, dst->ip);
-	put(d->method, sizeof d->method, method);
-	put(d->path, sizeof d->path, path);
-	d->port = dst->port;
-	d->ts_ns = rec->ts_ns;
-	d->seq = rec->seq;
-	d->first_ns = rec->ts_ns;
-	d->count = 1;
-	d->n_more = 0;
+	unsigned char *p = qb->data + qb->len;
+	memcpy(p, &h, sizeof h);
+	p += sizeof h;
+	for (int k = 0; k < QF_N; k++) {
+		if (h.len[k])
+			memcpy(p, f[k], h.len[k]);
+		p[h.len[k]] = 0;
+		p += h.len[k] + 1u;
+	}
+	qb->len += need;
 	/* The thread takes everything queued once woken and looks again
 	 * before it waits, so only the push into an empty queue wakes it (and
 	 * the one that fills half of it, which ends the thread's batching
 	 * window early): no futex call per denial on the drain thread. */
-	bool wake = (a->q_len++ == 0 && a->aq_len == 0) || a->q_len == ADV_QUEUE / 2;
+	bool wake = (qb->n++ == 0 && a->aq_len == 0) || qb->n == ADV_QUEUE / 2;
 	a->q_in++;
 	if (wake)
 		pthread_cond_signal(&a->q_cv);
@@ -175,13 +187,74 @@ static int64_t insert(struct gb_advisor *a, const struct adv_denial *d, const ch
 		sqlite3_bind_text(st, 14, ss, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 15, now);
 		sqlite3_bind_int64(st, 16, now);
-		if (sqlite3_step(st) == SQLITE_DONE)
+		if (sqlite3_step(st) == SQLITE_DONE) {
 			id = sqlite3_last_insert_rowid(a->db);
+			adv_known_add(a, d->sandbox, gkey);
+		}
 		sqlite3_reset(st);
 	}
 	free(bs), free(ps), free(ss);
 	gb_buf_free(&y);
 	return id;
+}
+
+/* The newest rejected proposal of the group that already covers d (its
+ * binary and, for L7, its path), or 0.  Asked only when the group's newest
+ * proposal does not cover d: a rejection stays remembered after a later
+ * proposal of the same group (another binary) became the newest. */
+static int64_t rejected_covering(struct gb_advisor *a, const struct adv_denial *d,
+                                 const char *gkey)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(a->db, "SELECT id, binaries, paths FROM proposals WHERE sandbox = ?"
+	                       " AND gkey = ? AND status = 'rejected' ORDER BY id DESC", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, d->sandbox, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, gkey, -1, SQLITE_TRANSIENT);
+	int64_t hit = 0;
+	while (!hit && sqlite3_step(st) == SQLITE_ROW) {
+		json_t *b = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+		json_t *p = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+		if (json_is_array(b) && in_array(b, d->binary) &&
+		    (!*d->method || (json_is_array(p) && in_array(p, d->path))))
+			hit = sqlite3_column_int64(st, 0);
+		json_decref(b);
+		json_decref(p);
+	}
+	sqlite3_finalize(st);
+	return hit;
+}
+
+/* The group's newest approved proposal's binaries and paths into bins and
+ * paths (its hits and first seen too), when the newest proposal is a
+ * rejected one: a new proposal replaces the entry by name when approved,
+ * so it must keep what an earlier approval granted. */
+static void carry_approved(struct gb_advisor *a, const struct adv_denial *d, const char *gkey,
+                           json_t *bins, json_t *paths, int64_t *hits, int64_t *first)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(a->db, "SELECT binaries, paths, hits, first_ns FROM proposals WHERE"
+	                       " sandbox = ? AND gkey = ? AND status = 'approved' ORDER BY id DESC"
+	                       " LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(st, 1, d->sandbox, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, gkey, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *b = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+		json_t *p = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+		if (json_is_array(b))
+			json_array_extend(bins, b);
+		if (json_is_array(p))
+			json_array_extend(paths, p);
+		json_decref(b);
+		json_decref(p);
+		*hits = sqlite3_column_int64(st, 2);
+		int64_t f = sqlite3_column_int64(st, 3);
+		if (f < *first)
+			*first = f;
+	}
+	sqlite3_finalize(st);
 }
 
 /* One denial into the ledger; returns the id of a new pending proposal
@@ -191,18 +264,22 @@ static int64_t aggregate(struct gb_advisor *a, const struct adv_denial *d)
 	char gkey[400], uid[96];
 	snprintf(gkey, sizeof gkey, "%s|%u|%s", d->host, d->port, d->method);
 	snprintf(uid, sizeof uid, "%s:%llu", d->sandbox, (unsigned long long)d->seq);
-	sqlite3_stmt *st = adv_stmt(a, ADV_ST_FIND, "SELECT id, status, binaries, paths, hits,"
+	/* a group the ledger has never held has no predecessor to read */
+	int maybe = adv_known_maybe(a, d->sandbox, gkey);
+	sqlite3_stmt *st = !maybe ? NULL : adv_stmt(a, ADV_ST_FIND, "SELECT id, status, binaries, paths, hits,"
 	                            " first_ns, samples FROM proposals WHERE sandbox = ? AND gkey = ?"
 	                            " AND status IN ('pending','rejected','approved')"
 	                            " ORDER BY id DESC LIMIT 1");
-	if (!st)
+	if (maybe && !st)
 		return 0;
-	sqlite3_bind_text(st, 1, d->sandbox, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, gkey, -1, SQLITE_TRANSIENT);
 	int64_t old = 0, hits = 0, first = (int64_t)d->first_ns, fresh = 0;
 	char status[16] = "";
 	json_t *bins = NULL, *paths = NULL, *samples = NULL;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (st) {
+		sqlite3_bind_text(st, 1, d->sandbox, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, gkey, -1, SQLITE_TRANSIENT);
+	}
+	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		old = sqlite3_column_int64(st, 0);
 		cpy(status, sizeof status, (const char *)sqlite3_column_text(st, 1));
 		bins = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
@@ -211,7 +288,8 @@ static int64_t aggregate(struct gb_advisor *a, const struct adv_denial *d)
 		first = sqlite3_column_int64(st, 5);
 		samples = json_loads((const char *)sqlite3_column_text(st, 6), 0, NULL);
 	}
-	sqlite3_reset(st);
+	if (st)
+		sqlite3_reset(st);
 	if (!bins)
 		bins = json_array();
 	if (!paths)
@@ -226,6 +304,7 @@ static int64_t aggregate(struct gb_advisor *a, const struct adv_denial *d)
 		json_array_append_new(samples, json_string(u2));
 	}
 	int covered = old && in_array(bins, d->binary) && (!*d->method || in_array(paths, d->path));
+	int64_t rejected = 0;
 	if (covered || (old && *d->method && json_array_size(paths) >= ADV_MAX_PATHS)) {
 		/* the same denial again (a rejected one stays rejected): count it */
 		char *ss = dump(samples);
@@ -240,6 +319,18 @@ static int64_t aggregate(struct gb_advisor *a, const struct adv_denial *d)
 			sqlite3_reset(st);
 		}
 		free(ss);
+	} else if (old && (rejected = rejected_covering(a, d, gkey)) != 0) {
+		/* rejected before, under an older proposal of the group: the
+		 * rejection holds (a hit on it), the denial does not come back */
+		if ((st = adv_stmt(a, ADV_ST_BUMP_REJECTED, "UPDATE proposals SET hits = hits + ?1,"
+		                   " last_ns = max(last_ns, ?2), updated_ns = ?3 WHERE id = ?4"))) {
+			sqlite3_bind_int64(st, 1, (int64_t)d->count);
+			sqlite3_bind_int64(st, 2, (int64_t)d->ts_ns);
+			sqlite3_bind_int64(st, 3, adv_now_ns());
+			sqlite3_bind_int64(st, 4, rejected);
+			sqlite3_step(st);
+			sqlite3_reset(st);
+		}
 	} else {
 		/* A new binary or path for this endpoint: a new proposal covering
 		 * what the endpoint's pending (or approved: PATCH replaces the
@@ -259,6 +350,8 @@ static int64_t aggregate(struct gb_advisor *a, const struct adv_denial *d)
 			}
 			hits = 0;
 			first = (int64_t)d->first_ns;
+			if (old) /* the newest is rejected: keep an approval before it */
+				carry_approved(a, d, gkey, bins, paths, &hits, &first);
 		}
 		if (!in_array(bins, d->binary))
 			json_array_append_new(bins, json_string(d->binary));
@@ -295,10 +388,13 @@ static int64_t aggregate(struct gb_advisor *a, const struct adv_denial *d)
  * repeated a thousand times within the window costs one row update, not a
  * thousand.  Order is kept (each group at its first occurrence), which
  * gives the ledger the same end state as one by one.  Returns the new n. */
-#define COALESCE_SLOTS 8192 /* > 2 * BATCH: open addressing stays short */
+#define COALESCE_SLOTS (2 * BATCH) /* twice the entries: open addressing stays short */
 static size_t coalesce(struct adv_denial *b, size_t n, uint32_t *slot)
 {
-	memset(slot, 0xff, COALESCE_SLOTS * sizeof *slot);
+	size_t ns = 64; /* a power of two ≥ 2n: a small batch clears a small table */
+	while (ns < 2 * n && ns < COALESCE_SLOTS)
+		ns <<= 1;
+	memset(slot, 0xff, ns * sizeof *slot);
 	size_t out = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct adv_denial *d = &b[i];
@@ -310,8 +406,8 @@ static size_t coalesce(struct adv_denial *b, size_t n, uint32_t *slot)
 			h = (h ^ 0xff) * 1099511628211ull;
 		}
 		h = (h ^ d->port) * 1099511628211ull;
-		size_t j = (size_t)(h % COALESCE_SLOTS);
-		for (;; j = (j + 1) % COALESCE_SLOTS) {
+		size_t j = (size_t)(h & (ns - 1));
+		for (;; j = (j + 1) & (ns - 1)) {
 			if (slot[j] == UINT32_MAX) {
 				slot[j] = (uint32_t)out;
 				if (out != i)
@@ -344,17 +440,18 @@ static void *advisor_main(void *arg)
 	int64_t *fresh = calloc(BATCH, sizeof *fresh);
 	size_t *fresh_of = calloc(BATCH, sizeof *fresh_of); /* the batch entry of fresh[i] */
 	uint32_t *slots = calloc(COALESCE_SLOTS, sizeof *slots);
+	struct adv_qbuf mine = { .data = malloc(ADV_QBYTES) }; /* swapped with a->qb */
 	struct adv_agent agents[ADV_AGENT_QUEUE];
-	if (!batch || !fresh || !fresh_of || !slots) {
+	if (!batch || !fresh || !fresh_of || !slots || !mine.data) {
 		gb_log_error("advisor", "out of memory: the advisor stops");
-		free(batch), free(fresh), free(fresh_of), free(slots);
+		free(batch), free(fresh), free(fresh_of), free(slots), free(mine.data);
 		return NULL;
 	}
 	for (;;) {
 		pthread_mutex_lock(&a->q_mu);
-		while (!a->q_len && !a->aq_len && !a->stop)
+		while (!a->qb.n && !a->aq_len && !a->stop)
 			pthread_cond_wait(&a->q_cv, &a->q_mu);
-		if (!a->q_len && !a->aq_len && a->stop) {
+		if (!a->qb.n && !a->aq_len && a->stop) {
 			pthread_mutex_unlock(&a->q_mu);
 			break;
 		}
@@ -366,21 +463,40 @@ static void *advisor_main(void *arg)
 		until.tv_nsec += a->flush_ms * 1000000L;
 		until.tv_sec += until.tv_nsec / 1000000000L;
 		until.tv_nsec %= 1000000000L;
-		while (a->flush_ms && !a->stop && !a->flush && !a->aq_len && a->q_len < ADV_QUEUE / 2 &&
+		while (a->flush_ms && !a->stop && !a->flush && !a->aq_len && a->qb.n < ADV_QUEUE / 2 &&
 		       pthread_cond_timedwait(&a->q_cv, &a->q_mu, &until) == 0)
 			;
 		a->flush = false;
-		size_t n = 0;
-		while (a->q_len && n < BATCH) {
-			batch[n++] = a->q[a->q_head];
-			a->q_head = (a->q_head + 1) % ADV_QUEUE;
-			a->q_len--;
-		}
+		struct adv_qbuf full = a->qb; /* swap: the hook fills the empty one */
+		a->qb = mine;
+		mine = full;
 		size_t na = a->aq_len;
 		memcpy(agents, a->aq, na * sizeof agents[0]);
 		a->aq_len = 0;
 		pthread_mutex_unlock(&a->q_mu);
-		size_t taken = n, nf = 0;
+		size_t n = 0;
+		for (size_t off = 0; off < mine.len && n < BATCH;) {
+			struct adv_qrec h;
+			memcpy(&h, mine.data + off, sizeof h);
+			const char *p = (const char *)mine.data + off + sizeof h;
+			const char **dst[QF_N] = { &batch[n].sandbox, &batch[n].binary, &batch[n].host,
+				                   &batch[n].ip, &batch[n].method, &batch[n].path };
+			size_t sz = sizeof h;
+			for (int k = 0; k < QF_N; k++) {
+				*dst[k] = p;
+				p += h.len[k] + 1u;
+				sz += h.len[k] + 1u;
+			}
+			off += (sz + 7u) & ~(size_t)7u;
+			batch[n].port = h.port;
+			batch[n].ts_ns = batch[n].first_ns = h.ts_ns;
+			batch[n].seq = h.seq;
+			batch[n].count = 1;
+			batch[n].n_more = 0;
+			if (!gb_adv_never_propose(batch[n].host, batch[n].ip))
+				n++;
+		}
+		size_t taken = mine.n, nf = 0;
 		n = coalesce(batch, n, slots);
 		pthread_mutex_lock(&a->db_mu);
 		sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -406,6 +522,7 @@ static void *advisor_main(void *arg)
 			adv_auto_review(a, batch[fresh_of[i]].sandbox, fresh[i]);
 		for (size_t i = 0; i < na; i++)
 			free(agents[i].yaml);
+		mine.len = mine.n = 0; /* the batch's strings end here */
 		pthread_mutex_lock(&a->q_mu);
 		a->q_out += taken + na;
 		pthread_cond_broadcast(&a->done_cv);
@@ -415,6 +532,7 @@ static void *advisor_main(void *arg)
 	free(fresh);
 	free(fresh_of);
 	free(slots);
+	free(mine.data);
 	return NULL;
 }
 
@@ -422,7 +540,10 @@ int gb_advisor_open(const struct gb_advisor_opts *o, struct gb_advisor **out, ch
                     size_t errlen)
 {
 	struct gb_advisor *a = calloc(1, sizeof *a);
-	if (!a || !(a->q = calloc(ADV_QUEUE, sizeof *a->q))) {
+	if (!a || !(a->qb.data = malloc(ADV_QBYTES)) ||
+	    !(a->known.slot = calloc(2 * ADV_KNOWN_MAX, sizeof *a->known.slot))) {
+		if (a)
+			free(a->qb.data);
 		free(a);
 		snprintf(err, errlen, "advisor: out of memory");
 		return -ENOMEM;
@@ -440,10 +561,18 @@ int gb_advisor_open(const struct gb_advisor_opts *o, struct gb_advisor **out, ch
 	int rc = adv_ledger_open(a, o->db_path, err, errlen);
 	if (rc == 0 && (rc = -pthread_create(&a->th, NULL, advisor_main, a)) != 0)
 		snprintf(err, errlen, "advisor: cannot start its thread: %s", strerror(-rc));
+	if (rc == 0) { /* named for top -H and perf --comm */
+		pthread_setname_np(a->th, "gb-advisor");
+		/* Batch work: the scheduler does not let its wake-ups preempt a
+		 * drain thread journaling (its fair share, so its latency, stays) */
+		struct sched_param sp = { 0 };
+		pthread_setschedparam(a->th, SCHED_BATCH, &sp);
+	}
 	if (rc < 0) {
 		if (a->db)
 			sqlite3_close(a->db);
-		free(a->q);
+		free(a->qb.data);
+		free(a->known.slot);
 		free(a);
 		return rc;
 	}
@@ -468,7 +597,8 @@ void gb_advisor_close(struct gb_advisor *a)
 	pthread_cond_destroy(&a->done_cv);
 	pthread_mutex_destroy(&a->q_mu);
 	pthread_mutex_destroy(&a->db_mu);
-	free(a->q);
+	free(a->qb.data);
+	free(a->known.slot);
 	free(a);
 }
 

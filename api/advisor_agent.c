@@ -148,8 +148,10 @@ int64_t adv_agent_aggregate(struct gb_advisor *a, const struct adv_agent *ag)
 		sqlite3_bind_text(st, 10, ss, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 11, now);
 		sqlite3_bind_int64(st, 12, now);
-		if (sqlite3_step(st) == SQLITE_DONE)
+		if (sqlite3_step(st) == SQLITE_DONE) {
 			fresh = sqlite3_last_insert_rowid(a->db);
+			adv_known_add(a, ag->sandbox, gkey); /* one set for every gkey */
+		}
 		sqlite3_finalize(st);
 	}
 	char detail[400];

@@ -20,13 +20,12 @@
 #define ADV_AGENT_QUEUE 32 /* agent proposals (policy.local) waiting, at most */
 #define ADV_AGENT_GKEY "agent|" /* gkey prefix of agent-authored proposals */
 
+/* A denial as the thread handles it: the strings point into the queue
+ * buffer it was taken from (struct adv_qbuf), valid for that batch. */
 struct adv_denial {
-	char sandbox[64];
-	char binary[512];
-	char host[256];
-	char ip[64];
-	char method[16]; /* "" for an L4 denial */
-	char path[512];
+	const char *sandbox, *binary, *host, *ip;
+	const char *method; /* "" for an L4 denial */
+	const char *path;
 	unsigned port;
 	uint64_t ts_ns, seq;
 	/* coalesced in the thread's batch (advisor.c): how many identical
@@ -36,6 +35,34 @@ struct adv_denial {
 	uint32_t count, n_more;
 	uint64_t more_seq[ADV_SAMPLES - 1];
 };
+
+/* The queue: denials packed one after another (a header, then the six
+ * strings with their NULs), so the drain thread's copy touches the few
+ * cache lines the text needs, not a fixed 1.5 KiB slot per denial.  The
+ * thread swaps the filled buffer with its empty one under q_mu (O(1)) and
+ * reads it outside the lock. */
+#define ADV_QBYTES (4u << 20) /* bytes per buffer, at most (≥ ADV_QUEUE typical denials) */
+struct adv_qbuf {
+	unsigned char *data; /* ADV_QBYTES */
+	size_t len, n;       /* bytes used, denials held */
+};
+
+/* The groups (sandbox, gkey) the ledger holds, as 64-bit hashes: a
+ * denial whose group is not in the set is a new group, so the thread
+ * skips the SELECT for its predecessor.  Complete since open (loaded from
+ * the ledger, added to on every insert); a hash present may be a
+ * collision, which only costs the SELECT.  Past ADV_KNOWN_MAX groups the
+ * set stops being consulted (every denial SELECTs, as before). */
+#define ADV_KNOWN_MAX (1u << 18)
+struct adv_known {
+	uint64_t *slot; /* 2 * ADV_KNOWN_MAX, 0 = empty */
+	size_t n;
+	bool full;
+};
+uint64_t adv_group_hash(const char *sandbox, const char *gkey);
+void adv_known_add(struct gb_advisor *a, const char *sandbox, const char *gkey);
+/* 0 only when the group is certainly not in the ledger */
+int adv_known_maybe(const struct gb_advisor *a, const char *sandbox, const char *gkey);
 
 /* An agent's proposed entry (a CONFIG validated record from policy.local). */
 struct adv_agent {
@@ -52,8 +79,8 @@ struct gb_advisor {
 	pthread_mutex_t db_mu; /* the handle and every statement */
 	pthread_mutex_t q_mu;
 	pthread_cond_t q_cv, done_cv;
-	struct adv_denial *q;
-	size_t q_head, q_len;
+	struct adv_qbuf qb; /* the one the hook fills */
+	struct adv_known known; /* advisor thread only (db_mu held) */
 	struct adv_agent aq[ADV_AGENT_QUEUE];
 	size_t aq_len;
 	uint64_t q_in, q_out; /* queued / written, for gb_advisor_sync */
@@ -65,7 +92,8 @@ struct gb_advisor {
 };
 
 /* The hot statements, prepared once (db_mu held). */
-enum adv_slot { ADV_ST_FIND, ADV_ST_INSERT, ADV_ST_BUMP, ADV_ST_HIST, ADV_ST_SUPERSEDE };
+enum adv_slot { ADV_ST_FIND, ADV_ST_INSERT, ADV_ST_BUMP, ADV_ST_HIST, ADV_ST_SUPERSEDE,
+	       ADV_ST_BUMP_REJECTED };
 /* The cached statement for slot (reset, bindings cleared), or NULL. */
 sqlite3_stmt *adv_stmt(struct gb_advisor *a, enum adv_slot slot, const char *sql);
 void adv_stmts_free(struct gb_advisor *a);

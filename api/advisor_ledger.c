@@ -28,6 +28,8 @@ static const char schema[] =
 	" time_ns INTEGER NOT NULL, action TEXT NOT NULL, actor TEXT NOT NULL, detail TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS history_sandbox ON history(sandbox, id);";
 
+static int known_load(struct gb_advisor *a);
+
 int64_t adv_now_ns(void)
 {
 	struct timespec ts;
@@ -55,6 +57,67 @@ int adv_ledger_open(struct gb_advisor *a, const char *path, char *err, size_t er
 		a->db = NULL;
 		return -EIO;
 	}
+	if (known_load(a) < 0)
+		a->known.full = true;
+	return 0;
+}
+
+uint64_t adv_group_hash(const char *sandbox, const char *gkey)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)sandbox; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	h = (h ^ 0xff) * 1099511628211ull; /* 0xff is in no UTF-8 text: the seam */
+	for (const unsigned char *p = (const unsigned char *)gkey; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return h ? h : 1; /* 0 marks an empty slot */
+}
+
+void adv_known_add(struct gb_advisor *a, const char *sandbox, const char *gkey)
+{
+	struct adv_known *k = &a->known;
+	if (k->full)
+		return;
+	uint64_t h = adv_group_hash(sandbox, gkey);
+	size_t mask = 2 * (size_t)ADV_KNOWN_MAX - 1, j = (size_t)h & mask;
+	for (; k->slot[j]; j = (j + 1) & mask)
+		if (k->slot[j] == h)
+			return;
+	if (k->n == ADV_KNOWN_MAX) { /* never more than half full */
+		k->full = true;
+		return;
+	}
+	k->slot[j] = h;
+	k->n++;
+}
+
+int adv_known_maybe(const struct gb_advisor *a, const char *sandbox, const char *gkey)
+{
+	const struct adv_known *k = &a->known;
+	if (k->full)
+		return 1;
+	uint64_t h = adv_group_hash(sandbox, gkey);
+	size_t mask = 2 * (size_t)ADV_KNOWN_MAX - 1;
+	for (size_t j = (size_t)h & mask; k->slot[j]; j = (j + 1) & mask)
+		if (k->slot[j] == h)
+			return 1;
+	return 0;
+}
+
+/* Every group the ledger holds into a->known (at open). */
+static int known_load(struct gb_advisor *a)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(a->db, "SELECT DISTINCT sandbox, gkey FROM proposals", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return -EIO;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		adv_known_add(a, (const char *)sqlite3_column_text(st, 0),
+		              (const char *)sqlite3_column_text(st, 1));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		a->known.full = true; /* not known to be complete: consult the ledger always */
 	return 0;
 }
 

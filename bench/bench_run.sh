@@ -46,7 +46,9 @@ echo "state root: $R ($(stat -f -c %T "$R"))"
 # /usr /etc /var/log (and the merged-/usr symlinks), a fresh /proc, a
 # minimal /dev, private /tmp and /var/tmp, the workdir read-write; new
 # mount/pid/net/ipc/uts namespaces; a cgroup (pids, memory); its own uid.
-# bwrap gets the same binds and namespaces (the baseline); bwrap-root the
+# bwrap gets the same binds and namespaces (the baseline; --unshare-all makes
+# a user and a cgroup namespace too, which glassbox does not: strace shows its
+# clone flags, docs/benchmarks.md); bwrap-root the
 # old comparison that binds the whole host read-only; firejail its closest.
 declare -A CMD
 CMD[glassbox]="$G --root $R run --quiet --workdir $T -- /bin/true"

@@ -3,13 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/paths.h"
+#include "common/sha256.h"
 
 int gb_write_all(int fd, const void *p, size_t n)
 {
@@ -131,36 +131,22 @@ int gb_hex_digit(char c)
 int gb_sha256_fd(int fd, char hex[65])
 {
 	hex[0] = 0;
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	if (!md)
-		return -ENOMEM;
-	int rc = 0;
-	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-		rc = -EIO;
-	} else {
-		unsigned char buf[65536];
-		ssize_t n;
-		while ((n = read(fd, buf, sizeof buf)) != 0) {
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				rc = -errno;
-				break;
-			}
-			if (EVP_DigestUpdate(md, buf, (size_t)n) != 1) {
-				rc = -EIO;
-				break;
-			}
+	struct gb_sha256 h; /* sha256.h: no EVP fetch (the exe hash of every start) */
+	gb_sha256_init(&h);
+	unsigned char buf[65536];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof buf)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
 		}
-		unsigned char dig[EVP_MAX_MD_SIZE];
-		unsigned dl = 0;
-		if (!rc && (EVP_DigestFinal_ex(md, dig, &dl) != 1 || dl != 32))
-			rc = -EIO;
-		if (!rc)
-			gb_hex(dig, 32, hex);
+		gb_sha256_update(&h, buf, (size_t)n);
 	}
-	EVP_MD_CTX_free(md);
-	return rc;
+	unsigned char dig[32];
+	gb_sha256_final(&h, dig);
+	gb_hex(dig, 32, hex);
+	return 0;
 }
 
 int gb_sha256_file(const char *path, char hex[65])

@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 
 #include "common/fsutil.h"
+#include "common/sha256.h"
 #include "common/policy_compiled_int.h"
 #include "common/policy_match.h"
 
@@ -196,20 +196,20 @@ static int expand_preset(struct gb_arena *a, const char *access, const struct gb
 /* ---------------- content hash ---------------- */
 
 struct hasher {
-	EVP_MD_CTX *ctx;
+	struct gb_sha256 ctx; /* sha256.h: no EVP fetch at start */
 };
 
 static void h_str(struct hasher *h, const char *s)
 {
 	uint32_t n = s ? (uint32_t)strlen(s) + 1 : 0; /* NULL and "" differ */
-	EVP_DigestUpdate(h->ctx, &n, sizeof n);
+	gb_sha256_update(&h->ctx, &n, sizeof n);
 	if (s)
-		EVP_DigestUpdate(h->ctx, s, n - 1);
+		gb_sha256_update(&h->ctx, s, n - 1);
 }
 
 static void h_u64(struct hasher *h, uint64_t v)
 {
-	EVP_DigestUpdate(h->ctx, &v, sizeof v);
+	gb_sha256_update(&h->ctx, &v, sizeof v);
 }
 
 static void h_rules(struct hasher *h, const struct gb_l7_rule *r, size_t n)
@@ -230,11 +230,8 @@ static void h_rules(struct hasher *h, const struct gb_l7_rule *r, size_t n)
 
 static int hash_model(const struct gb_net_entry *m, size_t n, char out[65])
 {
-	struct hasher h = { EVP_MD_CTX_new() };
-	if (!h.ctx || EVP_DigestInit_ex(h.ctx, EVP_sha256(), NULL) != 1) {
-		EVP_MD_CTX_free(h.ctx);
-		return -ENOMEM;
-	}
+	struct hasher h;
+	gb_sha256_init(&h.ctx);
 	h_u64(&h, n);
 	for (size_t i = 0; i < n; i++) {
 		const struct gb_net_entry *e = &m[i];
@@ -261,16 +258,12 @@ static int hash_model(const struct gb_net_entry *m, size_t n, char out[65])
 			h_u64(&h, s->n_allowed_ips);
 			for (size_t c = 0; c < s->n_allowed_ips; c++) {
 				h_u64(&h, (uint64_t)s->allowed_ips[c].family << 8 | s->allowed_ips[c].prefix);
-				EVP_DigestUpdate(h.ctx, s->allowed_ips[c].addr, 16);
+				gb_sha256_update(&h.ctx, s->allowed_ips[c].addr, 16);
 			}
 		}
 	}
 	unsigned char md[32];
-	unsigned int ml = 0;
-	int ok = EVP_DigestFinal_ex(h.ctx, md, &ml);
-	EVP_MD_CTX_free(h.ctx);
-	if (ok != 1 || ml != 32)
-		return -EIO;
+	gb_sha256_final(&h.ctx, md);
 	gb_hex(md, 32, out);
 	return 0;
 }

@@ -28,6 +28,7 @@
 #include "common/clock.h"
 #include "common/policy.h"
 #include "common/units.h"
+#include "enforcer/proxy/local_http.h"
 #include "enforcer/proxy/policy_local_int.h"
 
 #define WAIT_DEFAULT_S 60
@@ -40,68 +41,26 @@ struct pl_req {
 	char err[600];
 };
 
-struct body_acc {
-	struct gb_buf b;
-	bool over;
-};
-
-static const char *status_text(int s)
-{
-	switch (s) {
-	case 200: return "OK";
-	case 202: return "Accepted";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Payload Too Large";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 503: return "Service Unavailable";
-	default: return "Error";
-	}
-}
-
 /* ---- records ---- */
 
 static void record(struct l7 *l, struct pl_req *r, int reason)
 {
-	struct proxy_conn *c = l->c;
-	struct gb_record rec = { .type = GB_REC_HTTP_DECISION };
+	struct gb_record rec;
+	char rq[2048], rule[300], why[700];
+	lh_rec_fill(l, &r->q, GB_POLICY_LOCAL_HOST, &rec, rq, sizeof rq);
 	struct gb_http_decision *h = &rec.u.http;
 	bool ok = r->q.status < 400;
-	char rule[300], why[700];
 	snprintf(rule, sizeof rule, "policy.local %s %.200s", r->q.method, r->q.path);
 	if (ok)
 		snprintf(why, sizeof why, "policy.local: answered by the proxy");
 	else
 		snprintf(why, sizeof why, "policy.local: %s", r->err);
 	h->verdict = ok ? GB_VERDICT_ALLOW : GB_VERDICT_DENY;
-	h->mode = GB_MODE_ENFORCE;
 	h->reason = (uint16_t)(ok ? GB_R_NONE : reason);
-	h->status = (uint16_t)r->q.status;
-	h->conn_id = c->id;
-	h->src = (struct gb_endpoint){ .host = "", .ip = c->peer_ip, .port = c->peer_port };
-	h->dst = (struct gb_endpoint){ .host = GB_POLICY_LOCAL_HOST, .ip = "", .port = c->req.port };
-	h->id = c->ident.id;
-	h->method = r->q.method;
-	h->scheme = l->terminated ? "https" : "http";
-	h->path = r->q.path;
-	char rq[2048] = "";
-	if (r->q.has_query)
-		l7_redact_query(r->q.query, rq, sizeof rq);
-	h->query = rq;
 	h->rule = rule;
 	h->reason_text = why;
 	h->policy_entry = GB_POLICY_LOCAL_HOST;
-	h->bytes_req = r->q.bytes_req;
-	h->bytes_resp = r->q.bytes_resp;
-	h->latency_ns = gb_now_ns(CLOCK_MONOTONIC) - r->q.t0_ns;
-	h->tls = l->terminated ? GB_HTTP_TLS_TERMINATED : GB_HTTP_TLS_NONE;
-	h->sni = l->ch.sni;
-	h->tls_version = l->tls_version ? l->tls_version : "";
-	proxy_emit(c, &rec);
+	proxy_emit(l->c, &rec);
 }
 
 /* ---- answers ---- */
@@ -112,11 +71,9 @@ static int send_answer(struct l7 *l, struct pl_req *r, int status, const char *c
                        const char *body, size_t n, bool keep, const char *extra, int reason)
 {
 	struct gb_buf b = GB_BUF_INIT;
-	gb_buf_printf(&b,
-	              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	              "Cache-Control: no-store\r\n%sConnection: %s\r\n\r\n",
-	              status, status_text(status), ctype, n, extra ? extra : "",
-	              keep ? "keep-alive" : "close");
+	char hdr[256];
+	snprintf(hdr, sizeof hdr, "Cache-Control: no-store\r\n%s", extra ? extra : "");
+	lh_head(&b, status, ctype, n, hdr, keep);
 	gb_buf_append(&b, body, n);
 	int w = b.err ? -ENOMEM : l7_write(l, L7_CLIENT, b.data, b.len);
 	r->q.bytes_resp = b.len;
@@ -158,99 +115,20 @@ static int send_err(struct l7 *l, struct pl_req *r, int status, const char *erro
 
 /* ---- the request ---- */
 
-static void on_payload(void *arg, const char *data, size_t n)
-{
-	struct body_acc *a = arg;
-	if (a->over || a->b.len + n > GB_PL_BODY_MAX) {
-		a->over = true;
-		return;
-	}
-	gb_buf_append(&a->b, data, n);
-}
-
 /* 1 = a head, 0 = the client is done, -1 = refused. */
 static int read_head(struct l7 *l)
 {
-	struct l7_side *cl = &l->s[L7_CLIENT];
-	for (;;) {
-		size_t used = 0;
-		enum gb_http1_event ev = gb_http1_feed(l->h1, cl->buf + cl->off, cl->len - cl->off, &used);
-		cl->off += used;
-		if (ev == GB_HTTP1_HEAD)
-			return 1;
-		if (ev == GB_HTTP1_ERROR) {
-			struct pl_req r;
-			memset(&r, 0, sizeof r);
-			r.q.t0_ns = gb_now_ns(CLOCK_MONOTONIC);
-			snprintf(r.q.method, sizeof r.q.method, "-");
-			int st = gb_http1_status(l->h1);
-			send_err(l, &r, st, "bad_request", gb_http1_error(l->h1), false, NULL,
-			         st == 431 ? GB_R_LIMIT : GB_R_BAD_REQUEST);
-			return -1;
-		}
-		if (ev == GB_HTTP1_END)
-			continue;
-		if (l7_fill(l, L7_CLIENT) <= 0)
-			return 0;
+	int rc = lh_read_head(l);
+	if (rc < 0) {
+		struct pl_req r;
+		memset(&r, 0, sizeof r);
+		r.q.t0_ns = gb_now_ns(CLOCK_MONOTONIC);
+		snprintf(r.q.method, sizeof r.q.method, "-");
+		int st = gb_http1_status(l->h1);
+		send_err(l, &r, st, "bad_request", gb_http1_error(l->h1), false, NULL,
+		         st == 431 ? GB_R_LIMIT : GB_R_BAD_REQUEST);
 	}
-}
-
-/* The body into acc (bounded).  0, or -1 when the client left or broke
- * the framing. */
-static int read_body(struct l7 *l, const struct gb_http1_head *h)
-{
-	struct l7_side *cl = &l->s[L7_CLIENT];
-	size_t used = 0;
-	if (h->body == GB_HTTP1_BODY_NONE) {
-		gb_http1_feed(l->h1, "", 0, &used);
-		return 0;
-	}
-	for (;;) {
-		if (cl->off == cl->len && l7_fill(l, L7_CLIENT) <= 0)
-			return -1;
-		enum gb_http1_event ev = gb_http1_feed(l->h1, cl->buf + cl->off, cl->len - cl->off, &used);
-		cl->off += used;
-		if (ev == GB_HTTP1_END)
-			return 0;
-		if (ev == GB_HTTP1_ERROR)
-			return -1;
-	}
-}
-
-/* Path and query of the target; host it names (absolute-form) into host. */
-static int target(const struct gb_http1_head *h, struct pl_req *r, char *host, size_t hn)
-{
-	const char *t = h->target, *end = t + h->target_len;
-	host[0] = '\0';
-	if (h->target_len >= 7 && !strncasecmp(t, "http://", 7)) {
-		const char *a = t + 7, *s = a;
-		while (s < end && *s != '/' && *s != '?')
-			s++;
-		uint16_t port = 0;
-		if (http_parse_host(a, (size_t)(s - a), host, hn, &port) < 0 || (port && port != 80))
-			snprintf(host, hn, "%.*s", (int)((size_t)(s - a) > 200 ? 200 : (size_t)(s - a)), a);
-		if (!host[0])
-			snprintf(host, hn, "?");
-		t = s;
-	} else if (!h->target_len || t[0] != '/') {
-		return -1;
-	}
-	const char *qm = memchr(t, '?', (size_t)(end - t));
-	size_t pl = (size_t)((qm ? qm : end) - t), ql = qm ? (size_t)(end - qm - 1) : 0;
-	if (pl >= sizeof r->q.path || ql >= sizeof r->q.query)
-		return -1;
-	if (pl == 0)
-		strcpy(r->q.path, "/");
-	else {
-		memcpy(r->q.path, t, pl);
-		r->q.path[pl] = '\0';
-	}
-	if (qm) {
-		r->q.has_query = true;
-		memcpy(r->q.query, qm + 1, ql);
-		r->q.query[ql] = '\0';
-	}
-	return 0;
+	return rc;
 }
 
 /* The value of name in the query (undecoded), or NULL. */
@@ -414,7 +292,7 @@ static json_t *status_json(const struct pl_prop *p, const struct verdict *v)
 }
 
 static int post_proposal(struct l7 *l, struct pl_req *r, const struct gb_http1_head *h,
-                         struct body_acc *acc)
+                         struct lh_body *acc)
 {
 	const struct gb_pl_hooks *hk = l->p->o.policy_local;
 	const struct gb_http1_field *ct = gb_http1_field(h, "content-type");
@@ -557,7 +435,7 @@ static int method_not_allowed(struct l7 *l, struct pl_req *r, const char *allow,
 }
 
 /* One request.  0 = the connection goes on, 1 = it closes. */
-static int one(struct l7 *l, struct body_acc *acc)
+static int one(struct l7 *l, struct lh_body *acc)
 {
 	const struct gb_http1_head *h = gb_http1_head(l->h1);
 	struct pl_req r;
@@ -566,17 +444,12 @@ static int one(struct l7 *l, struct body_acc *acc)
 	r.q.bytes_req = h->head_len;
 	snprintf(r.q.method, sizeof r.q.method, "%s", h->method);
 	char host[256];
-	if (target(h, &r, host, sizeof host) < 0)
+	if (lh_target(h, &r.q, host, sizeof host) < 0)
 		return send_err(l, &r, 400, "bad_request", "the request target must be a path (/v1/...) "
 		                "or an http://policy.local URL (at most 4 KiB)", false, NULL,
 		                GB_R_BAD_REQUEST);
-	char hh[256] = "";
-	uint16_t hport = 0;
-	if (h->n_host && http_parse_host(h->host, h->host_len, hh, sizeof hh, &hport) < 0)
-		snprintf(hh, sizeof hh, "?");
-	const char *other = host[0] && !gb_policy_local_host(host) ? host
-	                    : hh[0] && !gb_policy_local_host(hh)   ? hh
-	                                                           : NULL;
+	char hh[256];
+	const char *other = lh_other_host(h, host, gb_policy_local_host, hh, sizeof hh);
 	if (other) {
 		char m[400];
 		snprintf(m, sizeof m, "this connection carried policy.local requests and cannot carry "
@@ -598,14 +471,7 @@ static int one(struct l7 *l, struct body_acc *acc)
 		snprintf(m, sizeof m, "a proposal is at most %d bytes", GB_PL_BODY_MAX);
 		return send_err(l, &r, 413, "payload_too_large", m, false, NULL, GB_R_LIMIT);
 	}
-	const struct gb_http1_field *ex = gb_http1_field(h, "expect");
-	if (ex && h->body != GB_HTTP1_BODY_NONE && ex->value_len == 12 &&
-	    !strncasecmp(ex->value, "100-continue", 12)) {
-		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-		if (l7_write(l, L7_CLIENT, cont, sizeof cont - 1) < 0)
-			return 1;
-	}
-	if (read_body(l, h) < 0)
+	if (lh_continue(l, h) < 0 || lh_read_body(l, h) < 0)
 		return 1;
 	r.q.bytes_req += acc->b.len;
 	if (acc->over) {
@@ -643,95 +509,17 @@ static int one(struct l7 *l, struct body_acc *acc)
 	return send_err(l, &r, 404, "not_found", m, keep, NULL, GB_R_BAD_REQUEST);
 }
 
-/* ---- the tunnel ---- */
-
-static int terminate(struct l7 *l)
-{
-	struct proxy_conn *c = l->c;
-	SSL_CTX *leaf = gb_tls_leaf_ctx(l->p->o.tls, GB_POLICY_LOCAL_HOST, NULL);
-	if (!leaf)
-		return -1;
-	SSL *s = SSL_new(leaf);
-	SSL_CTX_free(leaf);
-	if (!s || SSL_set_fd(s, c->cfd) != 1) {
-		SSL_free(s);
-		return -1;
-	}
-	l->s[L7_CLIENT].ssl = s;
-	if (SSL_accept(s) != 1) {
-		ERR_clear_error();
-		snprintf(c->dec.reason_text, sizeof c->dec.reason_text,
-		         "policy.local: TLS handshake with the client failed (does it trust the "
-		         "sandbox CA?)");
-		return -1;
-	}
-	l->terminated = true;
-	l->tls_version = SSL_get_version(s);
-	return 0;
-}
-
-static int open_tunnel(struct l7 *l)
-{
-	struct proxy_conn *c = l->c;
-	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
-	if (c->req.port != 443 && c->req.port != 80) {
-		static const char body[] = "{\"error\":\"bad_port\",\"detail\":\"policy.local is "
-		                           "served on ports 443 and 80 only\"}\n";
-		char no[256];
-		int n = snprintf(no, sizeof no, "HTTP/1.1 403 Forbidden\r\nContent-Type: "
-		                 "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-		                 sizeof body - 1, body);
-		l7_write(l, L7_CLIENT, no, (size_t)n);
-		return -1;
-	}
-	if (l7_write(l, L7_CLIENT, ok, sizeof ok - 1) < 0)
-		return -1;
-	struct l7_side *cl = &l->s[L7_CLIENT];
-	size_t early = c->hlen - c->head_end;
-	unsigned char first = 0;
-	if (early) {
-		if ((unsigned char)c->head[c->head_end] == 0x16)
-			return -1; /* a ClientHello before the 200 cannot be handed to OpenSSL */
-		memcpy(cl->buf, c->head + c->head_end, early);
-		cl->len = early;
-		return 0;
-	}
-	struct pollfd pf = { .fd = c->cfd, .events = POLLIN };
-	if (poll(&pf, 1, l->p->o.header_timeout_ms) <= 0 || recv(c->cfd, &first, 1, MSG_PEEK) != 1)
-		return -1;
-	if (first == 0x16)
-		return l->p->o.tls ? terminate(l) : -1;
-	return 0;
-}
-
 void policy_local_conn(struct l7 *l)
 {
-	struct proxy_conn *c = l->c;
-	struct body_acc acc = { GB_BUF_INIT, false };
-	gb_http1_free(l->h1);
-	l->h1 = gb_http1_new(&(struct gb_http1_opts){ .max_head = (size_t)l->p->o.max_header_bytes,
-	                                              .on_payload = on_payload, .arg = &acc });
-	if (!l->h1)
-		return;
-	snprintf(c->entry, sizeof c->entry, GB_POLICY_LOCAL_HOST);
-	snprintf(c->dec.reason_text, sizeof c->dec.reason_text,
-	         "policy.local: answered by the proxy, no policy entry consulted");
-	if (c->req.kind == GB_NET_CONNECT) {
-		if (open_tunnel(l) < 0) {
-			conn_rec_open(c, GB_VERDICT_DENY, GB_R_BAD_REQUEST);
-			atomic_fetch_add(&l->p->s_denied, 1);
-			return;
-		}
-	} else {
-		if (c->hlen > l->s[L7_CLIENT].cap)
-			return;
-		memcpy(l->s[L7_CLIENT].buf, c->head, c->hlen);
-		l->s[L7_CLIENT].len = c->hlen;
-	}
-	conn_rec_open(c, GB_VERDICT_ALLOW, GB_R_NONE);
-	c->opened = true;
-	atomic_fetch_add(&l->p->s_allowed, 1);
-	while (read_head(l) > 0 && one(l, &acc) == 0)
-		;
+	static const char body[] = "{\"error\":\"bad_port\",\"detail\":\"policy.local is "
+	                           "served on ports 443 and 80 only\"}\n";
+	char no[256];
+	int n = snprintf(no, sizeof no, "HTTP/1.1 403 Forbidden\r\nContent-Type: "
+	                 "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	                 sizeof body - 1, body);
+	struct lh_body acc = { GB_BUF_INIT, GB_PL_BODY_MAX, false };
+	if (lh_begin(l, GB_POLICY_LOCAL_HOST, &acc, no, (size_t)n) == 0)
+		while (read_head(l) > 0 && one(l, &acc) == 0)
+			;
 	gb_buf_free(&acc.b);
 }

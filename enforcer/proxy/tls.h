@@ -41,6 +41,18 @@ struct gb_tls_opts {
 	const char *system_bundle; /* NULL = the first found of the usual places */
 };
 
+/* OpenSSL for a process that starts often (`glassbox run`): initialised
+ * without the system configuration file (openssl.cnf: its parse, the
+ * modules it names and the error strings it loads were ~0.7 ms of every
+ * sandbox start) and without the atexit cleanup.  The configuration is then
+ * applied by the first TLS context this file makes (an inspected or
+ * upstream connection), before any handshake, so that the system's TLS
+ * settings (ssl_conf: protocol floor, cipher string) still hold for the
+ * proxy.  What runs before it — the policy hash, the CA's key and
+ * certificate — uses OpenSSL's built-in default provider.  Call before any
+ * other OpenSSL function; without it OpenSSL loads the file as usual. */
+void gb_tls_init_deferred_config(void);
+
 /* Make the CA and write its files (an existing file is replaced).  0 or negative errno with a sentence in err. */
 int gb_tls_new(const struct gb_tls_opts *o, struct gb_tls **out, char *err, size_t errlen);
 void gb_tls_free(struct gb_tls *t);

@@ -50,6 +50,9 @@ X509 *tls_ca_chain(struct gb_tls *t);
 /* tls_leaf.c */
 int tls_leaf_init(struct gb_tls *t, size_t cap);
 void tls_leaf_fini(struct gb_tls *t);
+/* tls_config.c: the configuration file, when gb_tls_init_deferred_config()
+ * deferred it; called before every SSL_CTX_new (once, thread-safe). */
+void tls_config_apply(void);
 /* tls_upstream.c */
 int tls_upstream_init(struct gb_tls *t, const char *extra_ca, char *err, size_t errlen);
 void tls_upstream_fini(struct gb_tls *t);

@@ -158,6 +158,7 @@ static int alpn_select(SSL *s, const unsigned char **out, unsigned char *outlen,
 
 static SSL_CTX *make_ctx(struct gb_tls *t, const char *host)
 {
+	tls_config_apply(); /* before the first leaf's key and context */
 	X509 *chain = tls_ca_chain(t);
 	EVP_PKEY *key = chain ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256") : NULL;
 	X509 *leaf = key ? mint(t, host, key) : NULL;

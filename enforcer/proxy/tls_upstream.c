@@ -60,6 +60,7 @@ void tls_upstream_fini(struct gb_tls *t)
  * should not wait for at start. */
 static int make_ctx(struct gb_tls *t, const char *extra_ca, char *err, size_t errlen)
 {
+	tls_config_apply();
 	SSL_CTX *c = SSL_CTX_new(TLS_client_method());
 	if (!c) {
 		snprintf(err, errlen, "upstream TLS context: out of memory");
