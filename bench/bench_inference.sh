@@ -10,8 +10,11 @@
 #                               ->  198.18.0.10:8080 directly   inference_server.py
 #     198.18.0.2/24 ------------------ veth -------------------- 198.18.0.10/24
 #
-# Each mode: N requests (default 200), each on a fresh connection, each a
-# stream of CHUNKS events (default 20) GAP_MS apart (default 2).  First
+# Each mode: N requests (default 200) in each of two runs, each on a fresh
+# connection, each a stream of CHUNKS events (default 20) GAP_MS apart
+# (default 2); the three modes' requests interleaved (one client, the order
+# rotating per request), so a burst of load from elsewhere on a shared
+# machine falls on all of them alike.  First
 # byte: request sent -> first event read.  Per chunk: the provider's send
 # time -> the client's read (one clock: both run on this machine).  Figures
 # are medians and p99; "added" = through glassbox minus direct.  Bounded:
@@ -72,21 +75,22 @@ pids+=($!)
 wait_port "$CNS" 127.0.0.1 3128
 
 client() { ip netns exec "$CNS" python3 "$here/bench/bench_inference_client.py" "$1" "$N" "$CHUNKS" "$GAP"; }
-# warm-up (leaf minted, page cache, python imports), then the runs, interleaved twice
-client "direct:198.18.0.10:8080:$KEY" >/dev/null || die "direct"
-client "https:3128:$T/tls/ca.pem" >/dev/null || die "https"
+MODES="direct:198.18.0.10:8080:$KEY,http:3128,https:3128:$T/tls/ca.pem"
+# warm-up (leaf minted, pool filled, page cache, python imports), then two
+# runs; within a run the modes' requests are interleaved, so load from
+# elsewhere on the machine falls on all three alike
+N_=$N; N=5; client "$MODES" >/dev/null || die "warm-up"; N=$N_
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for round in 1 2; do
-	client "direct:198.18.0.10:8080:$KEY" >"$T/direct.$round.json" || die "direct"
-	client "http:3128" >"$T/http.$round.json" || die "http"
-	client "https:3128:$T/tls/ca.pem" >"$T/https.$round.json" || die "https"
+	client "$MODES" >"$T/all.$round.json" || die "round $round"
 done
-python3 - "$T" "$N" "$CHUNKS" "$GAP" <<'PY'
+python3 - "$T" "$N" "$CHUNKS" "$GAP" "$load0" <<'PY'
 import json, statistics, sys
-T, n, chunks, gap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+T, n, chunks, gap, load0 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 def load(m):
     d = {"first_us": [], "chunk_us": []}
     for r in (1, 2):
-        j = json.load(open(f"{T}/{m}.{r}.json"))
+        j = json.load(open(f"{T}/all.{r}.json"))[m]
         for k in d:
             d[k] += j[k]
     return d
@@ -94,7 +98,8 @@ def p(v, q):
     v = sorted(v)
     return v[min(len(v) - 1, int(q * len(v)))]
 res = {m: load(m) for m in ("direct", "http", "https")}
-print(f"bench_inference: {2 * n} streamed requests per mode, {chunks} chunks each, {gap} ms apart")
+print(f"bench_inference: {2 * n} streamed requests per mode, {chunks} chunks each, {gap} ms apart, "
+      f"interleaved; load average {load0} before, {open('/proc/loadavg').read().split()[0]} after")
 print(f"{'':28} {'first byte p50':>15} {'p99':>10} {'chunk p50':>11} {'p99':>10}")
 base = res["direct"]
 b_f, b_c = statistics.median(base["first_us"]), statistics.median(base["chunk_us"])

@@ -4,11 +4,15 @@ tests/helpers/inference_server.py, directly or through glassbox's
 inference.local, one fresh connection per request (as an SDK without a pool
 would, and as the proxy does towards the provider).
 
-  bench_inference_client.py MODE N CHUNKS GAP_MS
+  bench_inference_client.py MODE[,MODE...] N CHUNKS GAP_MS
     MODE  direct:HOST:PORT:KEY | http:PROXY_PORT | https:PROXY_PORT:CA_FILE
-Prints one JSON object: the time to the first SSE event (request sent ->
-first event read, microseconds) per request, and per chunk the delay from
-the server's send time (its clock is this machine's) to the client's read.
+With several modes the requests are interleaved (request i of each mode,
+the order rotating), so a burst of load from elsewhere on the machine falls
+on every mode alike instead of on whichever block of N ran then.
+Prints one JSON object per mode (keyed by its kind): the time to the first
+SSE event (request sent -> first event read, microseconds) per request, and
+per chunk the delay from the server's send time (its clock is this
+machine's) to the client's read.
 """
 import json
 import socket
@@ -16,13 +20,13 @@ import ssl
 import sys
 import time
 
-mode, n, chunks, gap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-assert 1 <= n <= 10000 and 1 <= chunks <= 1000 and 0 <= gap <= 100
-kind, *rest = mode.split(":")
+modes, n, chunks, gap = sys.argv[1].split(","), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+assert 1 <= n <= 10000 and 1 <= chunks <= 1000 and 0 <= gap <= 100 and 1 <= len(modes) <= 3
 body = json.dumps({"model": "bench", "stream": True, "gb_chunks": chunks, "gb_gap_ms": gap}).encode()
 
 
-def connect():
+def connect(mode):
+    kind, *rest = mode.split(":")
     if kind == "direct":
         host, port, key = rest[0], int(rest[1]), rest[2]
         s = socket.create_connection((host, port), timeout=10)
@@ -68,9 +72,8 @@ def dechunk(raw, state):
             return out
 
 
-first, per_chunk = [], []
-for _ in range(n):
-    s, req = connect()
+def one(mode, first, per_chunk):
+    s, req = connect(mode)
     t0 = time.perf_counter_ns()
     s.sendall(req)
     buf, got_first, events = b"", False, 0
@@ -96,4 +99,12 @@ for _ in range(n):
             events += 1
     s.close()
     assert events == chunks, f"{events} of {chunks} events"
-print(json.dumps({"first_us": first, "chunk_us": per_chunk}))
+
+
+res = {m.split(":")[0]: {"first_us": [], "chunk_us": []} for m in modes}
+for k in range(n):
+    for j in range(len(modes)):
+        m = modes[(k + j) % len(modes)]
+        r = res[m.split(":")[0]]
+        one(m, r["first_us"], r["chunk_us"])
+print(json.dumps(res))

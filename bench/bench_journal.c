@@ -19,6 +19,7 @@
  *                                   bounded: it stops by itself and removes DIR)
  *   BENCH_JOURNAL_ONLY=batched: the batched pipeline alone (for a profiler:
  *   perf record bench_journal shows serve's path without the other runs)
+ *   BENCH_ZSTD_LEVEL=N: seal at zstd level N instead of the journal's default
  */
 #include <errno.h>
 #include <ftw.h>
@@ -81,17 +82,6 @@ static void record(struct gb_record *r, uint64_t i)
 	n->bytes_down = 56789;
 }
 
-/* CPU seconds of the calling thread (user + system).  The consumer's
- * rate per CPU second is "on one core" whatever else runs on the box: on
- * a shared machine wall time counts the time the consumer waited for a
- * core, which says nothing about the code. */
-static double thread_cpu(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int rm_cb(const char *p, const struct stat *st, int f, struct FTW *w)
 {
 	(void)st, (void)f, (void)w;
@@ -100,7 +90,8 @@ static int rm_cb(const char *p, const struct stat *st, int f, struct FTW *w)
 
 static struct gb_journal *open_journal(const char *dir, uint32_t buffer)
 {
-	struct gb_journal_opts o = { .dir = dir, .fsync = GB_FSYNC_GROUP, .buffer_bytes = buffer };
+	struct gb_journal_opts o = { .dir = dir, .fsync = GB_FSYNC_GROUP, .buffer_bytes = buffer,
+	                             .zstd_level = getenv("BENCH_ZSTD_LEVEL") ? atoi(getenv("BENCH_ZSTD_LEVEL")) : 0 };
 	struct gb_journal *j;
 	char err[256];
 	if (gb_journal_open(&o, &j, err, sizeof err) < 0) {
@@ -165,7 +156,7 @@ int main(int argc, char **argv)
 	bool only_batched = only && !strcmp(only, "batched");
 	/* 1. serialise alone (one reused buffer, as serve does) */
 	struct gb_buf one = GB_BUF_INIT;
-	double t0 = bench_now(), cs0 = thread_cpu();
+	double t0 = bench_now(), cs0 = bench_thread_cpu();
 	for (long i = 0; i < (only_batched ? 1 : n); i++) {
 		struct gb_record r;
 		record(&r, (uint64_t)i);
@@ -175,7 +166,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	double t_ser = bench_now() - t0, cpu_ser = thread_cpu() - cs0;
+	double t_ser = bench_now() - t0, cpu_ser = bench_thread_cpu() - cs0;
 	gb_buf_free(&one);
 	/* the lines for the append run, made untimed */
 	struct gb_buf all = GB_BUF_INIT;
@@ -221,7 +212,7 @@ int main(int argc, char **argv)
 		unsigned batch = 0;
 		got = 0;
 		t0 = bench_now();
-		double c0 = thread_cpu();
+		double c0 = bench_thread_cpu();
 		pthread_create(&th, NULL, producer, &p);
 		while (got < n) {
 			struct gb_ring_entry e;
@@ -265,7 +256,7 @@ int main(int argc, char **argv)
 		}
 		gb_journal_rotate(j);
 		t_pipe[batched] = bench_now() - t0;
-		cpu_pipe[batched] = thread_cpu() - c0;
+		cpu_pipe[batched] = bench_thread_cpu() - c0;
 		pthread_join(th, NULL);
 		gb_journal_close(j);
 		gb_ring_close(pr);

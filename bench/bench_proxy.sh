@@ -19,7 +19,11 @@
 # 200 idle processes live in the client namespace during the rate runs, as
 # the proxy's identity lookup walks /proc.  Bounded: each rate run stops
 # after 10 s, each download after the receive timeouts; < 5 min in all.
-# BENCH_PROXY_WRAP (e.g. "strace -f -c -o FILE") prefixes glassbox.
+# BENCH_PROXY_WRAP (e.g. "strace -f -c -o FILE") prefixes glassbox;
+# BENCH_PROXY_ARGS are added to its command line (e.g. "--workers 2").
+# GLASSBOX_BASE=another glassbox binary (an older build) adds the path
+# "gb-base" on 127.0.0.1:3131, measured in the same interleaved rounds: a
+# before/after pair from one invocation.
 #
 # The load generator and upstream server: tests/helpers/proxy_load.c.
 #
@@ -82,8 +86,17 @@ network_policies:
       - path: $B
 Y
 ip netns exec "$CNS" ${BENCH_PROXY_WRAP:-} "$G" proxy --policy "$T/policy.yaml" --listen 127.0.0.1:3128 --ring "$T/events.ring" \
-	>"$T/glassbox.log" 2>&1 &
+	${BENCH_PROXY_ARGS:-} >"$T/glassbox.log" 2>&1 &
 pids+=($!)
+gb_pid=$!
+have_base=0
+if [ -n "${GLASSBOX_BASE:-}" ]; then
+	[ -x "$GLASSBOX_BASE" ] || die "GLASSBOX_BASE=$GLASSBOX_BASE is not executable"
+	ip netns exec "$CNS" "$GLASSBOX_BASE" proxy --policy "$T/policy.yaml" --listen 127.0.0.1:3131 \
+		--ring "$T/events-base.ring" >"$T/glassbox-base.log" 2>&1 &
+	pids+=($!)
+	have_base=1
+fi
 mkdir -m 0777 "$T/tp"
 cat >"$T/tinyproxy.conf" <<EOF
 User nobody
@@ -124,6 +137,7 @@ if command -v haproxy >/dev/null; then
 fi
 wait_port "$UNS" 198.18.0.10 9000
 wait_port "$CNS" 127.0.0.1 3128
+[ $have_base = 1 ] && wait_port "$CNS" 127.0.0.1 3131
 [ $have_tp = 1 ] && wait_port "$CNS" 127.0.0.1 3129
 [ $have_ha = 1 ] && wait_port "$CNS" 127.0.0.1 3130
 
@@ -132,6 +146,7 @@ declare -A PX TG
 PX[direct]=- TG[direct]=$TARGET
 PX[glassbox]=127.0.0.1:3128 TG[glassbox]=$TARGET
 order=(direct glassbox)
+[ $have_base = 1 ] && { PX[gb-base]=127.0.0.1:3131; TG[gb-base]=$TARGET; order+=(gb-base); }
 [ $have_tp = 1 ] && { PX[tinyproxy]=127.0.0.1:3129; TG[tinyproxy]=$TARGET; order+=(tinyproxy); }
 [ $have_ha = 1 ] && { PX[haproxy]=-; TG[haproxy]=127.0.0.1:3130; order+=(haproxy); }
 
@@ -140,7 +155,7 @@ for p in "${order[@]}"; do
 	C "$B" rate "${PX[$p]}" "${TG[$p]}" 10 5 >/dev/null || die "$p does not relay"
 done
 
-echo "bench_proxy: $(nproc) CPUs, glassbox $(basename "$(dirname "$(dirname "$G")")") build, bulk ${BULK_MIB} MiB, rate $RATE_N connections"
+echo "bench_proxy: load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs, glassbox $(basename "$(dirname "$(dirname "$G")")") build, bulk ${BULK_MIB} MiB, rate $RATE_N connections"
 declare -A MBPS CPS P50 P99
 bytes=$((BULK_MIB * 1024 * 1024))
 for p in "${order[@]}"; do
@@ -180,6 +195,7 @@ for conc in 1 8; do
 	done
 done
 
+echo "bench_proxy: rate runs done, load $(cut -d' ' -f1-3 /proc/loadavg)"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
 printf '\n%-10s %8s | %-38s | %-38s\n' "" "bulk" "1 client: new connections" "8 clients: new connections"
 printf '%-10s %8s | %8s %8s %8s %10s | %8s %8s %8s %10s\n' path "MB/s" "conns/s" "p50 µs" "p99 µs" \
@@ -201,8 +217,9 @@ if [ $have_tp = 1 ]; then
 	printf 'GB_FIGURE\tproxy\tnew connections/s, 8 clients\t%s\tconns/s\ttinyproxy\t%s\t>=1.0x\n' "${CPS[glassbox.8]}" "${CPS[tinyproxy.8]}"
 	printf 'GB_FIGURE\tproxy\tCONNECT throughput\t%s\tMB/s\ttinyproxy\t%s\t>=3x\n' "${MBPS[glassbox]}" "${MBPS[tinyproxy]}"
 fi
+[ $have_base = 1 ] && echo "glassbox/gb-base:   throughput $(ratio "${MBPS[glassbox]}" "${MBPS[gb-base]}")x, conns/s $(ratio "${CPS[glassbox.1]}" "${CPS[gb-base.1]}")x (1 client) $(ratio "${CPS[glassbox.8]}" "${CPS[gb-base.8]}")x (8 clients); gb-base/tinyproxy conns/s $(ratio "${CPS[gb-base.1]}" "${CPS[tinyproxy.1]:-0}")x (1 client) $(ratio "${CPS[gb-base.8]}" "${CPS[tinyproxy.8]:-0}")x (8 clients)"
 [ $have_ha = 1 ] && echo "glassbox/haproxy:   throughput $(ratio "${MBPS[glassbox]}" "${MBPS[haproxy]}")x, conns/s $(ratio "${CPS[glassbox.1]}" "${CPS[haproxy.1]}")x (1 client) $(ratio "${CPS[glassbox.8]}" "${CPS[haproxy.8]}")x (8 clients) (haproxy: plain tcp relay, no CONNECT, no identity, no policy)"
-kill -TERM "${pids[1]}" 2>/dev/null && wait "${pids[1]}" 2>/dev/null
+kill -TERM "$gb_pid" 2>/dev/null && wait "$gb_pid" 2>/dev/null
 tail -1 "$T/glassbox.log"
 
 # The identity lookup on its own (sock_diag + /proc walk + cached hash),

@@ -39,6 +39,14 @@ static inline double bench_now(void)
 	return (double)gb_now_ns(CLOCK_MONOTONIC) / 1e9;
 }
 
+/* CPU seconds of the calling thread (user + system): a rate per CPU
+ * second is "on one core" whatever else runs on a shared machine, where
+ * wall time also counts the time spent waiting for a core. */
+static inline double bench_thread_cpu(void)
+{
+	return (double)gb_now_ns(CLOCK_THREAD_CPUTIME_ID) / 1e9;
+}
+
 /* Mean cost of one clock read over 1000 back-to-back pairs, in ns. */
 static inline uint64_t bench_timer_cost(void)
 {

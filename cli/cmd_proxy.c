@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "common/policy.h"
 #include "common/ring.h"
+#include "enforcer/proxy/cred.h"
 #include "enforcer/proxy/inference.h"
 #include "enforcer/proxy/proxy.h"
 #include "common/log.h"
@@ -26,6 +27,7 @@ static void usage(FILE *f)
 	        "                      [--hosts FILE] [--workers N] [--fail-closed]\n"
 	        "                      [--tls-dir DIR [--upstream-ca FILE]]\n"
 	        "                      [--internal-needs-allowed-ips] [--inference ROUTE.json]\n"
+	        "                      [--credential NAME[:VAR]=FILE@HOST[,HOST...]]...\n"
 	        "  Run the egress proxy until SIGINT or SIGTERM.\n"
 	        "  --listen   address to listen on (default 127.0.0.1:3128; [::1]:3128 for IPv6)\n"
 	        "  --ring     write decision records into this ring (created if missing)\n"
@@ -37,7 +39,8 @@ static void usage(FILE *f)
 	        "  --upstream-ca  CA file trusted for upstream servers besides the system store\n"
 	        "  --internal-needs-allowed-ips  use an internal address only when the endpoint's\n"
 	        "                 allowed_ips covers it, also for an exactly named host\n"
-	        "  --inference  the inference.local route (JSON, docs/inference.md)\n");
+	        "  --inference  the inference.local route (JSON, docs/inference.md)\n"
+	        "  --credential  a provider credential for inspected tunnels (docs/credentials.md)\n");
 }
 
 /* --inference FILE: the route, its credential read now. */
@@ -67,6 +70,8 @@ int cmd_proxy(int argc, char **argv)
 	const char *policy = NULL, *listen = "127.0.0.1:3128", *ring_path = NULL, *hosts = NULL;
 	const char *tls_dir = NULL, *upstream_ca = NULL, *inference = NULL;
 	int workers = 0;
+	static struct gb_cred_spec cspec[GB_CRED_MAX]; /* one proxy per process */
+	size_t n_cspec = 0;
 	bool fail_closed = false, internal_strict = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -99,6 +104,18 @@ int cmd_proxy(int argc, char **argv)
 			upstream_ca = v;
 		else if (!strcmp(a, "--inference"))
 			inference = v;
+		else if (!strcmp(a, "--credential")) {
+			char cerr[600];
+			if (n_cspec == GB_CRED_MAX) {
+				gb_log_error("proxy", "--credential: at most %d", GB_CRED_MAX);
+				return 2;
+			}
+			if (gb_cred_spec_parse_arg(v, &cspec[n_cspec], cerr, sizeof cerr) < 0) {
+				gb_log_error("proxy", "%s", cerr);
+				return 2;
+			}
+			n_cspec++;
+		}
 		else if (!strcmp(a, "--workers")) {
 			workers = atoi(v);
 			if (workers < 1 || workers > 256) {
@@ -181,7 +198,19 @@ int cmd_proxy(int argc, char **argv)
 		gb_policy_store_free(store);
 		return 1;
 	}
-	struct gb_proxy_opts o = { .inference = inf, .listen = listen, .listen_fd = -1, .netns_fd = -1, .workers = workers,
+	struct gb_creds *creds = NULL;
+	if (n_cspec) {
+		char cerr[600];
+		if (gb_creds_load(cspec, n_cspec, &creds, cerr, sizeof cerr) < 0) {
+			gb_log_error("proxy", "%s", cerr);
+			gb_inference_free(inf);
+			gb_tls_free(tls);
+			gb_ring_close(ring);
+			gb_policy_store_free(store);
+			return 1;
+		}
+	}
+	struct gb_proxy_opts o = { .creds = creds, .inference = inf, .listen = listen, .listen_fd = -1, .netns_fd = -1, .workers = workers,
 		                   .store = store, .ring = ring, .fail_closed = fail_closed,
 		                   .internal_needs_allowed_ips = internal_strict,
 		                   .hosts_file = hosts, .tls = tls };
@@ -192,6 +221,7 @@ int cmd_proxy(int argc, char **argv)
 	if (rc < 0) {
 		gb_log_error("proxy", "listen %s: %s", listen, strerror(-rc));
 		gb_proxy_free(px);
+		gb_creds_free(creds);
 		gb_inference_free(inf);
 		gb_tls_free(tls);
 		gb_ring_close(ring);
@@ -214,6 +244,7 @@ int cmd_proxy(int argc, char **argv)
 		            (unsigned long long)ts.leaves_minted, (unsigned long long)ts.leaf_hits);
 	}
 	gb_proxy_free(px);
+	gb_creds_free(creds); /* after the proxy: it borrowed them */
 	gb_inference_free(inf);
 	gb_tls_free(tls); /* after the proxy: it borrowed the CA */
 	gb_ring_close(ring);

@@ -244,6 +244,19 @@ void gb_jw_raw(struct gb_jsonw *w, const char *json, size_t n)
 	gb_buf_append(w->b, json, n);
 }
 
+void gb_jw_raw_open(struct gb_jsonw *w, const char *json, size_t n)
+{
+	if (w->overflow)
+		return;
+	gb_jw_sep(w);
+	if (w->depth >= GB_JW_MAX_DEPTH) {
+		w->overflow = true;
+		return;
+	}
+	gb_buf_append(w->b, json, n);
+	w->count[w->depth++] = 1;
+}
+
 void gb_jw_kstr(struct gb_jsonw *w, const char *key, const char *s)
 {
 	gb_jw_key(w, key);

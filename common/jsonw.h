@@ -82,6 +82,27 @@ __attribute__((always_inline)) static inline void gb_jw_key_plain(struct gb_json
 	}
 	w->after_key = true;
 }
+/* A string value the caller vouches needs no escaping (a constant of the
+ * code: plain printable ASCII without '"' or '\\'), in one copy. */
+__attribute__((always_inline)) static inline void gb_jw_str_plain(struct gb_jsonw *w, const char *s, size_t n)
+{
+	if (w->overflow)
+		return;
+	gb_jw_sep(w);
+	struct gb_buf *b = w->b;
+	if (!b->err && n + 2 < b->cap - b->len) {
+		char *d = b->data + b->len;
+		*d++ = '"';
+		memcpy(d, s, n);
+		d[n] = '"';
+		b->len += n + 2;
+		b->data[b->len] = '\0';
+	} else {
+		gb_buf_putc(b, '"');
+		gb_buf_append(b, s, n);
+		gb_buf_putc(b, '"');
+	}
+}
 void gb_jw_str(struct gb_jsonw *w, const char *s);           /* NULL writes null */
 void gb_jw_strn(struct gb_jsonw *w, const char *s, size_t n);
 void gb_jw_int(struct gb_jsonw *w, int64_t v);
@@ -90,6 +111,11 @@ void gb_jw_bool(struct gb_jsonw *w, bool v);
 void gb_jw_null(struct gb_jsonw *w);
 /* Insert already-serialised JSON text as a value (caller vouches for it). */
 void gb_jw_raw(struct gb_jsonw *w, const char *json, size_t n);
+
+/* Insert already-serialised JSON text that opens one object or array and
+ * writes its first member(s), leaving it open (the caller goes on writing
+ * members and closes it): a cached prefix of a value.  Caller vouches. */
+void gb_jw_raw_open(struct gb_jsonw *w, const char *json, size_t n);
 
 /* Shorthands for "key": value. */
 void gb_jw_kstr(struct gb_jsonw *w, const char *key, const char *s);

@@ -14,14 +14,14 @@ void ocsf_file(struct gb_jsonw *w, const char *path, const char *sha256, bool de
 	gb_jw_obj_begin(w);
 	ocsf_kstr(w, "name", ocsf_basename(path));
 	ocsf_kstr(w, "path", path);
-	ocsf_kuint(w, "type_id", 8);
-	ocsf_kstr(w, "type", "Executable File");
+	ocsf_klit(w, "type_id", "8");
+	ocsf_klit(w, "type", "\"Executable File\"");
 	if (sha256 && *sha256) {
 		ocsf_key(w, "hashes");
 		gb_jw_arr_begin(w);
 		gb_jw_obj_begin(w);
-		ocsf_kuint(w, "algorithm_id", 3);
-		ocsf_kstr(w, "algorithm", "SHA-256");
+		ocsf_klit(w, "algorithm_id", "3");
+		ocsf_klit(w, "algorithm", "\"SHA-256\"");
 		ocsf_kstr(w, "value", sha256);
 		gb_jw_obj_end(w);
 		gb_jw_arr_end(w);
@@ -58,14 +58,12 @@ static void parents(struct gb_jsonw *w, const struct gb_identity *id, uint32_t n
 		gb_jw_obj_end(w);
 }
 
-void ocsf_identity_process(struct ocsf_ev *ev, const char *key, const struct gb_identity *id)
+/* The process object of an identity: {pid, name, path, file, user,
+ * sandbox, ancestry, parent_process}. */
+static void process_obj(struct gb_jsonw *w, const struct gb_identity *id, const char *sname, uint32_t n)
 {
-	struct gb_jsonw *w = &ev->w;
 	const char *exe = id->exe ? id->exe : "";
-	const char *sname = ev->ctx->sandbox_name;
-	uint32_t n = id->n_ancestors < GB_MAX_ANCESTORS ? id->n_ancestors : GB_MAX_ANCESTORS;
 
-	ocsf_key(w, key);
 	gb_jw_obj_begin(w);
 	ocsf_kuint(w, "pid", id->pid > 0 ? (uint64_t)id->pid : 0);
 	if (*exe) {
@@ -90,7 +88,7 @@ void ocsf_identity_process(struct ocsf_ev *ev, const char *key, const struct gb_
 				ocsf_kstr(w, "name", ocsf_basename(a));
 				ocsf_kstr(w, "path", a);
 			} else if (id->ancestor_pids[i] <= 0) {
-				ocsf_kstr(w, "name", "unknown");
+				ocsf_klit(w, "name", "\"unknown\"");
 			}
 			gb_jw_obj_end(w);
 		}
@@ -98,6 +96,46 @@ void ocsf_identity_process(struct ocsf_ev *ev, const char *key, const struct gb_
 	}
 	parents(w, id, n);
 	gb_jw_obj_end(w);
+}
+
+/* Everything process_obj() writes from, in bytes (the memo's key): the
+ * same process seen again (a connection after a connection) is copied,
+ * another pid, hash, path, uid or ancestor is another key. */
+static void ident_key(struct ocsf_memo_key *k, const struct gb_identity *id, const char *sname, uint32_t n)
+{
+	int32_t pid = id->pid;
+	uint32_t fixed[3] = { id->uid, id->flags & GB_ID_EXE_DELETED, n };
+	k->len = 0, k->over = false;
+	ocsf_memo_key_bytes(k, &pid, sizeof pid);
+	ocsf_memo_key_bytes(k, fixed, sizeof fixed);
+	ocsf_memo_key_str(k, id->exe);
+	ocsf_memo_key_str(k, id->sha256);
+	ocsf_memo_key_str(k, sname);
+	for (uint32_t i = 0; i < n; i++) {
+		ocsf_memo_key_bytes(k, &id->ancestor_pids[i], sizeof id->ancestor_pids[i]);
+		ocsf_memo_key_str(k, id->ancestors[i]);
+	}
+}
+
+void ocsf_identity_process(struct ocsf_ev *ev, const char *key, const struct gb_identity *id)
+{
+	struct gb_jsonw *w = &ev->w;
+	const char *sname = ev->ctx->sandbox_name;
+	uint32_t n = id->n_ancestors < GB_MAX_ANCESTORS ? id->n_ancestors : GB_MAX_ANCESTORS;
+	struct ocsf_memo_key k;
+	size_t vn;
+
+	ocsf_key(w, key);
+	ident_key(&k, id, sname, n);
+	const char *v = ocsf_memo_get(OCSF_MEMO_IDENT, &k, &vn);
+	if (v) {
+		gb_jw_raw(w, v, vn);
+		return;
+	}
+	size_t start = w->b->len, depth = (size_t)w->depth;
+	process_obj(w, id, sname, n);
+	if (!w->b->err && !w->overflow && (size_t)w->depth == depth && w->b->len > start)
+		ocsf_memo_put(OCSF_MEMO_IDENT, &k, w->b->data + start, w->b->len - start);
 }
 
 static bool has_process(const struct gb_identity *id)
@@ -163,7 +201,7 @@ void ocsf_endpoint(struct gb_jsonw *w, const char *key, const struct gb_endpoint
 	if (!ip_ok && *ip) /* not an address: keep it, but not as ip_t */
 		ocsf_kstr(w, "name", ip);
 	else if (!*host && !ip_ok && !host_is_ip)
-		ocsf_kstr(w, "name", "unknown"); /* network_endpoint needs one of ip/hostname/name */
+		ocsf_klit(w, "name", "\"unknown\""); /* network_endpoint needs one of ip/hostname/name */
 	ocsf_kuint(w, "port", ep->port);
 	gb_jw_obj_end(w);
 }
@@ -183,10 +221,10 @@ void ocsf_connection_info(struct ocsf_ev *ev, uint64_t conn_id, const struct gb_
 	ocsf_sadd(w, ":c");
 	ocsf_sadd_u64(w, conn_id);
 	ocsf_send(w);
-	ocsf_kuint(w, "direction_id", 2);
-	ocsf_kstr(w, "direction", "Outbound");
-	ocsf_kstr(w, "protocol_name", "tcp");
-	ocsf_kuint(w, "protocol_num", 6);
+	ocsf_klit(w, "direction_id", "2");
+	ocsf_klit(w, "direction", "\"Outbound\"");
+	ocsf_klit(w, "protocol_name", "\"tcp\"");
+	ocsf_klit(w, "protocol_num", "6");
 	if (gb_ip_literal(dst->ip, &fam) || gb_ip_literal(dst->host, &fam)) {
 		ocsf_kuint(w, "protocol_ver_id", (uint64_t)fam);
 		ocsf_kstr(w, "protocol_ver", fam == 4 ? "Internet Protocol version 4 (IPv4)"

@@ -71,14 +71,15 @@ static const struct ocsf_class *find_class(int uid)
 	return NULL;
 }
 
-static void envelope(struct ocsf_ev *ev, const struct ocsf_class *c, int activity_id, const char *act,
-                     const char *type_act, int severity_id, int status_id)
-{
-	struct gb_jsonw *w = &ev->w;
+/* The envelope's first members, `{"class_uid":..,"type_name":".."`: they
+ * depend on the class and the activity alone, so each (class, activity)
+ * pair's text is written once per thread and copied after (activity 99
+ * with a source-specific name is not memoised). */
+_Static_assert(GB_ARRAY_LEN(classes) <= OCSF_ENV_CLASSES, "a class without an envelope memo row");
 
-	ev->meta.class_uid = (uint32_t)c->uid;
-	ev->meta.activity_id = (uint32_t)activity_id;
-	ev->meta.severity_id = (uint8_t)severity_id;
+static void env_head(struct gb_jsonw *w, const struct ocsf_class *c, int activity_id, const char *act,
+                     const char *type_act)
+{
 	gb_jw_obj_begin(w);
 	ocsf_kuint(w, "class_uid", (uint64_t)c->uid);
 	ocsf_kstr(w, "class_name", c->name);
@@ -92,12 +93,36 @@ static void envelope(struct ocsf_ev *ev, const struct ocsf_class *c, int activit
 	ocsf_sadd(w, ": ");
 	ocsf_sadd(w, type_act);
 	ocsf_send(w);
+}
+
+static void envelope(struct ocsf_ev *ev, const struct ocsf_class *c, int activity_id, const char *act,
+                     const char *type_act, int severity_id, int status_id, bool memo)
+{
+	struct gb_jsonw *w = &ev->w;
+
+	ev->meta.class_uid = (uint32_t)c->uid;
+	ev->meta.activity_id = (uint32_t)activity_id;
+	ev->meta.severity_id = (uint8_t)severity_id;
+	struct ocsf_env_memo *m = memo && activity_id >= 0 && w->depth == 0 && !w->after_key
+	                                  ? ocsf_memo_env((unsigned)(c - classes), (unsigned)activity_id)
+	                                  : NULL;
+	if (m && m->len) {
+		gb_jw_raw_open(w, m->s, m->len);
+	} else {
+		size_t start = w->b->len;
+		env_head(w, c, activity_id, act, type_act);
+		size_t n = w->b->len - start;
+		if (m && !w->b->err && !w->overflow && w->depth == 1 && n <= OCSF_ENV_MAX) {
+			memcpy(m->s, w->b->data + start, n);
+			m->len = (uint16_t)n;
+		}
+	}
 	ocsf_kuint(w, "time", ev->rec->ts_ns / 1000000u);
 	ocsf_kuint(w, "severity_id", (uint64_t)severity_id);
-	ocsf_kstr(w, "severity", caption(severities, (int)GB_ARRAY_LEN(severities), severity_id));
+	ocsf_kcap(w, "severity", caption(severities, (int)GB_ARRAY_LEN(severities), severity_id));
 	if (status_id) {
 		ocsf_kuint(w, "status_id", (uint64_t)status_id);
-		ocsf_kstr(w, "status", caption(statuses, (int)GB_ARRAY_LEN(statuses), status_id));
+		ocsf_kcap(w, "status", caption(statuses, (int)GB_ARRAY_LEN(statuses), status_id));
 	}
 }
 
@@ -105,7 +130,7 @@ void ocsf_envelope(struct ocsf_ev *ev, int class_uid, int activity_id, int sever
 {
 	const struct ocsf_class *c = find_class(class_uid);
 	const char *act = caption(c->activities, c->n, activity_id);
-	envelope(ev, c, activity_id, act, act, severity_id, status_id);
+	envelope(ev, c, activity_id, act, act, severity_id, status_id, true);
 }
 
 void ocsf_envelope_other(struct ocsf_ev *ev, int class_uid, const char *activity_name, int severity_id,
@@ -113,7 +138,7 @@ void ocsf_envelope_other(struct ocsf_ev *ev, int class_uid, const char *activity
 {
 	/* type_name stays the official caption of type_uid (".. : Other");
 	 * activity_name carries the source-specific word, as OCSF asks. */
-	envelope(ev, find_class(class_uid), 99, activity_name, "Other", severity_id, status_id);
+	envelope(ev, find_class(class_uid), 99, activity_name, "Other", severity_id, status_id, false);
 }
 
 void ocsf_action(struct ocsf_ev *ev, int action_id, int disposition_id)
@@ -122,46 +147,43 @@ void ocsf_action(struct ocsf_ev *ev, int action_id, int disposition_id)
 	if (action_id) {
 		ev->meta.action_id = (uint8_t)action_id;
 		ocsf_kuint(w, "action_id", (uint64_t)action_id);
-		ocsf_kstr(w, "action", caption(actions, (int)GB_ARRAY_LEN(actions), action_id));
+		ocsf_kcap(w, "action", caption(actions, (int)GB_ARRAY_LEN(actions), action_id));
 	}
 	if (disposition_id) {
 		ocsf_kuint(w, "disposition_id", (uint64_t)disposition_id);
-		ocsf_kstr(w, "disposition", caption(dispositions, (int)GB_ARRAY_LEN(dispositions), disposition_id));
+		ocsf_kcap(w, "disposition", caption(dispositions, (int)GB_ARRAY_LEN(dispositions), disposition_id));
 	}
 	ev->profiles |= OCSF_P_SECURITY_CONTROL;
 }
 
 static const char *nz(const char *s) { return (s && *s) ? s : NULL; }
 
-int ocsf_finish(struct ocsf_ev *ev)
+/* device and metadata up to the event's sequence number in metadata.uid:
+ * `"device":{...},"metadata":{"version":..,"product":{..},"uid":"SID:` —
+ * the same for every event of a context (the memo's HEAD). */
+static void head(struct gb_jsonw *w, const struct gb_ocsf_ctx *ctx, const char *sname, const char *sid)
 {
-	struct gb_jsonw *w = &ev->w;
-	const struct gb_ocsf_ctx *ctx = ev->ctx;
-	const char *sname = nz(ctx->sandbox_name), *sid = nz(ctx->sandbox_id);
-
 	/* device: the host glassbox runs on; the sandbox is its container
 	 * (container profile: device.container). */
-	ev->profiles |= OCSF_P_HOST;
 	ocsf_key(w, "device");
 	gb_jw_obj_begin(w);
 	ocsf_kstr(w, "hostname", nz(ctx->hostname) ? ctx->hostname : "localhost");
-	ocsf_kuint(w, "type_id", 0);
-	ocsf_kstr(w, "type", "Unknown");
+	ocsf_klit(w, "type_id", "0");
+	ocsf_klit(w, "type", "\"Unknown\"");
 	ocsf_key(w, "os");
 	gb_jw_obj_begin(w);
-	ocsf_kstr(w, "name", "Linux");
-	ocsf_kuint(w, "type_id", 200);
-	ocsf_kstr(w, "type", "Linux");
+	ocsf_klit(w, "name", "\"Linux\"");
+	ocsf_klit(w, "type_id", "200");
+	ocsf_klit(w, "type", "\"Linux\"");
 	gb_jw_obj_end(w);
 	if (sname || sid) {
-		ev->profiles |= OCSF_P_CONTAINER;
 		ocsf_key(w, "container");
 		gb_jw_obj_begin(w);
 		if (sname)
 			ocsf_kstr(w, "name", sname);
 		if (sid)
 			ocsf_kstr(w, "uid", sid);
-		ocsf_kstr(w, "runtime", "glassbox");
+		ocsf_klit(w, "runtime", "\"glassbox\"");
 		gb_jw_obj_end(w);
 	}
 	gb_jw_obj_end(w);
@@ -171,8 +193,8 @@ int ocsf_finish(struct ocsf_ev *ev)
 	ocsf_kstr(w, "version", GB_OCSF_VERSION);
 	ocsf_key(w, "product");
 	gb_jw_obj_begin(w);
-	ocsf_kstr(w, "name", "glassbox");
-	ocsf_kstr(w, "vendor_name", "glassbox");
+	ocsf_klit(w, "name", "\"glassbox\"");
+	ocsf_klit(w, "vendor_name", "\"glassbox\"");
 	ocsf_kstr(w, "version", nz(ctx->product_version) ? ctx->product_version : GB_VERSION);
 	gb_jw_obj_end(w);
 	/* uid = sandbox:seq — unique per event and stable across re-delivery,
@@ -180,6 +202,36 @@ int ocsf_finish(struct ocsf_ev *ev)
 	ocsf_sbegin(w, "uid");
 	ocsf_sadd(w, sid ? sid : (sname ? sname : "-"));
 	ocsf_sadd(w, ":");
+}
+
+int ocsf_finish(struct ocsf_ev *ev)
+{
+	struct gb_jsonw *w = &ev->w;
+	const struct gb_ocsf_ctx *ctx = ev->ctx;
+	const char *sname = nz(ctx->sandbox_name), *sid = nz(ctx->sandbox_id);
+
+	ev->profiles |= OCSF_P_HOST;
+	if (sname || sid)
+		ev->profiles |= OCSF_P_CONTAINER;
+	/* keyed by every value head() writes from, as it uses them */
+	struct ocsf_memo_key k;
+	k.len = 0, k.over = false;
+	ocsf_memo_key_str(&k, nz(ctx->hostname));
+	ocsf_memo_key_str(&k, sname);
+	ocsf_memo_key_str(&k, sid);
+	ocsf_memo_key_str(&k, nz(ctx->product_version));
+	size_t hn;
+	const char *h = ocsf_memo_get(OCSF_MEMO_HEAD, &k, &hn);
+	if (h && !w->overflow && w->depth == 1) {
+		gb_jw_raw_open(w, h, hn); /* leaves metadata open */
+	} else {
+		size_t start = w->b->len;
+		head(w, ctx, sname, sid);
+		/* what head() wrote after the comma that separates it */
+		if (!w->b->err && !w->overflow && w->depth == 2 && w->b->len > start + 1 &&
+		    w->b->data[start] == ',')
+			ocsf_memo_put(OCSF_MEMO_HEAD, &k, w->b->data + start + 1, w->b->len - start - 1);
+	}
 	ocsf_sadd_u64(w, ev->rec->seq);
 	ocsf_send(w);
 	ocsf_kuint(w, "sequence", ev->rec->seq);
@@ -187,21 +239,21 @@ int ocsf_finish(struct ocsf_ev *ev)
 		ocsf_kstr(w, "log_name", sname);
 		ev->meta.log_name = sname;
 	}
-	ocsf_kstr(w, "log_provider", "glassbox");
+	ocsf_klit(w, "log_provider", "\"glassbox\"");
 	if (ev->rec->flags & GB_RECF_TRUNCATED)
 		gb_jw_kbool(w, "is_truncated", true);
 	ocsf_key(w, "profiles");
 	gb_jw_arr_begin(w);
 	if (ev->profiles & OCSF_P_AI)
-		gb_jw_str(w, "ai_operation");
+		gb_jw_str_plain(w, "ai_operation", sizeof "ai_operation" - 1);
 	if (ev->profiles & OCSF_P_CONTAINER)
-		gb_jw_str(w, "container");
+		gb_jw_str_plain(w, "container", sizeof "container" - 1);
 	if (ev->profiles & OCSF_P_HOST)
-		gb_jw_str(w, "host");
+		gb_jw_str_plain(w, "host", sizeof "host" - 1);
 	if (ev->profiles & OCSF_P_SECURITY_CONTROL)
-		gb_jw_str(w, "security_control");
+		gb_jw_str_plain(w, "security_control", sizeof "security_control" - 1);
 	if (ev->profiles & OCSF_P_LINUX_USERS)
-		gb_jw_str(w, "linux/linux_users");
+		gb_jw_str_plain(w, "linux/linux_users", sizeof "linux/linux_users" - 1);
 	gb_jw_arr_end(w);
 	gb_jw_obj_end(w);
 
@@ -300,7 +352,7 @@ void ocsf_glassbox_actor(struct ocsf_ev *ev, int32_t pid)
 	struct gb_jsonw *w = &ev->w;
 	ocsf_key(w, "actor");
 	gb_jw_obj_begin(w);
-	ocsf_kstr(w, "app_name", "glassbox");
+	ocsf_klit(w, "app_name", "\"glassbox\"");
 	if (pid > 0)
 		ocsf_kpid(w, "process", (uint64_t)pid);
 	gb_jw_obj_end(w);

@@ -146,7 +146,7 @@ int ocsf_http(struct ocsf_ev *ev)
 	ocsf_endpoint(w, "src_endpoint", &h->src, false);
 	ocsf_endpoint(w, "dst_endpoint", &h->dst, true);
 	ocsf_connection_info(ev, h->conn_id, &h->dst);
-	ocsf_kstr(w, "app_protocol_name", "http");
+	ocsf_klit(w, "app_protocol_name", "\"http\"");
 	ocsf_actor(ev, &h->id, false);
 
 	ocsf_key(w, "firewall_rule");

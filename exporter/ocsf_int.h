@@ -74,6 +74,17 @@ void ocsf_file(struct gb_jsonw *w, const char *path, const char *sha256, bool de
 		ocsf_key((w), (key));                                                            \
 		gb_jw_str((w), (s));                                                             \
 	} while (0)
+/* "key": "caption" for a caption of this code's tables (plain ASCII). */
+#define ocsf_kcap(w, key, cap)                                                                   \
+	do {                                                                                     \
+		const char *c_ = (cap);                                                          \
+		ocsf_key((w), (key));                                                            \
+		gb_jw_str_plain((w), c_, strlen(c_));                                            \
+	} while (0)
+/* A member whose key and value are both literals ("key", "\"text\"" or
+ * "8"): the whole `"key":value` is one literal, written in one copy.  Only
+ * literals compile here. */
+#define ocsf_klit(w, key, json) gb_jw_raw((w), "\"" key "\":" json, sizeof("\"" key "\":" json) - 1)
 /* OCSF integers are signed (long_t: 64 bits) and so are most consumers'
  * (jansson, Java): a u64 beyond INT64_MAX is written as INT64_MAX. */
 #define ocsf_kuint(w, key, v)                                                                    \
@@ -130,6 +141,34 @@ int ocsf_deny_severity(int reason);
 int ocsf_deny_disposition(int reason);
 const char *ocsf_rule_type(int reason, const char *l7_type);
 const char *ocsf_rule_name(const char *entry, int reason);
+
+/* The memo (ocsf_memo.c): per-thread copies of serialised fragments that
+ * are the same for many events, found by the exact bytes of what they
+ * depend on.  The caller builds the key from every value the fragment is
+ * written from (ocsf_memo_key_*), looks it up, and on a miss writes the
+ * fragment as before and stores the bytes it wrote. */
+#define OCSF_MEMO_KEY_MAX 1024
+#define OCSF_MEMO_VAL_MAX 4096
+enum ocsf_memo_kind { OCSF_MEMO_HEAD, OCSF_MEMO_IDENT };
+struct ocsf_memo_key {
+	size_t len;
+	bool over; /* did not fit: not memoised */
+	char b[OCSF_MEMO_KEY_MAX];
+};
+/* The envelope's class/activity heads (ocsf_common.c), in the same
+ * per-thread memo; NULL when out of range or without memory. */
+#define OCSF_ENV_MAX 320
+#define OCSF_ENV_CLASSES 8
+#define OCSF_ENV_ACTS 12
+struct ocsf_env_memo {
+	uint16_t len;
+	char s[OCSF_ENV_MAX];
+};
+struct ocsf_env_memo *ocsf_memo_env(unsigned class_idx, unsigned activity_id);
+void ocsf_memo_key_bytes(struct ocsf_memo_key *k, const void *p, size_t n);
+void ocsf_memo_key_str(struct ocsf_memo_key *k, const char *s);
+const char *ocsf_memo_get(enum ocsf_memo_kind kind, const struct ocsf_memo_key *k, size_t *vlen);
+void ocsf_memo_put(enum ocsf_memo_kind kind, const struct ocsf_memo_key *k, const char *val, size_t vlen);
 
 int ocsf_net(struct ocsf_ev *ev);
 int ocsf_http(struct ocsf_ev *ev);

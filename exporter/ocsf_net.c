@@ -163,7 +163,7 @@ int ocsf_net(struct ocsf_ev *ev)
 	ocsf_endpoint(w, "dst_endpoint", &n->dst, true);
 	ocsf_connection_info(ev, n->conn_id, &n->dst);
 	if (n->kind == GB_NET_FORWARD)
-		ocsf_kstr(w, "app_protocol_name", "http");
+		ocsf_klit(w, "app_protocol_name", "\"http\"");
 	ocsf_actor(ev, &n->id, false);
 	firewall_rule(ev, n->policy_entry, n->endpoint, n->reason, n->policy_rev);
 
@@ -185,7 +185,7 @@ int ocsf_net(struct ocsf_ev *ev)
 	gb_jw_obj_begin(w);
 	ocsf_kstr(w, "kind", n->kind == GB_NET_CONNECT ? "connect" : "forward");
 	if (audit)
-		ocsf_kstr(w, "mode", "audit"); /* as HTTP's unmapped.mode */
+		ocsf_klit(w, "mode", "\"audit\""); /* as HTTP's unmapped.mode */
 	if (!close)
 		gb_jw_kbool(w, "l7_inspected", n->inspected);
 	if (n->ssrf_tier != GB_SSRF_NONE)

@@ -143,4 +143,45 @@ void gb_cred_mask_drop(struct gb_cred_mask *m);
 void gb_creds_mask_bound(const struct gb_creds *c, const char *host, uint16_t port,
                          struct gb_cred_mask *m);
 
+/* ---- cred_frame.c: the mask over a framed response (a tunnel's) ----
+ * A tunnel forwards the server's response as it came, framing included, so
+ * a copy of a secret split by the server's chunked framing ("sk-ab" CRLF
+ * "3" CRLF "cde...") is not whole in the bytes as received.  This mask
+ * reads two views of the same bytes: the bytes as received (a copy in a
+ * header, a trailer, a chunk extension) and the payload alone (the body
+ * as the framing decodes it, segments the caller names: l7_resp.c's
+ * parser).  A whole copy in either view has its bytes, where they are in
+ * the framed stream, replaced by '*' (the same length: the framing stays
+ * valid and byte-identical); what may go on is the framed stream up to the
+ * first byte either view must hold back (a tail that could begin a
+ * secret), nothing more.  A response without a secret's beginning at the
+ * end of a piece is passed on whole at once.  Held bytes are bounded by
+ * GB_CRED_FRAME_HOLD_MAX: a server that frames a secret's beginning in
+ * more than that (long chunk extensions around 1-byte chunks) gets its
+ * response cut (feed fails), never passed unmasked.
+ * Ownership: the struct borrows m (its secrets), owns its buffers (wiped
+ * and freed by flush or drop).  One per response, not thread-safe. */
+#define GB_CRED_FRAME_HOLD_MAX (256u << 10)
+struct gb_cred_frame {
+	const struct gb_cred_mask *m;
+	struct gb_buf raw;   /* framed bytes held back */
+	struct gb_buf pay;   /* the payload bytes among them, decoded */
+	uint32_t *at;        /* at[i]: where pay[i] is in raw */
+	size_t at_cap;
+	size_t *seg;         /* the next piece's payload: (offset, length) pairs */
+	size_t nseg, seg_cap;
+	int err;             /* sticky -ENOMEM */
+};
+void gb_cred_frame_init(struct gb_cred_frame *f, const struct gb_cred_mask *m);
+/* in[off..off+n) of the next piece fed is payload (call before the feed). */
+void gb_cred_frame_payload(struct gb_cred_frame *f, size_t off, size_t n);
+/* Append to out what may go on now (masked).  0, -ENOMEM, or -E2BIG when
+ * more than GB_CRED_FRAME_HOLD_MAX would be held (cut the response). */
+int gb_cred_frame_feed(struct gb_cred_frame *f, const char *in, size_t n, struct gb_buf *out);
+/* The response ended: the held bytes into out, a held beginning of a
+ * secret (4 bytes or more) masked as gb_cred_mask_flush does. */
+int gb_cred_frame_flush(struct gb_cred_frame *f, struct gb_buf *out);
+/* The response was cut: held bytes wiped, never sent; buffers freed. */
+void gb_cred_frame_drop(struct gb_cred_frame *f);
+
 #endif

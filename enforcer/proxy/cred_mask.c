@@ -27,7 +27,7 @@ void gb_cred_mask_add(struct gb_cred_mask *m, const char *s, size_t n)
 }
 
 /* The longest k < len of a secret such that b's last k bytes begin it. */
-static size_t held_tail(const struct gb_cred_mask *m, const char *b, size_t n)
+size_t gb_cred_mask_held_tail(const struct gb_cred_mask *m, const char *b, size_t n)
 {
 	size_t best = 0;
 	for (size_t i = 0; i < m->n; i++) {
@@ -57,7 +57,7 @@ int gb_cred_mask_feed(struct gb_cred_mask *m, const char *in, size_t n, struct g
 		for (char *p = b; (p = memmem(p, total - (size_t)(p - b), m->sec[i], m->len[i]));
 		     p += m->len[i])
 			memset(p, '*', m->len[i]);
-	size_t k = held_tail(m, b, total);
+	size_t k = gb_cred_mask_held_tail(m, b, total);
 	memcpy(m->pend, b + total - k, k);
 	explicit_bzero(b + total - k, k);
 	m->pn = k;

@@ -52,6 +52,21 @@
  * executable cannot hold a proxy worker for seconds. */
 #define SYNC_HASH_MAX (8 * 1024 * 1024)
 
+/* fd_search's search order of large descriptor tables (see there) */
+#define FDT_SLOTS 16  /* processes whose table order is kept */
+#define FDT_MIN 64    /* smaller tables are read as they are listed */
+#define FDT_RECENT 16 /* latest hits kept per process */
+#define FDT_MAX (1 << 20) /* descriptors listed at most (the kernel's nr_open) */
+
+struct fdt_ent {
+	int pid; /* 0: free */
+	uint64_t used;
+	int *fds; /* ascending, as last listed */
+	size_t n, cap;
+	int recent[FDT_RECENT]; /* -1: none; newest at recent_next - 1 */
+	unsigned recent_next;
+};
+
 struct hash_ent {
 	dev_t dev;
 	ino_t ino;
@@ -99,6 +114,10 @@ struct gb_identity_ctx {
 	pthread_mutex_t kid_lock;
 	struct kid_ent { int pid, tid; uint64_t seen, ino; int fd; } kids[KID_SLOTS];
 	unsigned kid_next, kid_slots; /* kid_slots <= KID_SLOTS (descriptor limit) */
+	/* the search order of large descriptor tables (fd_search) */
+	pthread_mutex_t fdt_lock;
+	struct fdt_ent *fdt; /* FDT_SLOTS */
+	uint64_t fdt_tick;
 };
 
 /* ---------------- netlink socket in the clients' netns ---------------- */
@@ -171,6 +190,8 @@ int gb_identity_ctx_new(const struct gb_identity_opts *o, struct gb_identity_ctx
 	pthread_mutex_init(&c->nl_lock, NULL);
 	pthread_mutex_init(&c->cache_lock, NULL);
 	pthread_mutex_init(&c->kid_lock, NULL);
+	pthread_mutex_init(&c->fdt_lock, NULL);
+	c->fdt = calloc(FDT_SLOTS, sizeof *c->fdt); /* NULL: tables read newest first */
 	for (unsigned i = 0; i < KID_SLOTS; i++)
 		c->kids[i].fd = -1;
 	pthread_cond_init(&c->hcond, NULL);
@@ -197,6 +218,10 @@ void gb_identity_ctx_free(struct gb_identity_ctx *c)
 		if (c->kids[i].fd >= 0)
 			close(c->kids[i].fd);
 	pthread_mutex_destroy(&c->kid_lock);
+	for (unsigned i = 0; c->fdt && i < FDT_SLOTS; i++)
+		free(c->fdt[i].fds);
+	free(c->fdt);
+	pthread_mutex_destroy(&c->fdt_lock);
 	for (size_t i = 0; i < c->n_tofu; i++)
 		free(c->tofu[i].path);
 	pthread_cond_destroy(&c->hcond);
@@ -305,90 +330,335 @@ struct sockset {
 	bool complete; /* every descriptor was read */
 };
 
-/* Does process `pid` hold a descriptor for `want` ("socket:[N]")?  One
- * getdents64 on /proc/PID/fd and a readlinkat per descriptor on that open
- * directory: the fewest system calls /proc allows, since this runs for
- * every process searched.  With `set`, the whole table is read and its
- * socket inodes collected (for the memo in proc_facts.h); without, the
- * search stops at the first match. */
 /* > 0: at most this many readlinkat per descriptor table (quick lookups). */
 static _Thread_local int fd_budget;
 
-static bool fd_search(const char *proc, int pid, const char *want, size_t wl, struct sockset *set,
-                      int *fdno)
+/* ---- the order a descriptor table is searched in ----
+ *
+ * A client holding thousands of sockets (10 000 tunnels) used to cost a
+ * readlink of every descriptor above the new one, for each new connection:
+ * quadratic in the sockets it holds.  The listing (getdents64 of
+ * /proc/PID/fd) is cheap; the readlinks are not.  So per process with a
+ * large table the last listing's descriptor numbers and the latest
+ * descriptors found holding a looked-up socket are kept, and the next
+ * search reads, in this order: those recent hits, the numbers that are
+ * new since the last listing, lowest first (a socket just connected is
+ * usually one of them), then every other descriptor, newest first.  A
+ * process with hits is first probed without any listing (fdt_probes).
+ *
+ * The cache decides only the ORDER of the readlinks, never an answer: a
+ * "holds" answer is always the readlink of that very descriptor, read now;
+ * a "does not hold" answer is given only after every descriptor of the
+ * current listing was read (or, quick, never: a quick miss is no proof).
+ * A stale entry (a number closed and reused since, a pid now of another
+ * process) can therefore only make a search slower, never hide a holder
+ * — which is why it is keyed by pid alone, with no start time (see the
+ * FDT_* limits and struct fdt_ent at the top). */
+
+/* A growable int array. */
+struct ivec {
+	int *v;
+	size_t n, cap;
+};
+
+static bool ivec_push(struct ivec *a, int x)
 {
-	int links = 0;
+	if (a->n == a->cap) {
+		size_t nc = a->cap ? a->cap * 2 : 256;
+		if (nc > FDT_MAX)
+			return false;
+		int *nv = realloc(a->v, nc * sizeof *nv);
+		if (!nv)
+			return false;
+		a->v = nv;
+		a->cap = nc;
+	}
+	a->v[a->n++] = x;
+	return true;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+static bool sorted_has(const int *v, size_t n, int x)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t m = lo + (hi - lo) / 2;
+		if (v[m] == x)
+			return true;
+		if (v[m] < x)
+			lo = m + 1;
+		else
+			hi = m;
+	}
+	return false;
+}
+
+/* cur (ascending) into *ord (capacity >= cur->n) in search order, and
+ * cur remembered as pid's latest listing.  c->fdt_lock held. */
+static void fdt_order(struct gb_identity_ctx *c, int pid, const struct ivec *cur, struct ivec *ord)
+{
+	struct fdt_ent *fdt = c->fdt;
+	ord->n = 0;
+	struct fdt_ent *e = NULL, *victim = &fdt[0];
+	for (unsigned i = 0; i < FDT_SLOTS && !e; i++) {
+		if (fdt[i].pid == pid)
+			e = &fdt[i];
+		else if (fdt[i].used < victim->used)
+			victim = &fdt[i];
+	}
+	if (!e) {
+		e = victim;
+		e->pid = pid;
+		e->n = 0;
+		for (unsigned i = 0; i < FDT_RECENT; i++)
+			e->recent[i] = -1;
+		e->recent_next = 0;
+	}
+	e->used = ++c->fdt_tick;
+	int rec[FDT_RECENT];
+	unsigned nr = 0;
+	for (unsigned i = 0; i < FDT_RECENT; i++) {
+		int fd = e->recent[(e->recent_next + FDT_RECENT - 1 - i) % FDT_RECENT];
+		bool dup = false;
+		for (unsigned j = 0; j < nr && !dup; j++)
+			dup = rec[j] == fd;
+		if (fd >= 0 && !dup && sorted_has(cur->v, cur->n, fd)) {
+			rec[nr++] = fd;
+			ivec_push(ord, fd); /* ord's capacity is cur's: cannot fail */
+		}
+	}
+	/* new numbers first, oldest first (connections are accepted in the
+	 * order they were opened), then the rest, newest first */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = 0; k < cur->n; k++) {
+			int fd = cur->v[pass == 0 ? k : cur->n - 1 - k];
+			bool is_new = !sorted_has(e->fds, e->n, fd), dup = false;
+			if (is_new != (pass == 0))
+				continue;
+			for (unsigned j = 0; j < nr && !dup; j++)
+				dup = rec[j] == fd;
+			if (!dup)
+				ivec_push(ord, fd);
+		}
+	if (e->cap < cur->n) {
+		int *nv = realloc(e->fds, cur->n * sizeof *nv);
+		if (!nv) {
+			e->n = 0; /* nothing remembered: the next search reads newest first */
+			return;
+		}
+		e->fds = nv;
+		e->cap = cur->n;
+	}
+	memcpy(e->fds, cur->v, cur->n * sizeof *cur->v);
+	e->n = cur->n;
+}
+
+static void fdt_hit(struct gb_identity_ctx *c, int pid, int fd)
+{
+	pthread_mutex_lock(&c->fdt_lock);
+	for (unsigned i = 0; i < FDT_SLOTS; i++) {
+		struct fdt_ent *e = &c->fdt[i];
+		if (e->pid != pid)
+			continue;
+		e->recent[e->recent_next++ % FDT_RECENT] = fd;
+		/* into the listing (sorted), so the next probe starts above it
+		 * or skips the hole it filled */
+		size_t lo = 0, hi = e->n;
+		while (lo < hi) {
+			size_t m = lo + (hi - lo) / 2;
+			if (e->fds[m] < fd)
+				lo = m + 1;
+			else
+				hi = m;
+		}
+		if (lo < e->n && e->fds[lo] == fd)
+			break;
+		if (e->n == e->cap) {
+			size_t nc = e->cap ? e->cap * 2 : 256;
+			int *nv = nc <= FDT_MAX ? realloc(e->fds, nc * sizeof *nv) : NULL;
+			if (!nv)
+				break;
+			e->fds = nv;
+			e->cap = nc;
+		}
+		memmove(e->fds + lo + 1, e->fds + lo, (e->n - lo) * sizeof *e->fds);
+		e->fds[lo] = fd;
+		e->n++;
+		break;
+	}
+	pthread_mutex_unlock(&c->fdt_lock);
+}
+
+/* The descriptors worth one readlink before any listing, for a process
+ * whose large table had hits before: its recent hits, the numbers just
+ * above its last listing (a new socket gets the lowest free number: past
+ * the end of a table without holes) and the lowest holes in it (the
+ * lowest free numbers of one with holes).  Up to max, into out; 0 when
+ * pid has no entry with hits (a listing is read as usual). */
+#define FDT_PROBE_UP 24
+#define FDT_PROBE_HOLES 16
+static size_t fdt_probes(struct gb_identity_ctx *c, int pid, int *out, size_t max)
+{
+	size_t n = 0;
+	if (!c->fdt)
+		return 0;
+	pthread_mutex_lock(&c->fdt_lock);
+	for (unsigned i = 0; i < FDT_SLOTS; i++) {
+		struct fdt_ent *e = &c->fdt[i];
+		if (e->pid != pid || !e->n)
+			continue;
+		for (unsigned k = 0; k < FDT_RECENT && n < max; k++) {
+			int fd = e->recent[(e->recent_next + FDT_RECENT - 1 - k) % FDT_RECENT];
+			if (fd >= 0)
+				out[n++] = fd;
+		}
+		if (!n)
+			break; /* never a hit here: not a client of ours, list it */
+		/* a client opening connection after connection gets ascending
+		 * numbers, and the proxy accepts them in the order they came:
+		 * the next one is most often just above the latest hit */
+		int last = out[0], top = e->fds[e->n - 1];
+		for (int k = 1; k <= FDT_PROBE_UP && n < max; k++)
+			out[n++] = last + k;
+		for (int k = 1; k <= FDT_PROBE_UP && n < max && top > last; k++)
+			out[n++] = top + k;
+		int want = 0, holes = 0;
+		for (size_t j = 0; j < e->n && holes < FDT_PROBE_HOLES && n < max; j++) {
+			for (; want < e->fds[j] && holes < FDT_PROBE_HOLES && n < max; want++, holes++)
+				out[n++] = want;
+			want = e->fds[j] + 1;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&c->fdt_lock);
+	return n;
+}
+
+/* Does process `pid` hold a descriptor for `want` ("socket:[N]")?  The
+ * whole listing first (getdents64 of /proc/PID/fd: one call per ~340
+ * descriptors), then a readlinkat per descriptor on that open directory,
+ * in the order above, until one links to want.  With `set`, the whole
+ * table is read and its socket inodes collected (for the memo in
+ * proc_facts.h); without, the search stops at the first match. */
+static bool fd_search(struct gb_identity_ctx *c, int pid, const char *want, size_t wl,
+                      struct sockset *set, int *fdno)
+{
 	char fddir[300];
-	snprintf(fddir, sizeof fddir, "%s/%d/fd", proc, pid);
+	snprintf(fddir, sizeof fddir, "%s/%d/fd", c->proc, pid);
 	if (set)
 		*set = (struct sockset){ 0 };
 	int dfd = open(fddir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return false; /* gone, or not ours to read */
-	/* Up to 64 KiB of listing (~2700 descriptors) is read before any
-	 * readlinkat, so "newest first" holds across the whole table and not
-	 * only within one getdents batch: a client holding a thousand
-	 * connections costs one readlinkat for its newest, not a thousand. */
-	static _Thread_local _Alignas(struct dirent64) char buf[65536];
-	static _Thread_local uint32_t at[65536 / 20];
-	bool hit = false, last = false;
-	while ((!hit || set) && !last) {
-		ssize_t n = 0;
-		while (!last && sizeof buf - (size_t)n >= 8192) {
-			ssize_t r = getdents64(dfd, buf + n, 8192);
-			if (r <= 0) {
-				last = r == 0 || n > 0;
-				if (r < 0 && n == 0)
-					goto out;
-				break;
-			}
-			n += r;
-			/* procfs fills the buffer while descriptors remain: a batch
-			 * that left room for more was the last one, and the empty
-			 * read that would confirm it is skipped. */
-			last = (size_t)r < 8192 - 512;
-		}
-		if (n == 0)
-			break;
-		/* Newest descriptors first: procfs lists them in ascending
-		 * order, and the socket just connected is usually the highest. */
-		size_t k = 0;
-		for (ssize_t off = 0; off < n && k < GB_ARRAY_LEN(at);) {
-			const struct dirent64 *d = (const void *)(buf + off);
-			if (d->d_name[0] != '.')
-				at[k++] = (uint32_t)off;
-			off += d->d_reclen;
-		}
-		while (k > 0 && (!hit || set)) {
-			const struct dirent64 *d = (const void *)(buf + at[--k]);
-			char tgt[64];
-			if (fd_budget > 0 && ++links > fd_budget) {
-				last = false; /* not read whole: no memo */
-				goto out_set;
-			}
-			ssize_t l = readlinkat(dfd, d->d_name, tgt, sizeof tgt - 1);
-			if (l < 0 && (errno == EACCES || errno == EPERM))
-				goto out; /* the same refusal for every descriptor of it */
-			if (l <= 0)
+	struct ivec cur = { 0 }, ord = { 0 };
+	static _Thread_local _Alignas(struct dirent64) char buf[16384];
+	bool hit = false, listed = false, ascending = true;
+	if (!set) {
+		/* A client with thousands of sockets: its new socket is found
+		 * by a few readlinks, without listing the table (which costs the
+		 * kernel a dentry per descriptor).  A hit is a readlink read now;
+		 * a miss proves nothing and the whole table is searched below. */
+		int probe[FDT_RECENT + 2 * FDT_PROBE_UP + FDT_PROBE_HOLES];
+		size_t np = fdt_probes(c, pid, probe, GB_ARRAY_LEN(probe));
+		for (size_t i = 0; i < np && !hit; i++) {
+			bool dup = false;
+			for (size_t j = 0; j < i && !dup; j++)
+				dup = probe[j] == probe[i];
+			if (dup || probe[i] < 0)
 				continue;
-			tgt[l] = '\0';
-			if (l == (ssize_t)wl && memcmp(tgt, want, wl) == 0 && !hit) {
+			char name[16], tgt[64];
+			snprintf(name, sizeof name, "%d", probe[i]);
+			ssize_t l = readlinkat(dfd, name, tgt, sizeof tgt - 1);
+			if (l == (ssize_t)wl && memcmp(tgt, want, wl) == 0) {
 				hit = true;
 				if (fdno)
-					*fdno = atoi(d->d_name);
-			}
-			if (set && !strncmp(tgt, "socket:[", 8)) {
-				if (set->n < GB_PROC_MEMO_SOCKETS)
-					set->v[set->n] = (uint32_t)strtoul(tgt + 8, NULL, 10);
-				if (set->n <= GB_PROC_MEMO_SOCKETS)
-					set->n++;
+					*fdno = probe[i];
+				fdt_hit(c, pid, probe[i]);
 			}
 		}
+		if (hit)
+			goto out;
 	}
-out_set:
+	for (;;) {
+		ssize_t r = getdents64(dfd, buf, sizeof buf);
+		if (r < 0)
+			goto out; /* unreadable now: as if gone (no memo either) */
+		if (r == 0) {
+			listed = true;
+			break;
+		}
+		for (ssize_t off = 0; off < r;) {
+			const struct dirent64 *d = (const void *)(buf + off);
+			off += d->d_reclen;
+			if (d->d_name[0] == '.')
+				continue;
+			int fd = atoi(d->d_name);
+			if (cur.n && fd <= cur.v[cur.n - 1])
+				ascending = false;
+			if (!ivec_push(&cur, fd))
+				goto out; /* no memory for the listing: nothing proven (no memo) */
+		}
+		/* procfs fills the buffer while descriptors remain: a batch that
+		 * left room for more was the last one, and the empty read that
+		 * would confirm it is skipped. */
+		if ((size_t)r < sizeof buf - 512) {
+			listed = true;
+			break;
+		}
+	}
+	if (!ascending)
+		qsort(cur.v, cur.n, sizeof *cur.v, cmp_int);
+	/* the order: a large table's from the cache, a small one newest first */
+	bool cached = false;
+	if (cur.n >= FDT_MIN && c->fdt && (ord.v = malloc(cur.n * sizeof *ord.v))) {
+		ord.cap = cur.n;
+		pthread_mutex_lock(&c->fdt_lock);
+		fdt_order(c, pid, &cur, &ord);
+		pthread_mutex_unlock(&c->fdt_lock);
+		cached = true;
+	}
+	bool whole = listed;
+	int links = 0;
+	for (size_t i = 0; i < cur.n && (!hit || set); i++) {
+		int fd = cached ? ord.v[i] : cur.v[cur.n - 1 - i];
+		if (fd_budget > 0 && ++links > fd_budget) {
+			whole = false; /* not read whole: no memo */
+			break;
+		}
+		char name[16], tgt[64];
+		snprintf(name, sizeof name, "%d", fd);
+		ssize_t l = readlinkat(dfd, name, tgt, sizeof tgt - 1);
+		if (l < 0 && (errno == EACCES || errno == EPERM)) {
+			whole = false;
+			break; /* the same refusal for every descriptor of it */
+		}
+		if (l <= 0)
+			continue; /* closed meanwhile */
+		tgt[l] = '\0';
+		if (l == (ssize_t)wl && memcmp(tgt, want, wl) == 0 && !hit) {
+			hit = true;
+			if (fdno)
+				*fdno = fd;
+			if (cached)
+				fdt_hit(c, pid, fd);
+		}
+		if (set && !strncmp(tgt, "socket:[", 8)) {
+			if (set->n < GB_PROC_MEMO_SOCKETS)
+				set->v[set->n] = (uint32_t)strtoul(tgt + 8, NULL, 10);
+			if (set->n <= GB_PROC_MEMO_SOCKETS)
+				set->n++;
+		}
+	}
 	if (set)
-		set->complete = last;
+		set->complete = whole;
 out:
+	free(cur.v);
+	free(ord.v);
 	close(dfd);
 	return hit;
 }
@@ -410,14 +680,14 @@ static bool holds_at(const char *proc, int pid, int fdno, const char *want, size
 /* Does pid hold want?  *fdno (may be NULL): on a hit, the descriptor.
  * hint >= 0: that descriptor is tried first (one readlink), the table
  * searched only when it does not link to want. */
-static bool holds(const char *proc, int pid, const char *want, size_t wl, int hint, int *fdno)
+static bool holds(struct gb_identity_ctx *c, int pid, const char *want, size_t wl, int hint, int *fdno)
 {
-	if (holds_at(proc, pid, hint, want, wl)) {
+	if (holds_at(c->proc, pid, hint, want, wl)) {
 		if (fdno)
 			*fdno = hint;
 		return true;
 	}
-	return fd_search(proc, pid, want, wl, NULL, fdno);
+	return fd_search(c, pid, want, wl, NULL, fdno);
 }
 
 /* Descriptor numbers where holders were found during one lookup, so the
@@ -456,7 +726,7 @@ static bool ancestor_holds(struct gb_identity_ctx *c, int pid, uint64_t pid_seen
 	struct sockset set;
 	uint64_t t = gb_now_ns(CLOCK_MONOTONIC);
 	int fd = -1;
-	bool hit = fd_search(c->proc, pid, want, wl, &set, &fd);
+	bool hit = fd_search(c, pid, want, wl, &set, &fd);
 	if (hit)
 		hit_note(hits, pid, fd);
 	if (set.complete)
@@ -701,7 +971,7 @@ static int find_holder(struct gb_identity_ctx *c, const char *want, size_t wl, s
 	pthread_mutex_unlock(&c->cache_lock);
 	for (int i = 0; i < MRU_SLOTS && mru[i] > 0; i++) {
 		int fd = -1;
-		if (holds(c->proc, mru[i], want, wl, mfd[i], &fd)) {
+		if (holds(c, mru[i], want, wl, mfd[i], &fd)) {
 			if (i > 0 || fd != mfd[i])
 				mru_push(c, mru[i], fd);
 			hit_note(hits, mru[i], fd);
@@ -726,7 +996,7 @@ static int find_holder(struct gb_identity_ctx *c, const char *want, size_t wl, s
 	qsort(cand, (size_t)k, sizeof *cand, cmp_desc);
 	int fd = -1;
 	for (int i = 0; i < k && !found; i++)
-		if (holds(c->proc, cand[i], want, wl, -1, &fd))
+		if (holds(c, cand[i], want, wl, -1, &fd))
 			found = cand[i];
 	free(cand);
 	if (found) {
@@ -747,7 +1017,7 @@ static int descendant_holders(struct gb_identity_ctx *c, int pid, uint64_t seen,
 	int k = descendants(c, pid, seen, tree, MAX_FAMILY);
 	for (int i = 1; i < k; i++) { /* tree[0] is pid itself */
 		int fd = -1;
-		if (holds(c->proc, tree[i], want, wl, -1, &fd)) {
+		if (holds(c, tree[i], want, wl, -1, &fd)) {
 			if (n < max)
 				out[n] = tree[i];
 			n++;
@@ -775,7 +1045,7 @@ static int scope_holders(struct gb_identity_ctx *c, const char *want, size_t wl,
 	int first_fd = -1;
 	for (int i = 0; i < k; i++) {
 		int fd = -1;
-		if (holds(c->proc, cand[i], want, wl, -1, &fd)) {
+		if (holds(c, cand[i], want, wl, -1, &fd)) {
 			if (n < max)
 				out[n] = cand[i];
 			if (!n)
@@ -1435,7 +1705,7 @@ static bool same_holder(struct gb_identity_ctx *c, int pid, int fdno, const char
 	char raw[4096], path[4096], root[4096];
 	struct gb_pstatus st;
 	bool deleted;
-	if (!holds(c->proc, pid, want, wl, fdno, NULL) || gb_proc_facts(c->pc, pid, &st, raw, sizeof raw, NULL) < 0)
+	if (!holds(c, pid, want, wl, fdno, NULL) || gb_proc_facts(c->pc, pid, &st, raw, sizeof raw, NULL) < 0)
 		return false;
 	exe_clean(raw, path, sizeof path, &deleted);
 	size_t rl = strcmp(path, exe) ? workload_root(c->proc, pid, root, sizeof root) : 0;

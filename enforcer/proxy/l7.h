@@ -103,6 +103,12 @@ struct l7_resp {
 	int status;        /* final status (not 1xx) */
 	int first_status;  /* first status seen (a 100 Continue is reported too) */
 	const char *err;
+	/* optional: told where each piece of body payload sits in the bytes
+	 * fed (offset from b, length), as the framing decodes it — the
+	 * tunnel's response mask reads the payload across chunks (cred.h) */
+	void (*on_payload)(void *arg, size_t off, size_t n);
+	void *arg;
+	const char *base; /* the b of the feed under way */
 };
 void l7_resp_init(struct l7_resp *r, bool head_request);
 /* Feed upstream bytes; *used is how many belong to this response (forward

@@ -121,7 +121,7 @@ int l7_wait(struct l7 *l, unsigned want, int timeout_ms)
 	unsigned ready = 0;
 	for (int i = 0; i < 2; i++)
 		if ((want & (1u << i)) &&
-		    (l->s[i].off < l->s[i].len || (l->s[i].ssl && SSL_pending(l->s[i].ssl) > 0)))
+		    (l->s[i].off < l->s[i].len || (l->s[i].ssl && SSL_has_pending(l->s[i].ssl))))
 			ready |= 1u << i;
 	if (ready)
 		return (int)ready;

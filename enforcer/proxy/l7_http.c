@@ -171,23 +171,30 @@ static int upstream_head(const struct gb_http1_head *h, const struct l7_req *q, 
 	return out->err ? -ENOMEM : 0;
 }
 
-/* Response bytes to the client through the mask (cred_mask.c). */
-static int send_masked(struct l7 *l, struct gb_cred_mask *m, const char *b, size_t n)
+/* Response bytes to the client through the mask (cred_frame.c): the
+ * server's framing as it came, a secret masked also where the server's
+ * chunks cut it.  -1 also when the mask would hold too much (cut). */
+static int send_masked(struct l7 *l, struct gb_cred_frame *m, const char *b, size_t n)
 {
-	if (!m->n)
+	if (!m->m->n)
 		return l7_write(l, L7_CLIENT, b, n);
 	struct gb_buf out = GB_BUF_INIT;
-	int rc = gb_cred_mask_feed(m, b, n, &out);
+	int rc = gb_cred_frame_feed(m, b, n, &out);
 	if (rc == 0 && out.len)
 		rc = l7_write(l, L7_CLIENT, out.data, out.len);
 	gb_buf_free(&out);
 	return rc;
 }
 
+static void frame_payload(void *arg, size_t off, size_t n)
+{
+	gb_cred_frame_payload(arg, off, n);
+}
+
 /* exchange()'s relay: body up, response down until the response ended.
  * 1 or 0 (the request's body ended or not), -1 broken. */
 static int exchange_loop(struct l7 *l, struct l7_req *q, struct l7_resp *rs, bool req_done,
-                         struct gb_cred_mask *mask)
+                         struct gb_cred_frame *mask)
 {
 	struct l7_side *cl = &l->s[L7_CLIENT], *up = &l->s[L7_UPSTREAM];
 	bool sent_any = false;
@@ -257,7 +264,7 @@ static int exchange_loop(struct l7 *l, struct l7_req *q, struct l7_resp *rs, boo
 		}
 	}
 	struct gb_buf tail = GB_BUF_INIT; /* what the mask held back */
-	int rc = gb_cred_mask_flush(mask, &tail);
+	int rc = mask->m->n ? gb_cred_frame_flush(mask, &tail) : 0;
 	if (rc == 0 && tail.len)
 		rc = l7_write(l, L7_CLIENT, tail.data, tail.len);
 	gb_buf_free(&tail);
@@ -282,11 +289,19 @@ static int exchange(struct l7 *l, struct l7_req *q, const struct gb_http1_head *
 		req_done = true; /* read and sent with the head (cred_l7.c) */
 	}
 	/* a server that echoes a credential the proxy sent it (cred.h) must not
-	 * hand it to the sandbox, also when the copy straddles two reads */
+	 * hand it to the sandbox, also when the copy straddles two reads or
+	 * the server's chunks cut it (the mask reads the decoded payload too) */
 	struct gb_cred_mask mask;
 	gb_cred_mask_init(&mask);
 	gb_creds_mask_bound(l->p->o.creds, c->req.host, c->req.port, &mask);
-	int rc = exchange_loop(l, q, rs, req_done, &mask);
+	struct gb_cred_frame fm;
+	gb_cred_frame_init(&fm, &mask);
+	if (mask.n) {
+		rs->on_payload = frame_payload;
+		rs->arg = &fm;
+	}
+	int rc = exchange_loop(l, q, rs, req_done, &fm);
+	gb_cred_frame_drop(&fm);
 	gb_cred_mask_drop(&mask);
 	if (rc < 0)
 		return rc;

@@ -3,7 +3,9 @@
  * http1.h frames requests only; a response's framing rules differ (no body
  * for HEAD, 1xx, 204, 304; close-delimited bodies), so the library's
  * HTTP_RESPONSE mode frames them.  Nothing is rewritten: the bytes that
- * belong to the response are forwarded as received.  Interim 1xx responses
+ * belong to the response are forwarded as received (the response mask may
+ * overwrite a secret's bytes with '*', never the framing; it learns where
+ * the payload is from on_payload).  Interim 1xx responses
  * (100 Continue) are forwarded and the parser goes on to the final one.
  * The parser pauses at the end of the final response, so bytes after it
  * (which a server may not send before the next request) are never taken
@@ -28,6 +30,14 @@ static int on_headers(http_parser *hp)
 	return r->head_req ? 1 : 0; /* 1 = no body (the answer to a HEAD) */
 }
 
+static int on_body(http_parser *hp, const char *at, size_t n)
+{
+	struct l7_resp *r = hp->data;
+	if (r->on_payload)
+		r->on_payload(r->arg, (size_t)(at - r->base), n);
+	return 0;
+}
+
 static int on_complete(http_parser *hp)
 {
 	struct l7_resp *r = hp->data;
@@ -46,6 +56,7 @@ void l7_resp_init(struct l7_resp *r, bool head_request)
 	r->hp.data = r;
 	r->cb.on_headers_complete = on_headers;
 	r->cb.on_message_complete = on_complete;
+	r->cb.on_body = on_body;
 	r->head_req = head_request;
 }
 
@@ -54,6 +65,7 @@ int l7_resp_feed(struct l7_resp *r, const char *b, size_t n, size_t *used)
 	*used = 0;
 	if (r->done)
 		return 0;
+	r->base = b;
 	size_t k = http_parser_execute(&r->hp, &r->cb, b, n);
 	enum http_errno e = HTTP_PARSER_ERRNO(&r->hp);
 	if (e == HPE_PAUSED) {

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -109,8 +110,25 @@ int gb_proxy_new(const struct gb_proxy_opts *o, struct gb_proxy **out)
 		free(p);
 		return -ENOMEM;
 	}
-	if (!p->o.max_conns)
+	if (!p->o.max_conns) {
+		/* 4096, or as many as the descriptor limit holds — two sockets a
+		 * connection, NOFILE_RESERVE kept for the rest (listener, epoll,
+		 * spare pipes, the identity's pidfds) — up to 16384 (~40 kB of
+		 * memory each): a supervisor granted 20 000 descriptors serves
+		 * ~9 900 tunnels instead of refusing past 4096.  Past the limit a
+		 * connection gets a 503, not an EMFILE. */
+		enum { NOFILE_RESERVE = 160, MAX_CONNS_CAP = 16384 };
+		struct rlimit rl;
 		p->o.max_conns = 4096;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+			rlim_t fit = rl.rlim_cur == RLIM_INFINITY ? MAX_CONNS_CAP
+			             : rl.rlim_cur > NOFILE_RESERVE ? (rl.rlim_cur - NOFILE_RESERVE) / 2 : 0;
+			if (fit > MAX_CONNS_CAP)
+				fit = MAX_CONNS_CAP;
+			if (fit > 4096)
+				p->o.max_conns = (int)fit;
+		}
+	}
 	if (!p->o.header_timeout_ms)
 		p->o.header_timeout_ms = 10000;
 	if (!p->o.connect_timeout_ms)
@@ -353,6 +371,7 @@ void gb_proxy_free(struct gb_proxy *p)
 		if (w->res)
 			gb_resolver_free(w->res); /* may hand back connections still resolving */
 		proxy_reap(w);
+		relay_spares_free(w);
 		if (w->ep >= 0)
 			close(w->ep);
 	}

@@ -61,7 +61,7 @@ struct gb_proxy_opts {
 	const struct gb_creds *creds; /* provider credentials (cred.h), borrowed; NULL =
 	                          * none, and every placeholder is refused */
 	/* limits and timeouts; 0 = defaults */
-	int max_conns;           /* default 4096 */
+	int max_conns;           /* default 4096, or (RLIMIT_NOFILE - 160) / 2 up to 16384 */
 	int header_timeout_ms;   /* default 10000 */
 	int connect_timeout_ms;  /* default 10000 */
 	int idle_timeout_ms;     /* default 300000 */

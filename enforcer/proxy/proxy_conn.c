@@ -278,7 +278,7 @@ void conn_free(struct proxy_conn *c)
 		c->cfd = -1;
 	}
 	close_upstream(c);
-	relay_close(c);
+	relay_close(c, true);
 	list_remove(c);
 	c->w->n_conns--;
 	atomic_fetch_sub(&p->n_conns, 1);
@@ -305,7 +305,7 @@ void conn_finish_detached(struct proxy_conn *c)
 		close(c->cfd);
 	if (c->ufd >= 0)
 		close(c->ufd);
-	relay_close(c);
+	relay_close(c, false); /* another thread's: never to the worker's spares */
 	atomic_fetch_sub(&p->n_conns, 1);
 	really_free(c);
 }

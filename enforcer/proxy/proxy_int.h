@@ -51,7 +51,7 @@ struct http_req {
 };
 
 struct relay_dir {
-	int pipe_r, pipe_w;
+	int pipe_r, pipe_w; /* -1 while the direction holds no bytes (proxy_relay.c) */
 	size_t inpipe;
 	bool eof, shut;
 	uint64_t bytes;
@@ -103,6 +103,8 @@ struct proxy_conn {
 	bool resolving;      /* a resolver callback is pending for this conn */
 };
 
+#define PROXY_SPARE_PIPES 32
+
 struct proxy_worker {
 	struct gb_proxy *p;
 	int idx;
@@ -119,6 +121,11 @@ struct proxy_worker {
 	size_t n_conns;
 	int64_t accept_paused_until;
 	bool listening;
+	/* Empty pipes for the relay, lent to a direction only while it holds
+	 * bytes (proxy_relay.c): an idle tunnel costs its two sockets, not six
+	 * descriptors. */
+	int spare_r[PROXY_SPARE_PIPES], spare_w[PROXY_SPARE_PIPES];
+	int n_spare;
 	_Alignas(64) char pad_;
 };
 
@@ -196,6 +203,10 @@ int relay_init(struct proxy_conn *c);
  * keep going, negative errno on a hard error. */
 int relay_pump(struct proxy_conn *c);
 void relay_interest(struct proxy_conn *c);
-void relay_close(struct proxy_conn *c);
+/* Give back c's pipes: an empty one to its worker's spares when `spare`
+ * (the caller is that worker's thread), else closed. */
+void relay_close(struct proxy_conn *c, bool spare);
+/* The worker's spare pipes, closed (at its end). */
+void relay_spares_free(struct proxy_worker *w);
 
 #endif

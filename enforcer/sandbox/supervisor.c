@@ -722,9 +722,10 @@ static void finish_posture(struct run *r)
 
 /* stdin/stdout/stderr must be open: otherwise the control socket could
  * land on fd 0-2 and be taken for the workload's stdio. */
-/* The proxy holds up to 6 descriptors per connection (two sockets, two
- * pipes): take the whole hard limit the operator granted, as `glassbox
- * proxy` does.  With the soft limit shells and services hand out (1024)
+/* The proxy holds 2 descriptors per connection (two sockets; its relay
+ * pipes are lent only while bytes are in flight) and sizes its connection
+ * limit from this one: take the whole hard limit the operator granted, as
+ * `glassbox proxy` does.  With the soft limit shells and services hand out (1024)
  * tunnel ~170 was refused "out of pipes" (integration.fault_tunnels).
  * Called after the clone: the sandbox keeps the limits it inherited (or
  * --files). */

@@ -679,6 +679,67 @@ static void test_store_full_is_marked(void **state)
 	rmdir(dir);
 }
 
+/* A large descriptor table is searched in an order remembered between
+ * lookups (recent hits, numbers new since the last listing, probes without
+ * a listing).  Attack that memory: after lookups have taught it where our
+ * sockets are, the next socket is moved to an old number the cache lists as
+ * something else, and a child inherits it — both holders must still be
+ * found, in the sandbox scope (every process searched) and on the host. */
+static void test_large_table_order_hides_no_holder(void **state)
+{
+	(void)state;
+	struct sockaddr_in sa;
+	int ls = listener(&sa);
+	int filler[180]; /* all below 256: waiter() closes only those */
+	for (int i = 0; i < 180; i++) {
+		filler[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		assert_true(filler[i] >= 0);
+	}
+	for (int scope = 0; scope < 2; scope++) {
+		struct gb_identity_ctx *ctx;
+		struct gb_identity_opts o = { .proc_root = "/proc", .netns_fd = -1,
+			                      .root_pid = scope ? getpid() : 0 };
+		assert_int_equal(gb_identity_ctx_new(&o, &ctx), 0);
+		static struct gb_ident_buf ib;
+		int warm[4];
+		for (int i = 0; i < 4; i++) { /* teach it: hits at new numbers */
+			warm[i] = dial(&sa);
+			assert_int_equal(lookup_next(ctx, ls, &ib), 0);
+			assert_int_equal(ib.id.pid, getpid());
+			assert_int_equal(ib.fdno, warm[i]);
+		}
+		/* the next socket, at an old number listed as /dev/null */
+		int c = dial(&sa), old = filler[60 + scope];
+		assert_int_equal(dup2(c, old), old);
+		close(c);
+		assert_int_equal(lookup_next(ctx, ls, &ib), 0);
+		assert_int_equal(ib.id.pid, getpid());
+		assert_int_equal(ib.fdno, old);
+		assert_int_equal(ib.n_holders, 1);
+		/* and again, shared with a child made after the listing */
+		c = dial(&sa);
+		int rel;
+		pid_t kid = waiter(NULL, &rel);
+		old = filler[120 + scope];
+		assert_int_equal(dup2(c, old), old);
+		close(c);
+		assert_int_equal(lookup_next(ctx, ls, &ib), 0);
+		assert_int_equal(ib.n_holders, 2);
+		assert_true(ib.id.flags & GB_ID_MULTI_OWNER);
+		bool us = ib.id.pid == getpid() || other_is(&ib, getpid());
+		bool child = ib.id.pid == kid || other_is(&ib, kid);
+		assert_true(us);
+		assert_true(child);
+		release(kid, rel);
+		for (int i = 0; i < 4; i++)
+			close(warm[i]);
+		gb_identity_ctx_free(ctx);
+	}
+	for (int i = 0; i < 180; i++)
+		close(filler[i]);
+	close(ls);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -688,6 +749,7 @@ int main(void)
 		cmocka_unit_test(test_many_children), cmocka_unit_test(test_nobody),
 		cmocka_unit_test(test_store_full_is_marked), cmocka_unit_test(test_exec_after_connect),
 		cmocka_unit_test(test_fd_hint_is_only_a_hint), cmocka_unit_test(test_kept_children_files),
+		cmocka_unit_test(test_large_table_order_hides_no_holder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
