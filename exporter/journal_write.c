@@ -169,7 +169,7 @@ static int recover(struct gb_journal *j, uint64_t *torn, char *err, size_t errle
 			 * clock set back since counts as no age, not a negative one) */
 			int64_t age = gb_now_ms(CLOCK_REALTIME) - x.opened_ms;
 			int64_t max_age = (int64_t)(j->o.segment_age_s ? j->o.segment_age_s : 3600) * 1000;
-			j->opened_mono_ms = gb_now_ms(CLOCK_MONOTONIC) - (age < 0 ? 0 : age > max_age ? max_age : age);
+			j->opened_mono_ms = gb_now_ms(CLOCK_MONOTONIC_COARSE) - (age < 0 ? 0 : age > max_age ? max_age : age);
 			/* the sidecar from the data, whatever a crash left of it; a
 			 * failure only costs readers the skip */
 			if (jblk_rewrite(j->dir, s, &j->x) < 0)
@@ -271,7 +271,7 @@ static int open_new(struct gb_journal *j)
 	j->next_n++;
 	j->cur.active = j->cur.has_jsonl = true;
 	jidx_init(&j->x, j->cur.n, now);
-	j->opened_mono_ms = gb_now_ms(CLOCK_MONOTONIC);
+	j->opened_mono_ms = gb_now_ms(CLOCK_MONOTONIC_COARSE); /* never ahead of a later coarse read */
 	j->x.frame_bytes = j->o.frame_bytes;
 	j->blk_written = 0;
 	return gb_fsync_dir(p);

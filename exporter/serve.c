@@ -466,6 +466,7 @@ static void skip_journaled(struct drain *dr)
 		k = gb_journal_held(s->journal_dir, d->name, dr->ctx.sandbox_id, recs, n, dr->dup_held);
 		pthread_mutex_unlock(&s->jlock);
 	}
+	gb_log_debug("serve", "%s: %zu unacknowledged records at attach, %d of them journaled", d->name, n, k);
 	if (k < 0)
 		gb_log_warn("serve", "%s: cannot tell which records the journal holds already (%s): "
 		            "records a killed daemon journaled may be journaled again", d->name, strerror(-k));
