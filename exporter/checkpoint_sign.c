@@ -69,7 +69,7 @@ int gb_ckpt_signer_open(const char *keys_dir, const char *journal_dir, uint32_t 
 	snprintf(s->dir, sizeof s->dir, "%s", journal_dir);
 	snprintf(s->hostname, sizeof s->hostname, "%s", hostname ? hostname : "localhost");
 	s->interval_s = interval_s ? interval_s : GB_CKPT_DEFAULT_INTERVAL_S;
-	s->last_tail_ms = gb_now_ms(CLOCK_REALTIME);
+	s->last_tail_ms = gb_now_ms(CLOCK_MONOTONIC); /* an interval: no wall-clock jump moves it */
 	s->seen_seg = UINT64_MAX; /* scan at the first tick */
 	load_state(s);
 	*out = s;
@@ -217,7 +217,7 @@ int gb_ckpt_signer_tick(struct gb_ckpt_signer *s, struct gb_journal *j, bool for
 		/* the checkpoint itself may have rotated the journal: look again next tick */
 		s->seen_seg = end.segment;
 	}
-	int64_t now = gb_now_ms(CLOCK_REALTIME);
+	int64_t now = gb_now_ms(CLOCK_MONOTONIC);
 	if (force_tail || now - s->last_tail_ms >= (int64_t)s->interval_s * 1000) {
 		s->last_tail_ms = now;
 		if ((rc = sign_tail(s, j)) < 0)

@@ -33,6 +33,7 @@
 #ifndef GB_EXPORTER_JOURNAL_H
 #define GB_EXPORTER_JOURNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -101,6 +102,13 @@ uint64_t gb_journal_rollbacks(const struct gb_journal *j);
  * read W is on disk once it reads more than W — even if the caller's own
  * later flush fails: a flush undoes only what is still buffered. */
 uint64_t gb_journal_writes(const struct gb_journal *j);
+/* Is an event on disk that was appended when gb_journal_writes() read w and
+ * gb_journal_rollbacks() read r?  Only if a write came after it and before
+ * the next rollback (a rollback drops everything still buffered, a write
+ * takes all of it): writes moving on alone does not say so when a rollback
+ * dropped the event first (journal_full under TSan).  false when it cannot
+ * be told any more (64 rollbacks later). */
+bool gb_journal_durable(const struct gb_journal *j, uint64_t w, uint64_t r);
 
 /* Housekeeping: due group commit, rotation by age.  Call it every ~100 ms. */
 int gb_journal_tick(struct gb_journal *j);

@@ -24,7 +24,11 @@ struct gb_journal {
 	struct jidx x;     /* its counters */
 	uint64_t next_n;   /* number of the next new segment */
 	char prev_sha[65]; /* of the newest sealed segment */
+	/* CLOCK_MONOTONIC: the group commit and the segment's age are
+	 * durations, which a wall-clock jump must not stretch or cut (the
+	 * index keeps the wall-clock opened_ms) */
 	int64_t last_sync_ms;
+	int64_t opened_mono_ms;
 	int dirty;
 	/* buffered appends (buffer_bytes) */
 	char *wbuf;
@@ -32,6 +36,7 @@ struct gb_journal {
 	struct jidx x_flushed; /* counters as of the last flush, to undo a failed one */
 	bool have_flushed;
 	uint64_t rollbacks;
+	uint64_t rb_writes[64]; /* writes when rollback k+1 happened, [k % 64] (gb_journal_durable) */
 	size_t blk_written; /* blocks of the active segment in its .blk.json */
 	uint64_t writes;     /* gb_journal_writes() */
 };
@@ -160,6 +165,11 @@ static int recover(struct gb_journal *j, uint64_t *torn, char *err, size_t errle
 			}
 			j->cur = *s;
 			j->x = x;
+			/* its age so far by the wall clock, at most segment_age (a
+			 * clock set back since counts as no age, not a negative one) */
+			int64_t age = gb_now_ms(CLOCK_REALTIME) - x.opened_ms;
+			int64_t max_age = (int64_t)(j->o.segment_age_s ? j->o.segment_age_s : 3600) * 1000;
+			j->opened_mono_ms = gb_now_ms(CLOCK_MONOTONIC_COARSE) - (age < 0 ? 0 : age > max_age ? max_age : age);
 			/* the sidecar from the data, whatever a crash left of it; a
 			 * failure only costs readers the skip */
 			if (jblk_rewrite(j->dir, s, &j->x) < 0)
@@ -235,7 +245,7 @@ int gb_journal_open(const struct gb_journal_opts *o, struct gb_journal **out, ch
 		gb_journal_close(j);
 		return rc;
 	}
-	j->last_sync_ms = gb_now_ms(CLOCK_REALTIME);
+	j->last_sync_ms = gb_now_ms(CLOCK_MONOTONIC);
 	if (j->fd >= 0)
 		snapshot(j);
 	*out = j;
@@ -261,6 +271,7 @@ static int open_new(struct gb_journal *j)
 	j->next_n++;
 	j->cur.active = j->cur.has_jsonl = true;
 	jidx_init(&j->x, j->cur.n, now);
+	j->opened_mono_ms = gb_now_ms(CLOCK_MONOTONIC_COARSE); /* never ahead of a later coarse read */
 	j->x.frame_bytes = j->o.frame_bytes;
 	j->blk_written = 0;
 	return gb_fsync_dir(p);
@@ -309,6 +320,7 @@ int gb_journal_flush(struct gb_journal *j)
 		if (j->have_flushed)
 			restore(j);
 		j->wlen = 0;
+		j->rb_writes[j->rollbacks % 64] = j->writes;
 		j->rollbacks++;
 		return rc;
 	}
@@ -332,6 +344,18 @@ uint64_t gb_journal_writes(const struct gb_journal *j)
 uint64_t gb_journal_rollbacks(const struct gb_journal *j)
 {
 	return j->rollbacks;
+}
+
+bool gb_journal_durable(const struct gb_journal *j, uint64_t w, uint64_t r)
+{
+	if (j->writes <= w)
+		return false; /* nothing written since: still buffered (or dropped) */
+	if (j->rollbacks == r)
+		return true; /* written, and no rollback since */
+	if (j->rollbacks - r > 64)
+		return false; /* too long ago to tell: not proven */
+	/* which came first after the append: write w+1 or rollback r+1 */
+	return j->rb_writes[r % 64] > w;
 }
 
 int gb_journal_rotate(struct gb_journal *j)
@@ -371,11 +395,11 @@ int gb_journal_append(struct gb_journal *j, const char *line, size_t len,
 	/* The coarse clock (the last tick's time, a few ms old at most): this
 	 * runs once per event, and only the segment's age (seconds) and the
 	 * group-commit interval (100 ms) are judged by it. */
-	int64_t now = gb_now_ms(CLOCK_REALTIME_COARSE);
+	int64_t now = gb_now_ms(CLOCK_MONOTONIC_COARSE);
 	int rc;
 	if (j->fd >= 0 && j->x.events &&
 	    (j->x.bytes + len + 1 > j->o.segment_bytes ||
-	     now - j->x.opened_ms >= (int64_t)j->o.segment_age_s * 1000))
+	     now - j->opened_mono_ms >= (int64_t)j->o.segment_age_s * 1000))
 		if ((rc = gb_journal_rotate(j)) < 0)
 			return rc;
 	if (j->fd < 0) {
@@ -440,12 +464,12 @@ int gb_journal_append(struct gb_journal *j, const char *line, size_t len,
 
 int gb_journal_tick(struct gb_journal *j)
 {
-	int64_t now = gb_now_ms(CLOCK_REALTIME);
+	int64_t now = gb_now_ms(CLOCK_MONOTONIC);
 	int rc = gb_journal_flush(j);
 	if (rc == 0)
 		rc = sync_due(j, now, 0);
 	if (rc == 0 && j->fd >= 0 && j->x.events &&
-	    now - j->x.opened_ms >= (int64_t)j->o.segment_age_s * 1000)
+	    now - j->opened_mono_ms >= (int64_t)j->o.segment_age_s * 1000)
 		rc = gb_journal_rotate(j);
 	return rc;
 }

@@ -26,6 +26,7 @@
 #include "common/record.h"
 #include "common/ring.h"
 #include "exporter/checkpoint.h"
+#include "exporter/journal_held.h"
 #include "exporter/ocsf.h"
 #include "exporter/serve_hook.h"
 
@@ -66,10 +67,13 @@ struct gb_serve {
 	char sink_names[GB_MAX_SINKS][64];
 	size_t n_sinks;
 	atomic_uint_fast64_t n_rings, n_active, n_events, n_lost, n_errors, n_events_retried;
+	/* ring records a killed daemon had journaled, not acknowledged: skipped */
+	atomic_uint_fast64_t n_dups;
 	/* journal write failures (the non-atomic fields under jlock) */
 	atomic_uint_fast64_t n_jerrors;
 	atomic_int jfailing;
-	uint64_t jfail_first_ms, jfail_count;
+	uint64_t jfail_first_ms, jfail_count; /* first: wall clock, it names the FINDING */
+	int64_t jfail_first_mono; /* how long writes failed: a duration, no wall-clock jump in it */
 	char jerr[160];
 };
 
@@ -85,7 +89,7 @@ static void journal_failed(struct gb_serve *s, const char *who, int rc);
  * mapper classified.  Returns 0 or -errno (the batch is lost and must be
  * re-read from the ring). */
 static int journal_event(struct drainer *d, const struct gb_buf *b, const struct gb_ocsf_meta *om,
-                         uint64_t ts_ns, uint64_t *writes_after)
+                         uint64_t ts_ns, uint64_t *writes_after, uint64_t *rollbacks_after)
 {
 	struct gb_serve *s = d->s;
 	struct gb_jmeta m = { .time_ms = (int64_t)(ts_ns / 1000000u), .sandbox = d->name,
@@ -96,6 +100,7 @@ static int journal_event(struct drainer *d, const struct gb_buf *b, const struct
 	if (rc < 0)
 		journal_failed(s, d->name, rc);
 	*writes_after = gb_journal_writes(s->j);
+	*rollbacks_after = gb_journal_rollbacks(s->j);
 	pthread_mutex_unlock(&s->jlock);
 	return rc;
 }
@@ -120,6 +125,7 @@ static void journal_failed(struct gb_serve *s, const char *who, int rc)
 		return;
 	atomic_store(&s->jfailing, 1);
 	s->jfail_first_ms = now_ms();
+	s->jfail_first_mono = gb_now_ms(CLOCK_MONOTONIC);
 	gb_log_error("serve", "FINDING: the journal is failing (%s): events wait in their rings, "
 	             "unacknowledged, and are retried", s->jerr);
 }
@@ -134,7 +140,7 @@ static void journal_ok(struct gb_serve *s)
 	char detail[400];
 	snprintf(detail, sizeof detail, "%llu journal writes failed over %lld ms (%s); the events "
 	         "waited in their rings and were journaled when writes resumed",
-	         (unsigned long long)s->jfail_count, (long long)(now_ms() - s->jfail_first_ms), s->jerr);
+	         (unsigned long long)s->jfail_count, (long long)(gb_now_ms(CLOCK_MONOTONIC) - s->jfail_first_mono), s->jerr);
 	gb_log_warn("serve", "journal writes resumed: %s", detail);
 	struct gb_record rec;
 	memset(&rec, 0, sizeof rec);
@@ -214,12 +220,28 @@ struct drain {
 	 * skipped when the rewound ring hands it out again: no event is
 	 * journaled twice.  For entry i of the batch: pend_w[i] = 0 when there
 	 * was nothing to write (skipped, unmappable), else the journal's write
-	 * count after its append, plus one; pend_n[i]/pend_l[i] what it adds to
-	 * the events and lost counts. */
+	 * count after its append, plus one, and pend_r[i] its rollback count
+	 * then (gb_journal_durable: a rollback may have dropped it before a
+	 * later write); pend_n[i]/pend_l[i] what it adds to the events and lost
+	 * counts. */
 	uint64_t pend_w[BATCH_MAX];
+	uint64_t pend_r[BATCH_MAX];
 	uint32_t pend_n[BATCH_MAX];
 	uint64_t pend_l[BATCH_MAX];
-	unsigned skip; /* entries after the ring's commit point already journaled */
+	uint8_t pend_d[BATCH_MAX]; /* 1: skipped as journaled by an earlier daemon */
+	/* entries after the ring's commit point already journaled: done[i] for
+	 * i < skip (not always a prefix: a rollback can drop entries that a
+	 * later write then follows) */
+	unsigned skip;
+	uint8_t done[BATCH_MAX];
+	/* Found at attach (skip_journaled): the sequences of the first dup_n
+	 * entries after the ring's commit point at attach, and which of them
+	 * an earlier daemon journaled and was killed before acknowledging
+	 * (dup_held); dup_off of them are committed since. */
+	uint64_t dup_seq[BATCH_MAX];
+	uint8_t dup_held[BATCH_MAX];
+	unsigned dup_n, dup_off;
+	uint64_t b_dups;
 };
 
 /* Open the ring as its consumer.  The supervisor creates the file, then
@@ -292,8 +314,19 @@ static int journal_entry(struct drain *dr, const struct gb_ring_entry *e)
 	dr->pend_w[i] = 0;
 	dr->pend_n[i] = 0;
 	dr->pend_l[i] = 0;
-	if (i < dr->skip)
+	dr->pend_d[i] = 0;
+	if (i < dr->skip && dr->done[i])
 		return 0; /* on disk already, and counted, before the rewind */
+	unsigned at = dr->dup_off + i;
+	if (at < dr->dup_n) {
+		if (e->is_loss || e->seq != dr->dup_seq[at])
+			dr->dup_n = 0; /* not the entry looked up: skip nothing more */
+		else if (dr->dup_held[at]) {
+			dr->pend_d[i] = 1; /* an earlier daemon journaled it (skip_journaled) */
+			dr->b_dups++;
+			return 0;
+		}
+	}
 	struct gb_record rec;
 	char detail[96];
 	uint64_t lost_before = dr->b_lost;
@@ -308,11 +341,12 @@ static int journal_entry(struct drain *dr, const struct gb_ring_entry *e)
 		atomic_fetch_add(&d->s->n_errors, 1);
 		return 0;
 	}
-	uint64_t w;
-	if ((rc = journal_event(d, &dr->b, &meta, rec.ts_ns, &w)) < 0)
+	uint64_t w, rb;
+	if ((rc = journal_event(d, &dr->b, &meta, rec.ts_ns, &w, &rb)) < 0)
 		return rc;
 	dr->b_events++;
 	dr->pend_w[i] = w + 1;
+	dr->pend_r[i] = rb;
 	dr->pend_n[i] = 1;
 	gb_serve_hook_call(d->name, &rec); /* the advisor's denials (serve_hook.h) */
 	return 0;
@@ -324,23 +358,25 @@ static int journal_entry(struct drain *dr, const struct gb_ring_entry *e)
 static void keep_durable(struct drain *dr)
 {
 	struct gb_serve *s = dr->d->s;
+	uint64_t ev = 0, lost = 0, dups = 0;
 	pthread_mutex_lock(&s->jlock);
-	uint64_t writes = gb_journal_writes(s->j);
-	pthread_mutex_unlock(&s->jlock);
-	unsigned k = 0;
-	uint64_t ev = 0, lost = 0;
-	while (k < dr->batch && (dr->pend_w[k] == 0 || writes >= dr->pend_w[k])) {
-		if (k >= dr->skip) {
+	for (unsigned k = 0; k < dr->batch; k++) {
+		bool was = k < dr->skip && dr->done[k];
+		bool now = was || dr->pend_w[k] == 0 ||
+		           gb_journal_durable(s->j, dr->pend_w[k] - 1, dr->pend_r[k]);
+		if (now && !was) {
 			ev += dr->pend_n[k];
 			lost += dr->pend_l[k];
+			dups += dr->pend_d[k];
 		}
-		k++;
+		dr->done[k] = now;
 	}
-	if (k > dr->skip) {
-		atomic_fetch_add(&s->n_events, ev);
-		atomic_fetch_add(&s->n_lost, lost);
-		dr->skip = k;
-	}
+	pthread_mutex_unlock(&s->jlock);
+	if (dr->batch > dr->skip)
+		dr->skip = dr->batch; /* the entries after it keep their flags */
+	atomic_fetch_add(&s->n_events, ev);
+	atomic_fetch_add(&s->n_lost, lost);
+	atomic_fetch_add(&s->n_dups, dups);
 }
 
 /* The one policy for a batch the journal did not take (a failed append or
@@ -353,7 +389,7 @@ static bool batch_failed(struct drain *dr, int rc)
 	struct gb_serve *s = dr->d->s;
 	keep_durable(dr);
 	dr->batch = 0;
-	dr->b_events = dr->b_lost = 0;
+	dr->b_events = dr->b_lost = dr->b_dups = 0;
 	atomic_fetch_add(&s->n_events_retried, 1);
 	if (dr->failures++ == 0)
 		gb_log_warn("serve", "journal write for %s: %s (retrying)", dr->d->name, strerror(-rc));
@@ -368,7 +404,8 @@ static void batch_counted(struct drain *dr)
 {
 	atomic_fetch_add(&dr->d->s->n_events, dr->b_events);
 	atomic_fetch_add(&dr->d->s->n_lost, dr->b_lost);
-	dr->b_events = dr->b_lost = 0;
+	atomic_fetch_add(&dr->d->s->n_dups, dr->b_dups);
+	dr->b_events = dr->b_lost = dr->b_dups = 0;
 }
 
 /* Commit the batch.  True when the drainer should give up. */
@@ -378,6 +415,7 @@ static bool end_batch(struct drain *dr)
 	if (rc < 0)
 		return batch_failed(dr, rc);
 	batch_counted(dr);
+	dr->dup_off += dr->batch;
 	dr->batch = 0;
 	dr->skip = 0;
 	dr->failures = 0;
@@ -398,6 +436,57 @@ static bool leftover_done(const struct drainer *d, struct gb_ring *r)
 	return true;
 }
 
+/* Exactly once across a kill -9: a daemon killed between a batch's journal
+ * write and its ring commit left records journaled but unacknowledged, and
+ * the ring hands them out again.  Look at the entries after the commit
+ * point (at most one batch can be in that state: a batch is committed as
+ * soon as it is written), ask the journal which leading ones it holds
+ * (journal_held.h: same uid and same time, read from the journal's tail),
+ * and let journal_entry() skip exactly those.  A loss entry ends the look
+ * (its event's time is when it was journaled, not the record's): a LOSS in
+ * the cut batch may be journaled twice, with the same uid. */
+static void skip_journaled(struct drain *dr)
+{
+	struct drainer *d = dr->d;
+	struct gb_serve *s = d->s;
+	struct gb_held_rec *recs = malloc(BATCH_MAX * sizeof *recs);
+	if (!recs)
+		return; /* then at least once, as before */
+	size_t n = 0;
+	struct gb_ring_entry e;
+	while (n < BATCH_MAX && gb_ring_next(dr->r, &e, 0) == 1 && !e.is_loss) {
+		recs[n++] = (struct gb_held_rec){ .seq = e.seq, .time_ms = (int64_t)(e.ts_ns / 1000000u) };
+		gb_ring_consume(dr->r);
+	}
+	gb_ring_rewind(dr->r); /* nothing acknowledged: the drain reads them all */
+	int k = 0;
+	if (n) {
+		/* under jlock: no seal or write of ours moves the tail meanwhile */
+		pthread_mutex_lock(&s->jlock);
+		k = gb_journal_held(s->journal_dir, d->name, dr->ctx.sandbox_id, recs, n, dr->dup_held);
+		pthread_mutex_unlock(&s->jlock);
+	}
+	gb_log_debug("serve", "%s: %zu unacknowledged records at attach, %d of them journaled", d->name, n, k);
+	if (k < 0)
+		gb_log_warn("serve", "%s: cannot tell which records the journal holds already (%s): "
+		            "records a killed daemon journaled may be journaled again", d->name, strerror(-k));
+	if (k > 0) {
+		uint64_t lo = UINT64_MAX, hi = 0;
+		for (size_t i = 0; i < n; i++) {
+			dr->dup_seq[i] = recs[i].seq;
+			if (dr->dup_held[i]) {
+				lo = recs[i].seq < lo ? recs[i].seq : lo;
+				hi = recs[i].seq > hi ? recs[i].seq : hi;
+			}
+		}
+		dr->dup_n = (unsigned)n;
+		gb_log_info("serve", "%s: %d records (sequences %llu-%llu) were journaled by a daemon that "
+		            "stopped before acknowledging them: not journaled again", d->name, k,
+		            (unsigned long long)lo, (unsigned long long)hi);
+	}
+	free(recs);
+}
+
 static void *drain_main(void *arg)
 {
 	struct drain dr = { .d = arg, .b = GB_BUF_INIT };
@@ -405,6 +494,7 @@ static void *drain_main(void *arg)
 	struct gb_serve *s = d->s;
 	if (attach_ring(&dr) < 0)
 		goto out;
+	skip_journaled(&dr);
 	for (;;) {
 		struct gb_ring_entry e;
 		/* With a batch pending, do not sleep: flush it as soon as the ring
@@ -799,6 +889,7 @@ void gb_serve_stats(struct gb_serve *s, struct gb_serve_stats *st)
 	st->events = atomic_load(&s->n_events);
 	st->lost = atomic_load(&s->n_lost);
 	st->errors = atomic_load(&s->n_errors);
+	st->duplicates = atomic_load(&s->n_dups);
 	st->journal_errors = atomic_load(&s->n_jerrors);
 	st->journal_failing = atomic_load(&s->jfailing);
 	pthread_mutex_lock(&s->jlock);

@@ -50,6 +50,9 @@ struct gb_serve_stats {
 	uint64_t events;   /* events journaled (counted when their batch is written) */
 	uint64_t lost;     /* records reported lost by the rings (journaled) */
 	uint64_t errors;   /* records that could not be decoded, and failed journal writes */
+	uint64_t duplicates; /* ring records found journaled already at attach (a daemon
+	                      * killed before acknowledging them), skipped, not counted
+	                      * in events */
 	uint64_t journal_errors; /* failed journal writes (each retried from the ring) */
 	int journal_failing;     /* 1 while writes fail (a FINDING said so) */
 	char journal_error[160]; /* why the last write failed, "" if none */

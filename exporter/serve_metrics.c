@@ -26,6 +26,7 @@ int gb_serve_metrics_json(struct gb_serve *s, struct gb_buf *out)
 	gb_jw_kuint(&w, "events", st.events);
 	gb_jw_kuint(&w, "lost", st.lost);
 	gb_jw_kuint(&w, "errors", st.errors);
+	gb_jw_kuint(&w, "duplicates_skipped", st.duplicates);
 	gb_jw_kuint(&w, "journal_errors", st.journal_errors);
 	gb_jw_kuint(&w, "journal_failing", (uint64_t)st.journal_failing);
 	gb_jw_kstr(&w, "journal_error", st.journal_error);
