@@ -10,6 +10,7 @@
 #include "api/advisor_int.h"
 #include "api/advisor_rule.h"
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/record.h"
 
@@ -458,11 +459,7 @@ static void *advisor_main(void *arg)
 		/* The batching window: denials that arrive within FLUSH_MS of the
 		 * first share its transaction.  Ended early by a half-full queue,
 		 * an agent's proposal, gb_advisor_sync and stop. */
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += a->flush_ms * 1000000L;
-		until.tv_sec += until.tv_nsec / 1000000000L;
-		until.tv_nsec %= 1000000000L;
+		struct timespec until = gb_deadline_ms(a->flush_ms);
 		while (a->flush_ms && !a->stop && !a->flush && !a->aq_len && a->qb.n < ADV_QUEUE / 2 &&
 		       pthread_cond_timedwait(&a->q_cv, &a->q_mu, &until) == 0)
 			;
@@ -556,7 +553,7 @@ int gb_advisor_open(const struct gb_advisor_opts *o, struct gb_advisor **out, ch
 	a->flush_ms = o->flush_ms < 0 ? 0 : o->flush_ms ? o->flush_ms : FLUSH_MS;
 	pthread_mutex_init(&a->db_mu, NULL);
 	pthread_mutex_init(&a->q_mu, NULL);
-	pthread_cond_init(&a->q_cv, NULL);
+	gb_cond_init_monotonic(&a->q_cv); /* the window: not stretched by a clock jump */
 	pthread_cond_init(&a->done_cv, NULL);
 	int rc = adv_ledger_open(a, o->db_path, err, errlen);
 	if (rc == 0 && (rc = -pthread_create(&a->th, NULL, advisor_main, a)) != 0)

@@ -19,6 +19,7 @@
  * One registry per process (one API per glassbox serve), bounded by
  * API_SLOW_SLOTS: a connection beyond it is simply not watched. */
 #include "api/api_int.h"
+#include "common/clock.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -48,9 +49,7 @@ static uint64_t cut; /* connections cut at the deadline */
 
 static int64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return gb_now_ms(CLOCK_MONOTONIC);
 }
 
 void api_slow_notify(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -112,13 +111,7 @@ static void *sweep(void *arg)
 				s->fd = -1; /* once: its CLOSED notification frees the slot */
 			}
 		}
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 250 * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		struct timespec until = gb_deadline_ms(250);
 		pthread_cond_timedwait(&cv, &mu, &until);
 	}
 	pthread_mutex_unlock(&mu);
@@ -129,7 +122,14 @@ int api_slow_start(void)
 {
 	pthread_mutex_lock(&mu);
 	stop = false;
-	int rc = running ? 0 : pthread_create(&sweeper, NULL, sweep, NULL);
+	int rc = 0;
+	if (!running) {
+		/* its sweeps on CLOCK_MONOTONIC: no waiter yet, so re-made here */
+		pthread_cond_destroy(&cv);
+		rc = gb_cond_init_monotonic(&cv);
+		if (!rc)
+			rc = pthread_create(&sweeper, NULL, sweep, NULL);
+	}
 	if (rc == 0)
 		running = true;
 	pthread_mutex_unlock(&mu);
