@@ -109,6 +109,12 @@ struct l7_resp {
 	void (*on_payload)(void *arg, size_t off, size_t n);
 	void *arg;
 	const char *base; /* the b of the feed under way */
+	/* set by the caller: a final response with a Content-Encoding other than
+	 * identity is an error (the mask cannot read a compressed body) */
+	bool refuse_encoded;
+	bool in_val, in_ce, ce_bad; /* in a value / of Content-Encoding / one said not identity */
+	char fld[24], ce[40];
+	size_t fl, cl;
 };
 void l7_resp_init(struct l7_resp *r, bool head_request);
 /* Feed upstream bytes; *used is how many belong to this response (forward

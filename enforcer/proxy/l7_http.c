@@ -159,15 +159,38 @@ static void decide(struct l7 *l, const struct l7_req *q, struct gb_decision *d, 
 
 /* The request head for upstream: the request line with the canonical path,
  * the header lines as received. */
+/* identity: the host has a credential bound to it, whose copies the
+ * response mask must be able to read — a compressed body hides them (the
+ * client's decompression would make the secret), so every Accept-Encoding
+ * line is replaced by "Accept-Encoding: identity" (RFC 9110 12.5.3), and a
+ * server that compresses anyway is refused by the response parser
+ * (l7_resp.c, refuse_encoded). */
 static int upstream_head(const struct gb_http1_head *h, const struct l7_req *q, const char *path,
-                         struct gb_buf *out)
+                         bool identity, struct gb_buf *out)
 {
 	gb_buf_printf(out, "%s %s%s%s HTTP/%d.%d\r\n", h->method, path, q->has_query ? "?" : "",
 	              q->has_query ? q->query : "", h->major, h->minor);
 	const char *eol = memchr(h->raw, '\n', h->head_len);
 	if (!eol)
 		return -EINVAL;
-	gb_buf_append(out, eol + 1, h->head_len - (size_t)(eol + 1 - h->raw));
+	const char *p = eol + 1, *end = h->raw + h->head_len;
+	if (!identity) {
+		gb_buf_append(out, p, (size_t)(end - p));
+		return out->err ? -ENOMEM : 0;
+	}
+	static const char ae[] = "accept-encoding:";
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *next = nl ? nl + 1 : end;
+		if (*p == '\r' || *p == '\n') { /* the blank line ending the head */
+			gb_buf_puts(out, "Accept-Encoding: identity\r\n");
+			gb_buf_append(out, p, (size_t)(end - p));
+			break;
+		}
+		if ((size_t)(next - p) <= sizeof ae - 1 || strncasecmp(p, ae, sizeof ae - 1))
+			gb_buf_append(out, p, (size_t)(next - p));
+		p = next;
+	}
 	return out->err ? -ENOMEM : 0;
 }
 
@@ -299,6 +322,7 @@ static int exchange(struct l7 *l, struct l7_req *q, const struct gb_http1_head *
 	if (mask.n) {
 		rs->on_payload = frame_payload;
 		rs->arg = &fm;
+		rs->refuse_encoded = true;
 	}
 	int rc = exchange_loop(l, q, rs, req_done, &fm);
 	gb_cred_frame_drop(&fm);
@@ -365,7 +389,8 @@ void l7_serve(struct l7 *l)
 		}
 		struct gb_buf head = GB_BUF_INIT, body = GB_BUF_INIT;
 		const char *path = d.canonical_path[0] ? d.canonical_path : q.path;
-		int w = upstream_head(h, &q, path, &head);
+		bool bound = gb_creds_bound(l->p->o.creds, l->c->req.host, l->c->req.port, NULL, 0);
+		int w = upstream_head(h, &q, path, bound, &head);
 		int cst, crs; /* credential placeholders (cred_l7.c): rewritten or refused */
 		char cwhy[400];
 		if (w == 0 && l7_cred_apply(l, &q, h, &d, &head, &body, &cst, &crs, cwhy, sizeof cwhy) < 0) {

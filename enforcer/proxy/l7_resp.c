@@ -14,10 +14,72 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
+
+/* Content-Encoding, for refuse_encoded: the parser hands names and values in
+ * pieces (a head may span reads); a value is judged when the next name or
+ * the end of the head comes.  Anything but empty or "identity" — also a
+ * value too long to hold — counts as encoded. */
+static void ce_done(struct l7_resp *r)
+{
+	if (!r->in_ce)
+		return;
+	r->in_ce = false;
+	size_t a = 0, b = r->cl;
+	while (a < b && (r->ce[a] == ' ' || r->ce[a] == '\t'))
+		a++;
+	while (b > a && (r->ce[b - 1] == ' ' || r->ce[b - 1] == '\t'))
+		b--;
+	if (r->cl >= sizeof r->ce ||
+	    (b > a && !(b - a == 8 && !strncasecmp(r->ce + a, "identity", 8))))
+		r->ce_bad = true;
+}
+
+static int on_field(http_parser *hp, const char *at, size_t n)
+{
+	struct l7_resp *r = hp->data;
+	if (!r->refuse_encoded)
+		return 0;
+	if (r->in_val) { /* a value came before: a new name starts */
+		ce_done(r);
+		r->in_val = false;
+		r->fl = r->cl = 0;
+	}
+	size_t k = n < sizeof r->fld - r->fl ? n : sizeof r->fld - r->fl;
+	memcpy(r->fld + r->fl, at, k);
+	r->fl += k;
+	return 0;
+}
+
+static int on_value(http_parser *hp, const char *at, size_t n)
+{
+	struct l7_resp *r = hp->data;
+	if (!r->refuse_encoded)
+		return 0;
+	if (!r->in_val) { /* the name is complete: is it ours? */
+		r->in_val = true;
+		r->in_ce = r->fl == 16 && !strncasecmp(r->fld, "content-encoding", 16);
+	}
+	if (!r->in_ce || r->cl >= sizeof r->ce)
+		return 0; /* another header, or already over (judged as encoded) */
+	size_t room = sizeof r->ce - r->cl, k = n < room ? n : room;
+	memcpy(r->ce + r->cl, at, k);
+	r->cl = k < n ? sizeof r->ce : r->cl + k;
+	return 0;
+}
 
 static int on_headers(http_parser *hp)
 {
 	struct l7_resp *r = hp->data;
+	ce_done(r);
+	r->in_val = false;
+	r->cl = r->fl = 0;
+	if (r->refuse_encoded && r->ce_bad && !(hp->status_code / 100 == 1 && hp->status_code != 101)) {
+		r->err = "a compressed response (Content-Encoding) from a host a credential is bound "
+		         "to: the response mask cannot read it, so it is refused";
+		return -1;
+	}
+	r->ce_bad = false; /* an interim response's headers do not carry over */
 	if (!r->first_status)
 		r->first_status = hp->status_code;
 	if (hp->status_code / 100 == 1 && hp->status_code != 101)
@@ -55,6 +117,8 @@ void l7_resp_init(struct l7_resp *r, bool head_request)
 	http_parser_init(&r->hp, HTTP_RESPONSE);
 	r->hp.data = r;
 	r->cb.on_headers_complete = on_headers;
+	r->cb.on_header_field = on_field;
+	r->cb.on_header_value = on_value;
 	r->cb.on_message_complete = on_complete;
 	r->cb.on_body = on_body;
 	r->head_req = head_request;
@@ -75,7 +139,8 @@ int l7_resp_feed(struct l7_resp *r, const char *b, size_t n, size_t *used)
 	if (r->upgrade && r->done)
 		return 0;
 	if (e != HPE_OK) {
-		r->err = http_errno_description(e);
+		if (!r->err) /* a callback's own reason (refuse_encoded) is kept */
+			r->err = http_errno_description(e);
 		return -EBADMSG;
 	}
 	*used = k;

@@ -10,6 +10,10 @@
 # of its bytes, the server's framing intact.  A response holding no copy —
 # only beginnings of the secret cut at chunk ends, which the mask holds back
 # and then releases — arrives byte-identical to what the server wrote.
+# Compression would hide a copy: the bound host is asked for identity only
+# (the client's two Accept-Encoding lines replaced), a server that gzips the
+# echoed key anyway is answered 502 with nothing of its body, and a body
+# labelled "Content-Encoding: identity" is masked like any other.
 #
 #   gbc$$ (client ns, NO default route)         gbu$$ (server ns)
 #     python3 -> glassbox proxy 127.0.0.1:3128 -> 198.18.0.10:443 hostile.py
@@ -22,7 +26,7 @@ printf '%s\n' "$S" >"$tmp/key"
 chmod 0600 "$tmp/key"
 
 cat >"$tmp/hostile.py" <<'PY'
-import ssl, sys
+import gzip, ssl, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 cert, key, out = sys.argv[1:4]
 HEAD = b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -34,6 +38,23 @@ class H(BaseHTTPRequestHandler):
     def do_GET(self):
         got = self.headers.get("Authorization", "").replace("Bearer ", "").encode()
         parts = self.path.strip("/").split("/")
+        if parts[0] in ("ae", "gzip", "identity"):
+            # /ae: the Accept-Encoding lines this server was sent; /gzip: the
+            # key echoed compressed whatever was asked; /identity: echoed as
+            # it is, labelled Content-Encoding: identity
+            if parts[0] == "ae":
+                body, enc = repr(self.headers.get_all("Accept-Encoding")).encode(), None
+            elif parts[0] == "gzip":
+                body, enc = gzip.compress(b'{"echo": "' + got + b'"}'), "gzip"
+            else:
+                body, enc = b'{"echo": "' + got + b'"}', "identity"
+            self.send_response(200)
+            if enc:
+                self.send_header("Content-Encoding", enc)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if parts[0] == "split":  # /split/POS/SIZE: cut at POS, the rest in SIZE-byte chunks
             pos, size = int(parts[1]), int(parts[2])
             body = b'{"echo": "' + got + b'"}'
@@ -130,5 +151,53 @@ grep -q '^bad 0$' "$tmp/client.out" || { head -20 "$tmp/client.out" >&2; fail "a
 ! grep -qF "$S" "$tmp/plain.got.all" || fail "the secret reached the client"
 cmp -s "$tmp/plain.raw" "$tmp/plain.got" || fail "a response without the secret was changed"
 [[ $(stat -c %s "$tmp/plain.raw") -gt 1000 ]] || fail "the plain response is too short to test anything"
+
+# Compression hides a copy from the mask (the client's decompression would
+# make the secret): toward a bound host every Accept-Encoding becomes
+# identity, and a server that compresses anyway is refused (502), its body
+# never reaching the client; "Content-Encoding: identity" is plain text.
+cat >"$tmp/client2.py" <<'PY'
+import gzip, socket, ssl, sys
+ca, slen, secret = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode()
+def get(path):  # a tunnel of its own each: a refused response closes it
+    s = socket.create_connection(("127.0.0.1", 3128), timeout=20)
+    s.sendall(b"CONNECT api.test:443 HTTP/1.1\r\nHost: api.test:443\r\n\r\n")
+    r = b""
+    while b"\r\n\r\n" not in r:
+        r += s.recv(4096)
+    s = ssl.create_default_context(cafile=ca).wrap_socket(s, server_hostname="api.test")
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: api.test\r\nAuthorization: Bearer glassbox:credential:openai\r\n"
+              b"Accept-Encoding: gzip, br\r\naccept-encoding: deflate\r\nConnection: close\r\n\r\n" % path.encode())
+    raw = b""
+    while True:
+        try:
+            d = s.recv(65536)
+        except (ssl.SSLError, OSError):
+            break
+        if not d:
+            break
+        raw += d
+    return raw
+ae = get("/ae")
+print("ae", ae.split(b"\r\n", 1)[0].decode(), ae.rsplit(b"\r\n\r\n", 1)[-1].decode())
+gz = get("/gzip")
+body = gz.split(b"\r\n\r\n", 1)[-1]
+try:
+    plain = gzip.decompress(body)
+except Exception:
+    plain = b""
+print("gzip", gz.split(b"\r\n", 1)[0].decode(), "leak" if secret in gz or secret in plain else "no-leak")
+idn = get("/identity")
+want = b'{"echo": "' + b"*" * slen + b'"}'
+print("identity", idn.split(b"\r\n", 1)[0].decode(), "masked" if idn.endswith(want) else repr(idn[-80:]))
+PY
+C python3 "$tmp/client2.py" "$tmp/tls/ca.pem" "${#S}" "$S" >"$tmp/client2.out" 2>&1 ||
+	{ cat "$tmp/client2.out" >&2; fail "the encoding client failed"; }
+grep -qx "ae HTTP/1.1 200 OK \['identity'\]" "$tmp/client2.out" ||
+	{ cat "$tmp/client2.out" >&2; fail "the bound host was not asked for identity only"; }
+grep -q '^gzip HTTP/1.1 502 .* no-leak$' "$tmp/client2.out" ||
+	{ cat "$tmp/client2.out" >&2; fail "a compressed response from the bound host was not refused"; }
+grep -q '^identity HTTP/1.1 200 OK masked$' "$tmp/client2.out" ||
+	{ cat "$tmp/client2.out" >&2; fail "Content-Encoding: identity was not passed and masked"; }
 ! grep -qF "$S" "$tmp/proxy.log" "$tmp/client.out" || fail "the secret is in a log"
-echo "PASS: cred_mask_chunks ($(( 4 * (${#S} - 1) )) split copies masked, the plain response byte-identical)"
+echo "PASS: cred_mask_chunks ($(( 4 * (${#S} - 1) )) split copies masked, the plain response byte-identical; identity asked of the bound host, a compressed answer refused)"

@@ -177,6 +177,53 @@ static void hold_bound(void **state)
 	gb_buf_free(&out);
 }
 
+/* refuse_encoded (l7_resp.c): a compressed response from a bound host is an
+ * error whatever the spelling or the read boundaries; identity and other
+ * headers pass; the flag off, nothing is judged. */
+static int feed_head(const char *head, size_t step, bool refuse)
+{
+	struct l7_resp rs;
+	l7_resp_init(&rs, false);
+	rs.refuse_encoded = refuse;
+	size_t n = strlen(head), at = 0, used;
+	while (at < n && !rs.done) {
+		size_t k = step && step < n - at ? step : n - at;
+		if (l7_resp_feed(&rs, head + at, k, &used) < 0)
+			return -1;
+		at += used ? used : k;
+	}
+	return rs.done ? 0 : 1;
+}
+
+static void encoded_refused(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\ncontent-encoding:br\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Encoding:\r\nCONTENT-ENCODING: deflate\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Encoding: identity, gzip\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Encoding: identity                                        x\r\n"
+		"Content-Length: 0\r\n\r\n",
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 0\r\n\r\n",
+	};
+	static const char *const good[] = {
+		"HTTP/1.1 200 OK\r\nContent-Encoding: identity\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\ncontent-encoding:   IDENTITY  \r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Encoding:\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nX-Content-Encoding: gzip\r\nContent-Encodings: gzip\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Type: gzip\r\nContent-Length: 0\r\n\r\n",
+	};
+	for (size_t step = 0; step <= 3; step++) {
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			assert_int_equal(feed_head(bad[i], step, true), -1);
+			assert_int_equal(feed_head(bad[i], step, false), 0); /* off: not judged */
+		}
+		for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+			assert_int_equal(feed_head(good[i], step, true), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -185,6 +232,7 @@ int main(void)
 		cmocka_unit_test(no_secret_identical),
 		cmocka_unit_test(end_inside_copy),
 		cmocka_unit_test(hold_bound),
+		cmocka_unit_test(encoded_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
