@@ -101,7 +101,10 @@ int ocsf_api_inference(struct ocsf_ev *ev)
 		if (h->ai_tokens_out >= 0)
 			ocsf_kuint(w, "completion_tokens", (uint64_t)h->ai_tokens_out);
 		if (h->ai_tokens_in >= 0 && h->ai_tokens_out >= 0)
-			ocsf_kuint(w, "total_tokens", (uint64_t)(h->ai_tokens_in + h->ai_tokens_out));
+			/* summed unsigned: the counts are the provider's (hostile) and
+			 * two near INT64_MAX overflowed the signed sum (fuzz_record_decode);
+			 * ocsf_kuint caps the total at INT64_MAX */
+			ocsf_kuint(w, "total_tokens", (uint64_t)h->ai_tokens_in + (uint64_t)h->ai_tokens_out);
 		gb_jw_obj_end(w);
 	}
 

@@ -159,8 +159,9 @@ static int http(void)
 		h->ai_provider = "openai-test";
 		h->ai_type = "openai";
 		h->ai_model = "model-x";
-		h->ai_tokens_in = i < 2 ? 12 : -1;
-		h->ai_tokens_out = i < 2 ? 34 : -1;
+		/* the counts are the provider's: the largest must sum without overflow */
+		h->ai_tokens_in = i == 0 ? INT64_MAX : i == 1 ? 12 : -1;
+		h->ai_tokens_out = i == 0 ? INT64_MAX : i == 1 ? 34 : -1;
 		rc |= emit(&r);
 	}
 	struct gb_record r = { .type = GB_REC_HTTP_DECISION };
