@@ -155,6 +155,10 @@ void l7_rec_http(struct l7 *l, const struct l7_req *q, const struct gb_decision 
                  int verdict, int reason);
 /* Query with secret-looking values replaced by "***" into out. */
 void l7_redact_query(const char *q, char *out, size_t n);
+/* The origin-form part [t, end) of a request target into q->path (empty
+ * -> "/") and q->query (has_query when a '?' came).  0, or -1 when either
+ * is too long for q (nothing is cut short). */
+int l7_req_path_query(struct l7_req *q, const char *t, const char *end);
 
 /* ---- cred_l7.c: credential placeholders (cred.h) ---- */
 /* For an allowed request whose upstream head (request line, header lines

@@ -100,19 +100,9 @@ static int split_target(const struct gb_http1_head *h, struct l7_req *q, const c
 		*why = "inside a tunnel the request target must be origin-form (/path)";
 		return -1;
 	}
-	const char *qm = memchr(t, '?', h->target_len);
-	size_t pl = (size_t)((qm ? qm : end) - t);
-	size_t ql = qm ? (size_t)(end - qm - 1) : 0;
-	if (pl >= sizeof q->path || ql >= sizeof q->query) {
+	if (l7_req_path_query(q, t, end) < 0) {
 		*why = "request target too long";
 		return -1;
-	}
-	memcpy(q->path, t, pl);
-	q->path[pl] = '\0';
-	if (qm) {
-		q->has_query = true;
-		memcpy(q->query, qm + 1, ql);
-		q->query[ql] = '\0';
 	}
 	return 0;
 }

@@ -163,6 +163,26 @@ static bool secret_value(const char *v, size_t n)
 	return digits && alpha; /* long and mixed: looks like a token */
 }
 
+int l7_req_path_query(struct l7_req *q, const char *t, const char *end)
+{
+	const char *qm = memchr(t, '?', (size_t)(end - t));
+	size_t pl = (size_t)((qm ? qm : end) - t), ql = qm ? (size_t)(end - qm - 1) : 0;
+	if (pl >= sizeof q->path || ql >= sizeof q->query)
+		return -1;
+	if (pl == 0)
+		strcpy(q->path, "/");
+	else {
+		memcpy(q->path, t, pl);
+		q->path[pl] = '\0';
+	}
+	if (qm) {
+		q->has_query = true;
+		memcpy(q->query, qm + 1, ql);
+		q->query[ql] = '\0';
+	}
+	return 0;
+}
+
 void l7_redact_query(const char *q, char *out, size_t n)
 {
 	size_t o = 0;

@@ -230,22 +230,7 @@ int lh_target(const struct gb_http1_head *h, struct l7_req *q, char *host, size_
 	} else if (!h->target_len || t[0] != '/') {
 		return -1;
 	}
-	const char *qm = memchr(t, '?', (size_t)(end - t));
-	size_t pl = (size_t)((qm ? qm : end) - t), ql = qm ? (size_t)(end - qm - 1) : 0;
-	if (pl >= sizeof q->path || ql >= sizeof q->query)
-		return -2;
-	if (pl == 0)
-		strcpy(q->path, "/");
-	else {
-		memcpy(q->path, t, pl);
-		q->path[pl] = '\0';
-	}
-	if (qm) {
-		q->has_query = true;
-		memcpy(q->query, qm + 1, ql);
-		q->query[ql] = '\0';
-	}
-	return 0;
+	return l7_req_path_query(q, t, end) < 0 ? -2 : 0;
 }
 
 const char *lh_other_host(const struct gb_http1_head *h, const char *target_host,
