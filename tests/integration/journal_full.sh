@@ -21,7 +21,14 @@ journal:
   segment_size: 1MiB
 YAML
 M=$ROOT/run/glassbox/metrics.json
-metrics() { kill -USR1 "$SERVE"; sleep 0.3; cat "$M"; }
+# a fresh snapshot: SIGUSR1 makes serve write the file (atomically), so wait
+# for the new one rather than a fixed time (a loaded CI box took > 0.3 s)
+metrics() {
+	rm -f "$M"
+	kill -USR1 "$SERVE"
+	for _ in $(seq 200); do [[ -s $M ]] && break; sleep 0.1; done
+	cat "$M"
+}
 start_serve
 run_sandbox big 'for i in $(seq 80); do curl -s -m 2 http://full-$i.example/ >/dev/null; done'
 # the disk is full now: the sandbox has ended, its ring waits (kept)
@@ -54,9 +61,15 @@ for _ in $(seq 200); do
 		[[ ! -d $ROOT/run/glassbox/sandboxes/big ]] && break
 	sleep 0.1
 done
-sleep 0.5
-metrics >"$T/m2.json"
-G logs big --journal "$FS/journal" --json >"$T/big.jsonl"
+# the counters follow the journal by one drain pass: read them until they
+# agree with what the journal holds (bounded), then check everything
+for _ in $(seq 40); do
+	metrics >"$T/m2.json"
+	G logs big --journal "$FS/journal" --json >"$T/big.jsonl"
+	python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); sys.exit(not (m["journal_failing"] == 0 and m["events"] == sum(1 for _ in open(sys.argv[2]))))' \
+		"$T/m2.json" "$T/big.jsonl" && break
+	sleep 0.5
+done
 cat "$FS"/journal/*/*.jsonl >"$T/glassbox.jsonl" # the daemon's own events have no sandbox
 python3 - "$T/m2.json" "$T/big.jsonl" "$T/glassbox.jsonl" <<'PY' || fail "after space returned: $(cat "$T/m2.json")"
 import json, sys
