@@ -11,15 +11,24 @@ void gb_jw_init(struct gb_jsonw *w, struct gb_buf *b)
 	w->b = b;
 }
 
-static void open_(struct gb_jsonw *w, char c)
+/* The separator before a new object or array, and room for its depth:
+ * false when nothing may be written (overflow, now or before). */
+static bool open_room(struct gb_jsonw *w)
 {
 	if (w->overflow)
-		return;
+		return false;
 	gb_jw_sep(w);
 	if (w->depth >= GB_JW_MAX_DEPTH) {
 		w->overflow = true;
-		return;
+		return false;
 	}
+	return true;
+}
+
+static void open_(struct gb_jsonw *w, char c)
+{
+	if (!open_room(w))
+		return;
 	gb_buf_putc(w->b, c);
 	w->count[w->depth++] = 0;
 }
@@ -246,13 +255,8 @@ void gb_jw_raw(struct gb_jsonw *w, const char *json, size_t n)
 
 void gb_jw_raw_open(struct gb_jsonw *w, const char *json, size_t n)
 {
-	if (w->overflow)
+	if (!open_room(w))
 		return;
-	gb_jw_sep(w);
-	if (w->depth >= GB_JW_MAX_DEPTH) {
-		w->overflow = true;
-		return;
-	}
 	gb_buf_append(w->b, json, n);
 	w->count[w->depth++] = 1;
 }

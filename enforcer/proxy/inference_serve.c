@@ -111,7 +111,7 @@ static int refuse(struct l7 *l, struct inf_req *r, int status, const char *type,
 /* Read the next head: 1 = head, 0 = the client is done, -1 = refused. */
 static int read_head(struct l7 *l, struct inf_req *r)
 {
-	int rc = lh_read_head(l);
+	int rc = l7_next_head(l);
 	if (rc < 0) {
 		int st = gb_http1_status(l->h1);
 		snprintf(r->q.method, sizeof r->q.method, "-");

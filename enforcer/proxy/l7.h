@@ -78,6 +78,11 @@ void l7_stop_all(struct gb_proxy *p);
 /* Read what is available (blocking up to the idle timeout) into the side's
  * buffer.  >0 bytes added, 0 EOF, negative errno. */
 ssize_t l7_fill(struct l7 *l, int side);
+/* Read the client's next request head: 1 = a head (gb_http1_head), 0 = the
+ * client is done (EOF or idle timeout), -1 = it broke the framing
+ * (gb_http1_status/gb_http1_error say how; the caller answers and closes).
+ * A previous message's end reported now is passed over. */
+int l7_next_head(struct l7 *l);
 /* The same once l7_wait() said the side is readable, without blocking:
  * -EAGAIN when what arrived held no data (a TLS 1.3 session ticket: a
  * blocking SSL_read would wait for the response while the request body is

@@ -78,6 +78,22 @@ ssize_t l7_fill(struct l7 *l, int side)
 	return n;
 }
 
+int l7_next_head(struct l7 *l)
+{
+	struct l7_side *cl = &l->s[L7_CLIENT];
+	for (;;) {
+		size_t used = 0;
+		enum gb_http1_event ev = gb_http1_feed(l->h1, cl->buf + cl->off, cl->len - cl->off, &used);
+		cl->off += used;
+		if (ev == GB_HTTP1_HEAD)
+			return 1;
+		if (ev == GB_HTTP1_ERROR)
+			return -1;
+		if (ev != GB_HTTP1_END && l7_fill(l, L7_CLIENT) <= 0)
+			return 0; /* END: the previous message's end, reported now */
+	}
+}
+
 ssize_t l7_fill_ready(struct l7 *l, int side)
 {
 	struct l7_side *s = &l->s[side];

@@ -68,24 +68,12 @@ static void refuse_late(struct l7 *l, struct l7_req *q, bool answered)
  * timeout between requests), -1 = refused (answered and recorded). */
 static int read_head(struct l7 *l, struct l7_req *q)
 {
-	struct l7_side *cl = &l->s[L7_CLIENT];
-	for (;;) {
-		size_t used = 0;
-		enum gb_http1_event ev = gb_http1_feed(l->h1, cl->buf + cl->off, cl->len - cl->off, &used);
-		cl->off += used;
-		if (ev == GB_HTTP1_HEAD)
-			return 1;
-		if (ev == GB_HTTP1_ERROR) {
-			int st = gb_http1_status(l->h1);
-			bad(l, q, st, st == 431 ? GB_R_LIMIT : GB_R_BAD_REQUEST, gb_http1_error(l->h1));
-			return -1;
-		}
-		if (ev == GB_HTTP1_END)
-			continue; /* the previous message's end, reported now */
-		ssize_t n = l7_fill(l, L7_CLIENT);
-		if (n <= 0)
-			return 0;
+	int rc = l7_next_head(l);
+	if (rc < 0) {
+		int st = gb_http1_status(l->h1);
+		bad(l, q, st, st == 431 ? GB_R_LIMIT : GB_R_BAD_REQUEST, gb_http1_error(l->h1));
 	}
+	return rc;
 }
 
 /* Split the origin-form target into q->path and q->query. */

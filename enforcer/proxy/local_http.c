@@ -165,24 +165,6 @@ int lh_begin(struct l7 *l, const char *name, struct lh_body *body, const char *b
 
 /* ---- a request ---- */
 
-int lh_read_head(struct l7 *l)
-{
-	struct l7_side *cl = &l->s[L7_CLIENT];
-	for (;;) {
-		size_t used = 0;
-		enum gb_http1_event ev = gb_http1_feed(l->h1, cl->buf + cl->off, cl->len - cl->off, &used);
-		cl->off += used;
-		if (ev == GB_HTTP1_HEAD)
-			return 1;
-		if (ev == GB_HTTP1_ERROR)
-			return -1;
-		if (ev == GB_HTTP1_END)
-			continue;
-		if (l7_fill(l, L7_CLIENT) <= 0)
-			return 0;
-	}
-}
-
 int lh_read_body(struct l7 *l, const struct gb_http1_head *h)
 {
 	struct l7_side *cl = &l->s[L7_CLIENT];

@@ -54,10 +54,6 @@ void lh_on_payload(void *arg, const char *data, size_t n); /* arg: struct lh_bod
 int lh_begin(struct l7 *l, const char *name, struct lh_body *body, const char *bad_port,
              size_t bad_port_len);
 
-/* Read the next request head: 1 = a head (gb_http1_head), 0 = the client
- * is done, -1 = it broke the framing (gb_http1_status/gb_http1_error say
- * how; the caller answers and closes). */
-int lh_read_head(struct l7 *l);
 
 /* The whole body through the parser into the lh_body given at lh_begin
  * (bounded there).  0, or -1 when the client left or broke the framing. */

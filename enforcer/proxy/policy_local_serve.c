@@ -118,7 +118,7 @@ static int send_err(struct l7 *l, struct pl_req *r, int status, const char *erro
 /* 1 = a head, 0 = the client is done, -1 = refused. */
 static int read_head(struct l7 *l)
 {
-	int rc = lh_read_head(l);
+	int rc = l7_next_head(l);
 	if (rc < 0) {
 		struct pl_req r;
 		memset(&r, 0, sizeof r);
