@@ -203,8 +203,8 @@ static void encoded_refused(void **state)
 		"HTTP/1.1 200 OK\r\ncontent-encoding:br\r\nContent-Length: 0\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Encoding:\r\nCONTENT-ENCODING: deflate\r\nContent-Length: 0\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Encoding: identity, gzip\r\nContent-Length: 0\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Encoding: identity                                        x\r\n"
-		"Content-Length: 0\r\n\r\n",
+		("HTTP/1.1 200 OK\r\nContent-Encoding: identity                                        x\r\n"
+		 "Content-Length: 0\r\n\r\n"),
 		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 0\r\n\r\n",
 	};
 	static const char *const good[] = {
