@@ -26,10 +26,14 @@ body, only "model" is replaced):
                       whoever reuses the connection reads the wrong answer)
 Every log line carries "conn": the serial number of the TCP connection the
 request came on (1, 2, ...), so a test can count provider connections.
+With --tls-cert/--tls-key it serves HTTPS (no session tickets, as
+inference.local's TLS side; TCP_NODELAY): bench_inference's direct-TLS
+baseline.  Plain HTTP keeps Nagle on (the pool's QUICKACK is tested with it).
 """
 import argparse
 import json
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -43,6 +47,8 @@ ap.add_argument("--key", required=True, help="the credential the proxy must inje
 ap.add_argument("--forbid", action="append", default=[], help="a header that must not arrive")
 ap.add_argument("--log", required=True)
 ap.add_argument("--name", default="provider", help="told in every answer (route changes)")
+ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM, key in --tls-key)")
+ap.add_argument("--tls-key")
 args = ap.parse_args()
 lock = threading.Lock()
 conns = [0]
@@ -202,6 +208,17 @@ class S(socketserver.ThreadingMixIn, HTTPServer):
 
 
 srv = S((args.bind, args.port), H)
+if args.tls_cert:
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.tls_cert, args.tls_key)
+    ctx.num_tickets = 0
+    # TCP_NODELAY, as an HTTPS front end sets it: without it the second small
+    # record of a stream waits for the client's delayed ACK (~10 ms a chunk)
+    H.disable_nagle_algorithm = True
+    # the handshake on the connection's own thread (the first read), not in
+    # the accepting loop
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
 print("listening", flush=True)
 try:
     srv.serve_forever()
