@@ -21,6 +21,9 @@ body, only "model" is replaced):
                       careless provider might)
   gb_echo_split: N    a 401 that quotes the credential in two pieces of the
                       chunked body, split after N bytes of it (two writes)
+  gb_one_write: true  a stream's whole response (head, events, end) in one
+                      write, so it reaches the proxy in one read (with
+                      gb_gap_ms 0)
   gb_trailing: true   a valid response followed by a second, unasked-for one
                       on a connection kept open (a desynchronised provider:
                       whoever reuses the connection reads the wrong answer)
@@ -31,6 +34,7 @@ inference.local's TLS side; TCP_NODELAY): bench_inference's direct-TLS
 baseline.  Plain HTTP keeps Nagle on (the pool's QUICKACK is tested with it).
 """
 import argparse
+import io
 import json
 import socketserver
 import ssl
@@ -167,6 +171,18 @@ class H(BaseHTTPRequestHandler):
                 "id": "msg1", "type": "message", "model": model, "server": args.name,
                 "content": [{"type": "text", "text": "hi"}],
                 "usage": {"input_tokens": 13, "output_tokens": 5}})
+        if not body.get("gb_one_write"):
+            return self.stream(body, model)
+        # the whole response in one write (one segment), then as it was
+        real, self.wfile = self.wfile, io.BytesIO()
+        try:
+            self.stream(body, model)
+        finally:
+            data, self.wfile = self.wfile.getvalue(), real
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def stream(self, body, model):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
