@@ -8,11 +8,12 @@
 #   gbic$$ (client ns, NO default route)               gbiu$$ (provider ns)
 #     bench_inference_client.py ->  127.0.0.1:3128 glassbox proxy --inference
 #                               ->  198.18.0.10:8080 directly   inference_server.py
+#                               ->  198.18.0.10:8443 directly, TLS   (the same, HTTPS)
 #     198.18.0.2/24 ------------------ veth -------------------- 198.18.0.10/24
 #
 # Each mode: N requests (default 200) in each of two runs, each on a fresh
 # connection, each a stream of CHUNKS events (default 20) GAP_MS apart
-# (default 2); the three modes' requests interleaved (one client, the order
+# (default 2); the modes' requests interleaved (one client, the order
 # rotating per request), so a burst of load from elsewhere on a shared
 # machine falls on all of them alike.  First
 # byte: request sent -> first event read.  Per chunk: the provider's send
@@ -21,7 +22,17 @@
 # N <= 2000, CHUNKS <= 200, every socket has a 10 s timeout.  Targets: < 1 ms
 # added to the first byte, < 100 us per chunk.
 #
-#   GLASSBOX=build/release/cli/glassbox bench/bench_inference.sh [N] [CHUNKS] [GAP_MS]
+# The TLS mode is also set against a direct TLS connection to the provider
+# (direct_tls): the client's own TLS work (decrypting each record, Python's
+# ssl layer, two reads per record) is paid on any HTTPS connection to a
+# provider, so "https - direct_tls" is what the proxy adds, and
+# "direct_tls - direct" what TLS costs the client anyway.
+#
+# GLASSBOX_BASE=other/glassbox runs a second proxy (on 3129) built from
+# another commit, its http and https modes interleaved with the rest
+# (http.base, https.base): before/after in one invocation, under one load.
+#
+#   GLASSBOX=build/release/cli/glassbox [GLASSBOX_BASE=...] bench/bench_inference.sh [N] [CHUNKS] [GAP_MS]
 set -u
 N=${1:-200}
 CHUNKS=${2:-20}
@@ -32,6 +43,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 pick() { for c in "$@"; do [ -x "$c" ] && { echo "$c"; return; }; done; }
 G=${GLASSBOX:-$(pick "$here/build/release/cli/glassbox" "$here/build/debug/cli/glassbox")}
 [ -n "$G" ] && [ -x "$G" ] || { echo "set GLASSBOX to the glassbox binary" >&2; exit 2; }
+B=${GLASSBOX_BASE:-}
+[ -z "$B" ] || [ -x "$B" ] || { echo "GLASSBOX_BASE is not an executable" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "needs root (network namespaces)" >&2; exit 2; }
 case "$G" in *debug*) echo "note: $G looks like a Debug (ASan) build; use Release for figures" ;; esac
 
@@ -63,7 +76,15 @@ chmod 0600 "$T/key"
 ip netns exec "$UNS" python3 "$here/tests/helpers/inference_server.py" --bind 198.18.0.10 --port 8080 \
 	--key "$KEY" --log /dev/null >"$T/server.log" 2>&1 &
 pids+=($!)
+# the same provider over HTTPS: a throwaway CA-less certificate for its address
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=provider.test \
+	-addext subjectAltName=IP:198.18.0.10 -keyout "$T/prov.key" -out "$T/prov.pem" >/dev/null 2>&1 ||
+	die "openssl req"
+ip netns exec "$UNS" python3 "$here/tests/helpers/inference_server.py" --bind 198.18.0.10 --port 8443 \
+	--key "$KEY" --log /dev/null --tls-cert "$T/prov.pem" --tls-key "$T/prov.key" >"$T/server_tls.log" 2>&1 &
+pids+=($!)
 wait_port "$UNS" 198.18.0.10 8080
+wait_port "$UNS" 198.18.0.10 8443
 echo "198.18.0.10 provider.test" >"$T/hosts"
 printf 'version: 1\nnetwork_policies: {}\n' >"$T/policy.yaml"
 printf '{"provider":"bench","type":"openai","base_url":"http://provider.test:8080/v1","credential_file":"%s","model":"bench-model"}\n' \
@@ -73,9 +94,17 @@ ip netns exec "$CNS" "$G" proxy --policy "$T/policy.yaml" --listen 127.0.0.1:312
 	--tls-dir "$T/tls" --inference "$T/route.json" >"$T/proxy.log" 2>&1 &
 pids+=($!)
 wait_port "$CNS" 127.0.0.1 3128
+if [ -n "$B" ]; then
+	mkdir -p "$T/tls_base"
+	ip netns exec "$CNS" "$B" proxy --policy "$T/policy.yaml" --listen 127.0.0.1:3129 --hosts "$T/hosts" \
+		--tls-dir "$T/tls_base" --inference "$T/route.json" >"$T/proxy_base.log" 2>&1 &
+	pids+=($!)
+	wait_port "$CNS" 127.0.0.1 3129
+fi
 
 client() { ip netns exec "$CNS" python3 "$here/bench/bench_inference_client.py" "$1" "$N" "$CHUNKS" "$GAP"; }
-MODES="direct:198.18.0.10:8080:$KEY,http:3128,https:3128:$T/tls/ca.pem"
+MODES="direct:198.18.0.10:8080:$KEY,direct_tls:198.18.0.10:8443:$KEY:$T/prov.pem,http:3128,https:3128:$T/tls/ca.pem"
+[ -n "$B" ] && MODES="$MODES,http.base:3129,https.base:3129:$T/tls_base/ca.pem"
 # warm-up (leaf minted, pool filled, page cache, python imports), then two
 # runs; within a run the modes' requests are interleaved, so load from
 # elsewhere on the machine falls on all three alike
@@ -84,9 +113,10 @@ load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for round in 1 2; do
 	client "$MODES" >"$T/all.$round.json" || die "round $round"
 done
-python3 - "$T" "$N" "$CHUNKS" "$GAP" "$load0" <<'PY'
+python3 - "$T" "$N" "$CHUNKS" "$GAP" "$load0" "${B:+base}" <<'PY'
 import json, statistics, sys
-T, n, chunks, gap, load0 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+T, n, chunks, gap, load0, base_on = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+modes = ["direct", "direct_tls", "http", "https"] + (["http.base", "https.base"] if base_on else [])
 def load(m):
     d = {"first_us": [], "chunk_us": []}
     for r in (1, 2):
@@ -97,20 +127,27 @@ def load(m):
 def p(v, q):
     v = sorted(v)
     return v[min(len(v) - 1, int(q * len(v)))]
-res = {m: load(m) for m in ("direct", "http", "https")}
+res = {m: load(m) for m in modes}
+med = {m: (statistics.median(res[m]["first_us"]), statistics.median(res[m]["chunk_us"])) for m in modes}
 print(f"bench_inference: {2 * n} streamed requests per mode, {chunks} chunks each, {gap} ms apart, "
       f"interleaved; load average {load0} before, {open('/proc/loadavg').read().split()[0]} after")
-print(f"{'':28} {'first byte p50':>15} {'p99':>10} {'chunk p50':>11} {'p99':>10}")
-base = res["direct"]
-b_f, b_c = statistics.median(base["first_us"]), statistics.median(base["chunk_us"])
-for m, label in (("direct", "direct to the provider"), ("http", "glassbox http://inference"),
-                 ("https", "glassbox CONNECT+TLS")):
+print(f"{'':30} {'first byte p50':>15} {'p99':>10} {'chunk p50':>11} {'p99':>10}")
+label = {"direct": "direct to the provider", "direct_tls": "direct to the provider, TLS",
+         "http": "glassbox http://inference", "https": "glassbox CONNECT+TLS",
+         "http.base": "  base build, http", "https.base": "  base build, CONNECT+TLS"}
+for m in modes:
     d = res[m]
-    f, c = statistics.median(d["first_us"]), statistics.median(d["chunk_us"])
-    print(f"{label:28} {f:12.0f} us {p(d['first_us'], .99):7.0f} us {c:8.0f} us {p(d['chunk_us'], .99):7.0f} us")
-for m in ("http", "https"):
-    d = res[m]
-    f, c = statistics.median(d["first_us"]), statistics.median(d["chunk_us"])
-    print(f"added by glassbox ({m}): first byte {f - b_f:+.0f} us (x{f / b_f:.2f}; target < 1000 us), "
-          f"per chunk {c - b_c:+.0f} us (x{c / b_c:.2f}; target < 100 us)")
+    print(f"{label[m]:30} {med[m][0]:12.0f} us {p(d['first_us'], .99):7.0f} us {med[m][1]:8.0f} us "
+          f"{p(d['chunk_us'], .99):7.0f} us")
+def added(m, b, note):
+    f, c = med[m]
+    bf, bc = med[b]
+    print(f"added by glassbox ({m}{note}): first byte {f - bf:+.0f} us (x{f / bf:.2f}; target < 1000 us), "
+          f"per chunk {c - bc:+.0f} us (x{c / bc:.2f}; target < 100 us)")
+for m in [x for x in modes if x.startswith("http")]:
+    added(m, "direct", "")
+for m in [x for x in modes if x.startswith("https")]:
+    added(m, "direct_tls", " vs direct TLS")
+f, c = med["direct_tls"]
+print(f"TLS on a direct connection: first byte {f - med['direct'][0]:+.0f} us, per chunk {c - med['direct'][1]:+.0f} us")
 PY

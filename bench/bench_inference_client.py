@@ -5,11 +5,15 @@ inference.local, one fresh connection per request (as an SDK without a pool
 would, and as the proxy does towards the provider).
 
   bench_inference_client.py MODE[,MODE...] N CHUNKS GAP_MS
-    MODE  direct:HOST:PORT:KEY | http:PROXY_PORT | https:PROXY_PORT:CA_FILE
+    MODE  KIND[.TAG]:ARGS, KIND:ARGS one of
+          direct:HOST:PORT:KEY | direct_tls:HOST:PORT:KEY:CA_FILE |
+          http:PROXY_PORT | https:PROXY_PORT:CA_FILE
+    (TAG tells two modes of one kind apart, e.g. http.base:3129 for a
+    second proxy built from another commit)
 With several modes the requests are interleaved (request i of each mode,
 the order rotating), so a burst of load from elsewhere on the machine falls
 on every mode alike instead of on whichever block of N ran then.
-Prints one JSON object per mode (keyed by its kind): the time to the first
+Prints one JSON object with one member per mode (KIND[.TAG]): the time to the first
 SSE event (request sent -> first event read, microseconds) per request, and
 per chunk the delay from the server's send time (its clock is this
 machine's) to the client's read.
@@ -21,15 +25,29 @@ import sys
 import time
 
 modes, n, chunks, gap = sys.argv[1].split(","), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-assert 1 <= n <= 10000 and 1 <= chunks <= 1000 and 0 <= gap <= 100 and 1 <= len(modes) <= 3
+assert 1 <= n <= 10000 and 1 <= chunks <= 1000 and 0 <= gap <= 100 and 1 <= len(modes) <= 8
 body = json.dumps({"model": "bench", "stream": True, "gb_chunks": chunks, "gb_gap_ms": gap}).encode()
+
+
+ctxs = {}
+
+
+def tls(s, ca, name):
+    """s wrapped in TLS, verified against ca (one context per CA file, as an
+    SDK keeps its client)."""
+    if ca not in ctxs:
+        ctxs[ca] = ssl.create_default_context(cafile=ca)
+    return ctxs[ca].wrap_socket(s, server_hostname=name)
 
 
 def connect(mode):
     kind, *rest = mode.split(":")
-    if kind == "direct":
+    kind = kind.split(".")[0]
+    if kind in ("direct", "direct_tls"):
         host, port, key = rest[0], int(rest[1]), rest[2]
         s = socket.create_connection((host, port), timeout=10)
+        if kind == "direct_tls":
+            s = tls(s, rest[3], host)
         head = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}:{port}\r\n"
                 f"Authorization: Bearer {key}\r\n")
     elif kind == "http":
@@ -41,8 +59,7 @@ def connect(mode):
         r = b""
         while b"\r\n\r\n" not in r:
             r += s.recv(4096)
-        ctx = ssl.create_default_context(cafile=rest[1])
-        s = ctx.wrap_socket(s, server_hostname="inference.local")
+        s = tls(s, rest[1], "inference.local")
         head = "POST /v1/chat/completions HTTP/1.1\r\nHost: inference.local\r\n"
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s, (head + f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"

@@ -148,5 +148,10 @@ struct gb_inf_usage {
  * about token usage (OpenAI `usage.prompt_tokens/completion_tokens`,
  * Anthropic `usage.input_tokens/output_tokens`, `message.usage`). */
 void gb_inf_usage_scan(const char *json, size_t len, struct gb_inf_usage *u);
+/* Whether an SSE data payload is worth gb_inf_usage_scan: it names "usage",
+ * or "model" while no model is known yet.  Every OpenAI chunk names the
+ * model; parsing each one (jansson, ~7 us of CPU a chunk) told nothing
+ * new, so the first model named is the one kept. */
+bool gb_inf_usage_wanted(const char *json, size_t len, const struct gb_inf_usage *u);
 
 #endif

@@ -116,6 +116,13 @@ static void take_usage(json_t *u, struct gb_inf_usage *r)
 	}
 }
 
+bool gb_inf_usage_wanted(const char *json, size_t len, const struct gb_inf_usage *u)
+{
+	if (!len || json[0] != '{')
+		return false;
+	return memmem(json, len, "usage", 5) || (!u->model[0] && memmem(json, len, "\"model\"", 7));
+}
+
 void gb_inf_usage_scan(const char *json, size_t len, struct gb_inf_usage *u)
 {
 	json_t *o = json_loadb(json, len, 0, NULL);

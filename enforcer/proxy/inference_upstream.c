@@ -9,9 +9,10 @@
  * host is a legitimate provider, and the sandbox cannot choose the address.
  *
  * The response is parsed by libhttp-parser (HTTP_RESPONSE) and re-framed
- * for the client: its decoded body goes out chunk by chunk as it arrives
- * (chunked transfer coding to an HTTP/1.1 client, close-delimited to 1.0),
- * so an SSE stream is never batched.  Timeouts: the route's timeout until
+ * for the client: its decoded body goes out as it arrives (chunked
+ * transfer coding to an HTTP/1.1 client, close-delimited to 1.0), what one
+ * read of the provider brought in one write (one TLS record, one wake of
+ * the client) before the next read, so an SSE stream is never batched.  Timeouts: the route's timeout until
  * the response head, then the same timeout for the whole of a
  * non-streaming response; a stream may pause GB_INF_IDLE_MS between
  * chunks and last GB_INF_STREAM_MAX_MS, and no response is longer than
@@ -255,6 +256,13 @@ struct relay {
 	int werr;
 	struct gb_buf keep;   /* non-streamed body (bounded) or the current SSE line */
 	struct gb_cred_mask mask; /* the route's secret, masked in the body */
+	/* what one provider read makes for the client, written at its end
+	 * (relay_flush): one write, one TLS record, for the head and the first
+	 * event or the last event and the chunked end when they came in one
+	 * read.  Bounded by one read (l7 side buffer, 64 KiB) and the head
+	 * (http_parser's header limit) plus the chunk framing. */
+	struct gb_buf out;
+	struct gb_buf masked; /* scratch of on_body, kept between calls */
 };
 
 static bool drop_resp_header(const char *n, size_t l)
@@ -321,16 +329,30 @@ static int on_value(http_parser *hp, const char *at, size_t n)
 	return x->value.len > 65536 ? -1 : 0;
 }
 
+/* Queued for the client (relay_flush writes it). */
 static int send_client(struct relay *x, const void *b, size_t n)
 {
 	if (x->werr)
 		return -1;
-	if (l7_write(x->l, L7_CLIENT, b, n) < 0) {
+	gb_buf_append(&x->out, b, n);
+	if (x->out.err) {
 		x->werr = 1;
 		return -1;
 	}
-	x->r->q.bytes_resp += n;
 	return 0;
+}
+
+/* The queue to the client; its bytes are counted once written. */
+static int relay_flush(struct relay *x)
+{
+	if (!x->werr && x->out.len) {
+		if (l7_write(x->l, L7_CLIENT, x->out.data, x->out.len) < 0)
+			x->werr = 1;
+		else
+			x->r->q.bytes_resp += x->out.len;
+	}
+	gb_buf_reset(&x->out);
+	return x->werr ? -1 : 0;
 }
 
 static int on_headers(http_parser *hp)
@@ -370,7 +392,7 @@ static void scan_line(struct relay *x)
 		n -= 5;
 		while (n && *s == ' ')
 			s++, n--;
-		if (n && *s == '{' && (memmem(s, n, "usage", 5) || memmem(s, n, "\"model\"", 7)))
+		if (gb_inf_usage_wanted(s, n, &x->r->usage))
 			gb_inf_usage_scan(s, n, &x->r->usage);
 	}
 	gb_buf_reset(&x->keep);
@@ -409,11 +431,10 @@ static int on_body(http_parser *hp, const char *at, size_t n)
 	struct relay *x = hp->data;
 	if (!n)
 		return 0;
-	struct gb_buf masked = GB_BUF_INIT;
-	int rc = gb_cred_mask_feed(&x->mask, at, n, &masked);
-	if (rc == 0 && masked.len)
-		rc = on_body_piece(x, masked.data, masked.len);
-	gb_buf_free(&masked);
+	gb_buf_reset(&x->masked);
+	int rc = gb_cred_mask_feed(&x->mask, at, n, &x->masked);
+	if (rc == 0 && x->masked.len)
+		rc = on_body_piece(x, x->masked.data, x->masked.len);
 	return rc;
 }
 
@@ -422,14 +443,12 @@ static int on_body_piece(struct relay *x, const char *at, size_t n)
 	keep_body(x, at, n);
 	if (!x->chunked)
 		return send_client(x, at, n);
-	/* one write per chunk: its size line, the bytes, CRLF (one TLS record) */
-	struct gb_buf c = GB_BUF_INIT;
-	gb_buf_printf(&c, "%zx\r\n", n);
-	gb_buf_append(&c, at, n);
-	gb_buf_puts(&c, "\r\n");
-	int rc = c.err ? -1 : send_client(x, c.data, c.len);
-	gb_buf_free(&c);
-	return rc;
+	/* the chunk whole in the read's one write: size line, bytes, CRLF */
+	char sz[24];
+	int k = snprintf(sz, sizeof sz, "%zx\r\n", n);
+	if (send_client(x, sz, (size_t)k) < 0 || send_client(x, at, n) < 0)
+		return -1;
+	return send_client(x, "\r\n", 2);
 }
 
 static int on_complete(http_parser *hp)
@@ -466,6 +485,7 @@ static void stream_error(struct relay *x, const char *why)
 		send_client(x, f.data, f.len);
 	}
 	gb_buf_free(&f);
+	relay_flush(x);
 }
 
 static void inf_relay_init(struct relay *x, struct l7 *l, struct inf_req *r)
@@ -538,6 +558,8 @@ int inf_call(struct l7 *l, struct inf_req *r, struct gb_buf *head, const char *b
 		gb_buf_free(&x.name);
 		gb_buf_free(&x.value);
 		gb_buf_free(&x.keep);
+		gb_buf_free(&x.out);
+		gb_buf_free(&x.masked);
 		gb_cred_mask_drop(&x.mask);
 		inf_relay_init(&x, l, r);
 		if (connect_provider(l, rt, until, false, &reused, err, sizeof err) < 0) {
@@ -599,6 +621,8 @@ int inf_call(struct l7 *l, struct inf_req *r, struct gb_buf *head, const char *b
 			}
 			if (n == 0) {
 				http_parser_execute(&x.hp, &x.cb, NULL, 0); /* a close-delimited end */
+				if (relay_flush(&x) < 0)
+					goto out;
 				if (!x.done) {
 					snprintf(r->error, sizeof r->error,
 					         "the provider closed the connection before the response ended");
@@ -613,7 +637,9 @@ int inf_call(struct l7 *l, struct inf_req *r, struct gb_buf *head, const char *b
 		size_t avail = up->len - up->off;
 		size_t used = http_parser_execute(&x.hp, &x.cb, up->buf + up->off, avail);
 		up->off += used;
-		if (x.werr)
+		/* what this read made goes out now, before anything waits again:
+		 * a stream is never held back behind the next read */
+		if (relay_flush(&x) < 0)
 			goto out; /* the client left */
 		if (HTTP_PARSER_ERRNO(&x.hp) != HPE_OK && HTTP_PARSER_ERRNO(&x.hp) != HPE_PAUSED) {
 			snprintf(r->error, sizeof r->error, "malformed response from the provider: %s",
@@ -659,6 +685,8 @@ out:
 	gb_buf_free(&x.name);
 	gb_buf_free(&x.value);
 	gb_buf_free(&x.keep);
+	gb_buf_free(&x.out);
+	gb_buf_free(&x.masked);
 	gb_cred_mask_drop(&x.mask); /* a cut stream: held bytes are never sent */
 	return ret;
 }

@@ -21,15 +21,23 @@ body, only "model" is replaced):
                       careless provider might)
   gb_echo_split: N    a 401 that quotes the credential in two pieces of the
                       chunked body, split after N bytes of it (two writes)
+  gb_one_write: true  a stream's whole response (head, events, end) in one
+                      write, so it reaches the proxy in one read (with
+                      gb_gap_ms 0)
   gb_trailing: true   a valid response followed by a second, unasked-for one
                       on a connection kept open (a desynchronised provider:
                       whoever reuses the connection reads the wrong answer)
 Every log line carries "conn": the serial number of the TCP connection the
 request came on (1, 2, ...), so a test can count provider connections.
+With --tls-cert/--tls-key it serves HTTPS (no session tickets, as
+inference.local's TLS side; TCP_NODELAY): bench_inference's direct-TLS
+baseline.  Plain HTTP keeps Nagle on (the pool's QUICKACK is tested with it).
 """
 import argparse
+import io
 import json
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -43,6 +51,8 @@ ap.add_argument("--key", required=True, help="the credential the proxy must inje
 ap.add_argument("--forbid", action="append", default=[], help="a header that must not arrive")
 ap.add_argument("--log", required=True)
 ap.add_argument("--name", default="provider", help="told in every answer (route changes)")
+ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM, key in --tls-key)")
+ap.add_argument("--tls-key")
 args = ap.parse_args()
 lock = threading.Lock()
 conns = [0]
@@ -161,6 +171,18 @@ class H(BaseHTTPRequestHandler):
                 "id": "msg1", "type": "message", "model": model, "server": args.name,
                 "content": [{"type": "text", "text": "hi"}],
                 "usage": {"input_tokens": 13, "output_tokens": 5}})
+        if not body.get("gb_one_write"):
+            return self.stream(body, model)
+        # the whole response in one write (one segment), then as it was
+        real, self.wfile = self.wfile, io.BytesIO()
+        try:
+            self.stream(body, model)
+        finally:
+            data, self.wfile = self.wfile.getvalue(), real
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def stream(self, body, model):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
@@ -202,6 +224,17 @@ class S(socketserver.ThreadingMixIn, HTTPServer):
 
 
 srv = S((args.bind, args.port), H)
+if args.tls_cert:
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.tls_cert, args.tls_key)
+    ctx.num_tickets = 0
+    # TCP_NODELAY, as an HTTPS front end sets it: without it the second small
+    # record of a stream waits for the client's delayed ACK (~10 ms a chunk)
+    H.disable_nagle_algorithm = True
+    # the handshake on the connection's own thread (the first read), not in
+    # the accepting loop
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
 print("listening", flush=True)
 try:
     srv.serve_forever()

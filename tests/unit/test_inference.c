@@ -138,6 +138,32 @@ static void test_usage(void **s)
 	assert_int_equal(a.input_tokens, 13);
 }
 
+/* Which SSE payloads are parsed: usage always, the model until it is known,
+ * nothing else (a content chunk, not an object). */
+static void test_usage_wanted(void **s)
+{
+	(void)s;
+	struct gb_inf_usage u = { -1, -1, "" };
+	const char *c0 = "{\"id\":\"c\",\"model\":\"gpt-a\",\"choices\":[{\"delta\":{\"content\":\"t0\"}}]}";
+	const char *c1 = "{\"id\":\"c\",\"model\":\"gpt-b\",\"choices\":[{\"delta\":{\"content\":\"t1\"}}]}";
+	const char *fin = "{\"model\":\"gpt-b\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2}}";
+	assert_true(gb_inf_usage_wanted(c0, strlen(c0), &u));
+	gb_inf_usage_scan(c0, strlen(c0), &u);
+	assert_string_equal(u.model, "gpt-a");
+	/* the model is known: the next chunk is not parsed, the model kept */
+	assert_false(gb_inf_usage_wanted(c1, strlen(c1), &u));
+	assert_true(gb_inf_usage_wanted(fin, strlen(fin), &u));
+	gb_inf_usage_scan(fin, strlen(fin), &u);
+	assert_int_equal(u.input_tokens, 3);
+	assert_int_equal(u.output_tokens, 2);
+	const char *plain = "{\"choices\":[{\"delta\":{\"content\":\"usag\"}}]}";
+	struct gb_inf_usage v = { -1, -1, "" };
+	assert_false(gb_inf_usage_wanted(plain, strlen(plain), &v));
+	assert_false(gb_inf_usage_wanted("[DONE]", 6, &v));
+	assert_false(gb_inf_usage_wanted("", 0, &v));
+	assert_true(gb_inf_usage_wanted("{\"model\":\"m\"}", 13, &v));
+}
+
 static int setup(void **state)
 {
 	static char dir[64];
@@ -360,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_rewrite),
 		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_usage_wanted),
 		cmocka_unit_test_setup_teardown(test_credential, setup, gb_tmpdir_teardown),
 		cmocka_unit_test(test_route_validation),
 		cmocka_unit_test(test_scopes),
