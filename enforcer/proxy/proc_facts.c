@@ -1,4 +1,4 @@
-/* enforcer/proxy/proc_facts.c — /proc/PID/status and exe, cached under pidfds
+/* enforcer/proxy/proc_facts.c — /proc/PID/status and exe, cached under kept /proc/PID directories
  * (contract: proc_facts.h). */
 #include "enforcer/proxy/proc_facts.h"
 
@@ -268,7 +268,7 @@ int gb_proc_facts(struct gb_proc_cache *pc, int pid, struct gb_pstatus *st, char
 		rc = errno == ENOENT ? 0 : -errno;
 		struct gb_pstatus again;
 		if (rc == 0 && status_fd(openat(dirfd, "status", O_RDONLY | O_CLOEXEC), &again) < 0)
-			rc = -ESRCH; /* exited meanwhile: as the pidfd check said */
+			rc = -ESRCH; /* exited meanwhile: gone, as a pidfd would have said */
 		exe[0] = '\0';
 	}
 	if (rc < 0) {
