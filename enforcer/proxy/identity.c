@@ -43,6 +43,7 @@
 #define HASH_SLOTS 1024 /* exe hash cache: bounded, replaced round-robin */
 #define TOFU_SLOTS 1024
 #define MRU_SLOTS 8    /* latest socket holders, searched first */
+#define MRU_FDS 8      /* descriptors each was found at (hints), newest first */
 #define PROC_SLOTS 128 /* processes whose status/exe are cached */
 #define HASH_QUEUE 32  /* executables waiting for the hash thread */
 #define FC_SLOTS 64    /* processes whose mapped-code check is remembered */
@@ -89,7 +90,7 @@ struct gb_identity_ctx {
 	unsigned seq;
 	pthread_mutex_t cache_lock; /* hashes, tofu, mru */
 	int mru[MRU_SLOTS];         /* latest holders found, newest first */
-	int mru_fd[MRU_SLOTS];      /* the descriptor each held it at (a hint) */
+	int mru_fd[MRU_SLOTS][MRU_FDS]; /* where each held them (hints; -1: none) */
 	struct gb_proc_cache *pc;   /* status + exe of holders and ancestors */
 	struct hash_ent hashes[HASH_SLOTS];
 	unsigned hash_next;
@@ -169,7 +170,7 @@ int gb_identity_ctx_new(const struct gb_identity_opts *o, struct gb_identity_ctx
 		return m.err ? m.err : -EIO;
 	}
 	c->nl = m.nl;
-	/* Each cached process holds a pidfd: a proxy squeezed to a few
+	/* Each cached process holds a /proc/PID directory open: a proxy squeezed to a few
 	 * descriptors (EMFILE) must not spend them on the cache. */
 	struct rlimit rl;
 	size_t slots = PROC_SLOTS;
@@ -907,18 +908,51 @@ static int descendants(struct gb_identity_ctx *c, int root, uint64_t root_seen, 
 }
 
 /* Remember pid as the latest holder found (front of the MRU list), and
- * the descriptor it held the socket at. */
+ * fd in front of the descriptors it held looked-up sockets at. */
 static void mru_push(struct gb_identity_ctx *c, int pid, int fd)
 {
 	pthread_mutex_lock(&c->cache_lock);
 	int i;
 	for (i = 0; i < MRU_SLOTS - 1 && c->mru[i] != pid; i++)
 		;
+	int fds[MRU_FDS], n = 0;
+	fds[n++] = fd;
+	for (int k = 0; c->mru[i] == pid && k < MRU_FDS && n < MRU_FDS; k++)
+		if (c->mru_fd[i][k] >= 0 && c->mru_fd[i][k] != fd)
+			fds[n++] = c->mru_fd[i][k];
+	for (; n < MRU_FDS; n++)
+		fds[n] = -1;
 	memmove(c->mru + 1, c->mru, (size_t)i * sizeof c->mru[0]);
 	memmove(c->mru_fd + 1, c->mru_fd, (size_t)i * sizeof c->mru_fd[0]);
 	c->mru[0] = pid;
-	c->mru_fd[0] = fd;
+	memcpy(c->mru_fd[0], fds, sizeof fds);
 	pthread_mutex_unlock(&c->cache_lock);
+}
+
+/* Does pid hold want at one of its remembered descriptors (hints[0..MRU_FDS),
+ * -1 unused)?  One readlink each: the latest first (a client that closes a
+ * connection and opens the next gets that number again), then the others
+ * lowest first — a client with several connections open at once (eight
+ * threads) gets the lowest free number, which is one its closed
+ * connections held, and every remembered number below it is still taken.
+ * A hit is a link read now; a miss proves nothing (the caller searches
+ * the table), so a stale or planted number can only cost readlinks. */
+static bool holds_hinted(struct gb_identity_ctx *c, int pid, const int *hints, const char *want,
+                         size_t wl, int *fdno)
+{
+	int order[MRU_FDS], n = 0;
+	for (int k = 1; k < MRU_FDS; k++)
+		if (hints[k] >= 0)
+			order[n++] = hints[k];
+	qsort(order, (size_t)n, sizeof *order, cmp_int);
+	for (int k = -1; k < n; k++) {
+		int fd = k < 0 ? hints[0] : order[k];
+		if (holds_at(c->proc, pid, fd, want, wl)) {
+			*fdno = fd;
+			return true;
+		}
+	}
+	return false;
 }
 
 static int cmp_desc(const void *a, const void *b)
@@ -964,15 +998,16 @@ static int all_pids(const char *proc, int **out)
  * (co-holders share the holder's family; see gb_identity_lookup). */
 static int find_holder(struct gb_identity_ctx *c, const char *want, size_t wl, struct fdhits *hits)
 {
-	int mru[MRU_SLOTS], mfd[MRU_SLOTS];
+	int mru[MRU_SLOTS], mfd[MRU_SLOTS][MRU_FDS];
 	pthread_mutex_lock(&c->cache_lock);
 	memcpy(mru, c->mru, sizeof mru);
 	memcpy(mfd, c->mru_fd, sizeof mfd);
 	pthread_mutex_unlock(&c->cache_lock);
 	for (int i = 0; i < MRU_SLOTS && mru[i] > 0; i++) {
 		int fd = -1;
-		if (holds(c, mru[i], want, wl, mfd[i], &fd)) {
-			if (i > 0 || fd != mfd[i])
+		if (holds_hinted(c, mru[i], mfd[i], want, wl, &fd) ||
+		    fd_search(c, mru[i], want, wl, NULL, &fd)) {
+			if (i > 0 || fd != mfd[i][0])
 				mru_push(c, mru[i], fd);
 			hit_note(hits, mru[i], fd);
 			return mru[i];
@@ -1670,7 +1705,7 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	}
 	/* Reading maps costs ~5 times a status read (the kernel renders every
 	 * mapping): it is read once per process, for as long as the process
-	 * cache vouches for the process (same pidfd, same exe link). */
+	 * cache vouches for the process (same pinned /proc/PID, same exe link). */
 	bool foreign = false, known = false;
 	if (pid == found && seen) {
 		pthread_mutex_lock(&c->cache_lock);

@@ -1,26 +1,24 @@
-/* enforcer/proxy/proc_facts.c — /proc/PID/status and exe, cached under pidfds
+/* enforcer/proxy/proc_facts.c — /proc/PID/status and exe, cached under kept /proc/PID directories
  * (contract: proc_facts.h). */
 #include "enforcer/proxy/proc_facts.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 
-int gb_proc_status(const char *proc, int pid, struct gb_pstatus *st)
+/* Status from descriptor fd (closed here); -ESRCH for a process that has
+ * exited and not been reaped (State Z or X), as a pidfd would say. */
+static int status_fd(int fd, struct gb_pstatus *st)
 {
-	char p[320], buf[4096];
-	snprintf(p, sizeof p, "%s/%d/status", proc, pid);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	char buf[4096];
 	if (fd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
 	ssize_t n = read(fd, buf, sizeof buf - 1); /* a seq_file: whole in one read */
@@ -33,7 +31,13 @@ int gb_proc_status(const char *proc, int pid, struct gb_pstatus *st)
 		char *nl = strchr(line, '\n');
 		if (nl)
 			*nl = '\0';
-		if (!strncmp(line, "PPid:", 5)) {
+		if (!strncmp(line, "State:", 6)) {
+			const char *t = line + 6;
+			while (*t == '\t' || *t == ' ')
+				t++;
+			if (*t == 'Z' || *t == 'X')
+				return -ESRCH;
+		} else if (!strncmp(line, "PPid:", 5)) {
 			st->ppid = atoi(line + 5);
 		} else if (!strncmp(line, "Uid:", 4)) {
 			st->uid = (uint32_t)strtoul(line + 4, NULL, 10);
@@ -55,9 +59,16 @@ int gb_proc_status(const char *proc, int pid, struct gb_pstatus *st)
 	return 0;
 }
 
+int gb_proc_status(const char *proc, int pid, struct gb_pstatus *st)
+{
+	char p[320];
+	snprintf(p, sizeof p, "%s/%d/status", proc, pid);
+	return status_fd(open(p, O_RDONLY | O_CLOEXEC), st);
+}
+
 struct ent {
 	int pid;   /* 0 = free */
-	int pidfd;
+	int dirfd; /* /proc/PID, opened when the entry was read (the pin) */
 	struct gb_pstatus st;
 	char *exe;
 	uint64_t seen_ns;     /* when first read */
@@ -91,7 +102,7 @@ int gb_proc_cache_new(const char *proc, size_t slots, struct gb_proc_cache **out
 static void drop(struct ent *e)
 {
 	if (e->pid)
-		close(e->pidfd);
+		close(e->dirfd);
 	free(e->exe);
 	*e = (struct ent){ 0 };
 }
@@ -121,18 +132,42 @@ static int read_link(const char *proc, int pid, char *exe, size_t len)
 	return 0;
 }
 
-static bool alive(int pidfd)
+/* The exe link read through a kept /proc/PID directory: a directory of
+ * procfs belongs to the process it was opened for (its struct pid, not
+ * the number), so once that process has exited — and whoever has its
+ * number since — every name under it reads ENOENT; and an exited but
+ * unreaped process (a zombie, or a leader whose threads all ended) has no
+ * mm, so no exe either.  So one readlinkat says both "the very process
+ * the entry was read from is alive" (what a pidfd poll said) and "runs
+ * this exe" (the second system call the cache used to make).  Returns
+ * the length, or -1. */
+static ssize_t exe_at(int dirfd, char *exe, size_t len)
 {
-	struct pollfd p = { .fd = pidfd, .events = POLLIN };
-	return poll(&p, 1, 0) == 0; /* readable = exited */
+	ssize_t n = readlinkat(dirfd, "exe", exe, len - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	return n > 0 ? n : -1;
+}
+
+/* Is e's process alive and running the exe it was read with?  The exe
+ * link, read now into exe (len bytes), answers it (exe_at).  An entry of
+ * a process without an exe (a kernel thread, or an init whose exe this
+ * mount namespace cannot show, which every chain reaches) still reads
+ * ENOENT for its exe, so for it the status entry, found through the pin,
+ * says it lives: the two system calls a pidfd poll and a readlink were. */
+static bool live(const struct ent *e, char *exe, size_t len)
+{
+	if (exe_at(e->dirfd, exe, len) > 0)
+		return strcmp(e->exe, exe) == 0;
+	return !e->exe[0] && errno == ENOENT && faccessat(e->dirfd, "status", F_OK, 0) == 0;
 }
 
 /* The live entry of pid, or NULL.  Called with the lock held. */
 static struct ent *find(struct gb_proc_cache *pc, int pid)
 {
+	char exe[4096];
 	for (size_t i = 0; i < pc->n; i++)
 		if (pc->e[i].pid == pid)
-			return alive(pc->e[i].pidfd) ? &pc->e[i] : NULL;
+			return live(&pc->e[i], exe, sizeof exe) ? &pc->e[i] : NULL;
 	return NULL;
 }
 
@@ -161,8 +196,8 @@ int gb_proc_sockets_lacks(struct gb_proc_cache *pc, int pid, uint64_t pid_seen_n
 	pthread_mutex_lock(&pc->lock);
 	struct ent *e = NULL;
 	/* The entry gb_proc_facts just vouched for (same process: same
-	 * seen_ns), with no second poll of its pidfd — that poll was one
-	 * of two system calls per ancestor per lookup. */
+	 * seen_ns), with no second liveness read — that was one of two
+	 * system calls per ancestor per lookup. */
 	for (size_t i = 0; pid_seen_ns && i < pc->n && !e; i++)
 		if (pc->e[i].pid == pid && pc->e[i].seen_ns == pid_seen_ns)
 			e = &pc->e[i];
@@ -183,19 +218,19 @@ int gb_proc_facts(struct gb_proc_cache *pc, int pid, struct gb_pstatus *st, char
 {
 	if (seen_ns)
 		*seen_ns = 0;
-	int rc = read_link(pc->proc, pid, exe, len);
-	if (rc < 0)
-		return rc;
-	if (!pc->n)
-		return gb_proc_status(pc->proc, pid, st);
+	if (!pc->n) {
+		int rc = read_link(pc->proc, pid, exe, len);
+		return rc < 0 ? rc : gb_proc_status(pc->proc, pid, st);
+	}
 	pthread_mutex_lock(&pc->lock);
 	for (size_t i = 0; i < pc->n; i++) {
 		struct ent *e = &pc->e[i];
 		if (e->pid != pid)
 			continue;
-		/* The pidfd pins the process the entry was read from: alive
-		 * means this pid is still that process. */
-		if (alive(e->pidfd) && strcmp(e->exe, exe) == 0) {
+		/* One readlinkat through the pinned directory: alive, and
+		 * the same exe (live).  The lock is held across it so the
+		 * descriptor cannot be closed by another thread's eviction. */
+		if (live(e, exe, len)) {
 			*st = e->st;
 			if (seen_ns)
 				*seen_ns = e->seen_ns;
@@ -206,28 +241,49 @@ int gb_proc_facts(struct gb_proc_cache *pc, int pid, struct gb_pstatus *st, char
 		break;
 	}
 	pthread_mutex_unlock(&pc->lock);
-	/* Pin first, read second, check last: what was read belongs to the
-	 * process the pidfd holds if it is still alive afterwards. */
-	int pidfd = pidfd_open(pid, 0);
-	uint64_t t0 = gb_now_ns(CLOCK_MONOTONIC); /* after pinning: the process was alive */
-	rc = gb_proc_status(pc->proc, pid, st);
-	if (rc == 0)
-		rc = read_link(pc->proc, pid, exe, len);
-	if (pidfd < 0)
-		return rc; /* out of descriptors, say: uncached but correct */
-	if (rc < 0 || !alive(pidfd)) {
-		close(pidfd);
-		return rc < 0 ? rc : -ESRCH;
+	/* An exe we may not read (EACCES: an init outside our user's reach,
+	 * which ends every chain) fails at once, in one system call, as it
+	 * always did: it is not cached, and pinning it first would cost five. */
+	int rc = read_link(pc->proc, pid, exe, len);
+	if (rc < 0)
+		return rc;
+	/* Pin first, then read through the pin: status and exe read through
+	 * the /proc/PID directory opened here are that process's or fail
+	 * (ENOENT once it has exited), so nothing read can be another's. */
+	char dp[300];
+	snprintf(dp, sizeof dp, "%s/%d", pc->proc, pid);
+	int dirfd = open(dp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		if (errno == ENOENT || errno == ESRCH)
+			return -ESRCH;
+		/* out of descriptors, say: uncached but correct */
+		return gb_proc_status(pc->proc, pid, st);
+	}
+	uint64_t t0 = gb_now_ns(CLOCK_MONOTONIC); /* after pinning: alive if the reads below succeed */
+	rc = status_fd(openat(dirfd, "status", O_RDONLY | O_CLOEXEC), st);
+	if (rc == 0 && exe_at(dirfd, exe, len) < 0) {
+		/* no exe: a kernel thread or an init whose exe is outside our
+		 * mount namespace (alive: its status just read), or it exited
+		 * between the two reads (then its status is gone too) */
+		rc = errno == ENOENT ? 0 : -errno;
+		struct gb_pstatus again;
+		if (rc == 0 && status_fd(openat(dirfd, "status", O_RDONLY | O_CLOEXEC), &again) < 0)
+			rc = -ESRCH; /* exited meanwhile: gone, as a pidfd would have said */
+		exe[0] = '\0';
+	}
+	if (rc < 0) {
+		close(dirfd);
+		return rc;
 	}
 	char *copy = strdup(exe);
 	if (!copy) {
-		close(pidfd);
+		close(dirfd);
 		return 0;
 	}
 	pthread_mutex_lock(&pc->lock);
 	struct ent *e = &pc->e[pc->next++ % pc->n];
 	drop(e);
-	*e = (struct ent){ .pid = pid, .pidfd = pidfd, .st = *st, .exe = copy, .seen_ns = t0 };
+	*e = (struct ent){ .pid = pid, .dirfd = dirfd, .st = *st, .exe = copy, .seen_ns = t0 };
 	pthread_mutex_unlock(&pc->lock);
 	if (seen_ns)
 		*seen_ns = t0;

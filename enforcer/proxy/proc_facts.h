@@ -1,18 +1,23 @@
 /* enforcer/proxy/proc_facts.h — what the identity lookup reads about a process
  * (/proc/PID/status fields and the exe link), with a small cache whose
- * entries are pinned by pidfds.
+ * entries are pinned by kept /proc/PID directories.
  *
  * Reading /proc is the identity lookup's whole cost (an open+read of
  * status is ~10 µs on a VM); the same ancestors (the agent, its shells)
- * come back connection after connection.  A cached entry is used only
- * while its pidfd says the very process it was read from is alive (pid
- * reuse cannot alias it), and only while its exe link reads the same (an
- * execve of another binary refreshes it).  PPid and the namespace fields
+ * come back connection after connection.  An entry keeps the /proc/PID
+ * directory it was read through open: procfs ties that directory to the
+ * process (its struct pid), not to the number, so after the process
+ * exits — and for whoever gets its number next — every name under it
+ * reads ENOENT.  An entry is used only while its exe link, read through
+ * that directory now, reads the same: one readlinkat says the very
+ * process it was read from is alive (pid reuse cannot alias it; a zombie
+ * has no exe) and has not exec'd another binary.  PPid and the namespace fields
  * do not change while a process and its parent live; uid changes only by
  * a set-id execve (which, of the same binary, the cache does not see —
  * the one staleness it accepts).
  *
- * Ownership: the cache owns its pidfds and strings; it is thread-safe. */
+ * Ownership: the cache owns its directory descriptors and strings; it is
+ * thread-safe. */
 #ifndef GB_ENFORCER_PROC_FACTS_H
 #define GB_ENFORCER_PROC_FACTS_H
 
@@ -26,13 +31,14 @@ struct gb_pstatus {
 	uint32_t uid;  /* real uid */
 };
 
-/* /proc/PID/status, read now.  0 or negative errno. */
+/* /proc/PID/status, read now.  0 or negative errno (-ESRCH: gone, or
+ * exited and not yet reaped). */
 int gb_proc_status(const char *proc, int pid, struct gb_pstatus *st);
 
 struct gb_proc_cache;
 
 /* slots == 0, or a proc root other than "/proc", gives a cache that
- * always reads afresh (pidfds only pin processes of the real /proc). */
+ * always reads afresh (only the real /proc's directories pin processes). */
 int gb_proc_cache_new(const char *proc, size_t slots, struct gb_proc_cache **out);
 void gb_proc_cache_free(struct gb_proc_cache *pc);
 
@@ -56,7 +62,7 @@ int gb_proc_facts(struct gb_proc_cache *pc, int pid, struct gb_pstatus *st, char
  * seen_ns and did not contain inode; 0 when unknown (search it).
  * pid_seen_ns: pid's own seen_ns from the gb_proc_facts call just made —
  * the entry of that very process is used without a second liveness
- * check (gb_proc_facts made it); 0 checks the pidfd again. */
+ * check (gb_proc_facts made it); 0 reads its exe link again. */
 #define GB_PROC_MEMO_SOCKETS 16 /* a table with more sockets is not memoised */
 void gb_proc_sockets_note(struct gb_proc_cache *pc, int pid, const uint32_t *inodes, size_t n,
                           uint64_t t_ns);

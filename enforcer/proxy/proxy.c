@@ -33,9 +33,13 @@
 
 int proxy_ep_set(struct proxy_worker *w, struct ep_tag *t, unsigned events, bool add)
 {
+	if (!add && t->armed && t->ev == events)
+		return 0;
 	struct epoll_event ev = { .events = events, .data.ptr = t };
 	if (epoll_ctl(w->ep, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, t->fd, &ev) < 0)
 		return -errno;
+	t->ev = events;
+	t->armed = true;
 	return 0;
 }
 
@@ -113,7 +117,7 @@ int gb_proxy_new(const struct gb_proxy_opts *o, struct gb_proxy **out)
 	if (!p->o.max_conns) {
 		/* 4096, or as many as the descriptor limit holds — two sockets a
 		 * connection, NOFILE_RESERVE kept for the rest (listener, epoll,
-		 * spare pipes, the identity's pidfds) — up to 16384 (~40 kB of
+		 * spare pipes, the identity's /proc/PID directories) — up to 16384 (~40 kB of
 		 * memory each): a supervisor granted 20 000 descriptors serves
 		 * ~9 900 tunnels instead of refusing past 4096.  Past the limit a
 		 * connection gets a 503, not an EMFILE. */

@@ -245,6 +245,7 @@ static void close_upstream(struct proxy_conn *c)
 {
 	if (c->ufd >= 0) {
 		proxy_ep_del(c->w, c->ufd);
+		c->tu.armed = false;
 		close(c->ufd);
 		c->ufd = -1;
 	}
@@ -274,6 +275,7 @@ void conn_free(struct proxy_conn *c)
 	conn_account(c, p);
 	if (c->cfd >= 0) {
 		proxy_ep_del(c->w, c->cfd);
+		c->tc.armed = false;
 		close(c->cfd);
 		c->cfd = -1;
 	}
@@ -293,6 +295,7 @@ void conn_detach(struct proxy_conn *c)
 	proxy_ep_del(c->w, c->cfd);
 	if (c->ufd >= 0)
 		proxy_ep_del(c->w, c->ufd);
+	c->tc.armed = c->tu.armed = false; /* out of the set: a later set must re-add */
 	list_remove(c);
 	c->w->n_conns--;
 }

@@ -33,6 +33,11 @@ struct ep_tag {
 	enum tag_kind kind;
 	int fd;
 	struct proxy_conn *c;
+	/* the events registered now (armed: fd is in the epoll set), so an
+	 * EPOLL_CTL_MOD to the same events is skipped — the relay re-states
+	 * its interest after every pump, mostly unchanged */
+	unsigned ev;
+	bool armed;
 };
 
 enum conn_state { C_HEAD, C_HASHING, C_RESOLVING, C_CONNECTING, C_RELAY, C_REFUSING, C_DONE };

@@ -548,6 +548,63 @@ static bool other_is(const struct gb_ident_buf *ib, pid_t pid)
 	return false;
 }
 
+/* Several connections open at once (a client with eight threads): the
+ * numbers its sockets were found at are remembered and read first, one
+ * readlink each.  Attack the hints: a new socket at a number a closed one
+ * had (found there), a hinted number now holding a socket nobody looks up
+ * (not taken for the one looked up: found where it really is), and the
+ * next connection made by another process while every hint names a live
+ * socket of ours (the other process is the holder, alone). */
+static void test_several_hints_are_only_hints(void **state)
+{
+	(void)state;
+	struct sockaddr_in sa, sb;
+	int ls = listener(&sa), other_ls = listener(&sb);
+	struct gb_identity_ctx *ctx;
+	struct gb_identity_opts o = { .proc_root = "/proc", .netns_fd = -1 };
+	assert_int_equal(gb_identity_ctx_new(&o, &ctx), 0);
+	static struct gb_ident_buf ib;
+	int c[4];
+	for (int i = 0; i < 4; i++) {
+		c[i] = dial(&sa);
+		assert_int_equal(lookup_on(ctx, ls, &ib), 0);
+		assert_int_equal(ib.id.pid, getpid());
+		assert_int_equal(ib.fdno, c[i]);
+	}
+	/* reused number: the lowest free one, a closed connection's */
+	close(c[1]);
+	c[1] = dial(&sa);
+	assert_int_equal(lookup_on(ctx, ls, &ib), 0);
+	assert_int_equal(ib.id.pid, getpid());
+	assert_int_equal(ib.fdno, c[1]);
+	/* planted: a hinted number now links to a socket not looked up */
+	int planted = dial(&sb);
+	assert_true(dup2(planted, c[2]) == c[2]);
+	close(planted);
+	int t = dial(&sa);
+	int n = fcntl(t, F_DUPFD_CLOEXEC, 300); /* far from every hint */
+	assert_true(n >= 300);
+	close(t);
+	assert_int_equal(lookup_on(ctx, ls, &ib), 0);
+	assert_int_equal(ib.id.pid, getpid());
+	assert_int_equal(ib.fdno, n);
+	/* another process's connection: every hint of ours misses */
+	int rel;
+	pid_t q = waiter(&sa, &rel);
+	assert_int_equal(lookup_on(ctx, ls, &ib), 0);
+	assert_int_equal(ib.id.pid, q);
+	assert_int_equal(ib.n_holders, 1);
+	assert_false(ib.id.flags & GB_ID_MULTI_OWNER);
+	release(q, rel);
+	gb_identity_ctx_free(ctx);
+	for (int i = 0; i < 4; i++)
+		close(c[i]);
+	for (int fd = 300; fd < 310; fd++)
+		close(fd);
+	close(other_ls);
+	close(ls);
+}
+
 static void test_kept_children_files(void **state)
 {
 	(void)state;
@@ -750,6 +807,7 @@ int main(void)
 		cmocka_unit_test(test_store_full_is_marked), cmocka_unit_test(test_exec_after_connect),
 		cmocka_unit_test(test_fd_hint_is_only_a_hint), cmocka_unit_test(test_kept_children_files),
 		cmocka_unit_test(test_large_table_order_hides_no_holder),
+		cmocka_unit_test(test_several_hints_are_only_hints),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
