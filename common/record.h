@@ -60,7 +60,7 @@ enum gb_mode { GB_MODE_ENFORCE = 0, GB_MODE_AUDIT = 1 };
 #define GB_ID_MULTI_OWNER 0x0008u   /* several processes hold the socket */
 #define GB_ID_LOOKUP_FAILED 0x0010u /* no owning process found -> deny */
 #define GB_ID_HASH_MISMATCH 0x0020u /* exe hash differs from first use */
-#define GB_ID_ANCESTORS_CUT 0x0040u /* more than GB_MAX_ANCESTORS */
+#define GB_ID_ANCESTORS_CUT 0x0040u /* chain incomplete: too long, or a link unvouched */
 
 /* Who made a connection or request.  ancestors[0] is the direct parent. */
 struct gb_identity {

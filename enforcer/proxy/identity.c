@@ -1508,21 +1508,47 @@ struct link {
 	const char *exe;
 };
 
+/* The next step up from below (seen as below_seen) to cur, just read as
+ * cur_seen: cur when cur is still below's parent, the parent below has now
+ * when it was reparented (its parent exited: the cached PPid named a
+ * number that may be anyone's now — an ancestor the policy grants, say),
+ * or negative when nothing can vouch for the link (below exited or its
+ * entry was evicted: the chain is cut, which can only deny). */
+static int step_up(struct gb_identity_ctx *c, int below, uint64_t below_seen, int cur, uint64_t cur_seen)
+{
+	int ppid = cur;
+	int rc = gb_proc_parent_is(c->pc, below, below_seen, cur, cur_seen, &ppid);
+	return rc < 0 ? rc : ppid > 0 ? ppid : -ESRCH;
+}
+
 /* The ancestor chain of pid (exe paths as the workload sees them), with
  * the boundary rules of gb_identity_lookup, for a holder other than the
  * primary identity. */
-static void other_chain(struct gb_identity_ctx *c, int pid, const struct gb_pstatus *st, const char *root,
-                        size_t rl, struct sbuf *sb, struct gb_holder *h)
+static void other_chain(struct gb_identity_ctx *c, int pid, uint64_t seen, const struct gb_pstatus *st,
+                        const char *root, size_t rl, struct sbuf *sb, struct gb_holder *h)
 {
 	char raw[4096], path[4096];
 	h->n_ancestors = 0;
 	int cur = (st->nspid == 1 || (c->root_pid > 0 && pid == c->root_pid)) ? 0 : st->ppid;
+	int below = pid;
+	uint64_t below_seen = seen;
 	while (cur > 0 && h->n_ancestors < GB_MAX_ANCESTORS) {
 		struct gb_pstatus as;
+		uint64_t as_seen = 0;
 		bool deleted;
-		if (gb_proc_facts(c->pc, cur, &as, raw, sizeof raw, NULL) < 0 || as.nspid == 1 ||
-		    as.depth < st->depth)
+		if (gb_proc_facts(c->pc, cur, &as, raw, sizeof raw, &as_seen) < 0)
 			break;
+		int now = step_up(c, below, below_seen, cur, as_seen);
+		if (now < 0)
+			break; /* fewer ancestors can only deny */
+		if (now != cur) { /* reparented: its parent is now another */
+			cur = now;
+			continue;
+		}
+		if (as.nspid == 1 || as.depth < st->depth)
+			break;
+		below = cur;
+		below_seen = as_seen;
 		if (raw[0]) {
 			exe_clean(raw, path, sizeof path, &deleted);
 			exe_as_seen(c->proc, cur, root, rl, path, sizeof path);
@@ -1602,12 +1628,26 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 	 * cannot borrow an allowed child's identity by forking it after
 	 * connecting. */
 	int cur = (st.nspid == 1 || (c->root_pid > 0 && found == c->root_pid)) ? 0 : st.ppid;
+	int below = found;
+	uint64_t below_seen = seen;
 	while (cur > 0) {
 		struct gb_pstatus as;
 		uint64_t as_seen = 0;
-		if (gb_proc_facts(c->pc, cur, &as, raw, sizeof raw, &as_seen) < 0 || as.nspid == 1 ||
-		    as.depth < st.depth)
+		if (gb_proc_facts(c->pc, cur, &as, raw, sizeof raw, &as_seen) < 0)
 			break;
+		int now = step_up(c, below, below_seen, cur, as_seen);
+		if (now < 0) {
+			id->flags |= GB_ID_ANCESTORS_CUT;
+			break;
+		}
+		if (now != cur) { /* reparented: its parent is now another */
+			cur = now;
+			continue;
+		}
+		if (as.nspid == 1 || as.depth < st.depth)
+			break;
+		below = cur;
+		below_seen = as_seen;
 		if (n == GB_MAX_ANCESTORS + 2) {
 			id->flags |= GB_ID_ANCESTORS_CUT;
 			break;
@@ -1674,8 +1714,9 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 		for (unsigned j = 0; j < out->n_others && !dup; j++)
 			dup = out->others[j].pid == more[i];
 		struct gb_pstatus os;
+		uint64_t os_seen = 0;
 		bool deleted;
-		if (dup || gb_proc_facts(c->pc, more[i], &os, raw, sizeof raw, NULL) < 0 || !raw[0])
+		if (dup || gb_proc_facts(c->pc, more[i], &os, raw, sizeof raw, &os_seen) < 0 || !raw[0])
 			continue;
 		struct gb_holder *o = &out->others[out->n_others++];
 		o->pid = more[i];
@@ -1684,7 +1725,7 @@ int gb_identity_lookup(struct gb_identity_ctx *c, const struct sockaddr *peer,
 		exe_clean(raw, path, sizeof path, &deleted);
 		exe_as_seen(c->proc, more[i], root, rl, path, sizeof path);
 		o->exe = sb_put(&sb, path);
-		other_chain(c, more[i], &os, root, rl, &sb, o);
+		other_chain(c, more[i], os_seen, &os, root, rl, &sb, o);
 	}
 	char hex[65], prev[65];
 	int mismatch = 0;

@@ -72,6 +72,7 @@ struct ent {
 	struct gb_pstatus st;
 	char *exe;
 	uint64_t seen_ns;     /* when first read */
+	uint64_t parent_seen; /* seen_ns of the parent entry confirmed as st.ppid's holder, 0: none */
 	uint64_t listed_ns;   /* 0: sockets never listed completely */
 	uint32_t n_sock, sock[GB_PROC_MEMO_SOCKETS];
 };
@@ -211,6 +212,37 @@ int gb_proc_sockets_lacks(struct gb_proc_cache *pc, int pid, uint64_t pid_seen_n
 	}
 	pthread_mutex_unlock(&pc->lock);
 	return lacks;
+}
+
+int gb_proc_parent_is(struct gb_proc_cache *pc, int child, uint64_t child_seen, int parent,
+                      uint64_t parent_seen, int *ppid)
+{
+	*ppid = parent;
+	if (!pc->n || !child_seen || !parent_seen)
+		return 1;
+	int rc = -ESTALE;
+	pthread_mutex_lock(&pc->lock);
+	for (size_t i = 0; i < pc->n; i++) {
+		struct ent *e = &pc->e[i];
+		if (e->pid != child || e->seen_ns != child_seen)
+			continue;
+		if (e->st.ppid == parent && e->parent_seen == parent_seen) {
+			rc = 1; /* confirmed before, both alive since */
+			break;
+		}
+		/* Read under the lock: the pin cannot be closed meanwhile. */
+		struct gb_pstatus now;
+		rc = status_fd(openat(e->dirfd, "status", O_RDONLY | O_CLOEXEC), &now);
+		if (rc < 0)
+			break; /* the child itself is gone */
+		e->st.ppid = now.ppid;
+		e->parent_seen = now.ppid == parent ? parent_seen : 0;
+		*ppid = now.ppid;
+		rc = now.ppid == parent;
+		break;
+	}
+	pthread_mutex_unlock(&pc->lock);
+	return rc;
 }
 
 int gb_proc_facts(struct gb_proc_cache *pc, int pid, struct gb_pstatus *st, char *exe, size_t len,

@@ -12,9 +12,12 @@
  * that directory now, reads the same: one readlinkat says the very
  * process it was read from is alive (pid reuse cannot alias it; a zombie
  * has no exe) and has not exec'd another binary.  PPid and the namespace fields
- * do not change while a process and its parent live; uid changes only by
- * a set-id execve (which, of the same binary, the cache does not see —
- * the one staleness it accepts).
+ * do not change while a process and its parent live — but when the parent
+ * exits the child is reparented, and the number its cached PPid names may
+ * soon be another process's: so a walk up the chain asks
+ * gb_proc_parent_is for each step.  uid changes only by a set-id execve
+ * (which, of the same binary, the cache does not see — the one staleness
+ * it accepts).
  *
  * Ownership: the cache owns its directory descriptors and strings; it is
  * thread-safe. */
@@ -48,6 +51,22 @@ void gb_proc_cache_free(struct gb_proc_cache *pc);
  * 0 or negative errno (-ESRCH: gone). */
 int gb_proc_facts(struct gb_proc_cache *pc, int pid, struct gb_pstatus *st, char *exe, size_t len,
                   uint64_t *seen_ns);
+
+/* Is parent (read by gb_proc_facts just now, parent_seen) the parent of
+ * child (child_seen) now?  A child's cached PPid is true while the parent
+ * it named lives; once that parent exits the child is reparented and the
+ * number can be given to anyone — an ancestor granted by policy, say.
+ * 1: yes — the link was confirmed earlier between these very two entries
+ * (both still alive, so unchanged: no system call), or the child's status,
+ * read now through its pin, still names parent (then the pinned parent,
+ * alive when gb_proc_facts checked it after the child was known to exist,
+ * is the one holding that number: the link is recorded).  0: the child's
+ * parent is now *ppid (the entry is updated; walk on from there).
+ * -ESRCH: the child is gone.  -ESTALE: the child's entry was evicted in
+ * between, so nothing can vouch for the link (treat the chain as cut).
+ * Uncached (either seen 0): 1 — its status was read fresh this walk. */
+int gb_proc_parent_is(struct gb_proc_cache *pc, int child, uint64_t child_seen, int parent,
+                      uint64_t parent_seen, int *ppid);
 
 /* Socket memo, for the search of a holder's ancestors.  A socket reaches
  * an ancestor's descriptor table together with the holder's only by

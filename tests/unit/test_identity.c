@@ -19,12 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "enforcer/proxy/identity.h"
+#include "paused_child.h"
 
 static int listener(struct sockaddr_in *sa)
 {
@@ -797,6 +799,95 @@ static void test_large_table_order_hides_no_holder(void **state)
 	close(ls);
 }
 
+/* The attack on a remembered parent: a dialer's parent exits (the dialer
+ * is reparented to us, a subreaper) and the parent's number is given to
+ * another process — here one of the same binary; in a sandbox, one running
+ * a binary the policy grants to its descendants.  The next connection's
+ * chain must go through the dialer's parent now (us), never through the
+ * number its remembered parent had. */
+static void test_reparented_dialer(void **state)
+{
+	(void)state;
+	if (geteuid() != 0) {
+		skip();
+		return;
+	}
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	struct sockaddr_in sa;
+	int ls = listener(&sa);
+	struct gb_identity_ctx *ctx;
+	struct gb_identity_opts o = { .proc_root = "/proc", .netns_fd = -1 };
+	assert_int_equal(gb_identity_ctx_new(&o, &ctx), 0);
+	static struct gb_ident_buf ib;
+	bool done = false;
+	for (int attempt = 0; attempt < 20 && !done; attempt++) { /* bounded: the number may be taken */
+		int cmd[2], ack[2], tell[2];
+		assert_int_equal(pipe(cmd), 0);
+		assert_int_equal(pipe(ack), 0);
+		assert_int_equal(pipe(tell), 0);
+		pid_t mid = fork();
+		assert_true(mid >= 0);
+		if (mid == 0) {
+			(void)prctl(PR_SET_PDEATHSIG, SIGKILL); /* killed with a failed test */
+			pid_t d = fork();
+			if (d == 0) { /* the dialer: one connection per byte, kept */
+				close(cmd[1]); /* or its own copy would hold off the EOF that ends it */
+				char ch;
+				while (read(cmd[0], &ch, 1) == 1) {
+					(void)dial(&sa);
+					(void)!write(ack[1], "k", 1);
+				}
+				_exit(0);
+			}
+			(void)!write(tell[1], &d, sizeof d);
+			for (;;)
+				pause();
+		}
+		close(cmd[0]);
+		close(ack[1]);
+		close(tell[1]);
+		pid_t d = -1;
+		char ch;
+		assert_int_equal(read(tell[0], &d, sizeof d), (ssize_t)sizeof d);
+		close(tell[0]);
+		assert_int_equal(write(cmd[1], "c", 1), 1);
+		assert_int_equal(read(ack[0], &ch, 1), 1);
+		assert_int_equal(lookup_next(ctx, ls, &ib), 0);
+		assert_int_equal(ib.id.pid, d);
+		assert_int_equal(ib.id.ancestor_pids[0], mid);
+		gb_kill_reap(mid);
+		int q = gb_paused_child(mid, -1, true);
+		bool unusable = q == -EPERM || q == -ENOSYS || q == -EINVAL;
+		if (q == mid) {
+			assert_int_equal(write(cmd[1], "c", 1), 1);
+			assert_int_equal(read(ack[0], &ch, 1), 1);
+			assert_int_equal(lookup_next(ctx, ls, &ib), 0);
+			assert_int_equal(ib.id.pid, d);
+			assert_true(ib.id.n_ancestors >= 1);
+			assert_int_equal(ib.id.ancestor_pids[0], getpid());
+			for (uint32_t i = 0; i < ib.id.n_ancestors; i++)
+				assert_int_not_equal(ib.id.ancestor_pids[i], q);
+			gb_kill_reap(q);
+			done = true;
+		} else {
+			assert_true(q == -EEXIST || unusable);
+		}
+		close(cmd[1]); /* the dialer ends */
+		close(ack[0]);
+		waitpid(d, NULL, 0);
+		if (unusable) {
+			gb_identity_ctx_free(ctx);
+			close(ls);
+			skip();
+			return;
+		}
+	}
+	assert_true(done);
+	gb_identity_ctx_free(ctx);
+	close(ls);
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -808,6 +899,7 @@ int main(void)
 		cmocka_unit_test(test_fd_hint_is_only_a_hint), cmocka_unit_test(test_kept_children_files),
 		cmocka_unit_test(test_large_table_order_hides_no_holder),
 		cmocka_unit_test(test_several_hints_are_only_hints),
+		cmocka_unit_test(test_reparented_dialer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
