@@ -11,7 +11,7 @@
 #   swap       at the connect of a relayed `policy set` to the sandbox's
 #              control socket;
 #   seal       at the open of the .jsonl.zst.tmp of the segment being sealed
-#              (segment_size 4 KiB: a seal every few events).
+#              (segment_size 32 KiB: a seal every twenty events or so).
 # After each kill serve is started again: the journal verifies, every
 # record of every sandbox is journaled exactly once (counted by
 # metadata.uid; sequences 0..max without a gap, or the gap counted by LOSS),
@@ -23,15 +23,17 @@ command -v strace >/dev/null || fail "strace is missing (scripts/bootstrap insta
 J=$ROOT/var/lib/glassbox/journal
 cat >"$ROOT/etc/glassbox/glassbox.yaml" <<'YAML'
 journal:
-  segment_size: 4KiB
+  segment_size: 32KiB
   fsync: always
 YAML
 G() { "$GLASSBOX" --root "$ROOT" "$@"; }
+SERVE_OPTS=(-v) # the attach lines the steady phase waits for
 # producer NAME COUNT: a sandbox making COUNT denied requests, paced, in the
-# background ($! is the supervisor)
+# background ($! is the supervisor); it stops early once the file
+# $T/work/stop.NAME exists (its working directory is $T/work)
 producer() {
 	"$GLASSBOX" --root "$ROOT" run --quiet --name "$1" --workdir "$T/work" -- /bin/sh -c \
-		"for i in \$(seq $2); do curl -s -m 2 http://h\$i.example/ >/dev/null; sleep 0.05; done" \
+		"for i in \$(seq $2); do [ -e stop.$1 ] && break; curl -s -m 2 http://h\$i.example/ >/dev/null; sleep 0.05; done" \
 		>/dev/null 2>&1 &
 	pids+=($!)
 }
@@ -114,13 +116,17 @@ echo "ok   start-up: $(cat "$T/exact.out")"
 # (fsync: always — the journal's fdatasync of the batch comes between its
 # write and the ring commit).  The restarted daemon reads that batch from
 # the ring again; it must find it in the journal's tail and skip it (counted
-# in the metrics' duplicates_skipped), never journal it twice (with 4 KiB
-# segments a copy can fill a segment byte for byte like the original, which
-# `journal verify` would call "moved or reordered").
+# in the metrics' duplicates_skipped), never journal it twice (a copy can
+# fill a small segment byte for byte like the original, which `journal
+# verify` would call "moved or reordered").
 # The kill can also land at a rotation's fdatasync with nothing unacknowledged
-# (the first event of a batch filled the segment): then nothing was cut, and
-# the test kills again, up to 5 times, until a restart had a cut batch to skip.
-producer p2 250
+# (the first event of a batch filled the segment; one batch in twenty or so
+# with 32 KiB segments): then nothing was cut, and the test kills again, up
+# to 5 times, until a restart had a cut batch to skip.  Each restart is judged
+# by its own attach line (serve -v), not by a time: a slow attach on a loaded
+# box is waited for.  The producer runs until told to stop, so it outlasts
+# any number of slow restarts.
+producer p2 5000
 sleep 1
 M=$ROOT/run/glassbox/metrics.json
 dups=0
@@ -130,15 +136,22 @@ for attempt in 1 2 3 4 5; do
 	ST=$!
 	pids+=($ST)
 	killed steady
+	attached=$(grep -c 'p2: .* unacknowledged records at attach' "$T/serve.log" || true)
 	start_serve
-	# the restart says at attach, just after its start, what it skips (a
-	# restart that attached and says nothing had nothing cut: kill again; a
-	# slow attach only costs one more kill)
-	for _ in $(seq 40); do grep -q 'not journaled again' "$T/serve.log" && break; sleep 0.1; done
+	# the restart says at attach what it found unacknowledged and what of
+	# that it skips (20 s; a restart that attached and skips nothing had
+	# nothing cut: kill again)
+	for _ in $(seq 400); do
+		[[ $(grep -c 'p2: .* unacknowledged records at attach' "$T/serve.log" || true) -gt $attached ]] && break
+		sleep 0.05
+	done
+	[[ $(grep -c 'p2: .* unacknowledged records at attach' "$T/serve.log" || true) -gt $attached ]] ||
+		fail "steady: the restart did not attach p2's ring in 20 s"
 	grep -q 'not journaled again' "$T/serve.log" && break
 	echo "note steady: kill $attempt cut no written batch (a rotation's sync): again"
 done
 grep -q 'not journaled again' "$T/serve.log" || fail "steady: no restart skipped a journaled record in 5 kills"
+touch "$T/work/stop.p2"
 wait_stopped p2
 exact steady p2
 verify steady

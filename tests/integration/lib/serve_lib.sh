@@ -43,10 +43,11 @@ start_kafka_mock() {
 	BROKERS=$(head -1 "$T/mock.out")
 	[[ $BROKERS == *127.0.0.1* || $BROKERS == *localhost* ]] || fail "mock cluster: '$BROKERS' $(cat "$T/mock.err")"
 }
-# start_serve [N]: start the daemon; N = how many starts the log must show
+# start_serve [N]: start the daemon (with the options in the array
+# SERVE_OPTS, if set); N = how many starts the log must show
 start_serve() {
 	local want=${1:-$(( $(grep -c watching "$T/serve.log" 2>/dev/null || true) + 1 ))}
-	"$GLASSBOX" --root "$ROOT" serve >>"$T/serve.log" 2>&1 &
+	"$GLASSBOX" --root "$ROOT" serve ${SERVE_OPTS[@]+"${SERVE_OPTS[@]}"} >>"$T/serve.log" 2>&1 &
 	SERVE=$!
 	pids+=("$SERVE")
 	# up to 20 s: a start fsyncs the journal, its index and the checkpoint
