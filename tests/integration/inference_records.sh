@@ -11,14 +11,9 @@
 . "$(dirname "$0")/lib/netns_lib.sh"
 . "$(dirname "$0")/lib/ocsf_lib.sh"
 ocsf_full_schema || exit 1
-H=$GB_SOURCE_DIR/tests/helpers
-SECRET="sk-rec-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-printf '%s\n' "$SECRET" >"$tmp/key"
-chmod 0600 "$tmp/key"
-bg "$UNS" python3 "$H/inference_server.py" --bind 198.18.0.10 --port 8080 --type openai --key "$SECRET" \
-	--log "$tmp/openai.log"
-bg "$UNS" python3 "$H/inference_server.py" --bind 198.18.0.10 --port 8081 --type anthropic --key "$SECRET" \
-	--log "$tmp/anthropic.log"
+provider_key sk-rec
+provider 8080 openai
+provider 8081 anthropic
 wait_tcp "$UNS" 198.18.0.10 8080
 wait_tcp "$UNS" 198.18.0.10 8081
 echo "198.18.0.10 openai.test anthropic.test" >"$tmp/hosts"

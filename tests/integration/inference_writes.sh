@@ -12,12 +12,8 @@
 #
 #   gbc$$: glassbox proxy 127.0.0.1:3128 --inference    gbu$$: 198.18.0.10:8080 (openai)
 . "$(dirname "$0")/lib/netns_lib.sh"
-H=$GB_SOURCE_DIR/tests/helpers
-SECRET="sk-wr-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-printf '%s\n' "$SECRET" >"$tmp/key"
-chmod 0600 "$tmp/key"
-bg "$UNS" python3 "$H/inference_server.py" --bind 198.18.0.10 --port 8080 --type openai --key "$SECRET" \
-	--log "$tmp/openai.log"
+provider_key sk-wr
+provider 8080 openai
 wait_tcp "$UNS" 198.18.0.10 8080
 echo "198.18.0.10 openai.test" >"$tmp/hosts"
 printf 'version: 1\nnetwork_policies: {}\n' >"$tmp/policy.yaml"

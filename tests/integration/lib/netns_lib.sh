@@ -113,6 +113,20 @@ trap netns_cleanup EXIT
 fail() { echo "FAIL: $*" >&2; [[ -f $tmp/proxy.log ]] && tail -20 "$tmp/proxy.log" >&2; exit 1; }
 # bg NS CMD...: start CMD in namespace NS in the background; $! is CMD itself.
 bg() { local ns=$1; shift; ip netns exec "$ns" "$@" & pids+=($!); }
+# provider_key PREFIX: a fresh provider key in $SECRET and in $tmp/key
+# (0600, as the proxy demands of a credential file)
+provider_key() {
+	SECRET="$1-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	printf '%s\n' "$SECRET" >"$tmp/key"
+	chmod 0600 "$tmp/key"
+}
+# provider PORT TYPE: the test provider (tests/helpers/inference_server.py,
+# openai or anthropic) at 198.18.0.10:PORT in $UNS, answering 401 to any key
+# but $SECRET, logging each request to $tmp/TYPE.log
+provider() {
+	bg "$UNS" python3 "$GB_SOURCE_DIR/tests/helpers/inference_server.py" --bind 198.18.0.10 --port "$1" \
+		--type "$2" --key "$SECRET" --log "$tmp/$2.log"
+}
 # wait_tcp NS ADDR PORT: until something listens (5 s)
 wait_tcp() {
 	for _ in $(seq 50); do
