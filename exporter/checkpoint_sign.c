@@ -2,8 +2,10 @@
  * sign the active segment's tail every interval, journal each checkpoint
  * (contract: checkpoint.h).
  *
- * Seals are noticed from gb_journal_end(): its segment number moves when
- * one is sealed, which costs nothing to watch every tick; then the sealed
+ * Seals are noticed from gb_journal_sealed(): the newest sealed segment,
+ * which the journal's sealer thread moves when a seal ends (a rotation
+ * only queues the seal: gb_journal_end() moves before the segment is
+ * sealed) and which costs nothing to watch every tick; then the sealed
  * segments newer than the last signed one are signed from their index
  * (which holds the .zst's SHA-256).  Which segment was signed last is kept
  * in <journal>/checkpoint.json so a restart neither re-signs nor skips;
@@ -13,7 +15,10 @@
  * A tail checkpoint hashes the active segment's bytes from the start: at
  * most segment_size (64 MiB) every interval (10 min), while the caller
  * holds the journal lock.  Done only when the segment grew since the last
- * checkpoint, so an idle journal does not fill up with checkpoints. */
+ * checkpoint, so an idle journal does not fill up with checkpoints.  It
+ * names the previous segment's SHA-256, so it first waits for a seal still
+ * pending (gb_journal_settle: at most two, and only right after a rotation
+ * — no more than the hash itself costs under the same lock). */
 #include "exporter/checkpoint.h"
 
 #include <errno.h>
@@ -37,7 +42,7 @@ struct gb_ckpt_signer {
 	char hostname[256];
 	uint32_t interval_s;
 	uint64_t signed_seg;   /* newest sealed segment signed */
-	uint64_t seen_seg;     /* gb_journal_end().segment at the last scan */
+	uint64_t seen_seg;     /* gb_journal_sealed() at the last scan */
 	struct gb_jpos tail_end; /* journal end right after the last tail checkpoint */
 	int64_t last_tail_ms;
 	int64_t last_time_ms;  /* checkpoint times strictly increase (metadata.uid) */
@@ -209,16 +214,24 @@ static int sign_tail(struct gb_ckpt_signer *s, struct gb_journal *j)
 int gb_ckpt_signer_tick(struct gb_ckpt_signer *s, struct gb_journal *j, bool force_tail)
 {
 	int done = 0, rc;
-	struct gb_jpos end = gb_journal_end(j);
-	if (end.segment != s->seen_seg) {
+	int64_t now = gb_now_ms(CLOCK_MONOTONIC);
+	bool tail = force_tail || now - s->last_tail_ms >= (int64_t)s->interval_s * 1000;
+	/* a tail names its predecessor's seal, and a final tail (serve
+	 * stopping) should follow the seal checkpoints of every rotated
+	 * segment: the pending seals end first (a failed one is the sealer's
+	 * to log; its segment is simply not signed yet) */
+	if (tail)
+		gb_journal_settle(j);
+	uint64_t sealed = gb_journal_sealed(j);
+	if (sealed != s->seen_seg) {
 		if ((rc = sign_seals(s, j)) < 0)
 			return rc;
 		done += rc;
-		/* the checkpoint itself may have rotated the journal: look again next tick */
-		s->seen_seg = end.segment;
+		/* a checkpoint itself may have rotated the journal: its seal
+		 * moves gb_journal_sealed() later, and the next tick looks again */
+		s->seen_seg = sealed;
 	}
-	int64_t now = gb_now_ms(CLOCK_MONOTONIC);
-	if (force_tail || now - s->last_tail_ms >= (int64_t)s->interval_s * 1000) {
+	if (tail) {
 		s->last_tail_ms = now;
 		if ((rc = sign_tail(s, j)) < 0)
 			return rc;

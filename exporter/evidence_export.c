@@ -91,14 +91,26 @@ static int add_segments(struct bundle *b, const struct gb_evidence_opts *o, stru
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		const struct jseg *s = &v[i];
+		struct jseg seg = v[i];
+		const struct jseg *s = &seg;
 		char p[GB_PATH_MAX], name[100];
 		char *d = NULL;
 		size_t len = 0;
 		if (s->active) {
-			if ((rc = jseg_path(p, sizeof p, o->journal_dir, s, ".jsonl")) < 0 ||
-			    (rc = slurp(p, &d, &len, true)) < 0)
+			if ((rc = jseg_path(p, sizeof p, o->journal_dir, s, ".jsonl")) < 0)
 				break;
+			rc = slurp(p, &d, &len, true);
+			/* a rotated segment the journal's sealer sealed since the
+			 * listing (serve runs): bundled in its sealed form */
+			if (rc == -ENOENT) {
+				seg.active = seg.has_jsonl = false;
+				seg.sealed = seg.has_idx = true;
+				rc = 0;
+			}
+		}
+		if (rc < 0)
+			break;
+		if (s->active) {
 			uint64_t lines = 0;
 			for (const char *q = d; (q = memchr(q, '\n', (size_t)(d + len - q))); q++)
 				lines++;

@@ -26,9 +26,19 @@
  * deletes the oldest sealed segments by age and total size and says what it
  * deleted, so the caller can report undelivered events as LOSS.
  *
+ * Sealing is in the background: a rotation syncs and closes the active
+ * segment and opens the next; the writer handle's own sealer thread then
+ * compresses it, oldest first (each index names the previous segment's
+ * SHA-256).  Until then a rotated segment is an unsealed .jsonl that is not
+ * the newest, which every reader, retention and verify take as such; at
+ * most 2 wait (a rotation beyond that waits for the sealer).
+ *
  * Ownership: handles are the caller's, released with the matching close.
- * A writer handle is not thread-safe (serialise appends); readers are
- * independent of the writer and of each other.
+ * A writer handle owns its sealer thread (started at the first rotation,
+ * finished and joined by gb_journal_close).  A writer handle is not
+ * thread-safe (serialise appends; the sealer shares nothing with the
+ * caller but what the handle locks itself); readers are independent of the
+ * writer and of each other.
  */
 #ifndef GB_EXPORTER_JOURNAL_H
 #define GB_EXPORTER_JOURNAL_H
@@ -113,9 +123,21 @@ bool gb_journal_durable(const struct gb_journal *j, uint64_t w, uint64_t r);
 /* Housekeeping: due group commit, rotation by age.  Call it every ~100 ms. */
 int gb_journal_tick(struct gb_journal *j);
 
-/* Seal the active segment now (if it has events); the next append opens a
- * new one. */
+/* Seal the active segment now (if it has events) and wait for that seal;
+ * the next append opens a new one.  (Rotations by size and age inside
+ * append and tick do not wait: the sealer thread seals in the background.)
+ * 0, or -errno from the flush, the sync or the seal. */
 int gb_journal_rotate(struct gb_journal *j);
+
+/* Wait until every rotated segment is sealed (the sealer has nothing left).
+ * 0, or the error of a seal that failed since the last call (logged when it
+ * happened; its .jsonl stays and the next open seals it). */
+int gb_journal_settle(struct gb_journal *j);
+
+/* The newest segment whose seal has ended (by this handle's sealer, or found
+ * sealed at open); 0 = none.  Moves when a seal is done, never backwards:
+ * what the checkpoint signer watches.  Safe from any thread. */
+uint64_t gb_journal_sealed(const struct gb_journal *j);
 
 /* Apply retention to sealed segments (oldest first) by age and total size.
  * For each segment about to be deleted, on_delete (may be NULL) gets its
@@ -127,7 +149,8 @@ int gb_journal_retain(struct gb_journal *j,
 /* Position the next append will get. */
 struct gb_jpos gb_journal_end(const struct gb_journal *j);
 
-/* fsync and close; the active segment stays active for the next open. */
+/* fsync and close; the active segment stays active for the next open.
+ * Waits for the sealer to seal every rotated segment first. */
 void gb_journal_close(struct gb_journal *j);
 
 /* ---- reading ---- */

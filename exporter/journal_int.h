@@ -27,7 +27,9 @@
 struct jseg {
 	uint64_t n;
 	char day[11];   /* YYYY-MM-DD */
-	bool active;    /* .jsonl present and no .zst: being written */
+	bool active;    /* .jsonl present and no .zst + index: being written, or
+	                 * rotated and not yet sealed (the sealer's, when not
+	                 * the newest) */
 	bool sealed;    /* .zst present */
 	bool has_idx;
 	bool has_jsonl; /* a leftover .jsonl next to a finished seal */
@@ -165,5 +167,12 @@ int jchain_read(const char *dir, const char *file, uint64_t *segment, char sha[6
  * index and head.json, then remove the .jsonl.  Used by the writer and by
  * crash recovery. */
 int jseal(const char *dir, const struct jseg *s, struct jidx *x, uint32_t frame_bytes, int level);
+
+/* Tests only: while held, the writer's sealer starts no seal (rotations
+ * still queue up to the bound, then wait), so a test can look at the
+ * journal with rotated segments unsealed.  gb_journal_close ends a hold;
+ * gb_journal_rotate and gb_journal_settle must not be called during one
+ * (they would wait for the held sealer). */
+void jseal_hold(struct gb_journal *j, bool hold);
 
 #endif

@@ -4,7 +4,11 @@
  * A reader that reaches the end of the active segment keeps its descriptor:
  * when the writer seals that segment the .jsonl is unlinked, but the open
  * file still holds every line, and the writer only starts segment N+1 after
- * N is complete.  So "EOF on N and N+1 exists" means N is done.
+ * N is complete.  So "EOF on N and N+1 exists" means N is done.  That holds
+ * as well for a rotated segment the writer's sealer has not sealed yet (an
+ * unsealed .jsonl older than the active one, listed as active): it is read
+ * as a .jsonl, and when its seal lands meanwhile the open file still reads
+ * (or, not yet opened, it is listed again and read sealed: same offsets).
  * Following uses inotify on the journal and day directories, set up at the
  * first wait (which returns at once so the caller reads again); events queue
  * from then on, so a line written between a read and the next wait is never

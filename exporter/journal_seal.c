@@ -9,7 +9,11 @@
  *
  * Order of effects, each durable before the next: .zst (tmp, fsync,
  * rename), index, head.json, then the .jsonl goes.  A crash anywhere leaves
- * the .jsonl in place and the seal is simply redone on the next open. */
+ * the .jsonl in place and the seal is simply redone on the next open.
+ *
+ * Runs on the writer's sealer thread (journal_write.c), concurrently with
+ * appends to the next segment and with readers: it touches only segment
+ * s's files and head.json, and x is the sealer's alone while it runs. */
 #include "exporter/journal_int.h"
 
 #include <errno.h>

@@ -11,10 +11,12 @@
  *    last segment;
  *  - every frame decodes to the bytes and lines its index promises, and the
  *    lines total the index's event count: a truncated or spliced file;
- *  - the active segment (no hash yet: it is still growing): every line is
- *    a whole OCSF event (a JSON object with class_uid and metadata.uid),
- *    and the file ends at a line end — a broken or cut line, which a
- *    filtered reader would otherwise have to drop. */
+ *  - the active segment (no hash yet: it is still growing), and a rotated
+ *    one the writer's sealer has not sealed yet (at most 2, older than the
+ *    active one, listed as active too): every line is a whole OCSF event
+ *    (a JSON object with class_uid and metadata.uid), and the file ends at
+ *    a line end — a broken or cut line, which a filtered reader would
+ *    otherwise have to drop. */
 #include "exporter/journal_int.h"
 
 #include <errno.h>
@@ -148,8 +150,9 @@ static void check_body(struct vctx *v, const char *path, const struct jidx *x, c
 		munmap((void *)m, len);
 }
 
-/* Each line of the active segment must be an OCSF event. */
-static void check_active(struct vctx *v, const char *dir, const struct jseg *s)
+/* Each line of an unsealed segment must be an OCSF event.  what: "active"
+ * for the newest, "unsealed" for one waiting for the sealer. */
+static void check_active(struct vctx *v, const char *dir, const struct jseg *s, const char *what)
 {
 	char p[GB_PATH_MAX];
 	if (jseg_path(p, sizeof p, dir, s, ".jsonl") < 0)
@@ -158,7 +161,7 @@ static void check_active(struct vctx *v, const char *dir, const struct jseg *s)
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		if (errno != ENOENT) /* sealed meanwhile: nothing left to check here */
-			problem(v, "segment %llu (active): %s: %s", (unsigned long long)s->n, p, strerror(errno));
+			problem(v, "segment %llu (%s): %s: %s", (unsigned long long)s->n, what, p, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return;
@@ -167,7 +170,7 @@ static void check_active(struct vctx *v, const char *dir, const struct jseg *s)
 	const char *m = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
 	close(fd);
 	if (m == MAP_FAILED) {
-		problem(v, "segment %llu (active): cannot map %s", (unsigned long long)s->n, p);
+		problem(v, "segment %llu (%s): cannot map %s", (unsigned long long)s->n, what, p);
 		return;
 	}
 	uint64_t bad = 0;
@@ -175,8 +178,8 @@ static void check_active(struct vctx *v, const char *dir, const struct jseg *s)
 	while (off < len) {
 		const char *nl = memchr(m + off, '\n', len - off);
 		if (!nl) {
-			problem(v, "segment %llu (active): the last line is cut (%zu bytes at offset %zu, no "
-			        "line end)", (unsigned long long)s->n, len - off, off);
+			problem(v, "segment %llu (%s): the last line is cut (%zu bytes at offset %zu, no "
+			        "line end)", (unsigned long long)s->n, what, len - off, off);
 			break;
 		}
 		size_t l = (size_t)(nl - (m + off));
@@ -185,14 +188,14 @@ static void check_active(struct vctx *v, const char *dir, const struct jseg *s)
 		if (gb_jmeta_parse(m + off, l, &meta, sb, sizeof sb) < 0 || !meta.class_uid ||
 		    !memmem(m + off, l, "\"uid\":", 6)) {
 			if (bad++ < 20)
-				problem(v, "segment %llu (active): the line at offset %zu (%zu bytes) is not an OCSF "
-				        "event", (unsigned long long)s->n, off, l);
+				problem(v, "segment %llu (%s): the line at offset %zu (%zu bytes) is not an OCSF "
+				        "event", (unsigned long long)s->n, what, off, l);
 		}
 		off += l + 1;
 	}
 	if (bad > 20)
-		problem(v, "segment %llu (active): %llu lines in all are not OCSF events",
-		        (unsigned long long)s->n, (unsigned long long)bad);
+		problem(v, "segment %llu (%s): %llu lines in all are not OCSF events",
+		        (unsigned long long)s->n, what, (unsigned long long)bad);
 	/* its block sidecar, as a reader would take it */
 	struct jidx bx;
 	jidx_init(&bx, s->n, 0);
@@ -204,8 +207,8 @@ static void check_active(struct vctx *v, const char *dir, const struct jseg *s)
 				nl++;
 			if (nl != f->lines || m[f->u_off + f->u_len - 1] != '\n' ||
 			    (f->u_off && m[f->u_off - 1] != '\n'))
-				problem(v, "segment %llu (active): block %zu holds %llu lines, its sidecar says "
-				        "%llu", (unsigned long long)s->n, i, (unsigned long long)nl,
+				problem(v, "segment %llu (%s): block %zu holds %llu lines, its sidecar says "
+				        "%llu", (unsigned long long)s->n, what, i, (unsigned long long)nl,
 				        (unsigned long long)f->lines);
 			else
 				check_meta(v, &bx, "active block", i, f, m + f->u_off, (size_t)f->u_len);
@@ -242,7 +245,7 @@ int gb_journal_verify(const char *dir, void (*report)(void *arg, const char *tex
 			if (!first && !seen_active && s->n != prev_n + 1)
 				problem(&v, "segments %llu..%llu are missing", (unsigned long long)prev_n + 1,
 				        (unsigned long long)s->n - 1);
-			check_active(&v, dir, s);
+			check_active(&v, dir, s, i + 1 == n ? "active" : "unsealed");
 			seen_active = true;
 			prev_n = s->n;
 			continue;
@@ -306,15 +309,17 @@ int gb_journal_verify(const char *dir, void (*report)(void *arg, const char *tex
 			last_sealed = segs[i].n;
 	if (last_sealed)
 		snprintf(last_sha, sizeof last_sha, "%s", prev_sha);
-	/* A seal running while we read (serve is live): the data is renamed
-	 * into place, then head.json moves, then the .jsonl goes — so the
-	 * listing and head.json may be one seal apart.  That is no damage: the
-	 * newest sealed segment still has its .jsonl (head.json not yet moved),
-	 * or head.json names the segment listed as active (sealed since). */
+	/* Seals running while we read (serve is live; its sealer thread seals
+	 * in the background): the data is renamed into place, then head.json
+	 * moves, then the .jsonl goes — so the listing and head.json may be
+	 * apart.  That is no damage: the newest sealed segment still has its
+	 * .jsonl (head.json not yet moved), or head.json names a segment listed
+	 * as unsealed (sealed since; the sealer may have sealed up to two of
+	 * them between the listing and the read of head.json). */
 	bool in_seal = false;
 	for (size_t i = 0; i < n && hr == 0; i++)
 		if ((segs[i].n == last_sealed && head_n + 1 == last_sealed && segs[i].has_jsonl) ||
-		    (segs[i].n == head_n && head_n == last_sealed + 1 && segs[i].active))
+		    (segs[i].n == head_n && head_n > last_sealed && segs[i].active))
 			in_seal = true;
 	if (in_seal)
 		;

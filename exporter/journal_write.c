@@ -1,10 +1,29 @@
 /* exporter/journal_write.c — the journal's single writer: append, group
- * commit, rotation, retention and crash recovery (contract: journal.h). */
+ * commit, rotation, retention and crash recovery (contract: journal.h).
+ *
+ * Sealing runs on a thread of the journal's own (the sealer), not on the
+ * thread that appends: a rotation fdatasyncs and closes the active segment,
+ * hands it (its struct jseg and counters) to the sealer and opens the next
+ * one; the sealer compresses it, writes its index and head.json and
+ * removes the .jsonl (jseal, journal_seal.c).  Ownership: the handle owns
+ * the sealer — started at the first rotation, joined by gb_journal_close
+ * after it has sealed everything handed to it.  The appender's fields are
+ * the caller's to serialise (serve's jlock) as before; what the two threads
+ * share is under slock (below).
+ *
+ * Seals run strictly in rotation order on that one thread: segment N's
+ * index carries N-1's SHA-256, so N-1 must be sealed first.  Until its seal
+ * ends, a rotated segment is an unsealed .jsonl that is not the newest;
+ * readers take it as they take the active one (a complete .jsonl: the next
+ * segment exists only after it was closed), retention stops before it,
+ * and a crash leaves it for recover() to seal at the next open. */
 #include "exporter/journal_int.h"
 #include "common/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +34,20 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Rotated segments that may wait unsealed at once (the one being sealed
+ * included).  When the sealer is this far behind, the next rotation waits
+ * for it (backpressure): the disk an unsealed backlog takes (2 x
+ * segment_size), and what recover() must redo after a crash, stay bounded
+ * instead of growing with a sealer that cannot keep up. */
+#define J_SEAL_PENDING 2
+
+/* A rotated segment waiting for the sealer: its name and its counters
+ * (block table included), moved out of the appender's struct. */
+struct jseal_job {
+	struct jseg s;
+	struct jidx x;
+};
+
 struct gb_journal {
 	struct gb_journal_opts o;
 	char *dir;
@@ -23,7 +56,29 @@ struct gb_journal {
 	struct jseg cur;   /* active segment */
 	struct jidx x;     /* its counters */
 	uint64_t next_n;   /* number of the next new segment */
-	char prev_sha[65]; /* of the newest sealed segment */
+	/* ---- shared with the sealer: everything here under slock ---- */
+	pthread_mutex_t slock;
+	pthread_cond_t s_work;  /* a job was queued, stop or hold changed */
+	pthread_cond_t s_done;  /* a job finished: room in the queue, a seal to wait for */
+	pthread_t sealer;
+	bool sealer_up;         /* the thread runs (started at the first rotation) */
+	bool s_stop;            /* gb_journal_close: seal what is queued, then end */
+	bool s_hold;            /* jseal_hold (tests): start no seal meanwhile */
+	/* q[q_head] is being sealed (or next), q_len jobs in all; the sealer
+	 * works on q[q_head] outside the lock while the appender fills only
+	 * the slot after the last, never the same one */
+	struct jseal_job q[J_SEAL_PENDING];
+	size_t q_head, q_len;
+	char prev_sha[65];      /* of the newest sealed segment: the next seal's prev_sha256 */
+	uint64_t done_n;        /* newest segment the sealer finished with (sealed or failed) */
+	uint64_t fail_n;        /* newest segment whose seal failed (0 = none) */
+	int fail_rc;            /* and why */
+	int settle_rc;          /* a failure gb_journal_settle has not reported yet */
+	/* newest segment sealed (by the sealer, or found at open): written
+	 * under slock, read without it by gb_journal_sealed (the checkpoint
+	 * signer polls it every tick), hence atomic */
+	_Atomic uint64_t sealed_n;
+	/* ---- the appender's ---- */
 	/* CLOCK_MONOTONIC: the group commit and the segment's age are
 	 * durations, which a wall-clock jump must not stretch or cut (the
 	 * index keeps the wall-clock opened_ms) */
@@ -107,13 +162,153 @@ static int rebuild(const char *path, struct jidx *x, uint64_t *torn)
 	return rc;
 }
 
-static int seal_segment(struct gb_journal *j, const struct jseg *s, struct jidx *x)
+/* Under slock: the seal of segment n ended with rc (x: its finished
+ * index).  The chain continues from the last segment that sealed: after a
+ * failure the next seal links to the one before, as a synchronous seal
+ * that failed did. */
+static void seal_ended(struct gb_journal *j, uint64_t n, const struct jidx *x, int rc)
 {
-	snprintf(x->prev_sha256, sizeof x->prev_sha256, "%s", j->prev_sha);
-	int rc = jseal(j->dir, s, x, j->o.frame_bytes, j->o.zstd_level);
-	if (rc == 0)
+	if (rc == 0) {
 		snprintf(j->prev_sha, sizeof j->prev_sha, "%s", x->sha256);
+		atomic_store(&j->sealed_n, n);
+	} else {
+		j->fail_n = n;
+		j->fail_rc = rc;
+		j->settle_rc = rc;
+	}
+	j->done_n = n;
+	pthread_cond_broadcast(&j->s_done);
+}
+
+/* Seal s on this thread: recover() at open (before any sealer thread), or
+ * a rotation when no sealer thread can be started.  Either way no other
+ * seal runs meanwhile; the lock only keeps prev_sha's rule simple. */
+static int seal_now(struct gb_journal *j, const struct jseg *s, struct jidx *x)
+{
+	pthread_mutex_lock(&j->slock);
+	snprintf(x->prev_sha256, sizeof x->prev_sha256, "%s", j->prev_sha);
+	pthread_mutex_unlock(&j->slock);
+	int rc = jseal(j->dir, s, x, j->o.frame_bytes, j->o.zstd_level);
+	pthread_mutex_lock(&j->slock);
+	seal_ended(j, s->n, x, rc);
+	pthread_mutex_unlock(&j->slock);
 	return rc;
+}
+
+/* Under slock: may the sealer start the job at q[q_head]?  A hold
+ * (tests) does not outlast gb_journal_close. */
+static bool job_ready(const struct gb_journal *j)
+{
+	return j->q_len && (!j->s_hold || j->s_stop);
+}
+
+/* The sealer thread: queued segments, oldest first, one at a time, until
+ * gb_journal_close asks it to stop and nothing is queued.  A failed seal
+ * is logged and leaves its .jsonl, which the next open seals (recover()). */
+static void *sealer_main(void *arg)
+{
+	struct gb_journal *j = arg;
+	pthread_mutex_lock(&j->slock);
+	for (;;) {
+		while (!job_ready(j) && !(j->s_stop && !j->q_len))
+			pthread_cond_wait(&j->s_work, &j->slock);
+		if (!j->q_len)
+			break; /* stopping, and everything handed over is done */
+		struct jseal_job *job = &j->q[j->q_head];
+		snprintf(job->x.prev_sha256, sizeof job->x.prev_sha256, "%s", j->prev_sha);
+		pthread_mutex_unlock(&j->slock);
+		/* outside the lock: the appender may queue the next job (another
+		 * slot) or wait for room meanwhile */
+		int rc = jseal(j->dir, &job->s, &job->x, j->o.frame_bytes, j->o.zstd_level);
+		if (rc < 0)
+			gb_log_error("journal", "sealing segment %llu: %s; its .jsonl stays and is sealed "
+			             "at the next open", (unsigned long long)job->s.n, strerror(-rc));
+		pthread_mutex_lock(&j->slock);
+		seal_ended(j, job->s.n, &job->x, rc);
+		jidx_free(&job->x);
+		j->q_head = (j->q_head + 1) % J_SEAL_PENDING;
+		j->q_len--;
+	}
+	pthread_mutex_unlock(&j->slock);
+	return NULL;
+}
+
+/* Hand the closed active segment (j->cur and its counters j->x, which move)
+ * to the sealer, starting it at the first rotation.  Waits while
+ * J_SEAL_PENDING segments are unsealed (the backpressure: see there).
+ * 0, or when no thread can be started, the result of sealing it here. */
+static int seal_later(struct gb_journal *j)
+{
+	pthread_mutex_lock(&j->slock);
+	int e = j->sealer_up ? 0 : pthread_create(&j->sealer, NULL, sealer_main, j);
+	if (e == 0)
+		j->sealer_up = true;
+	if (!j->sealer_up) {
+		pthread_mutex_unlock(&j->slock);
+		/* (out of threads) sealing as before, on this thread: slower, never unsealed */
+		gb_log_warn("journal", "cannot start the sealer thread (%s): segment %llu is sealed by "
+		            "the appending thread", strerror(e), (unsigned long long)j->cur.n);
+		int rc = seal_now(j, &j->cur, &j->x);
+		jidx_free(&j->x);
+		return rc;
+	}
+	while (j->q_len == J_SEAL_PENDING)
+		pthread_cond_wait(&j->s_done, &j->slock);
+	struct jseal_job *job = &j->q[(j->q_head + j->q_len) % J_SEAL_PENDING];
+	job->s = j->cur;
+	job->x = j->x;
+	j->q_len++;
+	pthread_cond_signal(&j->s_work);
+	pthread_mutex_unlock(&j->slock);
+	memset(&j->x, 0, sizeof j->x); /* the frames went with the job; open_new starts afresh */
+	return 0;
+}
+
+/* Wait until the sealer is done with segment n: 0 sealed, -errno failed. */
+static int seal_wait(struct gb_journal *j, uint64_t n)
+{
+	pthread_mutex_lock(&j->slock);
+	while (j->done_n < n)
+		pthread_cond_wait(&j->s_done, &j->slock);
+	int rc = j->fail_n == n ? j->fail_rc : 0;
+	pthread_mutex_unlock(&j->slock);
+	return rc;
+}
+
+/* gb_journal_close: the sealer finishes what is queued, then ends. */
+static void sealer_stop(struct gb_journal *j)
+{
+	pthread_mutex_lock(&j->slock);
+	bool up = j->sealer_up;
+	j->s_stop = true;
+	pthread_cond_broadcast(&j->s_work);
+	pthread_mutex_unlock(&j->slock);
+	if (up)
+		pthread_join(j->sealer, NULL);
+}
+
+void jseal_hold(struct gb_journal *j, bool hold)
+{
+	pthread_mutex_lock(&j->slock);
+	j->s_hold = hold;
+	pthread_cond_broadcast(&j->s_work);
+	pthread_mutex_unlock(&j->slock);
+}
+
+int gb_journal_settle(struct gb_journal *j)
+{
+	pthread_mutex_lock(&j->slock);
+	while (j->q_len)
+		pthread_cond_wait(&j->s_done, &j->slock);
+	int rc = j->settle_rc;
+	j->settle_rc = 0;
+	pthread_mutex_unlock(&j->slock);
+	return rc;
+}
+
+uint64_t gb_journal_sealed(const struct gb_journal *j)
+{
+	return atomic_load(&j->sealed_n);
 }
 
 static int recover(struct gb_journal *j, uint64_t *torn, char *err, size_t errlen)
@@ -138,6 +333,12 @@ static int recover(struct gb_journal *j, uint64_t *torn, char *err, size_t errle
 				struct jidx x;
 				if (jidx_read(p, &x) == 0) {
 					snprintf(j->prev_sha, sizeof j->prev_sha, "%s", x.sha256);
+					atomic_store(&j->sealed_n, s->n);
+					/* a seal killed after its index may not have moved
+					 * head.json yet; seals run in order, so this is the
+					 * newest sealed segment so far */
+					if (s->has_jsonl)
+						jchain_write(j->dir, "head.json", s->n, x.sha256);
 					jidx_free(&x);
 				}
 			}
@@ -178,8 +379,9 @@ static int recover(struct gb_journal *j, uint64_t *torn, char *err, size_t errle
 			j->blk_written = j->x.n_frames;
 			continue;
 		}
-		/* An older unsealed segment (a crash during its seal): finish it. */
-		rc = seal_segment(j, s, &x);
+		/* An older unsealed segment (a crash before or during its seal,
+		 * up to J_SEAL_PENDING of them): finish it, oldest first. */
+		rc = seal_now(j, s, &x);
 		if (rc < 0)
 			snprintf(err, errlen, "sealing %s: %s", p, strerror(-rc));
 		jidx_free(&x);
@@ -204,6 +406,9 @@ int gb_journal_open(const struct gb_journal_opts *o, struct gb_journal **out, ch
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	pthread_mutex_init(&j->slock, NULL);
+	pthread_cond_init(&j->s_work, NULL);
+	pthread_cond_init(&j->s_done, NULL);
 	j->o = *o;
 	j->o.dir = j->dir;
 	if (!j->o.segment_bytes)
@@ -217,8 +422,8 @@ int gb_journal_open(const struct gb_journal_opts *o, struct gb_journal **out, ch
 	if (!j->o.fsync_interval_ms)
 		j->o.fsync_interval_ms = 100;
 	if (j->o.buffer_bytes && !(j->wbuf = malloc(j->o.buffer_bytes))) {
-		free(j->dir);
-		free(j);
+		j->fd = j->lock_fd = -1;
+		gb_journal_close(j);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -358,8 +563,13 @@ bool gb_journal_durable(const struct gb_journal *j, uint64_t w, uint64_t r)
 	return j->rb_writes[r % 64] > w;
 }
 
-int gb_journal_rotate(struct gb_journal *j)
+/* A rotation on the appending thread: the segment's last batch written and
+ * on disk, closed, handed to the sealer — no compression here.  *n gets
+ * its number (0: nothing to rotate).  A failed seal leaves the .jsonl: the
+ * next open redoes it. */
+static int rotate_out(struct gb_journal *j, uint64_t *n)
 {
+	*n = 0;
 	if (j->fd < 0 || j->x.events == 0)
 		return 0;
 	int frc = gb_journal_flush(j);
@@ -370,10 +580,15 @@ int gb_journal_rotate(struct gb_journal *j)
 	close(j->fd);
 	j->fd = -1;
 	j->dirty = 0;
-	int rc = seal_segment(j, &j->cur, &j->x);
-	jidx_free(&j->x);
-	/* A failed seal leaves the .jsonl: the next open redoes it. */
-	return rc;
+	*n = j->cur.n;
+	return seal_later(j);
+}
+
+int gb_journal_rotate(struct gb_journal *j)
+{
+	uint64_t n;
+	int rc = rotate_out(j, &n);
+	return rc < 0 || !n ? rc : seal_wait(j, n);
 }
 
 static int sync_due(struct gb_journal *j, int64_t now, int force)
@@ -397,10 +612,11 @@ int gb_journal_append(struct gb_journal *j, const char *line, size_t len,
 	 * group-commit interval (100 ms) are judged by it. */
 	int64_t now = gb_now_ms(CLOCK_MONOTONIC_COARSE);
 	int rc;
+	uint64_t rotated;
 	if (j->fd >= 0 && j->x.events &&
 	    (j->x.bytes + len + 1 > j->o.segment_bytes ||
 	     now - j->opened_mono_ms >= (int64_t)j->o.segment_age_s * 1000))
-		if ((rc = gb_journal_rotate(j)) < 0)
+		if ((rc = rotate_out(j, &rotated)) < 0)
 			return rc;
 	if (j->fd < 0) {
 		if ((rc = open_new(j)) < 0)
@@ -468,9 +684,10 @@ int gb_journal_tick(struct gb_journal *j)
 	int rc = gb_journal_flush(j);
 	if (rc == 0)
 		rc = sync_due(j, now, 0);
+	uint64_t rotated;
 	if (rc == 0 && j->fd >= 0 && j->x.events &&
 	    now - j->opened_mono_ms >= (int64_t)j->o.segment_age_s * 1000)
-		rc = gb_journal_rotate(j);
+		rc = rotate_out(j, &rotated);
 	return rc;
 }
 
@@ -497,6 +714,13 @@ int gb_journal_retain(struct gb_journal *j,
 	int rc = jseg_list(j->dir, &v, &n);
 	if (rc < 0)
 		return rc;
+	/* Only segments whose seal has ended: one the sealer is working on can
+	 * already list as sealed (its .zst and index are in place before
+	 * head.json moves and its .jsonl goes), and must not be deleted under
+	 * it.  Seals end in order, so everything up to sealed_n is done. */
+	uint64_t sealed = atomic_load(&j->sealed_n);
+	while (n && v[n - 1].n > sealed)
+		n--;
 	uint64_t total = 0;
 	char p[GB_PATH_MAX];
 	for (size_t i = 0; i < n; i++)
@@ -555,8 +779,14 @@ void gb_journal_close(struct gb_journal *j)
 		close(j->fd);
 		jidx_free(&j->x);
 	}
+	/* every segment handed over is sealed (or failed and logged) before
+	 * the directory's lock goes: the next writer finds no seal running */
+	sealer_stop(j);
 	if (j->lock_fd >= 0)
 		close(j->lock_fd);
+	pthread_cond_destroy(&j->s_done);
+	pthread_cond_destroy(&j->s_work);
+	pthread_mutex_destroy(&j->slock);
 	free(j->dir);
 	free(j);
 }

@@ -54,7 +54,11 @@ struct gb_serve {
 	char hostname[256];
 	int abandon_ms;
 	struct gb_journal *j;
-	pthread_mutex_t jlock; /* the journal writer is single-threaded */
+	/* the journal writer is single-threaded: every gb_journal_* call on j
+	 * under it.  The journal's own sealer thread (journal_write.c) never
+	 * takes it: a rotation only queues the seal, so a drain thread that
+	 * rotates holds jlock for a sync and a close, not a compression */
+	pthread_mutex_t jlock;
 	pthread_t disc;
 	int ino, stopfd;
 	int lock_fd; /* gb_path_serve_lock(root): one daemon per root */
@@ -461,7 +465,9 @@ static void skip_journaled(struct drain *dr)
 	gb_ring_rewind(dr->r); /* nothing acknowledged: the drain reads them all */
 	int k = 0;
 	if (n) {
-		/* under jlock: no seal or write of ours moves the tail meanwhile */
+		/* under jlock: no write of ours moves the tail meanwhile; the
+		 * sealer may turn a rotated .jsonl into its .zst as we read, which
+		 * the reader follows (same positions, the open file still reads) */
 		pthread_mutex_lock(&s->jlock);
 		k = gb_journal_held(s->journal_dir, d->name, dr->ctx.sandbox_id, recs, n, dr->dup_held);
 		pthread_mutex_unlock(&s->jlock);
