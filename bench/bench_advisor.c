@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "api/advisor.h"
+#include "bench/bench_util.h"
 #include "common/buf.h"
 #include "common/record.h"
 #include "exporter/journal.h"
@@ -381,6 +382,24 @@ static int run_mode(const char *dir, int flush_ms, struct figures *out)
 	return 0;
 }
 
+/* The GB_FIGURE lines of scripts/bench's table: the window mode (after),
+ * against the ledger written at every wake-up (before) where it ran. */
+static void print_figures(const struct figures *after, const struct figures *before)
+{
+	static const char *const fn[] = { "denial -> proposal p50, 1 denial/s", "denial -> proposal p50, 100 denials/s",
+		                          "denial -> proposal p50, 10 000 denials/s" };
+	const char *bn = before ? "ledger at every wake-up" : "-";
+	for (int i = 0; i < 3; i++)
+		bench_figure("advisor", fn[i], after->p50[i], "ms", bn, before ? before->p50[i] : 0, "<1000");
+	bench_figure("advisor", "journal drain CPU, hook on/off, 10 000 distinct denials/s", after->drain, "x",
+	             "hook off", 1, "<=1.10");
+	bench_figure("advisor", "the same, median of the rounds' own ratios", after->pair, "x", "hook off", 1, "<=1.10");
+	bench_figure("advisor", "journal drain CPU, hook on/off, 10 groups repeated", after->rep_drain, "x",
+	             "hook off", 1, "<=1.10");
+	bench_figure("advisor", "advisor CPU per distinct denial", after->adv_cpu, "ns", bn,
+	             before ? before->adv_cpu : 0, "-");
+}
+
 int main(int argc, char **argv)
 {
 	char dir[2048];
@@ -398,6 +417,8 @@ int main(int argc, char **argv)
 	struct figures before, after;
 	if (window_only) {
 		int rc = run_mode(dir, 0, &after);
+		if (rc >= 0)
+			print_figures(&after, NULL);
 		if (own)
 			rmdir(dir);
 		return rc < 0;
@@ -418,6 +439,7 @@ int main(int argc, char **argv)
 	       "per denial %.0f -> %.0f ns, ratio %.3f\n", before.rep_drain, after.rep_drain,
 	       before.rep_adv_cpu, after.rep_adv_cpu,
 	       before.rep_adv_cpu > 0 ? after.rep_adv_cpu / before.rep_adv_cpu : 0);
+	print_figures(&after, &before);
 	if (own)
 		rmdir(dir);
 	return 0;
