@@ -37,17 +37,14 @@ static char dir[256];
 static int setup(void **state)
 {
 	(void)state;
-	assert_int_equal(gb_tmpdir_make(dir, sizeof dir, "jseek"), 0);
-	strcat(dir, "/j");
+	assert_int_equal(gb_tmpdir_make_sub(dir, sizeof dir, "jseek", "j"), 0); /* the journal makes j */
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char *slash = strrchr(dir, '/');
-	*slash = 0;
-	gb_tmpdir_remove(dir);
+	gb_tmpdir_remove_sub(dir);
 	return 0;
 }
 
