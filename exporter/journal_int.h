@@ -175,4 +175,9 @@ int jseal(const char *dir, const struct jseg *s, struct jidx *x, uint32_t frame_
  * (they would wait for the held sealer). */
 void jseal_hold(struct gb_journal *j, bool hold);
 
+/* Tests only: the pause before a failed seal's next try, doubled per try
+ * from min_ms up to max_ms (default 250 ms .. 30 s); takes effect at the
+ * next pause. */
+void jseal_retry_pause(struct gb_journal *j, int64_t min_ms, int64_t max_ms);
+
 #endif

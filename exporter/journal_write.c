@@ -16,7 +16,16 @@
  * ends, a rotated segment is an unsealed .jsonl that is not the newest;
  * readers take it as they take the active one (a complete .jsonl: the next
  * segment exists only after it was closed), retention stops before it,
- * and a crash leaves it for recover() to seal at the next open. */
+ * and a crash leaves it for recover() to seal at the next open.
+ *
+ * A seal that fails (disk full, EIO) is retried, never stepped over: were
+ * N+1 sealed first, its prev_sha256 would name N-1 and the chain would be
+ * broken for good once N is sealed.  The sealer retries the failed segment
+ * after a growing pause (J_RETRY_MIN_MS doubled per try, at most
+ * J_RETRY_MAX_MS: a try may compress a whole segment before it fails, so
+ * not at every append); meanwhile rotations fill the queue, and once it is
+ * full the active segment simply grows past segment_bytes instead of the
+ * appender blocking on a seal that may not succeed soon. */
 #include "exporter/journal_int.h"
 #include "common/log.h"
 
@@ -41,6 +50,10 @@
  * instead of growing with a sealer that cannot keep up. */
 #define J_SEAL_PENDING 2
 
+/* The pause before a failed seal is tried again: doubled per failure. */
+#define J_RETRY_MIN_MS 250
+#define J_RETRY_MAX_MS 30000
+
 /* A rotated segment waiting for the sealer: its name and its counters
  * (block table included), moved out of the appender's struct. */
 struct jseal_job {
@@ -58,20 +71,25 @@ struct gb_journal {
 	uint64_t next_n;   /* number of the next new segment */
 	/* ---- shared with the sealer: everything here under slock ---- */
 	pthread_mutex_t slock;
-	pthread_cond_t s_work;  /* a job was queued, stop or hold changed */
+	pthread_cond_t s_work;  /* a job was queued, stop, hold or kick changed (CLOCK_MONOTONIC) */
 	pthread_cond_t s_done;  /* a job finished: room in the queue, a seal to wait for */
 	pthread_t sealer;
 	bool sealer_up;         /* the thread runs (started at the first rotation) */
 	bool s_stop;            /* gb_journal_close: seal what is queued, then end */
 	bool s_hold;            /* jseal_hold (tests): start no seal meanwhile */
+	bool s_failing;         /* the last try of q[q_head] failed; it is retried */
+	bool s_kick;            /* retry the failed seal now (gb_journal_close) */
+	int64_t retry_min_ms, retry_max_ms; /* the pause (jseal_retry_pause for tests) */
+	unsigned s_tries;       /* failed tries of q[q_head] so far */
+	bool grow_said;         /* the appender logged that its segment grows past the limit */
 	/* q[q_head] is being sealed (or next), q_len jobs in all; the sealer
 	 * works on q[q_head] outside the lock while the appender fills only
 	 * the slot after the last, never the same one */
 	struct jseal_job q[J_SEAL_PENDING];
 	size_t q_head, q_len;
 	char prev_sha[65];      /* of the newest sealed segment: the next seal's prev_sha256 */
-	uint64_t done_n;        /* newest segment the sealer finished with (sealed or failed) */
-	uint64_t fail_n;        /* newest segment whose seal failed (0 = none) */
+	uint64_t done_n;        /* newest segment the sealer sealed (they end in order) */
+	uint64_t fail_n;        /* newest segment whose seal failed and has not succeeded since (0 = none) */
 	int fail_rc;            /* and why */
 	int settle_rc;          /* a failure gb_journal_settle has not reported yet */
 	/* newest segment sealed (by the sealer, or found at open): written
@@ -162,27 +180,28 @@ static int rebuild(const char *path, struct jidx *x, uint64_t *torn)
 	return rc;
 }
 
-/* Under slock: the seal of segment n ended with rc (x: its finished
- * index).  The chain continues from the last segment that sealed: after a
- * failure the next seal links to the one before, as a synchronous seal
- * that failed did. */
+/* Under slock: a try to seal segment n ended with rc (x: its finished
+ * index).  Only a success moves the chain (prev_sha) and done_n on; a
+ * failure is reported once to gb_journal_settle, at its first try. */
 static void seal_ended(struct gb_journal *j, uint64_t n, const struct jidx *x, int rc)
 {
 	if (rc == 0) {
 		snprintf(j->prev_sha, sizeof j->prev_sha, "%s", x->sha256);
 		atomic_store(&j->sealed_n, n);
+		j->done_n = n;
+		if (j->fail_n == n)
+			j->fail_n = 0;
 	} else {
+		if (j->fail_n != n)
+			j->settle_rc = rc;
 		j->fail_n = n;
 		j->fail_rc = rc;
-		j->settle_rc = rc;
 	}
-	j->done_n = n;
 	pthread_cond_broadcast(&j->s_done);
 }
 
-/* Seal s on this thread: recover() at open (before any sealer thread), or
- * a rotation when no sealer thread can be started.  Either way no other
- * seal runs meanwhile; the lock only keeps prev_sha's rule simple. */
+/* Seal s on this thread: recover() at open, before any sealer thread, so
+ * no other seal runs meanwhile; the lock only keeps prev_sha's rule simple. */
 static int seal_now(struct gb_journal *j, const struct jseg *s, struct jidx *x)
 {
 	pthread_mutex_lock(&j->slock);
@@ -202,9 +221,68 @@ static bool job_ready(const struct gb_journal *j)
 	return j->q_len && (!j->s_hold || j->s_stop);
 }
 
+/* Under slock, while the head's seal is failing: wait out the pause before
+ * its next try (or a kick, or stop).  False: stopping, give up. */
+static bool retry_pause(struct gb_journal *j)
+{
+	unsigned shift = j->s_tries - 1 < 16 ? j->s_tries - 1 : 16;
+	int64_t pause = j->retry_min_ms << shift;
+	if (pause > j->retry_max_ms)
+		pause = j->retry_max_ms;
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += pause / 1000;
+	until.tv_nsec += (pause % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	while (!j->s_kick && !j->s_stop)
+		if (pthread_cond_timedwait(&j->s_work, &j->slock, &until) == ETIMEDOUT)
+			break;
+	/* stopping: the .jsonl stays, recover() seals it, in order, at the
+	 * next open; the queued ones after it must wait for it there too */
+	if (j->s_stop && !j->s_kick)
+		return false;
+	j->s_kick = false;
+	return true;
+}
+
+/* Under slock (dropped meanwhile): one try to seal q[q_head]; on success
+ * it leaves the queue, on failure it stays the head (s_failing). */
+static int seal_head(struct gb_journal *j)
+{
+	struct jseal_job *job = &j->q[j->q_head];
+	snprintf(job->x.prev_sha256, sizeof job->x.prev_sha256, "%s", j->prev_sha);
+	pthread_mutex_unlock(&j->slock);
+	/* outside the lock: the appender may queue the next job (another
+	 * slot) meanwhile */
+	int rc = jseal(j->dir, &job->s, &job->x, j->o.frame_bytes, j->o.zstd_level);
+	pthread_mutex_lock(&j->slock);
+	if (rc < 0) {
+		if (!j->s_tries++)
+			gb_log_error("journal", "sealing segment %llu: %s; it stays a readable .jsonl and "
+			             "is tried again, the segments after it wait",
+			             (unsigned long long)job->s.n, strerror(-rc));
+	} else if (j->s_tries) {
+		gb_log_info("journal", "segment %llu sealed after %u failed tries",
+		            (unsigned long long)job->s.n, j->s_tries);
+	}
+	seal_ended(j, job->s.n, &job->x, rc);
+	j->s_failing = rc < 0;
+	if (rc < 0)
+		return rc;
+	j->s_tries = 0;
+	jidx_free(&job->x);
+	j->q_head = (j->q_head + 1) % J_SEAL_PENDING;
+	j->q_len--;
+	return 0;
+}
+
 /* The sealer thread: queued segments, oldest first, one at a time, until
  * gb_journal_close asks it to stop and nothing is queued.  A failed seal
- * is logged and leaves its .jsonl, which the next open seals (recover()). */
+ * is logged and tried again (retry_pause) — the segments behind it wait,
+ * so the chain stays in order; its .jsonl reads meanwhile. */
 static void *sealer_main(void *arg)
 {
 	struct gb_journal *j = arg;
@@ -214,77 +292,99 @@ static void *sealer_main(void *arg)
 			pthread_cond_wait(&j->s_work, &j->slock);
 		if (!j->q_len)
 			break; /* stopping, and everything handed over is done */
-		struct jseal_job *job = &j->q[j->q_head];
-		snprintf(job->x.prev_sha256, sizeof job->x.prev_sha256, "%s", j->prev_sha);
-		pthread_mutex_unlock(&j->slock);
-		/* outside the lock: the appender may queue the next job (another
-		 * slot) or wait for room meanwhile */
-		int rc = jseal(j->dir, &job->s, &job->x, j->o.frame_bytes, j->o.zstd_level);
-		if (rc < 0)
-			gb_log_error("journal", "sealing segment %llu: %s; its .jsonl stays and is sealed "
-			             "at the next open", (unsigned long long)job->s.n, strerror(-rc));
-		pthread_mutex_lock(&j->slock);
-		seal_ended(j, job->s.n, &job->x, rc);
-		jidx_free(&job->x);
-		j->q_head = (j->q_head + 1) % J_SEAL_PENDING;
-		j->q_len--;
+		if (j->s_failing && !retry_pause(j))
+			break;
+		seal_head(j);
 	}
 	pthread_mutex_unlock(&j->slock);
 	return NULL;
 }
 
 /* Hand the closed active segment (j->cur and its counters j->x, which move)
- * to the sealer, starting it at the first rotation.  Waits while
- * J_SEAL_PENDING segments are unsealed (the backpressure: see there).
- * 0, or when no thread can be started, the result of sealing it here. */
+ * to the sealer, starting it at the first rotation; room_to_rotate made
+ * room in the queue.  When no thread can be started, the queue is sealed
+ * here, in order; a failure stays queued for the next rotation to try
+ * again first, as the thread would (gb_journal_rotate reports it). */
 static int seal_later(struct gb_journal *j)
 {
 	pthread_mutex_lock(&j->slock);
-	int e = j->sealer_up ? 0 : pthread_create(&j->sealer, NULL, sealer_main, j);
-	if (e == 0)
-		j->sealer_up = true;
-	if (!j->sealer_up) {
-		pthread_mutex_unlock(&j->slock);
-		/* (out of threads) sealing as before, on this thread: slower, never unsealed */
-		gb_log_warn("journal", "cannot start the sealer thread (%s): segment %llu is sealed by "
-		            "the appending thread", strerror(e), (unsigned long long)j->cur.n);
-		int rc = seal_now(j, &j->cur, &j->x);
-		jidx_free(&j->x);
-		return rc;
-	}
-	while (j->q_len == J_SEAL_PENDING)
-		pthread_cond_wait(&j->s_done, &j->slock);
 	struct jseal_job *job = &j->q[(j->q_head + j->q_len) % J_SEAL_PENDING];
 	job->s = j->cur;
 	job->x = j->x;
 	j->q_len++;
-	pthread_cond_signal(&j->s_work);
-	pthread_mutex_unlock(&j->slock);
 	memset(&j->x, 0, sizeof j->x); /* the frames went with the job; open_new starts afresh */
+	int e = j->sealer_up ? 0 : pthread_create(&j->sealer, NULL, sealer_main, j);
+	if (e == 0)
+		j->sealer_up = true;
+	if (j->sealer_up) {
+		pthread_cond_signal(&j->s_work);
+	} else {
+		/* (out of threads) sealing as before, on this thread: slower */
+		gb_log_warn("journal", "cannot start the sealer thread (%s): segment %llu is sealed by "
+		            "the appending thread", strerror(e), (unsigned long long)job->s.n);
+		while (j->q_len && seal_head(j) == 0)
+			;
+	}
+	pthread_mutex_unlock(&j->slock);
 	return 0;
 }
 
-/* Wait until the sealer is done with segment n: 0 sealed, -errno failed. */
+/* Wait until segment n is sealed (0) or a seal it waits for — its own or
+ * an earlier one — has failed (that failure; the sealer goes on trying). */
 static int seal_wait(struct gb_journal *j, uint64_t n)
 {
 	pthread_mutex_lock(&j->slock);
-	while (j->done_n < n)
+	while (j->done_n < n && !j->s_failing)
 		pthread_cond_wait(&j->s_done, &j->slock);
-	int rc = j->fail_n == n ? j->fail_rc : 0;
+	int rc = j->done_n >= n ? 0 : j->fail_rc;
 	pthread_mutex_unlock(&j->slock);
 	return rc;
 }
 
-/* gb_journal_close: the sealer finishes what is queued, then ends. */
+/* gb_journal_close: the sealer finishes what is queued (a failing seal gets
+ * one last try), then ends; what it could not seal is recover()'s. */
 static void sealer_stop(struct gb_journal *j)
 {
 	pthread_mutex_lock(&j->slock);
 	bool up = j->sealer_up;
 	j->s_stop = true;
+	j->s_kick = true;
 	pthread_cond_broadcast(&j->s_work);
 	pthread_mutex_unlock(&j->slock);
 	if (up)
 		pthread_join(j->sealer, NULL);
+	for (; j->q_len; j->q_len--, j->q_head = (j->q_head + 1) % J_SEAL_PENDING)
+		jidx_free(&j->q[j->q_head].x);
+}
+
+/* May the appender rotate now?  Waits while J_SEAL_PENDING segments are
+ * queued and sealing goes well (the backpressure); false when the queue is
+ * full behind a failing seal — the active segment then grows instead
+ * (said once per such spell). */
+static bool room_to_rotate(struct gb_journal *j)
+{
+	pthread_mutex_lock(&j->slock);
+	while (j->q_len == J_SEAL_PENDING && !j->s_failing)
+		pthread_cond_wait(&j->s_done, &j->slock);
+	bool room = j->q_len < J_SEAL_PENDING;
+	bool say = !room && !j->grow_said;
+	uint64_t stuck = j->q_len ? j->q[j->q_head].s.n : 0;
+	j->grow_said = !room;
+	pthread_mutex_unlock(&j->slock);
+	if (say)
+		gb_log_warn("journal", "segment %llu grows past segment_bytes: segment %llu cannot be "
+		            "sealed yet and the segments after it wait for it",
+		            (unsigned long long)j->cur.n, (unsigned long long)stuck);
+	return room;
+}
+
+void jseal_retry_pause(struct gb_journal *j, int64_t min_ms, int64_t max_ms)
+{
+	pthread_mutex_lock(&j->slock);
+	j->retry_min_ms = min_ms;
+	j->retry_max_ms = max_ms;
+	pthread_cond_broadcast(&j->s_work);
+	pthread_mutex_unlock(&j->slock);
 }
 
 void jseal_hold(struct gb_journal *j, bool hold)
@@ -298,7 +398,7 @@ void jseal_hold(struct gb_journal *j, bool hold)
 int gb_journal_settle(struct gb_journal *j)
 {
 	pthread_mutex_lock(&j->slock);
-	while (j->q_len)
+	while (j->q_len && !j->s_failing)
 		pthread_cond_wait(&j->s_done, &j->slock);
 	int rc = j->settle_rc;
 	j->settle_rc = 0;
@@ -407,8 +507,14 @@ int gb_journal_open(const struct gb_journal_opts *o, struct gb_journal **out, ch
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&j->slock, NULL);
-	pthread_cond_init(&j->s_work, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* retry_pause: a clock jump must not stretch it */
+	pthread_cond_init(&j->s_work, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&j->s_done, NULL);
+	j->retry_min_ms = J_RETRY_MIN_MS;
+	j->retry_max_ms = J_RETRY_MAX_MS;
 	j->o = *o;
 	j->o.dir = j->dir;
 	if (!j->o.segment_bytes)
@@ -570,7 +676,7 @@ bool gb_journal_durable(const struct gb_journal *j, uint64_t w, uint64_t r)
 static int rotate_out(struct gb_journal *j, uint64_t *n)
 {
 	*n = 0;
-	if (j->fd < 0 || j->x.events == 0)
+	if (j->fd < 0 || j->x.events == 0 || !room_to_rotate(j))
 		return 0;
 	int frc = gb_journal_flush(j);
 	if (frc < 0)

@@ -2,7 +2,8 @@
  * (journal_write.c's sealer): appends go on while rotated segments wait
  * unsealed, every reader takes them meanwhile and after, the backlog is
  * bounded (a rotation past it waits), close and a crash leave nothing
- * unsealed for long, and the chain is intact after many rotations. */
+ * unsealed for long, and the chain is intact after many rotations and
+ * after a seal that failed (the segments behind it wait for its retry). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -412,6 +413,84 @@ static void t_seal_failure(void **state)
 	assert_int_equal(verify(NULL), 0);
 }
 
+/* Put a directory where segment n's .zst.tmp goes: its seal fails with
+ * EISDIR until obstacle_remove. */
+static void obstacle(uint64_t n, char *tmp, size_t len)
+{
+	struct jseg s = { .n = n };
+	struct jseg *v;
+	size_t k;
+	assert_int_equal(jseg_list(dir, &v, &k), 0);
+	for (size_t i = 0; i < k; i++)
+		if (v[i].n == n)
+			s = v[i];
+	free(v);
+	assert_int_equal(jseg_path(tmp, len, dir, &s, ".jsonl.zst.tmp"), 0);
+	assert_int_equal(mkdir(tmp, 0700), 0);
+}
+
+/* The chain across a failed seal (a regression: segment 2 was sealed
+ * while 1 could not be, naming the segment before 1 as its prev_sha256,
+ * and verify found the chain broken once 1 was sealed).  Segments behind
+ * the failed one wait for it; with the queue full the active segment
+ * grows instead of rotating; when the cause is gone, the retry seals
+ * them in order. */
+static void t_failed_seal_keeps_chain(void **state)
+{
+	(void)state;
+	struct gb_journal *j = open_small(0);
+	jseal_retry_pause(j, 20, 20);
+	int i = 0;
+	append_one(j, i++);
+	char tmp[GB_PATH_MAX];
+	obstacle(1, tmp, sizeof tmp);
+	append_until(j, &i, 2); /* 1 rotated: its seal fails, and is retried */
+	append_until(j, &i, 3); /* 2 rotated: queued behind 1, not sealed */
+	assert_int_equal(gb_journal_settle(j), -EISDIR);
+	assert_int_equal(gb_journal_sealed(j), 0);
+	assert_int_equal(list_now().unsealed, 3);
+	for (int k = 0; k < 200; k++) /* ~5 segments' worth: 3 grows instead */
+		append_one(j, i++);
+	assert_int_equal(gb_journal_end(j).segment, 3);
+	assert_int_equal(gb_journal_sealed(j), 0);
+	assert_int_equal(read_all(NULL), i);
+	assert_int_equal(rmdir(tmp), 0); /* the next try seals 1, then 2 */
+	for (int k = 0; k < 1000 && gb_journal_sealed(j) < 2; k++)
+		sleep_ms(10);
+	assert_int_equal(gb_journal_sealed(j), 2);
+	assert_int_equal(gb_journal_rotate(j), 0); /* and 3, grown, rotates */
+	assert_int_equal(gb_journal_sealed(j), 3);
+	append_one(j, i++);
+	gb_journal_close(j);
+	uint64_t checked = 0;
+	assert_int_equal(verify(&checked), 0);
+	assert_int_equal(checked, 3);
+	assert_int_equal(read_all(NULL), i);
+}
+
+/* Closed while a seal fails: the queued segments are left, in order, to
+ * the next open, which seals them with the chain intact. */
+static void t_close_while_seal_fails(void **state)
+{
+	(void)state;
+	struct gb_journal *j = open_small(0);
+	int i = 0;
+	append_one(j, i++);
+	char tmp[GB_PATH_MAX];
+	obstacle(1, tmp, sizeof tmp);
+	append_until(j, &i, 3);
+	gb_journal_close(j); /* 1 fails its last try; 2 must not go before it */
+	struct listing L = list_now();
+	assert_int_equal(L.sealed, 0);
+	assert_int_equal(L.unsealed, 3);
+	assert_int_equal(rmdir(tmp), 0);
+	j = open_small(0);
+	assert_int_equal(gb_journal_sealed(j), 2);
+	gb_journal_close(j);
+	assert_int_equal(verify(NULL), 0);
+	assert_int_equal(read_all(NULL), i);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -420,6 +499,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_close_finishes_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_crash_with_pending_seals, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_seal_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_failed_seal_keeps_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_close_while_seal_fails, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
