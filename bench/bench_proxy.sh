@@ -95,6 +95,7 @@ if [ -n "${GLASSBOX_BASE:-}" ]; then
 	ip netns exec "$CNS" "$GLASSBOX_BASE" proxy --policy "$T/policy.yaml" --listen 127.0.0.1:3131 \
 		--ring "$T/events-base.ring" >"$T/glassbox-base.log" 2>&1 &
 	pids+=($!)
+	base_pid=$!
 	have_base=1
 fi
 mkdir -m 0777 "$T/tp"
@@ -113,6 +114,7 @@ have_tp=0 have_ha=0
 if command -v tinyproxy >/dev/null; then
 	ip netns exec "$CNS" tinyproxy -d -c "$T/tinyproxy.conf" >"$T/tinyproxy.log" 2>&1 &
 	pids+=($!)
+	tp_pid=$!
 	have_tp=1
 fi
 cat >"$T/haproxy.cfg" <<EOF
@@ -133,6 +135,7 @@ EOF
 if command -v haproxy >/dev/null; then
 	ip netns exec "$CNS" haproxy -db -f "$T/haproxy.cfg" >"$T/haproxy.log" 2>&1 &
 	pids+=($!)
+	ha_pid=$!
 	have_ha=1
 fi
 wait_port "$UNS" 198.18.0.10 9000
@@ -149,6 +152,25 @@ order=(direct glassbox)
 [ $have_base = 1 ] && { PX[gb-base]=127.0.0.1:3131; TG[gb-base]=$TARGET; order+=(gb-base); }
 [ $have_tp = 1 ] && { PX[tinyproxy]=127.0.0.1:3129; TG[tinyproxy]=$TARGET; order+=(tinyproxy); }
 [ $have_ha = 1 ] && { PX[haproxy]=-; TG[haproxy]=127.0.0.1:3130; order+=(haproxy); }
+
+# The CPU a proxy used, in clock ticks: utime+stime of its process (all
+# threads) and of its children, live (tinyproxy's preforked workers) or
+# reaped (cutime+cstime).  Read before and after each rate run: CPU per
+# connection, the figure a 0-idle box turns into the rate.
+declare -A PPID_OF
+PPID_OF[glassbox]=$gb_pid
+[ $have_base = 1 ] && PPID_OF[gb-base]=$base_pid
+[ $have_tp = 1 ] && PPID_OF[tinyproxy]=$tp_pid
+[ $have_ha = 1 ] && PPID_OF[haproxy]=$ha_pid
+ticks() { # pid
+	local t=0 c
+	for c in "$1" $(pgrep -P "$1"); do
+		t=$((t + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$c/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
+HZ=$(getconf CLK_TCK)
+declare -A CPU_US
 
 # Everything must work once before it is measured.
 for p in "${order[@]}"; do
@@ -179,7 +201,10 @@ sleep 0.3
 for conc in 1 8; do
 	for _ in $(seq "$RATE_ROUNDS"); do
 		for p in "${order[@]}"; do
+			pp=${PPID_OF[$p]:-}
+			[ -n "$pp" ] && t0=$(ticks "$pp")
 			out=$(C "$B" rate "${PX[$p]}" "${TG[$p]}" "$RATE_N" 10 "$conc") || die "$p rate ($conc clients) failed"
+			[ -n "$pp" ] && CPU_US[$p.$conc]+=" $((($(ticks "$pp") - t0) * 1000000 / HZ / RATE_N))"
 			cps= p50= p99=
 			for kv in $out; do
 				case $kv in
@@ -196,6 +221,7 @@ for conc in 1 8; do
 done
 
 echo "bench_proxy: rate runs done, load $(cut -d' ' -f1-3 /proc/loadavg)"
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
 printf '\n%-10s %8s | %-38s | %-38s\n' "" "bulk" "1 client: new connections" "8 clients: new connections"
 printf '%-10s %8s | %8s %8s %8s %10s | %8s %8s %8s %10s\n' path "MB/s" "conns/s" "p50 µs" "p99 µs" \
@@ -218,6 +244,13 @@ if [ $have_tp = 1 ]; then
 	printf 'GB_FIGURE\tproxy\tCONNECT throughput\t%s\tMB/s\ttinyproxy\t%s\t>=3x\n' "${MBPS[glassbox]}" "${MBPS[tinyproxy]}"
 fi
 [ $have_base = 1 ] && echo "glassbox/gb-base:   throughput $(ratio "${MBPS[glassbox]}" "${MBPS[gb-base]}")x, conns/s $(ratio "${CPS[glassbox.1]}" "${CPS[gb-base.1]}")x (1 client) $(ratio "${CPS[glassbox.8]}" "${CPS[gb-base.8]}")x (8 clients); gb-base/tinyproxy conns/s $(ratio "${CPS[gb-base.1]}" "${CPS[tinyproxy.1]:-0}")x (1 client) $(ratio "${CPS[gb-base.8]}" "${CPS[tinyproxy.8]:-0}")x (8 clients)"
+printf 'proxy CPU per connection (µs, median of %d rounds; 1 client / 8 clients):' "$RATE_ROUNDS"
+for p in "${order[@]}"; do
+	[ -n "${PPID_OF[$p]:-}" ] || continue
+	printf ' %s %s / %s' "$p" "$(echo "${CPU_US[$p.1]}" | median)" "$(echo "${CPU_US[$p.8]}" | median)"
+done
+echo
+[ $have_tp = 1 ] && echo "glassbox/tinyproxy CPU per connection: $(ratio "$(echo "${CPU_US[glassbox.8]}" | median)" "$(echo "${CPU_US[tinyproxy.8]}" | median)")x (8 clients; below 1 is cheaper)"
 [ $have_ha = 1 ] && echo "glassbox/haproxy:   throughput $(ratio "${MBPS[glassbox]}" "${MBPS[haproxy]}")x, conns/s $(ratio "${CPS[glassbox.1]}" "${CPS[haproxy.1]}")x (1 client) $(ratio "${CPS[glassbox.8]}" "${CPS[haproxy.8]}")x (8 clients) (haproxy: plain tcp relay, no CONNECT, no identity, no policy)"
 kill -TERM "$gb_pid" 2>/dev/null && wait "$gb_pid" 2>/dev/null
 tail -1 "$T/glassbox.log"

@@ -59,6 +59,7 @@ struct relay_dir {
 	int pipe_r, pipe_w; /* -1 while the direction holds no bytes (proxy_relay.c) */
 	size_t inpipe;
 	bool eof, shut;
+	bool bulk;    /* a read filled the small buffer: splice from now on (proxy_relay.c) */
 	uint64_t bytes;
 };
 

@@ -1,11 +1,19 @@
 /* enforcer/proxy/proxy_relay.c — moving bytes once a connection is allowed.
  *
- * Each direction goes socket -> pipe -> socket with splice(), so payload
- * never enters user space.  Backpressure: a direction reads from its source
- * only while its pipe is empty, and waits for EPOLLOUT on its destination
- * while the pipe holds data.  Half-close: when a source reaches EOF and its
- * pipe is drained, the destination gets shutdown(SHUT_WR) and the other
- * direction keeps flowing until it ends too.
+ * A direction starts by copying: recv() into a small buffer, send() on.
+ * The first read that fills the buffer marks it bulk, and from then on it
+ * goes socket -> pipe -> socket with splice(), so a large payload never
+ * enters user space.  (splice costs more than a copy for the few hundred
+ * bytes most connections carry — a pipe buffer per skb, two calls per
+ * hop, and a read that finds nothing costs a splice too — while a copy of
+ * megabytes costs more than splice: bench_proxy's connection rate and its
+ * bulk download pull opposite ways, HAProxy's splice-auto decides alike.)
+ * Backpressure: a direction reads from its source only while its pipe is
+ * empty, and waits for EPOLLOUT on its destination while the pipe holds
+ * data; what a copy could not send goes into the pipe, so the pipe stays
+ * the one place a direction holds bytes.  Half-close: when a source reaches
+ * EOF and its pipe is drained, the destination gets shutdown(SHUT_WR) and
+ * the other direction keeps flowing until it ends too.
  *
  * Before splicing, the bytes the proxy itself must send (the forward
  * request's rewritten head to upstream, "200 Connection established" or
@@ -20,6 +28,10 @@
 #include <unistd.h>
 
 #define PIPE_CHUNK (64 * 1024)
+/* A read of this much or more makes a direction bulk (spliced).  At most a
+ * pipe's default capacity (64 KiB), so that what a send leaves always fits
+ * into the empty pipe in one write. */
+#define COPY_CHUNK (16 * 1024)
 
 /* Pipes are lent, not owned: a direction takes one from its worker's
  * spares (or makes one) when it reads from its source, and gives it back
@@ -98,8 +110,43 @@ int proxy_send_buf(int fd, const struct gb_buf *b, size_t *off)
 	return 1;
 }
 
+/* One read of a direction that is not bulk yet: recv, send on, and what
+ * the destination would not take into the (empty) pipe.  1: go on reading,
+ * 0: stop for now (nothing to read, destination full, EOF), -errno. */
+static int copy_once(struct proxy_worker *w, struct relay_dir *d, int src, int dst)
+{
+	char buf[COPY_CHUNK];
+	ssize_t n = recv(src, buf, sizeof buf, MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+	if (n == 0) {
+		d->eof = true;
+		return 0;
+	}
+	if ((size_t)n == sizeof buf)
+		d->bulk = true;
+	ssize_t s = send(dst, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (s < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		s = 0;
+	}
+	d->bytes += (uint64_t)s;
+	if (s == n)
+		return 1;
+	int rc = pipe_take(w, d);
+	if (rc < 0)
+		return rc;
+	/* the pipe is empty and holds 64 KiB: the rest goes in whole */
+	ssize_t k = write(d->pipe_w, buf + s, (size_t)(n - s));
+	if (k != n - s)
+		return k < 0 ? -errno : -EIO;
+	d->inpipe = (size_t)k;
+	return 0;
+}
+
 /* One direction: returns 0 or negative errno.  Its pipe is taken before
- * a read and given back whenever it is left empty. */
+ * a splice and given back whenever it is left empty. */
 static int pump_dir(struct proxy_worker *w, struct relay_dir *d, int src, int dst)
 {
 	int rc = 0;
@@ -118,6 +165,11 @@ static int pump_dir(struct proxy_worker *w, struct relay_dir *d, int src, int ds
 		}
 		if (d->eof)
 			break;
+		if (!d->bulk) {
+			if ((rc = copy_once(w, d, src, dst)) != 1)
+				break;
+			continue;
+		}
 		if ((rc = pipe_take(w, d)) < 0)
 			return rc;
 		ssize_t n = splice(src, NULL, d->pipe_w, NULL, PIPE_CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
