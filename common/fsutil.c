@@ -85,6 +85,28 @@ static int mkdir_one(const char *p, mode_t mode)
 	return -e;
 }
 
+/* p[0..n) is the path (NUL at n): the leaf first, its parents only when it
+ * is missing one — an existing prefix costs no call (the sandbox's root
+ * builds ~20 mount points below a deep state directory). */
+static int mkdir_up(char *p, size_t n, mode_t parents, mode_t mode)
+{
+	int rc = mkdir_one(p, mode);
+	if (rc != -ENOENT)
+		return rc;
+	size_t k = n;
+	while (k > 0 && p[k - 1] != '/')
+		k--;
+	while (k > 1 && p[k - 1] == '/')
+		k--; /* "a/b//c": the parent is "a/b" */
+	if (k == 0 || (k == 1 && p[0] == '/'))
+		return -ENOENT; /* no parent to make: the root or a relative top is missing */
+	char c = p[k];
+	p[k] = 0;
+	rc = mkdir_up(p, k, parents, parents);
+	p[k] = c;
+	return rc < 0 ? rc : mkdir_one(p, mode);
+}
+
 int gb_mkdir_p(const char *path, mode_t parents, mode_t leaf)
 {
 	char p[GB_PATH_MAX];
@@ -95,16 +117,7 @@ int gb_mkdir_p(const char *path, mode_t parents, mode_t leaf)
 		p[--n] = 0;
 	if (!n)
 		return -ENOENT;
-	for (char *c = p + 1; *c; c++) {
-		if (*c != '/' || c[-1] == '/')
-			continue;
-		*c = 0;
-		int rc = mkdir_one(p, parents);
-		*c = '/';
-		if (rc < 0)
-			return rc;
-	}
-	return mkdir_one(p, leaf);
+	return mkdir_up(p, n, parents, leaf);
 }
 
 void gb_hex(const unsigned char *d, size_t n, char *out)

@@ -28,10 +28,11 @@
 #include <unistd.h>
 
 #define PIPE_CHUNK (64 * 1024)
-/* A read of this much or more makes a direction bulk (spliced).  At most a
- * pipe's default capacity (64 KiB), so that what a send leaves always fits
- * into the empty pipe in one write. */
-#define COPY_CHUNK (16 * 1024)
+/* A read of this much makes a direction bulk (spliced).  One page
+ * (PIPE_BUF): the smallest capacity a pipe can have (a user over
+ * pipe-user-pages-soft gets one-page pipes), so what a send leaves always
+ * fits into the empty pipe, in one atomic write. */
+#define COPY_CHUNK 4096
 
 /* Pipes are lent, not owned: a direction takes one from its worker's
  * spares (or makes one) when it reads from its source, and gives it back
@@ -137,7 +138,7 @@ static int copy_once(struct proxy_worker *w, struct relay_dir *d, int src, int d
 	int rc = pipe_take(w, d);
 	if (rc < 0)
 		return rc;
-	/* the pipe is empty and holds 64 KiB: the rest goes in whole */
+	/* the pipe is empty and holds at least COPY_CHUNK: the rest goes in whole */
 	ssize_t k = write(d->pipe_w, buf + s, (size_t)(n - s));
 	if (k != n - s)
 		return k < 0 ? -errno : -EIO;
