@@ -449,10 +449,13 @@ void sink_kafka_run(struct sink *s, const struct gb_jpos *from)
 			atomic_fetch_add(&s->failed, 1);
 			continue;
 		}
-		/* 3. the cursor: the highest contiguous acknowledged event */
+		/* 3. the cursor: the highest contiguous acknowledged event, saved
+		 * at most every SAVE_EVERY_MS (a save is two fsyncs; a sink
+		 * following a busy journal drains its window many times a second,
+		 * and saving at each drain was a save every few ms) */
 		moved |= advance_acked(k, &cur);
 		uint64_t now = (uint64_t)gb_now_ms(CLOCK_MONOTONIC);
-		if (moved && (now - saved_at >= SAVE_EVERY_MS || k->head == k->tail)) {
+		if (moved && now - saved_at >= SAVE_EVERY_MS) {
 			sink_save_cursor(s, &cur);
 			saved_at = now;
 			moved = false;
@@ -475,9 +478,11 @@ void sink_kafka_run(struct sink *s, const struct gb_jpos *from)
 			atomic_store(&s->lag_segments, 0);
 			atomic_store(&s->lag_bytes, 0);
 		}
-		/* 5. caught up: sleep until the journal grows */
+		/* 5. caught up: sleep until the journal grows, or until a save
+		 * held back above is due (an idle sink's cursor is never older
+		 * than SAVE_EVERY_MS) */
 		if (at_end && k->head == k->tail)
-			gb_jreader_wait(r, 500);
+			gb_jreader_wait(r, moved ? (int)(saved_at + SAVE_EVERY_MS - now) : 500);
 	}
 	/* stopping: what is acknowledged is kept, the rest is sent again by
 	 * the next start */
