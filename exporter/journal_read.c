@@ -36,6 +36,7 @@
 #include <zstd.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/record.h"
 #include "exporter/ocsf.h"
 
@@ -758,28 +759,48 @@ int gb_jreader_wait(struct gb_jreader *r, int timeout_ms)
 		r->may_rotate = true; /* what was created before the watch */
 		return 1;
 	}
-	struct pollfd p = { .fd = r->ino, .events = POLLIN };
-	int n = poll(&p, 1, timeout_ms);
-	if (n < 0)
-		return errno == EINTR ? 1 : -errno;
-	if (n == 0) {
-		r->may_rotate = true;
-		return 0;
-	}
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	bool newdir = false;
-	ssize_t k;
-	while ((k = read(r->ino, buf, sizeof buf)) > 0)
-		for (char *q = buf; q < buf + k;) {
-			struct inotify_event *e = (struct inotify_event *)(void *)q;
-			newdir |= (e->mask & IN_ISDIR) != 0;
-			if (e->mask & (IN_CREATE | IN_MOVED_TO | IN_Q_OVERFLOW))
-				r->may_rotate = true;
-			q += sizeof *e + e->len;
+	/* Woken only by what can mean more to read: a segment's .jsonl
+	 * written, or something created or moved in (a segment, a seal landing,
+	 * a day directory).  The sealer's own writes (the .zst, its index, the
+	 * sidecars) are thousands of IN_MODIFY per seal that used to wake every
+	 * follower for nothing. */
+	int64_t until = timeout_ms >= 0 ? gb_now_ms(CLOCK_MONOTONIC) + timeout_ms : -1;
+	for (;;) {
+		int left = -1;
+		if (until >= 0) {
+			int64_t now = gb_now_ms(CLOCK_MONOTONIC);
+			left = now >= until ? 0 : (int)(until - now);
 		}
-	if (newdir)
-		watch_days(r); /* a new day directory: watch it too */
-	return 1;
+		struct pollfd p = { .fd = r->ino, .events = POLLIN };
+		int n = poll(&p, 1, left);
+		if (n < 0)
+			return errno == EINTR ? 1 : -errno;
+		if (n == 0) {
+			r->may_rotate = true;
+			return 0;
+		}
+		char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+		bool newdir = false, grew = false;
+		ssize_t k;
+		while ((k = read(r->ino, buf, sizeof buf)) > 0)
+			for (char *q = buf; q < buf + k;) {
+				struct inotify_event *e = (struct inotify_event *)(void *)q;
+				newdir |= (e->mask & IN_ISDIR) != 0;
+				if (e->mask & ~(uint32_t)(IN_MODIFY | IN_CLOSE_WRITE)) {
+					/* created, moved in, a watch gone, the queue overflowed */
+					r->may_rotate = true;
+					grew = true;
+				} else {
+					size_t l = e->len ? strnlen(e->name, e->len) : 0;
+					grew |= !l || (l > 6 && !memcmp(e->name + l - 6, ".jsonl", 6));
+				}
+				q += sizeof *e + e->len;
+			}
+		if (newdir)
+			watch_days(r); /* a new day directory: watch it too */
+		if (grew)
+			return 1;
+	}
 }
 
 void gb_jreader_close(struct gb_jreader *r)
