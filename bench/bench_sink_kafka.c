@@ -10,8 +10,22 @@
  *              "plain" and "glassbox") instead of one in this process
  *   --dump     also write the pre-made lines, one per line, to FILE (for a
  *              peer tool shipping the same events: bench_syslog_kafka.sh)
+ *
+ * The end-to-end run has serve's layout: a producer thread (the sandbox's
+ * proxy, its own process in reality) writes the pre-encoded records into
+ * the ring; the consumer does serve's drain (decode, OCSF, journal append,
+ * the batch flushed and the ring committed when the ring is momentarily
+ * empty or 1024 events are pending: exporter/serve.c, flush_commit).
+ *   BENCH_SINK_KAFKA_ONLY=e2e          the end-to-end run alone, no baseline
+ *                                      and no sink-alone run (for a profiler)
+ *   BENCH_SINK_KAFKA_INTERLEAVED=1     the layout before 2026-12-03: the
+ *                                      ring written by the consumer thread
+ *                                      itself, 64 records at a time, and the
+ *                                      journal flushed after each 64
  */
 #include <ftw.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <stdio.h>
@@ -106,6 +120,44 @@ static void wait_sent(struct gb_sinks *ss, long n, struct gb_sink_metrics *m)
 	} while (bench_now() < deadline);
 }
 
+/* The sandbox's side: pre-encoded records into the ring. */
+struct feed {
+	struct gb_ring *ring;
+	const unsigned char *enc;
+	const size_t *off;
+	const uint16_t *type;
+	long n;
+	bool failed;
+};
+
+static void *feeder(void *arg)
+{
+	struct feed *f = arg;
+	for (long i = 0; i < f->n; i++)
+		if (gb_ring_write(f->ring, f->type[i], 0, f->enc + f->off[i], f->off[i + 1] - f->off[i], GB_RING_WAIT,
+		                  10000, NULL) < 0) {
+			f->failed = true;
+			break;
+		}
+	return NULL;
+}
+
+/* What serve's drainer does with one ring entry. */
+static void journal_entry(struct gb_journal *j, const struct gb_ring_entry *e, struct gb_buf *b)
+{
+	struct gb_record r;
+	memset(&r, 0, sizeof r);
+	if (gb_rec_decode(e->type, e->data, e->len, &r) == 0) {
+		r.seq = e->seq;
+		r.ts_ns = e->ts_ns;
+		b->len = 0;
+		gb_ocsf_format(&ctx, &r, b, NULL);
+		struct gb_jmeta m = { .time_ms = (int64_t)(e->ts_ns / 1000000), .sandbox = "bench",
+			              .class_uid = 4001, .severity_id = 1 };
+		gb_journal_append(j, b->data, b->len, &m, NULL);
+	}
+}
+
 static int rm_cb(const char *p, const struct stat *st, int f, struct FTW *w)
 {
 	(void)st, (void)f, (void)w;
@@ -181,7 +233,10 @@ int main(int argc, char **argv)
 		perror("bench_sink_kafka: --dump");
 		return 1;
 	}
-	double cpu_plain = 0, r_plain = plain_producer(brokers, &all, ends, n, &cpu_plain);
+	const char *only = getenv("BENCH_SINK_KAFKA_ONLY");
+	bool e2e_only = only && !strcmp(only, "e2e");
+	bool interleaved = getenv("BENCH_SINK_KAFKA_INTERLEAVED") && atoi(getenv("BENCH_SINK_KAFKA_INTERLEAVED"));
+	double cpu_plain = 0, r_plain = e2e_only ? 0 : plain_producer(brokers, &all, ends, n, &cpu_plain);
 
 	/* The records the sandbox would publish, encoded before the clock
 	 * starts, as the baseline's lines are made before its clock: what is
@@ -235,7 +290,33 @@ int main(int argc, char **argv)
 	struct gb_buf b = GB_BUF_INIT;
 	long produced = 0, consumed = 0;
 	unsigned batch = 0;
-	while (consumed < n) {
+	struct feed fd = { pr, enc, enc_off, enc_type, n, false };
+	pthread_t feed_th;
+	if (!interleaved && pthread_create(&feed_th, NULL, feeder, &fd) != 0)
+		return 1;
+	while (consumed < n && !interleaved) {
+		/* serve's drainer: a pending batch is flushed as soon as the ring
+		 * is momentarily empty, or at 1024 */
+		struct gb_ring_entry e;
+		int rc = gb_ring_next(cr, &e, batch ? 0 : 5000);
+		if (rc < 0)
+			break;
+		if (rc == 0 || batch >= 1024) {
+			if (!batch) {
+				fprintf(stderr, "bench_sink_kafka: consumer stalled at %ld\n", consumed);
+				break;
+			}
+			gb_journal_flush(j);
+			gb_ring_commit(cr);
+			batch = 0;
+			continue;
+		}
+		journal_entry(j, &e, &b);
+		gb_ring_consume(cr);
+		consumed++;
+		batch++;
+	}
+	while (consumed < n && interleaved) {
 		/* producer side, interleaved: keep the ring fed */
 		for (int k = 0; k < 64 && produced < n; k++, produced++)
 			if (gb_ring_write(pr, enc_type[produced], 0, enc + enc_off[produced],
@@ -243,17 +324,7 @@ int main(int argc, char **argv)
 				return 1;
 		struct gb_ring_entry e;
 		while (gb_ring_next(cr, &e, 0) == 1) {
-			struct gb_record r;
-			memset(&r, 0, sizeof r);
-			if (gb_rec_decode(e.type, e.data, e.len, &r) == 0) {
-				r.seq = e.seq;
-				r.ts_ns = e.ts_ns;
-				b.len = 0;
-				gb_ocsf_format(&ctx, &r, &b, NULL);
-				struct gb_jmeta m = { .time_ms = (int64_t)(e.ts_ns / 1000000), .sandbox = "bench",
-					              .class_uid = 4001, .severity_id = 1 };
-				gb_journal_append(j, b.data, b.len, &m, NULL);
-			}
+			journal_entry(j, &e, &b);
 			gb_ring_consume(cr);
 			consumed++;
 			if (++batch >= 1024) {
@@ -266,12 +337,27 @@ int main(int argc, char **argv)
 		gb_ring_commit(cr);
 		batch = 0;
 	}
+	if (batch) {
+		gb_journal_flush(j);
+		gb_ring_commit(cr);
+	}
+	if (!interleaved)
+		pthread_join(feed_th, NULL);
+	if (fd.failed || consumed < n)
+		return 1;
 	struct gb_sink_metrics met;
 	wait_sent(sinks, n, &met);
 	double dt = bench_now() - t0;
 	double r_pipe = (double)met.sent / dt, cpu_pipe = (double)met.sent / (proc_cpu() - c0);
-	printf("%ld OCSF events of %.0f bytes to librdkafka's mock cluster (1 broker, %s), zstd, acks=all\n",
-	       n, (double)all.len / (double)n, ext ? "its own process" : "in this process");
+	printf("%ld OCSF events of %.0f bytes to librdkafka's mock cluster (1 broker, %s), zstd, acks=all%s\n",
+	       n, (double)all.len / (double)n, ext ? "its own process" : "in this process",
+	       interleaved ? "; ring written by the consumer thread (interleaved)" : "");
+	if (e2e_only) {
+		printf("ring -> OCSF -> journal -> Kafka sink (glassbox): %.0f events/s, %.0f per CPU second "
+		       "(%llu delivered)\n", r_pipe, cpu_pipe, (unsigned long long)met.sent);
+		gb_sinks_stop(sinks);
+		goto out;
+	}
 	printf("plain librdkafka producer, pre-made lines (baseline): %9.0f events/s\n", r_plain);
 	printf("ring -> OCSF -> journal -> Kafka sink (glassbox)     : %9.0f events/s (%llu delivered)\n",
 	       r_pipe, (unsigned long long)met.sent);
@@ -304,6 +390,7 @@ int main(int argc, char **argv)
 	printf("ratio sink alone/plain: %.2fx\n", r_alone / r_plain);
 	bench_figure("sink_kafka", "Kafka sink alone (journal written)", r_alone, "events/s",
 	             "plain librdkafka producer", r_plain, ">=1.0x");
+out:
 	gb_journal_close(j);
 	gb_ring_close(pr);
 	gb_ring_close(cr);
@@ -320,5 +407,5 @@ int main(int argc, char **argv)
 	nftw(base, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	if (sfd >= 0)
 		unlink(ringp);
-	return (long)met.sent >= n && (long)am.sent >= n ? 0 : 1;
+	return (long)met.sent >= n && (e2e_only || (long)am.sent >= n) ? 0 : 1;
 }

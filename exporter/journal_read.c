@@ -36,6 +36,7 @@
 #include <zstd.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/record.h"
 #include "exporter/ocsf.h"
 
@@ -80,6 +81,12 @@ struct gb_jreader {
 	uint64_t base;
 	int ino;
 	bool polling; /* no inotify instance to be had: wait by short sleeps */
+	/* a follower's watch saw a new file or directory (or a wait timed out)
+	 * since the directory was last listed at the end of the active
+	 * segment: only then can a segment after newest_seen have appeared
+	 * (refill) */
+	bool may_rotate;
+	uint64_t newest_seen; /* the highest segment number a listing showed */
 	char sbuf[64];
 	/* `"log_name":"NAME"`: a line without it is not the sandbox's */
 	char needle[96];
@@ -301,6 +308,8 @@ static int start_segment(struct gb_jreader *r)
 		if (lrc < 0)
 			return lrc;
 		r->segs_ok = true;
+		if (r->n_segs && r->segs[r->n_segs - 1].n > r->newest_seen)
+			r->newest_seen = r->segs[r->n_segs - 1].n;
 	}
 	struct jseg *v = r->segs;
 	size_t n = r->n_segs;
@@ -552,12 +561,26 @@ static int refill(struct gb_jreader *r)
 		r->len += (size_t)n;
 		return 1;
 	}
-	/* EOF: finished when a later segment exists (the writer moved on). */
+	/* EOF: finished when a later segment exists (the writer moved on).
+	 * A follower looks only when its watch says something was created
+	 * since its last look (the writer creates N+1's .jsonl, in a new day
+	 * directory maybe: the root's watch sees that), or a wait timed out
+	 * (a watch that could not be added): listing the journal at every
+	 * end of data was a tenth of the Kafka sink's thread following a busy
+	 * journal, two directory reads per wake-up.  An event queued since is
+	 * read by the caller's next wait, which then says "read again". */
+	if (r->ino >= 0) {
+		if (!r->may_rotate && r->newest_seen <= r->seg.n)
+			return 0;
+		r->may_rotate = false;
+	}
 	struct jseg *v;
 	size_t cnt;
 	if (jseg_list(r->dir, &v, &cnt) < 0)
 		return 0;
 	bool later = cnt && v[cnt - 1].n > r->seg.n;
+	if (cnt && v[cnt - 1].n > r->newest_seen)
+		r->newest_seen = v[cnt - 1].n;
 	free(v);
 	if (!later)
 		return 0;
@@ -733,26 +756,51 @@ int gb_jreader_wait(struct gb_jreader *r, int timeout_ms)
 			return 1;
 		}
 		watch_days(r);
+		r->may_rotate = true; /* what was created before the watch */
 		return 1;
 	}
-	struct pollfd p = { .fd = r->ino, .events = POLLIN };
-	int n = poll(&p, 1, timeout_ms);
-	if (n < 0)
-		return errno == EINTR ? 1 : -errno;
-	if (n == 0)
-		return 0;
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	bool newdir = false;
-	ssize_t k;
-	while ((k = read(r->ino, buf, sizeof buf)) > 0)
-		for (char *q = buf; q < buf + k;) {
-			struct inotify_event *e = (struct inotify_event *)(void *)q;
-			newdir |= (e->mask & IN_ISDIR) != 0;
-			q += sizeof *e + e->len;
+	/* Woken only by what can mean more to read: a segment's .jsonl
+	 * written, or something created or moved in (a segment, a seal landing,
+	 * a day directory).  The sealer's own writes (the .zst, its index, the
+	 * sidecars) are thousands of IN_MODIFY per seal that used to wake every
+	 * follower for nothing. */
+	int64_t until = timeout_ms >= 0 ? gb_now_ms(CLOCK_MONOTONIC) + timeout_ms : -1;
+	for (;;) {
+		int left = -1;
+		if (until >= 0) {
+			int64_t now = gb_now_ms(CLOCK_MONOTONIC);
+			left = now >= until ? 0 : (int)(until - now);
 		}
-	if (newdir)
-		watch_days(r); /* a new day directory: watch it too */
-	return 1;
+		struct pollfd p = { .fd = r->ino, .events = POLLIN };
+		int n = poll(&p, 1, left);
+		if (n < 0)
+			return errno == EINTR ? 1 : -errno;
+		if (n == 0) {
+			r->may_rotate = true;
+			return 0;
+		}
+		char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+		bool newdir = false, grew = false;
+		ssize_t k;
+		while ((k = read(r->ino, buf, sizeof buf)) > 0)
+			for (char *q = buf; q < buf + k;) {
+				struct inotify_event *e = (struct inotify_event *)(void *)q;
+				newdir |= (e->mask & IN_ISDIR) != 0;
+				if (e->mask & ~(uint32_t)(IN_MODIFY | IN_CLOSE_WRITE)) {
+					/* created, moved in, a watch gone, the queue overflowed */
+					r->may_rotate = true;
+					grew = true;
+				} else {
+					size_t l = e->len ? strnlen(e->name, e->len) : 0;
+					grew |= !l || (l > 6 && !memcmp(e->name + l - 6, ".jsonl", 6));
+				}
+				q += sizeof *e + e->len;
+			}
+		if (newdir)
+			watch_days(r); /* a new day directory: watch it too */
+		if (grew)
+			return 1;
+	}
 }
 
 void gb_jreader_close(struct gb_jreader *r)

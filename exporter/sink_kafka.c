@@ -12,7 +12,14 @@
  * events after it go on, but the cursor waits for it, so a restart re-sends
  * from there (duplicates carry the same metadata.uid).  A fatal producer
  * error (the idempotence guarantee broken) rebuilds the producer and
- * re-sends from the cursor. */
+ * re-sends from the cursor.
+ *
+ * Payloads are copied into the sink's own slabs (1 MiB each, reused) and
+ * handed to librdkafka without RD_KAFKA_MSG_F_COPY: a slab is free again
+ * when every event in it has its report.  With F_COPY every event was a
+ * ~1.5 KB malloc in this thread freed by librdkafka's broker thread, and the
+ * arena's top grew and was trimmed over and over (sysmalloc, page faults and
+ * mprotect were a third of this thread's CPU following a busy journal). */
 #include "exporter/sink_int.h"
 
 #include <errno.h>
@@ -32,13 +39,23 @@
 #define WINDOW_DEFAULT 65536u
 #define WINDOW_MAX (1u << 20)
 #define SAVE_EVERY_MS 100
+#define SLAB_SIZE (1u << 20)
+#define SLABS_IDLE_MAX 2 /* empty slabs kept for reuse; more are freed */
 
 enum { F_PENDING, F_ACKED, F_FAILED };
 
 /* One produced event until it is acknowledged. */
 struct flight {
 	struct gb_jpos start, end;
+	int32_t slab; /* whose bytes librdkafka holds until the report, or -1 */
 	uint8_t state;
+};
+
+/* Payload bytes lent to librdkafka: refs events in it await their report. */
+struct slab {
+	char *data;
+	size_t used;
+	uint32_t refs;
 };
 
 struct kafka_state {
@@ -52,8 +69,85 @@ struct kafka_state {
 	uint64_t mask, cap, head, tail;
 	uint64_t *redo; /* failed sequence numbers waiting to be re-sent */
 	size_t n_redo;
+	struct slab *slabs;
+	size_t n_slabs;
+	int32_t cur_slab; /* the one being filled, or -1 */
 	rd_kafka_resp_err_t last_err;
 };
+
+/* librdkafka is done with an event's payload (its report came). */
+static void slab_release(struct kafka_state *k, int32_t i)
+{
+	if (i < 0 || (size_t)i >= k->n_slabs || !k->slabs[i].refs)
+		return;
+	struct slab *sl = &k->slabs[i];
+	if (--sl->refs || i == k->cur_slab)
+		return;
+	sl->used = 0;
+	size_t idle = 0;
+	for (size_t j = 0; j < k->n_slabs; j++)
+		idle += k->slabs[j].data && !k->slabs[j].refs && (int32_t)j != k->cur_slab;
+	if (idle > SLABS_IDLE_MAX) { /* after a burst: give the memory back */
+		free(sl->data);
+		sl->data = NULL;
+	}
+}
+
+/* Room for len payload bytes in a slab: where, and the slab's number in
+ * *slab; NULL (*slab -1) when the event is to be copied by librdkafka (too
+ * large, or out of memory). */
+static char *slab_take(struct kafka_state *k, size_t len, int32_t *slab)
+{
+	*slab = -1;
+	if (len > SLAB_SIZE)
+		return NULL;
+	struct slab *c = k->cur_slab >= 0 ? &k->slabs[k->cur_slab] : NULL;
+	if (!c || SLAB_SIZE - c->used < len) {
+		if (c && !c->refs)
+			c->used = 0; /* everything in it reported: reuse it at once */
+		else {
+			int32_t pick = -1, empty = -1;
+			for (size_t j = 0; j < k->n_slabs && pick < 0; j++) {
+				if ((int32_t)j == k->cur_slab || k->slabs[j].refs)
+					continue;
+				if (k->slabs[j].data)
+					pick = (int32_t)j;
+				else if (empty < 0)
+					empty = (int32_t)j;
+			}
+			if (pick < 0) {
+				if (empty < 0) {
+					struct slab *nv = realloc(k->slabs, (k->n_slabs + 1) * sizeof *nv);
+					if (!nv)
+						return NULL;
+					k->slabs = nv;
+					empty = (int32_t)k->n_slabs++;
+					k->slabs[empty] = (struct slab){ NULL, 0, 0 };
+				}
+				if (!(k->slabs[empty].data = malloc(SLAB_SIZE)))
+					return NULL;
+				pick = empty;
+			}
+			k->cur_slab = pick;
+			k->slabs[pick].used = 0;
+		}
+		c = &k->slabs[k->cur_slab];
+	}
+	char *p = c->data + c->used;
+	c->used += len;
+	*slab = k->cur_slab;
+	return p;
+}
+
+/* The producer is gone: nothing it held is referenced any more. */
+static void slabs_reset(struct kafka_state *k)
+{
+	for (size_t j = 0; j < k->n_slabs; j++) {
+		k->slabs[j].refs = 0;
+		k->slabs[j].used = 0;
+	}
+	k->cur_slab = -1;
+}
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -63,6 +157,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	if (seq < k->head || seq >= k->tail)
 		return; /* from before a producer rebuild: already re-queued */
 	struct flight *f = &k->w[seq & k->mask];
+	slab_release(k, f->slab);
+	f->slab = -1;
 	if (m->err) {
 		if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
 			f->state = F_FAILED; /* stopping: the cursor stays before it */
@@ -138,28 +234,49 @@ static void kafka_close(struct sink *s)
 		k->rd->destroy(k->rk);
 	free(k->w);
 	free(k->redo);
+	for (size_t j = 0; j < k->n_slabs; j++)
+		free(k->slabs[j].data);
+	free(k->slabs);
 	free(k);
 	s->priv = NULL;
 }
 
 /* Hand one event to librdkafka, waiting for queue room (polling, which also
- * serves reports).  0, -EINTR when stopping, or -EIO (s->err says why). */
-static int produce(struct sink *s, struct kafka_state *k, const char *line, size_t len, uint64_t seq)
+ * serves reports).  0, -EINTR when stopping, or -EIO (s->err says why).
+ * lend: the payload goes into a slab (f->slab says which) instead of
+ * librdkafka's own copy. */
+static int produce(struct sink *s, struct kafka_state *k, const char *line, size_t len, uint64_t seq,
+                   bool lend)
 {
 	size_t klen = 0; /* the message key: the sandbox name */
 	const char *key = gb_ocsf_log_name(line, len, &klen);
+	struct flight *f = &k->w[seq & k->mask];
+	f->slab = -1;
+	char *own = lend ? slab_take(k, len, &f->slab) : NULL;
+	if (own) {
+		memcpy(own, line, len);
+		if (key)
+			key = own + (key - line);
+		line = own;
+	}
 	for (;;) {
-		if (k->rd->produce(k->topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)line, len, key,
-		                     klen, (void *)(uintptr_t)seq) == 0)
+		if (k->rd->produce(k->topic, RD_KAFKA_PARTITION_UA, own ? 0 : RD_KAFKA_MSG_F_COPY, (void *)line,
+		                   len, key, klen, (void *)(uintptr_t)seq) == 0) {
+			if (own)
+				k->slabs[f->slab].refs++;
 			return 0;
+		}
 		rd_kafka_resp_err_t e = k->rd->last_error();
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
 			snprintf(s->err, sizeof s->err, "produce: %s", k->rd->err2str(e));
+			f->slab = -1; /* its bytes in the slab are simply not used */
 			return -EIO;
 		}
 		k->rd->poll(k->rk, 10); /* make room */
-		if (atomic_load(s->stop))
+		if (atomic_load(s->stop)) {
+			f->slab = -1;
 			return -EINTR;
+		}
 	}
 }
 
@@ -204,7 +321,7 @@ static void resend(struct sink *s, struct kafka_state *k)
 		/* rc 2: a LOSS event for damage, at the same position as before */
 		if (rc >= 1 && at.segment == f->start.segment && at.offset == f->start.offset) {
 			f->state = F_PENDING;
-			if (produce(s, k, line, len, seq) == 0)
+			if (produce(s, k, line, len, seq, false) == 0)
 				atomic_fetch_add(&s->retried, 1);
 			else
 				f->state = F_FAILED, k->redo[k->n_redo++] = seq;
@@ -253,6 +370,7 @@ void sink_kafka_run(struct sink *s, const struct gb_jpos *from)
 		return;
 	}
 	k->s = s;
+	k->cur_slab = -1;
 	k->cap = cap;
 	k->mask = size - 1;
 	s->priv = k;
@@ -291,11 +409,11 @@ void sink_kafka_run(struct sink *s, const struct gb_jpos *from)
 				sink_damage(s, line, len);
 			uint64_t seq = k->tail;
 			struct flight *f = &k->w[seq & k->mask];
-			*f = (struct flight){ pos, gb_jreader_tell(r), F_PENDING };
+			*f = (struct flight){ pos, gb_jreader_tell(r), -1, F_PENDING };
 			k->tail++;
 			fill = f->end;
 			have = true;
-			int p = produce(s, k, line, len, seq);
+			int p = produce(s, k, line, len, seq, true);
 			if (p == -EINTR)
 				break;
 			if (p < 0) { /* refused before sending: the same path as a failed report */
@@ -322,6 +440,7 @@ void sink_kafka_run(struct sink *s, const struct gb_jpos *from)
 			k->rd->destroy(k->rk);
 			k->rk = NULL;
 			k->topic = NULL;
+			slabs_reset(k);
 			k->head = k->tail; /* reports of the old producer are ignored */
 			k->n_redo = 0;
 			fill = cur;
@@ -330,10 +449,13 @@ void sink_kafka_run(struct sink *s, const struct gb_jpos *from)
 			atomic_fetch_add(&s->failed, 1);
 			continue;
 		}
-		/* 3. the cursor: the highest contiguous acknowledged event */
+		/* 3. the cursor: the highest contiguous acknowledged event, saved
+		 * at most every SAVE_EVERY_MS (a save is two fsyncs; a sink
+		 * following a busy journal drains its window many times a second,
+		 * and saving at each drain was a save every few ms) */
 		moved |= advance_acked(k, &cur);
 		uint64_t now = (uint64_t)gb_now_ms(CLOCK_MONOTONIC);
-		if (moved && (now - saved_at >= SAVE_EVERY_MS || k->head == k->tail)) {
+		if (moved && now - saved_at >= SAVE_EVERY_MS) {
 			sink_save_cursor(s, &cur);
 			saved_at = now;
 			moved = false;
@@ -356,9 +478,11 @@ void sink_kafka_run(struct sink *s, const struct gb_jpos *from)
 			atomic_store(&s->lag_segments, 0);
 			atomic_store(&s->lag_bytes, 0);
 		}
-		/* 5. caught up: sleep until the journal grows */
+		/* 5. caught up: sleep until the journal grows, or until a save
+		 * held back above is due (an idle sink's cursor is never older
+		 * than SAVE_EVERY_MS) */
 		if (at_end && k->head == k->tail)
-			gb_jreader_wait(r, 500);
+			gb_jreader_wait(r, moved ? (int)(saved_at + SAVE_EVERY_MS - now) : 500);
 	}
 	/* stopping: what is acknowledged is kept, the rest is sent again by
 	 * the next start */

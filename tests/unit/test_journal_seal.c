@@ -241,7 +241,12 @@ static void *follow_thread(void *arg)
 		return NULL;
 	const char *l;
 	size_t n;
-	for (int rounds = 0; rounds < 3000 && fo->got < fo->want; rounds++) {
+	/* bounded by time, not by wake-ups: a follower as fast as the writer
+	 * wakes once per append (4000 here), and one that stalls fails within
+	 * the minute instead of hanging */
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (t = t0; t.tv_sec - t0.tv_sec < 60 && fo->got < fo->want; clock_gettime(CLOCK_MONOTONIC, &t)) {
 		int rc;
 		while ((rc = gb_jreader_next(r, &l, &n, NULL)) == 1) {
 			const char *m = strstr(l, "\"message\":\"event ");
