@@ -144,3 +144,14 @@ for t in "${order[@]}"; do
 		cr=$(awk -v a="${CPU[$t]}" -v b="$cbase" 'BEGIN { printf "%.2fx", a / b }')
 	printf "%-14s %12.2f %12.2f %14s %12s %12s\n" "$t" "${MED[$t]}" "${MEAN[$t]}" "$r" "$c" "$cr"
 done
+# for scripts/bench's table (bench_util.h: bench_figure); issue 13's target
+if [ -n "$base" ]; then
+	printf 'GB_FIGURE\trun\tglassbox run -- /bin/true, median wall\t%s\tms\tbwrap, same binds and namespaces\t%s\t<=1.2x\n' \
+		"${MED[glassbox]}" "$base"
+	[ -n "$cbase" ] && [ -n "${CPU[glassbox]:-}" ] &&
+		printf 'GB_FIGURE\trun\tthe same, CPU of the process tree\t%s\tms\tbwrap CPU\t%s\t<=1.2x\n' \
+			"${CPU[glassbox]}" "$cbase"
+	[ -n "${MED[firejail]:-}" ] &&
+		printf 'GB_FIGURE\trun\tfirejail --net=none /bin/true, median wall\t%s\tms\tbwrap\t%s\t-\n' \
+			"${MED[firejail]}" "$base"
+fi
