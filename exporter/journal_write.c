@@ -77,10 +77,9 @@ struct gb_journal {
 	bool sealer_up;         /* the thread runs (started at the first rotation) */
 	bool s_stop;            /* gb_journal_close: seal what is queued, then end */
 	bool s_hold;            /* jseal_hold (tests): start no seal meanwhile */
-	bool s_failing;         /* the last try of q[q_head] failed; it is retried */
 	bool s_kick;            /* retry the failed seal now (gb_journal_close) */
 	int64_t retry_min_ms, retry_max_ms; /* the pause (jseal_retry_pause for tests) */
-	unsigned s_tries;       /* failed tries of q[q_head] so far */
+	unsigned s_tries;       /* failed tries of q[q_head] so far: nonzero while its seal fails */
 	bool grow_said;         /* the appender logged that its segment grows past the limit */
 	/* q[q_head] is being sealed (or next), q_len jobs in all; the sealer
 	 * works on q[q_head] outside the lock while the appender fills only
@@ -89,8 +88,7 @@ struct gb_journal {
 	size_t q_head, q_len;
 	char prev_sha[65];      /* of the newest sealed segment: the next seal's prev_sha256 */
 	uint64_t done_n;        /* newest segment the sealer sealed (they end in order) */
-	uint64_t fail_n;        /* newest segment whose seal failed and has not succeeded since (0 = none) */
-	int fail_rc;            /* and why */
+	int fail_rc;            /* why the last failed try failed */
 	int settle_rc;          /* a failure gb_journal_settle has not reported yet */
 	/* newest segment sealed (by the sealer, or found at open): written
 	 * under slock, read without it by gb_journal_sealed (the checkpoint
@@ -182,20 +180,14 @@ static int rebuild(const char *path, struct jidx *x, uint64_t *torn)
 }
 
 /* Under slock: a try to seal segment n ended with rc (x: its finished
- * index).  Only a success moves the chain (prev_sha) and done_n on; a
- * failure is reported once to gb_journal_settle, at its first try. */
+ * index).  Only a success moves the chain (prev_sha) and done_n on. */
 static void seal_ended(struct gb_journal *j, uint64_t n, const struct jidx *x, int rc)
 {
 	if (rc == 0) {
 		snprintf(j->prev_sha, sizeof j->prev_sha, "%s", x->sha256);
 		atomic_store(&j->sealed_n, n);
 		j->done_n = n;
-		if (j->fail_n == n)
-			j->fail_n = 0;
 	} else {
-		if (j->fail_n != n)
-			j->settle_rc = rc;
-		j->fail_n = n;
 		j->fail_rc = rc;
 	}
 	pthread_cond_broadcast(&j->s_done);
@@ -250,7 +242,8 @@ static bool retry_pause(struct gb_journal *j)
 }
 
 /* Under slock (dropped meanwhile): one try to seal q[q_head]; on success
- * it leaves the queue, on failure it stays the head (s_failing). */
+ * it leaves the queue, on failure it stays the head (s_tries counts).  A
+ * failure is logged and reported to gb_journal_settle once, at its first try. */
 static int seal_head(struct gb_journal *j)
 {
 	struct jseal_job *job = &j->q[j->q_head];
@@ -261,16 +254,17 @@ static int seal_head(struct gb_journal *j)
 	int rc = jseal(j->dir, &job->s, &job->x, j->o.frame_bytes, j->o.zstd_level);
 	pthread_mutex_lock(&j->slock);
 	if (rc < 0) {
-		if (!j->s_tries++)
+		if (!j->s_tries++) {
 			gb_log_error("journal", "sealing segment %llu: %s; it stays a readable .jsonl and "
 			             "is tried again, the segments after it wait",
 			             (unsigned long long)job->s.n, strerror(-rc));
+			j->settle_rc = rc;
+		}
 	} else if (j->s_tries) {
 		gb_log_info("journal", "segment %llu sealed after %u failed tries",
 		            (unsigned long long)job->s.n, j->s_tries);
 	}
 	seal_ended(j, job->s.n, &job->x, rc);
-	j->s_failing = rc < 0;
 	if (rc < 0)
 		return rc;
 	j->s_tries = 0;
@@ -293,7 +287,7 @@ static void *sealer_main(void *arg)
 			pthread_cond_wait(&j->s_work, &j->slock);
 		if (!j->q_len)
 			break; /* stopping, and everything handed over is done */
-		if (j->s_failing && !retry_pause(j))
+		if (j->s_tries && !retry_pause(j))
 			break;
 		seal_head(j);
 	}
@@ -335,7 +329,7 @@ static int seal_later(struct gb_journal *j)
 static int seal_wait(struct gb_journal *j, uint64_t n)
 {
 	pthread_mutex_lock(&j->slock);
-	while (j->done_n < n && !j->s_failing)
+	while (j->done_n < n && !j->s_tries)
 		pthread_cond_wait(&j->s_done, &j->slock);
 	int rc = j->done_n >= n ? 0 : j->fail_rc;
 	pthread_mutex_unlock(&j->slock);
@@ -365,7 +359,7 @@ static void sealer_stop(struct gb_journal *j)
 static bool room_to_rotate(struct gb_journal *j)
 {
 	pthread_mutex_lock(&j->slock);
-	while (j->q_len == J_SEAL_PENDING && !j->s_failing)
+	while (j->q_len == J_SEAL_PENDING && !j->s_tries)
 		pthread_cond_wait(&j->s_done, &j->slock);
 	bool room = j->q_len < J_SEAL_PENDING;
 	bool say = !room && !j->grow_said;
@@ -399,7 +393,7 @@ void jseal_hold(struct gb_journal *j, bool hold)
 int gb_journal_settle(struct gb_journal *j)
 {
 	pthread_mutex_lock(&j->slock);
-	while (j->q_len && !j->s_failing)
+	while (j->q_len && !j->s_tries)
 		pthread_cond_wait(&j->s_done, &j->slock);
 	int rc = j->settle_rc;
 	j->settle_rc = 0;
